@@ -1,0 +1,66 @@
+/* Configuration: an ini file parsed from a table of keys into a plain
+ * struct, validated as a whole, then handed to the gateway. */
+#ifndef SCTPGW_CONFIG_H
+#define SCTPGW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "addr.h"
+#include "log.h"
+
+#define CONFIG_MAX_ADDRS    8    /* link addresses per side */
+#define CONFIG_MAX_SERVICES 256  /* service sections */
+#define CONFIG_NAME_MAX     64   /* gateway and service names, bytes incl. NUL */
+#define CONFIG_PSK_MIN      32   /* shortest accepted key file */
+#define CONFIG_PSK_MAX      4096 /* longest accepted key file */
+
+typedef enum { ROLE_CONNECT, ROLE_LISTEN } assoc_role_t;
+
+/* One service section: either accepts TCP locally (carried to the peer's
+ * service of the same name) or connects every flow it receives to a back end. */
+typedef struct service_conf {
+    char name[CONFIG_NAME_MAX]; /* section name; what OPEN carries */
+    int is_accept;              /* 1: accept = ..., 0: connect = ... */
+    addr_t addr;                /* the accept or connect address */
+    char peer[CONFIG_NAME_MAX]; /* accept side: peer gateway name, "" = any */
+    int line;                   /* line of the section header, for messages */
+} service_conf_t;
+
+typedef struct config {
+    char path[4096]; /* the file parsed, for messages */
+
+    /* [gateway] */
+    char name[CONFIG_NAME_MAX];  /* name = ...; default "sctpgw" */
+    log_level_t log_level;       /* log_level = error|warn|info|debug; default info */
+    char psk_path[4096];         /* psk_file, resolved against the config's folder */
+    uint8_t psk[CONFIG_PSK_MAX]; /* the key file's bytes */
+    size_t psk_len;              /* >= CONFIG_PSK_MIN */
+    unsigned drain_ms;           /* drain_ms: flows' grace on SIGTERM; default 10000 */
+
+    /* [association] */
+    assoc_role_t role;               /* role = connect|listen (required) */
+    addr_t local[CONFIG_MAX_ADDRS];  /* local = a, b; port set to `port` for listen */
+    size_t n_local;                  /* 0 = all addresses (wildcard) */
+    addr_t remote[CONFIG_MAX_ADDRS]; /* remote = a, b; required for connect */
+    size_t n_remote;
+    unsigned port;  /* port = 1..65535; default 9899 */
+    addr_t primary; /* primary = addr (one of remote) */
+    int has_primary;
+    unsigned failover_ms; /* default 1000; 100..60000 */
+    unsigned outage_ms;   /* default 30000; >= failover_ms, <= 3600000 */
+    unsigned max_flows;   /* default 4096; 1..32767 */
+    unsigned flow_window; /* default 262144; 4096..16777216 */
+    unsigned sock_buffer; /* SO_SNDBUF/SO_RCVBUF; default 4194304 */
+
+    service_conf_t services[CONFIG_MAX_SERVICES];
+    size_t n_services;
+} config_t;
+
+/* Parses and validates `path` into `cfg`. On error returns -1 and writes
+ * "FILE:LINE: message" (or "FILE: message" when no line applies) into err. */
+int config_load(const char *path, config_t *cfg, char *err, size_t errlen);
+
+/* Finds a service by name, or NULL. */
+const service_conf_t *config_service(const config_t *cfg, const char *name);
+
+#endif

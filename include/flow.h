@@ -1,0 +1,72 @@
+/* One flow: a TCP connection carried on one stream of an association.
+ *
+ * Its two directions end independently (half-close): TCP EOF becomes FIN to
+ * the peer, the peer's FIN becomes shutdown(SHUT_WR) on the TCP socket once
+ * everything before it was written. The stream's final-word exchange (see
+ * wire.h) decides when the stream may carry another flow. flow_close() is
+ * the one teardown: it logs why, resets or closes the TCP side and tells the
+ * peer; the memory goes once both the TCP handle and the stream are done. */
+#ifndef SCTPGW_FLOW_H
+#define SCTPGW_FLOW_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "config.h"
+#include "credit.h"
+#include "list.h"
+#include "wire.h"
+
+struct assoc;
+
+typedef struct flow {
+    struct gateway *gw;              /* owner, for the loop, config and log */
+    struct assoc *assoc;             /* NULL once the association has gone */
+    list_t blocked;                  /* in assoc->blocked while waiting to read */
+    uint64_t id;                     /* for logs */
+    uint16_t sid;                    /* its stream */
+    char service[WIRE_NAME_MAX + 1]; /* service name, for logs and OPEN */
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_shutdown_t shutdown_req;
+    credit_t credit;
+    uint64_t bytes_up;    /* TCP -> SCTP */
+    uint64_t bytes_down;  /* SCTP -> TCP */
+    size_t write_pending; /* bytes in uv_write requests */
+
+    /* State flags; the flow is over when all of closed, tcp_gone,
+     * sent_final and got_final are set. */
+    unsigned opener : 1;      /* we accepted the TCP client and sent OPEN */
+    unsigned tcp_init : 1;    /* tcp handle initialised (needs uv_close) */
+    unsigned connected : 1;   /* TCP connection established */
+    unsigned reading : 1;     /* uv_read_start is active */
+    unsigned read_eof : 1;    /* TCP EOF seen and FIN sent */
+    unsigned fin_recv : 1;    /* the peer's FIN received */
+    unsigned tcp_shut : 1;    /* our TCP write side shut down */
+    unsigned result_sent : 1; /* responder: RESULT sent */
+    unsigned sent_final : 1;  /* our final word sent (RST, failed RESULT, CLOSE) */
+    unsigned got_final : 1;   /* the peer's final word received */
+    unsigned closed : 1;      /* flow_close() has run */
+    unsigned tcp_gone : 1;    /* TCP handle closed (or never opened) */
+} flow_t;
+
+/* A client connected to an accept service: opens a flow on `a`. The client
+ * is accepted from `server`; on failure it is reset and the reason logged. */
+void flow_accept(struct assoc *a, const service_conf_t *svc, uv_stream_t *server);
+
+/* The peer opened a flow on `sid` for `service`. */
+void flow_open_inbound(struct assoc *a, uint16_t sid, const char *service);
+
+/* A message for this flow arrived. */
+void flow_on_message(flow_t *f, const wire_msg_t *m);
+
+/* Resumes reading after the association's send queue drained. */
+void flow_unblock(flow_t *f);
+
+/* The one teardown. code WIRE_OK: both directions finished; otherwise the
+ * TCP side is reset and the peer told. `why` goes to the log. */
+void flow_close(flow_t *f, uint16_t code, const char *why);
+
+/* The association is gone: reset the TCP side, nothing more to send. */
+void flow_detach(flow_t *f, const char *why);
+
+#endif

@@ -1,0 +1,74 @@
+/* The gateway: the one context that owns the event loop, the services, the
+ * associations and the shutdown sequence. Nothing global: every object
+ * reaches its gateway through a pointer. */
+#ifndef SCTPGW_GATEWAY_H
+#define SCTPGW_GATEWAY_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "config.h"
+#include "list.h"
+#include "log.h"
+#include "tune.h"
+
+struct assoc;
+struct service;
+
+typedef enum {
+    GW_RUNNING,  /* accepting clients, keeping associations up */
+    GW_DRAINING, /* no new flows; open ones may finish until drain_ms */
+    GW_STOPPING, /* associations shutting down */
+    GW_STOPPED,  /* every handle closed or closing */
+} gw_state_t;
+
+typedef struct gateway {
+    uv_loop_t *loop;
+    const config_t *cfg;
+    logger_t log;
+    tune_t tune;
+    gw_state_t state;
+    int exit_code; /* what main returns: 0 clean, 1 runtime failure */
+
+    struct service *services; /* accept services, cfg order */
+    size_t n_services;
+    list_t assocs; /* every live association */
+    size_t n_assocs;
+
+    int listen_fd;          /* listen role: the SCTP listening socket, or -1 */
+    uv_poll_t listen_poll;  /* its readiness */
+    uv_timer_t dial_timer;  /* connect role: next dial, after backoff */
+    unsigned dial_failures; /* consecutive failed dials: the backoff exponent */
+    uv_timer_t drain_timer; /* drain deadline */
+    uv_signal_t sig_term;
+    uv_signal_t sig_int;
+
+    uint64_t next_assoc_id; /* ids for logs */
+    uint64_t next_flow_id;
+} gateway_t;
+
+/* Sets up on `loop` from a validated config. Returns 0 or -errno with the
+ * reason logged. */
+int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg);
+
+/* Stops at once: every association aborted, every flow reset. */
+void gateway_stop(gateway_t *gw);
+
+/* Frees what gateway_start allocated, once the loop has ended. */
+void gateway_free(gateway_t *gw);
+
+/* Picks a ready association for a new flow of `svc`, or NULL. */
+struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc);
+
+/* Called by assoc.c when an association has gone (after its flows). */
+void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready);
+
+/* Called by assoc.c when its handshake completed. */
+void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a);
+
+/* Called by flow.c whenever a flow is freed, to see whether a drain is over. */
+void gateway_on_flow_gone(gateway_t *gw);
+
+/* Whether new flows are refused. */
+int gateway_draining(const gateway_t *gw);
+
+#endif

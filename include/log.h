@@ -1,0 +1,25 @@
+/* Logging: one line per event on stderr, "time level subsystem message". */
+#ifndef SCTPGW_LOG_H
+#define SCTPGW_LOG_H
+
+typedef enum { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level_t;
+
+/* Where lines go and which are kept; owned by the gateway, passed down. */
+typedef struct logger {
+    log_level_t level; /* lines above this level are dropped */
+    const char *name;  /* gateway name, first field after the level */
+} logger_t;
+
+/* Parses "error" | "warn" | "info" | "debug". Returns 0 or -1. */
+int log_level_parse(const char *s, log_level_t *out);
+
+/* Writes one line: "2026-11-21T14:30:31.123Z INFO  name subsys: message". */
+void log_write(const logger_t *lg, log_level_t lvl, const char *subsys, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#define log_error(lg, sub, ...) log_write((lg), LOG_ERROR, (sub), __VA_ARGS__)
+#define log_warn(lg, sub, ...)  log_write((lg), LOG_WARN, (sub), __VA_ARGS__)
+#define log_info(lg, sub, ...)  log_write((lg), LOG_INFO, (sub), __VA_ARGS__)
+#define log_debug(lg, sub, ...) log_write((lg), LOG_DEBUG, (sub), __VA_ARGS__)
+
+#endif

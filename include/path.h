@@ -1,0 +1,42 @@
+/* The peer's addresses as seen by one association: their state from the
+ * kernel's SCTP_PEER_ADDR_CHANGE notifications, logged as they move, and the
+ * total-outage timer that ends the association when no path has been usable
+ * for outage_ms. */
+#ifndef SCTPGW_PATH_H
+#define SCTPGW_PATH_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "addr.h"
+
+#define PATH_MAX_ADDRS 16
+
+typedef enum { PATH_ACTIVE, PATH_PF, PATH_DOWN } path_state_t;
+
+typedef struct path {
+    addr_t addr; /* peer address */
+    path_state_t state;
+} path_t;
+
+typedef struct paths {
+    path_t p[PATH_MAX_ADDRS];
+    size_t n;
+    uv_timer_t outage;   /* runs while no path is active */
+    uint64_t down_since; /* loop time when the last active path went, or 0 */
+} paths_t;
+
+struct assoc;
+
+/* Initialises the timer handle (counted in a->handles). */
+int path_init(struct assoc *a);
+
+/* Reads the peer's addresses once the association is up and logs them. */
+void path_start(struct assoc *a);
+
+/* Handles one SCTP_PEER_ADDR_CHANGE notification. */
+void path_on_change(struct assoc *a, const void *notification, size_t len);
+
+/* Formats the paths and their states for a log line. */
+const char *path_describe(const struct assoc *a, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,61 @@
+/* The thin layer over the kernel's SCTP socket API (libsctp, setsockopt,
+ * sendmsg/recvmsg with SCTP cmsgs). Every function returns 0 (or a count) or
+ * a negative errno taken right at the system call; none of them logs. */
+#ifndef SCTPGW_SCTP_SOCK_H
+#define SCTPGW_SCTP_SOCK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "addr.h"
+#include "tune.h"
+
+/* What one recvmsg returned besides the bytes. */
+typedef struct sock_rcv {
+    uint16_t sid;     /* stream */
+    uint32_t ppid;    /* host order */
+    int eor;          /* the message ends with these bytes */
+    int notification; /* the bytes are an SCTP notification */
+} sock_rcv_t;
+
+/* A one-to-one, non-blocking, close-on-exec SCTP socket of `family`. */
+int sock_open(int family);
+
+/* Applies the derived timers, buffers and stream counts to a socket before
+ * connect/listen (the association copies socket defaults). On failure *what
+ * names the option that failed. */
+int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const char **what);
+
+/* Subscribes to association, path, shutdown and error notifications. */
+int sock_subscribe(int fd);
+
+/* Binds all addresses (port taken from the first; 0 = any). */
+int sock_bind(int fd, const addr_t *addrs, size_t n);
+
+/* Starts a non-blocking multihomed connect: 0 or -EINPROGRESS on success. */
+int sock_connect(int fd, const addr_t *addrs, size_t n);
+
+/* The pending error of a connecting socket (SO_ERROR), as -errno or 0. */
+int sock_error(int fd);
+
+/* Sends one whole message on a stream: 0, -EAGAIN when the send buffer is
+ * full, or another -errno. */
+int sock_send(int fd, uint16_t sid, uint32_t ppid, const void *buf, size_t len);
+
+/* Receives (a piece of) one message: the byte count, 0 at EOF, -EAGAIN, or
+ * another -errno. */
+ssize_t sock_recv(int fd, void *buf, size_t len, sock_rcv_t *info);
+
+/* Negotiated stream counts of the association. */
+int sock_streams(int fd, unsigned *in, unsigned *out);
+
+/* Chooses the preferred peer address. */
+int sock_set_primary(int fd, const addr_t *peer);
+
+/* The peer's addresses (up to max). Returns the count or -errno. */
+int sock_peer_addrs(int fd, addr_t *out, size_t max);
+
+/* Closes with an ABORT rather than a graceful SHUTDOWN. */
+void sock_abort(int fd);
+
+#endif

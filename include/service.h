@@ -1,0 +1,25 @@
+/* Accept services: a TCP listener per [service] with accept = ..., whose
+ * clients become flows on an association. */
+#ifndef SCTPGW_SERVICE_H
+#define SCTPGW_SERVICE_H
+
+#include <uv.h>
+#include "config.h"
+
+struct gateway;
+
+typedef struct service {
+    struct gateway *gw;
+    const service_conf_t *conf;
+    uv_tcp_t listener;
+    uv_timer_t retry; /* re-arms accepting after EMFILE */
+    int open;         /* handles initialised */
+} service_t;
+
+/* Binds and listens. Returns 0 or -errno (nothing logged). */
+int service_start(service_t *s, struct gateway *gw, const service_conf_t *conf);
+
+/* Stops accepting; handles close asynchronously. */
+void service_stop(service_t *s);
+
+#endif

@@ -1,0 +1,56 @@
+/* SCTP tuning derived from the operator's two promises: failover_ms (the
+ * longest gap a flow may see when one link dies) and outage_ms (how long a
+ * total outage is ridden out). Pure arithmetic; sctp_sock.c applies it.
+ *
+ * Linux 6.1 facts this rests on (net/sctp): a chunk lost on a dead path is
+ * retransmitted when its T3 timer expires after one RTO, and with the
+ * potentially-failed state (RFC 7829, pf_retrans 0) that first strike marks
+ * the path PF, so the retransmission and all new data move to another active
+ * path at once. RTO = clamp(SRTT + 4 RTTVAR, rto_min, rto_max).
+ *
+ *   rto_max     = failover / 2   the first strike comes at most one RTO after
+ *                                the loss; the other half of the budget is for
+ *                                the retransmission's trip on the other path.
+ *   rto_min     = max(10, failover / 10), at most rto_max: a floor that keeps
+ *                                a jittery path from timing out spuriously.
+ *   rto_initial = rto_max        used before a path has an RTT sample.
+ *   hb_interval = max(20, failover / 4): heartbeats find a dead idle path (so
+ *                                we never fail over onto it) and bring a
+ *                                recovered one back; only a HEARTBEAT-ACK ends
+ *                                the PF state.
+ *   pf_threshold = 0             one strike: potentially failed, no more data.
+ *   path_max_retrans = 2         three strikes: reported unreachable.
+ *   sack_delay  = max(1, min(200, rto_min / 2)): a delayed SACK must come back
+ *                                well inside rto_min or a lone chunk would
+ *                                time out spuriously and mark its path PF.
+ *   outage: the gateway itself aborts the association outage_ms after the
+ *           last usable path went away (assoc.c). The kernel's own limit,
+ *           asoc_max_retrans, is only a backstop set well beyond that: during
+ *           a total outage errors accrue at most once per rto_max from T3 and
+ *           once per 200 ms (the kernel's heartbeat floor) per path, so
+ *           asoc_max_retrans = 2 * outage * (1/rto_max + paths/200), capped
+ *           at 65535.
+ */
+#ifndef SCTPGW_TUNE_H
+#define SCTPGW_TUNE_H
+
+typedef struct tune {
+    unsigned rto_min;          /* ms */
+    unsigned rto_max;          /* ms */
+    unsigned rto_initial;      /* ms */
+    unsigned hb_interval;      /* ms */
+    unsigned pf_threshold;     /* strikes before a path is potentially failed */
+    unsigned path_max_retrans; /* strikes before a path is unreachable */
+    unsigned asoc_max_retrans; /* kernel backstop for the association */
+    unsigned sack_delay;       /* ms */
+    unsigned outage_ms;        /* the gateway's own total-outage limit */
+} tune_t;
+
+#define TUNE_FAILOVER_MIN 100 /* below this the timers cannot keep the promise */
+
+/* Derives the settings; `paths` is how many peer addresses there may be.
+ * Returns 0, or -EINVAL when failover_ms is below TUNE_FAILOVER_MIN or
+ * outage_ms below failover_ms. */
+int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t *t);
+
+#endif

@@ -1,0 +1,642 @@
+/* One association to a peer gateway (see assoc.h). */
+#include "assoc.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/sctp.h>
+#include "flow.h"
+
+#define HANDSHAKE_TIMEOUT_MS 10000 /* connect + key proof */
+#define SHUTDOWN_TIMEOUT_MS  5000  /* graceful SHUTDOWN before an ABORT */
+#define READ_BUDGET          64    /* messages per readiness callback */
+/* The send queue only fills once the socket's own buffer is full; past
+ * QUEUE_HIGH flows stop reading their TCP sockets, below QUEUE_LOW they go on. */
+#define QUEUE_HIGH (256u * 1024u)
+#define QUEUE_LOW  (64u * 1024u)
+#define RBUF_CAP   (WIRE_MSG_MAX + 1)
+
+/* How an association ends: an ABORT when the peer is gone or stuck, a
+ * graceful close otherwise, preceded by an ERROR when this end gives up so
+ * the peer can log why. */
+typedef enum { END_ABORT, END_CLOSE, END_TELL } assoc_end_t;
+
+static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end_t how);
+
+static void assoc_log(const assoc_t *a, log_level_t lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void assoc_log(const assoc_t *a, log_level_t lvl, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (lvl > a->gw->log.level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_write(&a->gw->log, lvl, "assoc", "assoc %llu%s%s: %s", (unsigned long long)a->id,
+              a->peer_name[0] ? " peer " : "", a->peer_name, msg);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    assoc_t *a = h->data;
+
+    if (--a->handles > 0)
+        return;
+    streams_free_all(&a->streams);
+    free(a->flows);
+    free(a->rbuf);
+    free(a);
+}
+
+static void on_poll(uv_poll_t *p, int status, int events);
+
+static void assoc_arm(assoc_t *a)
+{
+    int want = UV_READABLE;
+
+    if (a->state == ASSOC_CLOSED)
+        return;
+    if (a->oq_head || a->state == ASSOC_CONNECTING)
+        want |= UV_WRITABLE;
+    if (want == a->poll_events)
+        return;
+    a->poll_events = want;
+    uv_poll_start(&a->poll, want, on_poll);
+}
+
+/* ---- sending -------------------------------------------------------- */
+
+static void on_dead(uv_timer_t *t)
+{
+    assoc_t *a = t->data;
+
+    assoc_teardown(a, WIRE_E_LOST, strerror(a->dead), END_ABORT);
+}
+
+/* A send failed for good. Flows may be deep in a callback, so the teardown
+ * waits for the next loop iteration. */
+static void assoc_mark_dead(assoc_t *a, int err)
+{
+    if (a->dead)
+        return;
+    a->dead = -err;
+    uv_timer_start(&a->reap, on_dead, 0, 0);
+}
+
+static void assoc_enqueue(assoc_t *a, outmsg_t *m)
+{
+    m->next = NULL;
+    *a->oq_tail = m;
+    a->oq_tail = &m->next;
+    a->oq_bytes += m->len;
+    if (a->oq_bytes > QUEUE_HIGH)
+        a->congested = 1;
+    assoc_arm(a);
+}
+
+/* Sends now if nothing waits ahead, else queues; takes ownership of m. */
+static void assoc_submit(assoc_t *a, outmsg_t *m)
+{
+    int r;
+
+    if (a->state == ASSOC_CLOSED || a->dead) {
+        free(m);
+        return;
+    }
+    if (!a->oq_head) {
+        r = sock_send(a->fd, m->sid, m->ppid, m->data, m->len);
+        if (r == 0 || r != -EAGAIN) {
+            free(m);
+            if (r < 0)
+                assoc_mark_dead(a, r);
+            return;
+        }
+    }
+    assoc_enqueue(a, m);
+}
+
+outmsg_t *assoc_data_alloc(size_t cap)
+{
+    return malloc(sizeof(outmsg_t) + cap);
+}
+
+void assoc_send_data(assoc_t *a, uint16_t sid, outmsg_t *m, uint32_t len)
+{
+    m->sid = sid;
+    m->ppid = wire_ppid(WIRE_DATA);
+    m->len = len;
+    assoc_submit(a, m);
+}
+
+void assoc_send_msg(assoc_t *a, uint16_t sid, const wire_msg_t *msg)
+{
+    uint8_t buf[WIRE_HDR_MAX + WIRE_TEXT_MAX];
+    ssize_t n = wire_encode(msg, buf, sizeof(buf));
+    outmsg_t *m;
+
+    if (n < 0) {
+        assoc_log(a, LOG_ERROR, "cannot encode %s", wire_type_name(msg->type));
+        return;
+    }
+    m = assoc_data_alloc((size_t)n);
+    if (!m) {
+        assoc_mark_dead(a, -ENOMEM);
+        return;
+    }
+    memcpy(m->data, buf, (size_t)n);
+    m->sid = sid;
+    m->ppid = wire_ppid(msg->type);
+    m->len = (uint32_t)n;
+    assoc_submit(a, m);
+}
+
+/* Lets blocked flows read again; they re-block if the queue refills. */
+static void assoc_unblock(assoc_t *a)
+{
+    list_t ready;
+    list_t *pos, *tmp;
+
+    list_init(&ready);
+    if (list_empty(&a->blocked))
+        return;
+    /* Move the whole list first: a flow may block again while we walk. */
+    ready.next = a->blocked.next;
+    ready.prev = a->blocked.prev;
+    ready.next->prev = &ready;
+    ready.prev->next = &ready;
+    list_init(&a->blocked);
+    list_foreach_safe(pos, tmp, &ready)
+    {
+        list_remove(pos);
+        flow_unblock(container_of(pos, flow_t, blocked));
+    }
+}
+
+static void assoc_flush(assoc_t *a)
+{
+    outmsg_t *m;
+    int r;
+
+    while ((m = a->oq_head) != NULL) {
+        r = sock_send(a->fd, m->sid, m->ppid, m->data, m->len);
+        if (r == -EAGAIN)
+            break;
+        if (r < 0) {
+            assoc_mark_dead(a, r);
+            return;
+        }
+        a->oq_head = m->next;
+        if (!a->oq_head)
+            a->oq_tail = &a->oq_head;
+        a->oq_bytes -= m->len;
+        free(m);
+    }
+    if (a->congested && a->oq_bytes <= QUEUE_LOW) {
+        a->congested = 0;
+        assoc_unblock(a);
+    }
+    if (a->state == ASSOC_SHUTDOWN && !a->oq_head)
+        shutdown(a->fd, SHUT_WR);
+    assoc_arm(a);
+}
+
+void assoc_block(assoc_t *a, flow_t *f)
+{
+    if (list_empty(&f->blocked))
+        list_push(&a->blocked, &f->blocked);
+}
+
+/* ---- flows ---------------------------------------------------------- */
+
+int assoc_add_flow(assoc_t *a, flow_t *f)
+{
+    int sid;
+
+    if (a->state != ASSOC_READY || a->n_flows >= a->gw->cfg->max_flows)
+        return -ENOSPC;
+    sid = streams_alloc(&a->streams);
+    if (sid < 0)
+        return sid;
+    f->sid = (uint16_t)sid;
+    a->flows[sid] = f;
+    a->n_flows++;
+    return 0;
+}
+
+void assoc_remove_flow(assoc_t *a, flow_t *f)
+{
+    if (a->flows[f->sid] != f)
+        return;
+    a->flows[f->sid] = NULL;
+    a->n_flows--;
+    if (streams_is_ours(&a->streams, f->sid))
+        streams_release(&a->streams, f->sid);
+}
+
+/* ---- establishment and handshake ------------------------------------ */
+
+static void on_deadline(uv_timer_t *t)
+{
+    assoc_t *a = t->data;
+
+    if (a->state == ASSOC_SHUTDOWN)
+        assoc_teardown(a, WIRE_E_SHUTDOWN, "graceful shutdown timed out", END_ABORT);
+    else
+        assoc_teardown(a, WIRE_E_LOST,
+                       a->state == ASSOC_CONNECTING ? "connect timed out" : "handshake timed out",
+                       END_ABORT);
+}
+
+static void assoc_send_hs(assoc_t *a, const hs_out_t *out)
+{
+    for (int i = 0; i < out->n; i++)
+        assoc_send_msg(a, WIRE_CONTROL_SID, &out->msg[i]);
+}
+
+/* Sizes the stream table once the association is up. */
+static int assoc_setup_streams(assoc_t *a)
+{
+    unsigned in = 0, out = 0;
+    int r = sock_streams(a->fd, &in, &out);
+
+    if (r < 0)
+        return r;
+    a->nstreams = in < out ? in : out;
+    if (a->nstreams < 2)
+        return -EPROTO;
+    a->flows = calloc(a->nstreams, sizeof(*a->flows));
+    if (!a->flows)
+        return -ENOMEM;
+    return streams_init(&a->streams, a->nstreams, a->initiator, a->gw->cfg->max_flows);
+}
+
+static void assoc_established(assoc_t *a)
+{
+    const config_t *cfg = a->gw->cfg;
+    hs_out_t out;
+    int r;
+
+    a->state = ASSOC_HANDSHAKE;
+    r = assoc_setup_streams(a);
+    if (r < 0) {
+        assoc_teardown(a, WIRE_E_INTERNAL, strerror(-r), END_ABORT);
+        return;
+    }
+    path_start(a);
+    if (cfg->has_primary && a->initiator && (r = sock_set_primary(a->fd, &cfg->primary)) < 0)
+        assoc_log(a, LOG_WARN, "cannot set the primary path: %s", strerror(-r));
+    if (handshake_init(&a->hs, a->initiator, cfg->psk, cfg->psk_len, cfg->name, cfg->flow_window,
+                       &out) < 0) {
+        assoc_teardown(a, WIRE_E_INTERNAL, "the crypto library failed to start", END_ABORT);
+        return;
+    }
+    assoc_log(a, LOG_DEBUG, "established, %u streams; proving keys", a->nstreams);
+    assoc_send_hs(a, &out);
+    assoc_arm(a);
+}
+
+static void assoc_ready(assoc_t *a)
+{
+    char paths[256];
+
+    a->state = ASSOC_READY;
+    uv_timer_stop(&a->timer);
+    snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
+    a->peer_window = a->hs.peer.flow_window;
+    handshake_clear(&a->hs);
+    assoc_log(a, LOG_INFO, "up: peer proved the key; %u streams; paths %s", a->nstreams,
+              path_describe(a, paths, sizeof(paths)));
+    gateway_on_assoc_ready(a->gw, a);
+}
+
+static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
+{
+    hs_out_t out;
+    uint16_t code = 0;
+    const char *why = NULL;
+    char buf[WIRE_TEXT_MAX + 64];
+    int r;
+
+    if (a->state == ASSOC_HANDSHAKE) {
+        r = handshake_input(&a->hs, m, &out, &code, &why);
+        assoc_send_hs(a, &out);
+        if (r == 1)
+            assoc_ready(a);
+        if (r >= 0)
+            return;
+    }
+    if (m->type == WIRE_ERROR) {
+        snprintf(buf, sizeof(buf), "peer gave up: %s%s%s", wire_code_name(m->u.reason.code),
+                 m->u.reason.text[0] ? ": " : "", m->u.reason.text);
+        assoc_teardown(a, m->u.reason.code, buf, END_CLOSE);
+        return;
+    }
+    if (a->state != ASSOC_HANDSHAKE) {
+        assoc_log(a, LOG_WARN, "unexpected %s on stream 0; ignored", wire_type_name(m->type));
+        return;
+    }
+    assoc_close(a, code, why);
+}
+
+/* ---- receiving ------------------------------------------------------ */
+
+static void assoc_on_flow_msg(assoc_t *a, uint16_t sid, const wire_msg_t *m)
+{
+    flow_t *f;
+    char why[128];
+
+    if (a->state != ASSOC_READY && a->state != ASSOC_SHUTDOWN) {
+        assoc_close(a, WIRE_E_PROTOCOL, "flow message before the handshake completed");
+        return;
+    }
+    f = sid < a->nstreams ? a->flows[sid] : NULL;
+    if (m->type == WIRE_OPEN && !f && sid < a->nstreams && !streams_is_ours(&a->streams, sid)) {
+        flow_open_inbound(a, sid, m->u.service);
+        return;
+    }
+    if (f && m->type != WIRE_OPEN) {
+        flow_on_message(f, m);
+        return;
+    }
+    /* The two ends disagree about this stream; carrying on could hand one
+     * flow's bytes to another, so the association goes. */
+    snprintf(why, sizeof(why), "protocol error: %s on stream %u %s", wire_type_name(m->type), sid,
+             f ? "which carries a flow" : "which has no flow");
+    assoc_close(a, WIRE_E_PROTOCOL, why);
+}
+
+static void assoc_on_malformed(assoc_t *a, const sock_rcv_t *info, size_t len)
+{
+    char why[128];
+    flow_t *f = info->sid && info->sid < a->nstreams && a->flows ? a->flows[info->sid] : NULL;
+
+    snprintf(why, sizeof(why), "malformed message (ppid 0x%08x, %zu bytes) on stream %u",
+             info->ppid, len, info->sid);
+    if (f && a->state == ASSOC_READY)
+        flow_close(f, WIRE_E_PROTOCOL, why);
+    else
+        assoc_close(a, WIRE_E_PROTOCOL, why);
+}
+
+static void assoc_on_assoc_change(assoc_t *a, const struct sctp_assoc_change *ac)
+{
+    switch (ac->sac_state) {
+    case SCTP_COMM_LOST:
+        assoc_teardown(a, WIRE_E_LOST, "communication lost (peer unreachable)", END_ABORT);
+        break;
+    case SCTP_RESTART:
+        assoc_teardown(a, WIRE_E_LOST, "peer restarted", END_ABORT);
+        break;
+    case SCTP_SHUTDOWN_COMP:
+        assoc_teardown(a, WIRE_E_SHUTDOWN, "shut down", END_CLOSE);
+        break;
+    case SCTP_CANT_STR_ASSOC:
+        assoc_teardown(a, WIRE_E_LOST, "cannot start the association", END_ABORT);
+        break;
+    default:
+        break;
+    }
+}
+
+static void assoc_on_notification(assoc_t *a, const uint8_t *buf, size_t len)
+{
+    const union sctp_notification *n = (const void *)buf;
+
+    if (len < sizeof(n->sn_header))
+        return;
+    switch (n->sn_header.sn_type) {
+    case SCTP_ASSOC_CHANGE:
+        if (len >= sizeof(n->sn_assoc_change))
+            assoc_on_assoc_change(a, &n->sn_assoc_change);
+        break;
+    case SCTP_PEER_ADDR_CHANGE:
+        path_on_change(a, buf, len);
+        break;
+    case SCTP_REMOTE_ERROR:
+        assoc_log(a, LOG_WARN, "peer reported an SCTP error");
+        break;
+    case SCTP_SHUTDOWN_EVENT:
+        assoc_log(a, LOG_INFO, "peer is shutting the association down");
+        break;
+    default:
+        break;
+    }
+}
+
+static void assoc_dispatch(assoc_t *a, const sock_rcv_t *info, const uint8_t *buf, size_t len)
+{
+    wire_msg_t m;
+
+    if (info->notification) {
+        assoc_on_notification(a, buf, len);
+        return;
+    }
+    if (wire_decode(info->sid, info->ppid, buf, len, &m) < 0) {
+        assoc_on_malformed(a, info, len);
+        return;
+    }
+    if (info->sid == WIRE_CONTROL_SID)
+        assoc_on_control(a, &m);
+    else
+        assoc_on_flow_msg(a, info->sid, &m);
+}
+
+/* Reads whole messages (pieces are joined: partial delivery) and hands them
+ * on. The socket is always drained: flows buffer within their windows. */
+static void assoc_read(assoc_t *a)
+{
+    sock_rcv_t info;
+    ssize_t n;
+    size_t len;
+
+    for (int i = 0; i < READ_BUDGET && a->state != ASSOC_CLOSED; i++) {
+        n = sock_recv(a->fd, a->rbuf + a->rlen, RBUF_CAP - a->rlen, &info);
+        if (n == -EAGAIN)
+            return;
+        if (n <= 0) {
+            if (n == 0)
+                assoc_teardown(a, WIRE_E_SHUTDOWN, "peer shut the association down", END_CLOSE);
+            else
+                assoc_teardown(a, WIRE_E_LOST, strerror((int)-n), END_ABORT);
+            return;
+        }
+        if (a->rlen == 0) {
+            a->rinfo = info;
+        } else if (info.sid != a->rinfo.sid || info.notification != a->rinfo.notification) {
+            assoc_close(a, WIRE_E_PROTOCOL, "interleaved partial delivery");
+            return;
+        }
+        a->rlen += (size_t)n;
+        if (!info.eor) {
+            if (a->rlen == RBUF_CAP) {
+                assoc_close(a, WIRE_E_PROTOCOL, "message larger than 64 KiB");
+                return;
+            }
+            continue;
+        }
+        len = a->rlen;
+        a->rlen = 0;
+        assoc_dispatch(a, &a->rinfo, a->rbuf, len);
+    }
+}
+
+static void on_poll(uv_poll_t *p, int status, int events)
+{
+    assoc_t *a = p->data;
+    int r;
+
+    if (status < 0) {
+        assoc_teardown(a, WIRE_E_LOST, uv_strerror(status), END_ABORT);
+        return;
+    }
+    if (a->state == ASSOC_CONNECTING) {
+        if (!(events & UV_WRITABLE))
+            return;
+        if ((r = sock_error(a->fd)) < 0) {
+            assoc_teardown(a, WIRE_E_LOST, strerror(-r), END_ABORT);
+            return;
+        }
+        assoc_established(a);
+    }
+    if ((events & UV_WRITABLE) && a->state != ASSOC_CLOSED)
+        assoc_flush(a);
+    if ((events & UV_READABLE) && a->state != ASSOC_CLOSED)
+        assoc_read(a);
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
+{
+    assoc_t *a = calloc(1, sizeof(*a));
+
+    if (!a || !(a->rbuf = malloc(RBUF_CAP)) || uv_poll_init_socket(gw->loop, &a->poll, fd) < 0) {
+        log_error(&gw->log, "assoc", "cannot set up an association: out of memory");
+        if (a)
+            free(a->rbuf);
+        free(a);
+        close(fd);
+        return NULL;
+    }
+    a->gw = gw;
+    a->id = ++gw->next_assoc_id;
+    a->fd = fd;
+    a->initiator = initiator;
+    a->state = initiator ? ASSOC_CONNECTING : ASSOC_HANDSHAKE;
+    a->oq_tail = &a->oq_head;
+    list_init(&a->blocked);
+    a->poll.data = a;
+    a->handles = 1;
+    uv_timer_init(gw->loop, &a->timer);
+    a->timer.data = a;
+    a->handles++;
+    uv_timer_init(gw->loop, &a->reap);
+    a->reap.data = a;
+    a->handles++;
+    path_init(a);
+    list_push(&gw->assocs, &a->node);
+    gw->n_assocs++;
+    uv_timer_start(&a->timer, on_deadline, HANDSHAKE_TIMEOUT_MS, 0);
+    if (initiator)
+        assoc_arm(a);
+    else
+        assoc_established(a);
+    return a;
+}
+
+static void assoc_free_queue(assoc_t *a)
+{
+    outmsg_t *m;
+
+    while ((m = a->oq_head) != NULL) {
+        a->oq_head = m->next;
+        free(m);
+    }
+    a->oq_tail = &a->oq_head;
+    a->oq_bytes = 0;
+}
+
+/* Resets every flow on the association; returns how many there were. */
+static size_t assoc_detach_flows(assoc_t *a, const char *why)
+{
+    size_t count = 0;
+
+    for (unsigned sid = 1; a->flows && sid < a->nstreams; sid++) {
+        flow_t *f = a->flows[sid];
+        if (!f)
+            continue;
+        a->flows[sid] = NULL;
+        flow_detach(f, why);
+        count++;
+    }
+    a->n_flows = 0;
+    return count;
+}
+
+static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end_t how)
+{
+    int was_ready = a->state == ASSOC_READY || a->state == ASSOC_SHUTDOWN;
+    char reason[WIRE_TEXT_MAX + 64];
+    wire_msg_t err = {.type = WIRE_ERROR};
+    size_t flows;
+
+    if (a->state == ASSOC_CLOSED)
+        return;
+    snprintf(reason, sizeof(reason), "%s", why);
+    if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING) {
+        err.u.reason.code = code;
+        snprintf(err.u.reason.text, sizeof(err.u.reason.text), "%.255s", reason);
+        assoc_send_msg(a, WIRE_CONTROL_SID, &err);
+        assoc_flush(a);
+    }
+    a->state = ASSOC_CLOSED;
+    flows = assoc_detach_flows(a, reason);
+    assoc_log(a, code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN,
+              "closed: %s; %zu flow%s reset", reason, flows, flows == 1 ? "" : "s");
+    list_init(&a->blocked);
+    assoc_free_queue(a);
+    uv_poll_stop(&a->poll);
+    if (how == END_ABORT)
+        sock_abort(a->fd);
+    else
+        close(a->fd);
+    a->fd = -1;
+    handshake_clear(&a->hs);
+    list_remove(&a->node);
+    a->gw->n_assocs--;
+    uv_close((uv_handle_t *)&a->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&a->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&a->reap, on_handle_closed);
+    uv_close((uv_handle_t *)&a->paths.outage, on_handle_closed);
+    gateway_on_assoc_gone(a->gw, a, was_ready);
+}
+
+void assoc_close(assoc_t *a, uint16_t code, const char *why)
+{
+    assoc_teardown(a, code, why, END_TELL);
+}
+
+void assoc_abort(assoc_t *a, uint16_t code, const char *why)
+{
+    assoc_teardown(a, code, why, END_ABORT);
+}
+
+void assoc_shutdown(assoc_t *a)
+{
+    if (a->state == ASSOC_CLOSED || a->state == ASSOC_SHUTDOWN)
+        return;
+    if (a->state != ASSOC_READY) {
+        assoc_teardown(a, WIRE_E_SHUTDOWN, "gateway stopping", END_ABORT);
+        return;
+    }
+    a->state = ASSOC_SHUTDOWN;
+    uv_timer_start(&a->timer, on_deadline, SHUTDOWN_TIMEOUT_MS, 0);
+    assoc_flush(a);
+}

@@ -1,0 +1,530 @@
+/* One TCP connection carried on one stream (see flow.h). */
+#include "flow.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "assoc.h"
+#include "gateway.h"
+
+/* A uv_write request with the bytes it writes. */
+typedef struct flow_write {
+    uv_write_t req;
+    flow_t *flow;
+    uint32_t len;
+    uint8_t data[];
+} flow_write_t;
+
+static void flow_read_start(flow_t *f);
+static void flow_check_final(flow_t *f);
+
+static void flow_log(const flow_t *f, log_level_t lvl, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void flow_log(const flow_t *f, log_level_t lvl, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (lvl > f->gw->log.level)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_write(&f->gw->log, lvl, "flow", "flow %llu [%s] sid %u: %s", (unsigned long long)f->id,
+              f->service, f->sid, msg);
+}
+
+static void flow_send(flow_t *f, const wire_msg_t *m)
+{
+    if (f->assoc)
+        assoc_send_msg(f->assoc, f->sid, m);
+}
+
+static void flow_send_reason(flow_t *f, wire_type_t type, uint16_t code, const char *why)
+{
+    wire_msg_t m = {.type = type};
+
+    m.u.reason.code = code;
+    snprintf(m.u.reason.text, sizeof(m.u.reason.text), "%s", why);
+    flow_send(f, &m);
+}
+
+static void flow_send_empty(flow_t *f, wire_type_t type)
+{
+    wire_msg_t m = {.type = type};
+
+    flow_send(f, &m);
+}
+
+/* Frees the flow once every part of it is over. */
+static void flow_maybe_free(flow_t *f)
+{
+    gateway_t *gw = f->gw;
+
+    if (!f->closed || !f->tcp_gone)
+        return;
+    if (f->assoc && !(f->sent_final && f->got_final))
+        return;
+    if (f->assoc)
+        assoc_remove_flow(f->assoc, f);
+    list_remove(&f->blocked);
+    free(f);
+    gateway_on_flow_gone(gw);
+}
+
+static void on_tcp_closed(uv_handle_t *h)
+{
+    flow_t *f = container_of(h, flow_t, tcp);
+
+    f->tcp_gone = 1;
+    flow_maybe_free(f);
+}
+
+/* Closes the TCP side, with a reset when the flow failed so the endpoint
+ * sees the failure rather than a clean end. */
+static void flow_tcp_release(flow_t *f, int reset)
+{
+    if (!f->tcp_init) {
+        f->tcp_gone = 1;
+        return;
+    }
+    if (uv_is_closing((uv_handle_t *)&f->tcp))
+        return;
+    if (reset && f->connected && uv_tcp_close_reset(&f->tcp, on_tcp_closed) == 0)
+        return;
+    uv_close((uv_handle_t *)&f->tcp, on_tcp_closed);
+}
+
+static void flow_read_stop(flow_t *f)
+{
+    if (f->reading)
+        uv_read_stop((uv_stream_t *)&f->tcp);
+    f->reading = 0;
+}
+
+void flow_close(flow_t *f, uint16_t code, const char *why)
+{
+    if (f->closed)
+        return;
+    f->closed = 1;
+    if (code == WIRE_OK)
+        flow_log(f, LOG_INFO, "closed: %s (%llu bytes up, %llu down)", why,
+                 (unsigned long long)f->bytes_up, (unsigned long long)f->bytes_down);
+    else
+        flow_log(f, code == WIRE_E_LOST ? LOG_DEBUG : LOG_INFO,
+                 "reset: %s (%llu bytes up, %llu down)", why, (unsigned long long)f->bytes_up,
+                 (unsigned long long)f->bytes_down);
+    flow_read_stop(f);
+    list_remove(&f->blocked);
+    if (code != WIRE_OK && f->assoc && !f->sent_final) {
+        if (f->got_final)
+            flow_send_empty(f, WIRE_CLOSE);
+        else
+            flow_send_reason(f, f->opener || f->result_sent ? WIRE_RST : WIRE_RESULT, code, why);
+        f->sent_final = 1;
+    }
+    flow_tcp_release(f, code != WIRE_OK);
+    flow_maybe_free(f);
+}
+
+void flow_detach(flow_t *f, const char *why)
+{
+    f->assoc = NULL;
+    list_remove(&f->blocked);
+    flow_close(f, WIRE_E_LOST, why);
+}
+
+/* Both TCP directions finished: the flow ends cleanly. */
+static void flow_check_tcp_done(flow_t *f)
+{
+    if (f->read_eof && f->tcp_shut)
+        flow_close(f, WIRE_OK, "both directions finished");
+}
+
+/* Our final word once nothing more is owed either way (see wire.h). */
+static void flow_check_final(flow_t *f)
+{
+    if (!f->sent_final && f->read_eof && f->fin_recv && f->assoc) {
+        flow_send_empty(f, WIRE_CLOSE);
+        f->sent_final = 1;
+    }
+    flow_maybe_free(f);
+}
+
+/* ---- TCP -> SCTP ---------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    flow_t *f = container_of(h, flow_t, tcp);
+    size_t cap = f->credit.send < WIRE_DATA_MAX ? f->credit.send : WIRE_DATA_MAX;
+    outmsg_t *m = cap ? assoc_data_alloc(cap) : NULL;
+
+    (void)suggested;
+    *buf = uv_buf_init(m ? (char *)m->data : NULL, m ? (unsigned)cap : 0);
+}
+
+static void flow_on_eof(flow_t *f)
+{
+    flow_read_stop(f);
+    f->read_eof = 1;
+    flow_send_empty(f, WIRE_FIN);
+    flow_check_final(f);
+    flow_check_tcp_done(f);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    flow_t *f = container_of(s, flow_t, tcp);
+    outmsg_t *m = buf->base ? container_of((uint8_t *)buf->base, outmsg_t, data) : NULL;
+    char why[160];
+
+    if (nread > 0 && !f->assoc)
+        nread = UV_ECONNABORTED;
+    if (nread > 0) {
+        credit_sent(&f->credit, (uint32_t)nread);
+        f->bytes_up += (uint64_t)nread;
+        assoc_send_data(f->assoc, f->sid, m, (uint32_t)nread);
+        if (f->credit.send == 0 || f->assoc->congested) {
+            flow_read_stop(f);
+            if (f->credit.send)
+                assoc_block(f->assoc, f);
+        }
+        return;
+    }
+    free(m);
+    if (nread == 0 || nread == UV_ENOBUFS)
+        return;
+    if (nread == UV_EOF) {
+        flow_on_eof(f);
+        return;
+    }
+    snprintf(why, sizeof(why), "%s: %s", f->opener ? "client" : "back end",
+             uv_strerror((int)nread));
+    flow_close(f, WIRE_E_RESET, why);
+}
+
+static void flow_read_start(flow_t *f)
+{
+    if (f->reading || f->read_eof || f->closed || !f->connected || !f->assoc || f->credit.send == 0)
+        return;
+    if (f->assoc->congested) {
+        assoc_block(f->assoc, f);
+        return;
+    }
+    if (uv_read_start((uv_stream_t *)&f->tcp, on_alloc, on_read) == 0)
+        f->reading = 1;
+}
+
+void flow_unblock(flow_t *f)
+{
+    flow_read_start(f);
+}
+
+/* ---- SCTP -> TCP ---------------------------------------------------- */
+
+/* Bytes reached the TCP socket: give the credit back, in batches. */
+static void flow_consumed(flow_t *f, uint32_t n)
+{
+    uint32_t grant = credit_consumed(&f->credit, n);
+    wire_msg_t m = {.type = WIRE_WINDOW};
+
+    if (grant && !f->fin_recv && !f->sent_final && !f->closed) {
+        m.u.window = grant;
+        flow_send(f, &m);
+    }
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    flow_write_t *w = container_of(req, flow_write_t, req);
+    flow_t *f = w->flow;
+    uint32_t len = w->len;
+    char why[160];
+
+    free(w);
+    f->write_pending -= len;
+    if (f->closed)
+        return;
+    if (status < 0) {
+        snprintf(why, sizeof(why), "writing to the %s: %s", f->opener ? "client" : "back end",
+                 uv_strerror(status));
+        flow_close(f, WIRE_E_RESET, why);
+        return;
+    }
+    flow_consumed(f, len);
+}
+
+/* Writes what the socket takes now and queues a copy of the rest. */
+static void flow_write(flow_t *f, const uint8_t *bytes, uint32_t len)
+{
+    uv_buf_t b = uv_buf_init((char *)bytes, len);
+    flow_write_t *w;
+    int n = 0;
+
+    if (f->connected && f->write_pending == 0)
+        n = uv_try_write((uv_stream_t *)&f->tcp, &b, 1);
+    if (n < 0)
+        n = 0;
+    if ((uint32_t)n == len) {
+        flow_consumed(f, len);
+        return;
+    }
+    if (n > 0)
+        flow_consumed(f, (uint32_t)n);
+    w = malloc(sizeof(*w) + len - (uint32_t)n);
+    if (!w) {
+        flow_close(f, WIRE_E_INTERNAL, "out of memory");
+        return;
+    }
+    w->flow = f;
+    w->len = len - (uint32_t)n;
+    memcpy(w->data, bytes + n, w->len);
+    b = uv_buf_init((char *)w->data, w->len);
+    if (uv_write(&w->req, (uv_stream_t *)&f->tcp, &b, 1, on_write) < 0) {
+        free(w);
+        flow_close(f, WIRE_E_RESET, "cannot write to the TCP connection");
+        return;
+    }
+    f->write_pending += w->len;
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    flow_t *f = container_of(req, flow_t, shutdown_req);
+
+    if (f->closed)
+        return;
+    if (status < 0) {
+        flow_close(f, WIRE_E_RESET, "cannot pass the half-close on");
+        return;
+    }
+    f->tcp_shut = 1;
+    flow_check_tcp_done(f);
+}
+
+/* The peer's FIN: half-close our TCP side once everything before it has
+ * been written (uv_shutdown waits for queued writes). */
+static void flow_pass_fin(flow_t *f)
+{
+    if (!f->connected || f->closed)
+        return;
+    if (uv_shutdown(&f->shutdown_req, (uv_stream_t *)&f->tcp, on_shutdown) < 0)
+        flow_close(f, WIRE_E_RESET, "cannot pass the half-close on");
+}
+
+static void flow_on_data(flow_t *f, const uint8_t *bytes, size_t len)
+{
+    if (f->closed)
+        return; /* late data of a reset flow: its final word is coming */
+    if (f->fin_recv) {
+        flow_close(f, WIRE_E_PROTOCOL, "peer sent DATA after FIN");
+        return;
+    }
+    if (credit_received(&f->credit, (uint32_t)len) < 0) {
+        flow_close(f, WIRE_E_WINDOW, "peer sent beyond the flow window");
+        return;
+    }
+    f->bytes_down += len;
+    flow_write(f, bytes, (uint32_t)len);
+}
+
+static void flow_on_fin(flow_t *f)
+{
+    if (f->fin_recv) {
+        flow_close(f, WIRE_E_PROTOCOL, "peer sent a second FIN");
+        return;
+    }
+    f->fin_recv = 1;
+    flow_pass_fin(f);
+    flow_check_final(f);
+}
+
+static void flow_on_window(flow_t *f, uint32_t inc)
+{
+    if (f->closed)
+        return;
+    if (credit_granted(&f->credit, inc) < 0) {
+        flow_close(f, WIRE_E_PROTOCOL, "peer granted more than its window");
+        return;
+    }
+    flow_read_start(f);
+}
+
+/* RST, or a failed RESULT: the peer's final word and the flow's end.
+ * flow_close() answers with our own final word, a CLOSE. */
+static void flow_on_reset(flow_t *f, const wire_msg_t *m)
+{
+    char why[WIRE_TEXT_MAX + 64];
+
+    f->got_final = 1;
+    snprintf(why, sizeof(why), "peer: %s%s%s", wire_code_name(m->u.reason.code),
+             m->u.reason.text[0] ? ": " : "", m->u.reason.text);
+    flow_close(f, m->u.reason.code ? m->u.reason.code : WIRE_E_RESET, why);
+    flow_maybe_free(f);
+}
+
+void flow_on_message(flow_t *f, const wire_msg_t *m)
+{
+    if (f->got_final) {
+        flow_log(f, LOG_WARN, "peer sent %s after its final word; ignored",
+                 wire_type_name(m->type));
+        return;
+    }
+    switch (m->type) {
+    case WIRE_DATA:
+        flow_on_data(f, m->u.data.bytes, m->u.data.len);
+        break;
+    case WIRE_FIN:
+        flow_on_fin(f);
+        break;
+    case WIRE_WINDOW:
+        flow_on_window(f, m->u.window);
+        break;
+    case WIRE_RST:
+        flow_on_reset(f, m);
+        break;
+    case WIRE_RESULT:
+        if (!f->opener)
+            flow_close(f, WIRE_E_PROTOCOL, "peer sent RESULT to the responder");
+        else if (m->u.reason.code != WIRE_OK)
+            flow_on_reset(f, m);
+        else
+            flow_log(f, LOG_DEBUG, "peer connected to the back end");
+        break;
+    case WIRE_CLOSE:
+        f->got_final = 1;
+        flow_maybe_free(f);
+        break;
+    default:
+        flow_close(f, WIRE_E_PROTOCOL, "unexpected message on a flow stream");
+        break;
+    }
+}
+
+/* ---- opening -------------------------------------------------------- */
+
+static flow_t *flow_new(assoc_t *a, const char *service, int opener)
+{
+    flow_t *f = calloc(1, sizeof(*f));
+
+    if (!f)
+        return NULL;
+    f->gw = a->gw;
+    f->assoc = a;
+    f->id = ++a->gw->next_flow_id;
+    f->opener = opener ? 1 : 0;
+    list_init(&f->blocked);
+    snprintf(f->service, sizeof(f->service), "%s", service);
+    credit_init(&f->credit, a->peer_window, a->gw->cfg->flow_window);
+    return f;
+}
+
+static const char *peer_of(uv_tcp_t *tcp, char *buf, size_t len)
+{
+    addr_t peer;
+    int n = sizeof(peer);
+
+    if (uv_tcp_getpeername(tcp, &peer.sa, &n) < 0)
+        return "?";
+    return addr_format(&peer, buf, len);
+}
+
+void flow_accept(assoc_t *a, const service_conf_t *svc, uv_stream_t *server)
+{
+    flow_t *f = flow_new(a, svc->name, 1);
+    char who[ADDR_STRLEN];
+    wire_msg_t open = {.type = WIRE_OPEN};
+
+    if (!f)
+        return; /* the client stays in the backlog; it is retried */
+    uv_tcp_init(a->gw->loop, &f->tcp);
+    f->tcp_init = 1;
+    if (uv_accept(server, (uv_stream_t *)&f->tcp) < 0) {
+        f->assoc = NULL;
+        flow_close(f, WIRE_E_INTERNAL, "accept failed");
+        return;
+    }
+    f->connected = 1;
+    uv_tcp_nodelay(&f->tcp, 1);
+    if (assoc_add_flow(a, f) < 0) {
+        f->assoc = NULL;
+        flow_close(f, WIRE_E_LIMIT, "no free stream: max_flows reached");
+        return;
+    }
+    flow_log(f, LOG_INFO, "opened for client %s on assoc %llu", peer_of(&f->tcp, who, sizeof(who)),
+             (unsigned long long)a->id);
+    snprintf(open.u.service, sizeof(open.u.service), "%s", svc->name);
+    flow_send(f, &open);
+    flow_read_start(f);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    flow_t *f = container_of(req, flow_t, connect_req);
+    char why[160];
+    char where[ADDR_STRLEN];
+    wire_msg_t ok = {.type = WIRE_RESULT};
+
+    if (f->closed)
+        return;
+    if (status < 0) {
+        const service_conf_t *svc = config_service(f->gw->cfg, f->service);
+        snprintf(why, sizeof(why), "back end %s: %s",
+                 svc ? addr_format(&svc->addr, where, sizeof(where)) : "?", uv_strerror(status));
+        flow_close(f, status == UV_ECONNREFUSED ? WIRE_E_REFUSED : WIRE_E_UNREACHABLE, why);
+        return;
+    }
+    f->connected = 1;
+    uv_tcp_nodelay(&f->tcp, 1);
+    flow_send(f, &ok);
+    f->result_sent = 1;
+    flow_log(f, LOG_DEBUG, "connected to the back end");
+    if (f->fin_recv)
+        flow_pass_fin(f);
+    flow_read_start(f);
+}
+
+/* The reason an inbound OPEN is refused, or WIRE_OK. */
+static uint16_t flow_refusal(assoc_t *a, const service_conf_t *svc, const char **why)
+{
+    if (!svc || svc->is_accept)
+        return *why = "no such connect service here", WIRE_E_NO_SERVICE;
+    if (gateway_draining(a->gw))
+        return *why = "gateway is shutting down", WIRE_E_SHUTDOWN;
+    if (a->n_flows > a->gw->cfg->max_flows)
+        return *why = "max_flows reached", WIRE_E_LIMIT;
+    return WIRE_OK;
+}
+
+void flow_open_inbound(assoc_t *a, uint16_t sid, const char *service)
+{
+    const service_conf_t *svc = config_service(a->gw->cfg, service);
+    flow_t *f = flow_new(a, service, 0);
+    const char *why = NULL;
+    uint16_t code;
+    int r;
+
+    if (!f) {
+        assoc_close(a, WIRE_E_INTERNAL, "out of memory for a new flow");
+        return;
+    }
+    f->sid = sid;
+    a->flows[sid] = f;
+    a->n_flows++;
+    code = flow_refusal(a, svc, &why);
+    if (code != WIRE_OK) {
+        flow_close(f, code, why);
+        return;
+    }
+    uv_tcp_init(a->gw->loop, &f->tcp);
+    f->tcp_init = 1;
+    r = uv_tcp_connect(&f->connect_req, &f->tcp, &svc->addr.sa, on_connect);
+    if (r < 0) {
+        flow_close(f, WIRE_E_UNREACHABLE, uv_strerror(r));
+        return;
+    }
+    flow_log(f, LOG_DEBUG, "opened by the peer on assoc %llu", (unsigned long long)a->id);
+}

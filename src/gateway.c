@@ -1,0 +1,415 @@
+/* The gateway context: start, associations coming and going, drain and
+ * stop (see gateway.h). */
+#include "gateway.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+#include "assoc.h"
+#include "flow.h"
+#include "sctp_sock.h"
+#include "service.h"
+
+#define DIAL_BASE_MS 100  /* first retry after a failed dial */
+#define DIAL_CAP_MS  5000 /* backoff ceiling: a link back is used within this */
+
+static void gateway_dial(gateway_t *gw);
+static void gateway_finish(gateway_t *gw);
+
+int gateway_draining(const gateway_t *gw)
+{
+    return gw->state != GW_RUNNING;
+}
+
+/* ---- sockets ---------------------------------------------------------- */
+
+static int has_v6(const addr_t *addrs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (addrs[i].sa.sa_family == AF_INET6)
+            return 1;
+    return 0;
+}
+
+/* An SCTP socket carrying every option the association will inherit. */
+static int gateway_socket(gateway_t *gw, int family)
+{
+    const config_t *cfg = gw->cfg;
+    unsigned streams = 2 * cfg->max_flows + 1 > 65535 ? 65535 : 2 * cfg->max_flows + 1;
+    const char *what = "";
+    int fd = sock_open(family);
+    int r;
+
+    if (fd < 0) {
+        log_error(&gw->log, "assoc", "cannot open an SCTP socket: %s%s", strerror(-fd),
+                  fd == -EPROTONOSUPPORT ? " (this kernel has no SCTP: modprobe sctp)" : "");
+        return fd;
+    }
+    if ((r = sock_tune(fd, &gw->tune, streams, cfg->sock_buffer, &what)) < 0 ||
+        (what = "SCTP_EVENT", r = sock_subscribe(fd)) < 0) {
+        log_error(&gw->log, "assoc", "cannot set %s: %s", what, strerror(-r));
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+/* ---- connect role ------------------------------------------------------ */
+
+static void on_dial_timer(uv_timer_t *t)
+{
+    gateway_dial(t->data);
+}
+
+/* Capped exponential backoff with jitter, so sites that lost a shared link
+ * do not all dial again in the same instant. */
+static void gateway_schedule_dial(gateway_t *gw)
+{
+    uint64_t delay = DIAL_BASE_MS;
+
+    if (gw->state != GW_RUNNING)
+        return;
+    for (unsigned i = 0; i < gw->dial_failures && delay < DIAL_CAP_MS; i++)
+        delay *= 2;
+    if (delay > DIAL_CAP_MS)
+        delay = DIAL_CAP_MS;
+    delay = delay / 2 + randombytes_uniform((uint32_t)(delay / 2) + 1);
+    log_debug(&gw->log, "assoc", "dialing again in %llu ms", (unsigned long long)delay);
+    uv_timer_start(&gw->dial_timer, on_dial_timer, delay, 0);
+}
+
+/* The remote addresses, the primary first: INIT goes there. */
+static size_t dial_targets(const config_t *cfg, addr_t *out)
+{
+    size_t n = 0;
+
+    if (cfg->has_primary)
+        out[n++] = cfg->primary;
+    for (size_t i = 0; i < cfg->n_remote; i++)
+        if (!cfg->has_primary || !addr_equal(&cfg->remote[i], &cfg->primary))
+            out[n++] = cfg->remote[i];
+    return n;
+}
+
+static void gateway_dial(gateway_t *gw)
+{
+    const config_t *cfg = gw->cfg;
+    addr_t local[CONFIG_MAX_ADDRS], remote[CONFIG_MAX_ADDRS];
+    size_t n_remote = dial_targets(cfg, remote);
+    int v6 = has_v6(cfg->local, cfg->n_local) || has_v6(remote, n_remote);
+    int fd = gateway_socket(gw, v6 ? AF_INET6 : AF_INET);
+    int r = fd;
+
+    if (fd < 0)
+        goto fail;
+    /* An ephemeral port each time: a new association never looks like a
+     * restart of the old one to the peer. */
+    for (size_t i = 0; i < cfg->n_local; i++) {
+        local[i] = cfg->local[i];
+        local[i].v4.sin_port = 0;
+    }
+    if (cfg->n_local && (r = sock_bind(fd, local, cfg->n_local)) < 0) {
+        log_error(&gw->log, "assoc", "cannot bind the local addresses: %s", strerror(-r));
+        goto fail;
+    }
+    r = sock_connect(fd, remote, n_remote);
+    if (r < 0 && r != -EINPROGRESS) {
+        log_warn(&gw->log, "assoc", "cannot dial the peer: %s", strerror(-r));
+        goto fail;
+    }
+    if (assoc_new(gw, fd, 1))
+        return;
+    fd = -1;
+fail:
+    if (fd >= 0)
+        close(fd);
+    gw->dial_failures++;
+    gateway_schedule_dial(gw);
+}
+
+/* ---- listen role ------------------------------------------------------- */
+
+static void on_listen_ready(uv_poll_t *p, int status, int events)
+{
+    gateway_t *gw = p->data;
+    int fd;
+
+    (void)events;
+    if (status < 0)
+        return;
+    while ((fd = accept4(gw->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+        if (gw->state != GW_RUNNING) {
+            close(fd);
+            continue;
+        }
+        assoc_new(gw, fd, 0);
+    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+        log_warn(&gw->log, "assoc", "accepting a peer: %s", strerror(errno));
+}
+
+static int gateway_listen(gateway_t *gw)
+{
+    const config_t *cfg = gw->cfg;
+    addr_t any;
+    int wildcard = cfg->n_local == 0;
+    int fd = gateway_socket(gw, wildcard || has_v6(cfg->local, cfg->n_local) ? AF_INET6 : AF_INET);
+    int r;
+
+    if (fd < 0)
+        return fd;
+    memset(&any, 0, sizeof(any));
+    any.v6.sin6_family = AF_INET6;
+    any.v6.sin6_port = htons((uint16_t)cfg->port);
+    r = wildcard ? sock_bind(fd, &any, 1) : sock_bind(fd, cfg->local, cfg->n_local);
+    if (r < 0 || listen(fd, 128) < 0) {
+        r = r < 0 ? r : -errno;
+        log_error(&gw->log, "assoc", "cannot listen for peers on port %u: %s", cfg->port,
+                  strerror(-r));
+        close(fd);
+        return r;
+    }
+    gw->listen_fd = fd;
+    uv_poll_init_socket(gw->loop, &gw->listen_poll, fd);
+    gw->listen_poll.data = gw;
+    uv_poll_start(&gw->listen_poll, UV_READABLE, on_listen_ready);
+    log_info(&gw->log, "assoc", "listening for peers on SCTP port %u", cfg->port);
+    return 0;
+}
+
+static void gateway_unlisten(gateway_t *gw)
+{
+    if (gw->listen_fd < 0)
+        return;
+    uv_close((uv_handle_t *)&gw->listen_poll, NULL);
+    close(gw->listen_fd);
+    gw->listen_fd = -1;
+}
+
+/* ---- associations ------------------------------------------------------ */
+
+struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
+{
+    list_t *pos, *tmp;
+
+    list_foreach_safe(pos, tmp, &gw->assocs)
+    {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        if (a->state != ASSOC_READY)
+            continue;
+        if (svc->peer[0] && strcmp(svc->peer, a->peer_name) != 0)
+            continue;
+        return a;
+    }
+    return NULL;
+}
+
+void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
+{
+    (void)a;
+    gw->dial_failures = 0;
+}
+
+void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
+{
+    (void)a;
+    if (gw->state == GW_STOPPING && gw->n_assocs == 0) {
+        gateway_finish(gw);
+        return;
+    }
+    if (gw->cfg->role != ROLE_CONNECT || gw->state != GW_RUNNING)
+        return;
+    if (was_ready)
+        gw->dial_failures = 0;
+    else
+        gw->dial_failures++;
+    gateway_schedule_dial(gw);
+}
+
+/* ---- drain and stop ---------------------------------------------------- */
+
+static size_t gateway_flows(const gateway_t *gw)
+{
+    size_t n = 0;
+    list_t *pos;
+
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next)
+        n += container_of(pos, assoc_t, node)->n_flows;
+    return n;
+}
+
+static void gateway_close_handles(gateway_t *gw)
+{
+    gw->state = GW_STOPPED;
+    for (size_t i = 0; i < gw->n_services; i++)
+        service_stop(&gw->services[i]);
+    gateway_unlisten(gw);
+    uv_close((uv_handle_t *)&gw->dial_timer, NULL);
+    uv_close((uv_handle_t *)&gw->drain_timer, NULL);
+    uv_close((uv_handle_t *)&gw->sig_term, NULL);
+    uv_close((uv_handle_t *)&gw->sig_int, NULL);
+    log_info(&gw->log, "gw", "stopped");
+}
+
+/* Resets what is left and shuts every association down gracefully; the
+ * handles close once the last association has gone. */
+static void gateway_finish(gateway_t *gw)
+{
+    list_t *pos, *tmp;
+
+    if (gw->state == GW_STOPPED)
+        return;
+    uv_timer_stop(&gw->drain_timer);
+    if (gw->n_assocs == 0) {
+        gateway_close_handles(gw);
+        return;
+    }
+    gw->state = GW_STOPPING;
+    list_foreach_safe(pos, tmp, &gw->assocs)
+    {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        for (unsigned sid = 1; a->flows && sid < a->nstreams; sid++)
+            if (a->flows[sid])
+                flow_close(a->flows[sid], WIRE_E_SHUTDOWN, "drain timeout");
+        assoc_shutdown(a);
+    }
+}
+
+static void on_drain_timeout(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+
+    log_warn(&gw->log, "gw", "drain_ms passed with %zu flows open; resetting them",
+             gateway_flows(gw));
+    gateway_finish(gw);
+}
+
+void gateway_on_flow_gone(gateway_t *gw)
+{
+    if (gw->state == GW_DRAINING && gateway_flows(gw) == 0)
+        gateway_finish(gw);
+}
+
+static void gateway_drain(gateway_t *gw)
+{
+    list_t *pos, *tmp;
+
+    gw->state = GW_DRAINING;
+    for (size_t i = 0; i < gw->n_services; i++)
+        service_stop(&gw->services[i]);
+    gateway_unlisten(gw);
+    uv_timer_stop(&gw->dial_timer);
+    list_foreach_safe(pos, tmp, &gw->assocs)
+    {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        if (a->state != ASSOC_READY)
+            assoc_abort(a, WIRE_E_SHUTDOWN, "gateway stopping");
+    }
+    log_info(&gw->log, "gw", "draining: %zu flows may finish within %u ms", gateway_flows(gw),
+             gw->cfg->drain_ms);
+    if (gateway_flows(gw) == 0) {
+        gateway_finish(gw);
+        return;
+    }
+    uv_timer_start(&gw->drain_timer, on_drain_timeout, gw->cfg->drain_ms, 0);
+}
+
+void gateway_stop(gateway_t *gw)
+{
+    list_t *pos, *tmp;
+
+    if (gw->state == GW_STOPPED)
+        return;
+    gw->state = GW_STOPPING;
+    list_foreach_safe(pos, tmp, &gw->assocs)
+    {
+        assoc_abort(container_of(pos, assoc_t, node), WIRE_E_SHUTDOWN, "gateway stopping now");
+    }
+    if (gw->state != GW_STOPPED)
+        gateway_close_handles(gw);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    gateway_t *gw = s->data;
+
+    if (gw->state == GW_RUNNING) {
+        log_info(&gw->log, "gw", "%s: stopping gracefully", strsignal(signum));
+        gateway_drain(gw);
+    } else {
+        log_warn(&gw->log, "gw", "%s again: stopping now", strsignal(signum));
+        gateway_stop(gw);
+    }
+}
+
+/* ---- start ------------------------------------------------------------- */
+
+static int gateway_start_services(gateway_t *gw)
+{
+    const config_t *cfg = gw->cfg;
+    char where[ADDR_STRLEN];
+    int r;
+
+    gw->services = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*gw->services));
+    if (!gw->services)
+        return -ENOMEM;
+    for (size_t i = 0; i < cfg->n_services; i++) {
+        const service_conf_t *sc = &cfg->services[i];
+        addr_format(&sc->addr, where, sizeof(where));
+        if (!sc->is_accept) {
+            log_info(&gw->log, "svc", "[%s]: flows from the peer connect to %s", sc->name, where);
+            continue;
+        }
+        r = service_start(&gw->services[gw->n_services++], gw, sc);
+        if (r < 0) {
+            log_error(&gw->log, "svc", "[%s]: cannot listen on %s: %s", sc->name, where,
+                      uv_strerror(r));
+            return r;
+        }
+        log_info(&gw->log, "svc", "[%s]: accepting on %s", sc->name, where);
+    }
+    return 0;
+}
+
+int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
+{
+    unsigned paths = cfg->role == ROLE_CONNECT ? (unsigned)cfg->n_remote : CONFIG_MAX_ADDRS;
+    const tune_t *t = &gw->tune;
+    int r;
+
+    memset(gw, 0, sizeof(*gw));
+    gw->loop = loop;
+    gw->cfg = cfg;
+    gw->log.level = cfg->log_level;
+    gw->log.name = cfg->name;
+    gw->listen_fd = -1;
+    list_init(&gw->assocs);
+    if (sodium_init() < 0 || tune_derive(cfg->failover_ms, cfg->outage_ms, paths, &gw->tune) < 0)
+        return -EINVAL;
+    uv_timer_init(loop, &gw->dial_timer);
+    uv_timer_init(loop, &gw->drain_timer);
+    uv_signal_init(loop, &gw->sig_term);
+    uv_signal_init(loop, &gw->sig_int);
+    gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
+    uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&gw->sig_int, on_signal, SIGINT);
+    log_info(&gw->log, "gw",
+             "sctpgw %s starting as %s; failover_ms %u -> rto %u..%u ms, heartbeat %u ms, "
+             "path max retrans %u; outage_ms %u",
+             SCTPGW_VERSION, cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->failover_ms,
+             t->rto_min, t->rto_max, t->hb_interval, t->path_max_retrans, cfg->outage_ms);
+    if ((r = gateway_start_services(gw)) < 0)
+        return r;
+    if (cfg->role == ROLE_LISTEN)
+        return gateway_listen(gw);
+    gateway_dial(gw);
+    return 0;
+}
+
+void gateway_free(gateway_t *gw)
+{
+    free(gw->services);
+    gw->services = NULL;
+}

@@ -1,0 +1,104 @@
+/* Logging to stderr, one line per event. Each line goes out in a single
+ * write(2) no longer than PIPE_BUF, so lines from several gateways sharing a
+ * terminal, pipe or journal never interleave. */
+#include "log.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A write of up to PIPE_BUF bytes to a pipe is atomic; longer lines are cut. */
+#define LINE_MAX_BYTES PIPE_BUF
+
+/* Indexed by log_level_t: the names accepted in the configuration. */
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+/* Indexed by log_level_t: the level as printed, padded to a fixed width. */
+static const char *const level_tags[] = {"ERROR", "WARN ", "INFO ", "DEBUG"};
+
+int log_level_parse(const char *s, log_level_t *out)
+{
+    for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]); i++) {
+        if (strcmp(s, level_names[i]) == 0) {
+            *out = (log_level_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Writes "2026-11-21T14:30:31.123Z" (UTC, milliseconds) into buf. */
+static size_t log_stamp(char *buf, size_t len)
+{
+    struct timespec ts;
+    struct tm tm;
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    return n;
+}
+
+/* Replaces control characters, so that text which came from the network
+ * (names, addresses) cannot forge extra log lines. */
+static void log_sanitize(char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            s[i] = '?';
+    }
+}
+
+/* Formats the whole line, newline included, into line[LINE_MAX_BYTES] and
+ * returns its length. A message too long for one atomic write is cut, and
+ * ends with "..." so that the cut shows. */
+static size_t log_format(char *line, const char *name, log_level_t lvl, const char *subsys,
+                         const char *fmt, va_list ap)
+{
+    const size_t room = LINE_MAX_BYTES - 1; /* one byte stays for the newline */
+    size_t n, body;
+    int r;
+
+    n = log_stamp(line, LINE_MAX_BYTES);
+    r = snprintf(line + n, LINE_MAX_BYTES - n, " %s %s %s: ", level_tags[lvl], name, subsys);
+    body = r > 0 ? n + (size_t)r : n;
+    if (body > room)
+        body = room;
+    r = vsnprintf(line + body, LINE_MAX_BYTES - body, fmt, ap);
+    n = r > 0 ? body + (size_t)r : body;
+    if (n > room) {
+        n = room;
+        memcpy(line + n - 3, "...", 3);
+    }
+    log_sanitize(line + body, n - body);
+    line[n++] = '\n';
+    return n;
+}
+
+void log_write(const logger_t *lg, log_level_t lvl, const char *subsys, const char *fmt, ...)
+{
+    char line[LINE_MAX_BYTES];
+    const char *name = lg && lg->name ? lg->name : "sctpgw";
+    log_level_t max = lg ? lg->level : LOG_INFO;
+    int saved_errno = errno;
+    va_list ap;
+    ssize_t r;
+    size_t n;
+
+    if (lvl > max || (size_t)lvl >= sizeof(level_tags) / sizeof(level_tags[0]))
+        return;
+    va_start(ap, fmt);
+    n = log_format(line, name, lvl, subsys, fmt, ap);
+    va_end(ap);
+    /* Callers may log and then look at errno, so it is left as it was. */
+    do
+        r = write(STDERR_FILENO, line, n);
+    while (r < 0 && errno == EINTR);
+    errno = saved_errno;
+}

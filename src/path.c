@@ -1,0 +1,157 @@
+/* Peer paths and the total-outage timer (see path.h). */
+#include "path.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <netinet/sctp.h>
+#include "assoc.h"
+
+static const char *const state_names[] = {
+    [PATH_ACTIVE] = "active",
+    [PATH_PF] = "potentially failed",
+    [PATH_DOWN] = "down",
+};
+
+int path_init(assoc_t *a)
+{
+    int r = uv_timer_init(a->gw->loop, &a->paths.outage);
+
+    a->paths.outage.data = a;
+    a->handles++;
+    return r;
+}
+
+/* Paths are told apart by host: the port is the association's. */
+static path_t *path_find(paths_t *ps, const addr_t *addr)
+{
+    for (size_t i = 0; i < ps->n; i++) {
+        const addr_t *p = &ps->p[i].addr;
+        if (p->sa.sa_family != addr->sa.sa_family)
+            continue;
+        if (p->sa.sa_family == AF_INET && p->v4.sin_addr.s_addr == addr->v4.sin_addr.s_addr)
+            return &ps->p[i];
+        if (p->sa.sa_family == AF_INET6 &&
+            memcmp(&p->v6.sin6_addr, &addr->v6.sin6_addr, sizeof(addr->v6.sin6_addr)) == 0)
+            return &ps->p[i];
+    }
+    return NULL;
+}
+
+static path_t *path_add(paths_t *ps, const addr_t *addr)
+{
+    path_t *p = path_find(ps, addr);
+
+    if (p || ps->n == PATH_MAX_ADDRS)
+        return p;
+    p = &ps->p[ps->n++];
+    p->addr = *addr;
+    p->state = PATH_ACTIVE;
+    return p;
+}
+
+void path_start(assoc_t *a)
+{
+    addr_t addrs[PATH_MAX_ADDRS];
+    int n = sock_peer_addrs(a->fd, addrs, PATH_MAX_ADDRS);
+
+    for (int i = 0; i < n; i++)
+        path_add(&a->paths, &addrs[i]);
+}
+
+const char *path_describe(const assoc_t *a, char *buf, size_t len)
+{
+    size_t off = 0;
+    char host[ADDR_STRLEN];
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < a->paths.n && off < len; i++) {
+        addr_t bare = a->paths.p[i].addr;
+        bare.v4.sin_port = 0; /* same offset in both families */
+        off += (size_t)snprintf(buf + off, len - off, "%s%s (%s)", i ? ", " : "",
+                                addr_format(&bare, host, sizeof(host)),
+                                state_names[a->paths.p[i].state]);
+    }
+    return buf;
+}
+
+static void on_outage(uv_timer_t *t)
+{
+    assoc_t *a = t->data;
+    char why[96];
+
+    snprintf(why, sizeof(why), "no usable path for outage_ms = %u ms", a->gw->tune.outage_ms);
+    assoc_abort(a, WIRE_E_LOST, why);
+}
+
+/* Starts the outage timer when the last active path went, stops it when
+ * one comes back. */
+static void path_check_outage(assoc_t *a)
+{
+    paths_t *ps = &a->paths;
+    size_t active = 0;
+    uint64_t now = uv_now(a->gw->loop);
+
+    for (size_t i = 0; i < ps->n; i++)
+        active += ps->p[i].state == PATH_ACTIVE;
+    if (active == 0 && ps->down_since == 0) {
+        ps->down_since = now ? now : 1;
+        uv_timer_start(&ps->outage, on_outage, a->gw->tune.outage_ms, 0);
+        log_warn(&a->gw->log, "path",
+                 "assoc %llu: no usable path; riding the outage out for up to %u ms",
+                 (unsigned long long)a->id, a->gw->tune.outage_ms);
+    } else if (active > 0 && ps->down_since != 0) {
+        uv_timer_stop(&ps->outage);
+        log_info(&a->gw->log, "path", "assoc %llu: outage over after %llu ms",
+                 (unsigned long long)a->id, (unsigned long long)(now - ps->down_since));
+        ps->down_since = 0;
+    }
+}
+
+/* What a notification state means for the path, and how to say it. */
+static int path_transition(int spc_state, path_state_t *to, const char **what)
+{
+    switch (spc_state) {
+    case SCTP_ADDR_AVAILABLE:
+        return *to = PATH_ACTIVE, *what = "up", 1;
+    case SCTP_ADDR_CONFIRMED:
+        return *to = PATH_ACTIVE, *what = "confirmed", 1;
+    case SCTP_ADDR_ADDED:
+        return *to = PATH_ACTIVE, *what = "added", 1;
+    case SCTP_ADDR_POTENTIALLY_FAILED:
+        return *to = PATH_PF, *what = "potentially failed", 1;
+    case SCTP_ADDR_UNREACHABLE:
+        return *to = PATH_DOWN, *what = "down (unreachable)", 1;
+    case SCTP_ADDR_REMOVED:
+        return *to = PATH_DOWN, *what = "removed by the peer", 1;
+    case SCTP_ADDR_MADE_PRIM:
+        return *what = "is now the primary path", 0;
+    default:
+        return *what = "changed state", 0;
+    }
+}
+
+void path_on_change(assoc_t *a, const void *notification, size_t len)
+{
+    const struct sctp_paddr_change *pc = notification;
+    addr_t addr;
+    path_t *p;
+    path_state_t to = PATH_ACTIVE;
+    const char *what;
+    char host[ADDR_STRLEN];
+    int moves;
+
+    if (len < sizeof(*pc))
+        return;
+    memset(&addr, 0, sizeof(addr));
+    memcpy(&addr, &pc->spc_aaddr,
+           pc->spc_aaddr.ss_family == AF_INET6 ? sizeof(addr.v6) : sizeof(addr.v4));
+    addr.v4.sin_port = 0;
+    moves = path_transition(pc->spc_state, &to, &what);
+    p = path_add(&a->paths, &addr);
+    log_write(&a->gw->log, moves && to != PATH_ACTIVE ? LOG_WARN : LOG_INFO, "path",
+              "assoc %llu path %s: %s", (unsigned long long)a->id,
+              addr_format(&addr, host, sizeof(host)), what);
+    if (p && moves)
+        p->state = to;
+    path_check_outage(a);
+}

@@ -1,0 +1,257 @@
+/* Kernel SCTP socket calls (see sctp_sock.h). Facts from Linux 6.1:
+ * options set with SCTP_FUTURE_ASSOC before connect/listen are copied into
+ * each new association; the receive window is SO_RCVBUF/2, fixed then. */
+#include "sctp_sock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/sctp.h>
+
+#define ERR (-errno)
+
+int sock_open(int family)
+{
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
+
+    return fd < 0 ? ERR : fd;
+}
+
+static int setopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    return setsockopt(fd, level, name, val, len) < 0 ? ERR : 0;
+}
+
+/* Asks for `size` bytes, beyond net.core.[rw]mem_max when we may. */
+static int set_buffer(int fd, int force_opt, int opt, unsigned size)
+{
+    int v = (int)size;
+
+    if (setsockopt(fd, SOL_SOCKET, force_opt, &v, sizeof(v)) == 0)
+        return 0;
+    return setopt(fd, SOL_SOCKET, opt, &v, sizeof(v));
+}
+
+static int tune_timers(int fd, const tune_t *t, const char **what)
+{
+    struct sctp_rtoinfo rto = {.srto_assoc_id = SCTP_FUTURE_ASSOC,
+                               .srto_initial = t->rto_initial,
+                               .srto_max = t->rto_max,
+                               .srto_min = t->rto_min};
+    struct sctp_paddrparams pp = {.spp_assoc_id = SCTP_FUTURE_ASSOC,
+                                  .spp_hbinterval = t->hb_interval,
+                                  .spp_pathmaxrxt = (uint16_t)t->path_max_retrans,
+                                  .spp_flags = SPP_HB_ENABLE};
+    struct sctp_paddrthlds_v2 th = {.spt_assoc_id = SCTP_FUTURE_ASSOC,
+                                    .spt_pathmaxrxt = (uint16_t)t->path_max_retrans,
+                                    .spt_pathpfthld = (uint16_t)t->pf_threshold,
+                                    .spt_pathcpthld = 0xffff};
+    struct sctp_assocparams ap = {.sasoc_assoc_id = SCTP_FUTURE_ASSOC,
+                                  .sasoc_asocmaxrxt = (uint16_t)t->asoc_max_retrans};
+    struct sctp_sack_info sack = {
+        .sack_assoc_id = SCTP_FUTURE_ASSOC, .sack_delay = t->sack_delay, .sack_freq = 2};
+    int r;
+
+    /* RTO min must not exceed the current max, so set max first via one call. */
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_RTOINFO, &rto, sizeof(rto))) < 0)
+        return *what = "SCTP_RTOINFO", r;
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp))) < 0)
+        return *what = "SCTP_PEER_ADDR_PARAMS", r;
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_THLDS_V2, &th, sizeof(th))) < 0)
+        return *what = "SCTP_PEER_ADDR_THLDS_V2", r;
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_ASSOCINFO, &ap, sizeof(ap))) < 0)
+        return *what = "SCTP_ASSOCINFO", r;
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_DELAYED_SACK, &sack, sizeof(sack))) < 0)
+        return *what = "SCTP_DELAYED_SACK", r;
+    return 0;
+}
+
+static int tune_data(int fd, unsigned streams, unsigned buffer, const char **what)
+{
+    struct sctp_initmsg im = {.sinit_num_ostreams = (uint16_t)streams,
+                              .sinit_max_instreams = (uint16_t)streams};
+    struct sctp_assoc_value sched = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = SCTP_SS_RR};
+    /* Path state changes, potentially-failed included (2 = expose). */
+    struct sctp_assoc_value pf = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 2};
+    int on = 1;
+    int r;
+
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof(im))) < 0)
+        return *what = "SCTP_INITMSG", r;
+    if ((r = set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, buffer)) < 0)
+        return *what = "SO_SNDBUF", r;
+    if ((r = set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, buffer)) < 0)
+        return *what = "SO_RCVBUF", r;
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on))) < 0)
+        return *what = "SCTP_NODELAY", r;
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_RECVRCVINFO, &on, sizeof(on))) < 0)
+        return *what = "SCTP_RECVRCVINFO", r;
+    /* Round-robin between streams so one bulk flow cannot monopolise the
+     * send queue ahead of an interactive one. */
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_STREAM_SCHEDULER, &sched, sizeof(sched))) < 0)
+        return *what = "SCTP_STREAM_SCHEDULER", r;
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_EXPOSE_POTENTIALLY_FAILED_STATE, &pf, sizeof(pf))) < 0)
+        return *what = "SCTP_EXPOSE_POTENTIALLY_FAILED_STATE", r;
+    return 0;
+}
+
+int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const char **what)
+{
+    int r = tune_timers(fd, t, what);
+
+    return r < 0 ? r : tune_data(fd, streams, buffer, what);
+}
+
+int sock_subscribe(int fd)
+{
+    static const uint16_t types[] = {SCTP_ASSOC_CHANGE, SCTP_PEER_ADDR_CHANGE, SCTP_REMOTE_ERROR,
+                                     SCTP_SHUTDOWN_EVENT, SCTP_SENDER_DRY_EVENT};
+
+    for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+        struct sctp_event ev = {.se_assoc_id = SCTP_FUTURE_ASSOC, .se_type = types[i], .se_on = 1};
+        int r = setopt(fd, IPPROTO_SCTP, SCTP_EVENT, &ev, sizeof(ev));
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* libsctp wants the addresses packed back to back. */
+static size_t pack(const addr_t *addrs, size_t n, unsigned char *buf)
+{
+    size_t off = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        socklen_t len = addr_len(&addrs[i]);
+        memcpy(buf + off, &addrs[i], len);
+        off += len;
+    }
+    return off;
+}
+
+int sock_bind(int fd, const addr_t *addrs, size_t n)
+{
+    unsigned char buf[16 * sizeof(struct sockaddr_in6)];
+
+    if (n == 0 || n > 16)
+        return -EINVAL;
+    pack(addrs, n, buf);
+    return sctp_bindx(fd, (struct sockaddr *)buf, (int)n, SCTP_BINDX_ADD_ADDR) < 0 ? ERR : 0;
+}
+
+int sock_connect(int fd, const addr_t *addrs, size_t n)
+{
+    unsigned char buf[16 * sizeof(struct sockaddr_in6)];
+    sctp_assoc_t id;
+
+    if (n == 0 || n > 16)
+        return -EINVAL;
+    pack(addrs, n, buf);
+    return sctp_connectx(fd, (struct sockaddr *)buf, (int)n, &id) < 0 ? ERR : 0;
+}
+
+int sock_error(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        return ERR;
+    return -err;
+}
+
+int sock_send(int fd, uint16_t sid, uint32_t ppid, const void *buf, size_t len)
+{
+    char cbuf[CMSG_SPACE(sizeof(struct sctp_sndinfo))] = {0};
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+    struct sctp_sndinfo si = {.snd_sid = sid, .snd_ppid = htonl(ppid)};
+
+    c->cmsg_level = IPPROTO_SCTP;
+    c->cmsg_type = SCTP_SNDINFO;
+    c->cmsg_len = CMSG_LEN(sizeof(si));
+    memcpy(CMSG_DATA(c), &si, sizeof(si));
+    if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+        return ERR;
+    return 0;
+}
+
+ssize_t sock_recv(int fd, void *buf, size_t len, sock_rcv_t *info)
+{
+    char cbuf[CMSG_SPACE(sizeof(struct sctp_rcvinfo))];
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    struct msghdr mh = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+    ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+    memset(info, 0, sizeof(*info));
+    if (n < 0)
+        return ERR;
+    info->eor = (mh.msg_flags & MSG_EOR) != 0;
+    info->notification = (mh.msg_flags & MSG_NOTIFICATION) != 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+        if (c->cmsg_level == IPPROTO_SCTP && c->cmsg_type == SCTP_RCVINFO) {
+            struct sctp_rcvinfo ri;
+            memcpy(&ri, CMSG_DATA(c), sizeof(ri));
+            info->sid = ri.rcv_sid;
+            info->ppid = ntohl(ri.rcv_ppid);
+        }
+    }
+    return n;
+}
+
+int sock_streams(int fd, unsigned *in, unsigned *out)
+{
+    struct sctp_status st;
+    socklen_t len = sizeof(st);
+
+    memset(&st, 0, sizeof(st));
+    if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
+        return ERR;
+    *in = st.sstat_instrms;
+    *out = st.sstat_outstrms;
+    return 0;
+}
+
+int sock_set_primary(int fd, const addr_t *peer)
+{
+    struct sctp_prim p;
+
+    memset(&p, 0, sizeof(p));
+    memcpy(&p.ssp_addr, peer, addr_len(peer));
+    return setopt(fd, IPPROTO_SCTP, SCTP_PRIMARY_ADDR, &p, sizeof(p));
+}
+
+int sock_peer_addrs(int fd, addr_t *out, size_t max)
+{
+    struct sockaddr *list;
+    int n = sctp_getpaddrs(fd, 0, &list);
+    size_t off = 0;
+    int kept = 0;
+
+    if (n < 0)
+        return ERR;
+    for (int i = 0; i < n; i++) {
+        const struct sockaddr *sa = (const struct sockaddr *)((const char *)list + off);
+        size_t len =
+            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        if ((size_t)kept < max) {
+            memset(&out[kept], 0, sizeof(out[kept]));
+            memcpy(&out[kept++], sa, len);
+        }
+        off += len;
+    }
+    sctp_freepaddrs(list);
+    return kept;
+}
+
+void sock_abort(int fd)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+    close(fd);
+}

@@ -1,0 +1,208 @@
+/* Unit tests for src/addr.c: what parses, what is refused, and how
+ * addresses print. */
+#include "addr.h"
+#include "check.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+
+/* Parses a host and prints it back; returns the text, or "ERR" if refused. */
+static const char *host_round_trip(const char *s, unsigned port, char *buf, size_t len)
+{
+    addr_t a;
+
+    if (addr_parse_host(s, port, &a) < 0)
+        return "ERR";
+    return addr_format(&a, buf, len);
+}
+
+/* Parses host:port and prints it back; returns the text, or "ERR". */
+static const char *hostport_round_trip(const char *s, char *buf, size_t len)
+{
+    addr_t a;
+
+    if (addr_parse_hostport(s, &a) < 0)
+        return "ERR";
+    return addr_format(&a, buf, len);
+}
+
+static void test_host_accepted(void)
+{
+    char buf[ADDR_STRLEN];
+    addr_t a;
+
+    CHECK_STR(host_round_trip("10.1.0.1", 0, buf, sizeof(buf)), "10.1.0.1");
+    CHECK_STR(host_round_trip("10.1.0.1", 9899, buf, sizeof(buf)), "10.1.0.1:9899");
+    CHECK_STR(host_round_trip("2001:db8::1", 0, buf, sizeof(buf)), "2001:db8::1");
+    CHECK_STR(host_round_trip("[2001:db8::1]", 0, buf, sizeof(buf)), "2001:db8::1");
+    CHECK_STR(host_round_trip("2001:db8::1", 9899, buf, sizeof(buf)), "[2001:db8::1]:9899");
+    CHECK_STR(host_round_trip("::", 0, buf, sizeof(buf)), "::");
+    CHECK_STR(host_round_trip("fe80::1%3", 0, buf, sizeof(buf)), "fe80::1%3");
+    CHECK_STR(host_round_trip("::ffff:10.0.0.1", 0, buf, sizeof(buf)), "::ffff:10.0.0.1");
+
+    CHECK(addr_parse_host("10.1.0.1", 80, &a) == 0);
+    CHECK(a.sa.sa_family == AF_INET);
+    CHECK(ntohs(a.v4.sin_port) == 80);
+    CHECK(addr_parse_host("[::1]", 65535, &a) == 0);
+    CHECK(a.sa.sa_family == AF_INET6);
+    CHECK(ntohs(a.v6.sin6_port) == 65535);
+}
+
+static void test_host_refused(void)
+{
+    static const char *const bad[] = {
+        "",
+        "garbage",
+        "10.1.0",
+        "10.1.0.256",
+        "10.1.0.1.5",
+        "010.1.0.1",
+        " 10.1.0.1",
+        "10.1.0.1 ",
+        "[10.1.0.1]",
+        "[2001:db8::1",
+        "2001:db8::1]",
+        "[]",
+        "2001:db8:::1",
+        "2001:db8::g",
+        "example.com",
+        "localhost",
+        "*",
+        "10.1.0.1:80",
+        "[::1]:80",
+        "fe80::1%",
+        "fe80::1%x",
+        "fe80::1%99999999999",
+        "::1%2%3",
+    };
+    addr_t a;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int r = addr_parse_host(bad[i], 0, &a);
+
+        if (r != -EINVAL)
+            fprintf(stderr, "accepted host \"%s\"\n", bad[i]);
+        CHECK(r == -EINVAL);
+    }
+    CHECK(addr_parse_host("10.1.0.1", 65536, &a) == -EINVAL);
+}
+
+static void test_hostport_accepted(void)
+{
+    char buf[ADDR_STRLEN];
+    addr_t a;
+
+    CHECK_STR(hostport_round_trip("127.0.0.1:8080", buf, sizeof(buf)), "127.0.0.1:8080");
+    CHECK_STR(hostport_round_trip("[::1]:8080", buf, sizeof(buf)), "[::1]:8080");
+    CHECK_STR(hostport_round_trip("*:8080", buf, sizeof(buf)), "0.0.0.0:8080");
+    CHECK_STR(hostport_round_trip("[::]:8080", buf, sizeof(buf)), "[::]:8080");
+    CHECK_STR(hostport_round_trip("0.0.0.0:1", buf, sizeof(buf)), "0.0.0.0:1");
+    CHECK_STR(hostport_round_trip("[2001:db8::1]:65535", buf, sizeof(buf)), "[2001:db8::1]:65535");
+    CHECK_STR(hostport_round_trip("[fe80::1%2]:22", buf, sizeof(buf)), "[fe80::1%2]:22");
+
+    CHECK(addr_parse_hostport("*:8080", &a) == 0);
+    CHECK(a.sa.sa_family == AF_INET);
+    CHECK(a.v4.sin_addr.s_addr == htonl(INADDR_ANY));
+    CHECK(ntohs(a.v4.sin_port) == 8080);
+}
+
+static void test_hostport_refused(void)
+{
+    static const char *const bad[] = {
+        "",
+        ":",
+        ":80",
+        "127.0.0.1",
+        "127.0.0.1:",
+        "127.0.0.1:0",
+        "127.0.0.1:65536",
+        "127.0.0.1:99999",
+        "127.0.0.1:123456",
+        "127.0.0.1:-1",
+        "127.0.0.1:+80",
+        "127.0.0.1:80x",
+        "127.0.0.1:80 ",
+        "127.0.0.1: 80",
+        "127.0.0.1:0x50",
+        "127.0.0.1:http",
+        "127.0.0.1:80:80",
+        "garbage:80",
+        "example.com:80",
+        "::1:8080",
+        "2001:db8::1:80",
+        "[::1]",
+        "[::1]:",
+        "[::1]8080",
+        "[::1]:0",
+        "[::1]:65536",
+        "[::1]:80x",
+        "[::1:80",
+        "[10.0.0.1]:80",
+        "[]:80",
+        "**:80",
+        "*",
+        "*:0",
+        "[*]:80",
+        " 127.0.0.1:80",
+    };
+    addr_t a;
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int r = addr_parse_hostport(bad[i], &a);
+
+        if (r != -EINVAL)
+            fprintf(stderr, "accepted host:port \"%s\"\n", bad[i]);
+        CHECK(r == -EINVAL);
+    }
+}
+
+static void test_len_and_equal(void)
+{
+    addr_t a, b, c, none = {0};
+
+    CHECK(addr_parse_hostport("10.0.0.1:80", &a) == 0);
+    CHECK(addr_parse_host("10.0.0.1", 80, &b) == 0);
+    CHECK(addr_equal(&a, &b));
+    CHECK(addr_len(&a) == sizeof(struct sockaddr_in));
+    CHECK(addr_parse_host("10.0.0.1", 81, &c) == 0);
+    CHECK(!addr_equal(&a, &c));
+    CHECK(addr_parse_host("10.0.0.2", 80, &c) == 0);
+    CHECK(!addr_equal(&a, &c));
+
+    CHECK(addr_parse_hostport("[::1]:80", &a) == 0);
+    CHECK(addr_parse_host("::1", 80, &b) == 0);
+    CHECK(addr_equal(&a, &b));
+    CHECK(addr_len(&a) == sizeof(struct sockaddr_in6));
+    CHECK(addr_parse_host("::2", 80, &c) == 0);
+    CHECK(!addr_equal(&a, &c));
+    CHECK(addr_parse_host("::ffff:127.0.0.1", 80, &c) == 0);
+    CHECK(addr_parse_hostport("127.0.0.1:80", &b) == 0);
+    CHECK(!addr_equal(&b, &c));
+
+    CHECK(addr_len(&none) == 0);
+    CHECK(!addr_equal(&none, &none));
+}
+
+static void test_format_edges(void)
+{
+    char buf[ADDR_STRLEN], small[6];
+    addr_t a, none = {0};
+
+    CHECK_STR(addr_format(&none, buf, sizeof(buf)), "-");
+    CHECK(addr_parse_host("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295", 65535, &a) == 0);
+    CHECK_STR(addr_format(&a, buf, sizeof(buf)),
+              "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff%4294967295]:65535");
+    CHECK(addr_parse_hostport("192.168.100.100:8080", &a) == 0);
+    CHECK_STR(addr_format(&a, small, sizeof(small)), "192.1");
+}
+
+int main(void)
+{
+    test_host_accepted();
+    test_host_refused();
+    test_hostport_accepted();
+    test_hostport_refused();
+    test_len_and_equal();
+    test_format_edges();
+    return check_status("addr");
+}
