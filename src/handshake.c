@@ -142,7 +142,8 @@ int handshake_input(handshake_t *hs, const wire_msg_t *m, hs_out_t *out, uint16_
 {
     out->n = 0;
     if (m->type == WIRE_ERROR)
-        return fail(hs, code, why, m->u.reason.code, "the peer gave up the handshake");
+        return fail(hs, code, why, m->u.reason.code ? m->u.reason.code : WIRE_E_PROTOCOL,
+                    "the peer gave up the handshake");
     if (hs->state == HS_WAIT_HELLO && m->type == WIRE_HELLO)
         return on_hello(hs, m, out, code, why);
     if (hs->state == HS_WAIT_AUTH && m->type == WIRE_AUTH)

@@ -157,13 +157,14 @@ int wire_decode(uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len, wir
     return decode_body(buf, len, out);
 }
 
-/* Writes "len u8 | bytes"; names must fit, texts are cut to fit. */
-static ssize_t put_string(uint8_t *p, size_t cap, const char *s, size_t max, int cut)
+/* Writes "len u8 | bytes"; names must fit, texts are cut to fit and have
+ * control characters replaced, since the decoder refuses them. */
+static ssize_t put_string(uint8_t *p, size_t cap, const char *s, size_t max, int is_text)
 {
     size_t n = strnlen(s, max + 1);
 
     if (n > max) {
-        if (!cut)
+        if (!is_text)
             return -EINVAL;
         n = max;
     }
@@ -171,6 +172,9 @@ static ssize_t put_string(uint8_t *p, size_t cap, const char *s, size_t max, int
         return -EINVAL;
     p[0] = (uint8_t)n;
     memcpy(p + 1, s, n);
+    for (size_t i = 1; is_text && i <= n; i++)
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            p[i] = '?';
     return (ssize_t)n + 1;
 }
 

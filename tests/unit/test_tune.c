@@ -1,0 +1,206 @@
+/* SCTP timer derivation from failover_ms and outage_ms (formulas in tune.h). */
+#include "tune.h"
+#include "check.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <string.h>
+
+static void test_defaults(void)
+{
+    tune_t t;
+
+    /* failover 1000, outage 30000, one path */
+    memset(&t, 0xff, sizeof(t));
+    CHECK(tune_derive(1000, 30000, 1, &t) == 0);
+    CHECK(t.rto_max == 500);
+    CHECK(t.rto_min == 100);
+    CHECK(t.rto_initial == 500);
+    CHECK(t.hb_interval == 250);
+    CHECK(t.pf_threshold == 0);
+    CHECK(t.path_max_retrans == 2);
+    CHECK(t.sack_delay == 50);
+    CHECK(t.outage_ms == 30000);
+    /* 2 * 30000 * (1/500 + 1/200) = 420, plus the margin */
+    CHECK(t.asoc_max_retrans == 430);
+
+    /* failover 500, as the integration tests run */
+    memset(&t, 0xff, sizeof(t));
+    CHECK(tune_derive(500, 30000, 1, &t) == 0);
+    CHECK(t.rto_max == 250);
+    CHECK(t.rto_min == 50);
+    CHECK(t.rto_initial == 250);
+    CHECK(t.hb_interval == 125);
+    CHECK(t.pf_threshold == 0);
+    CHECK(t.path_max_retrans == 2);
+    CHECK(t.sack_delay == 25);
+    CHECK(t.outage_ms == 30000);
+    /* 2 * 30000 * (1/250 + 1/200) = 540 */
+    CHECK(t.asoc_max_retrans == 550);
+
+    /* two paths: 2 * 30000 * (1/500 + 2/200) = 720 */
+    CHECK(tune_derive(1000, 30000, 2, &t) == 0);
+    CHECK(t.asoc_max_retrans == 730);
+    CHECK(t.rto_max == 500 && t.hb_interval == 250);
+}
+
+static void test_floors(void)
+{
+    tune_t t;
+
+    /* the smallest failover: rto_min 10 (both floor and failover/10) */
+    CHECK(tune_derive(100, 100, 1, &t) == 0);
+    CHECK(t.rto_max == 50);
+    CHECK(t.rto_min == 10);
+    CHECK(t.rto_initial == 50);
+    CHECK(t.hb_interval == 25);
+    CHECK(t.sack_delay == 5);
+    CHECK(t.outage_ms == 100);
+
+    /* odd values round down */
+    CHECK(tune_derive(1999, 5000, 1, &t) == 0);
+    CHECK(t.rto_max == 999);
+    CHECK(t.rto_min == 199);
+    CHECK(t.rto_initial == 999);
+    CHECK(t.hb_interval == 499);
+    CHECK(t.sack_delay == 99);
+
+    /* a long failover: the SACK delay stops at 200 */
+    CHECK(tune_derive(10000, 60000, 1, &t) == 0);
+    CHECK(t.rto_max == 5000);
+    CHECK(t.rto_min == 1000);
+    CHECK(t.hb_interval == 2500);
+    CHECK(t.sack_delay == 200);
+    CHECK(tune_derive(4000, 60000, 1, &t) == 0);
+    CHECK(t.rto_min == 400);
+    CHECK(t.sack_delay == 200);
+    CHECK(tune_derive(3990, 60000, 1, &t) == 0);
+    CHECK(t.rto_min == 399);
+    CHECK(t.sack_delay == 199);
+}
+
+static void test_invalid(void)
+{
+    tune_t t;
+
+    CHECK(tune_derive(99, 30000, 1, &t) == -EINVAL);
+    CHECK(tune_derive(0, 30000, 1, &t) == -EINVAL);
+    CHECK(tune_derive(0, 0, 1, &t) == -EINVAL);
+    CHECK(tune_derive(100, 30000, 1, &t) == 0);
+    CHECK(tune_derive(1000, 999, 1, &t) == -EINVAL);
+    CHECK(tune_derive(1000, 0, 1, &t) == -EINVAL);
+    CHECK(tune_derive(1000, 1000, 1, &t) == 0);
+    CHECK(tune_derive(UINT_MAX, UINT_MAX - 1, 1, &t) == -EINVAL);
+}
+
+static void test_paths_zero(void)
+{
+    static const unsigned fo[] = {100, 500, 1000, 7777};
+    tune_t a, b;
+
+    for (size_t i = 0; i < sizeof(fo) / sizeof(fo[0]); i++) {
+        memset(&a, 0, sizeof(a));
+        memset(&b, 0, sizeof(b));
+        CHECK(tune_derive(fo[i], 30000, 0, &a) == 0);
+        CHECK(tune_derive(fo[i], 30000, 1, &b) == 0);
+        CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+    }
+}
+
+/* The backstop, for any input: never below the documented
+ * 2 * outage * (1/rto_max + paths/200) (exact in integers), so the kernel
+ * never aborts before the gateway's own outage limit; and at most 65535. */
+static void test_backstop(void)
+{
+    static const unsigned fo[] = {100, 101,  150,  199,  200,  250,  333,   400,   500,   750,
+                                  999, 1000, 1500, 2000, 3000, 5000, 10000, 30000, 60000, 1000000};
+    static const unsigned out[] = {1, 2, 3, 10, 30, 60, 120, 300, 600, 3600};
+    unsigned checked = 0, capped = 0;
+
+    for (size_t i = 0; i < sizeof(fo) / sizeof(fo[0]); i++)
+        for (size_t j = 0; j < sizeof(out) / sizeof(out[0]); j++)
+            for (unsigned paths = 0; paths <= 16; paths++) {
+                unsigned outage = fo[i] * out[j];
+                unsigned p = paths ? paths : 1;
+                tune_t t;
+
+                CHECK(tune_derive(fo[i], outage, paths, &t) == 0);
+                CHECK(t.rto_min <= t.rto_max);
+                CHECK(t.rto_min >= 10);
+                CHECK(t.rto_initial == t.rto_max);
+                CHECK(t.rto_max == fo[i] / 2);
+                CHECK(t.sack_delay >= 1 && t.sack_delay <= 200);
+                CHECK(t.sack_delay * 2 <= t.rto_min);
+                CHECK(t.hb_interval >= 20);
+                CHECK(t.outage_ms == outage);
+                CHECK(t.asoc_max_retrans <= 65535);
+
+                /* strikes within outage_ms at the documented max rate,
+                 * rounded up per source: T3 once per rto_max, heartbeats
+                 * once per 200 ms on each path */
+                uint64_t r = t.rto_max;
+                uint64_t strikes = (outage + r - 1) / r + p * (((uint64_t)outage + 199) / 200);
+                /* 2 * outage * (1/r + p/200), rounded up */
+                uint64_t num = 400ull * outage + 2ull * outage * p * r;
+                uint64_t den = 200ull * r;
+                uint64_t doubled = (num + den - 1) / den;
+
+                if (doubled > 65535) {
+                    capped++;
+                    CHECK(t.asoc_max_retrans == 65535);
+                    continue;
+                }
+                checked++;
+                CHECK(t.asoc_max_retrans > strikes);
+                CHECK(t.asoc_max_retrans >= doubled);
+                /* and not absurdly beyond it: a margin of 10 at most */
+                CHECK(t.asoc_max_retrans <= num / den + 10);
+            }
+    CHECK(checked > 1000);
+    CHECK(capped > 100);
+
+    /* huge outages are capped */
+    tune_t t;
+    CHECK(tune_derive(1000, 86400000, 1, &t) == 0);
+    CHECK(t.asoc_max_retrans == 65535);
+    CHECK(tune_derive(100, UINT_MAX, 64, &t) == 0);
+    CHECK(t.asoc_max_retrans == 65535);
+    CHECK(tune_derive(UINT_MAX, UINT_MAX, UINT_MAX, &t) == 0);
+    CHECK(t.asoc_max_retrans == 65535);
+    CHECK(t.rto_max == UINT_MAX / 2);
+    CHECK(t.rto_min == UINT_MAX / 10);
+    CHECK(t.rto_min <= t.rto_max);
+    CHECK(t.sack_delay == 200);
+    /* just below and just above the cap: 2 * o * (1/500 + 1/200) = o * 0.014 */
+    CHECK(tune_derive(1000, 4000000, 1, &t) == 0);
+    CHECK(t.asoc_max_retrans == 56010);
+    CHECK(tune_derive(1000, 5000000, 1, &t) == 0);
+    CHECK(t.asoc_max_retrans == 65535);
+}
+
+/* rto_min <= rto_max for every failover in a wide sweep */
+static void test_rto_order(void)
+{
+    for (unsigned fo = 100; fo < 20000; fo++) {
+        tune_t t;
+
+        CHECK(tune_derive(fo, fo, 1, &t) == 0);
+        CHECK(t.rto_min <= t.rto_max);
+        CHECK(t.rto_max == fo / 2);
+        CHECK(t.rto_min == (fo / 10 > 10 ? fo / 10 : 10));
+        CHECK(t.hb_interval == (fo / 4 > 20 ? fo / 4 : 20));
+        CHECK(t.sack_delay == (t.rto_min / 2 < 200 ? t.rto_min / 2 : 200));
+    }
+}
+
+int main(void)
+{
+    test_defaults();
+    test_floors();
+    test_invalid();
+    test_paths_zero();
+    test_backstop();
+    test_rto_order();
+    return check_status("tune");
+}
