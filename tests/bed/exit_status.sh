@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# tests/vm/run itself: exit statuses, output streams, the environment, a
+# writable share and the timeout. Runs on the host; boots the VM four times.
+# Usage: exit_status.sh PATH-OF-tests/vm/run
+set -u
+run=${1:?usage: $0 PATH-OF-tests/vm/run}
+work=$(mktemp -d "${TMPDIR:-/tmp}/sctpgw-bed-run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+failed=0
+check() { # check DESCRIPTION EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then
+        echo "ok: $1"
+    else
+        echo "FAIL: $1: expected [$2], got [$3]"
+        failed=1
+    fi
+}
+
+"$run" --vm -- sh -c 'exit 7'
+check "exit status 7 comes back" 7 $?
+
+"$run" --vm -- true
+check "exit status 0 comes back" 0 $?
+
+BED_VALUE='two words' "$run" --vm --share "$work" -- \
+    sh -c 'echo "hello stdout"; echo "hello stderr" >&2;
+           printf "%s|%s|%s" "$BED_VALUE" "$SCTPGW_IN_VM" "$(pwd)" >"$1/inside"; exit 3' \
+    sh "$work" >"$work/out" 2>"$work/err"
+check "exit status 3 with output" 3 $?
+check "stdout comes back" "hello stdout" "$(cat "$work/out")"
+check "stderr comes back apart" "hello stderr" "$(cat "$work/err")"
+check "environment, SCTPGW_IN_VM and cwd inside; file written to the share" \
+    "two words|1|$(pwd -P)" "$(cat "$work/inside" 2>/dev/null)"
+
+start=$SECONDS
+"$run" --vm --timeout 3 -- sleep 60 2>"$work/err"
+check "timeout gives 124" 124 $?
+elapsed=$((SECONDS - start))
+if [ "$elapsed" -ge 60 ]; then
+    echo "FAIL: the timeout did not stop the command (${elapsed}s)"
+    failed=1
+fi
+grep -q "timed out" "$work/err" || {
+    echo "FAIL: no timeout message: $(cat "$work/err")"
+    failed=1
+}
+
+[ "$failed" -eq 0 ] && echo "PASS: tests/vm/run carries exit status, output, environment and timeout"
+exit "$failed"
