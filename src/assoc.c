@@ -493,7 +493,10 @@ static void on_poll(uv_poll_t *p, int status, int events)
     int r;
 
     if (status < 0) {
-        assoc_teardown(a, WIRE_E_LOST, uv_strerror(status), END_ABORT);
+        /* libuv says EBADF when the socket only reports POLLERR; the
+         * socket's own error says what happened (a refused INIT, say). */
+        r = sock_error(a->fd);
+        assoc_teardown(a, WIRE_E_LOST, r < 0 ? strerror(-r) : uv_strerror(status), END_ABORT);
         return;
     }
     if (a->state == ASSOC_CONNECTING) {

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# sctpgw's command line: exit codes, --check, and FILE:LINE errors.
+set -u
+bin=$1
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+fails=0
+check() { # check DESCRIPTION WANT_STATUS WANT_PATTERN CMD...
+    local what=$1 want=$2 pattern=$3 out rc
+    shift 3
+    out=$("$@" 2>&1)
+    rc=$?
+    if [ "$rc" -ne "$want" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+        echo "FAIL: $what: status $rc (want $want), output: $out"
+        fails=$((fails + 1))
+    else
+        echo "ok: $what"
+    fi
+}
+head -c 48 /dev/urandom >"$dir/site.key"
+chmod 600 "$dir/site.key"
+cat >"$dir/good.ini" <<'INI'
+[gateway]
+name = site-a
+psk_file = site.key
+[association]
+role = connect
+remote = 10.1.0.2, 10.2.0.2
+[web]
+accept = 127.0.0.1:8080
+INI
+sed 's/^failover_ms.*//; s/^role = connect/role = connect\nfailover_ms = 50/' "$dir/good.ini" >"$dir/bad.ini"
+check "--version" 0 '^sctpgw [0-9]+\.[0-9]+' "$bin" --version
+check "--help" 0 'usage: sctpgw' "$bin" --help
+check "no arguments" 2 'usage' "$bin"
+check "unknown option" 2 'usage' "$bin" --frobnicate
+check "--check on a good file" 0 'ok' "$bin" --check -c "$dir/good.ini"
+check "--check on a bad value" 2 "bad.ini:6: failover_ms" "$bin" --check -c "$dir/bad.ini"
+check "a bad file stops the gateway before the network" 2 "bad.ini:6: failover_ms" "$bin" -c "$dir/bad.ini"
+check "missing file" 2 "missing.ini: cannot open" "$bin" --check -c "$dir/missing.ini"
+chmod 644 "$dir/site.key"
+check "world-readable key" 2 "good.ini:[0-9]+: .*psk_file.*chmod 600" "$bin" --check -c "$dir/good.ini"
+[ "$fails" -eq 0 ] && echo "cli_check: all passed" || exit 1

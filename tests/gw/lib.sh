@@ -1,0 +1,142 @@
+# Shared by the gateway integration tests. Sourced inside the test-bed VM
+# (tests/vm/run) by each tests/gw/t_*.sh: builds the two-site topology,
+# writes real config files, starts real sctpgw and gwload processes in the
+# sites' namespaces and offers assertions on what gwload measured.
+#
+# Environment: SCTPGW (the gateway binary), GWLOAD (the traffic tool).
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TOPO=${SCTPGW_TOPO:-$ROOT/tests/net/topo}
+: "${SCTPGW:?path of the sctpgw binary}"
+: "${GWLOAD:?path of the gwload binary}"
+WORK=$(mktemp -d /tmp/sctpgw-test.XXXXXX)
+PIDS=()
+FAILED=0
+
+log() { printf '%s %s\n' "$(date +%T.%3N)" "$*" >&2; }
+
+fail() {
+    log "FAIL: $*"
+    FAILED=1
+    exit 1
+}
+
+# On the way out: stop everything, and when the test failed show the logs.
+cleanup() {
+    local rc=$?
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    sleep 0.2
+    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
+        for f in "$WORK"/*.log; do
+            [ -f "$f" ] || continue
+            echo "----- $(basename "$f") (last 60 lines)" >&2
+            tail -n 60 "$f" >&2
+        done
+    fi
+    "$TOPO" down >/dev/null 2>&1 || true
+    rm -rf "$WORK"
+    exit "$rc"
+}
+trap cleanup EXIT
+
+# topo_up [--links N] [--delay MS] [--loss PCT]
+topo_up() { "$TOPO" up "$@"; }
+topo_cut() { log "cut link $1"; "$TOPO" cut "$1"; }
+topo_restore() { log "restore link $1"; "$TOPO" restore "$1"; }
+in_site() { local site=$1; shift; "$TOPO" exec "$site" "$@"; }
+
+make_key() { # make_key FILE
+    head -c 48 /dev/urandom >"$1"
+    chmod 600 "$1"
+}
+
+# gw_config NAME ROLE [extra association lines] -- [service blocks]
+# Writes $WORK/NAME.ini for site a (connect) or site b (listen), with the
+# key $WORK/site.key, then the text on stdin appended (services).
+gw_config() {
+    local name=$1 role=$2 failover=${FAILOVER_MS:-500} outage=${OUTAGE_MS:-30000}
+    [ -f "$WORK/site.key" ] || make_key "$WORK/site.key"
+    {
+        printf '[gateway]\nname = %s\nlog_level = %s\npsk_file = %s\ndrain_ms = %s\n\n' \
+            "$name" "${LOG_LEVEL:-info}" "${KEY_FILE:-site.key}" "${DRAIN_MS:-5000}"
+        printf '[association]\nrole = %s\nport = 9899\n' "$role"
+        printf 'failover_ms = %s\noutage_ms = %s\nmax_flows = %s\n' \
+            "$failover" "$outage" "${MAX_FLOWS:-4096}"
+        if [ "$role" = connect ]; then
+            printf 'local = 10.1.0.1, 10.2.0.1\nremote = 10.1.0.2, 10.2.0.2\n'
+            printf 'primary = 10.1.0.2\n'
+        else
+            printf 'local = 10.1.0.2, 10.2.0.2\n'
+        fi
+        printf '\n'
+        cat
+    } >"$WORK/$name.ini"
+}
+
+# gw_start SITE NAME: runs sctpgw -c $WORK/NAME.ini in the site's namespace.
+gw_start() {
+    local site=$1 name=$2
+    # Started directly (not through a shell function) so that $! is the
+    # gateway itself once topo has exec'd into it: signals reach it.
+    "$TOPO" exec "$site" "$SCTPGW" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
+    PIDS+=($!)
+    eval "GW_PID_${name//-/_}=$!"
+}
+
+gw_pid() { local v="GW_PID_${1//-/_}"; echo "${!v}"; }
+
+# wait_log NAME PATTERN [SECONDS]: waits for a line in a gateway's log.
+wait_log() {
+    local name=$1 pattern=$2 limit=${3:-20} i=0
+    while ! grep -qE "$pattern" "$WORK/$name.log" 2>/dev/null; do
+        i=$((i + 1))
+        [ "$i" -le $((limit * 10)) ] || fail "$name: no log line matching '$pattern' within ${limit}s"
+        sleep 0.1
+    done
+}
+
+# count_log NAME PATTERN: how many lines of a gateway's log match.
+count_log() { grep -cE "$2" "$WORK/$1.log" 2>/dev/null || true; }
+
+# server_start SITE ADDR MODE [gwload server options]: a back end.
+server_start() {
+    local site=$1 addr=$2 mode=$3
+    shift 3
+    in_site "$site" "$GWLOAD" server --listen "$addr" --mode "$mode" -v "$@" \
+        2>>"$WORK/server-${addr##*:}.log" &
+    PIDS+=($!)
+    sleep 0.2
+}
+
+# client SITE [gwload client options]: runs a client, prints its report.
+client() {
+    local site=$1
+    shift
+    in_site "$site" "$GWLOAD" client "$@" 2>>"$WORK/client.log" || true
+}
+
+# kv REPORT KEY: a value from a gwload report line.
+kv() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p" | head -n 1; }
+
+# expect REPORT KEY OP VALUE: asserts a numeric relation (awk syntax for OP).
+expect() {
+    local report=$1 key=$2 op=$3 want=$4 got
+    got=$(kv "$report" "$key")
+    [ -n "$got" ] || fail "no $key in report: $report"
+    if awk -v g="$got" -v w="$want" "BEGIN { exit !(g $op w) }"; then
+        log "ok: $key = $got ($op $want)"
+    else
+        fail "$key = $got, expected $op $want; report: $report"
+    fi
+}
+
+# The standard pair: site a dials, site b listens; both get the services
+# given on stdin of each call.
+pair_up() {
+    topo_up --links 2 --delay "${DELAY_MS:-5}"
+}
+
+done_ok() { log "PASS: $(basename "$0")"; }

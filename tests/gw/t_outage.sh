@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Total outage (every link cut). Shorter than outage_ms: the flows survive
+# with every byte. Longer: the flows are reset, the association comes back
+# once the links do, and new flows work.
+. "$(dirname "$0")/lib.sh"
+FAILOVER_MS=500
+OUTAGE_MS=4000
+pair_up
+gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+INI
+gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+INI
+server_start b 127.0.0.1:9001 echo
+gw_start b site-b
+gw_start a site-a
+wait_log site-a 'up: peer proved the key'
+sleep 1
+
+paced() { client a --connect 127.0.0.1:7001 --flows 4 --mode paced --chunk 1024 \
+    --interval-ms 10 --count "$1" --timeout-ms 60000; }
+
+# 1.5 s outage < 4 s: ridden out.
+paced 600 >"$WORK/short.out" &
+pid=$!
+sleep 1.5
+topo_cut 1
+topo_cut 2
+sleep 1.5
+topo_restore 1
+topo_restore 2
+wait "$pid" || true
+r=$(cat "$WORK/short.out")
+log "short outage: $r"
+expect "$r" ok == 4
+expect "$r" bytes_verified == $((4 * 600 * 1024))
+[ "$(count_log site-a 'up: peer proved the key')" -eq 1 ] || fail "association lost in a short outage"
+
+# 8 s outage > 4 s: the flows are reset, promptly after outage_ms.
+paced 2000 >"$WORK/long.out" &
+pid=$!
+sleep 1.5
+topo_cut 1
+topo_cut 2
+cut_at=$(date +%s)
+wait_log site-a 'no usable path for outage_ms' 15
+wait "$pid" || true
+r=$(cat "$WORK/long.out")
+log "long outage: $r"
+expect "$r" failed == 4
+reset_after=$(($(date +%s) - cut_at))
+[ "$reset_after" -le 12 ] || fail "flows were reset only ${reset_after}s after the cut"
+sleep $((8 - reset_after > 0 ? 8 - reset_after : 0))
+topo_restore 1
+topo_restore 2
+# The association comes back (a second "up" line) and new flows work.
+i=0
+until [ "$(count_log site-a 'up: peer proved the key')" -ge 2 ]; do
+    i=$((i + 1))
+    [ "$i" -le 200 ] || fail "association did not come back after the links"
+    sleep 0.1
+done
+r=$(client a --connect 127.0.0.1:7001 --flows 4 --bytes 100000 --mode echo)
+log "after recovery: $r"
+expect "$r" ok == 4
+done_ok

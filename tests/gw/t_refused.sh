@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# A back end that is down and a service unknown to the peer: the client's
+# connection is closed within 1 s, the reason is logged at both ends, and a
+# flow running beside them is untouched.
+. "$(dirname "$0")/lib.sh"
+pair_up
+gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+[down]
+accept = 127.0.0.1:7005
+[nowhere]
+accept = 127.0.0.1:7006
+INI
+gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+[down]
+connect = 127.0.0.1:9005
+INI
+server_start b 127.0.0.1:9001 echo
+gw_start b site-b
+gw_start a site-a
+wait_log site-a 'up: peer proved the key'
+client a --connect 127.0.0.1:7001 --flows 4 --mode paced --count 300 --timeout-ms 60000 \
+    >"$WORK/beside.out" &
+pid=$!
+sleep 0.5
+for port in 7005 7006; do
+    r=$(client a --connect "127.0.0.1:$port" --flows 8 --mode expect-close --timeout-ms 5000)
+    log "port $port: $r"
+    expect "$r" ok == 8
+    expect "$r" close_ms '<=' 1000
+done
+wait "$pid" || true
+r=$(cat "$WORK/beside.out")
+log "beside: $r"
+expect "$r" ok == 4
+expect "$r" bytes_verified == $((4 * 300 * 1024))
+# Both ends say why.
+[ "$(count_log site-b 'back end 127.0.0.1:9005: connection refused')" -ge 1 ] || fail "site-b did not log the refusal"
+[ "$(count_log site-a 'peer: connection refused')" -ge 1 ] || fail "site-a did not log the refusal"
+[ "$(count_log site-b 'unknown service|no such connect service')" -ge 1 ] || fail "site-b did not log the unknown service"
+[ "$(count_log site-a 'peer: unknown service')" -ge 1 ] || fail "site-a did not log the unknown service"
+done_ok

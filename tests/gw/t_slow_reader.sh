@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A flow whose back end reads nothing for 5 s must not hold up a second
+# flow's 4 MB transfer by more than 2x its time alone.
+. "$(dirname "$0")/lib.sh"
+pair_up
+gw_config site-a connect <<'INI'
+[fast]
+accept = 127.0.0.1:7003
+[slow]
+accept = 127.0.0.1:7004
+INI
+gw_config site-b listen <<'INI'
+[fast]
+connect = 127.0.0.1:9003
+[slow]
+connect = 127.0.0.1:9004
+INI
+server_start b 127.0.0.1:9003 echo
+server_start b 127.0.0.1:9004 sink --delay-read-ms 5000
+gw_start b site-b
+gw_start a site-a
+wait_log site-a 'up: peer proved the key'
+alone=$(client a --connect 127.0.0.1:7003 --bytes $((4 << 20)) --mode echo)
+log "alone: $alone"
+expect "$alone" ok == 1
+# The slow flow pushes 16 MB at a reader that sleeps: its window fills and
+# stays full while the fast flow runs.
+client a --connect 127.0.0.1:7004 --bytes $((16 << 20)) --mode halfclose --timeout-ms 60000 \
+    >"$WORK/slow.out" &
+slow=$!
+sleep 1
+both=$(client a --connect 127.0.0.1:7003 --bytes $((4 << 20)) --mode echo)
+log "beside the slow flow: $both"
+expect "$both" ok == 1
+t_alone=$(kv "$alone" elapsed_ms)
+expect "$both" elapsed_ms '<=' $((2 * t_alone + 200))
+kill "$slow" 2>/dev/null || true
+done_ok

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Gateways with different keys: no association, no back-end connection,
+# both ends log why, and clients are refused promptly.
+. "$(dirname "$0")/lib.sh"
+pair_up
+make_key "$WORK/other.key"
+gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+INI
+KEY_FILE=other.key gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+INI
+server_start b 127.0.0.1:9001 echo
+gw_start b site-b
+gw_start a site-a
+wait_log site-a 'does not match our key' 15
+wait_log site-b 'authentication failed' 15
+sleep 1
+r=$(client a --connect 127.0.0.1:7001 --flows 2 --mode expect-close --timeout-ms 5000)
+log "client: $r"
+expect "$r" ok == 2
+expect "$r" close_ms '<=' 1000
+[ "$(count_log site-a 'up: peer proved the key')" -eq 0 ] || fail "site-a came up with a wrong key"
+[ "$(count_log site-b 'up: peer proved the key')" -eq 0 ] || fail "site-b came up with a wrong key"
+[ "$(grep -c 'accept' "$WORK/server-9001.log" || true)" -eq 0 ] || fail "the back end saw a connection"
+done_ok
