@@ -346,6 +346,23 @@ static void on_signal(uv_signal_t *s, int signum)
 
 /* ---- start ------------------------------------------------------------- */
 
+/* A kernel without SCTP is a runtime failure to report at once, not a
+ * reason to keep dialing. */
+static int gateway_check_sctp(gateway_t *gw)
+{
+    int fd = sock_open(AF_INET);
+
+    if (fd == -EPROTONOSUPPORT || fd == -ESOCKTNOSUPPORT) {
+        log_error(&gw->log, "gw",
+                  "this kernel has no SCTP (modprobe sctp, or load the module "
+                  "on the host of this container)");
+        return fd;
+    }
+    if (fd >= 0)
+        close(fd);
+    return 0;
+}
+
 static int gateway_start_services(gateway_t *gw)
 {
     const config_t *cfg = gw->cfg;
@@ -400,7 +417,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
              "path max retrans %u; outage_ms %u",
              SCTPGW_VERSION, cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->failover_ms,
              t->rto_min, t->rto_max, t->hb_interval, t->path_max_retrans, cfg->outage_ms);
-    if ((r = gateway_start_services(gw)) < 0)
+    if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0)
         return r;
     if (cfg->role == ROLE_LISTEN)
         return gateway_listen(gw);

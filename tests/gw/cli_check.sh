@@ -38,6 +38,16 @@ check "--check on a good file" 0 'ok' "$bin" --check -c "$dir/good.ini"
 check "--check on a bad value" 2 "bad.ini:6: failover_ms" "$bin" --check -c "$dir/bad.ini"
 check "a bad file stops the gateway before the network" 2 "bad.ini:6: failover_ms" "$bin" -c "$dir/bad.ini"
 check "missing file" 2 "missing.ini: cannot open" "$bin" --check -c "$dir/missing.ini"
+# Runtime failures exit 1 with the reason: here either no SCTP in the kernel
+# or, where there is SCTP, a service port already taken.
+if python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)' 2>/dev/null; then
+    python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 8080)); s.listen(); time.sleep(5)' &
+    sleep 0.5
+    check "a service port in use" 1 "cannot listen on 127.0.0.1:8080" timeout 10 "$bin" -c "$dir/good.ini"
+    kill %1 2>/dev/null
+else
+    check "no SCTP in the kernel" 1 "this kernel has no SCTP" timeout 10 "$bin" -c "$dir/good.ini"
+fi
 chmod 644 "$dir/site.key"
 check "world-readable key" 2 "good.ini:[0-9]+: .*psk_file.*chmod 600" "$bin" --check -c "$dir/good.ini"
 [ "$fails" -eq 0 ] && echo "cli_check: all passed" || exit 1
