@@ -2,6 +2,8 @@
 #ifndef SCTPGW_LOG_H
 #define SCTPGW_LOG_H
 
+#include <stdarg.h>
+
 typedef enum { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level_t;
 
 /* Where lines go and which are kept; owned by the gateway, passed down. */
@@ -16,6 +18,14 @@ int log_level_parse(const char *s, log_level_t *out);
 /* Writes one line: "2026-11-21T14:30:31.123Z INFO  name subsys: message". */
 void log_write(const logger_t *lg, log_level_t lvl, const char *subsys, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The same with a va_list, and `prefix` (such as "flow 7 [web]: ") written
+ * before the message. */
+void log_vwrite(const logger_t *lg, log_level_t lvl, const char *subsys, const char *prefix,
+                const char *fmt, va_list ap);
+
+/* Whether a line of this level would be written. */
+int log_enabled(const logger_t *lg, log_level_t lvl);
 
 #define log_error(lg, sub, ...) log_write((lg), LOG_ERROR, (sub), __VA_ARGS__)
 #define log_warn(lg, sub, ...)  log_write((lg), LOG_WARN, (sub), __VA_ARGS__)

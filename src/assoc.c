@@ -31,16 +31,16 @@ static void assoc_log(const assoc_t *a, log_level_t lvl, const char *fmt, ...)
 
 static void assoc_log(const assoc_t *a, log_level_t lvl, const char *fmt, ...)
 {
-    char msg[512];
+    char prefix[WIRE_NAME_MAX + 64];
     va_list ap;
 
-    if (lvl > a->gw->log.level)
+    if (!log_enabled(&a->gw->log, lvl))
         return;
+    snprintf(prefix, sizeof(prefix), "assoc %llu%s%s: ", (unsigned long long)a->id,
+             a->peer_name[0] ? " peer " : "", a->peer_name);
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_vwrite(&a->gw->log, lvl, "assoc", prefix, fmt, ap);
     va_end(ap);
-    log_write(&a->gw->log, lvl, "assoc", "assoc %llu%s%s: %s", (unsigned long long)a->id,
-              a->peer_name[0] ? " peer " : "", a->peer_name, msg);
 }
 
 static void on_handle_closed(uv_handle_t *h)

@@ -25,16 +25,16 @@ static void flow_log(const flow_t *f, log_level_t lvl, const char *fmt, ...)
 
 static void flow_log(const flow_t *f, log_level_t lvl, const char *fmt, ...)
 {
-    char msg[512];
+    char prefix[WIRE_NAME_MAX + 64];
     va_list ap;
 
-    if (lvl > f->gw->log.level)
+    if (!log_enabled(&f->gw->log, lvl))
         return;
+    snprintf(prefix, sizeof(prefix), "flow %llu [%s] sid %u: ", (unsigned long long)f->id,
+             f->service, f->sid);
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    log_vwrite(&f->gw->log, lvl, "flow", prefix, fmt, ap);
     va_end(ap);
-    log_write(&f->gw->log, lvl, "flow", "flow %llu [%s] sid %u: %s", (unsigned long long)f->id,
-              f->service, f->sid, msg);
 }
 
 static void flow_send(flow_t *f, const wire_msg_t *m)

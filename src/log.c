@@ -59,14 +59,15 @@ static void log_sanitize(char *s, size_t n)
  * returns its length. A message too long for one atomic write is cut, and
  * ends with "..." so that the cut shows. */
 static size_t log_format(char *line, const char *name, log_level_t lvl, const char *subsys,
-                         const char *fmt, va_list ap)
+                         const char *prefix, const char *fmt, va_list ap)
 {
     const size_t room = LINE_MAX_BYTES - 1; /* one byte stays for the newline */
     size_t n, body;
     int r;
 
     n = log_stamp(line, LINE_MAX_BYTES);
-    r = snprintf(line + n, LINE_MAX_BYTES - n, " %s %s %s: ", level_tags[lvl], name, subsys);
+    r = snprintf(line + n, LINE_MAX_BYTES - n, " %s %s %s: %s", level_tags[lvl], name, subsys,
+                 prefix);
     body = r > 0 ? n + (size_t)r : n;
     if (body > room)
         body = room;
@@ -81,24 +82,35 @@ static size_t log_format(char *line, const char *name, log_level_t lvl, const ch
     return n;
 }
 
-void log_write(const logger_t *lg, log_level_t lvl, const char *subsys, const char *fmt, ...)
+void log_vwrite(const logger_t *lg, log_level_t lvl, const char *subsys, const char *prefix,
+                const char *fmt, va_list ap)
 {
     char line[LINE_MAX_BYTES];
     const char *name = lg && lg->name ? lg->name : "sctpgw";
-    log_level_t max = lg ? lg->level : LOG_INFO;
     int saved_errno = errno;
-    va_list ap;
     ssize_t r;
     size_t n;
 
-    if (lvl > max || (size_t)lvl >= sizeof(level_tags) / sizeof(level_tags[0]))
+    if (!log_enabled(lg, lvl) || (size_t)lvl >= sizeof(level_tags) / sizeof(level_tags[0]))
         return;
-    va_start(ap, fmt);
-    n = log_format(line, name, lvl, subsys, fmt, ap);
-    va_end(ap);
+    n = log_format(line, name, lvl, subsys, prefix, fmt, ap);
     /* Callers may log and then look at errno, so it is left as it was. */
     do
         r = write(STDERR_FILENO, line, n);
     while (r < 0 && errno == EINTR);
     errno = saved_errno;
+}
+
+void log_write(const logger_t *lg, log_level_t lvl, const char *subsys, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vwrite(lg, lvl, subsys, "", fmt, ap);
+    va_end(ap);
+}
+
+int log_enabled(const logger_t *lg, log_level_t lvl)
+{
+    return lvl <= (lg ? lg->level : LOG_INFO);
 }

@@ -88,12 +88,14 @@ gw_start() {
 
 gw_pid() { local v="GW_PID_${1//-/_}"; echo "${!v}"; }
 
-# wait_log NAME PATTERN [SECONDS]: waits for a line in a gateway's log.
+# wait_log NAME PATTERN [SECONDS] [COUNT]: waits until COUNT (default 1)
+# lines of a gateway's log match.
 wait_log() {
-    local name=$1 pattern=$2 limit=${3:-20} i=0
-    while ! grep -qE "$pattern" "$WORK/$name.log" 2>/dev/null; do
+    local name=$1 pattern=$2 limit=${3:-20} want=${4:-1} i=0
+    until [ "$(count_log "$name" "$pattern")" -ge "$want" ]; do
         i=$((i + 1))
-        [ "$i" -le $((limit * 10)) ] || fail "$name: no log line matching '$pattern' within ${limit}s"
+        [ "$i" -le $((limit * 10)) ] ||
+            fail "$name: fewer than $want log lines matching '$pattern' within ${limit}s"
         sleep 0.1
     done
 }
@@ -137,6 +139,25 @@ expect() {
 # given on stdin of each call.
 pair_up() {
     topo_up --links 2 --delay "${DELAY_MS:-5}"
+}
+
+# echo_pair: the standard pair, site a accepting [echo] on 127.0.0.1:7001
+# and site b carrying it to an echo back end on 127.0.0.1:9001; returns once
+# the association is up.
+echo_pair() {
+    pair_up
+    gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+INI
+    gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+INI
+    server_start b 127.0.0.1:9001 echo
+    gw_start b site-b
+    gw_start a site-a
+    wait_log site-a 'up: peer proved the key'
 }
 
 done_ok() { log "PASS: $(basename "$0")"; }

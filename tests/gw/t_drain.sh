@@ -4,27 +4,10 @@
 # not a lost association.
 . "$(dirname "$0")/lib.sh"
 DRAIN_MS=20000
-pair_up
-gw_config site-a connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-INI
-gw_config site-b listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-INI
-server_start b 127.0.0.1:9001 echo
-gw_start b site-b
-gw_start a site-a
-wait_log site-a 'up: peer proved the key'
+echo_pair
 client a --connect 127.0.0.1:7001 --flows 2 --mode paced --count 300 >"$WORK/drain.out" &
 pid=$!
-i=0
-until [ "$(count_log site-a 'opened for client')" -ge 2 ]; do
-    i=$((i + 1))
-    [ "$i" -le 100 ] || fail "the flows did not open"
-    sleep 0.1
-done
+wait_log site-a 'opened for client' 10 2
 kill -TERM "$(gw_pid site-a)"
 wait_log site-a 'draining' 5
 r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode expect-close --timeout-ms 3000)

@@ -5,19 +5,7 @@
 # link restored and the other one cut.
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=500
-pair_up
-gw_config site-a connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-INI
-gw_config site-b listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-INI
-server_start b 127.0.0.1:9001 echo
-gw_start b site-b
-gw_start a site-a
-wait_log site-a 'up: peer proved the key'
+echo_pair
 sleep 1 # both paths confirmed by heartbeats
 
 paced() { client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 1024 \

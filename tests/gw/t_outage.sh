@@ -5,19 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=500
 OUTAGE_MS=4000
-pair_up
-gw_config site-a connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-INI
-gw_config site-b listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-INI
-server_start b 127.0.0.1:9001 echo
-gw_start b site-b
-gw_start a site-a
-wait_log site-a 'up: peer proved the key'
+echo_pair
 sleep 1
 
 paced() { client a --connect 127.0.0.1:7001 --flows 4 --mode paced --chunk 1024 \
@@ -57,12 +45,7 @@ sleep $((8 - reset_after > 0 ? 8 - reset_after : 0))
 topo_restore 1
 topo_restore 2
 # The association comes back (a second "up" line) and new flows work.
-i=0
-until [ "$(count_log site-a 'up: peer proved the key')" -ge 2 ]; do
-    i=$((i + 1))
-    [ "$i" -le 200 ] || fail "association did not come back after the links"
-    sleep 0.1
-done
+wait_log site-a 'up: peer proved the key' 20 2
 r=$(client a --connect 127.0.0.1:7001 --flows 4 --bytes 100000 --mode echo)
 log "after recovery: $r"
 expect "$r" ok == 4
