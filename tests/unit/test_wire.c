@@ -926,14 +926,14 @@ static void test_names(void)
 static void test_encode_sanitises_text(void)
 {
     wire_msg_t m = {.type = WIRE_RST}, out;
-    uint8_t buf[512];
+    uint8_t enc[512];
     ssize_t n;
 
     m.u.reason.code = WIRE_E_RESET;
     snprintf(m.u.reason.text, sizeof(m.u.reason.text), "line\nforged\x1b[2J");
-    n = wire_encode(&m, buf, sizeof(buf));
+    n = wire_encode(&m, enc, sizeof(enc));
     CHECK(n > 0);
-    CHECK(wire_decode(3, wire_ppid(WIRE_RST), buf, (size_t)n, &out) == 0);
+    CHECK(wire_decode(3, wire_ppid(WIRE_RST), enc, (size_t)n, &out) == 0);
     CHECK_STR(out.u.reason.text, "line?forged?[2J");
 }
 
