@@ -106,7 +106,7 @@ int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const 
 int sock_subscribe(int fd)
 {
     static const uint16_t types[] = {SCTP_ASSOC_CHANGE, SCTP_PEER_ADDR_CHANGE, SCTP_REMOTE_ERROR,
-                                     SCTP_SHUTDOWN_EVENT, SCTP_SENDER_DRY_EVENT};
+                                     SCTP_SHUTDOWN_EVENT};
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         struct sctp_event ev = {.se_assoc_id = SCTP_FUTURE_ASSOC, .se_type = types[i], .se_on = 1};
