@@ -10,6 +10,7 @@
 #include "handshake.h"
 #include "list.h"
 #include "path.h"
+#include "reasm.h"
 #include "sctp_sock.h"
 #include "streams.h"
 #include "wire.h"
@@ -61,11 +62,9 @@ typedef struct assoc {
     int congested;   /* oq_bytes passed the limit: flows stop reading */
     list_t blocked;  /* flows waiting for the queue to drain */
 
-    uint8_t *rbuf;    /* reassembly of one message */
-    size_t rlen;      /* bytes of it so far */
-    sock_rcv_t rinfo; /* stream and PPID of its first piece */
-    int handles;      /* open uv handles; freed when it reaches 0 */
-    int dead;         /* errno of a failed send: close from `reap` */
+    reasm_t rx;  /* the message being received, piece by piece */
+    int handles; /* open uv handles; freed when it reaches 0 */
+    int dead;    /* errno of a failed send: close from `reap` */
 } assoc_t;
 
 /* Takes over a connecting (initiator) or accepted socket. Returns the new

@@ -17,7 +17,6 @@
  * QUEUE_HIGH flows stop reading their TCP sockets, below QUEUE_LOW they go on. */
 #define QUEUE_HIGH (256u * 1024u)
 #define QUEUE_LOW  (64u * 1024u)
-#define RBUF_CAP   (WIRE_MSG_MAX + 1)
 
 /* How an association ends: an ABORT when the peer is gone or stuck, a
  * graceful close otherwise, preceded by an ERROR when this end gives up so
@@ -51,7 +50,7 @@ static void on_handle_closed(uv_handle_t *h)
         return;
     streams_free_all(&a->streams);
     free(a->flows);
-    free(a->rbuf);
+    reasm_free(&a->rx);
     free(a);
 }
 
@@ -453,37 +452,35 @@ static void assoc_dispatch(assoc_t *a, const sock_rcv_t *info, const uint8_t *bu
 static void assoc_read(assoc_t *a)
 {
     sock_rcv_t info;
+    uint8_t *at;
+    size_t room;
     ssize_t n;
-    size_t len;
+    int r;
 
     for (int i = 0; i < READ_BUDGET && a->state != ASSOC_CLOSED; i++) {
-        n = sock_recv(a->fd, a->rbuf + a->rlen, RBUF_CAP - a->rlen, &info);
+        at = reasm_room(&a->rx, &room);
+        n = sock_recv(a->fd, at, room, &info);
         if (n == -EAGAIN)
             return;
-        if (n <= 0) {
-            if (n == 0)
-                assoc_teardown(a, WIRE_E_SHUTDOWN, "peer shut the association down", END_CLOSE);
-            else
-                assoc_teardown(a, WIRE_E_LOST, strerror((int)-n), END_ABORT);
+        if (n == 0) {
+            assoc_teardown(a, WIRE_E_SHUTDOWN, "peer shut the association down", END_CLOSE);
             return;
         }
-        if (a->rlen == 0) {
-            a->rinfo = info;
-        } else if (info.sid != a->rinfo.sid || info.notification != a->rinfo.notification) {
-            assoc_close(a, WIRE_E_PROTOCOL, "interleaved partial delivery");
+        if (n < 0) {
+            assoc_teardown(a, WIRE_E_LOST, strerror((int)-n), END_ABORT);
             return;
         }
-        a->rlen += (size_t)n;
-        if (!info.eor) {
-            if (a->rlen == RBUF_CAP) {
-                assoc_close(a, WIRE_E_PROTOCOL, "message larger than 64 KiB");
-                return;
-            }
-            continue;
+        r = reasm_add(&a->rx, (size_t)n, &info);
+        if (r < 0) {
+            assoc_close(a, WIRE_E_PROTOCOL,
+                        r == -EMSGSIZE ? "message larger than 64 KiB"
+                                       : "interleaved partial delivery");
+            return;
         }
-        len = a->rlen;
-        a->rlen = 0;
-        assoc_dispatch(a, &a->rinfo, a->rbuf, len);
+        if (r == 1) {
+            assoc_dispatch(a, &a->rx.first, a->rx.buf, a->rx.len);
+            reasm_done(&a->rx);
+        }
     }
 }
 
@@ -520,10 +517,11 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
 {
     assoc_t *a = calloc(1, sizeof(*a));
 
-    if (!a || !(a->rbuf = malloc(RBUF_CAP)) || uv_poll_init_socket(gw->loop, &a->poll, fd) < 0) {
+    if (!a || reasm_init(&a->rx, WIRE_MSG_MAX) < 0 ||
+        uv_poll_init_socket(gw->loop, &a->poll, fd) < 0) {
         log_error(&gw->log, "assoc", "cannot set up an association: out of memory");
         if (a)
-            free(a->rbuf);
+            reasm_free(&a->rx);
         free(a);
         close(fd);
         return NULL;
