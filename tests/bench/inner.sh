@@ -1,0 +1,599 @@
+#!/usr/bin/env bash
+# tests/bench/inner.sh: the part of the benchmark that runs inside the test
+# bed (as root, with kernel SCTP): builds the two-site topology, runs every
+# workload through every system, one system at a time, and writes raw
+# figures to OUT/raw/results.tsv ("system<TAB>key<TAB>value", value a
+# number or "n/a: reason" or "failed: reason") plus W6 timelines.
+# tests/bench/run calls it through tests/vm/run and turns the figures into
+# the table and charts (report.py).
+#
+# Usage: inner.sh OUT_DIR full|smoke [SYSTEM...]
+# Environment: SCTPGW, GWLOAD (binaries).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# The topology's functions, sourced: a program start is costly under emulation.
+# shellcheck source=../net/topo.sh
+. "$ROOT/tests/net/topo.sh"
+: "${SCTPGW:?path of the sctpgw binary}"
+: "${GWLOAD:?path of the gwload binary}"
+OUT=${1:?output folder}
+PROFILE=${2:?full or smoke}
+shift 2
+ALL_SYSTEMS=(limit-tcp limit-sctp socat ssh mptcp sctpgw)
+if [ $# -gt 0 ]; then SYSTEMS=("$@"); else SYSTEMS=("${ALL_SYSTEMS[@]}"); fi
+RAW=$OUT/raw
+mkdir -p "$RAW"
+rm -rf "${RAW:?}"/*
+RES=$RAW/results.tsv
+: >"$RES"
+WORK=$(mktemp -d /tmp/sctpgw-bench.XXXXXX)
+NS_A=sga
+NS_B=sgb
+
+# Sizes. The full run fits in 15 minutes of the emulated VM; the smoke run
+# only proves that every system yields every figure.
+FAILOVER_MS=500 # sctpgw's failover budget, as in the integration tests
+case "$PROFILE" in
+full)
+    W1_BYTES=32M IPERF_S=4 BULK_RUNS=3
+    W2_FLOWS=64 W2_BYTES=512K
+    W3_COUNT=300
+    W4_FLOWS=4 W4_COUNT=25
+    W5_COUNT=250 # 5 s of requests every 20 ms
+    W6_FLOWS=8 W6_COUNT=1500 W6_CUT_S=5 W6_GRACE_MS=4000
+    W7_SIZES=(1000 10000) W7_HOLD_MS=4000 W7_ONE=1M
+    W7_SKIP_S=6 # process-per-flow systems: skip 10,000 when 1,000 took longer
+    SETTLE_S=1 # pauses: a bulk flow ramps up, closed flows go
+    ;;
+smoke)
+    W1_BYTES=256K IPERF_S=1 BULK_RUNS=1
+    W2_FLOWS=8 W2_BYTES=32K
+    W3_COUNT=10
+    W4_FLOWS=2 W4_COUNT=3
+    W5_COUNT=8
+    W6_FLOWS=2 W6_COUNT=80 W6_CUT_S=0.3 W6_GRACE_MS=400
+    W7_SIZES=(20) W7_HOLD_MS=1000 W7_ONE=64K
+    W7_SKIP_S=1000
+    SETTLE_S=0.2
+    ;;
+*)
+    echo "inner.sh: profile must be full or smoke" >&2
+    exit 2
+    ;;
+esac
+
+PIDS=() # processes of the current system (roots)
+MEM_A=() MEM_B=() # their gateway processes at each site, for memory
+
+# Under emulation every program start costs: the helpers below are pure bash.
+log() { printf '%(%T)T bench: %s\n' -1 "$*" >&2; }
+
+rec() { # rec SYSTEM KEY VALUE
+    printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$RES"
+    log "$1 $2 = $3"
+}
+
+kv() { # kv REPORT KEY: a value of a gwload report line
+    local t
+    for t in $1; do
+        [ "${t%%=*}" = "$2" ] && {
+            echo "${t#*=}"
+            return
+        }
+    done
+}
+
+# div A B: A / B with two decimals (A, B integers; A may be negative).
+div() {
+    local v=$((${1} * 100 / ${2})) sign=
+    [ "$v" -lt 0 ] && sign=- v=$((-v))
+    printf '%s%d.%02d\n' "$sign" $((v / 100)) $((v % 100))
+}
+
+# Gateway memory: each site's gateway processes (and every process they
+# fork) run in a memory cgroup of their own, whose anonymous memory is what
+# RSS counts of private pages, counted once however many processes share it.
+CG=/sys/fs/cgroup
+cg_init() {
+    mountpoint -q "$CG" || mount -t cgroup2 none "$CG" || return 1
+    echo +memory >"$CG/cgroup.subtree_control" 2>/dev/null
+    mkdir -p "$CG/bench-a" "$CG/bench-b" && [ -e "$CG/bench-a/memory.stat" ]
+}
+
+# mem_kb SITE: anonymous memory (kB) of the site's gateway processes.
+mem_kb() {
+    awk '$1 == "anon" { printf "%d\n", $2 / 1024 }' "$CG/bench-$1/memory.stat" 2>/dev/null || echo 0
+}
+
+# Every process a root process started, the root first.
+tree() {
+    local pid
+    ps -e -o pid=,ppid= | awk -v roots="$*" '
+        BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
+        { parent[$1] = $2; pids[++m] = $1 }
+        END {
+            do {
+                changed = 0
+                for (i = 1; i <= m; i++)
+                    if (!(pids[i] in keep) && (parent[pids[i]] in keep)) { keep[pids[i]] = 1; changed = 1 }
+            } while (changed)
+            for (p in keep) print p
+        }'
+}
+
+
+
+# bg NAME SITE CMD...: start a long-running process in a site.
+bg() {
+    local name=$1 site=$2
+    shift 2
+    local ns=$NS_A
+    [ "$site" = b ] && ns=$NS_B
+    # Into the site's cgroup first (before ip netns exec mounts its own
+    # /sys); sh then execs ip, which execs the command: one pid throughout.
+    sh -c 'echo $$ >"$0/cgroup.procs" 2>/dev/null; exec ip netns exec "$@"' \
+        "$CG/bench-$site" "$ns" "$@" >>"$WORK/$name.log" 2>&1 &
+    LAST_PID=$!
+    PIDS+=("$LAST_PID")
+}
+
+stop_all() {
+    local p all=()
+    [ ${#PIDS[@]} -gt 0 ] || return 0
+    # What we started, what it forked, and what sits in the sites' cgroups.
+    mapfile -t all < <({
+        tree "${PIDS[@]}"
+        cat "$CG"/bench-[ab]/cgroup.procs 2>/dev/null
+    } | sort -u)
+    for p in "${all[@]}"; do kill "$p" 2>/dev/null; done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        local alive=0
+        for p in "${all[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.1
+    done
+    for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null; done
+    PIDS=()
+    MEM_A=()
+    MEM_B=()
+}
+
+cleanup() {
+    stop_all
+    for p in "${BACKENDS[@]}"; do kill "$p" 2>/dev/null; done
+    topo_down >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+BACKENDS=()
+trap cleanup EXIT
+
+# wait_listen SITE PORT [tcp|sctp] [SECONDS]
+wait_listen() {
+    local ns=$NS_A i
+    [ "$1" = b ] && ns=$NS_B
+    for ((i = 0; i < ${4:-20} * 10; i++)); do
+        ip netns exec "$ns" ss -Hln "--${3:-tcp}" "sport = :$2" 2>/dev/null | grep -q . && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# client ARGS...: a gwload client at site a; prints its report line.
+client() { ip netns exec "$NS_A" "$GWLOAD" client "$@" 2>>"$WORK/client.log"; }
+
+# ---------------------------------------------------------------- systems
+# Each setup function starts a system and sets BULK_EP and ECHO_EP (where
+# the client at site a connects for the bulk and the echo back end) and CF
+# (extra client flags); it returns non-zero with SETUP_ERR when it cannot.
+
+# Back ends at site b, shared by all systems: TCP bulk and echo (what the
+# proxies connect to, and the direct-TCP ceiling), and the same over bare
+# SCTP for the SCTP ceiling. Bound to every address: the SCTP ones are thus
+# multihomed over both links, with the kernel's stock timers.
+start_backends() {
+    local spec
+    for spec in "9001 bulk" "9002 echo" "9011 bulk --sctp" "9012 echo --sctp"; do
+        set -- $spec
+        ip netns exec "$NS_B" "$GWLOAD" server --listen "0.0.0.0:$1" --mode "$2" ${3:-} \
+            2>>"$WORK/backend-$1.log" &
+        BACKENDS+=($!)
+    done
+    ip netns exec "$NS_B" iperf3 -s -p 5201 >"$WORK/iperf3-server.log" 2>&1 &
+    BACKENDS+=($!)
+    wait_listen b 9001 tcp && wait_listen b 9002 tcp && wait_listen b 9011 sctp &&
+        wait_listen b 9012 sctp && wait_listen b 5201 tcp
+}
+
+setup_limit-tcp() {
+    BULK_EP=10.1.0.2:9001 ECHO_EP=10.1.0.2:9002 CF=()
+}
+
+setup_limit-sctp() {
+    BULK_EP=10.1.0.2:9011 ECHO_EP=10.1.0.2:9012 CF=(--sctp)
+}
+
+# socat chain: a TCP listener at site a forks one socat per connection,
+# which opens its own single-homed SCTP association (bound to link 1) to a
+# forking SCTP listener at site b, which connects to the back end.
+setup_socat() {
+    local svc
+    for svc in "1 9001" "2 9002"; do
+        set -- $svc
+        bg socat-b$1 b socat SCTP-LISTEN:810$1,bind=10.1.0.2,fork,reuseaddr,backlog=4096 \
+            TCP:127.0.0.1:$2
+        MEM_B+=("$LAST_PID")
+        bg socat-a$1 a socat TCP-LISTEN:710$1,bind=127.0.0.1,fork,reuseaddr,backlog=4096 \
+            SCTP:10.1.0.2:810$1,bind=10.1.0.1
+        MEM_A+=("$LAST_PID")
+    done
+    BULK_EP=127.0.0.1:7101 ECHO_EP=127.0.0.1:7102 CF=(--no-fin)
+    wait_listen b 8101 sctp && wait_listen b 8102 sctp && wait_listen a 7101 && wait_listen a 7102 ||
+        SETUP_ERR="socat did not start"
+}
+
+# ssh -L: one OpenSSH connection over link 1 carries every flow as a channel.
+setup_ssh() {
+    local d=$WORK/ssh
+    mkdir -p "$d" /run/sshd
+    chmod 700 "$d"
+    ssh-keygen -q -t ed25519 -N '' -f "$d/host_key" </dev/null || true
+    ssh-keygen -q -t ed25519 -N '' -f "$d/client_key" </dev/null || true
+    cp "$d/client_key.pub" "$d/authorized_keys"
+    cat >"$d/sshd_config" <<EOF
+Port 2222
+ListenAddress 10.1.0.2
+HostKey $d/host_key
+PermitRootLogin yes
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile $d/authorized_keys
+StrictModes no
+AllowTcpForwarding yes
+PidFile none
+UseDNS no
+LogLevel ERROR
+EOF
+    bg sshd b /usr/sbin/sshd -f "$d/sshd_config" -D -e
+    MEM_B+=("$LAST_PID")
+    wait_listen b 2222 || {
+        SETUP_ERR="sshd did not start: $(tail -n 3 "$WORK/sshd.log" | tr '\n' ' ')"
+        return 1
+    }
+    bg ssh a ssh -N -F /dev/null -p 2222 -i "$d/client_key" -o StrictHostKeyChecking=no \
+        -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o ExitOnForwardFailure=yes \
+        -L 127.0.0.1:7201:127.0.0.1:9001 -L 127.0.0.1:7202:127.0.0.1:9002 root@10.1.0.2
+    MEM_A+=("$LAST_PID")
+    BULK_EP=127.0.0.1:7201 ECHO_EP=127.0.0.1:7202 CF=(--no-fin)
+    wait_listen a 7201 tcp 30 && wait_listen a 7202 tcp 5 ||
+        SETUP_ERR="ssh -L did not come up: $(tail -n 3 "$WORK/ssh.log" | tr '\n' ' ')"
+}
+
+# MPTCP chain: the socat chain over TCP, made multipath TCP by mptcpize,
+# with link 2 as a second subflow (site a: subflow endpoint; site b
+# announces its link-2 address).
+setup_mptcp() {
+    local svc n
+    for ns in "$NS_A" "$NS_B"; do
+        ip netns exec "$ns" sysctl -qw net.mptcp.enabled=1 || {
+            SETUP_ERR="no MPTCP in this kernel"
+            return 1
+        }
+        ip -n "$ns" mptcp endpoint flush 2>/dev/null
+        ip -n "$ns" mptcp limits set subflow 2 add_addr_accepted 2 || {
+            SETUP_ERR="ip mptcp limits failed"
+            return 1
+        }
+    done
+    ip -n "$NS_A" mptcp endpoint add 10.2.0.1 dev l2 subflow &&
+        ip -n "$NS_B" mptcp endpoint add 10.2.0.2 dev l2 signal || {
+        SETUP_ERR="ip mptcp endpoint failed"
+        return 1
+    }
+    for svc in "1 9001" "2 9002"; do
+        set -- $svc
+        bg mptcp-b$1 b mptcpize run socat TCP-LISTEN:830$1,fork,reuseaddr,backlog=4096 \
+            TCP:127.0.0.1:$2
+        MEM_B+=("$LAST_PID")
+        bg mptcp-a$1 a mptcpize run socat \
+            TCP-LISTEN:730$1,bind=127.0.0.1,fork,reuseaddr,backlog=4096 TCP:10.1.0.2:830$1
+        MEM_A+=("$LAST_PID")
+    done
+    BULK_EP=127.0.0.1:7301 ECHO_EP=127.0.0.1:7302 CF=(--no-fin)
+    wait_listen b 8301 && wait_listen b 8302 && wait_listen a 7301 && wait_listen a 7302 || {
+        SETUP_ERR="socat (mptcpize) did not start"
+        return 1
+    }
+    # Proof that a connection really runs two subflows, one per link.
+    client --connect "$ECHO_EP" --mode idle --flows 1 --hold-ms 1600 --no-fin >/dev/null &
+    local probe=$!
+    sleep 0.8
+    n=$(ip netns exec "$NS_A" ss -Htn state established '( dport = :8302 )' | wc -l)
+    MPTCP_PATHS=$(ip netns exec "$NS_A" ss -Htn state established '( dport = :8302 )' |
+        awk '{ print $3 "->" $4 }' | tr '\n' ' ')
+    wait "$probe"
+    rec mptcp subflows "$n"
+    [ "$n" -ge 2 ] || SETUP_ERR="only $n MPTCP subflow(s): $MPTCP_PATHS"
+}
+
+teardown_mptcp() {
+    ip -n "$NS_A" mptcp endpoint flush 2>/dev/null
+    ip -n "$NS_B" mptcp endpoint flush 2>/dev/null
+}
+
+# sctpgw: one multihomed association over both links, every flow a stream.
+setup_sctpgw() {
+    local d=$WORK/gw role
+    mkdir -p "$d"
+    head -c 48 /dev/urandom >"$d/site.key"
+    chmod 600 "$d/site.key"
+    for role in connect listen; do
+        {
+            printf '[gateway]\nname = site-%s\nlog_level = info\npsk_file = site.key\n\n' \
+                "$([ $role = connect ] && echo a || echo b)"
+            printf '[association]\nrole = %s\nport = 9899\nfailover_ms = %s\n' "$role" "$FAILOVER_MS"
+            printf 'max_flows = 12000\n'
+            if [ $role = connect ]; then
+                printf 'local = 10.1.0.1, 10.2.0.1\nremote = 10.1.0.2, 10.2.0.2\nprimary = 10.1.0.2\n\n'
+                printf '[bulk]\naccept = 127.0.0.1:7401\n\n[echo]\naccept = 127.0.0.1:7402\n'
+            else
+                printf 'local = 10.1.0.2, 10.2.0.2\n\n'
+                printf '[bulk]\nconnect = 127.0.0.1:9001\n\n[echo]\nconnect = 127.0.0.1:9002\n'
+            fi
+        } >"$d/$role.ini"
+    done
+    bg sctpgw-b b "$SCTPGW" -c "$d/listen.ini"
+    MEM_B+=("$LAST_PID")
+    bg sctpgw-a a "$SCTPGW" -c "$d/connect.ini"
+    MEM_A+=("$LAST_PID")
+    BULK_EP=127.0.0.1:7401 ECHO_EP=127.0.0.1:7402 CF=(--no-fin)
+    local i
+    for ((i = 0; i < 200; i++)); do
+        grep -q 'up: peer proved the key' "$WORK/sctpgw-a.log" 2>/dev/null && break
+        sleep 0.1
+    done
+    grep -q 'up: peer proved the key' "$WORK/sctpgw-a.log" 2>/dev/null || {
+        SETUP_ERR="the association did not come up: $(tail -n 2 "$WORK/sctpgw-a.log" | tr '\n' ' ')"
+        return 1
+    }
+    sleep "$SETTLE_S" # both paths confirmed by heartbeats
+}
+
+# ---------------------------------------------------------------- workloads
+# Each records its figures, or "failed: ..." when the run gave none.
+
+failed_reason() { # a report line's first error, or the tool's stderr
+    local e
+    e=$(kv "$1" first_error)
+    [ -n "$e" ] && [ "$e" != none ] && {
+        echo "$e"
+        return
+    }
+    [ -n "$1" ] && echo "$(kv "$1" failed) flow(s) failed" || echo "no report: $(tail -n 1 "$WORK/client.log")"
+}
+
+ok_all() { [ -n "$1" ] && [ "$(kv "$1" failed)" = 0 ] && [ "$(kv "$1" ok)" = "$(kv "$1" flows)" ]; }
+
+ms() { div "${1%.*}" 1000; } # microseconds (maybe with decimals) to ms
+
+# bulk KEY FLOWS BYTES: the median of BULK_RUNS transfers (one emulated run
+# varies by tens of percent), every run kept in KEY_runs.
+bulk() {
+    local key=$1 flows=$2 bytes=$3 r i runs=() err=
+    for ((i = 0; i < BULK_RUNS; i++)); do
+        r=$(client --connect "$BULK_EP" --mode bulk --flows "$flows" --bytes "$bytes" "${CF[@]}" \
+            --timeout-ms 180000)
+        if ok_all "$r"; then runs+=("$(kv "$r" mbit_s)"); else err=$(failed_reason "$r"); fi
+    done
+    if [ -n "$err" ]; then
+        rec "$s" "$key" "failed: $err"
+        return
+    fi
+    rec "$s" "${key}_runs" "n/a: runs ${runs[*]}"
+    rec "$s" "$key" "$(printf '%s\n' "${runs[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+}
+
+w1() {
+    local s=$1 r
+    bulk w1_mbit 1 "$W1_BYTES"
+    case $s in
+    limit-tcp | limit-sctp)
+        local flag=
+        [ "$s" = limit-sctp ] && flag=--sctp
+        r=$(ip netns exec "$NS_A" iperf3 -c 10.1.0.2 -p 5201 -t "$IPERF_S" -f m $flag 2>&1 |
+            awk '/receiver/ { print $(NF-2) }')
+        rec "$s" w1_iperf3_mbit "${r:-failed: iperf3 gave no figure}"
+        ;;
+    esac
+}
+
+w2() {
+    local s=$1
+    bulk w2_mbit "$W2_FLOWS" "$W2_BYTES"
+}
+
+w3() {
+    local s=$1 r
+    r=$(client --connect "$ECHO_EP" --mode rr --chunk 100 --count "$W3_COUNT" "${CF[@]}" --no-fin \
+        --timeout-ms 60000)
+    if ok_all "$r"; then
+        rec "$s" w3_p50_ms "$(ms "$(kv "$r" p50_us)")"
+        rec "$s" w3_p99_ms "$(ms "$(kv "$r" p99_us)")"
+    else
+        rec "$s" w3_p50_ms "failed: $(failed_reason "$r")"
+        rec "$s" w3_p99_ms "failed: $(failed_reason "$r")"
+    fi
+}
+
+w4() {
+    local s=$1 r
+    r=$(client --connect "$ECHO_EP" --mode connect-rate --flows "$W4_FLOWS" --count "$W4_COUNT" \
+        "${CF[@]}" --timeout-ms 60000)
+    if ok_all "$r"; then
+        rec "$s" w4_setup_p50_ms "$(ms "$(kv "$r" setup_p50_us)")"
+        rec "$s" w4_flows_per_s "$(kv "$r" connects_per_s)"
+    else
+        rec "$s" w4_setup_p50_ms "failed: $(failed_reason "$r")"
+        rec "$s" w4_flows_per_s "failed: $(failed_reason "$r")"
+    fi
+}
+
+interactive() {
+    client --connect "$ECHO_EP" --mode interactive --chunk 100 --interval-ms 20 --count "$W5_COUNT" \
+        "${CF[@]}" --no-fin --timeout-ms $((W5_COUNT * 20 + 30000))
+}
+
+w5() {
+    local s=$1 r bulk
+    topo_set 1 --loss 2 && topo_set 2 --loss 2
+    r=$(interactive)
+    if ok_all "$r"; then
+        rec "$s" w5_p50_alone_ms "$(ms "$(kv "$r" p50_us)")"
+        rec "$s" w5_p99_alone_ms "$(ms "$(kv "$r" p99_us)")"
+    else
+        rec "$s" w5_p99_alone_ms "failed: $(failed_reason "$r")"
+    fi
+    client --connect "$BULK_EP" --mode bulk --bytes 64G "${CF[@]}" --timeout-ms 600000 >/dev/null &
+    bulk=$!
+    sleep "$SETTLE_S" # the bulk flow fills its window
+    r=$(interactive)
+    if ok_all "$r"; then
+        rec "$s" w5_p50_bulk_ms "$(ms "$(kv "$r" p50_us)")"
+        rec "$s" w5_p99_bulk_ms "$(ms "$(kv "$r" p99_us)")"
+    else
+        rec "$s" w5_p99_bulk_ms "failed: $(failed_reason "$r")"
+    fi
+    # The bulk client is ip netns exec'd into gwload: this is its own pid.
+    kill "$bulk" 2>/dev/null
+    wait "$bulk" 2>/dev/null
+    topo_set 1 --loss 0 && topo_set 2 --loss 0
+}
+
+w6() {
+    local s=$1 r ready=$WORK/w6.ready lost
+    rm -f "$ready" "$WORK/cut.t"
+    # The client cuts link 1 itself, W6_CUT_S after its flows started.
+    r=$(client --connect "$ECHO_EP" --mode paced --flows "$W6_FLOWS" --chunk 1024 --interval-ms 10 \
+        --count "$W6_COUNT" "${CF[@]}" --no-fin --ready-file "$ready" --timeline "$RAW/w6-$s.tl" \
+        --timeline-ms 50 --timeout-ms $((W6_COUNT * 10 + W6_GRACE_MS)) \
+        --at-ms "$(awk -v s="$W6_CUT_S" 'BEGIN { print s * 1000 }')" \
+        --at-cmd "'$ROOT/tests/net/topo' cut 1; date +%s.%N >'$WORK/cut.t'")
+    # When the cut was in place, in ms since the flows started (the
+    # timeline's 0).
+    awk -v t1="$(cat "$WORK/cut.t" 2>/dev/null)" -v t0="$(date +%s.%N -r "$ready" 2>/dev/null)" \
+        'BEGIN { if (t1 && t0) printf "%.0f\n", (t1 - t0) * 1000 }' >"$RAW/w6-$s.cut"
+    topo_restore 1
+    if [ -n "$r" ]; then
+        lost=$(($(kv "$r" flows) - $(kv "$r" ok)))
+        rec "$s" w6_gap_ms "$(kv "$r" max_gap_ms)"
+        rec "$s" w6_lost "$lost"
+    else
+        rec "$s" w6_gap_ms "failed: $(failed_reason "$r")"
+        rec "$s" w6_lost "failed: $(failed_reason "$r")"
+    fi
+}
+
+w7() {
+    local s=$1 n r pid ready=$WORK/w7.ready i a0 b0 a1 b1 t_open= kib_prev= why
+    for n in "${W7_SIZES[@]}"; do
+        if [ -n "$t_open" ] && [ -n "${SLOW_FORK[$s]:-}" ] &&
+            awk -v t="$t_open" -v m="$W7_SKIP_S" 'BEGIN { exit !(t > m) }'; then
+            if [ -n "$kib_prev" ]; then
+                why="one process per flow: ${W7_SIZES[0]} flows took ${t_open} s to open and ${kib_prev} KiB per flow at the two ends, so $n would not fit this run's time and memory"
+            else
+                why="not tried: ${W7_SIZES[0]} flows already failed"
+            fi
+            for k in open_s kib_a kib_b one_ms; do rec "$s" "w7_${n}_$k" "n/a: $why"; done
+            continue
+        fi
+        rm -f "$ready"
+        sleep "$SETTLE_S" # what the previous step closed is gone
+        a0=$(mem_kb a)
+        b0=$(mem_kb b)
+        client --connect "$ECHO_EP" --mode idle --flows "$n" --open-echo --hold-ms "$W7_HOLD_MS" \
+            --one-bytes "$W7_ONE" "${CF[@]}" --no-fin --ready-file "$ready" \
+            --timeout-ms 240000 >"$WORK/w7.out" &
+        pid=$!
+        while [ ! -e "$ready" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        a1=$(mem_kb a)
+        b1=$(mem_kb b)
+        log "$s $n flows: gateway memory a ${a0}->${a1} kB, b ${b0}->${b1} kB"
+        wait "$pid"
+        r=$(cat "$WORK/w7.out")
+        if ok_all "$r"; then
+            t_open=$(div "$(kv "$r" open_ms)" 1000)
+            kib_prev=$(((a1 - a0 + b1 - b0) / n))
+            rec "$s" "w7_${n}_open_s" "$t_open"
+            rec "$s" "w7_${n}_one_ms" "$(kv "$r" one_ms)"
+            if [ ${#MEM_A[@]} -gt 0 ] && [ "$CG_OK" = 1 ]; then
+                rec "$s" "w7_${n}_kib_a" "$(div $((a1 - a0)) "$n")"
+                rec "$s" "w7_${n}_kib_b" "$(div $((b1 - b0)) "$n")"
+            elif [ ${#MEM_A[@]} -gt 0 ]; then
+                rec "$s" "w7_${n}_kib_a" "failed: no memory cgroup in this kernel"
+                rec "$s" "w7_${n}_kib_b" "failed: no memory cgroup in this kernel"
+            else
+                rec "$s" "w7_${n}_kib_a" "n/a: no gateway process"
+                rec "$s" "w7_${n}_kib_b" "n/a: no gateway process"
+            fi
+        else
+            t_open=$((W7_SKIP_S + 1)) kib_prev=
+            for k in open_s kib_a kib_b one_ms; do
+                rec "$s" "w7_${n}_$k" "failed: $(failed_reason "$r")"
+            done
+        fi
+    done
+}
+declare -A SLOW_FORK=([socat]=1 [mptcp]=1 [ssh]=1)
+
+# ---------------------------------------------------------------- main
+T_START=$SECONDS
+CG_OK=0
+cg_init && CG_OK=1
+topo_up --links 2 --delay 5 || exit 1
+# 10,000 flows connect at once: let every listener queue them (each program
+# still picks its own backlog; this only lifts the kernel's cap).
+for ns in "$NS_A" "$NS_B"; do
+    ip netns exec "$ns" sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535
+done
+start_backends || {
+    echo "inner.sh: the back ends did not start" >&2
+    exit 1
+}
+rec meta profile "$PROFILE"
+rec meta failover_ms "$FAILOVER_MS"
+rec meta kernel "$(uname -r)"
+rec meta cpus "$(nproc)"
+
+for s in "${SYSTEMS[@]}"; do
+    log "---- $s"
+    SETUP_ERR=
+    T_SYS=$SECONDS
+    "setup_$s" || true
+    if [ -n "$SETUP_ERR" ]; then
+        log "$s: $SETUP_ERR"
+        for k in w1_mbit w2_mbit w3_p50_ms w3_p99_ms w4_setup_p50_ms w4_flows_per_s \
+            w5_p99_alone_ms w5_p99_bulk_ms w6_gap_ms w6_lost; do
+            rec "$s" "$k" "n/a: $SETUP_ERR"
+        done
+        for n in "${W7_SIZES[@]}"; do
+            for k in open_s kib_a kib_b one_ms; do rec "$s" "w7_${n}_$k" "n/a: $SETUP_ERR"; done
+        done
+    else
+        # W7 first, on fresh processes: memory grown by earlier workloads
+        # would otherwise be reused and hide the cost of idle flows.
+        for w in w7 w1 w2 w3 w4 w5 w6; do
+            T_W=$SECONDS
+            "$w" "$s"
+            rec "$s" "time_$w" $((SECONDS - T_W))
+        done
+    fi
+    stop_all
+    declare -F "teardown_$s" >/dev/null && "teardown_$s"
+    # The programs' own logs, for what went wrong.
+    mkdir -p "$RAW/logs/$s"
+    for f in "$WORK"/*.log; do [ -f "$f" ] && tail -n 200 "$f" >"$RAW/logs/$s/${f##*/}" && : >"$f"; done
+    rec "$s" time_total $((SECONDS - T_SYS))
+done
+rec meta time_total $((SECONDS - T_START))

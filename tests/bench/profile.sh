@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# tests/bench/profile.sh: where sctpgw spends its time on a benchmark
+# workload, inside the test bed. Runs the sctpgw pair of the benchmark and
+# one workload through it, with either
+#   callgrind  both gateways under valgrind --tool=callgrind (user space,
+#              instruction counts per function: OUT/callgrind.out.site-a|b)
+#   perf       perf record -a -g on the software cpu-clock event (kernel and
+#              user space of the whole VM: OUT/perf.data and OUT/perf.txt)
+#
+# Usage (host): tests/vm/run --share OUT -- tests/bench/profile.sh OUT \
+#                   callgrind|perf [w1|w2|w5] [BYTES]
+# Then: callgrind_annotate OUT/callgrind.out.site-a | head -40
+# Environment: SCTPGW, GWLOAD (binaries).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=../net/topo.sh
+. "$ROOT/tests/net/topo.sh"
+: "${SCTPGW:?path of the sctpgw binary}"
+: "${GWLOAD:?path of the gwload binary}"
+OUT=${1:?output folder}
+TOOL=${2:?callgrind or perf}
+WORKLOAD=${3:-w1}
+BYTES=${4:-8M}
+WORK=$(mktemp -d /tmp/sctpgw-prof.XXXXXX)
+PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    sleep 1
+    topo_down >/dev/null 2>&1
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$OUT"
+
+topo_up --links 2 --delay 5 || exit 1
+ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9001 --mode bulk &
+PIDS+=($!)
+ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9002 --mode echo &
+PIDS+=($!)
+head -c 48 /dev/urandom >"$WORK/site.key"
+chmod 600 "$WORK/site.key"
+for role in connect listen; do
+    {
+        printf '[gateway]\nname = site-%s\npsk_file = site.key\n\n' \
+            "$([ $role = connect ] && echo a || echo b)"
+        printf '[association]\nrole = %s\nfailover_ms = 500\nmax_flows = 12000\n' "$role"
+        if [ $role = connect ]; then
+            printf 'local = 10.1.0.1, 10.2.0.1\nremote = 10.1.0.2, 10.2.0.2\nprimary = 10.1.0.2\n\n'
+            printf '[bulk]\naccept = 127.0.0.1:7401\n\n[echo]\naccept = 127.0.0.1:7402\n'
+        else
+            printf 'local = 10.1.0.2, 10.2.0.2\n\n'
+            printf '[bulk]\nconnect = 127.0.0.1:9001\n\n[echo]\nconnect = 127.0.0.1:9002\n'
+        fi
+    } >"$WORK/$role.ini"
+done
+run_gw() { # run_gw SITE NAME INI
+    local ns=sg$1
+    if [ "$TOOL" = callgrind ]; then
+        ip netns exec "$ns" valgrind --tool=callgrind --callgrind-out-file="$OUT/callgrind.out.$2" \
+            "$SCTPGW" -c "$3" 2>"$WORK/$2.log" &
+    else
+        ip netns exec "$ns" "$SCTPGW" -c "$3" 2>"$WORK/$2.log" &
+    fi
+    PIDS+=($!)
+}
+run_gw b site-b "$WORK/listen.ini"
+run_gw a site-a "$WORK/connect.ini"
+for ((i = 0; i < 600; i++)); do
+    grep -q 'up: peer proved the key' "$WORK/site-a.log" 2>/dev/null && break
+    sleep 0.1
+done
+grep -q 'up: peer proved the key' "$WORK/site-a.log" || {
+    echo "profile: the association did not come up" >&2
+    cat "$WORK"/*.log >&2
+    exit 1
+}
+sleep 1
+if [ "$TOOL" = perf ]; then
+    echo 0 >/proc/sys/kernel/kptr_restrict
+    echo -1 >/proc/sys/kernel/perf_event_paranoid
+    perf record -e cpu-clock -F 499 -a -g -o "$OUT/perf.data" 2>"$WORK/perf.log" &
+    perf_pid=$!
+    sleep 1
+fi
+case "$WORKLOAD" in
+w1) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes "$BYTES" --no-fin --timeout-ms 600000 ;;
+w2) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 64 --bytes "$BYTES" --no-fin --timeout-ms 600000 ;;
+w5)
+    topo_set 1 --loss 2
+    topo_set 2 --loss 2
+    ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes 64G --timeout-ms 600000 >/dev/null &
+    bulk=$!
+    sleep 1
+    ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode interactive --chunk 100 \
+        --interval-ms 20 --count 250 --no-fin --timeout-ms 60000
+    kill "$bulk"
+    ;;
+esac
+if [ "$TOOL" = perf ]; then
+    kill -INT "$perf_pid"
+    wait "$perf_pid"
+    {
+        perf report -i "$OUT/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | head -20
+        perf report -i "$OUT/perf.data" --no-children --sort comm,dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | head -80
+    } >"$OUT/perf.txt"
+fi
+# Stop the gateways gracefully so callgrind writes its files.
+for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+PIDS=()
+ls -l "$OUT" >&2
