@@ -307,12 +307,17 @@ setup_mptcp() {
         return 1
     }
     # Proof that a connection really runs two subflows, one per link.
-    client --connect "$ECHO_EP" --mode idle --flows 1 --hold-ms 1600 --no-fin >/dev/null &
-    local probe=$!
-    sleep 0.8
-    n=$(ip netns exec "$NS_A" ss -Htn state established '( dport = :8302 )' | wc -l)
+    ip netns exec "$NS_A" "$GWLOAD" client --connect "$ECHO_EP" --mode idle --flows 1 \
+        --hold-ms 6000 --no-fin >/dev/null 2>&1 &
+    local probe=$! i
+    for ((i = 0; i < 50; i++)); do # the second subflow joins a round trip later
+        sleep 0.1
+        n=$(ip netns exec "$NS_A" ss -Htn state established '( dport = :8302 )' | wc -l)
+        [ "$n" -ge 2 ] && break
+    done
     MPTCP_PATHS=$(ip netns exec "$NS_A" ss -Htn state established '( dport = :8302 )' |
         awk '{ print $3 "->" $4 }' | tr '\n' ' ')
+    kill "$probe" 2>/dev/null
     wait "$probe"
     rec mptcp subflows "$n"
     [ "$n" -ge 2 ] || SETUP_ERR="only $n MPTCP subflow(s): $MPTCP_PATHS"
