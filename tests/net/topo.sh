@@ -241,9 +241,31 @@ topo_up() {
             }
         fi
     done
+    _topo_steer || return 1
     echo "$links" >"$_topo_st/links"
     for ((i = 1; i <= links; i++)); do
         _topo_store "$i" "$delay" "$loss" "$rate"
+    done
+}
+
+# Keeps every link in order, as a real link is. A veth hands each packet to
+# the backlog of the CPU that sent it, and netem releases packets from
+# whichever CPU runs its timer or the next enqueue: with several CPUs a link
+# reorders. SCTP reads reordering as loss (spurious fast retransmits halve
+# its window; TCP copes), so an unsteered bed understates SCTP. RPS over all
+# CPUs picks the CPU by flow hash, like a NIC's RSS: one flow, one CPU.
+_topo_steer() {
+    local site mask cpus
+    cpus=$(nproc)
+    ((cpus > 32)) && cpus=32 # the first 32 are plenty, and fit one mask word
+    mask=$(printf '%x' $(((1 << cpus) - 1)))
+    for site in a b; do
+        ip netns exec "$_topo_p$site" sh -c \
+            'for q in /sys/class/net/l*/queues/rx-*/rps_cpus; do echo "$1" >"$q" || exit 1; done' \
+            sh "$mask" || {
+            _topo_err "cannot steer the links' receive queues (RPS) at site $site"
+            return 1
+        }
     done
 }
 
