@@ -49,7 +49,7 @@ typedef struct config {
     unsigned failover_ms; /* default 1000; 100..60000 */
     unsigned outage_ms;   /* default 30000; >= failover_ms, <= 3600000 */
     unsigned max_flows;   /* default 4096; 1..32767 */
-    unsigned flow_window; /* default 262144; 4096..16777216 */
+    unsigned flow_window; /* default 1048576; 4096..16777216 */
     unsigned sock_buffer; /* SO_SNDBUF/SO_RCVBUF; default 4194304 */
 
     service_conf_t services[CONFIG_MAX_SERVICES];

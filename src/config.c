@@ -82,7 +82,7 @@ static const key_def_t keys[] = {
     NUM(SEC_ASSOCIATION, "outage_ms", outage_ms, 100, 3600000, "ms",
         "it must also be at least failover_ms", "30000"),
     NUM(SEC_ASSOCIATION, "max_flows", max_flows, 1, 32767, NULL, NULL, "4096"),
-    NUM(SEC_ASSOCIATION, "flow_window", flow_window, 4096, 16777216, "bytes", NULL, "262144"),
+    NUM(SEC_ASSOCIATION, "flow_window", flow_window, 4096, 16777216, "bytes", NULL, "1048576"),
     NUM(SEC_ASSOCIATION, "sock_buffer", sock_buffer, 65536, 67108864, "bytes", NULL, "4194304"),
     KEY(SEC_SERVICE, "accept", set_accept, 0, 0, NULL),
     KEY(SEC_SERVICE, "connect", set_connect, 0, 0, NULL),

@@ -138,8 +138,18 @@ bg() {
     PIDS+=("$LAST_PID")
 }
 
+# A client still running past its workload would load every later figure.
+stray_clients() {
+    local p
+    for p in $(pgrep -f "^$GWLOAD client"); do
+        log "a client outlived its workload: $(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null)"
+        kill "$p" 2>/dev/null
+    done
+}
+
 stop_all() {
     local p all=()
+    stray_clients
     [ ${#PIDS[@]} -gt 0 ] || return 0
     # What we started, what it forked, and what sits in the sites' cgroups.
     mapfile -t all < <({
@@ -181,6 +191,11 @@ wait_listen() {
 
 # client ARGS...: a gwload client at site a; prints its report line.
 client() { ip netns exec "$NS_A" "$GWLOAD" client "$@" 2>>"$WORK/client.log"; }
+
+# client_bg ARGS...: a client in the background whose pid ($!) is gwload's
+# own (ip execs it), so that killing $! stops the transfer: a backgrounded
+# function would leave its child running.
+client_bg() { (exec ip netns exec "$NS_A" "$GWLOAD" client "$@" 2>>"$WORK/client.log") & }
 
 # ---------------------------------------------------------------- systems
 # Each setup function starts a system and sets BULK_EP and ECHO_EP (where
@@ -460,7 +475,7 @@ w5() {
     else
         rec "$s" w5_p99_alone_ms "failed: $(failed_reason "$r")"
     fi
-    client --connect "$BULK_EP" --mode bulk --bytes 64G "${CF[@]}" --timeout-ms 600000 >/dev/null &
+    client_bg --connect "$BULK_EP" --mode bulk --bytes 64G "${CF[@]}" --timeout-ms 600000 >/dev/null
     bulk=$!
     sleep "$SETTLE_S" # the bulk flow fills its window
     r=$(interactive)
@@ -470,7 +485,6 @@ w5() {
     else
         rec "$s" w5_p99_bulk_ms "failed: $(failed_reason "$r")"
     fi
-    # The bulk client is ip netns exec'd into gwload: this is its own pid.
     kill "$bulk" 2>/dev/null
     wait "$bulk" 2>/dev/null
     topo_set 1 --loss 0 && topo_set 2 --loss 0

@@ -128,7 +128,7 @@ static void test_minimal(fixture_t *fx)
     CHECK(cfg->failover_ms == 1000);
     CHECK(cfg->outage_ms == 30000);
     CHECK(cfg->max_flows == 4096);
-    CHECK(cfg->flow_window == 262144);
+    CHECK(cfg->flow_window == 1048576);
     CHECK(cfg->sock_buffer == 4194304);
     CHECK(cfg->n_services == 0);
     CHECK(cfg->psk_len == 48);
