@@ -30,7 +30,8 @@ typedef enum {
 typedef struct outmsg {
     struct outmsg *next;
     uint16_t sid;
-    uint32_t ppid; /* host order */
+    uint16_t flags; /* SOCK_SACK_NOW or 0 */
+    uint32_t ppid;  /* host order */
     uint32_t len;
     uint8_t data[];
 } outmsg_t;
@@ -43,9 +44,11 @@ typedef struct assoc {
     int initiator; /* 1: we dialed (odd streams, handshake initiator) */
     int fd;
     uv_poll_t poll;
-    int poll_events;  /* UV_READABLE | UV_WRITABLE as armed */
-    uv_timer_t timer; /* connect/handshake/shutdown deadline */
-    uv_timer_t reap;  /* tears down after a failed send, from the loop */
+    int poll_events;    /* UV_READABLE | UV_WRITABLE as armed */
+    uv_timer_t timer;   /* connect/handshake/shutdown deadline */
+    uv_timer_t reap;    /* tears down after a failed send, from the loop */
+    uv_timer_t warm;    /* sends KEEP while idle (assoc_on_warm) */
+    uint64_t last_send; /* loop time of the last message handed to the kernel */
     handshake_t hs;
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
     uint32_t peer_window;              /* the peer's per-flow window */

@@ -38,9 +38,12 @@ int sock_connect(int fd, const addr_t *addrs, size_t n);
 /* The pending error of a connecting socket (SO_ERROR), as -errno or 0. */
 int sock_error(int fd);
 
+/* sock_send flags. */
+#define SOCK_SACK_NOW 1u /* ask the peer to acknowledge at once (no SACK delay) */
+
 /* Sends one whole message on a stream: 0, -EAGAIN when the send buffer is
  * full, or another -errno. */
-int sock_send(int fd, uint16_t sid, uint32_t ppid, const void *buf, size_t len);
+int sock_send(int fd, uint16_t sid, uint32_t ppid, unsigned flags, const void *buf, size_t len);
 
 /* Receives (a piece of) one message: the byte count, 0 at EOF, -EAGAIN, or
  * another -errno. */

@@ -12,6 +12,8 @@
  *     AUTH    proof[32]                   (HMAC over both HELLOs, see handshake.h)
  *     READY   0 u8                        (listener: "I verified you, open flows")
  *     ERROR   code u16 | len u8 | text     (why the sender gives up the association)
+ *     KEEP    0 u8                        (after READY: keeps the path busy when
+ *                                          idle; the receiver ignores it)
  *
  *   stream N > 0 (one flow)
  *     OPEN    len u8 | service name        (opener; DATA may follow at once)
@@ -39,7 +41,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WIRE_VERSION     1
+#define WIRE_VERSION     2           /* 2: KEEP; a version-1 peer would reject it mid-flight */
 #define WIRE_PPID_BASE   0x53470000u /* "SG\0\0" */
 #define WIRE_NONCE_LEN   32
 #define WIRE_PROOF_LEN   32
@@ -55,6 +57,7 @@ typedef enum {
     WIRE_AUTH = 2,
     WIRE_READY = 3,
     WIRE_ERROR = 4,
+    WIRE_KEEP = 5,
     WIRE_OPEN = 16,
     WIRE_RESULT = 17,
     WIRE_DATA = 18,

@@ -110,11 +110,13 @@ static void assoc_submit(assoc_t *a, outmsg_t *m)
         return;
     }
     if (!a->oq_head) {
-        r = sock_send(a->fd, m->sid, m->ppid, m->data, m->len);
+        r = sock_send(a->fd, m->sid, m->ppid, m->flags, m->data, m->len);
         if (r == 0 || r != -EAGAIN) {
             free(m);
             if (r < 0)
                 assoc_mark_dead(a, r);
+            else
+                a->last_send = uv_now(a->gw->loop);
             return;
         }
     }
@@ -129,6 +131,7 @@ outmsg_t *assoc_data_alloc(size_t cap)
 void assoc_send_data(assoc_t *a, uint16_t sid, outmsg_t *m, uint32_t len)
 {
     m->sid = sid;
+    m->flags = 0;
     m->ppid = wire_ppid(WIRE_DATA);
     m->len = len;
     assoc_submit(a, m);
@@ -151,6 +154,9 @@ void assoc_send_msg(assoc_t *a, uint16_t sid, const wire_msg_t *msg)
     }
     memcpy(m->data, buf, (size_t)n);
     m->sid = sid;
+    /* A lone KEEP would otherwise wait out the peer's SACK delay, and the
+     * round trip measured on it would be that much too long. */
+    m->flags = msg->type == WIRE_KEEP ? SOCK_SACK_NOW : 0;
     m->ppid = wire_ppid(msg->type);
     m->len = (uint32_t)n;
     assoc_submit(a, m);
@@ -184,7 +190,7 @@ static void assoc_flush(assoc_t *a)
     int r;
 
     while ((m = a->oq_head) != NULL) {
-        r = sock_send(a->fd, m->sid, m->ppid, m->data, m->len);
+        r = sock_send(a->fd, m->sid, m->ppid, m->flags, m->data, m->len);
         if (r == -EAGAIN)
             break;
         if (r < 0) {
@@ -196,6 +202,7 @@ static void assoc_flush(assoc_t *a)
             a->oq_tail = &a->oq_head;
         a->oq_bytes -= m->len;
         free(m);
+        a->last_send = uv_now(a->gw->loop);
     }
     if (a->congested && a->oq_bytes <= QUEUE_LOW) {
         a->congested = 0;
@@ -301,8 +308,29 @@ static void assoc_established(assoc_t *a)
     assoc_arm(a);
 }
 
+/* The kernel halves an idle path's congestion window, and lowers its
+ * slow-start threshold to match, each heartbeat interval (RFC 4960 7.2.1):
+ * with the short intervals fast failover needs (125 ms for failover_ms =
+ * 500) a second of quiet leaves 4 packets and linear growth, and a 1 MB
+ * reply after a pause took twice as long as on a fresh association. A
+ * one-byte KEEP every half interval keeps the primary path from counting
+ * as idle: a few small packets a second, and a dead primary is then found
+ * by a retransmission timeout, sooner than by heartbeats. */
+static void on_warm(uv_timer_t *t)
+{
+    assoc_t *a = t->data;
+    wire_msg_t keep = {.type = WIRE_KEEP};
+
+    if (a->state != ASSOC_READY || a->oq_head)
+        return;
+    if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))
+        return;
+    assoc_send_msg(a, WIRE_CONTROL_SID, &keep);
+}
+
 static void assoc_ready(assoc_t *a)
 {
+    uint64_t every = a->gw->tune.hb_interval / 2;
     char paths[256];
 
     a->state = ASSOC_READY;
@@ -310,6 +338,8 @@ static void assoc_ready(assoc_t *a)
     snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
     a->peer_window = a->hs.peer.flow_window;
     handshake_clear(&a->hs);
+    a->last_send = uv_now(a->gw->loop);
+    uv_timer_start(&a->warm, on_warm, every, every); /* tune: every >= 10 ms */
     assoc_log(a, LOG_INFO, "up: peer proved the key; %u streams; paths %s", a->nstreams,
               path_describe(a, paths, sizeof(paths)));
     gateway_on_assoc_ready(a->gw, a);
@@ -331,6 +361,8 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
         if (r >= 0)
             return;
     }
+    if (m->type == WIRE_KEEP)
+        return;
     if (m->type == WIRE_ERROR) {
         snprintf(buf, sizeof(buf), "peer gave up: %s%s%s", wire_code_name(m->u.reason.code),
                  m->u.reason.text[0] ? ": " : "", m->u.reason.text);
@@ -541,6 +573,9 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     uv_timer_init(gw->loop, &a->reap);
     a->reap.data = a;
     a->handles++;
+    uv_timer_init(gw->loop, &a->warm);
+    a->warm.data = a;
+    a->handles++;
     path_init(a);
     list_push(&gw->assocs, &a->node);
     gw->n_assocs++;
@@ -615,6 +650,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     uv_close((uv_handle_t *)&a->poll, on_handle_closed);
     uv_close((uv_handle_t *)&a->timer, on_handle_closed);
     uv_close((uv_handle_t *)&a->reap, on_handle_closed);
+    uv_close((uv_handle_t *)&a->warm, on_handle_closed);
     uv_close((uv_handle_t *)&a->paths.outage, on_handle_closed);
     gateway_on_assoc_gone(a->gw, a, was_ready);
 }

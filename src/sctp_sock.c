@@ -161,14 +161,16 @@ int sock_error(int fd)
     return -err;
 }
 
-int sock_send(int fd, uint16_t sid, uint32_t ppid, const void *buf, size_t len)
+int sock_send(int fd, uint16_t sid, uint32_t ppid, unsigned flags, const void *buf, size_t len)
 {
     char cbuf[CMSG_SPACE(sizeof(struct sctp_sndinfo))] = {0};
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     struct msghdr mh = {
         .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
     struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-    struct sctp_sndinfo si = {.snd_sid = sid, .snd_ppid = htonl(ppid)};
+    struct sctp_sndinfo si = {.snd_sid = sid,
+                              .snd_flags = flags & SOCK_SACK_NOW ? SCTP_SACK_IMMEDIATELY : 0,
+                              .snd_ppid = htonl(ppid)};
 
     c->cmsg_level = IPPROTO_SCTP;
     c->cmsg_type = SCTP_SNDINFO;

@@ -6,7 +6,7 @@
 
 static int is_control(wire_type_t t)
 {
-    return t >= WIRE_HELLO && t <= WIRE_ERROR;
+    return t >= WIRE_HELLO && t <= WIRE_KEEP;
 }
 
 static int is_flow(wire_type_t t)
@@ -135,6 +135,7 @@ static int decode_body(const uint8_t *p, size_t len, wire_msg_t *m)
         m->u.window = get32(p);
         return m->u.window ? 0 : -EBADMSG;
     case WIRE_READY:
+    case WIRE_KEEP:
     case WIRE_FIN:
     case WIRE_CLOSE:
         return len == 1 && p[0] == 0 ? 0 : -EBADMSG;
@@ -228,6 +229,7 @@ ssize_t wire_encode(const wire_msg_t *m, uint8_t *buf, size_t cap)
         put32(buf, m->u.window);
         return 4;
     case WIRE_READY:
+    case WIRE_KEEP:
     case WIRE_FIN:
     case WIRE_CLOSE:
         /* SCTP cannot carry an empty user message. */
@@ -244,10 +246,10 @@ ssize_t wire_encode(const wire_msg_t *m, uint8_t *buf, size_t cap)
 const char *wire_type_name(wire_type_t type)
 {
     static const char *const names[] = {
-        [WIRE_HELLO] = "HELLO",   [WIRE_AUTH] = "AUTH",   [WIRE_READY] = "READY",
-        [WIRE_ERROR] = "ERROR",   [WIRE_OPEN] = "OPEN",   [WIRE_RESULT] = "RESULT",
-        [WIRE_DATA] = "DATA",     [WIRE_FIN] = "FIN",     [WIRE_RST] = "RST",
-        [WIRE_WINDOW] = "WINDOW", [WIRE_CLOSE] = "CLOSE",
+        [WIRE_HELLO] = "HELLO",   [WIRE_AUTH] = "AUTH",     [WIRE_READY] = "READY",
+        [WIRE_ERROR] = "ERROR",   [WIRE_KEEP] = "KEEP",     [WIRE_OPEN] = "OPEN",
+        [WIRE_RESULT] = "RESULT", [WIRE_DATA] = "DATA",     [WIRE_FIN] = "FIN",
+        [WIRE_RST] = "RST",       [WIRE_WINDOW] = "WINDOW", [WIRE_CLOSE] = "CLOSE",
     };
     if ((unsigned)type < sizeof(names) / sizeof(names[0]) && names[type])
         return names[type];

@@ -382,6 +382,20 @@ setup_sctpgw() {
 }
 
 # ---------------------------------------------------------------- workloads
+
+# Waits (30 s at most) until the echo back end holds no connection: flows a
+# workload closed are torn down all the way, so that closing thousands of
+# them does not load the next figure (W7 closes 10,000 just before W1).
+quiesce() {
+    local i n
+    for ((i = 0; i < 150; i++)); do
+        n=$(ip netns exec "$NS_B" ss -Htn state established '( sport = :9002 )' | wc -l)
+        [ "$n" = 0 ] && break
+        sleep 0.2
+    done
+    [ "$n" = 0 ] || log "$n connections to the echo back end still open"
+    sleep "$SETTLE_S"
+}
 # Each records its figures, or "failed: ..." when the run gave none.
 
 failed_reason() { # a report line's first error, or the tool's stderr
@@ -528,7 +542,7 @@ w7() {
             continue
         fi
         rm -f "$ready"
-        sleep "$SETTLE_S" # what the previous step closed is gone
+        quiesce
         a0=$(mem_kb a)
         b0=$(mem_kb b)
         client --connect "$ECHO_EP" --mode idle --flows "$n" --open-echo --hold-ms "$W7_HOLD_MS" \
@@ -603,6 +617,7 @@ for s in "${SYSTEMS[@]}"; do
         # W7 first, on fresh processes: memory grown by earlier workloads
         # would otherwise be reused and hide the cost of idle flows.
         for w in w7 w1 w2 w3 w4 w5 w6; do
+            quiesce
             T_W=$SECONDS
             "$w" "$s"
             rec "$s" "time_$w" $((SECONDS - T_W))

@@ -24,14 +24,15 @@ static uint32_t rnd(void)
     return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-static const wire_type_t all_types[] = {WIRE_HELLO, WIRE_AUTH,   WIRE_READY, WIRE_ERROR,
-                                        WIRE_OPEN,  WIRE_RESULT, WIRE_DATA,  WIRE_FIN,
-                                        WIRE_RST,   WIRE_WINDOW, WIRE_CLOSE};
+static const wire_type_t all_types[] = {WIRE_HELLO, WIRE_AUTH, WIRE_READY,  WIRE_ERROR,
+                                        WIRE_KEEP,  WIRE_OPEN, WIRE_RESULT, WIRE_DATA,
+                                        WIRE_FIN,   WIRE_RST,  WIRE_WINDOW, WIRE_CLOSE};
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
 static int is_control_type(wire_type_t t)
 {
-    return t == WIRE_HELLO || t == WIRE_AUTH || t == WIRE_READY || t == WIRE_ERROR;
+    return t == WIRE_HELLO || t == WIRE_AUTH || t == WIRE_READY || t == WIRE_ERROR ||
+           t == WIRE_KEEP;
 }
 
 /* The stream a type belongs on. */
@@ -66,6 +67,7 @@ static int msg_equal(const wire_msg_t *a, const wire_msg_t *b)
     case WIRE_WINDOW:
         return a->u.window == b->u.window;
     case WIRE_READY:
+    case WIRE_KEEP:
     case WIRE_FIN:
     case WIRE_CLOSE:
         return 1;
@@ -210,8 +212,8 @@ static void test_roundtrip(void)
     CHECK(out.u.proof[31] == (uint8_t)(31 * 7 + 3));
 
     /* the bodiless ones: a single zero byte, as SCTP cannot send nothing */
-    static const wire_type_t bodiless[] = {WIRE_READY, WIRE_FIN, WIRE_CLOSE};
-    for (size_t i = 0; i < 3; i++) {
+    static const wire_type_t bodiless[] = {WIRE_READY, WIRE_KEEP, WIRE_FIN, WIRE_CLOSE};
+    for (size_t i = 0; i < sizeof(bodiless) / sizeof(bodiless[0]); i++) {
         memset(&in, 0, sizeof(in));
         in.type = bodiless[i];
         buf[0] = 0xee;
@@ -331,7 +333,6 @@ static void test_bad_ppid(void)
         WIRE_PPID_BASE - 1,
         WIRE_PPID_BASE - WIRE_DATA,
         WIRE_PPID_BASE,
-        WIRE_PPID_BASE + 5,
         WIRE_PPID_BASE + 6,
         WIRE_PPID_BASE + 10,
         WIRE_PPID_BASE + 15,
@@ -383,6 +384,7 @@ static size_t valid_payload(wire_type_t t, uint8_t *p)
         p[3] = 0;
         return 4;
     case WIRE_READY:
+    case WIRE_KEEP:
     case WIRE_FIN:
     case WIRE_CLOSE:
         p[0] = 0;
@@ -490,11 +492,11 @@ static void test_bad_fixed(void)
     CHECK(decode_raw(0, WIRE_AUTH, p, 64) == -EBADMSG);
     CHECK(decode_raw(0, WIRE_AUTH, p, 32) == 0);
 
-    /* READY, FIN, CLOSE: exactly one zero byte; no more, no less, no other */
-    static const wire_type_t bodiless[] = {WIRE_READY, WIRE_FIN, WIRE_CLOSE};
-    for (size_t i = 0; i < 3; i++) {
+    /* READY, KEEP, FIN, CLOSE: exactly one zero byte; no more, no less, no other */
+    static const wire_type_t bodiless[] = {WIRE_READY, WIRE_KEEP, WIRE_FIN, WIRE_CLOSE};
+    for (size_t i = 0; i < sizeof(bodiless) / sizeof(bodiless[0]); i++) {
         wire_type_t t = bodiless[i];
-        uint16_t sid = t == WIRE_READY ? 0 : 3;
+        uint16_t sid = home_sid(t);
         uint8_t z[4] = {0, 0, 0, 0};
 
         CHECK(decode_raw(sid, t, z, 1) == 0);
@@ -689,7 +691,7 @@ static void test_encode_errors(void)
     memset(&m, 0, sizeof(m));
     m.type = (wire_type_t)0;
     CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
-    m.type = (wire_type_t)5;
+    m.type = (wire_type_t)6;
     CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
     m.type = (wire_type_t)23;
     CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
@@ -816,7 +818,7 @@ static void test_brute_force(void)
                 refused++;
             }
 
-            if (t < 1 || t > WIRE_CLOSE || (t > WIRE_ERROR && t < WIRE_OPEN))
+            if (t < 1 || t > WIRE_CLOSE || (t > WIRE_KEEP && t < WIRE_OPEN))
                 continue;
             sid = home_sid((wire_type_t)t);
             valid = sample_valid((wire_type_t)t, p);
@@ -893,7 +895,8 @@ static void test_names(void)
     CHECK_STR(wire_type_name(WIRE_WINDOW), "WINDOW");
     CHECK_STR(wire_type_name(WIRE_CLOSE), "CLOSE");
     CHECK_STR(wire_type_name((wire_type_t)0), "?");
-    CHECK_STR(wire_type_name((wire_type_t)5), "?");
+    CHECK_STR(wire_type_name(WIRE_KEEP), "KEEP");
+    CHECK_STR(wire_type_name((wire_type_t)6), "?");
     CHECK_STR(wire_type_name((wire_type_t)15), "?");
     CHECK_STR(wire_type_name((wire_type_t)23), "?");
     CHECK_STR(wire_type_name((wire_type_t)1000), "?");
