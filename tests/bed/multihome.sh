@@ -26,9 +26,9 @@ for fam in 4 6; do
     [ "$(bed_field "$client" peers)" = "$PEERS" ] ||
         bed_fail "IPv$fam: the client sees $(bed_field "$client" peers) server addresses, expected $PEERS"
 done
-# Two associations back to back, 16 MiB each, 5 ms each way: any reordering on a link
-# shows as fast retransmits (SCTP takes three reports of a gap as loss) and
-# as duplicate DATA chunks discarded at the receiver.
+# Two associations back to back, 16 MiB each, 5 ms each way: any reordering
+# on a link shows as fast retransmits (SCTP takes three reports of a gap as
+# loss) and as duplicate DATA chunks discarded at the receiver.
 sctp_mib() { # sctp_mib SITE NAME
     ip netns exec "$(topo_ns "$1")" awk -v k="$2" '$1 == k { print $2 }' /proc/net/sctp/snmp
 }

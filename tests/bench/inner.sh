@@ -382,6 +382,7 @@ setup_sctpgw() {
 }
 
 # ---------------------------------------------------------------- workloads
+# Each records its figures, or "failed: ..." when the run gave none.
 
 # Waits (30 s at most) until the echo back end holds no connection: flows a
 # workload closed are torn down all the way, so that closing thousands of
@@ -396,7 +397,6 @@ quiesce() {
     [ "$n" = 0 ] || log "$n connections to the echo back end still open"
     sleep "$SETTLE_S"
 }
-# Each records its figures, or "failed: ..." when the run gave none.
 
 failed_reason() { # a report line's first error, or the tool's stderr
     local e
