@@ -137,7 +137,7 @@ void assoc_send_data(assoc_t *a, uint16_t sid, outmsg_t *m, uint32_t len)
     assoc_submit(a, m);
 }
 
-void assoc_send_msg(assoc_t *a, uint16_t sid, const wire_msg_t *msg)
+static void assoc_send_flagged(assoc_t *a, uint16_t sid, const wire_msg_t *msg, unsigned flags)
 {
     uint8_t buf[WIRE_HDR_MAX + WIRE_TEXT_MAX];
     ssize_t n = wire_encode(msg, buf, sizeof(buf));
@@ -154,12 +154,15 @@ void assoc_send_msg(assoc_t *a, uint16_t sid, const wire_msg_t *msg)
     }
     memcpy(m->data, buf, (size_t)n);
     m->sid = sid;
-    /* A lone KEEP would otherwise wait out the peer's SACK delay, and the
-     * round trip measured on it would be that much too long. */
-    m->flags = msg->type == WIRE_KEEP ? SOCK_SACK_NOW : 0;
+    m->flags = (uint16_t)flags;
     m->ppid = wire_ppid(msg->type);
     m->len = (uint32_t)n;
     assoc_submit(a, m);
+}
+
+void assoc_send_msg(assoc_t *a, uint16_t sid, const wire_msg_t *msg)
+{
+    assoc_send_flagged(a, sid, msg, 0);
 }
 
 /* Lets blocked flows read again; they re-block if the queue refills. */
@@ -315,7 +318,9 @@ static void assoc_established(assoc_t *a)
  * reply after a pause took twice as long as on a fresh association. A
  * one-byte KEEP every half interval keeps the primary path from counting
  * as idle: a few small packets a second, and a dead primary is then found
- * by a retransmission timeout, sooner than by heartbeats. */
+ * by a retransmission timeout, sooner than by heartbeats. The peer is asked
+ * to acknowledge at once: a lone KEEP would otherwise wait out its SACK
+ * delay, and the round trip measured on it would be that much too long. */
 static void on_warm(uv_timer_t *t)
 {
     assoc_t *a = t->data;
@@ -325,7 +330,7 @@ static void on_warm(uv_timer_t *t)
         return;
     if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))
         return;
-    assoc_send_msg(a, WIRE_CONTROL_SID, &keep);
+    assoc_send_flagged(a, WIRE_CONTROL_SID, &keep, SOCK_SACK_NOW);
 }
 
 static void assoc_ready(assoc_t *a)
