@@ -141,6 +141,14 @@ pair_up() {
     topo_up --links 2 --delay "${DELAY_MS:-5}"
 }
 
+# pair_start: starts site b's gateway, then site a's, and returns once the
+# association is up.
+pair_start() {
+    gw_start b site-b
+    gw_start a site-a
+    wait_log site-a 'up: peer proved the key'
+}
+
 # echo_pair: the standard pair, site a accepting [echo] on 127.0.0.1:7001
 # and site b carrying it to an echo back end on 127.0.0.1:9001; returns once
 # the association is up.
@@ -155,9 +163,7 @@ INI
 connect = 127.0.0.1:9001
 INI
     server_start b 127.0.0.1:9001 echo
-    gw_start b site-b
-    gw_start a site-a
-    wait_log site-a 'up: peer proved the key'
+    pair_start
 }
 
 done_ok() { log "PASS: $(basename "$0")"; }

@@ -12,9 +12,7 @@ gw_config site-b listen <<'INI'
 connect = 127.0.0.1:9002
 INI
 server_start b 127.0.0.1:9002 reply
-gw_start b site-b
-gw_start a site-a
-wait_log site-a 'up: peer proved the key'
+pair_start
 for bytes in 100 $((1 << 20)); do
     r=$(client a --connect 127.0.0.1:7002 --flows 4 --bytes "$bytes" --mode halfclose --timeout-ms 60000)
     log "$r"

@@ -34,9 +34,7 @@ accept = [::1]:7032
 INI
 server_start b '[::1]:9031' echo
 server_start a '[::1]:9032' echo
-gw_start b site-b
-gw_start a site-a
-wait_log site-a 'up: peer proved the key'
+pair_start
 client a --connect '[::1]:7031' --flows 8 --bytes $((1 << 20)) --mode echo >"$WORK/ab.out" &
 ab=$!
 r=$(client b --connect '[::1]:7032' --flows 8 --bytes $((1 << 20)) --mode echo)

@@ -19,9 +19,7 @@ connect = 127.0.0.1:9001
 connect = 127.0.0.1:9005
 INI
 server_start b 127.0.0.1:9001 echo
-gw_start b site-b
-gw_start a site-a
-wait_log site-a 'up: peer proved the key'
+pair_start
 client a --connect 127.0.0.1:7001 --flows 4 --mode paced --count 300 --timeout-ms 60000 \
     >"$WORK/beside.out" &
 pid=$!

@@ -15,9 +15,7 @@ connect = 127.0.0.1:9021
 [r2]
 connect = 127.0.0.1:9022
 INI
-gw_start b site-b
-gw_start a site-a
-wait_log site-a 'up: peer proved the key'
+pair_start
 
 # The client resets: the back end must see a reset, not a clean end.
 in_site b python3 "$PROBE" server 9021 >"$WORK/backend.out" &

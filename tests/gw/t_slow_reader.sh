@@ -17,9 +17,7 @@ connect = 127.0.0.1:9004
 INI
 server_start b 127.0.0.1:9003 echo
 server_start b 127.0.0.1:9004 sink --delay-read-ms 5000
-gw_start b site-b
-gw_start a site-a
-wait_log site-a 'up: peer proved the key'
+pair_start
 alone=$(client a --connect 127.0.0.1:7003 --bytes $((4 << 20)) --mode echo)
 log "alone: $alone"
 expect "$alone" ok == 1
