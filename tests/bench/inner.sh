@@ -15,6 +15,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # The topology's functions, sourced: a program start is costly under emulation.
 # shellcheck source=../net/topo.sh
 . "$ROOT/tests/net/topo.sh"
+# shellcheck source=gwpair.sh
+. "$ROOT/tests/bench/gwpair.sh"
 : "${SCTPGW:?path of the sctpgw binary}"
 : "${GWLOAD:?path of the gwload binary}"
 OUT=${1:?output folder}
@@ -345,25 +347,11 @@ teardown_mptcp() {
 
 # sctpgw: one multihomed association over both links, every flow a stream.
 setup_sctpgw() {
-    local d=$WORK/gw role
-    mkdir -p "$d"
-    head -c 48 /dev/urandom >"$d/site.key"
-    chmod 600 "$d/site.key"
-    for role in connect listen; do
-        {
-            printf '[gateway]\nname = site-%s\nlog_level = info\npsk_file = site.key\n\n' \
-                "$([ $role = connect ] && echo a || echo b)"
-            printf '[association]\nrole = %s\nport = 9899\nfailover_ms = %s\n' "$role" "$FAILOVER_MS"
-            printf 'max_flows = 12000\n'
-            if [ $role = connect ]; then
-                printf 'local = 10.1.0.1, 10.2.0.1\nremote = 10.1.0.2, 10.2.0.2\nprimary = 10.1.0.2\n\n'
-                printf '[bulk]\naccept = 127.0.0.1:7401\n\n[echo]\naccept = 127.0.0.1:7402\n'
-            else
-                printf 'local = 10.1.0.2, 10.2.0.2\n\n'
-                printf '[bulk]\nconnect = 127.0.0.1:9001\n\n[echo]\nconnect = 127.0.0.1:9002\n'
-            fi
-        } >"$d/$role.ini"
-    done
+    local d=$WORK/gw
+    gwpair_write "$d" "$FAILOVER_MS" || {
+        SETUP_ERR="cannot write the gateways' configuration"
+        return 1
+    }
     bg sctpgw-b b "$SCTPGW" -c "$d/listen.ini"
     MEM_B+=("$LAST_PID")
     bg sctpgw-a a "$SCTPGW" -c "$d/connect.ini"
@@ -448,17 +436,24 @@ w2() {
     bulk w2_mbit "$W2_FLOWS" "$W2_BYTES"
 }
 
+# rec_latency SYSTEM KEY REPORT: the report's p50 and p99 in ms, or why there
+# are none, under KEY with its "@" replaced by p50 and p99.
+rec_latency() {
+    local p
+    for p in p50 p99; do
+        if ok_all "$3"; then
+            rec "$1" "${2/@/$p}" "$(ms "$(kv "$3" "${p}_us")")"
+        else
+            rec "$1" "${2/@/$p}" "failed: $(failed_reason "$3")"
+        fi
+    done
+}
+
 w3() {
     local s=$1 r
     r=$(client --connect "$ECHO_EP" --mode rr --chunk 100 --count "$W3_COUNT" "${CF[@]}" --no-fin \
         --timeout-ms 60000)
-    if ok_all "$r"; then
-        rec "$s" w3_p50_ms "$(ms "$(kv "$r" p50_us)")"
-        rec "$s" w3_p99_ms "$(ms "$(kv "$r" p99_us)")"
-    else
-        rec "$s" w3_p50_ms "failed: $(failed_reason "$r")"
-        rec "$s" w3_p99_ms "failed: $(failed_reason "$r")"
-    fi
+    rec_latency "$s" "w3_@_ms" "$r"
 }
 
 w4() {
@@ -480,25 +475,13 @@ interactive() {
 }
 
 w5() {
-    local s=$1 r bulk
+    local s=$1 bulk
     topo_set 1 --loss 2 && topo_set 2 --loss 2
-    r=$(interactive)
-    if ok_all "$r"; then
-        rec "$s" w5_p50_alone_ms "$(ms "$(kv "$r" p50_us)")"
-        rec "$s" w5_p99_alone_ms "$(ms "$(kv "$r" p99_us)")"
-    else
-        rec "$s" w5_p99_alone_ms "failed: $(failed_reason "$r")"
-    fi
+    rec_latency "$s" "w5_@_alone_ms" "$(interactive)"
     client_bg --connect "$BULK_EP" --mode bulk --bytes 64G "${CF[@]}" --timeout-ms 600000 >/dev/null
     bulk=$!
     sleep "$SETTLE_S" # the bulk flow fills its window
-    r=$(interactive)
-    if ok_all "$r"; then
-        rec "$s" w5_p50_bulk_ms "$(ms "$(kv "$r" p50_us)")"
-        rec "$s" w5_p99_bulk_ms "$(ms "$(kv "$r" p99_us)")"
-    else
-        rec "$s" w5_p99_bulk_ms "failed: $(failed_reason "$r")"
-    fi
+    rec_latency "$s" "w5_@_bulk_ms" "$(interactive)"
     kill "$bulk" 2>/dev/null
     wait "$bulk" 2>/dev/null
     topo_set 1 --loss 0 && topo_set 2 --loss 0
@@ -529,7 +512,7 @@ w6() {
 }
 
 w7() {
-    local s=$1 n r pid ready=$WORK/w7.ready i a0 b0 a1 b1 t_open= kib_prev= why
+    local s=$1 n r pid ready=$WORK/w7.ready i a0 b0 a1 b1 t_open='' kib_prev='' why
     for n in "${W7_SIZES[@]}"; do
         if [ -n "$t_open" ] && [ -n "${SLOW_FORK[$s]:-}" ] &&
             awk -v t="$t_open" -v m="$W7_SKIP_S" 'BEGIN { exit !(t > m) }'; then

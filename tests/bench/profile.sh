@@ -16,6 +16,8 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=../net/topo.sh
 . "$ROOT/tests/net/topo.sh"
+# shellcheck source=gwpair.sh
+. "$ROOT/tests/bench/gwpair.sh"
 : "${SCTPGW:?path of the sctpgw binary}"
 : "${GWLOAD:?path of the gwload binary}"
 OUT=${1:?output folder}
@@ -38,22 +40,7 @@ ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9001 --mode bulk &
 PIDS+=($!)
 ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9002 --mode echo &
 PIDS+=($!)
-head -c 48 /dev/urandom >"$WORK/site.key"
-chmod 600 "$WORK/site.key"
-for role in connect listen; do
-    {
-        printf '[gateway]\nname = site-%s\npsk_file = site.key\n\n' \
-            "$([ $role = connect ] && echo a || echo b)"
-        printf '[association]\nrole = %s\nfailover_ms = 500\nmax_flows = 12000\n' "$role"
-        if [ $role = connect ]; then
-            printf 'local = 10.1.0.1, 10.2.0.1\nremote = 10.1.0.2, 10.2.0.2\nprimary = 10.1.0.2\n\n'
-            printf '[bulk]\naccept = 127.0.0.1:7401\n\n[echo]\naccept = 127.0.0.1:7402\n'
-        else
-            printf 'local = 10.1.0.2, 10.2.0.2\n\n'
-            printf '[bulk]\nconnect = 127.0.0.1:9001\n\n[echo]\nconnect = 127.0.0.1:9002\n'
-        fi
-    } >"$WORK/$role.ini"
-done
+gwpair_write "$WORK" 500 || exit 1
 run_gw() { # run_gw SITE NAME INI
     local ns=sg$1
     if [ "$TOOL" = callgrind ]; then
