@@ -59,15 +59,18 @@ typedef struct assoc {
     struct flow **flows; /* by sid; NULL where no flow */
     size_t n_flows;      /* flows in the table */
 
+    uint32_t msg_max; /* largest DATA message we send: 64 KiB with I-DATA, else 8 */
+
     outmsg_t *oq_head; /* send queue, FIFO */
     outmsg_t **oq_tail;
     size_t oq_bytes; /* payload bytes queued */
     int congested;   /* oq_bytes passed the limit: flows stop reading */
     list_t blocked;  /* flows waiting for the queue to drain */
 
-    reasm_t rx;  /* the message being received, piece by piece */
-    int handles; /* open uv handles; freed when it reaches 0 */
-    int dead;    /* errno of a failed send: close from `reap` */
+    reasm_t rx;      /* messages being received, piece by piece */
+    int told_pieces; /* logged that the kernel delivers in pieces */
+    int handles;     /* open uv handles; freed when it reaches 0 */
+    int dead;        /* errno of a failed send: close from `reap` */
 } assoc_t;
 
 /* Takes over a connecting (initiator) or accepted socket. Returns the new

@@ -38,6 +38,7 @@ typedef struct gateway {
     uv_poll_t listen_poll;  /* its readiness */
     uv_timer_t dial_timer;  /* connect role: next dial, after backoff */
     unsigned dial_failures; /* consecutive failed dials: the backoff exponent */
+    int told_no_idata;      /* the kernel refused I-DATA, and we said so once */
     uv_timer_t drain_timer; /* drain deadline */
     uv_signal_t sig_term;
     uv_signal_t sig_int;

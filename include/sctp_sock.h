@@ -41,6 +41,13 @@ int sock_error(int fd);
 /* sock_send flags. */
 #define SOCK_SACK_NOW 1u /* ask the peer to acknowledge at once (no SACK delay) */
 
+/* Offers I-DATA (RFC 8260) to every association of fd: 0, or -EPERM when
+ * net.sctp.intl_enable is 0 in this network namespace. */
+int sock_interleave(int fd);
+
+/* 1 when the association on fd carries I-DATA, 0 when not, or -errno. */
+int sock_interleaving(int fd);
+
 /* Sends one whole message on a stream: 0, -EAGAIN when the send buffer is
  * full, or another -errno. */
 int sock_send(int fd, uint16_t sid, uint32_t ppid, unsigned flags, const void *buf, size_t len);

@@ -156,17 +156,14 @@ static void flow_check_final(flow_t *f)
 
 /* ---- TCP -> SCTP ---------------------------------------------------- */
 
-/* DATA messages are kept to 8 KiB, well under the protocol's 64 KiB: without
- * I-DATA the kernel neither switches streams inside a message when sending
- * nor delivers another stream's message while one is partly reassembled, so
- * under loss a bulk flow's large messages would hold an interactive flow
- * back for seconds (benchmark W5: 31x its p99 alone at 64 KiB, 1.1x at 8). */
-#define FLOW_MSG_MAX 8192u
-
+/* Each read fills one DATA message: as large as the association takes
+ * (assoc.c says why it depends on I-DATA), within the flow's credit.
+ * Without an association a byte is still read, and on_read ends the flow. */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     flow_t *f = container_of(h, flow_t, tcp);
-    size_t cap = f->credit.send < FLOW_MSG_MAX ? f->credit.send : FLOW_MSG_MAX;
+    size_t max = f->assoc ? f->assoc->msg_max : 1;
+    size_t cap = f->credit.send < max ? f->credit.send : max;
     outmsg_t *m = cap ? assoc_data_alloc(cap) : NULL;
 
     (void)suggested;

@@ -53,6 +53,13 @@ static int gateway_socket(gateway_t *gw, int family)
         close(fd);
         return r;
     }
+    if ((r = sock_interleave(fd)) < 0 && !gw->told_no_idata) {
+        gw->told_no_idata = 1;
+        log_warn(&gw->log, "assoc",
+                 "no I-DATA (%s%s): DATA messages are kept to 8 KiB, which costs bulk "
+                 "throughput",
+                 strerror(-r), r == -EPERM ? "; set net.sctp.intl_enable = 1" : "");
+    }
     return fd;
 }
 

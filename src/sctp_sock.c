@@ -103,6 +103,30 @@ int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const 
     return r < 0 ? r : tune_data(fd, streams, buffer, what);
 }
 
+/* The kernel only offers I-DATA when fragment interleaving is on (level 2:
+ * pieces of any stream's messages may interleave) and net.sctp.intl_enable
+ * allows it; it refuses with EPERM otherwise. */
+int sock_interleave(int fd)
+{
+    int level = 2;
+    struct sctp_assoc_value on = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 1};
+    int r = setopt(fd, IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, &level, sizeof(level));
+
+    return r < 0 ? r : setopt(fd, IPPROTO_SCTP, SCTP_INTERLEAVING_SUPPORTED, &on, sizeof(on));
+}
+
+/* On a socket with an association this reads the peer's answer (the
+ * kernel's peer.intl_capable), not our own offer. */
+int sock_interleaving(int fd)
+{
+    struct sctp_assoc_value v = {.assoc_id = 0};
+    socklen_t len = sizeof(v);
+
+    if (getsockopt(fd, IPPROTO_SCTP, SCTP_INTERLEAVING_SUPPORTED, &v, &len) < 0)
+        return ERR;
+    return v.assoc_value != 0;
+}
+
 int sock_subscribe(int fd)
 {
     static const uint16_t types[] = {SCTP_ASSOC_CHANGE, SCTP_PEER_ADDR_CHANGE, SCTP_REMOTE_ERROR,

@@ -53,9 +53,10 @@ make_key() { # make_key FILE
     chmod 600 "$1"
 }
 
-# gw_config NAME ROLE [extra association lines] -- [service blocks]
+# gw_config NAME ROLE
 # Writes $WORK/NAME.ini for site a (connect) or site b (listen), with the
-# key $WORK/site.key, then the text on stdin appended (services).
+# key $WORK/site.key and the lines in $ASSOC_EXTRA added to [association],
+# then the text on stdin appended (services).
 gw_config() {
     local name=$1 role=$2 failover=${FAILOVER_MS:-500} outage=${OUTAGE_MS:-30000}
     [ -f "$WORK/site.key" ] || make_key "$WORK/site.key"
@@ -71,7 +72,7 @@ gw_config() {
         else
             printf 'local = 10.1.0.2, 10.2.0.2\n'
         fi
-        printf '\n'
+        printf '%s\n\n' "${ASSOC_EXTRA:-}"
         cat
     } >"$WORK/$name.ini"
 }

@@ -242,6 +242,7 @@ topo_up() {
         fi
     done
     _topo_steer || return 1
+    _topo_idata || return 1
     echo "$links" >"$_topo_st/links"
     for ((i = 1; i <= links; i++)); do
         _topo_store "$i" "$delay" "$loss" "$rate"
@@ -264,6 +265,20 @@ _topo_steer() {
             'for q in /sys/class/net/l*/queues/rx-*/rps_cpus; do echo "$1" >"$q" || exit 1; done' \
             sh "$mask" || {
             _topo_err "cannot steer the links' receive queues (RPS) at site $site"
+            return 1
+        }
+    done
+}
+
+# Both sites allow I-DATA (RFC 8260), as deploy/sysctl.d has a gateway's
+# host do; a test that wants it off sets net.sctp.intl_enable = 0 itself.
+# Without SCTP in the kernel (the host) there is nothing to allow.
+_topo_idata() {
+    local site
+    [ -e /proc/sys/net/sctp ] || return 0
+    for site in a b; do
+        ip netns exec "$_topo_p$site" sh -c 'echo 1 >/proc/sys/net/sctp/intl_enable' || {
+            _topo_err "cannot allow I-DATA (net.sctp.intl_enable) at site $site"
             return 1
         }
     done
