@@ -498,9 +498,7 @@ static void assoc_dispatch(assoc_t *a, const sock_rcv_t *info, const uint8_t *bu
         assoc_on_flow_msg(a, info->sid, &m);
 }
 
-/* Reads whole messages (pieces are joined: partial delivery) and hands them
- * on. The socket is always drained: flows buffer within their windows. */
-static const char *reasm_error(int r)
+static const char *assoc_reasm_why(int r)
 {
     switch (r) {
     case -EMSGSIZE:
@@ -512,6 +510,8 @@ static const char *reasm_error(int r)
     }
 }
 
+/* Reads whole messages (pieces are joined: partial delivery) and hands them
+ * on. The socket is always drained: flows buffer within their windows. */
 static void assoc_read(assoc_t *a)
 {
     sock_rcv_t info;
@@ -535,7 +535,7 @@ static void assoc_read(assoc_t *a)
         }
         r = reasm_add(&a->rx, (size_t)n, &info);
         if (r < 0) {
-            assoc_close(a, WIRE_E_PROTOCOL, reasm_error(r));
+            assoc_close(a, WIRE_E_PROTOCOL, assoc_reasm_why(r));
             return;
         }
         if (r == 0 && !a->told_pieces) {
