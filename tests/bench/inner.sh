@@ -38,7 +38,7 @@ NS_B=sgb
 FAILOVER_MS=500 # sctpgw's failover budget, as in the integration tests
 case "$PROFILE" in
 full)
-    W1_BYTES=32M IPERF_S=4 BULK_RUNS=3
+    W1_BYTES=32M IPERF_S=4 BULK_RUNS=5
     W2_FLOWS=64 W2_BYTES=512K
     W3_COUNT=300
     W4_FLOWS=4 W4_COUNT=25
