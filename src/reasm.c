@@ -70,13 +70,14 @@ static int part_append(reasm_t *r, reasm_part_t *p, size_t n)
     if (r->held + n > r->held_max)
         return -ENOBUFS;
     if (need > p->cap) {
-        size_t ncap = p->cap + p->cap / 2 > need ? p->cap + p->cap / 2 : need;
-        uint8_t *b = realloc(p->buf, ncap < r->cap ? ncap : r->cap);
+        size_t ncap = p->cap + p->cap / 2;
+        uint8_t *b;
 
-        if (!b)
+        ncap = ncap < need ? need : ncap > r->cap ? r->cap : ncap;
+        if (!(b = realloc(p->buf, ncap)))
             return -ENOMEM;
         p->buf = b;
-        p->cap = ncap < r->cap ? ncap : r->cap;
+        p->cap = ncap;
     }
     memcpy(p->buf + p->len, r->buf, n);
     p->len = need;

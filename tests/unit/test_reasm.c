@@ -5,7 +5,7 @@
 #include "check.h"
 #include "reasm.h"
 
-/* One read: n bytes of msg at off, as recvmsg would place them. */
+/* One read of n bytes of stream sid, placed where recvmsg would put them. */
 static int piece(reasm_t *r, uint16_t sid, const uint8_t *bytes, size_t n, int eor)
 {
     size_t room;
