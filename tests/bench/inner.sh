@@ -400,21 +400,35 @@ ok_all() { [ -n "$1" ] && [ "$(kv "$1" failed)" = 0 ] && [ "$(kv "$1" ok)" = "$(
 
 ms() { div "${1%.*}" 1000; } # microseconds (maybe with decimals) to ms
 
+# Clock ticks the whole VM spent busy so far (every process and interrupt of
+# both sites; idle and iowait left out).
+cpu_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
 # bulk KEY FLOWS BYTES: the median of BULK_RUNS transfers (one emulated run
-# varies by tens of percent), every run kept in KEY_runs.
+# varies by tens of percent), every run kept in KEY_runs; and, under
+# KEY's workload name, the CPU seconds all of the bed spent per GiB moved:
+# with the CPUs saturated, that cost is what sets the throughput.
 bulk() {
-    local key=$1 flows=$2 bytes=$3 r i runs=() err=
+    local key=$1 flows=$2 bytes=$3 r i runs=() err= sent=0 t0 t1
+    t0=$(cpu_busy_ticks)
     for ((i = 0; i < BULK_RUNS; i++)); do
         r=$(client --connect "$BULK_EP" --mode bulk --flows "$flows" --bytes "$bytes" "${CF[@]}" \
             --timeout-ms 180000)
-        if ok_all "$r"; then runs+=("$(kv "$r" mbit_s)"); else err=$(failed_reason "$r"); fi
+        if ok_all "$r"; then
+            runs+=("$(kv "$r" mbit_s)")
+            sent=$((sent + $(kv "$r" bytes_sent)))
+        else err=$(failed_reason "$r"); fi
     done
+    t1=$(cpu_busy_ticks)
     if [ -n "$err" ]; then
         rec "$s" "$key" "failed: $err"
+        rec "$s" "${key%_mbit}_cpu_s_gib" "failed: $err"
         return
     fi
     rec "$s" "${key}_runs" "n/a: runs ${runs[*]}"
     rec "$s" "$key" "$(printf '%s\n' "${runs[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
+    rec "$s" "${key%_mbit}_cpu_s_gib" "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v b="$sent" \
+        'BEGIN { printf "%.2f", t / hz / (b / 1073741824) }')"
 }
 
 w1() {
@@ -589,7 +603,7 @@ for s in "${SYSTEMS[@]}"; do
     "setup_$s" || true
     if [ -n "$SETUP_ERR" ]; then
         log "$s: $SETUP_ERR"
-        for k in w1_mbit w2_mbit w3_p50_ms w3_p99_ms w4_setup_p50_ms w4_flows_per_s \
+        for k in w1_mbit w1_cpu_s_gib w2_mbit w2_cpu_s_gib w3_p50_ms w3_p99_ms w4_setup_p50_ms w4_flows_per_s \
             w5_p99_alone_ms w5_p99_bulk_ms w6_gap_ms w6_lost; do
             rec "$s" "$k" "n/a: $SETUP_ERR"
         done
