@@ -5,7 +5,9 @@
 #   callgrind  both gateways under valgrind --tool=callgrind (user space,
 #              instruction counts per function: OUT/callgrind.out.site-a|b)
 #   perf       perf record -a -g on the software cpu-clock event (kernel and
-#              user space of the whole VM: OUT/perf.data and OUT/perf.txt)
+#              user space of the whole VM: OUT/perf.data, OUT/kallsyms and
+#              OUT/perf.txt: samples per process, per function, and the
+#              callers of the hottest functions)
 #
 # Usage (host): tests/vm/run --share OUT -- tests/bench/profile.sh OUT \
 #                   callgrind|perf [w1|w2|w5] [BYTES]
@@ -87,13 +89,23 @@ esac
 if [ "$TOOL" = perf ]; then
     kill -INT "$perf_pid"
     wait "$perf_pid"
-    {
-        perf report -i "$OUT/perf.data" --no-children --sort comm --stdio -g none 2>/dev/null | grep -v '^#' | head -20
-        perf report -i "$OUT/perf.data" --no-children --sort comm,dso,sym --stdio -g none 2>/dev/null | grep -v '^#' | head -80
-    } >"$OUT/perf.txt"
 fi
 # Stop the gateways gracefully so callgrind writes its files.
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 PIDS=()
+# perf report trips over processes of network namespaces that still exist
+# (it asserts entering their mount namespace): report once they are gone.
+if [ "$TOOL" = perf ]; then
+    topo_down >/dev/null 2>&1
+    # The VM's kernel has no symbol file on disk; its live symbol table,
+    # kept beside perf.data, names kernel functions here and on the host.
+    cat /proc/kallsyms >"$OUT/kallsyms"
+    rep=(perf report -i "$OUT/perf.data" --kallsyms "$OUT/kallsyms" --no-children --stdio)
+    {
+        "${rep[@]}" --sort pid -g none 2>/dev/null | grep -v '^#' | head -20
+        "${rep[@]}" --sort pid,sym -g none 2>/dev/null | grep -v '^#' | head -80
+        "${rep[@]}" --sort sym -g caller,0.5,callee --percent-limit 2 2>/dev/null | grep -v '^#' | head -400
+    } >"$OUT/perf.txt"
+fi
 ls -l "$OUT" >&2
