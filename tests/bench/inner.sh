@@ -405,9 +405,9 @@ ms() { div "${1%.*}" 1000; } # microseconds (maybe with decimals) to ms
 cpu_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
 # bulk KEY FLOWS BYTES: the median of BULK_RUNS transfers (one emulated run
-# varies by tens of percent), every run kept in KEY_runs; and, under
-# KEY's workload name, the CPU seconds all of the bed spent per GiB moved:
-# with the CPUs saturated, that cost is what sets the throughput.
+# varies by tens of percent), every run kept in KEY_runs; and, as wN_cpu_s_gib,
+# the CPU seconds all of the bed spent per GiB moved: with the CPUs
+# saturated, that cost is what sets the throughput.
 bulk() {
     local key=$1 flows=$2 bytes=$3 r i runs=() err= sent=0 t0 t1
     t0=$(cpu_busy_ticks)
