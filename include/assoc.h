@@ -59,7 +59,7 @@ typedef struct assoc {
     struct flow **flows; /* by sid; NULL where no flow */
     size_t n_flows;      /* flows in the table */
 
-    uint32_t msg_max; /* largest DATA message we send: 64 KiB with I-DATA, else 8 */
+    uint32_t msg_max; /* largest DATA message we send: 64 KiB with I-DATA, else 8 KiB */
 
     outmsg_t *oq_head; /* send queue, FIFO */
     outmsg_t **oq_tail;

@@ -87,7 +87,7 @@ static int part_append(reasm_t *r, reasm_part_t *p, size_t n)
 
 int reasm_add(reasm_t *r, size_t n, const sock_rcv_t *info)
 {
-    reasm_part_t *p = r->nparts ? part_find(r, info) : NULL;
+    reasm_part_t *p = part_find(r, info);
     int e;
 
     if (!p) {
