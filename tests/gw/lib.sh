@@ -142,12 +142,13 @@ pair_up() {
     topo_up --links 2 --delay "${DELAY_MS:-5}"
 }
 
-# pair_start: starts site b's gateway, then site a's, and returns once the
-# association is up.
+# pair_start [SUFFIX]: starts site b's gateway (site-bSUFFIX), then site a's
+# (site-aSUFFIX), and returns once the association is up at both ends.
 pair_start() {
-    gw_start b site-b
-    gw_start a site-a
-    wait_log site-a 'up: peer proved the key'
+    gw_start b "site-b${1:-}"
+    gw_start a "site-a${1:-}"
+    wait_log "site-a${1:-}" 'up: peer proved the key'
+    wait_log "site-b${1:-}" 'up: peer proved the key'
 }
 
 # echo_pair: the standard pair, site a accepting [echo] on 127.0.0.1:7001

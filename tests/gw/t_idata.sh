@@ -16,10 +16,7 @@ INI
 [echo]
 connect = 127.0.0.1:9001
 INI
-    gw_start b "site-b$1"
-    gw_start a "site-a$1"
-    wait_log "site-a$1" 'up: peer proved the key'
-    wait_log "site-b$1" 'up: peer proved the key'
+    pair_start "$1"
 }
 
 echo_check() { # echo_check FLOWS BYTES
