@@ -324,8 +324,7 @@ setup_mptcp() {
         return 1
     }
     # Proof that a connection really runs two subflows, one per link.
-    ip netns exec "$NS_A" "$GWLOAD" client --connect "$ECHO_EP" --mode idle --flows 1 \
-        --hold-ms 6000 --no-fin >/dev/null 2>&1 &
+    client_bg --connect "$ECHO_EP" --mode idle --flows 1 --hold-ms 6000 --no-fin >/dev/null
     local probe=$! i
     for ((i = 0; i < 50; i++)); do # the second subflow joins a round trip later
         sleep 0.1
