@@ -1,0 +1,68 @@
+/* Fair sharing of one association among its flows: a deficit round robin
+ * over per-flow queues of messages, pure (no I/O) so it is unit-tested alone.
+ *
+ * Each flow queues its own messages in order (msgq_t). A queue that was
+ * empty joins the `fresh` list and is served before every queue that stayed
+ * busy (`busy`), for one quantum; after that it takes its turn with the
+ * others, one quantum per round (as fq_codel's new and old flows). So a flow
+ * with little to send, an interactive session say, overtakes the bulk flows
+ * beside it with its next message instead of waiting a round behind them,
+ * while bulk flows share what is left evenly. */
+#ifndef SCTPGW_FAIRQ_H
+#define SCTPGW_FAIRQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "list.h"
+
+/* One message waiting to be handed to the kernel. DATA read from TCP is read
+ * straight into one of these, so queueing costs no copy. */
+typedef struct outmsg {
+    struct outmsg *next;
+    uint16_t sid;
+    uint16_t flags; /* SOCK_SACK_NOW or 0 */
+    uint32_t ppid;  /* host order */
+    uint32_t len;
+    uint8_t data[];
+} outmsg_t;
+
+/* A FIFO of messages; a flow's, or the association's own urgent one. */
+typedef struct msgq {
+    outmsg_t *head;
+    outmsg_t **tail;
+    size_t bytes;    /* payload bytes queued */
+    uint32_t credit; /* DRR deficit: bytes it may still send this round */
+    list_t node;     /* in fresh or busy while it has messages */
+} msgq_t;
+
+typedef struct fairq {
+    list_t fresh;     /* queues that were idle: served first, one quantum */
+    list_t busy;      /* queues that stayed busy: one quantum per round */
+    uint32_t quantum; /* at least the largest message */
+    size_t bytes;     /* payload bytes queued in all its queues */
+} fairq_t;
+
+void fairq_init(fairq_t *s, uint32_t quantum);
+void msgq_init(msgq_t *q);
+
+/* Appends m to a queue that is not scheduled (the urgent queue). */
+void msgq_push(msgq_t *q, outmsg_t *m);
+
+/* Removes and returns a queue's first message, or NULL. */
+outmsg_t *msgq_pop(msgq_t *q);
+
+/* Appends m to a flow's queue q and schedules q if it was idle. */
+void fairq_push(fairq_t *s, msgq_t *q, outmsg_t *m);
+
+/* The queue whose first message goes next, or NULL when all are empty. It
+ * stays first until fairq_pop (a full socket leaves it there). */
+msgq_t *fairq_next(fairq_t *s);
+
+/* Removes and returns the first message of q, which fairq_next returned;
+ * an emptied queue leaves the lists. */
+outmsg_t *fairq_pop(fairq_t *s, msgq_t *q);
+
+/* Frees every message of q and unschedules it. */
+void fairq_drop(fairq_t *s, msgq_t *q);
+
+#endif

@@ -1,0 +1,100 @@
+/* Deficit round robin over flow queues (see fairq.h). */
+#include "fairq.h"
+
+#include <stdlib.h>
+
+void fairq_init(fairq_t *s, uint32_t quantum)
+{
+    list_init(&s->fresh);
+    list_init(&s->busy);
+    s->quantum = quantum;
+    s->bytes = 0;
+}
+
+void msgq_init(msgq_t *q)
+{
+    q->head = NULL;
+    q->tail = &q->head;
+    q->bytes = 0;
+    q->credit = 0;
+    list_init(&q->node);
+}
+
+void msgq_push(msgq_t *q, outmsg_t *m)
+{
+    m->next = NULL;
+    *q->tail = m;
+    q->tail = &m->next;
+    q->bytes += m->len;
+}
+
+outmsg_t *msgq_pop(msgq_t *q)
+{
+    outmsg_t *m = q->head;
+
+    if (!m)
+        return NULL;
+    q->head = m->next;
+    if (!q->head)
+        q->tail = &q->head;
+    q->bytes -= m->len;
+    m->next = NULL;
+    return m;
+}
+
+void fairq_push(fairq_t *s, msgq_t *q, outmsg_t *m)
+{
+    if (!q->head && list_empty(&q->node)) {
+        q->credit = s->quantum;
+        list_push(&s->fresh, &q->node);
+    }
+    msgq_push(q, m);
+    s->bytes += m->len;
+}
+
+/* A queue out of credit gets the next round's quantum and goes to the back
+ * of the busy list; since a quantum covers any message, every pass either
+ * finds a message to send or moves a queue back, and ends. */
+msgq_t *fairq_next(fairq_t *s)
+{
+    for (;;) {
+        list_t *l = !list_empty(&s->fresh) ? &s->fresh : &s->busy;
+        msgq_t *q;
+
+        if (list_empty(l))
+            return NULL;
+        q = container_of(l->next, msgq_t, node);
+        if (q->head->len <= q->credit)
+            return q;
+        q->credit += s->quantum;
+        list_remove(&q->node);
+        list_push(&s->busy, &q->node);
+    }
+}
+
+outmsg_t *fairq_pop(fairq_t *s, msgq_t *q)
+{
+    outmsg_t *m = msgq_pop(q);
+
+    if (!m)
+        return NULL;
+    s->bytes -= m->len;
+    q->credit = m->len < q->credit ? q->credit - m->len : 0;
+    if (!q->head) {
+        q->credit = 0;
+        list_remove(&q->node);
+    }
+    return m;
+}
+
+void fairq_drop(fairq_t *s, msgq_t *q)
+{
+    outmsg_t *m;
+
+    while ((m = msgq_pop(q)) != NULL) {
+        s->bytes -= m->len;
+        free(m);
+    }
+    q->credit = 0;
+    list_remove(&q->node);
+}

@@ -1,0 +1,169 @@
+/* The flow scheduler: order within a flow, an idle flow overtaking busy
+ * ones, even shares between busy flows, and dropping a flow's queue. */
+#include "fairq.h"
+#include "check.h"
+
+#include <stdlib.h>
+
+#define QUANTUM 1000
+
+static outmsg_t *msg(uint16_t sid, uint32_t len)
+{
+    outmsg_t *m = calloc(1, sizeof(*m) + len);
+
+    m->sid = sid;
+    m->len = len;
+    return m;
+}
+
+/* Sends the next message as a full socket would after a refusal: it must
+ * still be first. Returns its stream, or 0 when nothing is queued. */
+static uint16_t send_next(fairq_t *s)
+{
+    msgq_t *q = fairq_next(s);
+    outmsg_t *m;
+    uint16_t sid;
+
+    if (!q)
+        return 0;
+    CHECK(fairq_next(s) == q);
+    m = fairq_pop(s, q);
+    sid = m->sid;
+    free(m);
+    return sid;
+}
+
+static void test_order_within_a_flow(void)
+{
+    fairq_t s;
+    msgq_t q;
+
+    fairq_init(&s, QUANTUM);
+    msgq_init(&q);
+    for (uint16_t i = 1; i <= 5; i++)
+        fairq_push(&s, &q, msg(i, 600));
+    CHECK(s.bytes == 3000 && q.bytes == 3000);
+    for (uint16_t i = 1; i <= 5; i++)
+        CHECK(send_next(&s) == i);
+    CHECK(send_next(&s) == 0);
+    CHECK(s.bytes == 0 && q.bytes == 0);
+    CHECK(list_empty(&q.node));
+}
+
+/* Two bulk flows have many messages queued; a third flow's one small
+ * message goes out next, not after a round of theirs. */
+static void test_idle_flow_goes_first(void)
+{
+    fairq_t s;
+    msgq_t bulk1, bulk2, quiet;
+
+    fairq_init(&s, QUANTUM);
+    msgq_init(&bulk1);
+    msgq_init(&bulk2);
+    msgq_init(&quiet);
+    for (int i = 0; i < 10; i++) {
+        fairq_push(&s, &bulk1, msg(1, QUANTUM));
+        fairq_push(&s, &bulk2, msg(2, QUANTUM));
+    }
+    for (int i = 0; i < 4; i++)
+        send_next(&s);
+    fairq_push(&s, &quiet, msg(3, 100));
+    CHECK(send_next(&s) == 3);
+    /* again after it went idle */
+    send_next(&s);
+    fairq_push(&s, &quiet, msg(3, 100));
+    CHECK(send_next(&s) == 3);
+    fairq_drop(&s, &bulk1);
+    fairq_drop(&s, &bulk2);
+    CHECK(s.bytes == 0);
+    CHECK(fairq_next(&s) == NULL);
+}
+
+/* A flow that stays busy loses its head start after one quantum. */
+static void test_fresh_flow_gets_one_quantum(void)
+{
+    fairq_t s;
+    msgq_t old, burst;
+    int from_burst = 0;
+
+    fairq_init(&s, QUANTUM);
+    msgq_init(&old);
+    msgq_init(&burst);
+    for (int i = 0; i < 8; i++)
+        fairq_push(&s, &old, msg(1, QUANTUM));
+    send_next(&s); /* old is now busy */
+    for (int i = 0; i < 8; i++)
+        fairq_push(&s, &burst, msg(2, 500));
+    /* burst's first quantum (2 messages) first, then the two alternate */
+    CHECK(send_next(&s) == 2);
+    CHECK(send_next(&s) == 2);
+    for (int i = 0; i < 4; i++)
+        from_burst += send_next(&s) == 2;
+    CHECK(from_burst == 2);
+    fairq_drop(&s, &old);
+    fairq_drop(&s, &burst);
+}
+
+/* Busy flows with different message sizes get equal bytes per round. */
+static void test_even_shares(void)
+{
+    fairq_t s;
+    msgq_t big, small;
+    size_t sent_big = 0, sent_small = 0;
+
+    fairq_init(&s, QUANTUM);
+    msgq_init(&big);
+    msgq_init(&small);
+    for (int i = 0; i < 50; i++)
+        fairq_push(&s, &big, msg(1, 1000));
+    for (int i = 0; i < 500; i++)
+        fairq_push(&s, &small, msg(2, 100));
+    while (sent_big + sent_small < 20000) {
+        msgq_t *q = fairq_next(&s);
+        outmsg_t *m = fairq_pop(&s, q);
+        if (m->sid == 1)
+            sent_big += m->len;
+        else
+            sent_small += m->len;
+        free(m);
+    }
+    CHECK(sent_big >= 9000 && sent_big <= 11000);
+    CHECK(sent_small >= 9000 && sent_small <= 11000);
+    fairq_drop(&s, &big);
+    fairq_drop(&s, &small);
+    CHECK(s.bytes == 0);
+}
+
+static void test_urgent_queue(void)
+{
+    msgq_t q;
+    outmsg_t *m;
+
+    msgq_init(&q);
+    CHECK(msgq_pop(&q) == NULL);
+    msgq_push(&q, msg(0, 10));
+    msgq_push(&q, msg(4, 20));
+    CHECK(q.bytes == 30);
+    m = msgq_pop(&q);
+    CHECK(m->sid == 0);
+    free(m);
+    m = msgq_pop(&q);
+    CHECK(m->sid == 4);
+    free(m);
+    CHECK(q.head == NULL && q.bytes == 0);
+    /* usable again after it emptied */
+    msgq_push(&q, msg(5, 1));
+    m = msgq_pop(&q);
+    CHECK(m && m->sid == 5);
+    free(m);
+}
+
+int main(void)
+{
+    test_order_within_a_flow();
+    test_idle_flow_goes_first();
+    test_fresh_flow_gets_one_quantum();
+    test_even_shares();
+    test_urgent_queue();
+    return check_status("test_fairq");
+}
