@@ -1,12 +1,14 @@
 /* One SCTP association to a peer gateway: its socket and readiness, the
- * key handshake, the send queue, receive and dispatch of messages to flows,
- * and its single teardown, assoc_close(). */
+ * key handshake, the send queues and how much of them the kernel holds,
+ * receive and dispatch of messages to flows, and its single teardown,
+ * assoc_close(). */
 #ifndef SCTPGW_ASSOC_H
 #define SCTPGW_ASSOC_H
 
 #include <stdint.h>
 #include <uv.h>
 #include "gateway.h"
+#include "fairq.h"
 #include "handshake.h"
 #include "list.h"
 #include "path.h"
@@ -25,17 +27,6 @@ typedef enum {
     ASSOC_CLOSED,     /* torn down; memory goes when its handles have closed */
 } assoc_state_t;
 
-/* A message waiting for room in the socket's send buffer. DATA read from
- * TCP is read straight into one of these, so queueing costs no copy. */
-typedef struct outmsg {
-    struct outmsg *next;
-    uint16_t sid;
-    uint16_t flags; /* SOCK_SACK_NOW or 0 */
-    uint32_t ppid;  /* host order */
-    uint32_t len;
-    uint8_t data[];
-} outmsg_t;
-
 typedef struct assoc {
     gateway_t *gw;
     list_t node; /* in gw->assocs */
@@ -48,6 +39,7 @@ typedef struct assoc {
     uv_timer_t timer;   /* connect/handshake/shutdown deadline */
     uv_timer_t reap;    /* tears down after a failed send, from the loop */
     uv_timer_t warm;    /* sends KEEP while idle (assoc_on_warm) */
+    uv_idle_t flusher;  /* hands the flows' queues to the kernel once per loop turn */
     uint64_t last_send; /* loop time of the last message handed to the kernel */
     handshake_t hs;
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
@@ -61,11 +53,12 @@ typedef struct assoc {
 
     uint32_t msg_max; /* largest DATA message we send: 64 KiB with I-DATA, else 8 KiB */
 
-    outmsg_t *oq_head; /* send queue, FIFO */
-    outmsg_t **oq_tail;
-    size_t oq_bytes; /* payload bytes queued */
-    int congested;   /* oq_bytes passed the limit: flows stop reading */
-    list_t blocked;  /* flows waiting for the queue to drain */
+    msgq_t urgent;      /* stream 0 and credit grants: ahead of every flow */
+    fairq_t fairq;      /* the flows' own queues, served fairly */
+    int kernel_full;    /* the socket refused a message: wait until writable */
+    unsigned sndbuf;    /* SO_SNDBUF as last set: the kernel's share */
+    int sndbuf_hit;     /* kernel_full happened since the last sizing */
+    uint64_t sndbuf_at; /* loop time of the last sizing */
 
     reasm_t rx;      /* messages being received, piece by piece */
     int told_pieces; /* logged that the kernel delivers in pieces */
@@ -77,17 +70,22 @@ typedef struct assoc {
  * association or NULL (fd then closed, reason logged). */
 assoc_t *assoc_new(gateway_t *gw, int fd, int initiator);
 
-/* Queues a message that is not DATA (the payload is encoded here). */
-void assoc_send_msg(assoc_t *a, uint16_t sid, const wire_msg_t *m);
+/* Queues a control message of stream 0 (the payload is encoded here). */
+void assoc_send_msg(assoc_t *a, const wire_msg_t *m);
+
+/* Queues a flow's message that is not DATA on the flow's queue q, in order
+ * with its DATA; a WINDOW, which only returns credit, goes ahead of all. */
+void assoc_send_flow_msg(assoc_t *a, msgq_t *q, uint16_t sid, const wire_msg_t *m);
 
 /* Allocates a queueable DATA message of up to `cap` bytes. */
 outmsg_t *assoc_data_alloc(size_t cap);
 
-/* Sends `len` bytes of DATA held in m (ownership passes). */
-void assoc_send_data(assoc_t *a, uint16_t sid, outmsg_t *m, uint32_t len);
+/* Queues `len` bytes of DATA held in m (ownership passes) on q. */
+void assoc_send_data(assoc_t *a, msgq_t *q, uint16_t sid, outmsg_t *m, uint32_t len);
 
-/* A flow out of credit or blocked by the queue waits here. */
-void assoc_block(assoc_t *a, struct flow *f);
+/* Whether a flow may read more from TCP: its queue holds less than two
+ * messages. Past that it stops reading until flow_on_sent(). */
+int assoc_has_room(const assoc_t *a, const msgq_t *q);
 
 /* Reserves a stream and registers a flow we open; -ENOSPC when full. */
 int assoc_add_flow(assoc_t *a, struct flow *f);

@@ -13,6 +13,7 @@
 #include <uv.h>
 #include "config.h"
 #include "credit.h"
+#include "fairq.h"
 #include "list.h"
 #include "wire.h"
 
@@ -21,7 +22,7 @@ struct assoc;
 typedef struct flow {
     struct gateway *gw;              /* owner, for the loop, config and log */
     struct assoc *assoc;             /* NULL once the association has gone */
-    list_t blocked;                  /* in assoc->blocked while waiting to read */
+    msgq_t sendq;                    /* its messages not yet handed to the kernel */
     uint64_t id;                     /* for logs */
     uint16_t sid;                    /* its stream */
     char service[WIRE_NAME_MAX + 1]; /* service name, for logs and OPEN */
@@ -34,7 +35,7 @@ typedef struct flow {
     size_t write_pending; /* bytes in uv_write requests */
 
     /* State flags; the flow is over when all of closed, tcp_gone,
-     * sent_final and got_final are set. */
+     * sent_final and got_final are set and sendq is empty. */
     unsigned opener : 1;      /* we accepted the TCP client and sent OPEN */
     unsigned tcp_init : 1;    /* tcp handle initialised (needs uv_close) */
     unsigned connected : 1;   /* TCP connection established */
@@ -59,8 +60,9 @@ void flow_open_inbound(struct assoc *a, uint16_t sid, const char *service);
 /* A message for this flow arrived. */
 void flow_on_message(flow_t *f, const wire_msg_t *m);
 
-/* Resumes reading after the association's send queue drained. */
-void flow_unblock(flow_t *f);
+/* The association handed some of the flow's queue to the kernel: it may
+ * read again, or be over. */
+void flow_on_sent(flow_t *f);
 
 /* The one teardown. code WIRE_OK: both directions finished; otherwise the
  * TCP side is reset and the peer told. `why` goes to the log. */

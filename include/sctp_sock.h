@@ -26,6 +26,13 @@ int sock_open(int family);
  * names the option that failed. */
 int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const char **what);
 
+/* Sets SO_SNDBUF on a live association (the kernel doubles it and charges
+ * every chunk until it is acknowledged). */
+int sock_set_sndbuf(int fd, unsigned bytes);
+
+/* How many DATA chunks wait in the kernel unsent (SCTP_STATUS penddata). */
+int sock_pending(int fd);
+
 /* Subscribes to association, path, shutdown and error notifications. */
 int sock_subscribe(int fd);
 

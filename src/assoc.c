@@ -13,10 +13,25 @@
 #define HANDSHAKE_TIMEOUT_MS 10000 /* connect + key proof */
 #define SHUTDOWN_TIMEOUT_MS  5000  /* graceful SHUTDOWN before an ABORT */
 #define READ_BUDGET          64    /* messages per readiness callback */
-/* The send queue only fills once the socket's own buffer is full; past
- * QUEUE_HIGH flows stop reading their TCP sockets, below QUEUE_LOW they go on. */
-#define QUEUE_HIGH (256u * 1024u)
-#define QUEUE_LOW  (64u * 1024u)
+/* Bytes read from the socket per readiness callback: a loop turn that
+ * spent longer here would hold every other flow's reads and writes back. */
+#define READ_BYTES (128u * 1024u)
+/* A flow reads from TCP while its queue holds less than this many messages
+ * (back-pressure per flow: a bulk flow stops, the others go on). */
+#define FLOW_QUEUE_MSGS 1u
+/* Bytes of the flows' queues handed to the kernel per loop turn. A turn
+ * that reads and sends more keeps every flow's next read waiting longer:
+ * with four bulk flows reading 64 KiB at a time and sending all they read,
+ * a turn took long enough to hold an interactive flow's request back by a
+ * quarter of a second. */
+#define FLUSH_BYTES (128u * 1024u)
+/* The kernel's share (assoc_size_sndbuf): SO_SNDBUF is sized every
+ * SNDBUF_TICK_MS while data flows, never below SNDBUF_MIN_MSGS messages;
+ * the kernel's count of unsent chunks is turned into bytes at
+ * SNDBUF_CHUNK_BYTES each (a chunk carries at most a path MTU). */
+#define SNDBUF_TICK_MS     20u
+#define SNDBUF_MIN_MSGS    4u
+#define SNDBUF_CHUNK_BYTES 1024u
 /* Without I-DATA, DATA messages are kept to 8 KiB, well under the
  * protocol's 64 KiB: the kernel then neither switches streams inside a
  * message when sending nor delivers another stream's message while one is
@@ -67,13 +82,18 @@ static void on_handle_closed(uv_handle_t *h)
 
 static void on_poll(uv_poll_t *p, int status, int events);
 
+static int assoc_queued(const assoc_t *a)
+{
+    return a->urgent.head || a->fairq.bytes;
+}
+
 static void assoc_arm(assoc_t *a)
 {
     int want = UV_READABLE;
 
     if (a->state == ASSOC_CLOSED)
         return;
-    if (a->oq_head || a->state == ASSOC_CONNECTING)
+    if ((a->kernel_full && assoc_queued(a)) || a->state == ASSOC_CONNECTING)
         want |= UV_WRITABLE;
     if (want == a->poll_events)
         return;
@@ -100,38 +120,103 @@ static void assoc_mark_dead(assoc_t *a, int err)
     uv_timer_start(&a->reap, on_dead, 0, 0);
 }
 
-static void assoc_enqueue(assoc_t *a, outmsg_t *m)
+/* How much the kernel holds. Whatever sits in the socket is sent in the
+ * order it was handed over, so every byte there is a byte a quiet flow's
+ * next message may wait behind; the flows' own queues, served fairly, are
+ * where waiting should happen. So the send buffer tracks what the kernel
+ * can send soon: it grows while the socket was full and the kernel had
+ * nothing unsent (the buffer, not the window, held sending back), and
+ * shrinks while more than a message's worth waits unsent in the kernel
+ * (the congestion or receive window is the limit). */
+static void assoc_size_sndbuf(assoc_t *a)
 {
-    m->next = NULL;
-    *a->oq_tail = m;
-    a->oq_tail = &m->next;
-    a->oq_bytes += m->len;
-    if (a->oq_bytes > QUEUE_HIGH)
-        a->congested = 1;
-    assoc_arm(a);
+    uint64_t now = uv_now(a->gw->loop);
+    unsigned want = a->sndbuf, low = SNDBUF_MIN_MSGS * a->msg_max;
+    unsigned high = a->gw->cfg->sock_buffer > low ? a->gw->cfg->sock_buffer : low;
+    int pending;
+
+    if (now - a->sndbuf_at < SNDBUF_TICK_MS)
+        return;
+    a->sndbuf_at = now;
+    pending = sock_pending(a->fd);
+    if (pending < 0)
+        return;
+    if ((unsigned)pending * SNDBUF_CHUNK_BYTES > a->msg_max)
+        want -= want / 8;
+    else if (a->sndbuf_hit && pending == 0)
+        want += want / 4;
+    a->sndbuf_hit = 0;
+    want = want < low ? low : want > high ? high : want;
+    if (want != a->sndbuf && sock_set_sndbuf(a->fd, want) == 0)
+        a->sndbuf = want;
 }
 
-/* Sends now if nothing waits ahead, else queues; takes ownership of m. */
-static void assoc_submit(assoc_t *a, outmsg_t *m)
+/* A flow's queue went below its limit, or empty. */
+static void assoc_on_flow_sent(assoc_t *a, msgq_t *q)
 {
+    if (assoc_has_room(a, q))
+        flow_on_sent(container_of(q, flow_t, sendq));
+}
+
+/* Hands the kernel what it takes: the urgent queue first, then (with
+ * `budget` > 0) up to `budget` bytes of the flows' queues in their fair
+ * order. Returns the budget left, or 0 when the socket is full or nothing
+ * is queued. Flows told that their queue drained may queue more, or close,
+ * from here. */
+static size_t assoc_flush(assoc_t *a, size_t budget)
+{
+    msgq_t *q;
+    outmsg_t *m;
     int r;
 
-    if (a->state == ASSOC_CLOSED || a->dead) {
-        free(m);
-        return;
-    }
-    if (!a->oq_head) {
+    while (a->state != ASSOC_CLOSED && !a->dead && !a->kernel_full) {
+        q = a->urgent.head ? &a->urgent : budget ? fairq_next(&a->fairq) : NULL;
+        if (!q)
+            break;
+        m = q->head;
         r = sock_send(a->fd, m->sid, m->ppid, m->flags, m->data, m->len);
-        if (r == 0 || r != -EAGAIN) {
-            free(m);
-            if (r < 0)
-                assoc_mark_dead(a, r);
-            else
-                a->last_send = uv_now(a->gw->loop);
-            return;
+        if (r == -EAGAIN) {
+            a->kernel_full = a->sndbuf_hit = 1;
+            break;
         }
+        if (r < 0) {
+            assoc_mark_dead(a, r);
+            return 0;
+        }
+        a->last_send = uv_now(a->gw->loop);
+        if (q == &a->urgent) {
+            free(msgq_pop(q));
+            continue;
+        }
+        budget = m->len < budget ? budget - m->len : 0;
+        free(fairq_pop(&a->fairq, q));
+        assoc_on_flow_sent(a, q);
     }
-    assoc_enqueue(a, m);
+    if (a->state == ASSOC_SHUTDOWN && !assoc_queued(a))
+        shutdown(a->fd, SHUT_WR);
+    assoc_arm(a);
+    return a->kernel_full || !a->fairq.bytes ? 0 : budget;
+}
+
+/* Once per loop turn, after every flow had its chance to read: the flows'
+ * queues go to the kernel, fairly and a bounded amount at a time. The idle
+ * handle keeps the loop from sleeping while there is more to send. */
+static void on_flush(uv_idle_t *h)
+{
+    assoc_t *a = h->data;
+
+    if (a->state == ASSOC_CLOSED)
+        return;
+    if (a->state != ASSOC_CONNECTING)
+        assoc_size_sndbuf(a);
+    if (a->kernel_full || !a->fairq.bytes || !assoc_flush(a, FLUSH_BYTES))
+        uv_idle_stop(h);
+}
+
+static void assoc_flush_soon(assoc_t *a)
+{
+    if (!a->kernel_full && a->fairq.bytes)
+        uv_idle_start(&a->flusher, on_flush);
 }
 
 outmsg_t *assoc_data_alloc(size_t cap)
@@ -139,16 +224,39 @@ outmsg_t *assoc_data_alloc(size_t cap)
     return malloc(sizeof(outmsg_t) + cap);
 }
 
-void assoc_send_data(assoc_t *a, uint16_t sid, outmsg_t *m, uint32_t len)
+int assoc_has_room(const assoc_t *a, const msgq_t *q)
+{
+    return q->bytes < FLOW_QUEUE_MSGS * a->msg_max;
+}
+
+/* Queues m (owned) on a flow's queue q, sent on the next loop turn, or on
+ * the urgent queue (q NULL), sent now. */
+static void assoc_submit(assoc_t *a, msgq_t *q, outmsg_t *m)
+{
+    if (a->state == ASSOC_CLOSED || a->dead) {
+        free(m);
+        return;
+    }
+    if (q) {
+        fairq_push(&a->fairq, q, m);
+        assoc_flush_soon(a);
+        return;
+    }
+    msgq_push(&a->urgent, m);
+    assoc_flush(a, 0);
+}
+
+void assoc_send_data(assoc_t *a, msgq_t *q, uint16_t sid, outmsg_t *m, uint32_t len)
 {
     m->sid = sid;
     m->flags = 0;
     m->ppid = wire_ppid(WIRE_DATA);
     m->len = len;
-    assoc_submit(a, m);
+    assoc_submit(a, q, m);
 }
 
-static void assoc_send_flagged(assoc_t *a, uint16_t sid, const wire_msg_t *msg, unsigned flags)
+static void assoc_send_flagged(assoc_t *a, msgq_t *q, uint16_t sid, const wire_msg_t *msg,
+                               unsigned flags)
 {
     uint8_t buf[WIRE_HDR_MAX + WIRE_TEXT_MAX];
     ssize_t n = wire_encode(msg, buf, sizeof(buf));
@@ -168,69 +276,20 @@ static void assoc_send_flagged(assoc_t *a, uint16_t sid, const wire_msg_t *msg, 
     m->flags = (uint16_t)flags;
     m->ppid = wire_ppid(msg->type);
     m->len = (uint32_t)n;
-    assoc_submit(a, m);
+    assoc_submit(a, q, m);
 }
 
-void assoc_send_msg(assoc_t *a, uint16_t sid, const wire_msg_t *msg)
+void assoc_send_msg(assoc_t *a, const wire_msg_t *msg)
 {
-    assoc_send_flagged(a, sid, msg, 0);
+    assoc_send_flagged(a, NULL, WIRE_CONTROL_SID, msg, 0);
 }
 
-/* Lets blocked flows read again; they re-block if the queue refills. */
-static void assoc_unblock(assoc_t *a)
+/* A WINDOW may overtake the flow's own queued messages: it travels on the
+ * same stream, but only ever between the flow's OPEN (sent before any
+ * credit came back) and its final word, which both stay in order. */
+void assoc_send_flow_msg(assoc_t *a, msgq_t *q, uint16_t sid, const wire_msg_t *msg)
 {
-    list_t ready;
-    list_t *pos, *tmp;
-
-    list_init(&ready);
-    if (list_empty(&a->blocked))
-        return;
-    /* Move the whole list first: a flow may block again while we walk. */
-    ready.next = a->blocked.next;
-    ready.prev = a->blocked.prev;
-    ready.next->prev = &ready;
-    ready.prev->next = &ready;
-    list_init(&a->blocked);
-    list_foreach_safe(pos, tmp, &ready)
-    {
-        list_remove(pos);
-        flow_unblock(container_of(pos, flow_t, blocked));
-    }
-}
-
-static void assoc_flush(assoc_t *a)
-{
-    outmsg_t *m;
-    int r;
-
-    while ((m = a->oq_head) != NULL) {
-        r = sock_send(a->fd, m->sid, m->ppid, m->flags, m->data, m->len);
-        if (r == -EAGAIN)
-            break;
-        if (r < 0) {
-            assoc_mark_dead(a, r);
-            return;
-        }
-        a->oq_head = m->next;
-        if (!a->oq_head)
-            a->oq_tail = &a->oq_head;
-        a->oq_bytes -= m->len;
-        free(m);
-        a->last_send = uv_now(a->gw->loop);
-    }
-    if (a->congested && a->oq_bytes <= QUEUE_LOW) {
-        a->congested = 0;
-        assoc_unblock(a);
-    }
-    if (a->state == ASSOC_SHUTDOWN && !a->oq_head)
-        shutdown(a->fd, SHUT_WR);
-    assoc_arm(a);
-}
-
-void assoc_block(assoc_t *a, flow_t *f)
-{
-    if (list_empty(&f->blocked))
-        list_push(&a->blocked, &f->blocked);
+    assoc_send_flagged(a, msg->type == WIRE_WINDOW ? NULL : q, sid, msg, 0);
 }
 
 /* ---- flows ---------------------------------------------------------- */
@@ -277,7 +336,7 @@ static void on_deadline(uv_timer_t *t)
 static void assoc_send_hs(assoc_t *a, const hs_out_t *out)
 {
     for (int i = 0; i < out->n; i++)
-        assoc_send_msg(a, WIRE_CONTROL_SID, &out->msg[i]);
+        assoc_send_msg(a, &out->msg[i]);
 }
 
 /* Sizes the stream table once the association is up. */
@@ -305,6 +364,10 @@ static void assoc_established(assoc_t *a)
 
     a->state = ASSOC_HANDSHAKE;
     a->msg_max = sock_interleaving(a->fd) == 1 ? WIRE_DATA_MAX : MSG_MAX_CLASSIC;
+    a->fairq.quantum = a->msg_max;
+    a->sndbuf = SNDBUF_MIN_MSGS * a->msg_max;
+    if ((r = sock_set_sndbuf(a->fd, a->sndbuf)) < 0)
+        assoc_log(a, LOG_WARN, "cannot size the send buffer: %s", strerror(-r));
     r = assoc_setup_streams(a);
     if (r < 0) {
         assoc_teardown(a, WIRE_E_INTERNAL, strerror(-r), END_ABORT);
@@ -338,11 +401,11 @@ static void on_warm(uv_timer_t *t)
     assoc_t *a = t->data;
     wire_msg_t keep = {.type = WIRE_KEEP};
 
-    if (a->state != ASSOC_READY || a->oq_head)
+    if (a->state != ASSOC_READY || assoc_queued(a))
         return;
     if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))
         return;
-    assoc_send_flagged(a, WIRE_CONTROL_SID, &keep, SOCK_SACK_NOW);
+    assoc_send_flagged(a, NULL, WIRE_CONTROL_SID, &keep, SOCK_SACK_NOW);
 }
 
 static void assoc_ready(assoc_t *a)
@@ -511,16 +574,17 @@ static const char *assoc_reasm_why(int r)
 }
 
 /* Reads whole messages (pieces are joined: partial delivery) and hands them
- * on. The socket is always drained: flows buffer within their windows. */
+ * on. The socket is always drained, flows buffer within their windows, but
+ * a bounded amount per callback (READ_BUDGET, READ_BYTES). */
 static void assoc_read(assoc_t *a)
 {
     sock_rcv_t info;
     uint8_t *at;
-    size_t room;
+    size_t room, bytes = 0;
     ssize_t n;
     int r;
 
-    for (int i = 0; i < READ_BUDGET && a->state != ASSOC_CLOSED; i++) {
+    for (int i = 0; i < READ_BUDGET && bytes < READ_BYTES && a->state != ASSOC_CLOSED; i++) {
         at = reasm_room(&a->rx, &room);
         n = sock_recv(a->fd, at, room, &info);
         if (n == -EAGAIN)
@@ -533,6 +597,7 @@ static void assoc_read(assoc_t *a)
             assoc_teardown(a, WIRE_E_LOST, strerror((int)-n), END_ABORT);
             return;
         }
+        bytes += (size_t)n;
         r = reasm_add(&a->rx, (size_t)n, &info);
         if (r < 0) {
             assoc_close(a, WIRE_E_PROTOCOL, assoc_reasm_why(r));
@@ -571,8 +636,11 @@ static void on_poll(uv_poll_t *p, int status, int events)
         }
         assoc_established(a);
     }
-    if ((events & UV_WRITABLE) && a->state != ASSOC_CLOSED)
-        assoc_flush(a);
+    if ((events & UV_WRITABLE) && a->state != ASSOC_CLOSED) {
+        a->kernel_full = 0;
+        assoc_flush(a, 0);
+        assoc_flush_soon(a);
+    }
     if ((events & UV_READABLE) && a->state != ASSOC_CLOSED)
         assoc_read(a);
 }
@@ -597,8 +665,8 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     a->fd = fd;
     a->initiator = initiator;
     a->state = initiator ? ASSOC_CONNECTING : ASSOC_HANDSHAKE;
-    a->oq_tail = &a->oq_head;
-    list_init(&a->blocked);
+    msgq_init(&a->urgent);
+    fairq_init(&a->fairq, WIRE_MSG_MAX);
     a->poll.data = a;
     a->handles = 1;
     uv_timer_init(gw->loop, &a->timer);
@@ -609,6 +677,9 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     a->handles++;
     uv_timer_init(gw->loop, &a->warm);
     a->warm.data = a;
+    a->handles++;
+    uv_idle_init(gw->loop, &a->flusher);
+    a->flusher.data = a;
     a->handles++;
     path_init(a);
     list_push(&gw->assocs, &a->node);
@@ -625,12 +696,8 @@ static void assoc_free_queue(assoc_t *a)
 {
     outmsg_t *m;
 
-    while ((m = a->oq_head) != NULL) {
-        a->oq_head = m->next;
+    while ((m = msgq_pop(&a->urgent)) != NULL)
         free(m);
-    }
-    a->oq_tail = &a->oq_head;
-    a->oq_bytes = 0;
 }
 
 /* Resets every flow on the association; returns how many there were. */
@@ -643,6 +710,7 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
         if (!f)
             continue;
         a->flows[sid] = NULL;
+        fairq_drop(&a->fairq, &f->sendq);
         flow_detach(f, why);
         count++;
     }
@@ -663,14 +731,13 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING) {
         err.u.reason.code = code;
         snprintf(err.u.reason.text, sizeof(err.u.reason.text), "%.255s", reason);
-        assoc_send_msg(a, WIRE_CONTROL_SID, &err);
-        assoc_flush(a);
+        assoc_send_msg(a, &err);
+        assoc_flush(a, 0);
     }
     a->state = ASSOC_CLOSED;
     flows = assoc_detach_flows(a, reason);
     assoc_log(a, code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN,
               "closed: %s; %zu flow%s reset", reason, flows, flows == 1 ? "" : "s");
-    list_init(&a->blocked);
     assoc_free_queue(a);
     uv_poll_stop(&a->poll);
     if (how == END_ABORT)
@@ -685,6 +752,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     uv_close((uv_handle_t *)&a->timer, on_handle_closed);
     uv_close((uv_handle_t *)&a->reap, on_handle_closed);
     uv_close((uv_handle_t *)&a->warm, on_handle_closed);
+    uv_close((uv_handle_t *)&a->flusher, on_handle_closed);
     uv_close((uv_handle_t *)&a->paths.outage, on_handle_closed);
     gateway_on_assoc_gone(a->gw, a, was_ready);
 }
@@ -709,5 +777,6 @@ void assoc_shutdown(assoc_t *a)
     }
     a->state = ASSOC_SHUTDOWN;
     uv_timer_start(&a->timer, on_deadline, SHUTDOWN_TIMEOUT_MS, 0);
-    assoc_flush(a);
+    assoc_flush(a, 0);
+    assoc_flush_soon(a);
 }

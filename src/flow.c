@@ -40,7 +40,7 @@ static void flow_log(const flow_t *f, log_level_t lvl, const char *fmt, ...)
 static void flow_send(flow_t *f, const wire_msg_t *m)
 {
     if (f->assoc)
-        assoc_send_msg(f->assoc, f->sid, m);
+        assoc_send_flow_msg(f->assoc, &f->sendq, f->sid, m);
 }
 
 static void flow_send_reason(flow_t *f, wire_type_t type, uint16_t code, const char *why)
@@ -66,11 +66,10 @@ static void flow_maybe_free(flow_t *f)
 
     if (!f->closed || !f->tcp_gone)
         return;
-    if (f->assoc && !(f->sent_final && f->got_final))
+    if (f->assoc && (!(f->sent_final && f->got_final) || f->sendq.head))
         return;
     if (f->assoc)
         assoc_remove_flow(f->assoc, f);
-    list_remove(&f->blocked);
     free(f);
     gateway_on_flow_gone(gw);
 }
@@ -118,7 +117,6 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
                  "reset: %s (%llu bytes up, %llu down)", why, (unsigned long long)f->bytes_up,
                  (unsigned long long)f->bytes_down);
     flow_read_stop(f);
-    list_remove(&f->blocked);
     if (code != WIRE_OK && f->assoc && !f->sent_final) {
         if (f->got_final)
             flow_send_empty(f, WIRE_CLOSE);
@@ -133,7 +131,6 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
 void flow_detach(flow_t *f, const char *why)
 {
     f->assoc = NULL;
-    list_remove(&f->blocked);
     flow_close(f, WIRE_E_LOST, why);
 }
 
@@ -190,12 +187,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread > 0) {
         credit_sent(&f->credit, (uint32_t)nread);
         f->bytes_up += (uint64_t)nread;
-        assoc_send_data(f->assoc, f->sid, m, (uint32_t)nread);
-        if (f->credit.send == 0 || f->assoc->congested) {
+        assoc_send_data(f->assoc, &f->sendq, f->sid, m, (uint32_t)nread);
+        if (f->assoc && (f->credit.send == 0 || !assoc_has_room(f->assoc, &f->sendq)))
             flow_read_stop(f);
-            if (f->credit.send)
-                assoc_block(f->assoc, f);
-        }
         return;
     }
     free(m);
@@ -214,17 +208,16 @@ static void flow_read_start(flow_t *f)
 {
     if (f->reading || f->read_eof || f->closed || !f->connected || !f->assoc || f->credit.send == 0)
         return;
-    if (f->assoc->congested) {
-        assoc_block(f->assoc, f);
-        return;
-    }
+    if (!assoc_has_room(f->assoc, &f->sendq))
+        return; /* flow_on_sent() starts it once the queue drains */
     if (uv_read_start((uv_stream_t *)&f->tcp, on_alloc, on_read) == 0)
         f->reading = 1;
 }
 
-void flow_unblock(flow_t *f)
+void flow_on_sent(flow_t *f)
 {
     flow_read_start(f);
+    flow_maybe_free(f);
 }
 
 /* ---- SCTP -> TCP ---------------------------------------------------- */
@@ -420,7 +413,7 @@ static flow_t *flow_new(assoc_t *a, const char *service, int opener)
     f->assoc = a;
     f->id = ++a->gw->next_flow_id;
     f->opener = opener ? 1 : 0;
-    list_init(&f->blocked);
+    msgq_init(&f->sendq);
     snprintf(f->service, sizeof(f->service), "%s", service);
     credit_init(&f->credit, a->peer_window, a->gw->cfg->flow_window);
     return f;

@@ -127,6 +127,22 @@ int sock_interleaving(int fd)
     return v.assoc_value != 0;
 }
 
+int sock_set_sndbuf(int fd, unsigned bytes)
+{
+    return set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);
+}
+
+int sock_pending(int fd)
+{
+    struct sctp_status st;
+    socklen_t len = sizeof(st);
+
+    memset(&st, 0, sizeof(st));
+    if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
+        return ERR;
+    return st.sstat_penddata;
+}
+
 int sock_subscribe(int fd)
 {
     static const uint16_t types[] = {SCTP_ASSOC_CHANGE, SCTP_PEER_ADDR_CHANGE, SCTP_REMOTE_ERROR,

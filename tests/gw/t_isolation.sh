@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Flow isolation under load: one interactive flow (100 B every 20 ms, echo
+# round trip) alone, then beside four bulk flows that fill the association
+# on clean links. Its p99 beside the bulk flows stays within
+# ISO_FACTOR x its p99 alone + ISO_SLACK_MS, and the bulk flows still
+# deliver every byte.
+. "$(dirname "$0")/lib.sh"
+ISO_FACTOR=${ISO_FACTOR:-4}
+ISO_SLACK_MS=${ISO_SLACK_MS:-150}
+pair_up
+gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+
+[bulk]
+accept = 127.0.0.1:7002
+INI
+gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+
+[bulk]
+connect = 127.0.0.1:9002
+INI
+server_start b 127.0.0.1:9001 echo
+server_start b 127.0.0.1:9002 bulk
+pair_start
+sleep 1
+
+interactive() { client a --connect 127.0.0.1:7001 --mode interactive --chunk 100 \
+    --interval-ms 20 --count "${ISO_COUNT:-200}" --no-fin --timeout-ms 60000; }
+p99_ms() { awk -v u="$(kv "$1" p99_us)" 'BEGIN { printf "%.1f\n", u / 1000 }'; }
+
+alone=$(interactive)
+log "alone: $alone"
+expect "$alone" ok == 1
+
+client a --connect 127.0.0.1:7002 --mode bulk --flows 4 --bytes 64G --timeout-ms 600000 \
+    >"$WORK/bulk.out" &
+bulk=$!
+sleep 2 # the bulk flows fill the association
+[ -n "${ISO_DIAG:-}" ] && { "$ISO_DIAG" & }
+beside=$(interactive)
+log "beside 4 bulk flows: $beside"
+kill "$bulk" 2>/dev/null || true
+wait "$bulk" 2>/dev/null || true
+expect "$beside" ok == 1
+bound=$(awk -v a="$(p99_ms "$alone")" -v f="$ISO_FACTOR" -v s="$ISO_SLACK_MS" \
+    'BEGIN { printf "%.0f\n", a * f + s }')
+log "p99 alone $(p99_ms "$alone") ms, beside bulk $(p99_ms "$beside") ms (bound $bound ms)"
+expect "$beside" p99_us '<=' $((bound * 1000))
+done_ok
