@@ -19,6 +19,9 @@ typedef struct service {
 /* Binds and listens. Returns 0 or -errno (nothing logged). */
 int service_start(service_t *s, struct gateway *gw, const service_conf_t *conf);
 
+/* Warns when the kernel caps every listener's backlog below max_flows. */
+void service_check_backlog(struct gateway *gw);
+
 /* Stops accepting; handles close asynchronously. */
 void service_stop(service_t *s);
 

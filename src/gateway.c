@@ -394,6 +394,8 @@ static int gateway_start_services(gateway_t *gw)
         }
         log_info(&gw->log, "svc", "[%s]: accepting on %s", sc->name, where);
     }
+    if (gw->n_services)
+        service_check_backlog(gw);
     return 0;
 }
 

@@ -1,12 +1,19 @@
 /* Accept services (see service.h). */
 #include "service.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include "assoc.h"
 #include "flow.h"
 #include "gateway.h"
 
-#define BACKLOG         511
+/* Clients that connect at once wait in the listener's backlog until the
+ * loop accepts them; past it the kernel turns them away without telling
+ * us. A burst may be as large as max_flows, so the backlog is as deep as
+ * the kernel allows (net.core.somaxconn caps it; service_check_backlog
+ * warns when that is below max_flows). */
+#define BACKLOG         65535
+#define SOMAXCONN_PATH  "/proc/sys/net/core/somaxconn"
 #define EMFILE_PAUSE_MS 100 /* out of descriptors: stop accepting this long */
 
 static void on_retry(uv_timer_t *t);
@@ -94,6 +101,22 @@ static void on_retry(uv_timer_t *t)
     if ((r = service_listen(s)) < 0)
         log_error(&s->gw->log, "svc", "[%s]: cannot listen again: %s", s->conf->name,
                   uv_strerror(r));
+}
+
+void service_check_backlog(gateway_t *gw)
+{
+    FILE *f = fopen(SOMAXCONN_PATH, "r");
+    unsigned cap = 0;
+
+    if (!f)
+        return;
+    if (fscanf(f, "%u", &cap) == 1 && cap < gw->cfg->max_flows)
+        log_warn(&gw->log, "svc",
+                 "net.core.somaxconn is %u: a burst of more than %u clients connecting at "
+                 "once may be refused by the kernel before the gateway sees them "
+                 "(max_flows is %u; raise it with sysctl)",
+                 cap, cap, gw->cfg->max_flows);
+    fclose(f);
 }
 
 int service_start(service_t *s, gateway_t *gw, const service_conf_t *conf)

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Clients that abandon their connections in every way a flow can end early,
+and a back end that ends its connections as they arrive.
+
+    abandon.py client PORT N       N connections of each kind, all at once:
+        close     connect and close at once (before the far end answered)
+        reset     connect and reset at once
+        credit    send 4 MiB without reading, then close (DATA waits for
+                  credit; unread bytes make the close a reset)
+        halfclose send 1 KiB, half-close, close without reading the echo
+        linger    send 1 KiB, read nothing, reset after 100 ms
+    prints "opened=X failed=Y" (connections that could not even connect)
+    abandon.py server PORT         accept forever; close or reset each
+                                   connection at once, alternately
+"""
+import selectors
+import socket
+import struct
+import sys
+import time
+
+
+def reset(sock):
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    sock.close()
+
+
+def connect(port):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(("127.0.0.1", port))
+    return s
+
+
+def wait_connected(socks, deadline):
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_WRITE)
+    ok, left = [], len(socks)
+    while left and time.monotonic() < deadline:
+        for key, _ in sel.select(timeout=0.5):
+            sel.unregister(key.fileobj)
+            left -= 1
+            if key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                ok.append(key.fileobj)
+            else:
+                key.fileobj.close()
+    for key in list(sel.get_map().values()):
+        key.fileobj.close()
+    return ok
+
+
+def send_some(s, total):
+    s.setblocking(True)
+    s.settimeout(0.05)
+    sent, chunk = 0, b"x" * 65536
+    try:
+        while sent < total:
+            sent += s.send(chunk[: total - sent])
+    except (socket.timeout, OSError):
+        pass
+
+
+def client(port, n):
+    kinds = ["close", "reset", "credit", "halfclose", "linger"]
+    socks = {k: [connect(port) for _ in range(n)] for k in kinds}
+    # "close" and "reset" end before the far end can have answered.
+    for s in socks["close"]:
+        s.close()
+    for s in socks["reset"]:
+        reset(s)
+    deadline = time.monotonic() + 20
+    rest = {k: wait_connected(socks[k], deadline) for k in kinds[2:]}
+    for s in rest["credit"]:
+        send_some(s, 4 << 20)
+    for s in rest["halfclose"]:
+        send_some(s, 1024)
+        try:
+            s.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass  # the far end already ended it: that is one of the races
+
+    for s in rest["linger"]:
+        send_some(s, 1024)
+    time.sleep(0.1)
+    for s in rest["credit"] + rest["halfclose"]:
+        s.close()
+    for s in rest["linger"]:
+        reset(s)
+    opened = sum(len(v) for v in rest.values())
+    print(f"opened={opened} failed={3 * n - opened}", flush=True)
+
+
+def server(port):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("127.0.0.1", port))
+    ls.listen(4096)
+    flip = False
+    while True:
+        c, _ = ls.accept()
+        flip = not flip
+        if flip:
+            reset(c)
+        else:
+            c.close()
+
+
+def main():
+    if sys.argv[1] == "client":
+        client(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        server(int(sys.argv[2]))
+
+
+if __name__ == "__main__":
+    main()

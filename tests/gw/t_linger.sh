@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# No flow outlives both of its TCP ends, and a burst of clients is carried
+# whole. 2,000 clients connect at once (more than the old accept backlog of
+# 511) and every one is carried; 10,000 idle flows open and close together;
+# then clients abandon flows in every way
+# (abandon.py: closed or reset before the far end answered, closed with DATA
+# waiting for credit, half-closed then gone, reset mid-flow), against an
+# echo back end and against one that ends each connection as it arrives, in
+# two rounds running at once. Within LINGER_S seconds no connection to a back
+# end is left at site b and none to a service at site a (counted with ss,
+# not from our logs), and every stream is free again: MAX_FLOWS flows then
+# open at once, all of them.
+. "$(dirname "$0")/lib.sh"
+ABANDON="$(dirname "$0")/abandon.py"
+ulimit -n 65536
+MAX_FLOWS=10500
+LINGER_S=${LINGER_S:-15}
+pair_up
+gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+
+[gone]
+accept = 127.0.0.1:7002
+INI
+gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+
+[gone]
+connect = 127.0.0.1:9002
+INI
+server_start b 127.0.0.1:9001 echo
+in_site b python3 "$ABANDON" server 9002 2>>"$WORK/abandon-server.log" &
+PIDS+=($!)
+pair_start
+
+r=$(client a --connect 127.0.0.1:7001 --flows 2000 --mode idle --hold-ms 500 --timeout-ms 120000)
+log "burst of 2000: $r"
+expect "$r" ok == 2000
+
+# As the benchmark's W7: 10,000 idle flows, one echoes 1 MB first, then all
+# echo their proof and close together.
+r=$(client a --connect 127.0.0.1:7001 --flows 10000 --mode idle --open-echo --hold-ms 1000 \
+    --one-bytes 1M --no-fin --timeout-ms 240000)
+log "10,000 idle flows: $r"
+expect "$r" ok == 10000
+
+for port in 7001 7002 7001 7002; do
+    in_site a python3 "$ABANDON" client "$port" 100 >>"$WORK/abandon.out" 2>&1 &
+done
+wait_abandon() {
+    local i
+    for i in $(seq 600); do
+        [ "$(grep -c opened= "$WORK/abandon.out" 2>/dev/null)" -ge 4 ] && return 0
+        sleep 0.1
+    done
+    fail "the abandoning clients did not finish: $(cat "$WORK/abandon.out")"
+}
+wait_abandon
+log "abandoned: $(tr '\n' ' ' <"$WORK/abandon.out")"
+# 2,000 connections arrive at once: each one must get through.
+grep -q 'failed=[1-9]' "$WORK/abandon.out" && fail "clients could not connect: $(cat "$WORK/abandon.out")"
+
+# Connections that are still more than a closing formality.
+lingering() {
+    {
+        in_site b ss -Htan '( dport = :9001 or dport = :9002 )'
+        in_site a ss -Htan '( sport = :7001 or sport = :7002 )'
+    } | grep -Ecv '^(LISTEN|TIME-WAIT)' || true
+}
+t0=$SECONDS
+while [ "$(lingering)" -gt 0 ]; do
+    if [ $((SECONDS - t0)) -ge "$LINGER_S" ]; then
+        in_site b ss -tan '( dport = :9001 or dport = :9002 )' >&2
+        in_site a ss -tan '( sport = :7001 or sport = :7002 )' | grep -v LISTEN >&2
+        fail "$(lingering) connections still open ${LINGER_S}s after their clients went"
+    fi
+    sleep 0.5
+done
+log "ok: no connection left $((SECONDS - t0))s after the clients went"
+
+r=$(client a --connect 127.0.0.1:7001 --flows "$MAX_FLOWS" --mode idle --hold-ms 500 \
+    --timeout-ms 120000)
+log "all $MAX_FLOWS streams again: $r"
+expect "$r" ok == "$MAX_FLOWS"
+done_ok
