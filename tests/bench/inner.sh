@@ -43,6 +43,7 @@ full)
     W3_COUNT=300
     W4_FLOWS=4 W4_COUNT=25
     W5_COUNT=250 # 5 s of requests every 20 ms
+    W5B_BYTES=48M # per bulk flow: outlasts the interactive flow beside it
     W6_FLOWS=8 W6_COUNT=1500 W6_CUT_S=5 W6_GRACE_MS=4000
     W7_SIZES=(1000 10000) W7_HOLD_MS=4000 W7_ONE=1M
     W7_SKIP_S=6 # process-per-flow systems: skip 10,000 when 1,000 took longer
@@ -54,6 +55,7 @@ smoke)
     W3_COUNT=10
     W4_FLOWS=2 W4_COUNT=3
     W5_COUNT=8
+    W5B_BYTES=2M
     W6_FLOWS=2 W6_COUNT=80 W6_CUT_S=0.3 W6_GRACE_MS=400
     W7_SIZES=(20) W7_HOLD_MS=1000 W7_ONE=64K
     W7_SKIP_S=1000
@@ -500,6 +502,25 @@ w5() {
     topo_set 1 --loss 0 && topo_set 2 --loss 0
 }
 
+# W5b: the same interactive flow on clean links, alone and beside four bulk
+# flows that fill the association; the bulk flows' aggregate is recorded too.
+w5b() {
+    local s=$1 r bulk out=$WORK/w5b-bulk.out
+    rec_latency "$s" "w5b_@_alone_ms" "$(interactive)"
+    (client --connect "$BULK_EP" --mode bulk --flows 4 --bytes "$W5B_BYTES" "${CF[@]}" \
+        --timeout-ms 300000 >"$out") &
+    bulk=$!
+    sleep "$SETTLE_S" # the bulk flows fill their windows
+    rec_latency "$s" "w5b_@_bulk_ms" "$(interactive)"
+    wait "$bulk"
+    r=$(cat "$out")
+    if ok_all "$r"; then
+        rec "$s" w5b_bulk_mbit "$(kv "$r" mbit_s)"
+    else
+        rec "$s" w5b_bulk_mbit "failed: $(failed_reason "$r")"
+    fi
+}
+
 w6() {
     local s=$1 r ready=$WORK/w6.ready lost
     rm -f "$ready" "$WORK/cut.t"
@@ -603,7 +624,8 @@ for s in "${SYSTEMS[@]}"; do
     if [ -n "$SETUP_ERR" ]; then
         log "$s: $SETUP_ERR"
         for k in w1_mbit w1_cpu_s_gib w2_mbit w2_cpu_s_gib w3_p50_ms w3_p99_ms w4_setup_p50_ms w4_flows_per_s \
-            w5_p99_alone_ms w5_p99_bulk_ms w6_gap_ms w6_lost; do
+            w5_p99_alone_ms w5_p99_bulk_ms w5b_p50_alone_ms w5b_p99_alone_ms w5b_p50_bulk_ms \
+            w5b_p99_bulk_ms w5b_bulk_mbit w6_gap_ms w6_lost; do
             rec "$s" "$k" "n/a: $SETUP_ERR"
         done
         for n in "${W7_SIZES[@]}"; do
@@ -612,7 +634,7 @@ for s in "${SYSTEMS[@]}"; do
     else
         # W7 first, on fresh processes: memory grown by earlier workloads
         # would otherwise be reused and hide the cost of idle flows.
-        for w in w7 w1 w2 w3 w4 w5 w6; do
+        for w in w7 w1 w2 w3 w4 w5 w5b w6; do
             quiesce
             T_W=$SECONDS
             "$w" "$s"

@@ -45,6 +45,12 @@ def metrics(sizes):
         ("w5_p99_alone_ms", "W5 2% loss: interactive p99 alone, ms", False),
         ("w5_p99_bulk_ms", "W5 2% loss: interactive p99 beside a bulk flow, ms", False),
         ("w5_hol", "W5 p99 beside bulk / alone", False),
+        ("w5b_p50_alone_ms", "W5b clean links: interactive p50 alone, ms", False),
+        ("w5b_p99_alone_ms", "W5b clean links: interactive p99 alone, ms", False),
+        ("w5b_p50_bulk_ms", "W5b clean links: interactive p50 beside 4 bulk flows, ms", False),
+        ("w5b_p99_bulk_ms", "W5b clean links: interactive p99 beside 4 bulk flows, ms", False),
+        ("w5b_hol", "W5b p99 beside bulk / alone", False),
+        ("w5b_bulk_mbit", "W5b the 4 bulk flows' aggregate, Mbit/s", True),
         ("w6_gap_ms", "W6 link 1 cut: largest gap, ms", False),
         ("w6_lost", "W6 link 1 cut: flows lost", False),
     ]
@@ -82,12 +88,14 @@ def num(v):
 
 def derive(data):
     for vals in data.values():
-        a, b = num(vals.get("w5_p99_alone_ms")), num(vals.get("w5_p99_bulk_ms"))
-        if a and b is not None:
-            vals["w5_hol"] = f"{b / a:.2f}"
-        elif "w5_p99_bulk_ms" in vals or "w5_p99_alone_ms" in vals:
-            bad = [v for v in (vals.get("w5_p99_alone_ms"), vals.get("w5_p99_bulk_ms")) if num(v) is None]
-            vals["w5_hol"] = bad[0] if bad else "failed: no figure"
+        for w in ("w5", "w5b"):
+            alone, beside = vals.get(f"{w}_p99_alone_ms"), vals.get(f"{w}_p99_bulk_ms")
+            a, b = num(alone), num(beside)
+            if a and b is not None:
+                vals[f"{w}_hol"] = f"{b / a:.2f}"
+            elif alone is not None or beside is not None:
+                bad = [v for v in (alone, beside) if num(v) is None]
+                vals[f"{w}_hol"] = bad[0] if bad else "failed: no figure"
 
 
 def fmt(v):
@@ -215,6 +223,13 @@ def targets(data, meta, sizes):
     c = num(data.get("ssh", {}).get("w5_p99_bulk_ms"))
     add("W5: p99 beside bulk below ssh -L's", f"{fmt(a)} vs {fmt(c)} ms",
         None if a is None or c is None else a < c)
+    a, b = num(g.get("w5b_p99_bulk_ms")), num(g.get("w5b_p99_alone_ms"))
+    add("W5b: p99 beside 4 bulk flows ≤ 2× alone", f"{fmt(a)} / {fmt(b)} ms = {ratio(a, b)}",
+        None if a is None or not b else a / b <= 2)
+    peers = [num(data.get(p, {}).get("w5b_p99_bulk_ms")) for p in PEERS if p in data]
+    best = min((p for p in peers if p is not None), default=None)
+    add("W5b: p99 beside bulk below every peer's", f"{fmt(a)} vs best peer {fmt(best)} ms",
+        None if a is None or best is None else a < best)
     gap, lost, f = num(g.get("w6_gap_ms")), num(g.get("w6_lost")), num(meta.get("failover_ms"))
     add(f"W6: gap ≤ failover_ms ({fmt(f)} ms), no flow lost", f"gap {fmt(gap)} ms, {fmt(lost)} lost",
         None if None in (gap, lost, f) else gap <= f and lost == 0)
