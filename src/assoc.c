@@ -141,9 +141,9 @@ static void assoc_size_sndbuf(assoc_t *a)
     pending = sock_pending(a->fd);
     if (pending < 0)
         return;
-    if ((unsigned)pending * SNDBUF_CHUNK_BYTES > a->msg_max)
+    if ((unsigned)pending * SNDBUF_CHUNK_BYTES > SNDBUF_MIN_MSGS * a->msg_max)
         want -= want / 8;
-    else if (a->sndbuf_hit && pending == 0)
+    else if (a->sndbuf_hit && (unsigned)pending * SNDBUF_CHUNK_BYTES <= a->msg_max)
         want += want / 4;
     a->sndbuf_hit = 0;
     want = want < low ? low : want > high ? high : want;

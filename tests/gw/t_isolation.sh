@@ -38,12 +38,17 @@ expect "$alone" ok == 1
 client a --connect 127.0.0.1:7002 --mode bulk --flows 4 --bytes 64G --timeout-ms 600000 \
     >"$WORK/bulk.out" &
 bulk=$!
+t_bulk=$(date +%s.%N)
 sleep 2 # the bulk flows fill the association
 [ -n "${ISO_DIAG:-}" ] && { "$ISO_DIAG" & }
 beside=$(interactive)
 log "beside 4 bulk flows: $beside"
 kill "$bulk" 2>/dev/null || true
 wait "$bulk" 2>/dev/null || true
+sleep 2 # the back end counts what reached it
+log "bulk flows: $(awk -v t0="$t_bulk" -v t1="$(date +%s.%N)" '/eof after/ { b += $7 }
+    END { printf "%.0f MB in %.1f s, %.0f Mbit/s\n", b / 1e6, t1 - t0, b * 8 / 1e6 / (t1 - t0) }' \
+    "$WORK/server-9002.log")"
 expect "$beside" ok == 1
 bound=$(awk -v a="$(p99_ms "$alone")" -v f="$ISO_FACTOR" -v s="$ISO_SLACK_MS" \
     'BEGIN { printf "%.0f\n", a * f + s }')
