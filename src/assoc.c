@@ -159,11 +159,10 @@ static void assoc_on_flow_sent(assoc_t *a, msgq_t *q)
 }
 
 /* Hands the kernel what it takes: the urgent queue first, then (with
- * `budget` > 0) up to `budget` bytes of the flows' queues in their fair
- * order. Returns the budget left, or 0 when the socket is full or nothing
- * is queued. Flows told that their queue drained may queue more, or close,
- * from here. */
-static size_t assoc_flush(assoc_t *a, size_t budget)
+ * `budget` > 0) up to about `budget` bytes of the flows' queues in their
+ * fair order. Flows told that their queue drained may queue more, or
+ * close, from here. */
+static void assoc_flush(assoc_t *a, size_t budget)
 {
     msgq_t *q;
     outmsg_t *m;
@@ -181,7 +180,7 @@ static size_t assoc_flush(assoc_t *a, size_t budget)
         }
         if (r < 0) {
             assoc_mark_dead(a, r);
-            return 0;
+            return;
         }
         a->last_send = uv_now(a->gw->loop);
         if (q == &a->urgent) {
@@ -195,7 +194,6 @@ static size_t assoc_flush(assoc_t *a, size_t budget)
     if (a->state == ASSOC_SHUTDOWN && !assoc_queued(a))
         shutdown(a->fd, SHUT_WR);
     assoc_arm(a);
-    return a->kernel_full || !a->fairq.bytes ? 0 : budget;
 }
 
 /* Once per loop turn, after every flow had its chance to read: the flows'
@@ -209,7 +207,8 @@ static void on_flush(uv_idle_t *h)
         return;
     if (a->state != ASSOC_CONNECTING)
         assoc_size_sndbuf(a);
-    if (a->kernel_full || !a->fairq.bytes || !assoc_flush(a, FLUSH_BYTES))
+    assoc_flush(a, FLUSH_BYTES);
+    if (a->state == ASSOC_CLOSED || a->kernel_full || !a->fairq.bytes)
         uv_idle_stop(h);
 }
 
