@@ -40,6 +40,7 @@ typedef struct assoc {
     uv_timer_t reap;    /* tears down after a failed send, from the loop */
     uv_timer_t warm;    /* sends KEEP while idle (assoc_on_warm) */
     uv_idle_t flusher;  /* hands the flows' queues to the kernel once per loop turn */
+    size_t turn_bytes;  /* flows' bytes handed to the kernel in this loop turn */
     uint64_t last_send; /* loop time of the last message handed to the kernel */
     handshake_t hs;
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */

@@ -19,11 +19,12 @@
 /* A flow reads from TCP while its queue holds less than this many messages
  * (back-pressure per flow: a bulk flow stops, the others go on). */
 #define FLOW_QUEUE_MSGS 1u
-/* Bytes of the flows' queues handed to the kernel per loop turn. A turn
- * that reads and sends more keeps every flow's next read waiting longer:
- * with four bulk flows reading 64 KiB at a time and sending all they read,
- * a turn took long enough to hold an interactive flow's request back by a
- * quarter of a second. */
+/* Bytes of the flows' queues handed to the kernel per loop turn: a message
+ * goes at once while the turn has budget left, the rest waits for the next
+ * turn, served fairly. A turn that reads and sends more keeps every flow's
+ * next read waiting longer: with four bulk flows reading 64 KiB at a time
+ * and sending all they read, a turn took long enough to hold an interactive
+ * flow's request back by a quarter of a second. */
 #define FLUSH_BYTES (128u * 1024u)
 /* The kernel's share (assoc_size_sndbuf): SO_SNDBUF is sized every
  * SNDBUF_TICK_MS while data flows, never below SNDBUF_MIN_MSGS messages;
@@ -188,6 +189,7 @@ static void assoc_flush(assoc_t *a, size_t budget)
             continue;
         }
         budget = m->len < budget ? budget - m->len : 0;
+        a->turn_bytes += m->len;
         free(fairq_pop(&a->fairq, q));
         assoc_on_flow_sent(a, q);
     }
@@ -196,15 +198,16 @@ static void assoc_flush(assoc_t *a, size_t budget)
     assoc_arm(a);
 }
 
-/* Once per loop turn, after every flow had its chance to read: the flows'
- * queues go to the kernel, fairly and a bounded amount at a time. The idle
- * handle keeps the loop from sleeping while there is more to send. */
+/* Once per loop turn, after every flow had its chance to read: a new turn's
+ * budget, and what waits goes to the kernel, fairly. The idle handle keeps
+ * the loop from sleeping while there is more to send. */
 static void on_flush(uv_idle_t *h)
 {
     assoc_t *a = h->data;
 
     if (a->state == ASSOC_CLOSED)
         return;
+    a->turn_bytes = 0;
     if (a->state != ASSOC_CONNECTING)
         assoc_size_sndbuf(a);
     assoc_flush(a, FLUSH_BYTES);
@@ -212,9 +215,13 @@ static void on_flush(uv_idle_t *h)
         uv_idle_stop(h);
 }
 
-static void assoc_flush_soon(assoc_t *a)
+/* Sends what this turn's budget allows now; the next turn sees to the
+ * rest (and resets the budget). */
+static void assoc_flush_turn(assoc_t *a)
 {
-    if (!a->kernel_full && a->fairq.bytes)
+    if (!a->kernel_full && a->turn_bytes < FLUSH_BYTES)
+        assoc_flush(a, FLUSH_BYTES - a->turn_bytes);
+    if (a->turn_bytes || (!a->kernel_full && a->fairq.bytes))
         uv_idle_start(&a->flusher, on_flush);
 }
 
@@ -238,7 +245,7 @@ static void assoc_submit(assoc_t *a, msgq_t *q, outmsg_t *m)
     }
     if (q) {
         fairq_push(&a->fairq, q, m);
-        assoc_flush_soon(a);
+        assoc_flush_turn(a);
         return;
     }
     msgq_push(&a->urgent, m);
@@ -638,7 +645,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
     if ((events & UV_WRITABLE) && a->state != ASSOC_CLOSED) {
         a->kernel_full = 0;
         assoc_flush(a, 0);
-        assoc_flush_soon(a);
+        assoc_flush_turn(a);
     }
     if ((events & UV_READABLE) && a->state != ASSOC_CLOSED)
         assoc_read(a);
@@ -777,5 +784,5 @@ void assoc_shutdown(assoc_t *a)
     a->state = ASSOC_SHUTDOWN;
     uv_timer_start(&a->timer, on_deadline, SHUTDOWN_TIMEOUT_MS, 0);
     assoc_flush(a, 0);
-    assoc_flush_soon(a);
+    assoc_flush_turn(a);
 }

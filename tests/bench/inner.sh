@@ -8,6 +8,9 @@
 # the table and charts (report.py).
 #
 # Usage: inner.sh OUT_DIR full|smoke [SYSTEM...]
+# Environment: BUDGET_S, seconds after which no workload is started (its
+# figures are recorded as not run), so that the run ends within the VM's
+# time limit.
 # Environment: SCTPGW, GWLOAD (binaries).
 set -uo pipefail
 
@@ -24,6 +27,7 @@ PROFILE=${2:?full or smoke}
 shift 2
 ALL_SYSTEMS=(limit-tcp limit-sctp socat ssh mptcp sctpgw)
 if [ $# -gt 0 ]; then SYSTEMS=("$@"); else SYSTEMS=("${ALL_SYSTEMS[@]}"); fi
+BUDGET_S=${BUDGET_S:-100000}
 RAW=$OUT/raw
 mkdir -p "$RAW"
 rm -rf "${RAW:?}"/*
@@ -383,7 +387,10 @@ quiesce() {
         [ "$n" = 0 ] && break
         sleep 0.2
     done
-    [ "$n" = 0 ] || log "$n connections to the echo back end still open"
+    if [ "$n" != 0 ]; then
+        log "$n connections to the echo back end still open"
+        [ "$n" -gt "$LINGER_MAX" ] && LINGER_MAX=$n
+    fi
     sleep "$SETTLE_S"
 }
 
@@ -521,28 +528,54 @@ w5b() {
     fi
 }
 
-w6() {
-    local s=$1 r ready=$WORK/w6.ready lost
+# Retransmissions counted in site a's namespace: SCTP chunks, or TCP
+# segments for the systems that carry the links with TCP.
+retrans() {
+    ip netns exec "$NS_A" nstat -az SctpRetransChunks TcpRetransSegs 2>/dev/null |
+        awk '$1 == "SctpRetransChunks" || $1 == "TcpRetransSegs" { n += $2 } END { print n + 0 }'
+}
+
+# w6_cut SYSTEM KEY: W6's paced flows with link 1 cut W6_CUT_S after they
+# started; KEY_gap_ms, KEY_lost and KEY_retrans recorded, timeline in
+# RAW/KEY-SYSTEM.tl.
+w6_cut() {
+    local s=$1 key=$2 r ready=$WORK/$2.ready lost rt0
     rm -f "$ready" "$WORK/cut.t"
+    rt0=$(retrans)
     # The client cuts link 1 itself, W6_CUT_S after its flows started.
     r=$(client --connect "$ECHO_EP" --mode paced --flows "$W6_FLOWS" --chunk 1024 --interval-ms 10 \
-        --count "$W6_COUNT" "${CF[@]}" --no-fin --ready-file "$ready" --timeline "$RAW/w6-$s.tl" \
+        --count "$W6_COUNT" "${CF[@]}" --no-fin --ready-file "$ready" --timeline "$RAW/$key-$s.tl" \
         --timeline-ms 50 --timeout-ms $((W6_COUNT * 10 + W6_GRACE_MS)) \
         --at-ms "$(awk -v s="$W6_CUT_S" 'BEGIN { print s * 1000 }')" \
         --at-cmd "'$ROOT/tests/net/topo' cut 1; date +%s.%N >'$WORK/cut.t'")
     # When the cut was in place, in ms since the flows started (the
     # timeline's 0).
     awk -v t1="$(cat "$WORK/cut.t" 2>/dev/null)" -v t0="$(date +%s.%N -r "$ready" 2>/dev/null)" \
-        'BEGIN { if (t1 && t0) printf "%.0f\n", (t1 - t0) * 1000 }' >"$RAW/w6-$s.cut"
+        'BEGIN { if (t1 && t0) printf "%.0f\n", (t1 - t0) * 1000 }' >"$RAW/$key-$s.cut"
     topo_restore 1
+    rec "$s" "${key}_retrans" $(($(retrans) - rt0))
     if [ -n "$r" ]; then
         lost=$(($(kv "$r" flows) - $(kv "$r" ok)))
-        rec "$s" w6_gap_ms "$(kv "$r" max_gap_ms)"
-        rec "$s" w6_lost "$lost"
+        rec "$s" "${key}_gap_ms" "$(kv "$r" max_gap_ms)"
+        rec "$s" "${key}_lost" "$lost"
     else
-        rec "$s" w6_gap_ms "failed: $(failed_reason "$r")"
-        rec "$s" w6_lost "failed: $(failed_reason "$r")"
+        rec "$s" "${key}_gap_ms" "failed: $(failed_reason "$r")"
+        rec "$s" "${key}_lost" "failed: $(failed_reason "$r")"
     fi
+}
+
+w6() { w6_cut "$1" w6; }
+
+# W6b: the same cut while four bulk flows fill the links.
+w6b() {
+    local s=$1 bulk
+    client_bg --connect "$BULK_EP" --mode bulk --flows 4 --bytes 64G "${CF[@]}" --timeout-ms 600000 \
+        >/dev/null
+    bulk=$!
+    sleep "$SETTLE_S" # the bulk flows fill their windows
+    w6_cut "$s" w6b
+    kill "$bulk" 2>/dev/null
+    wait "$bulk" 2>/dev/null
 }
 
 w7() {
@@ -615,32 +648,52 @@ rec meta profile "$PROFILE"
 rec meta failover_ms "$FAILOVER_MS"
 rec meta kernel "$(uname -r)"
 rec meta cpus "$(nproc)"
+rec meta systems "${SYSTEMS[*]}"
+
+# wkeys W: the figures workload W records.
+wkeys() {
+    local n k
+    case $1 in
+    w1) echo w1_mbit w1_cpu_s_gib ;;
+    w2) echo w2_mbit w2_cpu_s_gib ;;
+    w3) echo w3_p50_ms w3_p99_ms ;;
+    w4) echo w4_setup_p50_ms w4_flows_per_s ;;
+    w5) echo w5_p50_alone_ms w5_p99_alone_ms w5_p50_bulk_ms w5_p99_bulk_ms ;;
+    w5b) echo w5b_p50_alone_ms w5b_p99_alone_ms w5b_p50_bulk_ms w5b_p99_bulk_ms w5b_bulk_mbit ;;
+    w6 | w6b) echo "$1_gap_ms" "$1_lost" "$1_retrans" ;;
+    w7) for n in "${W7_SIZES[@]}"; do for k in open_s kib_a kib_b one_ms; do echo "w7_${n}_$k"; done; done ;;
+    esac
+}
+
+# Every workload, in this order: W7 first, on fresh processes, since memory
+# grown by earlier workloads would otherwise be reused and hide the cost of
+# idle flows.
+WORKLOADS=(w7 w1 w2 w3 w4 w5 w5b w6 w6b)
 
 for s in "${SYSTEMS[@]}"; do
     log "---- $s"
     SETUP_ERR=
     T_SYS=$SECONDS
+    LINGER_MAX=0
     "setup_$s" || true
-    if [ -n "$SETUP_ERR" ]; then
-        log "$s: $SETUP_ERR"
-        for k in w1_mbit w1_cpu_s_gib w2_mbit w2_cpu_s_gib w3_p50_ms w3_p99_ms w4_setup_p50_ms w4_flows_per_s \
-            w5_p99_alone_ms w5_p99_bulk_ms w5b_p50_alone_ms w5b_p99_alone_ms w5b_p50_bulk_ms \
-            w5b_p99_bulk_ms w5b_bulk_mbit w6_gap_ms w6_lost; do
-            rec "$s" "$k" "n/a: $SETUP_ERR"
-        done
-        for n in "${W7_SIZES[@]}"; do
-            for k in open_s kib_a kib_b one_ms; do rec "$s" "w7_${n}_$k" "n/a: $SETUP_ERR"; done
-        done
-    else
-        # W7 first, on fresh processes: memory grown by earlier workloads
-        # would otherwise be reused and hide the cost of idle flows.
-        for w in w7 w1 w2 w3 w4 w5 w5b w6; do
-            quiesce
-            T_W=$SECONDS
-            "$w" "$s"
-            rec "$s" "time_$w" $((SECONDS - T_W))
-        done
-    fi
+    for w in "${WORKLOADS[@]}"; do
+        why=
+        [ -n "$SETUP_ERR" ] && why="n/a: $SETUP_ERR"
+        # A workload that may not end before the VM's time limit is not
+        # started: the run records why and still reports everything else.
+        [ -z "$why" ] && [ $((SECONDS - T_START)) -gt "$BUDGET_S" ] &&
+            why="failed: not run: the run's ${BUDGET_S} s were spent"
+        if [ -n "$why" ]; then
+            for k in $(wkeys "$w"); do rec "$s" "$k" "$why"; done
+            continue
+        fi
+        quiesce
+        T_W=$SECONDS
+        "$w" "$s"
+        rec "$s" "time_$w" $((SECONDS - T_W))
+    done
+    [ -n "$SETUP_ERR" ] || quiesce
+    rec "$s" lingering "$LINGER_MAX"
     stop_all
     declare -F "teardown_$s" >/dev/null && "teardown_$s"
     # The programs' own logs, for what went wrong.
