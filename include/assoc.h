@@ -11,6 +11,7 @@
 #include "fairq.h"
 #include "handshake.h"
 #include "list.h"
+#include "pace.h"
 #include "path.h"
 #include "reasm.h"
 #include "sctp_sock.h"
@@ -54,12 +55,14 @@ typedef struct assoc {
 
     uint32_t msg_max; /* largest DATA message we send: 64 KiB with I-DATA, else 8 KiB */
 
-    msgq_t urgent;      /* stream 0 and credit grants: ahead of every flow */
-    fairq_t fairq;      /* the flows' own queues, served fairly */
-    int kernel_full;    /* the socket refused a message: wait until writable */
-    unsigned sndbuf;    /* SO_SNDBUF as last set: the kernel's share */
-    int sndbuf_hit;     /* kernel_full happened since the last sizing */
-    uint64_t sndbuf_at; /* loop time of the last sizing */
+    msgq_t urgent;       /* stream 0 and credit grants: ahead of every flow */
+    fairq_t fairq;       /* the flows' own queues, served fairly */
+    int kernel_full;     /* the socket refused a message: wait until writable */
+    pace_t pace;         /* the kernel's share: SO_SNDBUF as decided */
+    int sndbuf_hit;      /* kernel_full happened since the last sizing */
+    uint64_t paced_at;   /* loop time of the last sizing */
+    uint64_t sent_since; /* bytes handed to the kernel since then */
+    uint64_t probe_at;   /* loop time a KEEP left an idle association, or 0 */
 
     reasm_t rx;      /* messages being received, piece by piece */
     int told_pieces; /* logged that the kernel delivers in pieces */

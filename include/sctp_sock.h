@@ -30,10 +30,12 @@ int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const 
  * every chunk until it is acknowledged). */
 int sock_set_sndbuf(int fd, unsigned bytes);
 
-/* How many DATA chunks wait in the kernel unsent (SCTP_STATUS penddata). */
-int sock_pending(int fd);
+/* From SCTP_STATUS: DATA chunks waiting unsent in the kernel (penddata)
+ * and the peer's receive window now. */
+int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd);
 
-/* Subscribes to association, path, shutdown and error notifications. */
+/* Subscribes to association, path, shutdown and error notifications, and
+ * to the sender-dry event (everything sent has been acknowledged). */
 int sock_subscribe(int fd);
 
 /* Binds all addresses (port taken from the first; 0 = any). */

@@ -26,7 +26,7 @@
  * and sending all they read, a turn took long enough to hold an interactive
  * flow's request back by a quarter of a second. */
 #define FLUSH_BYTES (128u * 1024u)
-/* The kernel's share (assoc_size_sndbuf): SO_SNDBUF is sized every
+/* The kernel's share (assoc_pace, pace.h): SO_SNDBUF is sized every
  * SNDBUF_TICK_MS while data flows, never below SNDBUF_MIN_MSGS messages;
  * the kernel's count of unsent chunks is turned into bytes at
  * SNDBUF_CHUNK_BYTES each (a chunk carries at most a path MTU). */
@@ -121,35 +121,22 @@ static void assoc_mark_dead(assoc_t *a, int err)
     uv_timer_start(&a->reap, on_dead, 0, 0);
 }
 
-/* How much the kernel holds. Whatever sits in the socket is sent in the
- * order it was handed over, so every byte there is a byte a quiet flow's
- * next message may wait behind; the flows' own queues, served fairly, are
- * where waiting should happen. So the send buffer tracks what the kernel
- * can send soon: it grows while the socket was full and the kernel had
- * nothing unsent (the buffer, not the window, held sending back), and
- * shrinks while more than a message's worth waits unsent in the kernel
- * (the congestion or receive window is the limit). */
-static void assoc_size_sndbuf(assoc_t *a)
+/* Every SNDBUF_TICK_MS while data flows: the kernel's share, sized by
+ * pace.c from what the socket reports. */
+static void assoc_pace(assoc_t *a)
 {
     uint64_t now = uv_now(a->gw->loop);
-    unsigned want = a->sndbuf, low = SNDBUF_MIN_MSGS * a->msg_max;
-    unsigned high = a->gw->cfg->sock_buffer > low ? a->gw->cfg->sock_buffer : low;
-    int pending;
+    pace_tick_t t = {.elapsed_ms = now - a->paced_at, .sent = a->sent_since, .hit = a->sndbuf_hit};
+    unsigned before = a->pace.sndbuf, pending;
 
-    if (now - a->sndbuf_at < SNDBUF_TICK_MS)
+    if (t.elapsed_ms < SNDBUF_TICK_MS || sock_backlog(a->fd, &pending, &t.rwnd) < 0)
         return;
-    a->sndbuf_at = now;
-    pending = sock_pending(a->fd);
-    if (pending < 0)
-        return;
-    if ((unsigned)pending * SNDBUF_CHUNK_BYTES > SNDBUF_MIN_MSGS * a->msg_max)
-        want -= want / 8;
-    else if (a->sndbuf_hit && (unsigned)pending * SNDBUF_CHUNK_BYTES <= a->msg_max)
-        want += want / 4;
+    t.pending = pending * SNDBUF_CHUNK_BYTES;
+    a->paced_at = now;
+    a->sent_since = 0;
     a->sndbuf_hit = 0;
-    want = want < low ? low : want > high ? high : want;
-    if (want != a->sndbuf && sock_set_sndbuf(a->fd, want) == 0)
-        a->sndbuf = want;
+    if (pace_tick(&a->pace, &t) != before && sock_set_sndbuf(a->fd, a->pace.sndbuf) < 0)
+        a->pace.sndbuf = before;
 }
 
 /* A flow's queue went below its limit, or empty. */
@@ -184,6 +171,7 @@ static void assoc_flush(assoc_t *a, size_t budget)
             return;
         }
         a->last_send = uv_now(a->gw->loop);
+        a->sent_since += m->len;
         if (q == &a->urgent) {
             free(msgq_pop(q));
             continue;
@@ -209,7 +197,7 @@ static void on_flush(uv_idle_t *h)
         return;
     a->turn_bytes = 0;
     if (a->state != ASSOC_CONNECTING)
-        assoc_size_sndbuf(a);
+        assoc_pace(a);
     assoc_flush(a, FLUSH_BYTES);
     if (a->state == ASSOC_CLOSED || a->kernel_full || !a->fairq.bytes)
         uv_idle_stop(h);
@@ -371,8 +359,8 @@ static void assoc_established(assoc_t *a)
     a->state = ASSOC_HANDSHAKE;
     a->msg_max = sock_interleaving(a->fd) == 1 ? WIRE_DATA_MAX : MSG_MAX_CLASSIC;
     a->fairq.quantum = a->msg_max;
-    a->sndbuf = SNDBUF_MIN_MSGS * a->msg_max;
-    if ((r = sock_set_sndbuf(a->fd, a->sndbuf)) < 0)
+    pace_init(&a->pace, SNDBUF_MIN_MSGS * a->msg_max, a->gw->cfg->sock_buffer, a->msg_max);
+    if ((r = sock_set_sndbuf(a->fd, a->pace.sndbuf)) < 0)
         assoc_log(a, LOG_WARN, "cannot size the send buffer: %s", strerror(-r));
     r = assoc_setup_streams(a);
     if (r < 0) {
@@ -411,6 +399,7 @@ static void on_warm(uv_timer_t *t)
         return;
     if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))
         return;
+    a->probe_at = uv_now(a->gw->loop);
     assoc_send_flagged(a, NULL, WIRE_CONTROL_SID, &keep, SOCK_SACK_NOW);
 }
 
@@ -543,6 +532,16 @@ static void assoc_on_notification(assoc_t *a, const uint8_t *buf, size_t len)
         break;
     case SCTP_SHUTDOWN_EVENT:
         assoc_log(a, LOG_INFO, "peer is shutting the association down");
+        break;
+    case SCTP_SENDER_DRY_EVENT:
+        /* A KEEP sent while idle has been acknowledged: a round trip. */
+        if (a->probe_at) {
+            uint32_t least = a->pace.rtt_ms;
+            pace_rtt(&a->pace, uv_now(a->gw->loop), (uint32_t)(uv_now(a->gw->loop) - a->probe_at));
+            if (a->pace.rtt_ms != least)
+                assoc_log(a, LOG_DEBUG, "least round trip now %u ms", a->pace.rtt_ms);
+        }
+        a->probe_at = 0;
         break;
     default:
         break;

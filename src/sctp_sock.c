@@ -132,7 +132,7 @@ int sock_set_sndbuf(int fd, unsigned bytes)
     return set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);
 }
 
-int sock_pending(int fd)
+int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd)
 {
     struct sctp_status st;
     socklen_t len = sizeof(st);
@@ -140,13 +140,15 @@ int sock_pending(int fd)
     memset(&st, 0, sizeof(st));
     if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
         return ERR;
-    return st.sstat_penddata;
+    *pending = st.sstat_penddata;
+    *peer_rwnd = st.sstat_rwnd;
+    return 0;
 }
 
 int sock_subscribe(int fd)
 {
     static const uint16_t types[] = {SCTP_ASSOC_CHANGE, SCTP_PEER_ADDR_CHANGE, SCTP_REMOTE_ERROR,
-                                     SCTP_SHUTDOWN_EVENT};
+                                     SCTP_SHUTDOWN_EVENT, SCTP_SENDER_DRY_EVENT};
 
     for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
         struct sctp_event ev = {.se_assoc_id = SCTP_FUTURE_ASSOC, .se_type = types[i], .se_on = 1};

@@ -1,0 +1,58 @@
+/* Sizing the kernel's share of an association (see pace.h). */
+#include "pace.h"
+
+void pace_init(pace_t *p, unsigned low, unsigned high, unsigned msg_max)
+{
+    p->low = low;
+    p->high = high > low ? high : low;
+    p->msg_max = msg_max;
+    p->sndbuf = low;
+    p->rate = 0;
+    p->rtt_ms = 0;
+    p->rtt_at = 0;
+    p->rwnd_max = 0;
+}
+
+void pace_rtt(pace_t *p, uint64_t now_ms, uint32_t rtt_ms)
+{
+    if (rtt_ms == 0)
+        rtt_ms = 1; /* within the loop clock's millisecond */
+    if (!p->rtt_ms || rtt_ms <= p->rtt_ms || now_ms - p->rtt_at > PACE_RTT_KEEP_MS) {
+        p->rtt_ms = rtt_ms;
+        p->rtt_at = now_ms;
+    }
+}
+
+/* Twice the delivery rate over the round trip, less what the peer holds. */
+static uint64_t pace_bound(const pace_t *p, uint32_t rwnd)
+{
+    uint64_t unread = p->rwnd_max > rwnd ? p->rwnd_max - rwnd : 0;
+    uint64_t bdp = 2 * p->rate * (p->rtt_ms + PACE_SLACK_MS) / 1000;
+
+    return bdp > unread ? bdp - unread : 0;
+}
+
+unsigned pace_tick(pace_t *p, const pace_tick_t *t)
+{
+    uint64_t want = p->sndbuf;
+    uint64_t sample = t->elapsed_ms ? t->sent * 1000 / t->elapsed_ms : 0;
+
+    p->rate = sample > p->rate - p->rate / 8 ? sample : p->rate - p->rate / 8;
+    if (t->rwnd > p->rwnd_max)
+        p->rwnd_max = t->rwnd;
+    if (t->pending > 4 * p->msg_max)
+        want -= want / 8;
+    else if (t->hit && t->pending <= p->msg_max)
+        want += want / 4;
+    if (p->rtt_ms && p->rate) {
+        uint64_t bound = pace_bound(p, t->rwnd);
+        if (want > bound)
+            want = bound;
+    }
+    if (want < p->low)
+        want = p->low;
+    if (want > p->high)
+        want = p->high;
+    p->sndbuf = (unsigned)want;
+    return p->sndbuf;
+}

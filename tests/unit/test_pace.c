@@ -1,0 +1,116 @@
+/* Sizing the kernel's share: growth while the buffer limits, shrinking
+ * while the window limits, the bandwidth-delay bound, what the peer holds
+ * unread, and the least round trip. */
+#include "pace.h"
+#include "check.h"
+
+#define LOW  (256u * 1024u)
+#define HIGH (4u * 1024u * 1024u)
+#define MSG  65536u
+
+static pace_tick_t tick(uint64_t sent, unsigned pending, uint32_t rwnd, int hit)
+{
+    pace_tick_t t = {.elapsed_ms = 20, .sent = sent, .pending = pending, .rwnd = rwnd, .hit = hit};
+
+    return t;
+}
+
+static void test_grows_while_the_buffer_limits(void)
+{
+    pace_t p;
+    pace_tick_t t = tick(1000000, 0, HIGH, 1);
+    unsigned prev;
+
+    pace_init(&p, LOW, HIGH, MSG);
+    CHECK(p.sndbuf == LOW);
+    prev = pace_tick(&p, &t);
+    CHECK(prev == LOW + LOW / 4);
+    for (int i = 0; i < 40; i++)
+        pace_tick(&p, &t);
+    CHECK(p.sndbuf == HIGH); /* no round trip measured: no bound */
+    /* not full: stays */
+    t = tick(1000000, 0, HIGH, 0);
+    CHECK(pace_tick(&p, &t) == HIGH);
+}
+
+static void test_shrinks_while_the_window_limits(void)
+{
+    pace_t p;
+    pace_tick_t t = tick(1000000, 0, HIGH, 1);
+
+    pace_init(&p, LOW, HIGH, MSG);
+    for (int i = 0; i < 40; i++)
+        pace_tick(&p, &t);
+    t = tick(1000000, 5 * MSG, HIGH, 1);
+    CHECK(pace_tick(&p, &t) == HIGH - HIGH / 8);
+    for (int i = 0; i < 100; i++)
+        pace_tick(&p, &t);
+    CHECK(p.sndbuf == LOW);
+    /* a few chunks unsent: neither way */
+    t = tick(1000000, 2 * MSG, HIGH, 1);
+    CHECK(pace_tick(&p, &t) == LOW);
+}
+
+/* 40 MB/s over a 10 ms round trip: at most 2 x 40 MB/s x 15 ms. */
+static void test_bandwidth_delay_bound(void)
+{
+    pace_t p;
+    pace_tick_t t = tick(800000, 0, HIGH, 1);
+    uint64_t bound = 2ull * 40000000 * (10 + PACE_SLACK_MS) / 1000;
+
+    pace_init(&p, LOW, HIGH, MSG);
+    pace_rtt(&p, 1000, 10);
+    for (int i = 0; i < 40; i++)
+        pace_tick(&p, &t);
+    CHECK(p.rate == 40000000);
+    CHECK(p.sndbuf == bound);
+    /* what the peer holds unread (its window below the largest it
+     * advertised) comes off the bound */
+    t = tick(800000, 0, HIGH - 100000, 1);
+    CHECK(pace_tick(&p, &t) == bound - 100000);
+    /* never below the floor */
+    t = tick(800000, 0, 1000, 1);
+    CHECK(pace_tick(&p, &t) == LOW);
+}
+
+/* The rate is the best recent one: a slow tick lowers it by an eighth. */
+static void test_rate_filter(void)
+{
+    pace_t p;
+    pace_tick_t fast = tick(200000, 0, HIGH, 0), idle = tick(0, 0, HIGH, 0);
+
+    pace_init(&p, LOW, HIGH, MSG);
+    pace_tick(&p, &fast);
+    CHECK(p.rate == 10000000);
+    pace_tick(&p, &idle);
+    CHECK(p.rate == 10000000 - 10000000 / 8);
+    pace_tick(&p, &fast);
+    CHECK(p.rate == 10000000);
+}
+
+static void test_least_round_trip(void)
+{
+    pace_t p;
+
+    pace_init(&p, LOW, HIGH, MSG);
+    pace_rtt(&p, 100, 12);
+    CHECK(p.rtt_ms == 12);
+    pace_rtt(&p, 200, 30);
+    CHECK(p.rtt_ms == 12);
+    pace_rtt(&p, 300, 9);
+    CHECK(p.rtt_ms == 9);
+    pace_rtt(&p, 300 + PACE_RTT_KEEP_MS + 1, 20); /* the old least gives way */
+    CHECK(p.rtt_ms == 20);
+    pace_rtt(&p, 20000, 0);
+    CHECK(p.rtt_ms == 1);
+}
+
+int main(void)
+{
+    test_grows_while_the_buffer_limits();
+    test_shrinks_while_the_window_limits();
+    test_bandwidth_delay_bound();
+    test_rate_filter();
+    test_least_round_trip();
+    return check_status("test_pace");
+}
