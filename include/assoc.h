@@ -87,8 +87,8 @@ outmsg_t *assoc_data_alloc(size_t cap);
 /* Queues `len` bytes of DATA held in m (ownership passes) on q. */
 void assoc_send_data(assoc_t *a, msgq_t *q, uint16_t sid, outmsg_t *m, uint32_t len);
 
-/* Whether a flow may read more from TCP: its queue holds less than two
- * messages. Past that it stops reading until flow_on_sent(). */
+/* Whether a flow may read more from TCP: its queue holds less than one
+ * message's worth. Past that it stops reading until flow_on_sent(). */
 int assoc_has_room(const assoc_t *a, const msgq_t *q);
 
 /* Reserves a stream and registers a flow we open; -ENOSPC when full. */

@@ -223,8 +223,9 @@ int assoc_has_room(const assoc_t *a, const msgq_t *q)
     return q->bytes < FLOW_QUEUE_MSGS * a->msg_max;
 }
 
-/* Queues m (owned) on a flow's queue q, sent on the next loop turn, or on
- * the urgent queue (q NULL), sent now. */
+/* Queues m (owned) on a flow's queue q, sent now if this loop turn's budget
+ * allows and fairly on a later turn otherwise, or on the urgent queue (q
+ * NULL), sent now. */
 static void assoc_submit(assoc_t *a, msgq_t *q, outmsg_t *m)
 {
     if (a->state == ASSOC_CLOSED || a->dead) {
