@@ -22,6 +22,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 . "$ROOT/tests/bench/gwpair.sh"
 : "${SCTPGW:?path of the sctpgw binary}"
 : "${GWLOAD:?path of the gwload binary}"
+: "${SCTPSTREAMS:?path of the sctpstreams binary}"
 OUT=${1:?output folder}
 PROFILE=${2:?full or smoke}
 shift 2
@@ -224,8 +225,10 @@ start_backends() {
     done
     ip netns exec "$NS_B" iperf3 -s -p 5201 >"$WORK/iperf3-server.log" 2>&1 &
     BACKENDS+=($!)
+    ip netns exec "$NS_B" "$SCTPSTREAMS" server --listen 0.0.0.0:9013 2>>"$WORK/backend-9013.log" &
+    BACKENDS+=($!)
     wait_listen b 9001 tcp && wait_listen b 9002 tcp && wait_listen b 9011 sctp &&
-        wait_listen b 9012 sctp && wait_listen b 5201 tcp
+        wait_listen b 9012 sctp && wait_listen b 5201 tcp && wait_listen b 9013 sctp
 }
 
 setup_limit-tcp() {
@@ -454,8 +457,25 @@ w1() {
 }
 
 w2() {
-    local s=$1
+    local s=$1 r i runs=() err=
     bulk w2_mbit "$W2_FLOWS" "$W2_BYTES"
+    if [ "$s" != limit-sctp ]; then
+        rec "$s" w2_one_assoc_mbit "n/a: raw SCTP only (one association of 64 streams)"
+        return
+    fi
+    # The same flows as streams of one association, with I-DATA as sctpgw
+    # has it: what one association costs, apart from what the gateway does.
+    for ((i = 0; i < BULK_RUNS; i++)); do
+        r=$(ip netns exec "$NS_A" "$SCTPSTREAMS" client --connect 10.1.0.2:9013 \
+            --streams "$W2_FLOWS" --bytes "$W2_BYTES" 2>>"$WORK/client.log")
+        if ok_all "$r"; then runs+=("$(kv "$r" mbit_s)"); else err=$(failed_reason "$r"); fi
+    done
+    if [ -n "$err" ]; then
+        rec "$s" w2_one_assoc_mbit "failed: $err"
+        return
+    fi
+    rec "$s" w2_one_assoc_mbit_runs "n/a: runs ${runs[*]}"
+    rec "$s" w2_one_assoc_mbit "$(printf '%s\n' "${runs[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
 }
 
 # rec_latency SYSTEM KEY REPORT: the report's p50 and p99 in ms, or why there
@@ -655,7 +675,7 @@ wkeys() {
     local n k
     case $1 in
     w1) echo w1_mbit w1_cpu_s_gib ;;
-    w2) echo w2_mbit w2_cpu_s_gib ;;
+    w2) echo w2_mbit w2_cpu_s_gib w2_one_assoc_mbit ;;
     w3) echo w3_p50_ms w3_p99_ms ;;
     w4) echo w4_setup_p50_ms w4_flows_per_s ;;
     w5) echo w5_p50_alone_ms w5_p99_alone_ms w5_p50_bulk_ms w5_p99_bulk_ms ;;
