@@ -111,7 +111,18 @@ server_start() {
     in_site "$site" "$GWLOAD" server --listen "$addr" --mode "$mode" -v "$@" \
         2>>"$WORK/server-${addr##*:}.log" &
     PIDS+=($!)
-    sleep 0.2
+    wait_listen "$site" "${addr##*:}"
+}
+
+# wait_listen SITE PORT: waits until a TCP listener on PORT is up in SITE
+# (a program start can take a second on a busy machine).
+wait_listen() {
+    local i
+    for i in $(seq 100); do
+        in_site "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+        sleep 0.1
+    done
+    fail "nothing listens on port $2 at site $1"
 }
 
 # client SITE [gwload client options]: runs a client, prints its report.

@@ -40,7 +40,12 @@ def main():
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         ls.bind(("127.0.0.1", port))
         ls.listen()
-        conn, _ = ls.accept()
+        ls.settimeout(20)
+        try:
+            conn, _ = ls.accept()
+        except socket.timeout:
+            print("no-connection 20.000", flush=True)
+            return
         if do_reset:
             conn.recv(100)
             reset(conn)

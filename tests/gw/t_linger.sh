@@ -33,6 +33,7 @@ INI
 server_start b 127.0.0.1:9001 echo
 in_site b python3 "$ABANDON" server 9002 2>>"$WORK/abandon-server.log" &
 PIDS+=($!)
+wait_listen b 9002
 pair_start
 
 r=$(client a --connect 127.0.0.1:7001 --flows 2000 --mode idle --hold-ms 500 --timeout-ms 120000)

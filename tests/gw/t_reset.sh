@@ -19,7 +19,7 @@ pair_start
 
 # The client resets: the back end must see a reset, not a clean end.
 in_site b python3 "$PROBE" server 9021 >"$WORK/backend.out" &
-sleep 0.5
+wait_listen b 9021
 in_site a python3 "$PROBE" client 7021 --reset
 wait $!
 read -r how secs <"$WORK/backend.out"
@@ -28,7 +28,7 @@ log "back end saw: $how after ${secs}s"
 
 # The back end resets: the client must see a reset.
 in_site b python3 "$PROBE" server 9022 --reset &
-sleep 0.5
+wait_listen b 9022
 read -r how secs < <(in_site a python3 "$PROBE" client 7022)
 log "client saw: $how after ${secs}s"
 [ "$how" = reset ] || fail "the client saw '$how' instead of a reset"
