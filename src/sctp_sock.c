@@ -132,14 +132,21 @@ int sock_set_sndbuf(int fd, unsigned bytes)
     return set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);
 }
 
+static int sock_status(int fd, struct sctp_status *st)
+{
+    socklen_t len = sizeof(*st);
+
+    memset(st, 0, sizeof(*st));
+    return getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, st, &len) < 0 ? ERR : 0;
+}
+
 int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd)
 {
     struct sctp_status st;
-    socklen_t len = sizeof(st);
+    int r = sock_status(fd, &st);
 
-    memset(&st, 0, sizeof(st));
-    if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
-        return ERR;
+    if (r < 0)
+        return r;
     *pending = st.sstat_penddata;
     *peer_rwnd = st.sstat_rwnd;
     return 0;
@@ -250,11 +257,10 @@ ssize_t sock_recv(int fd, void *buf, size_t len, sock_rcv_t *info)
 int sock_streams(int fd, unsigned *in, unsigned *out)
 {
     struct sctp_status st;
-    socklen_t len = sizeof(st);
+    int r = sock_status(fd, &st);
 
-    memset(&st, 0, sizeof(st));
-    if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
-        return ERR;
+    if (r < 0)
+        return r;
     *in = st.sstat_instrms;
     *out = st.sstat_outstrms;
     return 0;

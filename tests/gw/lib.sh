@@ -179,4 +179,23 @@ INI
     pair_start
 }
 
+# echo_bulk_config [SUFFIX]: configs site-aSUFFIX and site-bSUFFIX with two
+# services: [echo] 127.0.0.1:7001 -> 9001 and [bulk] 127.0.0.1:7002 -> 9002.
+echo_bulk_config() {
+    gw_config "site-a${1:-}" connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+
+[bulk]
+accept = 127.0.0.1:7002
+INI
+    gw_config "site-b${1:-}" listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+
+[bulk]
+connect = 127.0.0.1:9002
+INI
+}
+
 done_ok() { log "PASS: $(basename "$0")"; }

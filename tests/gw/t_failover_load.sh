@@ -15,20 +15,7 @@ server_start b 127.0.0.1:9002 bulk
 # cut_under_load F: a fresh pair at failover_ms F, the cut, the checks.
 cut_under_load() {
     local f=$1 bulk paced r
-    FAILOVER_MS=$f gw_config "site-a-$f" connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-
-[bulk]
-accept = 127.0.0.1:7002
-INI
-    FAILOVER_MS=$f gw_config "site-b-$f" listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-
-[bulk]
-connect = 127.0.0.1:9002
-INI
+    FAILOVER_MS=$f echo_bulk_config "-$f"
     pair_start "-$f"
     sleep 1 # both paths confirmed by heartbeats
     client a --connect 127.0.0.1:7002 --mode bulk --flows 4 --bytes 64G --timeout-ms 600000 \

@@ -8,20 +8,7 @@
 ISO_FACTOR=${ISO_FACTOR:-4}
 ISO_SLACK_MS=${ISO_SLACK_MS:-250}
 pair_up
-gw_config site-a connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-
-[bulk]
-accept = 127.0.0.1:7002
-INI
-gw_config site-b listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-
-[bulk]
-connect = 127.0.0.1:9002
-INI
+echo_bulk_config
 server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 bulk
 pair_start
