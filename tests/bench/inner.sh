@@ -8,10 +8,9 @@
 # the table and charts (report.py).
 #
 # Usage: inner.sh OUT_DIR full|smoke [SYSTEM...]
-# Environment: BUDGET_S, seconds after which no workload is started (its
-# figures are recorded as not run), so that the run ends within the VM's
-# time limit.
-# Environment: SCTPGW, GWLOAD (binaries).
+# Environment: SCTPGW, GWLOAD, SCTPSTREAMS (binaries); BUDGET_S, seconds
+# after which no workload is started (its figures are recorded as not run),
+# so that the run ends within the VM's time limit.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
