@@ -27,7 +27,8 @@ SYSTEMS = [
 PEERS = ["socat", "ssh", "mptcp"]
 LIMIT = "limit-sctp"  # what sctpgw rides on: its ratios are against this one
 # Rows whose ratios mean nothing (counts that are 0 when all is well).
-NO_RATIO = ("w1_iperf3_mbit", "w2_one_assoc_mbit", "w6_lost", "w6b_lost", "w6_retrans", "w6b_retrans", "lingering")
+NO_RATIO = ("w1_iperf3_mbit", "w2_one_assoc_mbit", "w6_lost", "w6b_lost", "w6_retrans",
+            "w6b_retrans", "lingering")
 # Reasons for which a missing figure is by design, not a failure.
 DESIGN_NA = ("no gateway process", "one process per flow", "not tried", "raw SCTP only")
 
