@@ -35,6 +35,14 @@ cleanup() {
             echo "----- $(basename "$f") (last 60 lines)" >&2
             tail -n 60 "$f" >&2
         done
+        # Why flows ended, counted: a burst of one reason shows at a glance.
+        for f in "$WORK"/site-*.log; do
+            [ -f "$f" ] || continue
+            echo "----- $(basename "$f"): flows ended, by reason" >&2
+            grep -oE '(reset|closed|refused): [^(]*' "$f" | sort | uniq -c | sort -rn | head -n 20 >&2 || true
+        done
+        # SCTPGW_TEST_KEEP=DIR (shared into the VM with --share) keeps the logs.
+        [ -z "${SCTPGW_TEST_KEEP:-}" ] || cp -r "$WORK" "$SCTPGW_TEST_KEEP/" || true
     fi
     "$TOPO" down >/dev/null 2>&1 || true
     rm -rf "$WORK"

@@ -36,9 +36,32 @@ PIDS+=($!)
 wait_listen b 9002
 pair_start
 
+# Connections that are still more than a closing formality.
+lingering() {
+    {
+        in_site b ss -Htan '( dport = :9001 or dport = :9002 )'
+        in_site a ss -Htan '( sport = :7001 or sport = :7002 )'
+    } | grep -Ecv '^(LISTEN|TIME-WAIT)' || true
+}
+
+# wait_gone WHEN: within LINGER_S seconds no connection is left.
+wait_gone() {
+    local t0=$SECONDS
+    while [ "$(lingering)" -gt 0 ]; do
+        if [ $((SECONDS - t0)) -ge "$LINGER_S" ]; then
+            in_site b ss -tan '( dport = :9001 or dport = :9002 )' >&2
+            in_site a ss -tan '( sport = :7001 or sport = :7002 )' | grep -v LISTEN >&2
+            fail "$(lingering) connections still open ${LINGER_S}s after $1"
+        fi
+        sleep 0.5
+    done
+    log "ok: no connection left $((SECONDS - t0))s after $1"
+}
+
 r=$(client a --connect 127.0.0.1:7001 --flows 2000 --mode idle --hold-ms 500 --timeout-ms 120000)
 log "burst of 2000: $r"
 expect "$r" ok == 2000
+wait_gone "the burst closed"
 
 # As the benchmark's W7: 10,000 idle flows, one echoes 1 MB first, then all
 # echo their proof and close together.
@@ -46,6 +69,9 @@ r=$(client a --connect 127.0.0.1:7001 --flows 10000 --mode idle --open-echo --ho
     --one-bytes 1M --no-fin --timeout-ms 240000)
 log "10,000 idle flows: $r"
 expect "$r" ok == 10000
+# Their flows must be gone before the next clients come: with them still
+# open, max_flows would rightly turn some of those clients away.
+wait_gone "the 10,000 clients closed"
 
 for port in 7001 7002 7001 7002; do
     in_site a python3 "$ABANDON" client "$port" 100 >>"$WORK/abandon.out" 2>&1 &
@@ -63,23 +89,7 @@ log "abandoned: $(tr '\n' ' ' <"$WORK/abandon.out")"
 # 2,000 connections arrive at once: each one must get through.
 grep -q 'failed=[1-9]' "$WORK/abandon.out" && fail "clients could not connect: $(cat "$WORK/abandon.out")"
 
-# Connections that are still more than a closing formality.
-lingering() {
-    {
-        in_site b ss -Htan '( dport = :9001 or dport = :9002 )'
-        in_site a ss -Htan '( sport = :7001 or sport = :7002 )'
-    } | grep -Ecv '^(LISTEN|TIME-WAIT)' || true
-}
-t0=$SECONDS
-while [ "$(lingering)" -gt 0 ]; do
-    if [ $((SECONDS - t0)) -ge "$LINGER_S" ]; then
-        in_site b ss -tan '( dport = :9001 or dport = :9002 )' >&2
-        in_site a ss -tan '( sport = :7001 or sport = :7002 )' | grep -v LISTEN >&2
-        fail "$(lingering) connections still open ${LINGER_S}s after their clients went"
-    fi
-    sleep 0.5
-done
-log "ok: no connection left $((SECONDS - t0))s after the clients went"
+wait_gone "the abandoning clients went"
 
 r=$(client a --connect 127.0.0.1:7001 --flows "$MAX_FLOWS" --mode idle --hold-ms 500 \
     --timeout-ms 120000)
