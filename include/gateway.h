@@ -43,6 +43,8 @@ typedef struct gateway {
     uv_signal_t sig_term;
     uv_signal_t sig_int;
 
+    unsigned fd_flows; /* flows the descriptor limit leaves room for */
+
     uint64_t next_assoc_id; /* ids for logs */
     uint64_t next_flow_id;
 } gateway_t;
@@ -68,6 +70,9 @@ void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a);
 
 /* Called by flow.c whenever a flow is freed, to see whether a drain is over. */
 void gateway_on_flow_gone(gateway_t *gw);
+
+/* Flows open on every association. */
+size_t gateway_flows(const gateway_t *gw);
 
 /* Whether new flows are refused. */
 int gateway_draining(const gateway_t *gw);

@@ -5,6 +5,7 @@
 
 #include <uv.h>
 #include "config.h"
+#include "limits.h"
 
 struct gateway;
 
@@ -12,8 +13,10 @@ typedef struct service {
     struct gateway *gw;
     const service_conf_t *conf;
     uv_tcp_t listener;
-    uv_timer_t retry; /* re-arms accepting after EMFILE */
-    int open;         /* handles initialised */
+    uv_timer_t retry;   /* listens again after a pause (EMFILE) */
+    int open;           /* the listener is initialised */
+    episode_t refusing; /* clients accepted only to be reset */
+    episode_t paused;   /* the listener closed for a while */
 } service_t;
 
 /* Binds and listens. Returns 0 or -errno (nothing logged). */

@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include "assoc.h"
 #include "flow.h"
+#include "limits.h"
 #include "sctp_sock.h"
 #include "service.h"
 
@@ -237,7 +238,7 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
 
 /* ---- drain and stop ---------------------------------------------------- */
 
-static size_t gateway_flows(const gateway_t *gw)
+size_t gateway_flows(const gateway_t *gw)
 {
     size_t n = 0;
     list_t *pos;
@@ -399,6 +400,29 @@ static int gateway_start_services(gateway_t *gw)
     return 0;
 }
 
+/* Each flow holds a descriptor: raise the soft limit as far as the hard one
+ * allows (a shell's default of 1024 would cap a gateway near a thousand
+ * flows without a word) and say so when max_flows still cannot be reached. */
+static void gateway_check_fds(gateway_t *gw)
+{
+    long limit = limits_raise_fds(), open = limits_open_fds();
+
+    if (limit < 0 || open < 0) {
+        log_warn(&gw->log, "gw", "cannot read the descriptor limit: %s",
+                 strerror((int)-(limit < 0 ? limit : open)));
+        gw->fd_flows = gw->cfg->max_flows;
+        return;
+    }
+    gw->fd_flows = limits_flow_cap(limit, open);
+    if (gw->fd_flows < gw->cfg->max_flows)
+        log_warn(&gw->log, "gw",
+                 "the descriptor limit (%ld, %ld in use) leaves room for %u flows, fewer than "
+                 "max_flows %u: raise the hard limit (LimitNOFILE=, ulimit -Hn)",
+                 limit, open, gw->fd_flows, gw->cfg->max_flows);
+    else
+        log_debug(&gw->log, "gw", "descriptor limit %ld: room for %u flows", limit, gw->fd_flows);
+}
+
 int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
 {
     unsigned paths = cfg->role == ROLE_CONNECT ? (unsigned)cfg->n_remote : CONFIG_MAX_ADDRS;
@@ -426,11 +450,12 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
              "path max retrans %u; outage_ms %u",
              SCTPGW_VERSION, cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->failover_ms,
              t->rto_min, t->rto_max, t->hb_interval, t->path_max_retrans, cfg->outage_ms);
-    if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0)
+    if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0 ||
+        (cfg->role == ROLE_LISTEN && (r = gateway_listen(gw)) < 0))
         return r;
-    if (cfg->role == ROLE_LISTEN)
-        return gateway_listen(gw);
-    gateway_dial(gw);
+    gateway_check_fds(gw);
+    if (cfg->role == ROLE_CONNECT)
+        gateway_dial(gw);
     return 0;
 }
 

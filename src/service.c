@@ -6,6 +6,7 @@
 #include "assoc.h"
 #include "flow.h"
 #include "gateway.h"
+#include "limits.h"
 
 /* Clients that connect at once wait in the listener's backlog until the
  * loop accepts them; past it the kernel turns them away without telling
@@ -32,48 +33,85 @@ static void on_paused(uv_handle_t *h)
         uv_timer_start(&s->retry, on_retry, EMFILE_PAUSE_MS, 0);
 }
 
-/* No association to carry the client: accept it and reset it at once, so
- * it fails fast instead of hanging. */
+/* Closes the listener and tries again after a pause. While it is closed the
+ * kernel refuses clients at once, which beats holding them in a backlog we
+ * cannot drain. */
+static void service_pause(service_t *s, const char *why)
+{
+    if (episode_hit(&s->paused, why, uv_now(s->gw->loop)))
+        log_warn(&s->gw->log, "svc", "[%s]: not accepting for now: %s", s->conf->name, why);
+    uv_close((uv_handle_t *)&s->listener, on_paused);
+    s->open = 0;
+}
+
+/* An episode of refusals is over: say how long it lasted and what it cost. */
+static void service_refusals_end(service_t *s)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (episode_end(&s->refusing, uv_now(s->gw->loop), &ms, &n))
+        log_info(&s->gw->log, "svc", "[%s]: accepting clients again: %lu refused in %llu ms (%s)",
+                 s->conf->name, n, (unsigned long long)ms, s->refusing.why);
+}
+
+/* No flow for this client: accept it and reset it at once, so it fails fast
+ * instead of hanging. Logged once per episode, not once per client. */
 static void service_refuse(service_t *s, const char *why)
 {
     uv_tcp_t *c = malloc(sizeof(*c));
 
+    if (s->refusing.active && s->refusing.why != why)
+        service_refusals_end(s);
+    if (episode_hit(&s->refusing, why, uv_now(s->gw->loop)))
+        log_warn(&s->gw->log, "svc", "[%s]: refusing clients: %s (%zu flows open)", s->conf->name,
+                 why, gateway_flows(s->gw));
     if (!c)
         return;
     uv_tcp_init(s->gw->loop, c);
-    if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)c) == 0) {
-        log_warn(&s->gw->log, "svc", "[%s]: client refused: %s", s->conf->name, why);
-        if (uv_tcp_close_reset(c, on_refused_closed) == 0)
-            return;
-    }
+    if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)c) == 0 &&
+        uv_tcp_close_reset(c, on_refused_closed) == 0)
+        return;
     uv_close((uv_handle_t *)c, on_refused_closed);
+}
+
+/* Why a new client cannot become a flow on `a`, or NULL. */
+static const char *service_refusal(service_t *s, const assoc_t *a)
+{
+    gateway_t *gw = s->gw;
+
+    if (gateway_draining(gw))
+        return "gateway is shutting down";
+    if (!a)
+        return "no association to the peer is up";
+    if (gateway_flows(gw) >= gw->fd_flows)
+        return "out of file descriptors";
+    if (a->n_flows >= gw->cfg->max_flows)
+        return "max_flows reached";
+    return NULL;
 }
 
 static void on_connection(uv_stream_t *server, int status)
 {
     service_t *s = server->data;
+    const char *why;
     assoc_t *a;
 
     if (status == UV_EMFILE || status == UV_ENFILE) {
-        /* Leave the client in the backlog and try again shortly, as relayd
-         * does, rather than spinning on a full descriptor table. */
-        log_warn(&s->gw->log, "svc", "[%s]: out of file descriptors; pausing accept",
-                 s->conf->name);
-        uv_close((uv_handle_t *)&s->listener, on_paused);
-        s->open = 0;
+        /* Something other than our flows took the descriptors (the flows
+         * stop at fd_flows): stop and try again shortly, as relayd does,
+         * rather than spinning on a full descriptor table. */
+        service_pause(s, "out of file descriptors");
         return;
     }
     if (status < 0)
         return;
-    if (gateway_draining(s->gw)) {
-        service_refuse(s, "gateway is shutting down");
+    a = gateway_draining(s->gw) ? NULL : gateway_pick(s->gw, s->conf);
+    if ((why = service_refusal(s, a))) {
+        service_refuse(s, why);
         return;
     }
-    a = gateway_pick(s->gw, s->conf);
-    if (!a) {
-        service_refuse(s, "no association to the peer is up");
-        return;
-    }
+    service_refusals_end(s);
     flow_accept(a, s->conf, server);
 }
 
@@ -91,16 +129,24 @@ static int service_listen(service_t *s)
     return 0;
 }
 
+/* Listens again after a pause; keeps trying (quietly: the episode was
+ * logged when it began) until it works. */
 static void on_retry(uv_timer_t *t)
 {
     service_t *s = t->data;
+    uint64_t ms;
+    unsigned long n;
     int r;
 
     if (gateway_draining(s->gw))
         return;
-    if ((r = service_listen(s)) < 0)
-        log_error(&s->gw->log, "svc", "[%s]: cannot listen again: %s", s->conf->name,
-                  uv_strerror(r));
+    if ((r = service_listen(s)) < 0) {
+        service_pause(s, uv_strerror(r));
+        return;
+    }
+    if (episode_end(&s->paused, uv_now(s->gw->loop), &ms, &n))
+        log_info(&s->gw->log, "svc", "[%s]: accepting again after %llu ms (%s)", s->conf->name,
+                 (unsigned long long)ms, s->paused.why);
 }
 
 void service_check_backlog(gateway_t *gw)

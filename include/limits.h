@@ -1,0 +1,40 @@
+/* Resource limits: the descriptor budget a gateway works within, and
+ * episodes of running into a limit. An episode is logged when it starts and
+ * when it ends, with how many clients it turned away, never once per client:
+ * a flood of refusals must not become a flood of log lines. */
+#ifndef SCTPGW_LIMITS_H
+#define SCTPGW_LIMITS_H
+
+#include <stdint.h>
+
+/* Descriptors kept back from flows: listeners, SCTP sockets, the event
+ * loop's own, accepting a client only to refuse it, and some to spare. */
+#define LIMITS_FD_RESERVE 64
+
+typedef struct episode {
+    int active;
+    uint64_t since_ms;  /* when it started */
+    unsigned long hits; /* clients turned away during it */
+    const char *why;    /* its reason, a string literal */
+} episode_t;
+
+/* Counts one refusal for `why` at `now`. Returns 1 when this one starts an
+ * episode (log it), 0 while the episode goes on. */
+int episode_hit(episode_t *e, const char *why, uint64_t now);
+
+/* Ends the episode, if one is active: returns 1 and fills how long it
+ * lasted and how many it turned away (log that), else 0. */
+int episode_end(episode_t *e, uint64_t now, uint64_t *lasted_ms, unsigned long *hits);
+
+/* Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit
+ * now in force (raised or not), or -errno. */
+long limits_raise_fds(void);
+
+/* Descriptors this process has open now, or -errno. */
+long limits_open_fds(void);
+
+/* How many flows fit in a descriptor limit with `open` already in use:
+ * each flow holds one descriptor (its client's or its back end's). */
+unsigned limits_flow_cap(long limit, long open);
+
+#endif

@@ -1,0 +1,71 @@
+/* Resource limits (see limits.h). */
+#include "limits.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <sys/resource.h>
+
+int episode_hit(episode_t *e, const char *why, uint64_t now)
+{
+    int starts = !e->active;
+
+    if (starts) {
+        e->active = 1;
+        e->since_ms = now;
+        e->hits = 0;
+        e->why = why;
+    }
+    e->hits++;
+    return starts;
+}
+
+int episode_end(episode_t *e, uint64_t now, uint64_t *lasted_ms, unsigned long *hits)
+{
+    if (!e->active)
+        return 0;
+    e->active = 0;
+    *lasted_ms = now - e->since_ms;
+    *hits = e->hits;
+    return 1;
+}
+
+long limits_raise_fds(void)
+{
+    struct rlimit rl;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return -errno;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t was = rl.rlim_cur;
+
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            rl.rlim_cur = was;
+    }
+    return rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > (rlim_t)1 << 30 ? 1L << 30
+                                                                         : (long)rl.rlim_cur;
+}
+
+long limits_open_fds(void)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    long n = 0;
+
+    if (!d)
+        return -errno;
+    while ((e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the directory stream's own */
+}
+
+unsigned limits_flow_cap(long limit, long open)
+{
+    long room = limit - open - LIMITS_FD_RESERVE;
+
+    if (room <= 0)
+        return 0;
+    return room > 65535 ? 65535 : (unsigned)room;
+}

@@ -1,0 +1,60 @@
+/* Resource limits: episodes logged once, the flows a descriptor limit
+ * leaves room for, and the descriptor count seen from /proc. */
+#include "limits.h"
+#include "check.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+static const char *const WHY_FDS = "out of file descriptors";
+static const char *const WHY_MAX = "max_flows reached";
+
+static void test_an_episode_is_logged_once(void)
+{
+    episode_t e = {0};
+    uint64_t ms = 0;
+    unsigned long n = 0;
+
+    CHECK(episode_end(&e, 5, &ms, &n) == 0); /* none yet: nothing to say */
+    CHECK(episode_hit(&e, WHY_FDS, 100) == 1);
+    for (int i = 0; i < 999; i++)
+        CHECK(episode_hit(&e, WHY_FDS, 100 + (uint64_t)i) == 0);
+    CHECK(e.why == WHY_FDS);
+    CHECK(episode_end(&e, 1600, &ms, &n) == 1);
+    CHECK(ms == 1500);
+    CHECK(n == 1000);
+    CHECK(episode_end(&e, 1700, &ms, &n) == 0); /* ended once */
+    CHECK(episode_hit(&e, WHY_MAX, 2000) == 1); /* a new one starts afresh */
+    CHECK(episode_end(&e, 2000, &ms, &n) == 1);
+    CHECK(ms == 0 && n == 1);
+}
+
+static void test_flow_cap(void)
+{
+    CHECK(limits_flow_cap(1024, 20) == 1024 - 20 - LIMITS_FD_RESERVE);
+    CHECK(limits_flow_cap(64, 20) == 0);
+    CHECK(limits_flow_cap(LIMITS_FD_RESERVE + 20, 20) == 0);
+    CHECK(limits_flow_cap(1L << 30, 20) == 65535);
+}
+
+static void test_descriptors(void)
+{
+    long limit = limits_raise_fds(), before = limits_open_fds();
+    int fd = open("/dev/null", O_RDONLY);
+
+    CHECK(limit >= 3);
+    CHECK(before >= 3); /* stdin, stdout, stderr */
+    CHECK(fd >= 0);
+    CHECK(limits_open_fds() == before + 1);
+    close(fd);
+    CHECK(limits_open_fds() == before);
+    CHECK(limits_raise_fds() == limit); /* already raised: stays */
+}
+
+int main(void)
+{
+    test_an_episode_is_logged_once();
+    test_flow_cap();
+    test_descriptors();
+    return check_status("test_limits");
+}
