@@ -580,6 +580,31 @@ static void test_relative_path(fixture_t *fx)
     CHECK(chdir(cwd) == 0);
 }
 
+/* A text in memory loads like a file of that name: the same values, the
+ * key found in the name's folder, and errors in the same FILE:LINE form. */
+static void test_stream(fixture_t *fx)
+{
+    static const char ok[] = BASE "[web]\naccept = 127.0.0.1:8080\n";
+    static const char bad[] = BASE "failover_ms = 50\n";
+    char name[256], err[512], want[512];
+    FILE *fp;
+
+    snprintf(name, sizeof(name), "%s/memory.ini", fx->dir);
+    fp = fmemopen((void *)ok, sizeof(ok) - 1, "r");
+    CHECK(fp && config_load_stream(fp, name, fx->cfg, err, sizeof(err)) == 0);
+    CHECK(fx->cfg->n_remote == 2 && fx->cfg->n_services == 1 && fx->cfg->psk_len == 48);
+    CHECK_STR(fx->cfg->path, name);
+    if (fp)
+        fclose(fp);
+
+    fp = fmemopen((void *)bad, sizeof(bad) - 1, "r");
+    CHECK(fp && config_load_stream(fp, name, fx->cfg, err, sizeof(err)) == -1);
+    snprintf(want, sizeof(want), "%s:7: failover_ms = 50: must be between 100 and 60000", name);
+    CHECK(strncmp(err, want, strlen(want)) == 0);
+    if (fp)
+        fclose(fp);
+}
+
 /* Copies a shipped configuration into the folder; returns 0 or -1. */
 static int shipped_copy(const fixture_t *fx, const char *src_dir, const char *name)
 {
@@ -715,6 +740,7 @@ int main(void)
     test_services(&fx);
     test_psk(&fx);
     test_relative_path(&fx);
+    test_stream(&fx);
     test_shipped(&fx);
 
     nftw(fx.dir, entry_remove, 8, FTW_DEPTH | FTW_PHYS);
