@@ -708,7 +708,9 @@ static int check_psk(parse_state_t *st)
     memcpy(written, cfg->psk_path, sizeof(written));
     if (path_resolve(cfg->path, written, cfg->psk_path, sizeof(cfg->psk_path)) < 0)
         return parse_fail(st, line, "psk_file = %s: path too long", written);
-    fd = open(cfg->psk_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, and a
+     * mistyped psk_file would hang the gateway instead of being reported. */
+    fd = open(cfg->psk_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return parse_fail(st, line, "psk_file = %s: cannot open %s: %s", written, cfg->psk_path,
                           strerror(errno));

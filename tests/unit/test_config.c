@@ -516,6 +516,14 @@ static void test_psk(fixture_t *fx)
     CHECK(strstr(fx->err, "/keydir is not a regular file") != NULL);
     rmdir(path);
 
+    /* A FIFO is refused at once; opening it must not wait for a writer. */
+    snprintf(path, sizeof(path), "%s/fifo.key", fx->dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(fails_at(fx, "[gateway]\npsk_file = fifo.key\n[association]\nrole = listen\n", 2,
+                   "psk_file = fifo.key: "));
+    CHECK(strstr(fx->err, "/fifo.key is not a regular file") != NULL);
+    unlink(path);
+
     /* Root reads files whatever their mode, so this case needs a user. */
     key_write(fx, "locked.key", 48, 0000);
     if (geteuid() != 0) {
