@@ -1,11 +1,12 @@
 /* libFuzzer target for message reassembly (src/reasm.c), which gathers the
  * pieces the kernel hands recvmsg for every message a peer sends.
  *
- * Input: max u8 | held_max u8 | reads. Each read is three bytes: flags
- * (low two bits pick stream 0, 1, 2 or 7; bit 2: a notification; bit 3:
- * MSG_EOR), then the piece's length, big-endian, cut to the room reasm_room
- * offers (a recvmsg never returns more). Every piece carries bytes of a
- * running counter, so each byte fed is told apart.
+ * Input: max u8 (scaled to 1..512 bytes) | held_max u8 (times 4) | reads.
+ * Each read is three bytes: flags (low two bits pick stream 0, 1, 2 or 7;
+ * bit 2: a notification; bit 3: MSG_EOR), then a big-endian u16 from which
+ * the piece's length is taken, 1 up to the room reasm_room offers (a recvmsg
+ * never returns more). The pieces carry the bytes of a running counter, so
+ * a byte out of place shows.
  *
  * A model of what reasm.h promises runs beside it: pieces gather per stream
  * and kind, a message ends at MSG_EOR and is handed out whole, in order, with
