@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "addr.h"
 #include "log.h"
 
@@ -59,6 +60,11 @@ typedef struct config {
 /* Parses and validates `path` into `cfg`. On error returns -1 and writes
  * "FILE:LINE: message" (or "FILE: message" when no line applies) into err. */
 int config_load(const char *path, config_t *cfg, char *err, size_t errlen);
+
+/* The same for a text read from fp (an open file, or one in memory from
+ * fmemopen): path names it in messages and its folder is where a relative
+ * psk_file is found. The caller closes fp. */
+int config_load_stream(FILE *fp, const char *path, config_t *cfg, char *err, size_t errlen);
 
 /* Finds a service by name, or NULL. */
 const service_conf_t *config_service(const config_t *cfg, const char *name);

@@ -118,7 +118,8 @@ int wire_decode(uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len, wir
 
 /* Encodes every type but DATA (whose payload is sent as is) into buf.
  * Returns the length, or -EINVAL when the message cannot be encoded
- * (bad name or a buffer too small). Texts longer than WIRE_TEXT_MAX are cut. */
+ * (bad name, a zero window or flow_window, a buffer too small); what it
+ * writes always decodes. Texts longer than WIRE_TEXT_MAX are cut. */
 ssize_t wire_encode(const wire_msg_t *m, uint8_t *buf, size_t cap);
 
 /* The PPID, in host order, of a type. */

@@ -94,7 +94,7 @@ static const key_def_t keys[] = {
 /* Everything the reader, the handler and the final checks share. */
 typedef struct parse_state {
     config_t *cfg;        /* the configuration being filled */
-    FILE *fp;             /* the configuration file */
+    FILE *fp;             /* the configuration's text */
     int line;             /* number of the line last handed to inih */
     section_t section;    /* kind of the current section */
     service_conf_t *svc;  /* the current service, when section is SEC_SERVICE */
@@ -708,7 +708,9 @@ static int check_psk(parse_state_t *st)
     memcpy(written, cfg->psk_path, sizeof(written));
     if (path_resolve(cfg->path, written, cfg->psk_path, sizeof(cfg->psk_path)) < 0)
         return parse_fail(st, line, "psk_file = %s: path too long", written);
-    fd = open(cfg->psk_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, and a
+     * mistyped psk_file would hang the gateway instead of being reported. */
+    fd = open(cfg->psk_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return parse_fail(st, line, "psk_file = %s: cannot open %s: %s", written, cfg->psk_path,
                           strerror(errno));
@@ -806,7 +808,7 @@ static int config_check(parse_state_t *st)
     return 0;
 }
 
-/* Runs inih over the open file. inih goes on after a syntax error, so its
+/* Runs inih over the text. inih goes on after a syntax error, so its
  * first error line is compared with the first one reported here. */
 static void config_parse(parse_state_t *st)
 {
@@ -820,7 +822,7 @@ static void config_parse(parse_state_t *st)
         parse_fail(st, 0, "cannot parse: out of memory");
 }
 
-int config_load(const char *path, config_t *cfg, char *err, size_t errlen)
+int config_load_stream(FILE *fp, const char *path, config_t *cfg, char *err, size_t errlen)
 {
     parse_state_t *st = calloc(1, sizeof(*st));
     int failed;
@@ -828,29 +830,47 @@ int config_load(const char *path, config_t *cfg, char *err, size_t errlen)
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->path, sizeof(cfg->path), "%s", path);
     if (!st) {
-        snprintf(err, errlen, "%s: out of memory", path);
+        snprintf(err, errlen, "%s: out of memory", cfg->path);
         return -1;
     }
     st->cfg = cfg;
+    st->fp = fp;
     st->err = err;
     st->errlen = errlen;
     defaults_apply(cfg);
     if (strlen(path) >= sizeof(cfg->path))
         parse_fail(st, 0, "path too long");
-    else if (!(st->fp = fopen(path, "re")))
-        parse_fail(st, 0, "cannot open: %s", strerror(errno));
     else {
         config_parse(st);
         if (!st->failed)
             config_check(st);
     }
-    if (st->fp)
-        fclose(st->fp);
     failed = st->failed;
     free(st);
     if (failed)
         explicit_bzero(cfg->psk, sizeof(cfg->psk));
     return failed ? -1 : 0;
+}
+
+int config_load(const char *path, config_t *cfg, char *err, size_t errlen)
+{
+    FILE *fp;
+    int r;
+
+    /* Messages name cfg->path, never path: the caller may pass err as both. */
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(cfg->path, sizeof(cfg->path), "%s", path);
+    if (strlen(path) >= sizeof(cfg->path)) {
+        snprintf(err, errlen, "%s: path too long", cfg->path);
+        return -1;
+    }
+    if (!(fp = fopen(path, "re"))) {
+        snprintf(err, errlen, "%s: cannot open: %s", cfg->path, strerror(errno));
+        return -1;
+    }
+    r = config_load_stream(fp, path, cfg, err, errlen);
+    fclose(fp);
+    return r;
 }
 
 const service_conf_t *config_service(const config_t *cfg, const char *name)

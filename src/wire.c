@@ -195,7 +195,8 @@ static ssize_t encode_hello(const wire_hello_t *h, uint8_t *buf, size_t cap)
     const size_t fixed = 2 + 2 + WIRE_NONCE_LEN + 4;
     ssize_t n;
 
-    if (cap < fixed || !wire_name_valid(h->name))
+    /* The decoder refuses a zero window, so it is never written either. */
+    if (cap < fixed || !wire_name_valid(h->name) || h->flow_window == 0)
         return -EINVAL;
     put16(buf, h->version);
     put16(buf + 2, h->flags);

@@ -516,6 +516,14 @@ static void test_psk(fixture_t *fx)
     CHECK(strstr(fx->err, "/keydir is not a regular file") != NULL);
     rmdir(path);
 
+    /* A FIFO is refused at once; opening it must not wait for a writer. */
+    snprintf(path, sizeof(path), "%s/fifo.key", fx->dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(fails_at(fx, "[gateway]\npsk_file = fifo.key\n[association]\nrole = listen\n", 2,
+                   "psk_file = fifo.key: "));
+    CHECK(strstr(fx->err, "/fifo.key is not a regular file") != NULL);
+    unlink(path);
+
     /* Root reads files whatever their mode, so this case needs a user. */
     key_write(fx, "locked.key", 48, 0000);
     if (geteuid() != 0) {
@@ -578,6 +586,31 @@ static void test_relative_path(fixture_t *fx)
     CHECK_STR(err, "site.ini:7: failover_ms = 50: must be between 100 and 60000 (ms); smaller "
                    "gaps cannot be honoured by the kernel's timers");
     CHECK(chdir(cwd) == 0);
+}
+
+/* A text in memory loads like a file of that name: the same values, the
+ * key found in the name's folder, and errors in the same FILE:LINE form. */
+static void test_stream(fixture_t *fx)
+{
+    static const char ok[] = BASE "[web]\naccept = 127.0.0.1:8080\n";
+    static const char bad[] = BASE "failover_ms = 50\n";
+    char name[256], err[512], want[512];
+    FILE *fp;
+
+    snprintf(name, sizeof(name), "%s/memory.ini", fx->dir);
+    fp = fmemopen((void *)ok, sizeof(ok) - 1, "r");
+    CHECK(fp && config_load_stream(fp, name, fx->cfg, err, sizeof(err)) == 0);
+    CHECK(fx->cfg->n_remote == 2 && fx->cfg->n_services == 1 && fx->cfg->psk_len == 48);
+    CHECK_STR(fx->cfg->path, name);
+    if (fp)
+        fclose(fp);
+
+    fp = fmemopen((void *)bad, sizeof(bad) - 1, "r");
+    CHECK(fp && config_load_stream(fp, name, fx->cfg, err, sizeof(err)) == -1);
+    snprintf(want, sizeof(want), "%s:7: failover_ms = 50: must be between 100 and 60000", name);
+    CHECK(strncmp(err, want, strlen(want)) == 0);
+    if (fp)
+        fclose(fp);
 }
 
 /* Copies a shipped configuration into the folder; returns 0 or -1. */
@@ -715,6 +748,7 @@ int main(void)
     test_services(&fx);
     test_psk(&fx);
     test_relative_path(&fx);
+    test_stream(&fx);
     test_shipped(&fx);
 
     nftw(fx.dir, entry_remove, 8, FTW_DEPTH | FTW_PHYS);

@@ -638,6 +638,14 @@ static void test_encode_errors(void)
         strcpy(m.u.service, bad[i]);
         CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
     }
+    /* a HELLO granting no window, which the decoder would refuse */
+    memset(&m, 0, sizeof(m));
+    m.type = WIRE_HELLO;
+    strcpy(m.u.hello.name, "name");
+    CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
+    m.u.hello.flow_window = 1;
+    CHECK(wire_encode(&m, buf, sizeof(buf)) > 0);
+
     /* a 64-character name (no room for the NUL in the struct) */
     memset(&m, 0, sizeof(m));
     m.type = WIRE_OPEN;

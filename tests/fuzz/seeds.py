@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/.
+
+Each seed is a small, meaningful input in its target's input format (see
+the header comment of each fuzz_*.c): valid messages of every type, real
+configuration files, addresses of both families and some bad ones, honest
+and attacked handshakes. Run it again after changing an input format, and
+check the result in:  tests/fuzz/seeds.py && git add tests/fuzz/corpus
+"""
+import os
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+OUT = os.path.join(HERE, "corpus")
+
+HELLO, AUTH, READY, ERROR, KEEP = 1, 2, 3, 4, 5
+OPEN, RESULT, DATA, FIN, RST, WINDOW, CLOSE = 16, 17, 18, 19, 20, 21, 22
+
+
+def lstr(s):
+    return bytes([len(s)]) + s
+
+
+def hello(name=b"site-a", window=1048576, version=2):
+    return struct.pack(">HH", version, 0) + bytes(range(32)) + struct.pack(">I", window) + lstr(name)
+
+
+def reason(code, text):
+    return struct.pack(">H", code) + lstr(text)
+
+
+def wire_seeds():
+    """mode u8 (stream selector; 0x80 = encode) | type u8 | payload."""
+    def dec(sid_sel, t, payload):
+        return bytes([sid_sel, (t + 4) % 32]) + payload
+
+    seeds = {
+        "hello": dec(0, HELLO, hello()),
+        "auth": dec(0, AUTH, bytes(range(100, 132))),
+        "ready": dec(0, READY, b"\0"),
+        "error": dec(0, ERROR, reason(10, b"authentication failed")),
+        "keep": dec(0, KEEP, b"\0"),
+        "open": dec(1, OPEN, lstr(b"web")),
+        "result-ok": dec(1, RESULT, reason(0, b"")),
+        "result-refused": dec(2, RESULT, reason(2, b"connection refused")),
+        "data": dec(1, DATA, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"),
+        "fin": dec(3, FIN, b"\0"),
+        "rst": dec(1, RST, reason(1, b"reset by client")),
+        "window": dec(1, WINDOW, struct.pack(">I", 65536)),
+        "close": dec(2, CLOSE, b"\0"),
+        "open-on-stream-0": dec(0, OPEN, lstr(b"web")),
+        "hello-bad-name": dec(0, HELLO, hello(name=b"a b")),
+        "window-zero": dec(1, WINDOW, b"\0\0\0\0"),
+        "error-control-char": dec(0, ERROR, reason(5, b"line\nforged")),
+    }
+    # Encode direction: cap u8 (255 = all the room) | raw wire_msg_t union
+    # bytes (host order, as the struct lays them out on x86-64).
+    name = b"site-a".ljust(64, b"\0")
+    raw_hello = struct.pack("<HH", 2, 0) + bytes(range(32)) + struct.pack("<I", 65536) + name
+    seeds["enc-hello"] = bytes([0x80, HELLO + 4, 255]) + raw_hello
+    seeds["enc-hello-small"] = bytes([0x80, HELLO + 4, 40]) + raw_hello
+    seeds["enc-open"] = bytes([0x80, OPEN + 4, 255]) + b"web".ljust(64, b"\0")
+    seeds["enc-rst"] = bytes([0x80, RST + 4, 255]) + struct.pack("<H", 1) + b"bye\x01\x7f".ljust(256, b"\0")
+    seeds["enc-window"] = bytes([0x80, WINDOW + 4, 255]) + struct.pack("<I", 4096)
+    seeds["enc-fin"] = bytes([0x80, FIN + 4, 255])
+    return seeds
+
+
+def addr_seeds():
+    """port u16 big-endian | text."""
+    texts = {
+        "v4": (0, b"10.1.0.1"), "v4-port": (9899, b"10.1.0.1"),
+        "v6": (0, b"2001:db8::1"), "v6-brackets": (80, b"[2001:db8::1]"),
+        "v6-scope": (0, b"fe80::1%2"), "v4-mapped": (0, b"::ffff:10.1.0.1"),
+        "hp-v4": (0, b"127.0.0.1:8080"), "hp-v6": (0, b"[::1]:8080"),
+        "hp-any": (0, b"*:8080"), "hp-scope": (0, b"[fe80::1%3]:22"),
+        "hp-max-port": (0, b"10.0.0.1:65535"),
+        "bad-short": (0, b"1.2.3"), "bad-octet": (0, b"256.1.1.1"),
+        "bad-zero-lead": (0, b"01.2.3.4"), "bad-ambiguous": (0, b"::1:80"),
+        "bad-no-colon": (0, b"[::1]80"), "bad-port-zero": (0, b"10.0.0.1:0"),
+        "bad-port-big": (0, b"10.0.0.1:65536"), "bad-name": (0, b"localhost:80"),
+        "bad-port-range": (0xFFFF, b"10.0.0.1"), "empty": (0, b""),
+    }
+    return {k: struct.pack(">H", p) + t for k, (p, t) in texts.items()}
+
+
+def reasm_seeds():
+    """max u8 | held u8 | reads of flags u8 (sid sel | 4 notification |
+    8 eor), length u16."""
+    def rd(sel, n, eor=True, note=False):
+        return bytes([sel | (4 if note else 0) | (8 if eor else 0)]) + struct.pack(">H", n - 1)
+
+    return {
+        "whole": b"\x80\x80" + rd(1, 10) + rd(2, 100) + rd(0, 1),
+        "pieces": b"\x80\x80" + rd(1, 50, False) + rd(1, 50, False) + rd(1, 20),
+        "interleaved": b"\xff\xff" + rd(1, 30, False) + rd(2, 40, False) + rd(1, 5)
+        + rd(3, 7, False, True) + rd(2, 1) + rd(3, 2, True, True),
+        "overlong": b"\x10\xff" + rd(1, 40, False) + rd(1, 40),
+        "exact-max": b"\x10\xff" + rd(1, 15, False) + rd(1, 2),
+        "held-limit": b"\xff\x02" + rd(1, 5, False) + rd(2, 5, False),
+        "notification": b"\x40\x40" + rd(0, 20, False, True) + rd(0, 20, True, True),
+    }
+
+
+def handshake_seeds():
+    """mode u8 | ops (see fuzz_handshake.c)."""
+    honest = bytes([0, 1, 1, 0, 1])
+    return {
+        "honest": b"\0" + honest,
+        "honest-interleaved": b"\0" + bytes([0, 1, 0, 1, 0, 1]),
+        "wrong-key": b"\1" + honest,
+        "same-nonce": b"\2" + honest,
+        "drop-auth": b"\0" + bytes([0, 1, 3, 0, 1]),
+        "replay-hello": b"\0" + bytes([0, 5, 0, 1, 1]),
+        "reflect-auth": b"\0" + bytes([0, 4, 2, 1, 1, 0]),
+        "inject-error": b"\0" + bytes([0, 6, 1, ERROR, 3]) + reason(10, b""),
+        "inject-ready": b"\0" + bytes([0, 1, 1, 6, 1, READY, 1, 0, 0, 1]),
+        "tamper-hello": b"\0" + bytes([7, 0, 40, 1, 1, 1, 0, 1]),
+        "tamper-auth": b"\0" + bytes([0, 1, 7, 1, 3, 0x80, 0, 1]),
+    }
+
+
+BASE = b"[gateway]\nname = t\npsk_file = site.key\n[association]\nrole = connect\nremote = 10.1.0.2, 10.2.0.2\n"
+
+
+def config_seeds():
+    seeds = {}
+    for name in ("site-a.ini", "site-b.ini", "hub.ini"):
+        with open(os.path.join(ROOT, "config", name), "rb") as f:
+            seeds[name] = f.read()
+    seeds.update({
+        "minimal": BASE,
+        "listen-v6": b"[gateway]\npsk_file = site.key\n[association]\nrole = listen\n"
+                     b"local = fd00:1::1, fd00:2::1\nport = 9900\n[ssh]\nconnect = [::1]:22\n",
+        "all-keys": BASE + b"local = 10.1.0.1, 10.2.0.1\nport = 1\nprimary = 10.2.0.2\n"
+                    b"failover_ms = 100\noutage_ms = 100\nmax_flows = 32767\n"
+                    b"flow_window = 4096\nsock_buffer = 65536\n"
+                    b"[a]\naccept = *:80\npeer = b\n[b]\nconnect = 10.0.0.1:80\n",
+        "bom-indent": b"\xef\xbb\xbf  [gateway]\n\tpsk_file = site.key ; c\n[association]\nrole = listen\n",
+        "crlf": BASE.replace(b"\n", b"\r\n"),
+        "key-short": BASE.replace(b"site.key", b"short.key"),
+        "key-loose": BASE.replace(b"site.key", b"loose.key"),
+        "key-dir": BASE.replace(b"site.key", b"keydir"),
+        "key-fifo": BASE.replace(b"site.key", b"fifo.key"),
+        "key-absent": BASE.replace(b"site.key", b"absent.key"),
+        "dup-section": BASE + b"[gateway]\n",
+        "dup-key": BASE + b"role = listen\n",
+        "unknown-key": BASE + b"colour = blue\n",
+        "miscased": BASE + b"[Gateway]\n",
+        "no-equals": BASE + b"just words\n",
+        "outside": b"name = x\n" + BASE,
+        "long-line": BASE + b"; " + b"x" * 300 + b"\n",
+        "clash": BASE + b"[a]\naccept = *:80\n[b]\naccept = 127.0.0.1:80\n",
+        "both": BASE + b"[a]\naccept = 127.0.0.1:80\nconnect = 10.0.0.1:80\n",
+        "primary-foreign": BASE + b"primary = 10.9.9.9\n",
+        "timers": BASE + b"failover_ms = 5000\n",
+        "empty": b"",
+    })
+    return seeds
+
+
+def write(target, seeds):
+    d = os.path.join(OUT, target)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+
+
+def main():
+    write("wire", wire_seeds())
+    write("addr", addr_seeds())
+    write("reasm", reasm_seeds())
+    write("handshake", handshake_seeds())
+    write("config", config_seeds())
+
+
+if __name__ == "__main__":
+    main()
