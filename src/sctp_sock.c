@@ -67,10 +67,15 @@ static int tune_timers(int fd, const tune_t *t, const char **what)
     return 0;
 }
 
-static int tune_data(int fd, unsigned streams, unsigned buffer, const char **what)
+/* INIT is retransmitted at most init_max_ms apart: the kernel otherwise
+ * doubles the interval up to net.sctp.rto_max (60 s), so a dial made while
+ * every link was down would notice them back only seconds later. */
+static int tune_data(int fd, unsigned streams, unsigned init_max_ms, unsigned buffer,
+                     const char **what)
 {
     struct sctp_initmsg im = {.sinit_num_ostreams = (uint16_t)streams,
-                              .sinit_max_instreams = (uint16_t)streams};
+                              .sinit_max_instreams = (uint16_t)streams,
+                              .sinit_max_init_timeo = (uint16_t)init_max_ms};
     struct sctp_assoc_value sched = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = SCTP_SS_RR};
     /* Path state changes, potentially-failed included (2 = expose). */
     struct sctp_assoc_value pf = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 2};
@@ -100,7 +105,7 @@ int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const 
 {
     int r = tune_timers(fd, t, what);
 
-    return r < 0 ? r : tune_data(fd, streams, buffer, what);
+    return r < 0 ? r : tune_data(fd, streams, t->rto_max, buffer, what);
 }
 
 /* The kernel only offers I-DATA when fragment interleaving is on (level 2:
