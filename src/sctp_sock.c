@@ -280,6 +280,18 @@ int sock_set_primary(int fd, const addr_t *peer)
     return setopt(fd, IPPROTO_SCTP, SCTP_PRIMARY_ADDR, &p, sizeof(p));
 }
 
+/* SPP_HB_DEMAND: one HEARTBEAT to this address now, whatever the path's
+ * heartbeat timer says. */
+int sock_heartbeat(int fd, const addr_t *peer)
+{
+    struct sctp_paddrparams pp;
+
+    memset(&pp, 0, sizeof(pp));
+    memcpy(&pp.spp_address, peer, addr_len(peer));
+    pp.spp_flags = SPP_HB_DEMAND;
+    return setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
+}
+
 int sock_peer_addrs(int fd, addr_t *out, size_t max)
 {
     struct sockaddr *list;
