@@ -1,6 +1,7 @@
 /* The peer's addresses as seen by one association: their state from the
  * kernel's SCTP_PEER_ADDR_CHANGE notifications, logged as they move, and the
- * total-outage timer that ends the association when no path has been usable
+ * total-outage timer that, while no path is active, asks for a heartbeat on
+ * every path each rto_max and ends the association once none has been usable
  * for outage_ms. */
 #ifndef SCTPGW_PATH_H
 #define SCTPGW_PATH_H
@@ -21,7 +22,7 @@ typedef struct path {
 typedef struct paths {
     path_t p[PATH_MAX_ADDRS];
     size_t n;
-    uv_timer_t outage;   /* runs while no path is active */
+    uv_timer_t outage;   /* runs while no path is active: probes, then the end */
     uint64_t down_since; /* loop time when the last active path went, or 0 */
 } paths_t;
 

@@ -71,6 +71,11 @@ int sock_streams(int fd, unsigned *in, unsigned *out);
 /* Chooses the preferred peer address. */
 int sock_set_primary(int fd, const addr_t *peer);
 
+/* Sends a HEARTBEAT to one peer address (with the association's port) at
+ * once. Only its acknowledgement takes a potentially failed path back to
+ * active, and the kernel sends none on a path that carries data. */
+int sock_heartbeat(int fd, const addr_t *peer);
+
 /* The peer's addresses (up to max). Returns the count or -errno. */
 int sock_peer_addrs(int fd, addr_t *out, size_t max);
 

@@ -13,8 +13,12 @@
 #include "sctp_sock.h"
 #include "service.h"
 
-#define DIAL_BASE_MS 100  /* first retry after a failed dial */
-#define DIAL_CAP_MS  5000 /* backoff ceiling: a link back is used within this */
+#define DIAL_BASE_MS 100 /* first retry after a failed dial */
+/* Backoff ceiling: a peer that was down (restarted, or behind links that
+ * came back) is dialed again within this. A dial to a peer whose host
+ * answers costs one INIT and its ABORT, so dialing about once a second is
+ * cheap, and a restarted peer carries flows again within about a second. */
+#define DIAL_CAP_MS 1000
 
 static void gateway_dial(gateway_t *gw);
 static void gateway_finish(gateway_t *gw);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <netinet/sctp.h>
 #include "assoc.h"
+#include "sctp_sock.h"
 
 static const char *const state_names[] = {
     [PATH_ACTIVE] = "active",
@@ -74,13 +75,38 @@ const char *path_describe(const assoc_t *a, char *buf, size_t len)
     return buf;
 }
 
+/* Asks for a HEARTBEAT on every peer address. The kernel leaves the
+ * potentially-failed state only on a HEARTBEAT-ACK, yet sends no heartbeat
+ * on a path that carried data within its RTO: when every path is PF and
+ * data still flows on one of them (the SACKs come back), that path would
+ * stay PF for good and the outage timer would end a working association. */
+static void path_probe(assoc_t *a)
+{
+    addr_t addrs[PATH_MAX_ADDRS];
+    int n = sock_peer_addrs(a->fd, addrs, PATH_MAX_ADDRS);
+
+    for (int i = 0; i < n; i++)
+        (void)sock_heartbeat(a->fd, &addrs[i]); /* a refusal leaves the kernel's own */
+}
+
+/* While no path is active: a heartbeat on every path each rto_max, and
+ * the end of the association once outage_ms has passed. */
 static void on_outage(uv_timer_t *t)
 {
     assoc_t *a = t->data;
+    const tune_t *tune = &a->gw->tune;
+    uint64_t gone = uv_now(a->gw->loop) - a->paths.down_since;
     char why[96];
 
-    snprintf(why, sizeof(why), "no usable path for outage_ms = %u ms", a->gw->tune.outage_ms);
-    assoc_abort(a, WIRE_E_LOST, why);
+    if (gone >= tune->outage_ms) {
+        snprintf(why, sizeof(why), "no usable path for outage_ms = %u ms", tune->outage_ms);
+        assoc_abort(a, WIRE_E_LOST, why);
+        return;
+    }
+    path_probe(a);
+    uv_timer_start(t, on_outage,
+                   tune->outage_ms - gone < tune->rto_max ? tune->outage_ms - gone : tune->rto_max,
+                   0);
 }
 
 /* Starts the outage timer when the last active path went, stops it when
@@ -90,12 +116,14 @@ static void path_check_outage(assoc_t *a)
     paths_t *ps = &a->paths;
     size_t active = 0;
     uint64_t now = uv_now(a->gw->loop);
+    unsigned first =
+        a->gw->tune.rto_max < a->gw->tune.outage_ms ? a->gw->tune.rto_max : a->gw->tune.outage_ms;
 
     for (size_t i = 0; i < ps->n; i++)
         active += ps->p[i].state == PATH_ACTIVE;
     if (active == 0 && ps->down_since == 0) {
         ps->down_since = now ? now : 1;
-        uv_timer_start(&ps->outage, on_outage, a->gw->tune.outage_ms, 0);
+        uv_timer_start(&ps->outage, on_outage, first, 0);
         log_warn(&a->gw->log, "path",
                  "assoc %llu: no usable path; riding the outage out for up to %u ms",
                  (unsigned long long)a->id, a->gw->tune.outage_ms);

@@ -67,10 +67,15 @@ static int tune_timers(int fd, const tune_t *t, const char **what)
     return 0;
 }
 
-static int tune_data(int fd, unsigned streams, unsigned buffer, const char **what)
+/* INIT is retransmitted at most init_max_ms apart: the kernel otherwise
+ * doubles the interval up to net.sctp.rto_max (60 s), so a dial made while
+ * every link was down would notice them back only seconds later. */
+static int tune_data(int fd, unsigned streams, unsigned init_max_ms, unsigned buffer,
+                     const char **what)
 {
     struct sctp_initmsg im = {.sinit_num_ostreams = (uint16_t)streams,
-                              .sinit_max_instreams = (uint16_t)streams};
+                              .sinit_max_instreams = (uint16_t)streams,
+                              .sinit_max_init_timeo = (uint16_t)init_max_ms};
     struct sctp_assoc_value sched = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = SCTP_SS_RR};
     /* Path state changes, potentially-failed included (2 = expose). */
     struct sctp_assoc_value pf = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 2};
@@ -100,7 +105,7 @@ int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const 
 {
     int r = tune_timers(fd, t, what);
 
-    return r < 0 ? r : tune_data(fd, streams, buffer, what);
+    return r < 0 ? r : tune_data(fd, streams, t->rto_max, buffer, what);
 }
 
 /* The kernel only offers I-DATA when fragment interleaving is on (level 2:
@@ -273,6 +278,18 @@ int sock_set_primary(int fd, const addr_t *peer)
     memset(&p, 0, sizeof(p));
     memcpy(&p.ssp_addr, peer, addr_len(peer));
     return setopt(fd, IPPROTO_SCTP, SCTP_PRIMARY_ADDR, &p, sizeof(p));
+}
+
+/* SPP_HB_DEMAND: one HEARTBEAT to this address now, whatever the path's
+ * heartbeat timer says. */
+int sock_heartbeat(int fd, const addr_t *peer)
+{
+    struct sctp_paddrparams pp;
+
+    memset(&pp, 0, sizeof(pp));
+    memcpy(&pp.spp_address, peer, addr_len(peer));
+    pp.spp_flags = SPP_HB_DEMAND;
+    return setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
 }
 
 int sock_peer_addrs(int fd, addr_t *out, size_t max)

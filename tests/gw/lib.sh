@@ -52,8 +52,8 @@ trap cleanup EXIT
 
 # topo_up [--links N] [--delay MS] [--loss PCT]
 topo_up() { "$TOPO" up "$@"; }
-topo_cut() { log "cut link $1"; "$TOPO" cut "$1"; }
-topo_restore() { log "restore link $1"; "$TOPO" restore "$1"; }
+topo_cut() { log "cut link $*"; "$TOPO" cut "$@"; }
+topo_restore() { log "restore link $*"; "$TOPO" restore "$@"; }
 in_site() { local site=$1; shift; "$TOPO" exec "$site" "$@"; }
 
 make_key() { # make_key FILE

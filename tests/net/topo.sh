@@ -13,8 +13,8 @@
 # Functions (each returns non-zero on failure, never exits the shell):
 #   topo_up [--links N] [--delay MS] [--loss PCT] [--rate RATE]
 #   topo_set LINK [--delay MS] [--loss PCT] [--rate RATE]
-#   topo_cut LINK            100% loss both ways
-#   topo_restore LINK        back to the link's stored delay/loss/rate
+#   topo_cut LINK...         100% loss both ways (several links: at once)
+#   topo_restore LINK...     back to the links' stored delay/loss/rate
 #   topo_down                remove everything (idempotent)
 #   topo_addr SITE LINK [4|6]   print the address of SITE (a|b) on LINK
 #   topo_ns SITE             print the namespace name of SITE
@@ -295,20 +295,40 @@ topo_set() {
     _topo_apply "$link" "$delay" "$loss" "$rate"
 }
 
-topo_cut() {
-    local link=${1:-} delay loss rate
-    _topo_init
-    _topo_check_link "$link" || return 1
-    _topo_load "$link"
-    _topo_apply "$link" "$delay" 100 "$rate"
-}
+topo_cut() { _topo_switch cut "$@"; }
+topo_restore() { _topo_switch restore "$@"; }
 
-topo_restore() {
-    local link=${1:-} delay loss rate
+# _topo_switch cut|restore LINK...: every LINK cut (100% loss) or back to
+# its stored settings, in one tc batch per site with both sites at once, so
+# that several links change together.
+_topo_switch() {
+    local how=$1 link delay loss rate site cmds='' del=0 rc=0 pids=() pid
+    shift
     _topo_init
-    _topo_check_link "$link" || return 1
-    _topo_load "$link"
-    _topo_apply "$link" "$delay" "$loss" "$rate"
+    [ $# -gt 0 ] || {
+        _topo_err "$how: which link?"
+        return 1
+    }
+    for link in "$@"; do
+        _topo_check_link "$link" || return 1
+        _topo_load "$link"
+        [ "$how" = restore ] || loss=100
+        _topo_qdisc_cmd "$link" "$delay" "$loss" "$rate"
+        cmds+="$_topo_q"$'\n'
+        [[ "$_topo_q" != "qdisc del"* ]] || del=1
+    done
+    for site in a b; do
+        if [ "$del" = 1 ]; then
+            # Deleting the default qdisc fails harmlessly.
+            printf '%s' "$cmds" | tc -force -n "$_topo_p$site" -batch - 2>/dev/null &
+        else
+            printf '%s' "$cmds" | tc -force -n "$_topo_p$site" -batch - &
+        fi
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+    [ "$del" = 0 ] || rc=0
+    return $rc
 }
 
 topo_exec() {

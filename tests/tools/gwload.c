@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -949,6 +950,9 @@ typedef struct client {
     bool bytes_set, verbose, open_echo;
     bool fin_late; /* SCTP: no end-of-stream; done once every echo is back */
     const char *ready_file, *timeline_file, *at_cmd;
+    FILE *gap_log;       /* --gap-log: one line per gap of at least gap_min_ms */
+    unsigned gap_min_ms; /* --gap-min-ms */
+    double wall0;        /* the wall clock (s since the epoch) at t0 */
     unsigned at_ms;
     uv_timer_t at;
     uv_process_t at_proc;
@@ -1345,10 +1349,27 @@ static void on_all_echoed(flow_t *f, uint64_t now)
     }
 }
 
+/* --gap-log: the gap's start and end on the wall clock, so that a script
+ * can tell which event (a link cut, say) it followed; written at once, so a
+ * run that is killed still leaves its gaps. */
+static void log_gap(flow_t *f, uint64_t now)
+{
+    client_t *cl = f->cl;
+    uint64_t gap = now - f->t_last_rx;
+
+    if (!cl->gap_log || gap < cl->gap_min_ms * MS_NS)
+        return;
+    fprintf(cl->gap_log, "%.3f %.3f %.1f %u\n", cl->wall0 + (double)(f->t_last_rx - cl->t0) / 1e9,
+            cl->wall0 + (double)(now - cl->t0) / 1e9, (double)gap / 1e6, f->idx);
+    fflush(cl->gap_log);
+}
+
 static void note_rx_gap(flow_t *f, uint64_t now)
 {
     if (f->rx_seen && now - f->t_last_rx > f->cl->max_gap_ns)
         f->cl->max_gap_ns = now - f->t_last_rx;
+    if (f->rx_seen)
+        log_gap(f, now);
     f->rx_seen = true;
     f->t_last_rx = now;
 }
@@ -1709,6 +1730,9 @@ static void client_usage(FILE *out)
                  "  --ready-file F  create F once every flow is open (paced: the pace starts)\n"
                  "  --timeline F    write 'ms bytes' received per bucket since that moment\n"
                  "  --timeline-ms M bucket width (default 100)\n"
+                 "  --gap-log F     append 'start end gap_ms flow' to F for every gap between\n"
+                 "                  two reads of a flow of at least --gap-min-ms (default\n"
+                 "                  100); start and end in seconds since the epoch\n"
                  "  --at-cmd CMD    run 'sh -c CMD' --at-ms after every flow is open (at_ms\n"
                  "  --at-ms T       in the report: when it started, since that moment)\n"
                  "  --stagger-ms D  delay between starting flows (default 0)\n"
@@ -1788,6 +1812,13 @@ static int client_option(client_t *cl, int c, const char *arg)
     case 'A':
         cl->at_cmd = arg;
         return 0;
+    case 'g':
+        cl->gap_log = fopen(arg, "a");
+        if (!cl->gap_log)
+            fprintf(stderr, "gwload client: %s: %s\n", arg, strerror(errno));
+        return cl->gap_log ? 0 : -1;
+    case 'G':
+        return parse_uint(arg, 86400000u, &cl->gap_min_ms);
     default:
         return -1;
     }
@@ -1847,6 +1878,8 @@ static int client_parse(client_t *cl, int argc, char **argv)
         {"timeline-ms", required_argument, NULL, 'M'},
         {"at-ms", required_argument, NULL, 'a'},
         {"at-cmd", required_argument, NULL, 'A'},
+        {"gap-log", required_argument, NULL, 'g'},
+        {"gap-min-ms", required_argument, NULL, 'G'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1932,7 +1965,11 @@ static int client_setup(client_t *cl)
 
 static void client_run(client_t *cl)
 {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
     cl->t0 = uv_hrtime();
+    cl->wall0 = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
     uv_timer_start(&cl->deadline, on_deadline, cl->timeout_ms, 0);
     if (cl->stagger_ms) {
         uv_timer_start(&cl->stagger, on_stagger, 0, cl->stagger_ms);
@@ -1959,6 +1996,7 @@ static int client_main(int argc, char **argv)
     cl->seed = 1;
     cl->timeout_ms = 60000;
     cl->timeline_ms = 100;
+    cl->gap_min_ms = 100;
     if (client_parse(cl, argc, argv) < 0) {
         client_usage(stderr);
         return 2;
