@@ -5,7 +5,7 @@
 
 #include <uv.h>
 #include "config.h"
-#include "limits.h"
+#include "rlimits.h"
 
 struct gateway;
 

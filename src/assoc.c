@@ -724,10 +724,25 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
     return count;
 }
 
+/* A peer that stays down is dialed about once a second: failed dials in a
+ * row are logged at the 1st, 2nd, 4th, 8th..., the others at debug. */
+static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *streak, size_t len)
+{
+    unsigned n = a->gw->dial_failures + 1;
+
+    streak[0] = '\0';
+    if (a->state != ASSOC_CONNECTING)
+        return code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
+    if (n > 1)
+        snprintf(streak, len, " (failed dial %u in a row)", n);
+    return (n & (n - 1)) == 0 ? LOG_WARN : LOG_DEBUG;
+}
+
 static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end_t how)
 {
     int was_ready = a->state == ASSOC_READY || a->state == ASSOC_SHUTDOWN;
-    char reason[WIRE_TEXT_MAX + 64];
+    char reason[WIRE_TEXT_MAX + 64], streak[40];
+    log_level_t level = assoc_close_level(a, code, streak, sizeof(streak));
     wire_msg_t err = {.type = WIRE_ERROR};
     size_t flows;
 
@@ -742,8 +757,8 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     }
     a->state = ASSOC_CLOSED;
     flows = assoc_detach_flows(a, reason);
-    assoc_log(a, code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN,
-              "closed: %s; %zu flow%s reset", reason, flows, flows == 1 ? "" : "s");
+    assoc_log(a, level, "closed: %s; %zu flow%s reset%s", reason, flows, flows == 1 ? "" : "s",
+              streak);
     assoc_free_queue(a);
     uv_poll_stop(&a->poll);
     if (how == END_ABORT)

@@ -9,7 +9,7 @@
 #include <sodium.h>
 #include "assoc.h"
 #include "flow.h"
-#include "limits.h"
+#include "rlimits.h"
 #include "sctp_sock.h"
 #include "service.h"
 
@@ -409,7 +409,7 @@ static int gateway_start_services(gateway_t *gw)
  * flows without a word) and say so when max_flows still cannot be reached. */
 static void gateway_check_fds(gateway_t *gw)
 {
-    long limit = limits_raise_fds(), open = limits_open_fds();
+    long limit = rlimits_raise_fds(), open = rlimits_open_fds();
 
     if (limit < 0 || open < 0) {
         log_warn(&gw->log, "gw", "cannot read the descriptor limit: %s",
@@ -417,7 +417,7 @@ static void gateway_check_fds(gateway_t *gw)
         gw->fd_flows = gw->cfg->max_flows;
         return;
     }
-    gw->fd_flows = limits_flow_cap(limit, open);
+    gw->fd_flows = rlimits_flow_cap(limit, open);
     if (gw->fd_flows < gw->cfg->max_flows)
         log_warn(&gw->log, "gw",
                  "the descriptor limit (%ld, %ld in use) leaves room for %u flows, fewer than "

@@ -6,7 +6,7 @@
 #include "assoc.h"
 #include "flow.h"
 #include "gateway.h"
-#include "limits.h"
+#include "rlimits.h"
 
 /* Clients that connect at once wait in the listener's backlog until the
  * loop accepts them; past it the kernel turns them away without telling

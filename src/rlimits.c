@@ -1,5 +1,5 @@
-/* Resource limits (see limits.h). */
-#include "limits.h"
+/* Resource limits (see rlimits.h). */
+#include "rlimits.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -29,7 +29,7 @@ int episode_end(episode_t *e, uint64_t now, uint64_t *lasted_ms, unsigned long *
     return 1;
 }
 
-long limits_raise_fds(void)
+long rlimits_raise_fds(void)
 {
     struct rlimit rl;
 
@@ -46,7 +46,7 @@ long limits_raise_fds(void)
                                                                          : (long)rl.rlim_cur;
 }
 
-long limits_open_fds(void)
+long rlimits_open_fds(void)
 {
     DIR *d = opendir("/proc/self/fd");
     struct dirent *e;
@@ -61,9 +61,9 @@ long limits_open_fds(void)
     return n - 1; /* the directory stream's own */
 }
 
-unsigned limits_flow_cap(long limit, long open)
+unsigned rlimits_flow_cap(long limit, long open)
 {
-    long room = limit - open - LIMITS_FD_RESERVE;
+    long room = limit - open - RLIMITS_FD_RESERVE;
 
     if (room <= 0)
         return 0;

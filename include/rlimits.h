@@ -2,14 +2,14 @@
  * episodes of running into a limit. An episode is logged when it starts and
  * when it ends, with how many clients it turned away, never once per client:
  * a flood of refusals must not become a flood of log lines. */
-#ifndef SCTPGW_LIMITS_H
-#define SCTPGW_LIMITS_H
+#ifndef SCTPGW_RLIMITS_H
+#define SCTPGW_RLIMITS_H
 
 #include <stdint.h>
 
 /* Descriptors kept back from flows: listeners, SCTP sockets, the event
  * loop's own, accepting a client only to refuse it, and some to spare. */
-#define LIMITS_FD_RESERVE 64
+#define RLIMITS_FD_RESERVE 64
 
 typedef struct episode {
     int active;
@@ -28,13 +28,13 @@ int episode_end(episode_t *e, uint64_t now, uint64_t *lasted_ms, unsigned long *
 
 /* Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit
  * now in force (raised or not), or -errno. */
-long limits_raise_fds(void);
+long rlimits_raise_fds(void);
 
 /* Descriptors this process has open now, or -errno. */
-long limits_open_fds(void);
+long rlimits_open_fds(void);
 
 /* How many flows fit in a descriptor limit with `open` already in use:
  * each flow holds one descriptor (its client's or its back end's). */
-unsigned limits_flow_cap(long limit, long open);
+unsigned rlimits_flow_cap(long limit, long open);
 
 #endif

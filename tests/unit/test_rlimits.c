@@ -1,6 +1,6 @@
 /* Resource limits: episodes logged once, the flows a descriptor limit
  * leaves room for, and the descriptor count seen from /proc. */
-#include "limits.h"
+#include "rlimits.h"
 #include "check.h"
 
 #include <fcntl.h>
@@ -31,24 +31,24 @@ static void test_an_episode_is_logged_once(void)
 
 static void test_flow_cap(void)
 {
-    CHECK(limits_flow_cap(1024, 20) == 1024 - 20 - LIMITS_FD_RESERVE);
-    CHECK(limits_flow_cap(64, 20) == 0);
-    CHECK(limits_flow_cap(LIMITS_FD_RESERVE + 20, 20) == 0);
-    CHECK(limits_flow_cap(1L << 30, 20) == 65535);
+    CHECK(rlimits_flow_cap(1024, 20) == 1024 - 20 - RLIMITS_FD_RESERVE);
+    CHECK(rlimits_flow_cap(64, 20) == 0);
+    CHECK(rlimits_flow_cap(RLIMITS_FD_RESERVE + 20, 20) == 0);
+    CHECK(rlimits_flow_cap(1L << 30, 20) == 65535);
 }
 
 static void test_descriptors(void)
 {
-    long limit = limits_raise_fds(), before = limits_open_fds();
+    long limit = rlimits_raise_fds(), before = rlimits_open_fds();
     int fd = open("/dev/null", O_RDONLY);
 
     CHECK(limit >= 3);
     CHECK(before >= 3); /* stdin, stdout, stderr */
     CHECK(fd >= 0);
-    CHECK(limits_open_fds() == before + 1);
+    CHECK(rlimits_open_fds() == before + 1);
     close(fd);
-    CHECK(limits_open_fds() == before);
-    CHECK(limits_raise_fds() == limit); /* already raised: stays */
+    CHECK(rlimits_open_fds() == before);
+    CHECK(rlimits_raise_fds() == limit); /* already raised: stays */
 }
 
 int main(void)
@@ -56,5 +56,5 @@ int main(void)
     test_an_episode_is_logged_once();
     test_flow_cap();
     test_descriptors();
-    return check_status("test_limits");
+    return check_status("test_rlimits");
 }
