@@ -3,7 +3,9 @@
 # writes real config files, starts real sctpgw and gwload processes in the
 # sites' namespaces and offers assertions on what gwload measured.
 #
-# Environment: SCTPGW (the gateway binary), GWLOAD (the traffic tool).
+# Environment: SCTPGW (the gateway binary), GWLOAD (the traffic tool);
+# SCTPGW_SANITIZED=1 when they were built with sanitizers (slower: timing
+# bounds may be looser, see t_failover.sh).
 
 set -euo pipefail
 
@@ -33,40 +35,42 @@ fail() {
     exit 1
 }
 
-# running PID: whether PID still runs (an exited child not yet reaped is
-# a zombie: it no longer runs).
-running() {
+# proc_running PID: whether PID still runs (an exited child not yet reaped
+# is a zombie: it no longer runs). The proc_ names keep clear of the tests'
+# own helpers.
+proc_running() {
     local stat
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
     stat=${stat##*) }
     [ "${stat%% *}" != Z ]
 }
 
-# wait_gone SECONDS PID...: waits until none of the PIDs runs; prints those
-# still running after SECONDS.
-wait_gone() {
+# proc_wait_exit SECONDS PID...: waits until none of the PIDs runs; prints
+# those still running after SECONDS.
+proc_wait_exit() {
     local limit=$1 i pid left
     shift
     for ((i = 0; ; i++)); do
         left=()
-        for pid in "$@"; do running "$pid" && left+=("$pid"); done
+        for pid in "$@"; do proc_running "$pid" && left+=("$pid"); done
         [ ${#left[@]} -gt 0 ] && [ "$i" -lt $((limit * 10)) ] || break
         sleep 0.1
     done
     echo "${left[@]}"
 }
 
-# stop_all: SIGTERM to everything started. A gateway drains (no flows are
-# left by now) and shuts its association down; if that has not ended
-# within 3 s (the peer gone), a second SIGTERM stops it at once. Only then
-# SIGKILL: a gateway that survives both is a failure, and a sanitized
-# process must exit by itself for LeakSanitizer to report.
-stop_all() {
+# proc_stop_all: SIGTERM to everything started. A gateway drains (usually
+# no flow is left by now) and shuts its association down; if that has not
+# ended within 3 s (a flow still open, the peer gone), a second SIGTERM
+# stops it at once. Only then SIGKILL: a gateway that survives both is a
+# failure, and a sanitized process must exit by itself for LeakSanitizer
+# to report.
+proc_stop_all() {
     local pid left
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    left=$(wait_gone 3 "${PIDS[@]}")
+    left=$(proc_wait_exit 3 "${PIDS[@]}")
     [ -z "$left" ] || kill $left 2>/dev/null || true
-    left=$(wait_gone 5 $left)
+    left=$(proc_wait_exit 5 $left)
     for pid in $left; do
         kill -9 "$pid" 2>/dev/null || true
         log "FAIL: ${PID_NAME[$pid]:-pid $pid} still ran 8 s after SIGTERM, 5 s after a second one"
@@ -92,7 +96,7 @@ sanitizer_reports() {
 # test failed show the logs.
 cleanup() {
     local rc=$?
-    stop_all
+    proc_stop_all
     sanitizer_reports || FAILED=1
     [ "$FAILED" -eq 0 ] || [ "$rc" -ne 0 ] || rc=1
     if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
