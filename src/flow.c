@@ -131,7 +131,12 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
 void flow_detach(flow_t *f, const char *why)
 {
     f->assoc = NULL;
-    flow_close(f, WIRE_E_LOST, why);
+    /* A flow closed already may have waited only for the peer's final
+     * word, which will never come now. */
+    if (f->closed)
+        flow_maybe_free(f);
+    else
+        flow_close(f, WIRE_E_LOST, why);
 }
 
 /* Both TCP directions finished: the flow ends cleanly. */

@@ -3,7 +3,9 @@
 # writes real config files, starts real sctpgw and gwload processes in the
 # sites' namespaces and offers assertions on what gwload measured.
 #
-# Environment: SCTPGW (the gateway binary), GWLOAD (the traffic tool).
+# Environment: SCTPGW (the gateway binary), GWLOAD (the traffic tool);
+# SCTPGW_SANITIZED=1 when they were built with sanitizers (slower: timing
+# bounds may be looser, see t_failover.sh).
 
 set -euo pipefail
 
@@ -13,7 +15,17 @@ TOPO=${SCTPGW_TOPO:-$ROOT/tests/net/topo}
 : "${GWLOAD:?path of the gwload binary}"
 WORK=$(mktemp -d /tmp/sctpgw-test.XXXXXX)
 PIDS=()
+declare -A PID_NAME=()
 FAILED=0
+
+# Sanitizers (a build with SCTPGW_SANITIZE): the gateways run in the
+# background, so a report could change no exit status the test sees. Every
+# sanitized process here (sctpgw, gwload) writes its reports to
+# $WORK/sanitizer.PID instead of stderr, and cleanup fails the test when any
+# such file exists, after stopping the gateways gracefully: LeakSanitizer
+# reports at exit. The other settings hold whatever the caller gave.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1:log_path=$WORK/sanitizer"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:print_stacktrace=1:log_path=$WORK/sanitizer"
 
 log() { printf '%s %s\n' "$(date +%T.%3N)" "$*" >&2; }
 
@@ -23,12 +35,70 @@ fail() {
     exit 1
 }
 
-# On the way out: stop everything, and when the test failed show the logs.
+# proc_running PID: whether PID still runs (an exited child not yet reaped
+# is a zombie: it no longer runs). The proc_ names keep clear of the tests'
+# own helpers.
+proc_running() {
+    local stat
+    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    stat=${stat##*) }
+    [ "${stat%% *}" != Z ]
+}
+
+# proc_wait_exit SECONDS PID...: waits until none of the PIDs runs; prints
+# those still running after SECONDS.
+proc_wait_exit() {
+    local limit=$1 i pid left
+    shift
+    for ((i = 0; ; i++)); do
+        left=()
+        for pid in "$@"; do proc_running "$pid" && left+=("$pid"); done
+        [ ${#left[@]} -gt 0 ] && [ "$i" -lt $((limit * 10)) ] || break
+        sleep 0.1
+    done
+    echo "${left[@]}"
+}
+
+# proc_stop_all: SIGTERM to everything started. A gateway drains (usually
+# no flow is left by now) and shuts its association down; if that has not
+# ended within 3 s (a flow still open, the peer gone), a second SIGTERM
+# stops it at once. Only then SIGKILL: a gateway that survives both is a
+# failure, and a sanitized process must exit by itself for LeakSanitizer
+# to report.
+proc_stop_all() {
+    local pid left
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    left=$(proc_wait_exit 3 "${PIDS[@]}")
+    [ -z "$left" ] || kill $left 2>/dev/null || true
+    left=$(proc_wait_exit 5 $left)
+    for pid in $left; do
+        kill -9 "$pid" 2>/dev/null || true
+        log "FAIL: ${PID_NAME[$pid]:-pid $pid} still ran 8 s after SIGTERM, 5 s after a second one"
+        FAILED=1
+    done
+}
+
+# sanitizer_reports: prints every sanitizer report written; fails if any.
+sanitizer_reports() {
+    local f pid found=0
+    for f in "$WORK"/sanitizer.*; do
+        [ -f "$f" ] || continue
+        pid=${f##*.}
+        echo "----- sanitizer report from ${PID_NAME[$pid]:-pid $pid}" >&2
+        cat "$f" >&2
+        found=1
+    done
+    [ "$found" = 0 ] || log "FAIL: a sanitizer reported an error (above)"
+    return "$found"
+}
+
+# On the way out: stop everything, fail on a sanitizer report, and when the
+# test failed show the logs.
 cleanup() {
     local rc=$?
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    sleep 0.2
-    for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
+    proc_stop_all
+    sanitizer_reports || FAILED=1
+    [ "$FAILED" -eq 0 ] || [ "$rc" -ne 0 ] || rc=1
     if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
         for f in "$WORK"/*.log; do
             [ -f "$f" ] || continue
@@ -92,6 +162,7 @@ gw_start() {
     # gateway itself once topo has exec'd into it: signals reach it.
     "$TOPO" exec "$site" "$SCTPGW" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
     PIDS+=($!)
+    PID_NAME[$!]=$name
     eval "GW_PID_${name//-/_}=$!"
 }
 
@@ -119,6 +190,7 @@ server_start() {
     in_site "$site" "$GWLOAD" server --listen "$addr" --mode "$mode" -v "$@" \
         2>>"$WORK/server-${addr##*:}.log" &
     PIDS+=($!)
+    PID_NAME[$!]="server-${addr##*:}"
     wait_listen "$site" "${addr##*:}"
 }
 

@@ -5,6 +5,11 @@
 # link restored and the other one cut.
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=500
+# A sanitized build is slower (a gap of 980 ms seen in the VM): there the
+# bound is loose and this test checks memory safety and the data; the plain
+# build checks the timing.
+SLACK_MS=300
+[ -z "${SCTPGW_SANITIZED:-}" ] || SLACK_MS=1000
 echo_pair
 sleep 1 # both paths confirmed by heartbeats
 
@@ -21,7 +26,7 @@ for link in 1 2; do
     log "link $link cut: $r"
     expect "$r" ok == 8
     expect "$r" bytes_verified == $((8 * 500 * 1024))
-    expect "$r" max_gap_ms '<=' $((FAILOVER_MS + 300))
+    expect "$r" max_gap_ms '<=' $((FAILOVER_MS + SLACK_MS))
     topo_restore "$link"
     sleep 2 # the path comes back on the next heartbeat
 done

@@ -5,9 +5,12 @@
 # stays within failover_ms + FAILOVER_SLACK_MS (120 ms for a busy machine;
 # measured 244-333 ms at 300 and 191-304 at 500, where the gateway before
 # per-flow queues left 371 ms at 300 and 483-987 at 500), the bulk flows
-# carry on, and no flow is reset.
+# carry on, and no flow is reset. A sanitized build is slower (391 ms seen
+# at 300): there the bound is loose; the plain build checks the timing.
 . "$(dirname "$0")/lib.sh"
-FAILOVER_SLACK_MS=${FAILOVER_SLACK_MS:-120}
+slack=120
+[ -z "${SCTPGW_SANITIZED:-}" ] || slack=1000
+FAILOVER_SLACK_MS=${FAILOVER_SLACK_MS:-$slack}
 pair_up
 server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 bulk
