@@ -155,12 +155,15 @@ gw_config() {
     } >"$WORK/$name.ini"
 }
 
-# gw_start SITE NAME: runs sctpgw -c $WORK/NAME.ini in the site's namespace.
+# gw_start SITE NAME: runs sctpgw -c $WORK/NAME.ini in the site's namespace
+# (with GW_NOFILE=SOFT:HARD, under that descriptor limit).
 gw_start() {
-    local site=$1 name=$2
+    local site=$1 name=$2 limit=()
+    [ -z "${GW_NOFILE:-}" ] || limit=(prlimit "--nofile=$GW_NOFILE")
     # Started directly (not through a shell function) so that $! is the
-    # gateway itself once topo has exec'd into it: signals reach it.
-    "$TOPO" exec "$site" "$SCTPGW" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
+    # gateway itself once topo and prlimit have exec'd into it: signals
+    # reach it.
+    "$TOPO" exec "$site" "${limit[@]}" "$SCTPGW" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
     PIDS+=($!)
     PID_NAME[$!]=$name
     eval "GW_PID_${name//-/_}=$!"

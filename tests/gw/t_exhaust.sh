@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Running out: descriptors at either end, max_flows at either end, and a
+# thousand flows whose back end reads nothing.
+#  1. Site a under a low descriptor limit: it says at start how many flows
+#     the limit leaves room for; clients past that are refused at once, in
+#     one log line for the whole episode; a flow running beside carries on;
+#     once flows close, clients are taken again without any help.
+#  2. Site b under a low limit: flows past its room are refused with the
+#     reason at both ends, promptly.
+#  3. max_flows reached: clients past it are refused, in one log line.
+#  4. 1,000 flows push at a back end that reads nothing: each gateway's
+#     memory stays within 1,000 x flow_window plus OVERHEAD_MB, and a paced
+#     flow beside them keeps its pace.
+. "$(dirname "$0")/lib.sh"
+NOFILE=160         # room for about 160 - (in use at start) - 64 flows
+OVERHEAD_MB=40     # what a gateway holds beside the flows' windows
+WINDOW=32768       # flow_window of part 4
+GAP_MS=300         # largest gap of the paced flow beside the stuck ones
+
+configs() {
+    gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+
+[sink]
+accept = 127.0.0.1:7002
+INI
+    gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+
+[sink]
+connect = 127.0.0.1:9002
+INI
+}
+
+# start_pair A_NOFILE B_NOFILE: both gateways, each under its limit ("" for
+# the VM's own).
+start_pair() {
+    : >"$WORK/site-a.log"
+    : >"$WORK/site-b.log"
+    GW_NOFILE=$2 gw_start b site-b
+    GW_NOFILE=$1 gw_start a site-a
+    wait_log site-a 'up: peer proved the key'
+    wait_log site-b 'up: peer proved the key'
+}
+
+stop_pair() {
+    kill "$(gw_pid site-a)" "$(gw_pid site-b)" 2>/dev/null || true
+    wait_log site-a 'gw: stopped' 20
+    wait_log site-b 'gw: stopped' 20
+}
+
+# room NAME: the flows its start-up warning says the limit leaves room for.
+room() {
+    grep -oE 'leaves room for [0-9]+ flows' "$WORK/$1.log" | grep -oE '[0-9]+' | head -n 1
+}
+
+# rss_kb NAME: the gateway's resident memory now.
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$(gw_pid "$1")/status"; }
+
+# beside: a paced echo flow in the background, its report in $WORK/beside.out.
+beside() {
+    client a --connect 127.0.0.1:7001 --mode paced --count "$1" --interval-ms 20 \
+        --timeout-ms 120000 >"$WORK/beside.out" &
+    BESIDE=$!
+}
+
+check_beside() {
+    wait "$BESIDE" || true
+    local r
+    r=$(cat "$WORK/beside.out")
+    log "beside: $r"
+    expect "$r" ok == 1
+    expect "$r" bytes_verified == $(($1 * 1024))
+    [ -z "${2:-}" ] || expect "$r" max_gap_ms '<=' "$2"
+}
+
+pair_up
+configs
+server_start b 127.0.0.1:9001 echo
+server_start b 127.0.0.1:9002 sink --delay-read-ms 600000
+
+log "--- 1. site a short of descriptors"
+start_pair "$NOFILE:$NOFILE" ""
+n=$(room site-a)
+[ -n "$n" ] || fail "site-a did not warn that its descriptor limit is below max_flows"
+log "site-a has room for $n flows"
+beside 400
+sleep 0.5
+client a --connect 127.0.0.1:7001 --flows $((n + 40)) --mode idle --hold-ms 4000 \
+    --timeout-ms 60000 >"$WORK/idle.out" &
+idle=$!
+sleep 2
+r=$(client a --connect 127.0.0.1:7001 --flows 8 --mode expect-close --timeout-ms 5000)
+log "while full: $r"
+expect "$r" ok == 8
+expect "$r" close_ms '<=' 1000
+wait "$idle" || true
+r=$(cat "$WORK/idle.out")
+log "idle: $r"
+expect "$r" ok '>=' $((n - 2))
+expect "$r" failed '>=' 40
+refused=$(($(kv "$r" failed) + 8))
+[ "$(count_log site-a 'refusing clients: out of file descriptors')" -eq 1 ] ||
+    fail "site-a logged the refusals $(count_log site-a 'refusing clients') times, not once"
+check_beside 400
+r=$(client a --connect 127.0.0.1:7001 --flows $((n / 2)) --mode idle --hold-ms 200)
+log "after: $r"
+expect "$r" ok == $((n / 2))
+wait_log site-a "accepting clients again: $refused refused in [0-9]+ ms \(out of file descriptors\)" 5
+stop_pair
+
+log "--- 2. site b short of descriptors"
+start_pair "" "$NOFILE:$NOFILE"
+n=$(room site-b)
+[ -n "$n" ] || fail "site-b did not warn that its descriptor limit is below max_flows"
+client a --connect 127.0.0.1:7001 --flows $((n + 30)) --mode idle --hold-ms 4000 \
+    --timeout-ms 60000 >"$WORK/idle.out" &
+idle=$!
+sleep 2
+r=$(client a --connect 127.0.0.1:7001 --flows 8 --mode expect-close --timeout-ms 5000)
+log "while full: $r"
+expect "$r" ok == 8
+expect "$r" close_ms '<=' 1000
+wait "$idle" || true
+r=$(cat "$WORK/idle.out")
+log "idle: $r"
+expect "$r" ok '>=' $((n - 2))
+expect "$r" failed '>=' 30
+[ "$(count_log site-b 'reset: out of file descriptors')" -ge 38 ] || fail "site-b did not say why"
+[ "$(count_log site-a 'peer: too many flows: out of file descriptors')" -ge 38 ] ||
+    fail "site-a did not log site-b's reason"
+stop_pair
+
+log "--- 3. max_flows reached"
+MAX_FLOWS=30 configs
+start_pair "" ""
+r=$(client a --connect 127.0.0.1:7001 --flows 40 --mode idle --hold-ms 2000 --timeout-ms 30000)
+log "40 clients: $r"
+expect "$r" ok == 30
+expect "$r" failed == 10
+[ "$(count_log site-a 'refusing clients: max_flows reached')" -eq 1 ] ||
+    fail "site-a did not log that it reached max_flows once"
+stop_pair
+
+log "--- 4. 1,000 flows whose back end reads nothing"
+# Small TCP buffers at both sites while the stuck flows connect, so the
+# bytes their back end leaves unread pile up in the gateways rather than in
+# the kernel (with the usual ones, 1,000 full buffers put the VM's TCP
+# under memory pressure, and its pruning dropped segments of every
+# connection, the paced one's too); the flow beside them later gets the
+# usual ones.
+rmem=$(sysctl -n net.ipv4.tcp_rmem) wmem=$(sysctl -n net.ipv4.tcp_wmem)
+tcp_buffers() {
+    in_site a sysctl -qw net.ipv4.tcp_rmem="$1" net.ipv4.tcp_wmem="$2"
+    in_site b sysctl -qw net.ipv4.tcp_rmem="$1" net.ipv4.tcp_wmem="$2"
+}
+tcp_buffers "4096 4096 4096" "4096 4096 4096"
+ASSOC_EXTRA="flow_window = $WINDOW" MAX_FLOWS=1100 configs
+start_pair "" ""
+a0=$(rss_kb site-a)
+b0=$(rss_kb site-b)
+peak_a=$a0 peak_b=$b0
+sample() {
+    local a1 b1
+    a1=$(rss_kb site-a) b1=$(rss_kb site-b)
+    [ "$a1" -le "$peak_a" ] || peak_a=$a1
+    [ "$b1" -le "$peak_b" ] || peak_b=$b1
+}
+client a --connect 127.0.0.1:7002 --flows 1000 --mode halfclose --bytes 96K \
+    --timeout-ms 120000 >"$WORK/stuck.out" &
+# Until site b holds at least a quarter of the windows and stops growing:
+# the back end's unread bytes have filled them.
+full=$((1000 * WINDOW / 1024 / 4))
+prev=0
+for i in $(seq 60); do
+    sample
+    [ $((peak_b - b0)) -lt "$full" ] || [ $((peak_b - prev)) -ge 128 ] || break
+    prev=$peak_b
+    sleep 1
+done
+[ $((peak_b - b0)) -ge "$full" ] ||
+    fail "site-b grew by $((peak_b - b0)) kB in 60 s: the flows did not fill their windows"
+log "windows full after $i s (site-b $peak_b kB); a paced flow beside them"
+tcp_buffers "$rmem" "$wmem"
+beside 250
+while kill -0 "$BESIDE" 2>/dev/null; do
+    sample
+    sleep 0.5
+done
+check_beside 250 "$GAP_MS"
+sample
+bound=$((1000 * WINDOW / 1024 + OVERHEAD_MB * 1024))
+log "rss kB: site-a $a0 -> peak $peak_a, site-b $b0 -> peak $peak_b (bound $bound)"
+[ "$peak_a" -le "$bound" ] || fail "site-a grew to $peak_a kB, over $bound kB"
+[ "$peak_b" -le "$bound" ] || fail "site-b grew to $peak_b kB, over $bound kB"
+pkill -f 'connect 127.0.0.1:7002' || true
+done_ok
