@@ -33,6 +33,11 @@ typedef struct gateway {
     size_t n_services;
     list_t assocs; /* every live association */
     size_t n_assocs;
+    size_t n_unproven;      /* accepted associations whose peer has not proven the key yet */
+    int flooded;            /* n_unproven reached its cap and has not been 0 since */
+    uint64_t flood_since;   /* loop time it did */
+    uint64_t flood_ended;   /* unproven associations ended since then */
+    uint64_t flood_dropped; /* of which pushed out by newer ones at the cap */
 
     int listen_fd;          /* listen role: the SCTP listening socket, or -1 */
     uv_poll_t listen_poll;  /* its readiness */
@@ -68,6 +73,10 @@ void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a);
 
 /* Called by flow.c whenever a flow is freed, to see whether a drain is over. */
 void gateway_on_flow_gone(gateway_t *gw);
+
+/* Whether the ends of unproven associations are being counted rather than
+ * logged one by one (see gateway.c, UNPROVEN_MAX). */
+int gateway_flooded(const gateway_t *gw);
 
 /* Whether new flows are refused. */
 int gateway_draining(const gateway_t *gw);

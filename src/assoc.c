@@ -717,6 +717,8 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     path_init(a);
     list_push(&gw->assocs, &a->node);
     gw->n_assocs++;
+    if (!initiator)
+        gw->n_unproven++; /* until gateway_on_assoc_ready or _gone */
     uv_timer_start(&a->timer, on_deadline, HANDSHAKE_TIMEOUT_MS, 0);
     if (initiator)
         assoc_arm(a);
@@ -756,6 +758,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     int was_ready = a->state == ASSOC_READY || a->state == ASSOC_SHUTDOWN;
     char reason[WIRE_TEXT_MAX + 64];
     wire_msg_t err = {.type = WIRE_ERROR};
+    log_level_t level;
     size_t flows;
 
     if (a->state == ASSOC_CLOSED)
@@ -769,8 +772,12 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     }
     a->state = ASSOC_CLOSED;
     flows = assoc_detach_flows(a, reason);
-    assoc_log(a, code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN,
-              "closed: %s; %zu flow%s reset", reason, flows, flows == 1 ? "" : "s");
+    /* In a flood of unproven peers the gateway counts these ends instead. */
+    if (!was_ready && !a->initiator && gateway_flooded(a->gw))
+        level = LOG_DEBUG;
+    else
+        level = code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
+    assoc_log(a, level, "closed: %s; %zu flow%s reset", reason, flows, flows == 1 ? "" : "s");
     assoc_free_queue(a);
     uv_poll_stop(&a->poll);
     if (how == END_ABORT)

@@ -14,6 +14,16 @@
 
 #define DIAL_BASE_MS 100  /* first retry after a failed dial */
 #define DIAL_CAP_MS  5000 /* backoff ceiling: a link back is used within this */
+/* Anyone who reaches the listening port can open associations and hold
+ * them for the handshake's deadline without a word. Past this many peers
+ * still proving the key, each new association pushes out the oldest
+ * unproven one: descriptors and memory stay bounded, and a real peer,
+ * which proves the key within a few round trips, is only pushed out if
+ * this many others arrive while it does. As many as the listen backlog. */
+#define UNPROVEN_MAX 128
+/* Associations accepted per readiness callback: a flood of them is taken
+ * in slices, with the live flows served in between. */
+#define ACCEPT_BUDGET 32
 
 static void gateway_dial(gateway_t *gw);
 static void gateway_finish(gateway_t *gw);
@@ -138,6 +148,57 @@ fail:
 
 /* ---- listen role ------------------------------------------------------- */
 
+int gateway_flooded(const gateway_t *gw)
+{
+    return gw->flooded;
+}
+
+/* Room for one more unproven association: at the cap, the oldest one goes
+ * (the list keeps associations in the order they came). A flood is logged
+ * once as it starts and once as it ends, not per association. */
+static void gateway_make_room(gateway_t *gw)
+{
+    list_t *pos;
+
+    if (gw->n_unproven < UNPROVEN_MAX)
+        return;
+    if (!gw->flooded) {
+        gw->flooded = 1;
+        gw->flood_since = uv_now(gw->loop);
+        gw->flood_ended = gw->flood_dropped = 0;
+        log_warn(&gw->log, "assoc",
+                 "%d peers are proving the key at once (a flood?): each new one pushes out the "
+                 "oldest; their ends are counted until none is left",
+                 UNPROVEN_MAX);
+    }
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        if (!a->initiator && a->state == ASSOC_HANDSHAKE) {
+            gw->flood_dropped++;
+            assoc_abort(a, WIRE_E_LIMIT, "pushed out: too many peers proving the key at once");
+            return;
+        }
+    }
+}
+
+/* An accepted association proved the key (ended 0) or ended without. */
+static void gateway_unproven_gone(gateway_t *gw, int ended)
+{
+    gw->n_unproven--;
+    if (!gw->flooded)
+        return;
+    gw->flood_ended += (uint64_t)ended;
+    if (gw->n_unproven > 0)
+        return;
+    gw->flooded = 0;
+    log_warn(&gw->log, "assoc",
+             "no peer is proving the key any more: %llu associations ended unproven in %.1f s, "
+             "%llu of them pushed out",
+             (unsigned long long)gw->flood_ended,
+             (double)(uv_now(gw->loop) - gw->flood_since) / 1e3,
+             (unsigned long long)gw->flood_dropped);
+}
+
 static void on_listen_ready(uv_poll_t *p, int status, int events)
 {
     gateway_t *gw = p->data;
@@ -146,15 +207,20 @@ static void on_listen_ready(uv_poll_t *p, int status, int events)
     (void)events;
     if (status < 0)
         return;
-    while ((fd = accept4(gw->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+    for (int i = 0; i < ACCEPT_BUDGET; i++) {
+        fd = accept4(gw->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+                log_warn(&gw->log, "assoc", "accepting a peer: %s", strerror(errno));
+            return;
+        }
         if (gw->state != GW_RUNNING) {
             close(fd);
             continue;
         }
+        gateway_make_room(gw);
         assoc_new(gw, fd, 0);
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-        log_warn(&gw->log, "assoc", "accepting a peer: %s", strerror(errno));
 }
 
 static int gateway_listen(gateway_t *gw)
@@ -215,13 +281,15 @@ struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
 
 void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
 {
-    (void)a;
+    if (!a->initiator)
+        gateway_unproven_gone(gw, 0);
     gw->dial_failures = 0;
 }
 
 void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
 {
-    (void)a;
+    if (!a->initiator && !was_ready)
+        gateway_unproven_gone(gw, 1);
     if (gw->state == GW_STOPPING && gw->n_assocs == 0) {
         gateway_finish(gw);
         return;
