@@ -9,6 +9,7 @@
 #include "config.h"
 #include "list.h"
 #include "log.h"
+#include "rlimits.h"
 #include "tune.h"
 
 struct assoc;
@@ -33,13 +34,20 @@ typedef struct gateway {
     size_t n_services;
     list_t assocs; /* every live association */
     size_t n_assocs;
+    size_t n_unproven;      /* accepted associations whose peer has not proven the key yet */
+    int flooded;            /* n_unproven reached its cap and has not been 0 since */
+    uint64_t flood_since;   /* loop time it did */
+    uint64_t flood_ended;   /* unproven associations ended since then */
+    uint64_t flood_dropped; /* of which pushed out by newer ones at the cap */
 
-    int listen_fd;          /* listen role: the SCTP listening socket, or -1 */
-    uv_poll_t listen_poll;  /* its readiness */
-    uv_timer_t dial_timer;  /* connect role: next dial, after backoff */
-    unsigned dial_failures; /* consecutive failed dials: the backoff exponent */
-    int told_no_idata;      /* the kernel refused I-DATA, and we said so once */
-    uv_timer_t drain_timer; /* drain deadline */
+    int listen_fd;           /* listen role: the SCTP listening socket, or -1 */
+    uv_poll_t listen_poll;   /* its readiness */
+    uv_timer_t dial_timer;   /* connect role: next dial, after backoff */
+    unsigned dial_failures;  /* consecutive failed dials: the backoff exponent */
+    int told_no_idata;       /* the kernel refused I-DATA, and we said so once */
+    uv_timer_t drain_timer;  /* drain deadline */
+    uv_timer_t listen_retry; /* listen role: accepting again after EMFILE */
+    episode_t listen_paused; /* ...and that episode */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
 
@@ -73,6 +81,10 @@ void gateway_on_flow_gone(gateway_t *gw);
 
 /* Flows open on every association. */
 size_t gateway_flows(const gateway_t *gw);
+
+/* Whether the ends of unproven associations are being counted rather than
+ * logged one by one (see gateway.c, UNPROVEN_MAX). */
+int gateway_flooded(const gateway_t *gw);
 
 /* Whether new flows are refused. */
 int gateway_draining(const gateway_t *gw);

@@ -41,6 +41,12 @@ typedef struct reasm {
 int reasm_init(reasm_t *r, size_t max, size_t held_max);
 void reasm_free(reasm_t *r);
 
+/* Raises the bounds to messages of up to max bytes and held_max bytes of
+ * unfinished ones (never lowers them), keeping what is gathered. A message
+ * handed out from the read buffer and not yet done is no longer valid.
+ * Returns 0 or -ENOMEM (the reasm is then unchanged). */
+int reasm_grow(reasm_t *r, size_t max, size_t held_max);
+
 /* Where the next read goes, and how much room there is. */
 uint8_t *reasm_room(const reasm_t *r, size_t *room);
 

@@ -44,6 +44,13 @@
 /* Bytes of partly delivered messages we hold for the kernel's partial
  * delivery, which it only starts under receive-buffer pressure. */
 #define PARTS_MAX (16u * 1024u * 1024u)
+/* Until the peer has proven the key it may only send the handshake's
+ * messages (the largest, an ERROR, is 258 bytes), so an unproven peer gets
+ * a receive buffer this small and no stream table: anyone who can reach the
+ * port can open associations, and each must cost little until it proves
+ * the key (assoc_ready then sizes both). The room beyond 258 bytes is for
+ * the kernel's notifications, which may quote a peer's chunk. */
+#define HS_MSG_MAX 4096u
 
 /* How an association ends: an ABORT when the peer is gone or stuck, a
  * graceful close otherwise, preceded by an ERROR when this end gives up so
@@ -334,8 +341,8 @@ static void assoc_send_hs(assoc_t *a, const hs_out_t *out)
         assoc_send_msg(a, &out->msg[i]);
 }
 
-/* Sizes the stream table once the association is up. */
-static int assoc_setup_streams(assoc_t *a)
+/* The negotiated stream count, known once the association is established. */
+static int assoc_count_streams(assoc_t *a)
 {
     unsigned in = 0, out = 0;
     int r = sock_streams(a->fd, &in, &out);
@@ -343,8 +350,16 @@ static int assoc_setup_streams(assoc_t *a)
     if (r < 0)
         return r;
     a->nstreams = in < out ? in : out;
-    if (a->nstreams < 2)
-        return -EPROTO;
+    return a->nstreams < 2 ? -EPROTO : 0;
+}
+
+/* Full-size buffers and the stream table, once the peer proved the key. */
+static int assoc_setup_streams(assoc_t *a)
+{
+    int r = reasm_grow(&a->rx, WIRE_MSG_MAX, PARTS_MAX);
+
+    if (r < 0)
+        return r;
     a->flows = calloc(a->nstreams, sizeof(*a->flows));
     if (!a->flows)
         return -ENOMEM;
@@ -363,7 +378,7 @@ static void assoc_established(assoc_t *a)
     pace_init(&a->pace, SNDBUF_MIN_MSGS * a->msg_max, a->gw->cfg->sock_buffer, a->msg_max);
     if ((r = sock_set_sndbuf(a->fd, a->pace.sndbuf)) < 0)
         assoc_log(a, LOG_WARN, "cannot size the send buffer: %s", strerror(-r));
-    r = assoc_setup_streams(a);
+    r = assoc_count_streams(a);
     if (r < 0) {
         assoc_teardown(a, WIRE_E_INTERNAL, strerror(-r), END_ABORT);
         return;
@@ -404,11 +419,19 @@ static void on_warm(uv_timer_t *t)
     assoc_send_flagged(a, NULL, WIRE_CONTROL_SID, &keep, SOCK_SACK_NOW);
 }
 
+/* Called while the message that proved the key is being dispatched: the
+ * read buffer it sits in may move (reasm_grow), so nothing after this looks
+ * at that message again. */
 static void assoc_ready(assoc_t *a)
 {
     uint64_t every = a->gw->tune.hb_interval / 2;
     char paths[256];
+    int r = assoc_setup_streams(a);
 
+    if (r < 0) {
+        assoc_close(a, WIRE_E_INTERNAL, strerror(-r));
+        return;
+    }
     a->state = ASSOC_READY;
     uv_timer_stop(&a->timer);
     snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
@@ -567,11 +590,14 @@ static void assoc_dispatch(assoc_t *a, const sock_rcv_t *info, const uint8_t *bu
         assoc_on_flow_msg(a, info->sid, &m);
 }
 
-static const char *assoc_reasm_why(int r)
+static const char *assoc_reasm_why(const assoc_t *a, int r, const sock_rcv_t *info, char *buf,
+                                   size_t len)
 {
     switch (r) {
     case -EMSGSIZE:
-        return "message larger than 64 KiB";
+        snprintf(buf, len, "message on stream %u larger than %zu bytes%s", (unsigned)info->sid,
+                 a->rx.cap - 1, a->state == ASSOC_READY ? "" : " (the key is not proven yet)");
+        return buf;
     case -ENOBUFS:
         return "partly delivered messages exceed their bound";
     default:
@@ -584,6 +610,7 @@ static const char *assoc_reasm_why(int r)
  * a bounded amount per callback (READ_BUDGET, READ_BYTES). */
 static void assoc_read(assoc_t *a)
 {
+    char why[128];
     sock_rcv_t info;
     uint8_t *at;
     size_t room, bytes = 0;
@@ -606,7 +633,7 @@ static void assoc_read(assoc_t *a)
         bytes += (size_t)n;
         r = reasm_add(&a->rx, (size_t)n, &info);
         if (r < 0) {
-            assoc_close(a, WIRE_E_PROTOCOL, assoc_reasm_why(r));
+            assoc_close(a, WIRE_E_PROTOCOL, assoc_reasm_why(a, r, &info, why, sizeof(why)));
             return;
         }
         if (r == 0 && !a->told_pieces) {
@@ -657,7 +684,7 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
 {
     assoc_t *a = calloc(1, sizeof(*a));
 
-    if (!a || reasm_init(&a->rx, WIRE_MSG_MAX, PARTS_MAX) < 0 ||
+    if (!a || reasm_init(&a->rx, HS_MSG_MAX, HS_MSG_MAX) < 0 ||
         uv_poll_init_socket(gw->loop, &a->poll, fd) < 0) {
         log_error(&gw->log, "assoc", "cannot set up an association: out of memory");
         if (a)
@@ -690,6 +717,8 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     path_init(a);
     list_push(&gw->assocs, &a->node);
     gw->n_assocs++;
+    if (!initiator)
+        gw->n_unproven++; /* until gateway_on_assoc_ready or _gone */
     uv_timer_start(&a->timer, on_deadline, HANDSHAKE_TIMEOUT_MS, 0);
     if (initiator)
         assoc_arm(a);
@@ -725,12 +754,16 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
 }
 
 /* A peer that stays down is dialed about once a second: failed dials in a
- * row are logged at the 1st, 2nd, 4th, 8th..., the others at debug. */
+ * row are logged at the 1st, 2nd, 4th, 8th..., the others at debug, as are
+ * the ends of unproven peers during a flood. */
 static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *streak, size_t len)
 {
     unsigned n = a->gw->dial_failures + 1;
 
     streak[0] = '\0';
+    /* In a flood of unproven peers the gateway counts these ends instead. */
+    if (a->state == ASSOC_HANDSHAKE && !a->initiator && gateway_flooded(a->gw))
+        return LOG_DEBUG;
     if (a->state != ASSOC_CONNECTING)
         return code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
     if (n > 1)

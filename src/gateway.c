@@ -19,6 +19,17 @@
  * answers costs one INIT and its ABORT, so dialing about once a second is
  * cheap, and a restarted peer carries flows again within about a second. */
 #define DIAL_CAP_MS 1000
+/* Anyone who reaches the listening port can open associations and hold
+ * them for the handshake's deadline without a word. Past this many peers
+ * still proving the key, each new association pushes out the oldest
+ * unproven one: descriptors and memory stay bounded, and a real peer,
+ * which proves the key within a few round trips, is only pushed out if
+ * this many others arrive while it does. As many as the listen backlog. */
+#define UNPROVEN_MAX 128
+/* Associations accepted per readiness callback: a flood of them is taken
+ * in slices, with the live flows served in between. */
+#define ACCEPT_BUDGET   32
+#define LISTEN_PAUSE_MS 100 /* out of descriptors: the listener rests this long */
 
 static void gateway_dial(gateway_t *gw);
 static void gateway_finish(gateway_t *gw);
@@ -143,23 +154,109 @@ fail:
 
 /* ---- listen role ------------------------------------------------------- */
 
+int gateway_flooded(const gateway_t *gw)
+{
+    return gw->flooded;
+}
+
+/* Room for one more unproven association: at the cap, the oldest one goes
+ * (the list keeps associations in the order they came). A flood is logged
+ * once as it starts and once as it ends, not per association. */
+static void gateway_make_room(gateway_t *gw)
+{
+    list_t *pos;
+
+    if (gw->n_unproven < UNPROVEN_MAX)
+        return;
+    if (!gw->flooded) {
+        gw->flooded = 1;
+        gw->flood_since = uv_now(gw->loop);
+        gw->flood_ended = gw->flood_dropped = 0;
+        log_warn(&gw->log, "assoc",
+                 "%d peers are proving the key at once (a flood?): each new one pushes out the "
+                 "oldest; their ends are counted until none is left",
+                 UNPROVEN_MAX);
+    }
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        if (!a->initiator && a->state == ASSOC_HANDSHAKE) {
+            gw->flood_dropped++;
+            assoc_abort(a, WIRE_E_LIMIT, "pushed out: too many peers proving the key at once");
+            return;
+        }
+    }
+}
+
+/* An accepted association proved the key (ended 0) or ended without. */
+static void gateway_unproven_gone(gateway_t *gw, int ended)
+{
+    gw->n_unproven--;
+    if (!gw->flooded)
+        return;
+    gw->flood_ended += (uint64_t)ended;
+    if (gw->n_unproven > 0)
+        return;
+    gw->flooded = 0;
+    log_warn(&gw->log, "assoc",
+             "no peer is proving the key any more: %llu associations ended unproven in %.1f s, "
+             "%llu of them pushed out",
+             (unsigned long long)gw->flood_ended,
+             (double)(uv_now(gw->loop) - gw->flood_since) / 1e3,
+             (unsigned long long)gw->flood_dropped);
+}
+
+static void on_listen_ready(uv_poll_t *p, int status, int events);
+
+static void on_listen_retry(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+
+    if (gw->state == GW_RUNNING && gw->listen_fd >= 0)
+        uv_poll_start(&gw->listen_poll, UV_READABLE, on_listen_ready);
+}
+
+/* accept() failed for want of descriptors or memory: the peer waits in the
+ * backlog while the listener rests, rather than the loop spinning on a
+ * readiness it cannot serve. Logged once per episode. */
+static void gateway_pause_listen(gateway_t *gw, int err)
+{
+    if (episode_hit(&gw->listen_paused, "no descriptors or memory", uv_now(gw->loop)))
+        log_warn(&gw->log, "assoc", "not accepting peers for now: %s", strerror(err));
+    uv_poll_stop(&gw->listen_poll);
+    uv_timer_start(&gw->listen_retry, on_listen_retry, LISTEN_PAUSE_MS, 0);
+}
+
 static void on_listen_ready(uv_poll_t *p, int status, int events)
 {
     gateway_t *gw = p->data;
+    uint64_t ms;
+    unsigned long n;
     int fd;
 
     (void)events;
     if (status < 0)
         return;
-    while ((fd = accept4(gw->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+    for (int i = 0; i < ACCEPT_BUDGET; i++) {
+        fd = accept4(gw->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+            gateway_pause_listen(gw, errno);
+            return;
+        }
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
+                log_warn(&gw->log, "assoc", "accepting a peer: %s", strerror(errno));
+            return;
+        }
+        if (episode_end(&gw->listen_paused, uv_now(gw->loop), &ms, &n))
+            log_info(&gw->log, "assoc", "accepting peers again after %llu ms",
+                     (unsigned long long)ms);
         if (gw->state != GW_RUNNING) {
             close(fd);
             continue;
         }
+        gateway_make_room(gw);
         assoc_new(gw, fd, 0);
     }
-    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-        log_warn(&gw->log, "assoc", "accepting a peer: %s", strerror(errno));
 }
 
 static int gateway_listen(gateway_t *gw)
@@ -220,13 +317,15 @@ struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
 
 void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
 {
-    (void)a;
+    if (!a->initiator)
+        gateway_unproven_gone(gw, 0);
     gw->dial_failures = 0;
 }
 
 void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
 {
-    (void)a;
+    if (!a->initiator && !was_ready)
+        gateway_unproven_gone(gw, 1);
     if (gw->state == GW_STOPPING && gw->n_assocs == 0) {
         gateway_finish(gw);
         return;
@@ -260,6 +359,7 @@ static void gateway_close_handles(gateway_t *gw)
     gateway_unlisten(gw);
     uv_close((uv_handle_t *)&gw->dial_timer, NULL);
     uv_close((uv_handle_t *)&gw->drain_timer, NULL);
+    uv_close((uv_handle_t *)&gw->listen_retry, NULL);
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
     log_info(&gw->log, "gw", "stopped");
@@ -444,6 +544,8 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
         return -EINVAL;
     uv_timer_init(loop, &gw->dial_timer);
     uv_timer_init(loop, &gw->drain_timer);
+    uv_timer_init(loop, &gw->listen_retry);
+    gw->listen_retry.data = gw;
     uv_signal_init(loop, &gw->sig_term);
     uv_signal_init(loop, &gw->sig_int);
     gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;

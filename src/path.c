@@ -75,6 +75,13 @@ const char *path_describe(const assoc_t *a, char *buf, size_t len)
     return buf;
 }
 
+/* Paths of a peer that has not proven the key are anyone's: their news is
+ * for debugging, or a flood of associations would flood the log too. */
+static log_level_t path_level(const assoc_t *a, log_level_t lvl)
+{
+    return !a->initiator && a->state == ASSOC_HANDSHAKE ? LOG_DEBUG : lvl;
+}
+
 /* Asks for a HEARTBEAT on every peer address. The kernel leaves the
  * potentially-failed state only on a HEARTBEAT-ACK, yet sends no heartbeat
  * on a path that carried data within its RTO: when every path is PF and
@@ -124,13 +131,14 @@ static void path_check_outage(assoc_t *a)
     if (active == 0 && ps->down_since == 0) {
         ps->down_since = now ? now : 1;
         uv_timer_start(&ps->outage, on_outage, first, 0);
-        log_warn(&a->gw->log, "path",
-                 "assoc %llu: no usable path; riding the outage out for up to %u ms",
-                 (unsigned long long)a->id, a->gw->tune.outage_ms);
+        log_write(&a->gw->log, path_level(a, LOG_WARN), "path",
+                  "assoc %llu: no usable path; riding the outage out for up to %u ms",
+                  (unsigned long long)a->id, a->gw->tune.outage_ms);
     } else if (active > 0 && ps->down_since != 0) {
         uv_timer_stop(&ps->outage);
-        log_info(&a->gw->log, "path", "assoc %llu: outage over after %llu ms",
-                 (unsigned long long)a->id, (unsigned long long)(now - ps->down_since));
+        log_write(&a->gw->log, path_level(a, LOG_INFO), "path",
+                  "assoc %llu: outage over after %llu ms", (unsigned long long)a->id,
+                  (unsigned long long)(now - ps->down_since));
         ps->down_since = 0;
     }
 }
@@ -176,7 +184,7 @@ void path_on_change(assoc_t *a, const void *notification, size_t len)
     addr.v4.sin_port = 0;
     moves = path_transition(pc->spc_state, &to, &what);
     p = path_add(&a->paths, &addr);
-    log_write(&a->gw->log, moves && to != PATH_ACTIVE ? LOG_WARN : LOG_INFO, "path",
+    log_write(&a->gw->log, path_level(a, moves && to != PATH_ACTIVE ? LOG_WARN : LOG_INFO), "path",
               "assoc %llu path %s: %s", (unsigned long long)a->id,
               addr_format(&addr, host, sizeof(host)), what);
     if (p && moves)

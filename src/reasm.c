@@ -23,6 +23,21 @@ void reasm_free(reasm_t *r)
     memset(r, 0, sizeof(*r));
 }
 
+int reasm_grow(reasm_t *r, size_t max, size_t held_max)
+{
+    uint8_t *b;
+
+    if (max + 1 > r->cap) {
+        if (!(b = realloc(r->buf, max + 1)))
+            return -ENOMEM;
+        r->buf = b;
+        r->cap = max + 1;
+    }
+    if (held_max > r->held_max)
+        r->held_max = held_max;
+    return 0;
+}
+
 uint8_t *reasm_room(const reasm_t *r, size_t *room)
 {
     *room = r->cap;

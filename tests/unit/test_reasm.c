@@ -87,6 +87,29 @@ static void test_too_large(void)
     reasm_free(&r);
 }
 
+/* Small while a peer proves its key, full size once it has: a piece
+ * gathered before the growth is kept, and the new bound holds. */
+static void test_grow(void)
+{
+    static uint8_t msg[70000];
+    reasm_t r;
+
+    fill(msg, sizeof(msg), 3);
+    CHECK(reasm_init(&r, 512, 512) == 0);
+    CHECK(feed(&r, 0, msg, 513, 4096) == -EMSGSIZE);
+    reasm_free(&r);
+    CHECK(reasm_init(&r, 512, 512) == 0);
+    CHECK(piece(&r, 2, msg, 300, 0) == 0);
+    CHECK(reasm_grow(&r, 65536, 1 << 20) == 0);
+    CHECK(reasm_grow(&r, 256, 16) == 0); /* never lowers */
+    CHECK(r.cap == 65537 && r.held_max == 1 << 20);
+    CHECK(feed(&r, 2, msg + 300, 65536 - 300, 65536) == 1);
+    CHECK(r.len == 65536 && memcmp(r.msg, msg, 65536) == 0);
+    reasm_done(&r);
+    CHECK(feed(&r, 1, msg, 65537, 100000) == -EMSGSIZE);
+    reasm_free(&r);
+}
+
 /* I-DATA partial delivery: pieces of streams 3 and 4 alternate, a whole
  * message of stream 5 and a notification come between them. */
 static void test_interleaved(void)
@@ -187,6 +210,7 @@ int main(void)
 {
     test_pieces();
     test_too_large();
+    test_grow();
     test_interleaved();
     test_held_bound();
     test_random_interleaving();
