@@ -44,6 +44,7 @@ typedef struct assoc {
     size_t turn_bytes;  /* flows' bytes handed to the kernel in this loop turn */
     uint64_t last_send; /* loop time of the last message handed to the kernel */
     handshake_t hs;
+    int flows_ok;                      /* flows may open: READY is known to be at the initiator */
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
     uint32_t peer_window;              /* the peer's per-flow window */
     paths_t paths;                     /* peer addresses and their state */

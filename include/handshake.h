@@ -10,10 +10,12 @@
  * file and T = SHA-256(HELLO_i || HELLO_r) (the encoded messages, so names,
  * windows and versions are bound too), AUTH_r = HMAC-SHA-256(K, "responder" T)
  * and AUTH_i = HMAC-SHA-256(K, "initiator" T); the labels stop a proof from
- * being reflected back, the nonces from being replayed. The responder opens
- * flows once it has verified AUTH_i; the initiator once READY arrives, which
- * tells it the responder has verified it (a flow message on another stream
- * could otherwise overtake AUTH_i). Crypto is libsodium's; this module is pure
+ * being reflected back, the nonces from being replayed. The initiator opens
+ * flows once READY arrives, which tells it the responder has verified it (a
+ * flow message on another stream could otherwise overtake AUTH_i); the
+ * responder once it has verified AUTH_i and knows READY arrived (assoc.c:
+ * READY acknowledged, or anything else heard from the initiator), for the
+ * same reason the other way. Crypto is libsodium's; this module is pure
  * state: messages in, messages out, no I/O.
  */
 #ifndef SCTPGW_HANDSHAKE_H

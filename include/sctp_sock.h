@@ -34,6 +34,9 @@ int sock_set_sndbuf(int fd, unsigned bytes);
  * and the peer's receive window now. */
 int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd);
 
+/* From SCTP_STATUS: DATA chunks not yet acknowledged, sent or not. */
+int sock_in_flight(int fd, unsigned *chunks);
+
 /* Subscribes to association, path, shutdown and error notifications, and
  * to the sender-dry event (everything sent has been acknowledged). */
 int sock_subscribe(int fd);

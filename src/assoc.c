@@ -419,6 +419,28 @@ static void on_warm(uv_timer_t *t)
     assoc_send_flagged(a, NULL, WIRE_CONTROL_SID, &keep, SOCK_SACK_NOW);
 }
 
+/* The responder opens flows only once the initiator holds READY: an OPEN
+ * goes on its flow's own stream and would overtake a READY lost on stream
+ * 0, which the initiator would take for a protocol error and close the
+ * association. The initiator may open flows at once. */
+static void assoc_allow_flows(assoc_t *a, const char *how)
+{
+    a->flows_ok = 1;
+    if (!a->initiator)
+        assoc_log(a, LOG_DEBUG, "flows may open: %s", how);
+}
+
+/* A SENDER_DRY event: with nothing unacknowledged left, READY included,
+ * the initiator holds it (an event read late, from before READY, finds
+ * READY still in flight and changes nothing). */
+static void assoc_on_dry(assoc_t *a)
+{
+    unsigned n;
+
+    if (a->state == ASSOC_READY && !a->flows_ok && sock_in_flight(a->fd, &n) == 0 && n == 0)
+        assoc_allow_flows(a, "READY was acknowledged");
+}
+
 /* Called while the message that proved the key is being dispatched: the
  * read buffer it sits in may move (reasm_grow), so nothing after this looks
  * at that message again. */
@@ -433,6 +455,7 @@ static void assoc_ready(assoc_t *a)
         return;
     }
     a->state = ASSOC_READY;
+    a->flows_ok = a->initiator;
     uv_timer_stop(&a->timer);
     snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
     a->peer_window = a->hs.peer.flow_window;
@@ -558,6 +581,7 @@ static void assoc_on_notification(assoc_t *a, const uint8_t *buf, size_t len)
         assoc_log(a, LOG_INFO, "peer is shutting the association down");
         break;
     case SCTP_SENDER_DRY_EVENT:
+        assoc_on_dry(a);
         /* A KEEP sent while idle has been acknowledged: a round trip. */
         if (a->probe_at) {
             uint32_t least = a->pace.rtt_ms;
@@ -584,6 +608,10 @@ static void assoc_dispatch(assoc_t *a, const sock_rcv_t *info, const uint8_t *bu
         assoc_on_malformed(a, info, len);
         return;
     }
+    /* The initiator sends nothing between its proof and READY's arrival:
+     * whatever else it sends shows that it holds READY. */
+    if (a->state == ASSOC_READY && !a->flows_ok)
+        assoc_allow_flows(a, "the peer spoke after READY");
     if (info->sid == WIRE_CONTROL_SID)
         assoc_on_control(a, &m);
     else

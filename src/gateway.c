@@ -306,7 +306,7 @@ struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
     list_foreach_safe(pos, tmp, &gw->assocs)
     {
         assoc_t *a = container_of(pos, assoc_t, node);
-        if (a->state != ASSOC_READY)
+        if (a->state != ASSOC_READY || !a->flows_ok)
             continue;
         if (svc->peer[0] && strcmp(svc->peer, a->peer_name) != 0)
             continue;

@@ -157,6 +157,17 @@ int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd)
     return 0;
 }
 
+int sock_in_flight(int fd, unsigned *chunks)
+{
+    struct sctp_status st;
+    int r = sock_status(fd, &st);
+
+    if (r < 0)
+        return r;
+    *chunks = st.sstat_unackdata + st.sstat_penddata;
+    return 0;
+}
+
 int sock_subscribe(int fd)
 {
     static const uint16_t types[] = {SCTP_ASSOC_CHANGE, SCTP_PEER_ADDR_CHANGE, SCTP_REMOTE_ERROR,
