@@ -94,7 +94,9 @@ for c in paced bulk; do
     log "$c clients, site b killed: $r"
     check "$r" ok == 0
     check "$r" ended_ms '<=' "$RESET_MS"
-    kv "$r" first_error | grep -q '_reset_at_offset_' ||
+    # A reset shows on a read (reset at offset N) or on a write (write
+    # ECONNRESET, or EPIPE once the reset has closed the socket).
+    kv "$r" first_error | grep -qE '_reset_at_offset_|_ECONNRESET_|_EPIPE_' ||
         { log "FAIL: the $c flows ended other than by a reset" && BAD=$((BAD + 1)); }
 done
 a_ms=$(log_ms site-a 'peer site-b: closed:' 1)
