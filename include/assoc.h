@@ -15,6 +15,7 @@
 #include "path.h"
 #include "reasm.h"
 #include "sctp_sock.h"
+#include "seal.h"
 #include "streams.h"
 #include "wire.h"
 
@@ -44,6 +45,10 @@ typedef struct assoc {
     size_t turn_bytes;  /* flows' bytes handed to the kernel in this loop turn */
     uint64_t last_send; /* loop time of the last message handed to the kernel */
     handshake_t hs;
+    seal_t seal;          /* the keys, once the handshake gave them */
+    int keyed;            /* seal holds keys: messages are sealed and opened */
+    outmsg_t *next;       /* taken from a queue (and sealed) but not yet sent */
+    uint64_t rekeyed_at;  /* loop time of the last rekey (or READY) */
     int flows_ok;                      /* flows may open: READY is known to be at the initiator */
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
     uint32_t peer_window;              /* the peer's per-flow window */
@@ -82,7 +87,8 @@ void assoc_send_msg(assoc_t *a, const wire_msg_t *m);
  * with its DATA; a WINDOW, which only returns credit, goes ahead of all. */
 void assoc_send_flow_msg(assoc_t *a, msgq_t *q, uint16_t sid, const wire_msg_t *m);
 
-/* Allocates a queueable DATA message of up to `cap` bytes. */
+/* Allocates a queueable DATA message of up to `cap` bytes (and the room
+ * sealing it takes). */
 outmsg_t *assoc_data_alloc(size_t cap);
 
 /* Queues `len` bytes of DATA held in m (ownership passes) on q. */

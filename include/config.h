@@ -52,6 +52,8 @@ typedef struct config {
     unsigned max_flows;   /* default 4096; 1..32767 */
     unsigned flow_window; /* default 1048576; 4096..16777216 */
     unsigned sock_buffer; /* SO_SNDBUF/SO_RCVBUF; default 4194304 */
+    int encryption;       /* encryption = on|off: sealed messages and SCTP-AUTH; default on */
+    unsigned rekey_s;     /* rekey_s: fresh keys this often; default 3600; 1..86400 */
 
     service_conf_t services[CONFIG_MAX_SERVICES];
     size_t n_services;

@@ -21,10 +21,14 @@ typedef struct outmsg {
     struct outmsg *next;
     uint16_t sid;
     uint16_t flags; /* SOCK_SACK_NOW or 0 */
+    uint8_t seal;   /* OUTMSG_SEAL: to be sealed when sent; OUTMSG_SEALED: done */
     uint32_t ppid;  /* host order */
     uint32_t len;
     uint8_t data[];
 } outmsg_t;
+
+#define OUTMSG_SEAL   1
+#define OUTMSG_SEALED 2
 
 /* A FIFO of messages; a flow's, or the association's own urgent one. */
 typedef struct msgq {

@@ -45,6 +45,7 @@ typedef struct gateway {
     uv_timer_t dial_timer;   /* connect role: next dial, after backoff */
     unsigned dial_failures;  /* consecutive failed dials: the backoff exponent */
     int told_no_idata;       /* the kernel refused I-DATA, and we said so once */
+    uint8_t auth_key[32];    /* SCTP-AUTH endpoint key (encryption = on) */
     uv_timer_t drain_timer;  /* drain deadline */
     uv_timer_t listen_retry; /* listen role: accepting again after EMFILE */
     episode_t listen_paused; /* ...and that episode */

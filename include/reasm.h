@@ -29,8 +29,9 @@ typedef struct reasm {
     reasm_part_t *parts; /* messages of which pieces came, one per stream */
     size_t nparts, parts_cap;
     size_t held, held_max; /* bytes in parts, and their bound */
-    /* The whole message handed out by the last reasm_add() that returned 1. */
-    const uint8_t *msg;
+    /* The whole message handed out by the last reasm_add() that returned 1;
+     * the caller may change it in place (opening a sealed message). */
+    uint8_t *msg;
     size_t len;
     sock_rcv_t first;
     size_t done_part; /* its index in parts + 1, or 0 if it is in buf */

@@ -26,6 +26,17 @@ int sock_open(int family);
  * names the option that failed. */
 int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const char **what);
 
+#define SOCK_AUTH_KEY_LEN 32
+
+/* SCTP-AUTH (RFC 4895) for every association of fd, before connect/listen:
+ * HMAC-SHA-256 over the chunks that matter (sctp_sock.c) with `key` as the
+ * endpoint key, the well-known empty key 0 deleted. */
+int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], const char **what);
+
+/* After establishment: 1 when the peer does SCTP-AUTH and authenticates
+ * every chunk we require, 0 when not, or -errno. */
+int sock_peer_auth(int fd);
+
 /* Sets SO_SNDBUF on a live association (the kernel doubles it and charges
  * every chunk until it is acknowledged). */
 int sock_set_sndbuf(int fd, unsigned bytes);

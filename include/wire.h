@@ -7,13 +7,18 @@
  * of a flow's messages travel on its stream so SCTP keeps their order.
  *
  *   stream 0 (control)
- *     HELLO   version u16 | flags u16 | nonce[32] | flow_window u32 |
- *             name_len u8 | name          (both sides, first message)
- *     AUTH    proof[32]                   (HMAC over both HELLOs, see handshake.h)
- *     READY   0 u8                        (listener: "I verified you, open flows")
+ *     HELLO   version u16 | flags u16 | noise bytes  (both sides, first
+ *             message, in clear; the Noise NNpsk0 handshake message, whose
+ *             encrypted payload is a wire_peer_t: see handshake.h)
+ *     AUTH    0 u8      (initiator, sealed: "I hold the new keys")
+ *     READY   0 u8      (responder, sealed: "I verified you, open flows")
  *     ERROR   code u16 | len u8 | text     (why the sender gives up the association)
  *     KEEP    0 u8                        (after READY: keeps the path busy when
  *                                          idle; the receiver ignores it)
+ *     REKEY   key[32]   (a fresh X25519 public key: the initiator's offer,
+ *                        then the responder's answer; see seal.h)
+ *     SWITCH  count u64 (the sender now seals under the new keys, after
+ *                        `count` messages under the old ones)
  *
  *   stream N > 0 (one flow)
  *     OPEN    len u8 | service name        (opener; DATA may follow at once)
@@ -28,6 +33,10 @@
  * SCTP cannot carry an empty user message, so the bodiless types carry one
  * zero byte.
  *
+ * After the HELLOs every message is sealed (seal.h): its bytes and type are
+ * encrypted and authenticated, and the PPID says only that it is sealed and
+ * under which keys. With `encryption = off` only AUTH and READY are.
+ *
  * A side's final word is RST, a failed RESULT, or CLOSE, sent once it has sent
  * its FIN and received the peer's (so no WINDOW is owed either way). A stream
  * is reused only after its allocator has both sent and received a final word;
@@ -41,16 +50,22 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WIRE_VERSION     2           /* 2: KEEP; a version-1 peer would reject it mid-flight */
+#define WIRE_VERSION     3 /* 3: Noise handshake, sealed messages; 2: KEEP */
 #define WIRE_PPID_BASE   0x53470000u /* "SG\0\0" */
-#define WIRE_NONCE_LEN   32
-#define WIRE_PROOF_LEN   32
+#define WIRE_KEY_LEN     32 /* an X25519 public key */
+#define WIRE_NOISE_MAX   256 /* a HELLO's handshake bytes */
 #define WIRE_NAME_MAX    63    /* gateway and service names */
 #define WIRE_TEXT_MAX    255   /* reason texts */
 #define WIRE_DATA_MAX    65536 /* largest DATA payload */
 #define WIRE_CONTROL_SID 0
-#define WIRE_HDR_MAX     (2 + 2 + WIRE_NONCE_LEN + 4 + 1 + WIRE_NAME_MAX)
-#define WIRE_MSG_MAX     WIRE_DATA_MAX /* no message is larger */
+#define WIRE_PEER_MAX    (2 + 2 + 4 + 1 + WIRE_NAME_MAX) /* a wire_peer_t */
+#define WIRE_HDR_MAX     (2 + 2 + WIRE_NOISE_MAX)
+#define WIRE_SEAL_MAX    17 /* what sealing adds: the type and a 16-byte tag */
+#define WIRE_MSG_MAX     (WIRE_DATA_MAX + WIRE_SEAL_MAX) /* no message is larger */
+#define WIRE_PPID_SEALED 0x53470100u /* + the low byte of the keys' epoch */
+
+/* HELLO flags, bound by the handshake (a change in flight fails it). */
+#define WIRE_F_SEALED 0x0001u /* encryption = on: messages sealed, SCTP-AUTH */
 
 typedef enum {
     WIRE_HELLO = 1,
@@ -58,6 +73,8 @@ typedef enum {
     WIRE_READY = 3,
     WIRE_ERROR = 4,
     WIRE_KEEP = 5,
+    WIRE_REKEY = 6,
+    WIRE_SWITCH = 7,
     WIRE_OPEN = 16,
     WIRE_RESULT = 17,
     WIRE_DATA = 18,
@@ -82,22 +99,34 @@ typedef enum {
     WIRE_E_AUTH = 10,       /* the handshake failed */
     WIRE_E_VERSION = 11,    /* protocol versions differ */
     WIRE_E_LOST = 12,       /* the association carrying the flow was lost */
+    WIRE_E_SEAL = 13,       /* a sealed message failed to open: forged or corrupted */
+    WIRE_E_MISMATCH = 14,   /* the ends disagree on encryption */
 } wire_code_t;
 
 typedef struct wire_hello {
-    uint16_t version;              /* WIRE_VERSION of the sender */
-    uint16_t flags;                /* reserved, 0 */
-    uint8_t nonce[WIRE_NONCE_LEN]; /* fresh random bytes of the sender */
-    uint32_t flow_window;          /* credit the sender grants each new flow */
-    char name[WIRE_NAME_MAX + 1];  /* sender's gateway name, NUL-terminated */
+    uint16_t version;     /* WIRE_VERSION of the sender */
+    uint16_t flags;       /* WIRE_F_* */
+    const uint8_t *noise; /* the handshake message (into the buffer) */
+    size_t noise_len;     /* 1..WIRE_NOISE_MAX */
 } wire_hello_t;
+
+/* What each side says of itself inside its encrypted handshake payload:
+ * the clear fields again (so the initiator knows the responder's were not
+ * changed in flight), its window and its name. */
+typedef struct wire_peer {
+    uint16_t version;
+    uint16_t flags;
+    uint32_t flow_window;         /* credit the sender grants each new flow */
+    char name[WIRE_NAME_MAX + 1]; /* sender's gateway name, NUL-terminated */
+} wire_peer_t;
 
 /* A decoded message. Pointers refer into the decoded buffer. */
 typedef struct wire_msg {
     wire_type_t type;
     union {
-        wire_hello_t hello;            /* HELLO */
-        uint8_t proof[WIRE_PROOF_LEN]; /* AUTH */
+        wire_hello_t hello;          /* HELLO */
+        uint8_t key[WIRE_KEY_LEN];   /* REKEY */
+        uint64_t count;              /* SWITCH */
         struct {
             uint16_t code;                /* wire_code_t */
             char text[WIRE_TEXT_MAX + 1]; /* NUL-terminated, may be empty */
@@ -121,6 +150,11 @@ int wire_decode(uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len, wir
  * (bad name, a zero window or flow_window, a buffer too small); what it
  * writes always decodes. Texts longer than WIRE_TEXT_MAX are cut. */
 ssize_t wire_encode(const wire_msg_t *m, uint8_t *buf, size_t cap);
+
+/* A handshake payload: encode returns its length or -EINVAL (bad name, a
+ * zero window); decode returns 0 or -EBADMSG. */
+ssize_t wire_peer_encode(const wire_peer_t *p, uint8_t *buf, size_t cap);
+int wire_peer_decode(const uint8_t *buf, size_t len, wire_peer_t *out);
 
 /* The PPID, in host order, of a type. */
 uint32_t wire_ppid(wire_type_t type);

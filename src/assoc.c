@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/sctp.h>
+#include <sodium.h>
 #include "flow.h"
 
 #define HANDSHAKE_TIMEOUT_MS 10000 /* connect + key proof */
@@ -58,6 +59,7 @@
 typedef enum { END_ABORT, END_CLOSE, END_TELL } assoc_end_t;
 
 static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end_t how);
+static void assoc_rekey_check(assoc_t *a);
 
 static void assoc_log(const assoc_t *a, log_level_t lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -92,7 +94,7 @@ static void on_poll(uv_poll_t *p, int status, int events);
 
 static int assoc_queued(const assoc_t *a)
 {
-    return a->urgent.head || a->fairq.bytes;
+    return a->next || a->urgent.head || a->fairq.bytes;
 }
 
 static void assoc_arm(assoc_t *a)
@@ -153,21 +155,67 @@ static void assoc_on_flow_sent(assoc_t *a, msgq_t *q)
         flow_on_sent(container_of(q, flow_t, sendq));
 }
 
-/* Hands the kernel what it takes: the urgent queue first, then (with
- * `budget` > 0) up to about `budget` bytes of the flows' queues in their
- * fair order. Flows told that their queue drained may queue more, or
- * close, from here. */
-static void assoc_flush(assoc_t *a, size_t budget)
+/* Seals m with the next counter of its stream. A message is sealed once,
+ * at the moment it leaves its queue, so counters follow the order messages
+ * reach the kernel. */
+static int assoc_seal(assoc_t *a, outmsg_t *m)
+{
+    size_t n;
+
+    if (m->seal != OUTMSG_SEAL)
+        return 0;
+    n = seal_msg(&a->seal, m->sid, (wire_type_t)(m->ppid - WIRE_PPID_BASE), m->data, m->len,
+                 &m->ppid);
+    if (n == 0)
+        return -ERANGE;
+    m->len = (uint32_t)n;
+    m->seal = OUTMSG_SEALED;
+    return 0;
+}
+
+/* The message to hand the kernel next: the one the kernel refused last
+ * time (sealed already, so it goes as it is), else the urgent queue's
+ * first, else (with `budget` > 0) the next flow's in fair order. A flow
+ * whose message leaves its queue may read more, or close, from here. */
+static outmsg_t *assoc_next(assoc_t *a, size_t *budget)
 {
     msgq_t *q;
+    outmsg_t *m;
+
+    if (a->next)
+        return a->next;
+    q = a->urgent.head ? &a->urgent : *budget ? fairq_next(&a->fairq) : NULL;
+    if (!q)
+        return NULL;
+    if (q == &a->urgent) {
+        m = msgq_pop(q);
+    } else {
+        m = fairq_pop(&a->fairq, q);
+        *budget = m->len < *budget ? *budget - m->len : 0;
+        a->turn_bytes += m->len;
+    }
+    a->next = m;
+    if (assoc_seal(a, m) < 0)
+        return NULL;
+    if (q != &a->urgent)
+        assoc_on_flow_sent(a, q);
+    return a->next;
+}
+
+/* Hands the kernel what it takes: see assoc_next for the order. */
+static void assoc_flush(assoc_t *a, size_t budget)
+{
     outmsg_t *m;
     int r;
 
     while (a->state != ASSOC_CLOSED && !a->dead && !a->kernel_full) {
-        q = a->urgent.head ? &a->urgent : budget ? fairq_next(&a->fairq) : NULL;
-        if (!q)
+        if (!(m = assoc_next(a, &budget))) {
+            if (a->next)
+                assoc_mark_dead(a, -ERANGE); /* no counter left to seal it */
             break;
-        m = q->head;
+        }
+        if (a->state == ASSOC_CLOSED || a->dead || a->kernel_full || m != a->next)
+            continue; /* a flow told of room sent or closed meanwhile */
         r = sock_send(a->fd, m->sid, m->ppid, m->flags, m->data, m->len);
         if (r == -EAGAIN) {
             a->kernel_full = a->sndbuf_hit = 1;
@@ -179,14 +227,8 @@ static void assoc_flush(assoc_t *a, size_t budget)
         }
         a->last_send = uv_now(a->gw->loop);
         a->sent_since += m->len;
-        if (q == &a->urgent) {
-            free(msgq_pop(q));
-            continue;
-        }
-        budget = m->len < budget ? budget - m->len : 0;
-        a->turn_bytes += m->len;
-        free(fairq_pop(&a->fairq, q));
-        assoc_on_flow_sent(a, q);
+        a->next = NULL;
+        free(m);
     }
     if (a->state == ASSOC_SHUTDOWN && !assoc_queued(a))
         shutdown(a->fd, SHUT_WR);
@@ -220,9 +262,19 @@ static void assoc_flush_turn(assoc_t *a)
         uv_idle_start(&a->flusher, on_flush);
 }
 
+/* Decided when a message is queued: whether it leaves sealed. Everything
+ * after the HELLOs is, but with encryption = off only the handshake's own
+ * AUTH and READY (a message queued before READY may leave after it). */
+static int assoc_seals(const assoc_t *a, wire_type_t type)
+{
+    if (!a->keyed || type == WIRE_HELLO)
+        return 0;
+    return a->gw->cfg->encryption || type == WIRE_AUTH || type == WIRE_READY;
+}
+
 outmsg_t *assoc_data_alloc(size_t cap)
 {
-    return malloc(sizeof(outmsg_t) + cap);
+    return malloc(sizeof(outmsg_t) + cap + WIRE_SEAL_MAX);
 }
 
 int assoc_has_room(const assoc_t *a, const msgq_t *q)
@@ -239,6 +291,7 @@ static void assoc_submit(assoc_t *a, msgq_t *q, outmsg_t *m)
         free(m);
         return;
     }
+    m->seal = assoc_seals(a, (wire_type_t)(m->ppid - WIRE_PPID_BASE)) ? OUTMSG_SEAL : 0;
     if (q) {
         fairq_push(&a->fairq, q, m);
         assoc_flush_turn(a);
@@ -260,7 +313,7 @@ void assoc_send_data(assoc_t *a, msgq_t *q, uint16_t sid, outmsg_t *m, uint32_t 
 static void assoc_send_flagged(assoc_t *a, msgq_t *q, uint16_t sid, const wire_msg_t *msg,
                                unsigned flags)
 {
-    uint8_t buf[WIRE_HDR_MAX + WIRE_TEXT_MAX];
+    uint8_t buf[WIRE_HDR_MAX + WIRE_TEXT_MAX + 8];
     ssize_t n = wire_encode(msg, buf, sizeof(buf));
     outmsg_t *m;
 
@@ -363,6 +416,8 @@ static int assoc_setup_streams(assoc_t *a)
     a->flows = calloc(a->nstreams, sizeof(*a->flows));
     if (!a->flows)
         return -ENOMEM;
+    if (a->gw->cfg->encryption && (r = seal_streams(&a->seal, a->nstreams)) < 0)
+        return r;
     return streams_init(&a->streams, a->nstreams, a->initiator, a->gw->cfg->max_flows);
 }
 
@@ -386,8 +441,15 @@ static void assoc_established(assoc_t *a)
     path_start(a);
     if (cfg->has_primary && a->initiator && (r = sock_set_primary(a->fd, &cfg->primary)) < 0)
         assoc_log(a, LOG_WARN, "cannot set the primary path: %s", strerror(-r));
+    if (cfg->encryption && (r = sock_peer_auth(a->fd)) != 1) {
+        assoc_close(a, WIRE_E_MISMATCH,
+                    r < 0 ? "cannot read the peer's SCTP-AUTH"
+                          : "the peer does not do SCTP-AUTH on every chunk (encryption = off there, "
+                            "or an old kernel?)");
+        return;
+    }
     if (handshake_init(&a->hs, a->initiator, cfg->psk, cfg->psk_len, cfg->name, cfg->flow_window,
-                       &out) < 0) {
+                       cfg->encryption ? WIRE_F_SEALED : 0, &out) < 0) {
         assoc_teardown(a, WIRE_E_INTERNAL, "the crypto library failed to start", END_ABORT);
         return;
     }
@@ -411,6 +473,7 @@ static void on_warm(uv_timer_t *t)
     assoc_t *a = t->data;
     wire_msg_t keep = {.type = WIRE_KEEP};
 
+    assoc_rekey_check(a);
     if (a->state != ASSOC_READY || assoc_queued(a))
         return;
     if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))
@@ -460,13 +523,67 @@ static void assoc_ready(assoc_t *a)
     snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
     a->peer_window = a->hs.peer.flow_window;
     handshake_clear(&a->hs);
-    a->last_send = uv_now(a->gw->loop);
+    a->last_send = a->rekeyed_at = uv_now(a->gw->loop);
     uv_timer_start(&a->warm, on_warm, every, every); /* tune: every >= 10 ms */
-    assoc_log(a, LOG_INFO, "up: peer proved the key; %u streams; %s; paths %s", a->nstreams,
+    assoc_log(a, LOG_INFO, "up: peer proved the key; %s; %u streams; %s; paths %s",
+              a->gw->cfg->encryption ? "encrypted (Noise_NNpsk0_25519_ChaChaPoly_SHA256, "
+                                       "SCTP-AUTH HMAC-SHA-256)"
+                                     : "NOT encrypted (encryption = off)",
+              a->nstreams,
               a->msg_max == WIRE_DATA_MAX ? "I-DATA, messages up to 64 KiB"
                                           : "no I-DATA, messages up to 8 KiB",
               path_describe(a, paths, sizeof(paths)));
     gateway_on_assoc_ready(a->gw, a);
+}
+
+/* The handshake's keys go to the seal as soon as it has them. */
+static int assoc_take_keys(assoc_t *a)
+{
+    int r;
+
+    if (!a->hs.keys_ready || a->keyed)
+        return 0;
+    r = seal_init(&a->seal, a->initiator, &a->hs.keys, 0);
+    sodium_memzero(&a->hs.keys, sizeof(a->hs.keys));
+    if (r < 0) {
+        assoc_close(a, WIRE_E_INTERNAL, strerror(-r));
+        return r;
+    }
+    a->keyed = 1;
+    return 0;
+}
+
+/* Fresh keys every rekey_s, or sooner after SEAL_REKEY_BYTES: started by
+ * the initiator from the warm timer, so at most a few hundred ms late. */
+static void assoc_rekey_check(assoc_t *a)
+{
+    wire_msg_t out;
+    uint64_t now = uv_now(a->gw->loop);
+
+    if (!a->initiator || !a->keyed || !a->gw->cfg->encryption || a->state != ASSOC_READY)
+        return;
+    if (now - a->rekeyed_at < a->gw->cfg->rekey_s * 1000ull && !seal_rekey_due(&a->seal))
+        return;
+    if (seal_rekey_start(&a->seal, &out))
+        assoc_send_msg(a, &out);
+}
+
+static void assoc_on_rekey(assoc_t *a, const wire_msg_t *m)
+{
+    wire_msg_t out;
+    uint64_t before = a->seal.rekeys;
+    int r = a->gw->cfg->encryption ? seal_on_control(&a->seal, m, &out) : -1;
+
+    if (r < 0) {
+        assoc_close(a, WIRE_E_PROTOCOL, "rekey: " "a REKEY or SWITCH out of turn, or a bad key");
+        return;
+    }
+    if (r == 1)
+        assoc_send_msg(a, &out);
+    if (a->seal.rekeys != before) {
+        a->rekeyed_at = uv_now(a->gw->loop);
+        assoc_log(a, LOG_INFO, "fresh keys (rekey %llu)", (unsigned long long)a->seal.rekeys);
+    }
 }
 
 static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
@@ -479,6 +596,8 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
 
     if (a->state == ASSOC_HANDSHAKE) {
         r = handshake_input(&a->hs, m, &out, &code, &why);
+        if (r >= 0 && assoc_take_keys(a) < 0)
+            return;
         assoc_send_hs(a, &out);
         if (r == 1)
             assoc_ready(a);
@@ -487,6 +606,10 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
     }
     if (m->type == WIRE_KEEP)
         return;
+    if (m->type == WIRE_REKEY || m->type == WIRE_SWITCH) {
+        assoc_on_rekey(a, m);
+        return;
+    }
     if (m->type == WIRE_ERROR) {
         snprintf(buf, sizeof(buf), "peer gave up: %s%s%s", wire_code_name(m->u.reason.code),
                  m->u.reason.text[0] ? ": " : "", m->u.reason.text);
@@ -596,14 +719,59 @@ static void assoc_on_notification(assoc_t *a, const uint8_t *buf, size_t len)
     }
 }
 
-static void assoc_dispatch(assoc_t *a, const sock_rcv_t *info, const uint8_t *buf, size_t len)
+/* Whether a message in clear is acceptable now: before the keys, an
+ * ERROR during the handshake (a peer that could not open our HELLO has no
+ * keys), or anything after READY with encryption = off. */
+static int assoc_clear_ok(const assoc_t *a, uint32_t ppid)
 {
-    wire_msg_t m;
+    if (!a->keyed)
+        return 1;
+    if (a->state == ASSOC_HANDSHAKE)
+        return ppid == wire_ppid(WIRE_ERROR);
+    return !a->gw->cfg->encryption;
+}
+
+/* Opens a sealed message in place (or checks that a clear one may be in
+ * clear). A message that fails to open ends the association: its flows
+ * are reset, and the peer is told why. */
+static int assoc_unseal(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t *len)
+{
+    char why[192];
+    wire_type_t type;
+    seal_err_t e;
+
+    if (!seal_is_sealed(info->ppid)) {
+        if (assoc_clear_ok(a, info->ppid))
+            return 0;
+        snprintf(why, sizeof(why), "an unsealed message (ppid 0x%08x) on stream %u",
+                 info->ppid, info->sid);
+        assoc_close(a, WIRE_E_SEAL, why);
+        return -1;
+    }
+    e = a->keyed ? seal_open(&a->seal, info->sid, info->ppid, buf, *len, &type, len)
+                 : SEAL_E_EPOCH;
+    if (e == SEAL_OK) {
+        info->ppid = wire_ppid(type);
+        return 0;
+    }
+    snprintf(why, sizeof(why), "a message on stream %u failed to open: %s", info->sid,
+             seal_err_name(e));
+    assoc_close(a, WIRE_E_SEAL, why);
+    return -1;
+}
+
+static void assoc_dispatch(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t len)
+{
+    wire_msg_t m, out;
 
     if (info->notification) {
         assoc_on_notification(a, buf, len);
         return;
     }
+    if (assoc_unseal(a, info, buf, &len) < 0)
+        return;
+    if (a->seal.offer_waits && seal_pending(&a->seal, &out) == 1)
+        assoc_send_msg(a, &out);
     if (wire_decode(info->sid, info->ppid, buf, len, &m) < 0) {
         assoc_on_malformed(a, info, len);
         return;
@@ -759,6 +927,8 @@ static void assoc_free_queue(assoc_t *a)
 {
     outmsg_t *m;
 
+    free(a->next);
+    a->next = NULL;
     while ((m = msgq_pop(&a->urgent)) != NULL)
         free(m);
 }
@@ -828,6 +998,8 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
         close(a->fd);
     a->fd = -1;
     handshake_clear(&a->hs);
+    seal_free(&a->seal);
+    a->keyed = 0;
     list_remove(&a->node);
     a->gw->n_assocs--;
     uv_close((uv_handle_t *)&a->poll, on_handle_closed);

@@ -45,6 +45,7 @@ static int set_level(const key_def_t *k, void *base, const char *v, char *msg, s
 static int set_path(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_uint(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_role(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
+static int set_onoff(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_addrs(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_host(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_accept(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
@@ -84,6 +85,8 @@ static const key_def_t keys[] = {
     NUM(SEC_ASSOCIATION, "max_flows", max_flows, 1, 32767, NULL, NULL, "4096"),
     NUM(SEC_ASSOCIATION, "flow_window", flow_window, 4096, 16777216, "bytes", NULL, "1048576"),
     NUM(SEC_ASSOCIATION, "sock_buffer", sock_buffer, 65536, 67108864, "bytes", NULL, "4194304"),
+    KEY(SEC_ASSOCIATION, "encryption", set_onoff, CFG(encryption), 0, "on"),
+    NUM(SEC_ASSOCIATION, "rekey_s", rekey_s, 1, 86400, "s", NULL, "3600"),
     KEY(SEC_SERVICE, "accept", set_accept, 0, 0, NULL),
     KEY(SEC_SERVICE, "connect", set_connect, 0, 0, NULL),
     KEY(SEC_SERVICE, "peer", set_name, SVC(peer), 0, NULL),
@@ -200,6 +203,21 @@ static int set_role(const key_def_t *k, void *base, const char *v, char *msg, si
         *role = ROLE_LISTEN;
     else {
         snprintf(msg, len, "expected connect (dial the peer) or listen (accept peers)");
+        return -1;
+    }
+    return 0;
+}
+
+static int set_onoff(const key_def_t *k, void *base, const char *v, char *msg, size_t len)
+{
+    int *flag = field(base, k->offset);
+
+    if (strcmp(v, "on") == 0)
+        *flag = 1;
+    else if (strcmp(v, "off") == 0)
+        *flag = 0;
+    else {
+        snprintf(msg, len, "expected on or off");
         return -1;
     }
     return 0;

@@ -186,7 +186,7 @@ static void flow_on_eof(flow_t *f)
  * buffer made 1,000 flows of a slow back end cost 137 MB instead of 35. */
 static outmsg_t *flow_msg_shrink(outmsg_t *m, size_t len)
 {
-    outmsg_t *small = realloc(m, sizeof(*m) + len);
+    outmsg_t *small = realloc(m, sizeof(*m) + len + WIRE_SEAL_MAX); /* room to seal it */
 
     return small ? small : m;
 }

@@ -69,6 +69,12 @@ static int gateway_socket(gateway_t *gw, int family)
         close(fd);
         return r;
     }
+    if (cfg->encryption && (r = sock_auth(fd, gw->auth_key, &what)) < 0) {
+        log_error(&gw->log, "assoc", "cannot set up SCTP-AUTH (%s): %s; it needs Linux 5.4 or "
+                  "later, or net.sctp.auth_enable = 1", what, strerror(-r));
+        close(fd);
+        return r;
+    }
     if ((r = sock_interleave(fd)) < 0 && !gw->told_no_idata) {
         gw->told_no_idata = 1;
         log_warn(&gw->log, "assoc",
@@ -462,7 +468,8 @@ static void on_signal(uv_signal_t *s, int signum)
  * reason to keep dialing. */
 static int gateway_check_sctp(gateway_t *gw)
 {
-    int fd = sock_open(AF_INET);
+    int fd = sock_open(AF_INET), r = 0;
+    const char *what = "";
 
     if (fd == -EPROTONOSUPPORT || fd == -ESOCKTNOSUPPORT) {
         log_error(&gw->log, "gw",
@@ -470,9 +477,16 @@ static int gateway_check_sctp(gateway_t *gw)
                   "on the host of this container)");
         return fd;
     }
-    if (fd >= 0)
-        close(fd);
-    return 0;
+    if (fd < 0)
+        return 0;
+    /* Found at start rather than at every dial. */
+    if (gw->cfg->encryption && (r = sock_auth(fd, gw->auth_key, &what)) < 0)
+        log_error(&gw->log, "gw",
+                  "cannot set up SCTP-AUTH (%s): %s; it needs Linux 5.4 or later, or "
+                  "net.sctp.auth_enable = 1 (or encryption = off)",
+                  what, strerror(-r));
+    close(fd);
+    return r;
 }
 
 static int gateway_start_services(gateway_t *gw)
@@ -556,6 +570,11 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
              "path max retrans %u; outage_ms %u",
              SCTPGW_VERSION, cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->failover_ms,
              t->rto_min, t->rto_max, t->hb_interval, t->path_max_retrans, cfg->outage_ms);
+    if (cfg->encryption)
+        handshake_auth_key(cfg->psk, cfg->psk_len, gw->auth_key);
+    else
+        log_warn(&gw->log, "gw", "encryption = off: flows cross the links in clear and SCTP "
+                 "chunks are not authenticated; only for links already protected");
     if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0 ||
         (cfg->role == ROLE_LISTEN && (r = gateway_listen(gw)) < 0))
         return r;
@@ -567,6 +586,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
 
 void gateway_free(gateway_t *gw)
 {
+    sodium_memzero(gw->auth_key, sizeof(gw->auth_key));
     free(gw->services);
     gw->services = NULL;
 }

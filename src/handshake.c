@@ -1,10 +1,12 @@
-/* The gateways' mutual key proof (see handshake.h). */
+/* The gateways' handshake (see handshake.h). */
 #include "handshake.h"
 
 #include <string.h>
 #include <sodium.h>
 
-static const char kdf_label[] = "sctpgw key v1";
+static const char psk_label[] = "sctpgw noise psk v3";
+static const char auth_label[] = "sctpgw sctp-auth v3";
+static const char prologue_label[] = "sctpgw";
 
 static int fail(handshake_t *hs, uint16_t *code, const char **why, uint16_t c, const char *w)
 {
@@ -14,127 +16,142 @@ static int fail(handshake_t *hs, uint16_t *code, const char **why, uint16_t c, c
     return -1;
 }
 
-static void derive_key(handshake_t *hs, const uint8_t *psk, size_t psk_len)
+/* HKDF-Extract(salt = label, IKM = the key file): HMAC-SHA-256. */
+static void extract(const char *label, const uint8_t *psk, size_t psk_len, uint8_t out[32])
 {
-    crypto_generichash_state st;
+    crypto_auth_hmacsha256_state st;
 
-    crypto_generichash_init(&st, NULL, 0, sizeof(hs->key));
-    crypto_generichash_update(&st, (const uint8_t *)kdf_label, sizeof(kdf_label));
-    crypto_generichash_update(&st, psk, psk_len);
-    crypto_generichash_final(&st, hs->key, sizeof(hs->key));
+    crypto_auth_hmacsha256_init(&st, (const uint8_t *)label, strlen(label));
+    crypto_auth_hmacsha256_update(&st, psk, psk_len);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(&st, sizeof(st));
 }
 
-/* proof = HMAC-SHA-256(K, label || SHA-256(HELLO_i || HELLO_r)) */
-static void make_proof(const handshake_t *hs, int of_initiator, uint8_t proof[WIRE_PROOF_LEN])
+void handshake_auth_key(const uint8_t *psk, size_t psk_len, uint8_t out[32])
 {
-    const char *label = of_initiator ? "initiator" : "responder";
-    uint8_t transcript[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_state h;
-    crypto_auth_hmacsha256_state mac;
-
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, hs->hello_i, hs->hello_i_len);
-    crypto_hash_sha256_update(&h, hs->hello_r, hs->hello_r_len);
-    crypto_hash_sha256_final(&h, transcript);
-    crypto_auth_hmacsha256_init(&mac, hs->key, sizeof(hs->key));
-    crypto_auth_hmacsha256_update(&mac, (const uint8_t *)label, strlen(label));
-    crypto_auth_hmacsha256_update(&mac, transcript, sizeof(transcript));
-    crypto_auth_hmacsha256_final(&mac, proof);
+    extract(auth_label, psk, psk_len, out);
 }
 
-static void out_push(hs_out_t *out, const wire_msg_t *m)
+/* "sctpgw" || version || flags of HELLO_i, as sent in clear. */
+static size_t prologue(uint16_t version, uint16_t flags, uint8_t *buf)
 {
-    out->msg[out->n++] = *m;
+    size_t n = sizeof(prologue_label) - 1;
+
+    memcpy(buf, prologue_label, n);
+    buf[n] = (uint8_t)(version >> 8);
+    buf[n + 1] = (uint8_t)version;
+    buf[n + 2] = (uint8_t)(flags >> 8);
+    buf[n + 3] = (uint8_t)flags;
+    return n + 4;
 }
 
-static void encode_hello(const wire_hello_t *h, uint8_t *buf, size_t *len)
+static int noise_start(handshake_t *hs, uint16_t version, uint16_t flags)
 {
-    wire_msg_t m = {.type = WIRE_HELLO, .u.hello = *h};
-    ssize_t n = wire_encode(&m, buf, WIRE_HDR_MAX);
+    uint8_t pro[sizeof(prologue_label) + 4], e[NOISE_DH_LEN], pub[NOISE_DH_LEN];
+    int r;
 
-    *len = n > 0 ? (size_t)n : 0;
+    noise_keypair(e, pub);
+    r = noise_hs_init(&hs->noise, hs->initiator, pro, prologue(version, flags, pro), hs->psk, e);
+    sodium_memzero(e, sizeof(e));
+    return r;
+}
+
+/* Writes our Noise message with our wire_peer_t as payload into an HELLO. */
+static int write_hello(handshake_t *hs, hs_out_t *out)
+{
+    uint8_t payload[WIRE_PEER_MAX];
+    ssize_t plen = wire_peer_encode(&hs->mine, payload, sizeof(payload));
+    ssize_t n;
+
+    if (plen < 0)
+        return -1;
+    n = noise_hs_write(&hs->noise, payload, (size_t)plen, hs->out_noise, sizeof(hs->out_noise));
+    if (n <= 0)
+        return -1;
+    out->msg[out->n++] = (wire_msg_t){.type = WIRE_HELLO,
+                                      .u.hello = {.version = hs->mine.version,
+                                                  .flags = hs->mine.flags,
+                                                  .noise = hs->out_noise,
+                                                  .noise_len = (size_t)n}};
+    return 0;
 }
 
 int handshake_init(handshake_t *hs, int initiator, const uint8_t *psk, size_t psk_len,
-                   const char *name, uint32_t flow_window, hs_out_t *out)
+                   const char *name, uint32_t flow_window, uint16_t flags, hs_out_t *out)
 {
-    wire_msg_t m = {.type = WIRE_HELLO};
-
     memset(hs, 0, sizeof(*hs));
     out->n = 0;
-    if (sodium_init() < 0 || !wire_name_valid(name))
+    if (sodium_init() < 0 || !wire_name_valid(name) || flow_window == 0)
         return -1;
     hs->initiator = initiator;
     hs->state = HS_WAIT_HELLO;
-    derive_key(hs, psk, psk_len);
+    extract(psk_label, psk, psk_len, hs->psk);
     hs->mine.version = WIRE_VERSION;
+    hs->mine.flags = flags;
     hs->mine.flow_window = flow_window;
-    randombytes_buf(hs->mine.nonce, sizeof(hs->mine.nonce));
     strcpy(hs->mine.name, name);
-    if (initiator) {
-        encode_hello(&hs->mine, hs->hello_i, &hs->hello_i_len);
-        m.u.hello = hs->mine;
-        out_push(out, &m);
-    }
+    if (!initiator)
+        return 0;
+    if (noise_start(hs, WIRE_VERSION, flags) < 0 || write_hello(hs, out) < 0)
+        return -1;
     return 0;
 }
 
-/* Both sides check the peer's HELLO the same way. */
-static int take_hello(handshake_t *hs, const wire_hello_t *h, uint16_t *code, const char **why)
+/* The clear fields of a HELLO: versions first, so an older peer hears why. */
+static int check_clear(handshake_t *hs, const wire_hello_t *h, uint16_t *code, const char **why)
 {
     if (h->version != WIRE_VERSION)
         return fail(hs, code, why, WIRE_E_VERSION, "the peer speaks another protocol version");
-    if (sodium_memcmp(h->nonce, hs->mine.nonce, WIRE_NONCE_LEN) == 0)
-        return fail(hs, code, why, WIRE_E_AUTH, "the peer echoed our own nonce");
-    hs->peer = *h;
-    if (hs->initiator) {
-        encode_hello(h, hs->hello_r, &hs->hello_r_len);
-    } else {
-        encode_hello(h, hs->hello_i, &hs->hello_i_len);
-        encode_hello(&hs->mine, hs->hello_r, &hs->hello_r_len);
-    }
+    if ((h->flags & WIRE_F_SEALED) != (hs->mine.flags & WIRE_F_SEALED))
+        return fail(hs, code, why, WIRE_E_MISMATCH,
+                    hs->mine.flags & WIRE_F_SEALED
+                        ? "encryption mismatch: the peer has encryption = off, this end on"
+                        : "encryption mismatch: the peer has encryption = on, this end off");
     return 0;
 }
 
-static int on_hello(handshake_t *hs, const wire_msg_t *m, hs_out_t *out, uint16_t *code,
+/* Opens the peer's Noise message and checks what it says of itself. */
+static int read_hello(handshake_t *hs, const wire_hello_t *h, uint16_t *code, const char **why)
+{
+    uint8_t payload[WIRE_NOISE_MAX];
+    ssize_t n = noise_hs_read(&hs->noise, h->noise, h->noise_len, payload, sizeof(payload));
+
+    if (n < 0)
+        return fail(hs, code, why, WIRE_E_AUTH,
+                    "the peer's handshake does not open with our key (different psk_file?)");
+    if (wire_peer_decode(payload, (size_t)n, &hs->peer) < 0)
+        return fail(hs, code, why, WIRE_E_PROTOCOL, "malformed handshake payload");
+    if (hs->peer.version != h->version || hs->peer.flags != h->flags)
+        return fail(hs, code, why, WIRE_E_AUTH, "the peer's HELLO was changed in flight");
+    return 0;
+}
+
+static int keys_take(handshake_t *hs, uint16_t *code, const char **why)
+{
+    if (noise_hs_split(&hs->noise, &hs->keys) < 0)
+        return fail(hs, code, why, WIRE_E_INTERNAL, "handshake keys unavailable");
+    noise_hs_clear(&hs->noise);
+    hs->keys_ready = 1;
+    return 0;
+}
+
+static int on_hello(handshake_t *hs, const wire_hello_t *h, hs_out_t *out, uint16_t *code,
                     const char **why)
 {
-    wire_msg_t reply;
-
-    if (take_hello(hs, &m->u.hello, code, why) < 0)
+    if (check_clear(hs, h, code, why) < 0)
         return -1;
-    hs->state = HS_WAIT_AUTH;
-    if (!hs->initiator) {
-        reply = (wire_msg_t){.type = WIRE_HELLO, .u.hello = hs->mine};
-        out_push(out, &reply);
-        reply = (wire_msg_t){.type = WIRE_AUTH};
-        make_proof(hs, 0, reply.u.proof);
-        out_push(out, &reply);
-    }
+    if (!hs->initiator && noise_start(hs, h->version, h->flags) < 0)
+        return fail(hs, code, why, WIRE_E_INTERNAL, "cannot start the handshake");
+    if (read_hello(hs, h, code, why) < 0)
+        return -1;
+    if (!hs->initiator && write_hello(hs, out) < 0)
+        return fail(hs, code, why, WIRE_E_INTERNAL, "cannot write the handshake");
+    if (keys_take(hs, code, why) < 0)
+        return -1;
+    if (hs->initiator)
+        out->msg[out->n++] = (wire_msg_t){.type = WIRE_AUTH};
+    hs->state = hs->initiator ? HS_WAIT_READY : HS_WAIT_AUTH;
     return 0;
-}
-
-static int on_auth(handshake_t *hs, const wire_msg_t *m, hs_out_t *out, uint16_t *code,
-                   const char **why)
-{
-    uint8_t want[WIRE_PROOF_LEN];
-    wire_msg_t reply;
-
-    make_proof(hs, !hs->initiator, want);
-    if (crypto_verify_32(want, m->u.proof) != 0)
-        return fail(hs, code, why, WIRE_E_AUTH,
-                    "the peer's proof does not match our key (different psk_file?)");
-    if (hs->initiator) {
-        reply = (wire_msg_t){.type = WIRE_AUTH};
-        make_proof(hs, 1, reply.u.proof);
-        out_push(out, &reply);
-        hs->state = HS_WAIT_READY;
-        return 0;
-    }
-    reply = (wire_msg_t){.type = WIRE_READY};
-    out_push(out, &reply);
-    hs->state = HS_DONE;
-    return 1;
 }
 
 int handshake_input(handshake_t *hs, const wire_msg_t *m, hs_out_t *out, uint16_t *code,
@@ -145,9 +162,12 @@ int handshake_input(handshake_t *hs, const wire_msg_t *m, hs_out_t *out, uint16_
         return fail(hs, code, why, m->u.reason.code ? m->u.reason.code : WIRE_E_PROTOCOL,
                     "the peer gave up the handshake");
     if (hs->state == HS_WAIT_HELLO && m->type == WIRE_HELLO)
-        return on_hello(hs, m, out, code, why);
-    if (hs->state == HS_WAIT_AUTH && m->type == WIRE_AUTH)
-        return on_auth(hs, m, out, code, why);
+        return on_hello(hs, &m->u.hello, out, code, why);
+    if (hs->state == HS_WAIT_AUTH && m->type == WIRE_AUTH) {
+        out->msg[out->n++] = (wire_msg_t){.type = WIRE_READY};
+        hs->state = HS_DONE;
+        return 1;
+    }
     if (hs->state == HS_WAIT_READY && m->type == WIRE_READY) {
         hs->state = HS_DONE;
         return 1;
@@ -157,5 +177,7 @@ int handshake_input(handshake_t *hs, const wire_msg_t *m, hs_out_t *out, uint16_
 
 void handshake_clear(handshake_t *hs)
 {
-    sodium_memzero(hs->key, sizeof(hs->key));
+    noise_hs_clear(&hs->noise);
+    sodium_memzero(hs->psk, sizeof(hs->psk));
+    sodium_memzero(&hs->keys, sizeof(hs->keys));
 }

@@ -6,7 +6,7 @@
 
 static int is_control(wire_type_t t)
 {
-    return t >= WIRE_HELLO && t <= WIRE_KEEP;
+    return t >= WIRE_HELLO && t <= WIRE_SWITCH;
 }
 
 static int is_flow(wire_type_t t)
@@ -71,21 +71,42 @@ static int get_string(const uint8_t *p, size_t left, size_t max, char *out)
     return 0;
 }
 
+static uint64_t get64(const uint8_t *p)
+{
+    return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+    put32(p, (uint32_t)(v >> 32));
+    put32(p + 4, (uint32_t)v);
+}
+
+/* The version is checked by the handshake, which can then say why. */
 static int decode_hello(const uint8_t *p, size_t len, wire_hello_t *h)
 {
-    const size_t fixed = 2 + 2 + WIRE_NONCE_LEN + 4;
-
-    if (len < fixed + 1)
+    if (len < 4 + 1 || len > 4 + WIRE_NOISE_MAX)
         return -EBADMSG;
     h->version = get16(p);
     h->flags = get16(p + 2);
-    memcpy(h->nonce, p + 4, WIRE_NONCE_LEN);
-    h->flow_window = get32(p + 4 + WIRE_NONCE_LEN);
-    if (get_string(p + fixed, len - fixed, WIRE_NAME_MAX, h->name) < 0)
+    h->noise = p + 4;
+    h->noise_len = len - 4;
+    return 0;
+}
+
+int wire_peer_decode(const uint8_t *p, size_t len, wire_peer_t *out)
+{
+    const size_t fixed = 2 + 2 + 4;
+
+    memset(out, 0, sizeof(*out));
+    if (!p || len < fixed + 1)
         return -EBADMSG;
-    /* The version is checked by the handshake, which can then say why;
-     * everything else must be sane whatever the version. */
-    if (h->flow_window == 0 || !wire_name_valid(h->name))
+    out->version = get16(p);
+    out->flags = get16(p + 2);
+    out->flow_window = get32(p + 4);
+    if (get_string(p + fixed, len - fixed, WIRE_NAME_MAX, out->name) < 0)
+        return -EBADMSG;
+    if (out->flow_window == 0 || !wire_name_valid(out->name))
         return -EBADMSG;
     return 0;
 }
@@ -110,10 +131,15 @@ static int decode_body(const uint8_t *p, size_t len, wire_msg_t *m)
     switch (m->type) {
     case WIRE_HELLO:
         return decode_hello(p, len, &m->u.hello);
-    case WIRE_AUTH:
-        if (len != WIRE_PROOF_LEN)
+    case WIRE_REKEY:
+        if (len != WIRE_KEY_LEN)
             return -EBADMSG;
-        memcpy(m->u.proof, p, WIRE_PROOF_LEN);
+        memcpy(m->u.key, p, WIRE_KEY_LEN);
+        return 0;
+    case WIRE_SWITCH:
+        if (len != 8)
+            return -EBADMSG;
+        m->u.count = get64(p);
         return 0;
     case WIRE_ERROR:
     case WIRE_RESULT:
@@ -134,6 +160,7 @@ static int decode_body(const uint8_t *p, size_t len, wire_msg_t *m)
             return -EBADMSG;
         m->u.window = get32(p);
         return m->u.window ? 0 : -EBADMSG;
+    case WIRE_AUTH:
     case WIRE_READY:
     case WIRE_KEEP:
     case WIRE_FIN:
@@ -192,17 +219,26 @@ static ssize_t encode_reason(const wire_msg_t *m, uint8_t *buf, size_t cap)
 
 static ssize_t encode_hello(const wire_hello_t *h, uint8_t *buf, size_t cap)
 {
-    const size_t fixed = 2 + 2 + WIRE_NONCE_LEN + 4;
-    ssize_t n;
-
-    /* The decoder refuses a zero window, so it is never written either. */
-    if (cap < fixed || !wire_name_valid(h->name) || h->flow_window == 0)
+    if (h->noise_len == 0 || h->noise_len > WIRE_NOISE_MAX || !h->noise || cap < 4 + h->noise_len)
         return -EINVAL;
     put16(buf, h->version);
     put16(buf + 2, h->flags);
-    memcpy(buf + 4, h->nonce, WIRE_NONCE_LEN);
-    put32(buf + 4 + WIRE_NONCE_LEN, h->flow_window);
-    n = put_string(buf + fixed, cap - fixed, h->name, WIRE_NAME_MAX, 0);
+    memcpy(buf + 4, h->noise, h->noise_len);
+    return (ssize_t)(4 + h->noise_len);
+}
+
+ssize_t wire_peer_encode(const wire_peer_t *p, uint8_t *buf, size_t cap)
+{
+    const size_t fixed = 2 + 2 + 4;
+    ssize_t n;
+
+    /* The decoder refuses a zero window, so it is never written either. */
+    if (cap < fixed || !wire_name_valid(p->name) || p->flow_window == 0)
+        return -EINVAL;
+    put16(buf, p->version);
+    put16(buf + 2, p->flags);
+    put32(buf + 4, p->flow_window);
+    n = put_string(buf + fixed, cap - fixed, p->name, WIRE_NAME_MAX, 0);
     return n < 0 ? n : n + (ssize_t)fixed;
 }
 
@@ -211,11 +247,16 @@ ssize_t wire_encode(const wire_msg_t *m, uint8_t *buf, size_t cap)
     switch (m->type) {
     case WIRE_HELLO:
         return encode_hello(&m->u.hello, buf, cap);
-    case WIRE_AUTH:
-        if (cap < WIRE_PROOF_LEN)
+    case WIRE_REKEY:
+        if (cap < WIRE_KEY_LEN)
             return -EINVAL;
-        memcpy(buf, m->u.proof, WIRE_PROOF_LEN);
-        return WIRE_PROOF_LEN;
+        memcpy(buf, m->u.key, WIRE_KEY_LEN);
+        return WIRE_KEY_LEN;
+    case WIRE_SWITCH:
+        if (cap < 8)
+            return -EINVAL;
+        put64(buf, m->u.count);
+        return 8;
     case WIRE_ERROR:
     case WIRE_RESULT:
     case WIRE_RST:
@@ -229,6 +270,7 @@ ssize_t wire_encode(const wire_msg_t *m, uint8_t *buf, size_t cap)
             return -EINVAL;
         put32(buf, m->u.window);
         return 4;
+    case WIRE_AUTH:
     case WIRE_READY:
     case WIRE_KEEP:
     case WIRE_FIN:
@@ -248,7 +290,8 @@ const char *wire_type_name(wire_type_t type)
 {
     static const char *const names[] = {
         [WIRE_HELLO] = "HELLO",   [WIRE_AUTH] = "AUTH",     [WIRE_READY] = "READY",
-        [WIRE_ERROR] = "ERROR",   [WIRE_KEEP] = "KEEP",     [WIRE_OPEN] = "OPEN",
+        [WIRE_ERROR] = "ERROR",   [WIRE_KEEP] = "KEEP",     [WIRE_REKEY] = "REKEY",
+        [WIRE_SWITCH] = "SWITCH", [WIRE_OPEN] = "OPEN",
         [WIRE_RESULT] = "RESULT", [WIRE_DATA] = "DATA",     [WIRE_FIN] = "FIN",
         [WIRE_RST] = "RST",       [WIRE_WINDOW] = "WINDOW", [WIRE_CLOSE] = "CLOSE",
     };
@@ -273,6 +316,8 @@ const char *wire_code_name(uint16_t code)
         [WIRE_E_AUTH] = "authentication failed",
         [WIRE_E_VERSION] = "protocol version mismatch",
         [WIRE_E_LOST] = "association lost",
+        [WIRE_E_SEAL] = "a message failed to open",
+        [WIRE_E_MISMATCH] = "configuration mismatch",
     };
     if (code < sizeof(names) / sizeof(names[0]) && names[code])
         return names[code];
