@@ -113,6 +113,8 @@ cleanup() {
         done
         # SCTPGW_TEST_KEEP=DIR (shared into the VM with --share) keeps the logs.
         [ -z "${SCTPGW_TEST_KEEP:-}" ] || cp -r "$WORK" "$SCTPGW_TEST_KEEP/" || true
+    elif [ -n "${SCTPGW_TEST_KEEP_ALL:-}" ] && [ -n "${SCTPGW_TEST_KEEP:-}" ]; then
+        cp -r "$WORK" "$SCTPGW_TEST_KEEP/" || true # ...and of a passing test too
     fi
     "$TOPO" down >/dev/null 2>&1 || true
     rm -rf "$WORK"
