@@ -604,6 +604,7 @@ static int check_role(parse_state_t *st)
     const config_t *cfg = st->cfg;
     int role = key_line(st, 0, SEC_ASSOCIATION, "role");
     int remote = key_line(st, 0, SEC_ASSOCIATION, "remote");
+    int rekey = key_line(st, 0, SEC_ASSOCIATION, "rekey_s");
 
     if (!role)
         return parse_fail(st, st->association_line,
@@ -614,6 +615,11 @@ static int check_role(parse_state_t *st)
         return parse_fail(st, remote,
                           "remote is for role = connect; a listener learns its peers' "
                           "addresses from their connections");
+    /* One end paces the rekeys of both directions, so two clocks never race. */
+    if (cfg->role == ROLE_LISTEN && rekey)
+        return parse_fail(st, rekey,
+                          "rekey_s is for role = connect: the dialling end starts the rekeys "
+                          "of both directions");
     return 0;
 }
 

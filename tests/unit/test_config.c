@@ -130,6 +130,8 @@ static void test_minimal(fixture_t *fx)
     CHECK(cfg->max_flows == 4096);
     CHECK(cfg->flow_window == 1048576);
     CHECK(cfg->sock_buffer == 4194304);
+    CHECK(cfg->encryption == 1);
+    CHECK(cfg->rekey_s == 3600);
     CHECK(cfg->n_services == 0);
     CHECK(cfg->psk_len == 48);
     CHECK(cfg->psk[0] == 1 && cfg->psk[47] == (uint8_t)(47 * 7 + 1));
@@ -164,6 +166,8 @@ static void test_full(fixture_t *fx)
                        "max_flows = 1\n"
                        "flow_window = 4096\n"
                        "sock_buffer = 65536\n"
+                       "encryption = off\n"
+                       "rekey_s = 1\n"
                        "[web]\n"
                        "accept = *:8080\n"
                        "peer = site-b\n"
@@ -189,13 +193,14 @@ static void test_full(fixture_t *fx)
     CHECK(addr_equal(&cfg->primary, &cfg->remote[1]));
     CHECK(cfg->failover_ms == 250 && cfg->outage_ms == 250);
     CHECK(cfg->max_flows == 1 && cfg->flow_window == 4096 && cfg->sock_buffer == 65536);
+    CHECK(cfg->encryption == 0 && cfg->rekey_s == 1);
     CHECK(cfg->n_services == 3);
     s = config_service(cfg, "web");
-    CHECK(s && s->is_accept && s->line == 20);
+    CHECK(s && s->is_accept && s->line == 22);
     CHECK(s && strcmp(s->peer, "site-b") == 0);
     CHECK_STR(s ? fmt(&s->addr, buf) : NULL, "0.0.0.0:8080");
     s = config_service(cfg, "ssh");
-    CHECK(s && !s->is_accept && s->peer[0] == '\0' && s->line == 23);
+    CHECK(s && !s->is_accept && s->peer[0] == '\0' && s->line == 25);
     CHECK_STR(s ? fmt(&s->addr, buf) : NULL, "[::1]:22");
     CHECK(config_service(cfg, "ssh6") != NULL);
     CHECK(config_service(cfg, "ftp") == NULL);
@@ -412,6 +417,7 @@ static void test_ranges(fixture_t *fx)
         {"max_flows", 0, 1, 32767, ""},
         {"flow_window", 0, 4096, 16777216, ""},
         {"sock_buffer", 0, 65536, 67108864, ""},
+        {"rekey_s", 0, 1, 86400, ""},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -442,6 +448,11 @@ static void test_enums_and_names(fixture_t *fx)
     CHECK(fails_at(fx, "[gateway]\nname =\n", 2, "name = : expected 1 to 63"));
     CHECK(fails_at(fx, "[gateway]\npsk_file =\n", 2, "psk_file = : expected a file name"));
     CHECK(fails_at(fx, BASE "[web]\naccept = *:80\npeer = a:b\n", 9, "peer = a:b: expected 1"));
+    CHECK(fails_at(fx, BASE "encryption = yes\n", 7, "encryption = yes: expected on or off"));
+    CHECK(fails_at(fx, BASE "encryption = ON\n", 7, "encryption = ON: expected on or off"));
+    CHECK(fails_at(fx, BASE "encryption =\n", 7, "encryption = : expected on or off"));
+    CHECK(loads(fx, BASE "encryption = on\n") && fx->cfg->encryption == 1);
+    CHECK(loads(fx, BASE "encryption = off\n") && fx->cfg->encryption == 0);
 }
 
 static void test_role(fixture_t *fx)
@@ -459,6 +470,10 @@ static void test_role(fixture_t *fx)
                    6, "remote is for role = connect"));
     CHECK(
         fails_at(fx, BASE "primary = 10.9.0.2\n", 7, "primary = 10.9.0.2: must be one of remote"));
+    CHECK(fails_at(fx,
+                   "[gateway]\npsk_file = site.key\n[association]\nrole = listen\n"
+                   "rekey_s = 60\n",
+                   5, "rekey_s is for role = connect: the dialling end starts the rekeys"));
     CHECK(fails_at(fx,
                    "[gateway]\npsk_file = site.key\n[association]\nrole = listen\n"
                    "primary = 10.1.0.1\n",
