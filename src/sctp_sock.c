@@ -180,7 +180,10 @@ int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], const char **what)
     struct sctp_hmacalgo *h = (struct sctp_hmacalgo *)hb;
     int r;
 
-    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_AUTH_SUPPORTED, &on, sizeof(on))) < 0)
+    /* Before Linux 5.4 there is no such option, and net.sctp.auth_enable
+     * decides instead: SCTP_AUTH_CHUNK below then says whether it is on. */
+    r = setopt(fd, IPPROTO_SCTP, SCTP_AUTH_SUPPORTED, &on, sizeof(on));
+    if (r < 0 && r != -ENOPROTOOPT)
         return *what = "SCTP_AUTH_SUPPORTED", r;
     h->shmac_num_idents = 2;
     h->shmac_idents[0] = SCTP_AUTH_HMAC_ID_SHA256;
