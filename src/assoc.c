@@ -575,7 +575,7 @@ static void assoc_on_rekey(assoc_t *a, const wire_msg_t *m)
     int r = a->gw->cfg->encryption ? seal_on_control(&a->seal, m, &out) : -1;
 
     if (r < 0) {
-        assoc_close(a, WIRE_E_PROTOCOL, "rekey: " "a REKEY or SWITCH out of turn, or a bad key");
+        assoc_close(a, WIRE_E_PROTOCOL, "rekey: a REKEY or SWITCH out of turn, or a bad key");
         return;
     }
     if (r == 1)
