@@ -45,10 +45,10 @@ typedef struct assoc {
     size_t turn_bytes;  /* flows' bytes handed to the kernel in this loop turn */
     uint64_t last_send; /* loop time of the last message handed to the kernel */
     handshake_t hs;
-    seal_t seal;          /* the keys, once the handshake gave them */
-    int keyed;            /* seal holds keys: messages are sealed and opened */
-    outmsg_t *next;       /* taken from a queue (and sealed) but not yet sent */
-    uint64_t rekeyed_at;  /* loop time of the last rekey (or READY) */
+    seal_t seal;                       /* the keys, once the handshake gave them */
+    int keyed;                         /* seal holds keys: messages are sealed and opened */
+    outmsg_t *next;                    /* taken from a queue (and sealed) but not yet sent */
+    uint64_t rekeyed_at;               /* loop time of the last rekey (or READY) */
     int flows_ok;                      /* flows may open: READY is known to be at the initiator */
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
     uint32_t peer_window;              /* the peer's per-flow window */

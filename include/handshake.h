@@ -46,12 +46,12 @@ typedef struct handshake {
     int initiator; /* 1 on the connecting side */
     hs_state_t state;
     noise_hs_t noise;
-    uint8_t psk[NOISE_KEY_LEN];           /* for the Noise handshake */
-    wire_peer_t mine;                     /* what we say of ourselves */
-    wire_peer_t peer;                     /* what the peer said, once known */
-    uint8_t out_noise[WIRE_NOISE_MAX];    /* our Noise message, for hs_out */
-    int keys_ready;                       /* keys holds the new keys: seal from now on */
-    noise_keys_t keys;                    /* taken (and wiped) by the caller */
+    uint8_t psk[NOISE_KEY_LEN];        /* for the Noise handshake */
+    wire_peer_t mine;                  /* what we say of ourselves */
+    wire_peer_t peer;                  /* what the peer said, once known */
+    uint8_t out_noise[WIRE_NOISE_MAX]; /* our Noise message, for hs_out */
+    int keys_ready;                    /* keys holds the new keys: seal from now on */
+    noise_keys_t keys;                 /* taken (and wiped) by the caller */
 } handshake_t;
 
 /* Messages the handshake wants sent on stream 0, in order. */

@@ -50,19 +50,19 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define WIRE_VERSION     3 /* 3: Noise handshake, sealed messages; 2: KEEP */
+#define WIRE_VERSION     3           /* 3: Noise handshake, sealed messages; 2: KEEP */
 #define WIRE_PPID_BASE   0x53470000u /* "SG\0\0" */
-#define WIRE_KEY_LEN     32 /* an X25519 public key */
-#define WIRE_NOISE_MAX   256 /* a HELLO's handshake bytes */
-#define WIRE_NAME_MAX    63    /* gateway and service names */
-#define WIRE_TEXT_MAX    255   /* reason texts */
-#define WIRE_DATA_MAX    65536 /* largest DATA payload */
+#define WIRE_KEY_LEN     32          /* an X25519 public key */
+#define WIRE_NOISE_MAX   256         /* a HELLO's handshake bytes */
+#define WIRE_NAME_MAX    63          /* gateway and service names */
+#define WIRE_TEXT_MAX    255         /* reason texts */
+#define WIRE_DATA_MAX    65536       /* largest DATA payload */
 #define WIRE_CONTROL_SID 0
 #define WIRE_PEER_MAX    (2 + 2 + 4 + 1 + WIRE_NAME_MAX) /* a wire_peer_t */
 #define WIRE_HDR_MAX     (2 + 2 + WIRE_NOISE_MAX)
 #define WIRE_SEAL_MAX    17 /* what sealing adds: the type and a 16-byte tag */
 #define WIRE_MSG_MAX     (WIRE_DATA_MAX + WIRE_SEAL_MAX) /* no message is larger */
-#define WIRE_PPID_SEALED 0x53470100u /* + the low byte of the keys' epoch */
+#define WIRE_PPID_SEALED 0x53470100u                     /* + the low byte of the keys' epoch */
 
 /* HELLO flags, bound by the handshake (a change in flight fails it). */
 #define WIRE_F_SEALED 0x0001u /* encryption = on: messages sealed, SCTP-AUTH */
@@ -124,9 +124,9 @@ typedef struct wire_peer {
 typedef struct wire_msg {
     wire_type_t type;
     union {
-        wire_hello_t hello;          /* HELLO */
-        uint8_t key[WIRE_KEY_LEN];   /* REKEY */
-        uint64_t count;              /* SWITCH */
+        wire_hello_t hello;        /* HELLO */
+        uint8_t key[WIRE_KEY_LEN]; /* REKEY */
+        uint64_t count;            /* SWITCH */
         struct {
             uint16_t code;                /* wire_code_t */
             char text[WIRE_TEXT_MAX + 1]; /* NUL-terminated, may be empty */

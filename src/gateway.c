@@ -70,8 +70,10 @@ static int gateway_socket(gateway_t *gw, int family)
         return r;
     }
     if (cfg->encryption && (r = sock_auth(fd, gw->auth_key, &what)) < 0) {
-        log_error(&gw->log, "assoc", "cannot set up SCTP-AUTH (%s): %s; it needs Linux 5.4 or "
-                  "later, or net.sctp.auth_enable = 1", what, strerror(-r));
+        log_error(&gw->log, "assoc",
+                  "cannot set up SCTP-AUTH (%s): %s; it needs Linux 5.4 or "
+                  "later, or net.sctp.auth_enable = 1",
+                  what, strerror(-r));
         close(fd);
         return r;
     }
@@ -573,7 +575,8 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
     if (cfg->encryption)
         handshake_auth_key(cfg->psk, cfg->psk_len, gw->auth_key);
     else
-        log_warn(&gw->log, "gw", "encryption = off: flows cross the links in clear and SCTP "
+        log_warn(&gw->log, "gw",
+                 "encryption = off: flows cross the links in clear and SCTP "
                  "chunks are not authenticated; only for links already protected");
     if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0 ||
         (cfg->role == ROLE_LISTEN && (r = gateway_listen(gw)) < 0))

@@ -289,11 +289,11 @@ ssize_t wire_encode(const wire_msg_t *m, uint8_t *buf, size_t cap)
 const char *wire_type_name(wire_type_t type)
 {
     static const char *const names[] = {
-        [WIRE_HELLO] = "HELLO",   [WIRE_AUTH] = "AUTH",     [WIRE_READY] = "READY",
-        [WIRE_ERROR] = "ERROR",   [WIRE_KEEP] = "KEEP",     [WIRE_REKEY] = "REKEY",
-        [WIRE_SWITCH] = "SWITCH", [WIRE_OPEN] = "OPEN",
-        [WIRE_RESULT] = "RESULT", [WIRE_DATA] = "DATA",     [WIRE_FIN] = "FIN",
-        [WIRE_RST] = "RST",       [WIRE_WINDOW] = "WINDOW", [WIRE_CLOSE] = "CLOSE",
+        [WIRE_HELLO] = "HELLO",   [WIRE_AUTH] = "AUTH",   [WIRE_READY] = "READY",
+        [WIRE_ERROR] = "ERROR",   [WIRE_KEEP] = "KEEP",   [WIRE_REKEY] = "REKEY",
+        [WIRE_SWITCH] = "SWITCH", [WIRE_OPEN] = "OPEN",   [WIRE_RESULT] = "RESULT",
+        [WIRE_DATA] = "DATA",     [WIRE_FIN] = "FIN",     [WIRE_RST] = "RST",
+        [WIRE_WINDOW] = "WINDOW", [WIRE_CLOSE] = "CLOSE",
     };
     if ((unsigned)type < sizeof(names) / sizeof(names[0]) && names[type])
         return names[type];

@@ -2,7 +2,8 @@
  * sends passes wire_decode first.
  *
  * Input: mode u8 | type u8 | rest. The mode's low two bits pick the stream
- * (0, 1, 2 or 65535) and its top bit the direction:
+ * (0, 1, 2 or 65535), its top bit the direction and bit 6 the handshake
+ * payload instead of a message:
  *
  *   decode: rest is a payload received with PPID base + type. Decoding must
  *     not misbehave (the sanitizers watch) and must accept only what wire.h
@@ -13,7 +14,15 @@
  *     the buffer size. Whatever wire_encode writes must fit, decode on the
  *     type's kind of stream and give back the same fields (texts with
  *     control characters replaced); whatever it refuses must be refused for
- *     a reason wire.h gives (DATA, a bad name, a zero window, no room). */
+ *     a reason wire.h gives (DATA, a bad name, a zero window, HELLO's
+ *     noise bytes missing or too many, no room). A HELLO's input is
+ *     version u16 | flags u16 | noise_len u16 (top bit: no noise pointer) |
+ *     noise bytes; every other type's is the union's raw bytes.
+ *   peer (bit 6): decode: rest is a wire_peer_t payload, checked like a
+ *     message (its rules, canonical re-encoding, same fields); encode: a
+ *     capacity byte, then rest fills a wire_peer_t, and what
+ *     wire_peer_encode writes must decode to it, what it refuses must be a
+ *     bad name, a zero window or no room. */
 #include "wire.h"
 
 #include <errno.h>
@@ -24,12 +33,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_MODE_ENCODE 0x80u
+#define FUZZ_MODE_PEER   0x40u
+#define PEER_FIXED       (2 + 2 + 4)
 
 /* The protocol of wire.h, written out again so that the codec is checked
  * against the document rather than against itself. */
 static int type_known(uint32_t t)
 {
-    return (t >= WIRE_HELLO && t <= WIRE_KEEP) || (t >= WIRE_OPEN && t <= WIRE_CLOSE);
+    return (t >= WIRE_HELLO && t <= WIRE_SWITCH) || (t >= WIRE_OPEN && t <= WIRE_CLOSE);
 }
 
 static int type_on_control(wire_type_t t)
@@ -40,6 +51,8 @@ static int type_on_control(wire_type_t t)
     case WIRE_READY:
     case WIRE_ERROR:
     case WIRE_KEEP:
+    case WIRE_REKEY:
+    case WIRE_SWITCH:
         return 1;
     default:
         return 0;
@@ -48,7 +61,7 @@ static int type_on_control(wire_type_t t)
 
 static int type_bodiless(wire_type_t t)
 {
-    return t == WIRE_READY || t == WIRE_KEEP || t == WIRE_FIN || t == WIRE_CLOSE;
+    return t == WIRE_AUTH || t == WIRE_READY || t == WIRE_KEEP || t == WIRE_FIN || t == WIRE_CLOSE;
 }
 
 static int text_clean(const char *s)
@@ -67,12 +80,14 @@ static void same_fields(const wire_msg_t *a, const wire_msg_t *b)
     case WIRE_HELLO:
         same = same && a->u.hello.version == b->u.hello.version &&
                a->u.hello.flags == b->u.hello.flags &&
-               memcmp(a->u.hello.nonce, b->u.hello.nonce, WIRE_NONCE_LEN) == 0 &&
-               a->u.hello.flow_window == b->u.hello.flow_window &&
-               strcmp(a->u.hello.name, b->u.hello.name) == 0;
+               a->u.hello.noise_len == b->u.hello.noise_len &&
+               memcmp(a->u.hello.noise, b->u.hello.noise, a->u.hello.noise_len) == 0;
         break;
-    case WIRE_AUTH:
-        same = same && memcmp(a->u.proof, b->u.proof, WIRE_PROOF_LEN) == 0;
+    case WIRE_REKEY:
+        same = same && memcmp(a->u.key, b->u.key, WIRE_KEY_LEN) == 0;
+        break;
+    case WIRE_SWITCH:
+        same = same && a->u.count == b->u.count;
         break;
     case WIRE_ERROR:
     case WIRE_RESULT:
@@ -93,20 +108,34 @@ static void same_fields(const wire_msg_t *a, const wire_msg_t *b)
         abort();
 }
 
+static uint64_t be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
 /* What wire.h says a decoded message of each type looks like. */
-static void check_decoded(const wire_msg_t *m, size_t size)
+static void check_decoded(const wire_msg_t *m, const uint8_t *data, size_t size)
 {
     int ok = 1;
 
     if (type_bodiless(m->type))
-        ok = size == 1;
+        ok = size == 1 && data[0] == 0;
     switch (m->type) {
     case WIRE_HELLO:
-        ok = wire_name_valid(m->u.hello.name) && m->u.hello.flow_window != 0 &&
-             size == 2 + 2 + WIRE_NONCE_LEN + 4 + 1 + strlen(m->u.hello.name);
+        ok = m->u.hello.noise_len >= 1 && m->u.hello.noise_len <= WIRE_NOISE_MAX &&
+             size == 2 + 2 + m->u.hello.noise_len && m->u.hello.noise == data + 4 &&
+             m->u.hello.version == (data[0] << 8 | data[1]) &&
+             m->u.hello.flags == (data[2] << 8 | data[3]);
         break;
-    case WIRE_AUTH:
-        ok = size == WIRE_PROOF_LEN;
+    case WIRE_REKEY:
+        ok = size == WIRE_KEY_LEN && memcmp(m->u.key, data, WIRE_KEY_LEN) == 0;
+        break;
+    case WIRE_SWITCH:
+        ok = size == 8 && m->u.count == be64(data);
         break;
     case WIRE_ERROR:
     case WIRE_RESULT:
@@ -143,7 +172,7 @@ static void fuzz_decode(uint16_t sid, uint32_t ppid, const uint8_t *data, size_t
             abort();
         return;
     }
-    check_decoded(&m, size);
+    check_decoded(&m, data, size);
     n = wire_encode(&m, re, sizeof(re));
     if (n < 0 || (size_t)n != size || memcmp(re, data, size) != 0)
         abort();
@@ -152,17 +181,39 @@ static void fuzz_decode(uint16_t sid, uint32_t ppid, const uint8_t *data, size_t
     same_fields(&m, &m2);
 }
 
+/* A HELLO from the input: its noise bytes are copied into `noise`, and
+ * noise_len may claim more of them than the input had (the rest are zeros),
+ * but never more than the buffer holds. */
+static void hello_fill(wire_hello_t *h, const uint8_t *data, size_t size)
+{
+    static uint8_t noise[WIRE_NOISE_MAX + 64];
+    uint8_t head[6] = {0};
+    uint16_t len;
+
+    memcpy(head, data, size < 6 ? size : 6);
+    h->version = (uint16_t)(head[0] << 8 | head[1]);
+    h->flags = (uint16_t)(head[2] << 8 | head[3]);
+    len = (uint16_t)(head[4] << 8 | head[5]);
+    memset(noise, 0, sizeof(noise));
+    if (size > 6)
+        memcpy(noise, data + 6, size - 6 < sizeof(noise) ? size - 6 : sizeof(noise));
+    h->noise = len & 0x8000u ? NULL : noise;
+    h->noise_len = (len & 0x7fffu) % sizeof(noise);
+}
+
 /* A message of type t whose fields come from the input, strings kept
  * NUL-terminated as the struct promises. */
 static void msg_fill(wire_msg_t *m, uint32_t t, const uint8_t *data, size_t size)
 {
     memset(m, 0, sizeof(*m));
     m->type = (wire_type_t)t;
+    if (m->type == WIRE_HELLO) {
+        hello_fill(&m->u.hello, data, size);
+        return;
+    }
+    /* DATA's pointer is never followed: the encoder refuses DATA */
     memcpy(&m->u, data, size < sizeof(m->u) ? size : sizeof(m->u));
     switch (m->type) {
-    case WIRE_HELLO:
-        m->u.hello.name[WIRE_NAME_MAX] = '\0';
-        break;
     case WIRE_ERROR:
     case WIRE_RESULT:
     case WIRE_RST:
@@ -181,7 +232,8 @@ static int encodable(const wire_msg_t *m)
 {
     switch (m->type) {
     case WIRE_HELLO:
-        return wire_name_valid(m->u.hello.name) && m->u.hello.flow_window != 0;
+        return m->u.hello.noise && m->u.hello.noise_len >= 1 &&
+               m->u.hello.noise_len <= WIRE_NOISE_MAX;
     case WIRE_OPEN:
         return wire_name_valid(m->u.service);
     case WIRE_WINDOW:
@@ -226,6 +278,61 @@ static void fuzz_encode(uint32_t t, const uint8_t *data, size_t size)
     same_fields(&m, &back);
 }
 
+static void peer_same(const wire_peer_t *a, const wire_peer_t *b)
+{
+    if (a->version != b->version || a->flags != b->flags || a->flow_window != b->flow_window ||
+        strcmp(a->name, b->name) != 0)
+        abort();
+}
+
+static void fuzz_peer_decode(const uint8_t *data, size_t size)
+{
+    uint8_t re[WIRE_PEER_MAX];
+    wire_peer_t p, p2;
+    ssize_t n;
+
+    if (wire_peer_decode(size ? data : NULL, size, &p) != 0)
+        return;
+    if (p.flow_window == 0 || !wire_name_valid(p.name) || size != PEER_FIXED + 1 + strlen(p.name) ||
+        size > WIRE_PEER_MAX || p.version != (data[0] << 8 | data[1]) ||
+        p.flags != (data[2] << 8 | data[3]))
+        abort();
+    n = wire_peer_encode(&p, re, sizeof(re));
+    if (n < 0 || (size_t)n != size || memcmp(re, data, size) != 0)
+        abort();
+    if (wire_peer_decode(re, (size_t)n, &p2) != 0)
+        abort();
+    peer_same(&p, &p2);
+}
+
+static void fuzz_peer_encode(const uint8_t *data, size_t size)
+{
+    uint8_t buf[WIRE_PEER_MAX + 16];
+    wire_peer_t p, back;
+    size_t cap;
+    ssize_t n;
+    int ok;
+
+    if (size < 1)
+        return;
+    cap = data[0] % (sizeof(buf) + 1);
+    memset(&p, 0, sizeof(p));
+    memcpy(&p, data + 1, size - 1 < sizeof(p) ? size - 1 : sizeof(p));
+    p.name[WIRE_NAME_MAX] = '\0';
+    ok = wire_name_valid(p.name) && p.flow_window != 0;
+    n = wire_peer_encode(&p, buf, cap);
+    if (n < 0) {
+        if (n != -EINVAL || (ok && cap >= PEER_FIXED + 1 + strlen(p.name)))
+            abort();
+        return;
+    }
+    if (!ok || (size_t)n > cap || (size_t)n != PEER_FIXED + 1 + strlen(p.name))
+        abort();
+    if (wire_peer_decode(buf, (size_t)n, &back) != 0)
+        abort();
+    peer_same(&p, &back);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint16_t sids[] = {0, 1, 2, 65535};
@@ -235,7 +342,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     /* mostly near the known types, sometimes anywhere */
     ppid = data[1] < 0xf0 ? WIRE_PPID_BASE + data[1] % 32u - 4u : (uint32_t)data[1] << 24;
-    if (data[0] & FUZZ_MODE_ENCODE)
+    if (data[0] & FUZZ_MODE_PEER) {
+        if (data[0] & FUZZ_MODE_ENCODE)
+            fuzz_peer_encode(data + 2, size - 2);
+        else
+            fuzz_peer_decode(data + 2, size - 2);
+    } else if (data[0] & FUZZ_MODE_ENCODE)
         fuzz_encode(ppid - WIRE_PPID_BASE, data + 2, size - 2);
     else
         fuzz_decode(sids[data[0] % 4], ppid, data + 2, size - 2);

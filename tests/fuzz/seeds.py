@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(HERE, "corpus")
 
-HELLO, AUTH, READY, ERROR, KEEP = 1, 2, 3, 4, 5
+HELLO, AUTH, READY, ERROR, KEEP, REKEY, SWITCH = 1, 2, 3, 4, 5, 6, 7
 OPEN, RESULT, DATA, FIN, RST, WINDOW, CLOSE = 16, 17, 18, 19, 20, 21, 22
 
 
@@ -23,8 +23,14 @@ def lstr(s):
     return bytes([len(s)]) + s
 
 
-def hello(name=b"site-a", window=1048576, version=2):
-    return struct.pack(">HH", version, 0) + bytes(range(32)) + struct.pack(">I", window) + lstr(name)
+def hello(noise_len=120, version=3, flags=1):
+    """version u16 | flags u16 | the Noise message (e, sealed payload)."""
+    return struct.pack(">HH", version, flags) + bytes(i % 256 for i in range(noise_len))
+
+
+def peer(name=b"site-a", window=1048576, version=3, flags=1):
+    """The handshake payload: version u16 | flags u16 | window u32 | name."""
+    return struct.pack(">HHI", version, flags, window) + lstr(name)
 
 
 def reason(code, text):
@@ -32,13 +38,23 @@ def reason(code, text):
 
 
 def wire_seeds():
-    """mode u8 (stream selector; 0x80 = encode) | type u8 | payload."""
+    """mode u8 (stream selector; 0x80 = encode; 0x40 = handshake payload)
+    | type u8 | payload."""
     def dec(sid_sel, t, payload):
         return bytes([sid_sel, (t + 4) % 32]) + payload
 
     seeds = {
         "hello": dec(0, HELLO, hello()),
-        "auth": dec(0, AUTH, bytes(range(100, 132))),
+        "hello-short": dec(0, HELLO, hello(noise_len=1)),
+        "hello-max": dec(0, HELLO, hello(noise_len=256)),
+        "hello-over": dec(0, HELLO, hello(noise_len=257)),
+        "hello-empty": dec(0, HELLO, hello(noise_len=0)),
+        "auth": dec(0, AUTH, b"\0"),
+        "auth-old": dec(0, AUTH, bytes(range(100, 132))),
+        "rekey": dec(0, REKEY, bytes(range(9, 41))),
+        "rekey-on-stream-1": dec(1, REKEY, bytes(range(9, 41))),
+        "switch": dec(0, SWITCH, struct.pack(">Q", 0x0102030405060708)),
+        "switch-short": dec(0, SWITCH, b"\0" * 7),
         "ready": dec(0, READY, b"\0"),
         "error": dec(0, ERROR, reason(10, b"authentication failed")),
         "keep": dec(0, KEEP, b"\0"),
@@ -51,16 +67,31 @@ def wire_seeds():
         "window": dec(1, WINDOW, struct.pack(">I", 65536)),
         "close": dec(2, CLOSE, b"\0"),
         "open-on-stream-0": dec(0, OPEN, lstr(b"web")),
-        "hello-bad-name": dec(0, HELLO, hello(name=b"a b")),
+        "peer": bytes([0x40, 0]) + peer(),
+        "peer-bad-name": bytes([0x40, 0]) + peer(name=b"a b"),
+        "peer-nul-name": bytes([0x40, 0]) + peer(name=b"ab\0c"),
+        "peer-zero-window": bytes([0x40, 0]) + peer(window=0),
+        "peer-trailing": bytes([0x40, 0]) + peer() + b"x",
         "window-zero": dec(1, WINDOW, b"\0\0\0\0"),
         "error-control-char": dec(0, ERROR, reason(5, b"line\nforged")),
     }
     # Encode direction: cap u8 (255 = all the room) | raw wire_msg_t union
     # bytes (host order, as the struct lays them out on x86-64).
+    # HELLO is version u16 | flags u16 | noise_len u16 (0x8000: no pointer)
+    # | noise bytes, all big-endian.
     name = b"site-a".ljust(64, b"\0")
-    raw_hello = struct.pack("<HH", 2, 0) + bytes(range(32)) + struct.pack("<I", 65536) + name
+    raw_hello = struct.pack(">HHH", 3, 1, 120) + bytes(range(120))
     seeds["enc-hello"] = bytes([0x80, HELLO + 4, 255]) + raw_hello
     seeds["enc-hello-small"] = bytes([0x80, HELLO + 4, 40]) + raw_hello
+    seeds["enc-hello-over"] = bytes([0x80, HELLO + 4, 255]) + struct.pack(">HHH", 3, 1, 257)
+    seeds["enc-hello-null"] = bytes([0x80, HELLO + 4, 255]) + struct.pack(">HHH", 3, 1, 0x8010)
+    seeds["enc-rekey"] = bytes([0x80, REKEY + 4, 255]) + bytes(range(32))
+    seeds["enc-switch"] = bytes([0x80, SWITCH + 4, 255]) + struct.pack("<Q", 77)
+    seeds["enc-auth"] = bytes([0x80, AUTH + 4, 255])
+    # wire_peer_t as laid out in memory: cap u8 | version, flags, window
+    # (host order) | name[64].
+    seeds["enc-peer"] = bytes([0xc0, 0, 255]) + struct.pack("<HHI", 3, 1, 65536) + name
+    seeds["enc-peer-small"] = bytes([0xc0, 0, 12]) + struct.pack("<HHI", 3, 1, 65536) + name
     seeds["enc-open"] = bytes([0x80, OPEN + 4, 255]) + b"web".ljust(64, b"\0")
     seeds["enc-rst"] = bytes([0x80, RST + 4, 255]) + struct.pack("<H", 1) + b"bye\x01\x7f".ljust(256, b"\0")
     seeds["enc-window"] = bytes([0x80, WINDOW + 4, 255]) + struct.pack("<I", 4096)
@@ -111,7 +142,10 @@ def handshake_seeds():
         "honest": b"\0" + honest,
         "honest-interleaved": b"\0" + bytes([0, 1, 0, 1, 0, 1]),
         "wrong-key": b"\1" + honest,
-        "same-nonce": b"\2" + honest,
+        "same-ephemeral": b"\2" + honest,
+        "mismatch": b"\4" + honest,
+        "replay-auth": b"\0" + bytes([0, 1, 4, 2, 0, 1]),
+        "inject-sealed": b"\0" + bytes([0, 1, 6, 0, 0x80, 17]) + bytes(17),
         "drop-auth": b"\0" + bytes([0, 1, 3, 0, 1]),
         "replay-hello": b"\0" + bytes([0, 5, 0, 1, 1]),
         "reflect-auth": b"\0" + bytes([0, 4, 2, 1, 1, 0]),

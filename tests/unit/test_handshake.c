@@ -1,12 +1,16 @@
-/* The mutual key proof: two handshakes talk through the real codec on stream
- * 0; wrong keys, tampering, replays, reflections and misordered messages all
- * fail, and only a genuine exchange completes. */
+/* The Noise handshake: two handshake_t talk through the real codec on stream
+ * 0. The HELLOs go in clear; AUTH and READY are sealed and opened with the
+ * keys each side took from its handshake (seal.h), as assoc.c does. Only a
+ * genuine exchange completes; wrong keys, tampering, downgrades, version and
+ * encryption mismatches, misordered messages and replays all fail, each
+ * with its code. */
 #include "handshake.h"
+#include "seal.h"
 #include "wire.h"
 #include "check.h"
 
-#include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 
@@ -16,727 +20,723 @@ typedef struct pkt {
     uint8_t bytes[WIRE_MSG_MAX];
 } pkt_t;
 
+/* One gateway: its handshake, the sealing it sets up once keys_ready, the
+ * messages it last wanted sent and how its last input ended. */
+typedef struct side {
+    handshake_t hs;
+    seal_t seal;
+    int sealed;        /* seal holds the handshake's keys */
+    noise_keys_t keys; /* a copy, to compare the two sides */
+    hs_out_t out;
+    int rc;
+    uint16_t code;
+    const char *why;
+} side_t;
+
+#define FEED_SEAL (-100) /* a sealed message did not open */
+
 static const uint8_t key_a[40] = "0123456789abcdef0123456789abcdef-key-A!";
 static const uint8_t key_b[40] = "0123456789abcdef0123456789abcdef-key-B!";
 
-/* Encodes one message as it would go out on stream 0. */
-static void to_pkt(const wire_msg_t *m, pkt_t *p)
+static int is_zero(const void *p, size_t n)
 {
-    ssize_t n = wire_encode(m, p->bytes, sizeof(p->bytes));
+    const uint8_t *b = p;
+    uint8_t acc = 0;
 
-    CHECK(n >= 0);
-    p->ppid = wire_ppid(m->type);
+    for (size_t i = 0; i < n; i++)
+        acc |= b[i];
+    return acc == 0;
+}
+
+/* Once the handshake has keys, take them into a seal_t (as assoc.c does). */
+static void take_keys(side_t *s)
+{
+    if (s->sealed || !s->hs.keys_ready)
+        return;
+    CHECK(seal_init(&s->seal, s->hs.initiator, &s->hs.keys, 0) == 0);
+    s->keys = s->hs.keys;
+    s->sealed = 1;
+}
+
+static void side_free(side_t *s)
+{
+    handshake_clear(&s->hs);
+    if (s->sealed)
+        seal_free(&s->seal);
+    s->sealed = 0;
+}
+
+static int side_init(side_t *s, int initiator, const uint8_t *key, size_t key_len, const char *name,
+                     uint32_t window, uint16_t flags)
+{
+    memset(s, 0, sizeof(*s));
+    s->rc = handshake_init(&s->hs, initiator, key, key_len, name, window, flags, &s->out);
+    take_keys(s);
+    return s->rc;
+}
+
+/* Encodes message k of what `s` wants sent; AUTH and READY are sealed with
+ * its keys, which it must hold by then. */
+static void to_pkt(side_t *s, int k, pkt_t *p)
+{
+    const wire_msg_t *m = &s->out.msg[k];
+    ssize_t n;
+
+    CHECK(k < s->out.n);
+    n = wire_encode(m, p->bytes, sizeof(p->bytes) - SEAL_OVERHEAD);
+    CHECK(n > 0);
     p->len = n < 0 ? 0 : (size_t)n;
+    p->ppid = wire_ppid(m->type);
+    if (m->type == WIRE_AUTH || m->type == WIRE_READY) {
+        CHECK(s->sealed);
+        if (s->sealed)
+            p->len = seal_msg(&s->seal, WIRE_CONTROL_SID, m->type, p->bytes, p->len, &p->ppid);
+        CHECK(seal_is_sealed(p->ppid));
+    }
 }
 
-/* Decodes a packet on stream 0 and feeds it. */
-static int feed(handshake_t *hs, const pkt_t *p, hs_out_t *out, uint16_t *code, const char **why)
+/* Seals AUTH with keys from some other handshake, as an attacker would. */
+static void forge_auth(seal_t *keys_of_attacker, pkt_t *p)
 {
+    p->bytes[0] = 0;
+    p->len = seal_msg(keys_of_attacker, WIRE_CONTROL_SID, WIRE_AUTH, p->bytes, 1, &p->ppid);
+    CHECK(p->len == 1 + SEAL_OVERHEAD);
+}
+
+/* Receives one packet on stream 0: opens it if sealed, decodes it, feeds it.
+ * Returns the handshake's answer, or FEED_SEAL. */
+static int feed(side_t *s, const pkt_t *in)
+{
+    pkt_t p = *in;
     wire_msg_t m;
-    int rc = wire_decode(WIRE_CONTROL_SID, p->ppid, p->bytes, p->len, &m);
+    size_t len = p.len;
+    uint32_t ppid = p.ppid;
 
-    CHECK(rc == 0);
-    if (rc != 0)
-        return -100;
-    *code = 0xffff;
-    *why = NULL;
-    return handshake_input(hs, &m, out, code, why);
+    s->code = 0xffff;
+    s->why = NULL;
+    s->out.n = 0;
+    if (seal_is_sealed(p.ppid)) {
+        wire_type_t type;
+
+        if (!s->sealed ||
+            seal_open(&s->seal, WIRE_CONTROL_SID, p.ppid, p.bytes, p.len, &type, &len) != SEAL_OK)
+            return s->rc = FEED_SEAL;
+        ppid = wire_ppid(type);
+    }
+    CHECK(wire_decode(WIRE_CONTROL_SID, ppid, p.bytes, len, &m) == 0);
+    s->rc = handshake_input(&s->hs, &m, &s->out, &s->code, &s->why);
+    take_keys(s);
+    if (s->rc < 0) {
+        CHECK(s->hs.state == HS_FAILED);
+        CHECK(s->why != NULL && strlen(s->why) > 10);
+    }
+    return s->rc;
 }
 
-static void error_pkt(uint16_t code, const char *text, pkt_t *p)
+/* Feeds a message that is not sent as bytes (out of order, say). */
+static int feed_msg(side_t *s, const wire_msg_t *m)
 {
-    wire_msg_t m = {.type = WIRE_ERROR};
-
-    m.u.reason.code = code;
-    strcpy(m.u.reason.text, text);
-    to_pkt(&m, p);
+    s->code = 0xffff;
+    s->why = NULL;
+    s->rc = handshake_input(&s->hs, m, &s->out, &s->code, &s->why);
+    return s->rc;
 }
 
-/* A complete, step-by-step exchange; every packet is kept for later abuse. */
+/* A complete exchange, every packet kept for later abuse. */
 typedef struct run {
-    handshake_t i, r;
-    pkt_t hello_i, hello_r, auth_r, auth_i, ready;
+    side_t i, r;
+    pkt_t hello_i, hello_r, auth, ready;
 } run_t;
 
-static run_t run1, run2;
+static run_t run1, run2, run3;
 
-static void start(run_t *x, const uint8_t *ki, size_t ki_len, const uint8_t *kr, size_t kr_len)
+static void start(run_t *x, const uint8_t *ki, const uint8_t *kr, uint16_t fi, uint16_t fr)
 {
-    hs_out_t out;
-
-    CHECK(handshake_init(&x->i, 1, ki, ki_len, "gw-a", 65536, &out) == 0);
-    CHECK(out.n == 1);
-    CHECK(out.msg[0].type == WIRE_HELLO);
-    to_pkt(&out.msg[0], &x->hello_i);
-    CHECK(handshake_init(&x->r, 0, kr, kr_len, "gw-b.example", 262144, &out) == 0);
-    CHECK(out.n == 0);
-    CHECK(x->i.state == HS_WAIT_HELLO);
-    CHECK(x->r.state == HS_WAIT_HELLO);
-    CHECK(x->i.initiator == 1 && x->r.initiator == 0);
+    CHECK(side_init(&x->i, 1, ki, sizeof(key_a), "gw-init", 1000, fi) == 0);
+    CHECK(side_init(&x->r, 0, kr, sizeof(key_a), "gw-resp.2", 262144, fr) == 0);
+    CHECK(x->i.out.n == 1 && x->i.out.msg[0].type == WIRE_HELLO);
+    CHECK(x->r.out.n == 0);
+    CHECK(!x->i.hs.keys_ready && !x->r.hs.keys_ready);
+    to_pkt(&x->i, 0, &x->hello_i);
 }
 
-/* responder takes HELLO_i; initiator takes HELLO_r; both proofs cross */
-static void to_auth(run_t *x)
+/* Runs a genuine exchange to the end; returns 1 when both completed. */
+static int complete(run_t *x, uint16_t flags)
 {
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
-
-    CHECK(feed(&x->r, &x->hello_i, &out, &code, &why) == 0);
-    CHECK(out.n == 2);
-    CHECK(out.msg[0].type == WIRE_HELLO);
-    CHECK(out.msg[1].type == WIRE_AUTH);
-    to_pkt(&out.msg[0], &x->hello_r);
-    to_pkt(&out.msg[1], &x->auth_r);
-    CHECK(x->r.state == HS_WAIT_AUTH);
-    CHECK(feed(&x->i, &x->hello_r, &out, &code, &why) == 0);
-    CHECK(out.n == 0);
-    CHECK(x->i.state == HS_WAIT_AUTH);
+    start(x, key_a, key_a, flags, flags);
+    CHECK(feed(&x->r, &x->hello_i) == 0);
+    CHECK(x->r.out.n == 1 && x->r.out.msg[0].type == WIRE_HELLO);
+    CHECK(x->r.hs.state == HS_WAIT_AUTH && x->r.sealed);
+    to_pkt(&x->r, 0, &x->hello_r);
+    CHECK(feed(&x->i, &x->hello_r) == 0);
+    CHECK(x->i.out.n == 1 && x->i.out.msg[0].type == WIRE_AUTH);
+    CHECK(x->i.hs.state == HS_WAIT_READY && x->i.sealed);
+    to_pkt(&x->i, 0, &x->auth);
+    CHECK(feed(&x->r, &x->auth) == 1);
+    CHECK(x->r.out.n == 1 && x->r.out.msg[0].type == WIRE_READY);
+    to_pkt(&x->r, 0, &x->ready);
+    CHECK(feed(&x->i, &x->ready) == 1);
+    CHECK(x->i.out.n == 0);
+    return x->i.hs.state == HS_DONE && x->r.hs.state == HS_DONE;
 }
 
 static void test_complete(void)
 {
-    run_t *x = &run1;
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
+    static const uint16_t flags[] = {WIRE_F_SEALED, 0};
 
-    start(x, key_a, 32, key_a, 32);
-    /* the initiator's HELLO says who it is */
-    {
-        wire_msg_t m;
-        CHECK(wire_decode(0, x->hello_i.ppid, x->hello_i.bytes, x->hello_i.len, &m) == 0);
-        CHECK(m.u.hello.version == WIRE_VERSION);
-        CHECK(m.u.hello.flags == 0);
-        CHECK(m.u.hello.flow_window == 65536);
-        CHECK_STR(m.u.hello.name, "gw-a");
-        CHECK(memcmp(m.u.hello.nonce, x->i.mine.nonce, WIRE_NONCE_LEN) == 0);
-    }
-    to_auth(x);
-    CHECK(feed(&x->i, &x->auth_r, &out, &code, &why) == 0);
-    CHECK(out.n == 1);
-    CHECK(out.msg[0].type == WIRE_AUTH);
-    to_pkt(&out.msg[0], &x->auth_i);
-    CHECK(x->i.state == HS_WAIT_READY);
-    /* the two proofs differ even over the same transcript */
-    CHECK(memcmp(x->auth_i.bytes, x->auth_r.bytes, WIRE_PROOF_LEN) != 0);
-
-    CHECK(feed(&x->r, &x->auth_i, &out, &code, &why) == 1);
-    CHECK(out.n == 1);
-    CHECK(out.msg[0].type == WIRE_READY);
-    to_pkt(&out.msg[0], &x->ready);
-    CHECK(x->ready.len == 1 && x->ready.bytes[0] == 0);
-    CHECK(x->r.state == HS_DONE);
-
-    CHECK(feed(&x->i, &x->ready, &out, &code, &why) == 1);
-    CHECK(out.n == 0);
-    CHECK(x->i.state == HS_DONE);
-
-    /* what each side learned of the other */
-    CHECK_STR(x->i.peer.name, "gw-b.example");
-    CHECK(x->i.peer.flow_window == 262144);
-    CHECK(x->i.peer.version == WIRE_VERSION);
-    CHECK(memcmp(x->i.peer.nonce, x->r.mine.nonce, WIRE_NONCE_LEN) == 0);
-    CHECK_STR(x->r.peer.name, "gw-a");
-    CHECK(x->r.peer.flow_window == 65536);
-    CHECK(x->r.peer.version == WIRE_VERSION);
-    CHECK(memcmp(x->r.peer.nonce, x->i.mine.nonce, WIRE_NONCE_LEN) == 0);
-    CHECK(memcmp(x->i.key, x->r.key, sizeof(x->i.key)) == 0);
-
-    /* done is reported once: nothing further completes it again */
-    handshake_t i2 = x->i, r2 = x->r;
-    CHECK(feed(&i2, &x->ready, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_PROTOCOL);
-    CHECK(feed(&r2, &x->auth_i, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_PROTOCOL);
-    CHECK(out.n == 0);
-}
-
-/* The proofs are the documented construction, computed independently:
- * HMAC-SHA-256(K, label || SHA-256(HELLO_i || HELLO_r)) over the wire bytes. */
-static void test_documented_proofs(void)
-{
-    const run_t *x = &run1;
-    uint8_t t[crypto_hash_sha256_BYTES];
-    uint8_t want[crypto_auth_hmacsha256_BYTES];
-    crypto_hash_sha256_state h;
-    crypto_auth_hmacsha256_state mac;
-
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, x->hello_i.bytes, x->hello_i.len);
-    crypto_hash_sha256_update(&h, x->hello_r.bytes, x->hello_r.len);
-    crypto_hash_sha256_final(&h, t);
-
-    crypto_auth_hmacsha256_init(&mac, x->r.key, sizeof(x->r.key));
-    crypto_auth_hmacsha256_update(&mac, (const uint8_t *)"responder", 9);
-    crypto_auth_hmacsha256_update(&mac, t, sizeof(t));
-    crypto_auth_hmacsha256_final(&mac, want);
-    CHECK(x->auth_r.len == WIRE_PROOF_LEN);
-    CHECK(memcmp(want, x->auth_r.bytes, WIRE_PROOF_LEN) == 0);
-
-    crypto_auth_hmacsha256_init(&mac, x->i.key, sizeof(x->i.key));
-    crypto_auth_hmacsha256_update(&mac, (const uint8_t *)"initiator", 9);
-    crypto_auth_hmacsha256_update(&mac, t, sizeof(t));
-    crypto_auth_hmacsha256_final(&mac, want);
-    CHECK(x->auth_i.len == WIRE_PROOF_LEN);
-    CHECK(memcmp(want, x->auth_i.bytes, WIRE_PROOF_LEN) == 0);
-
-    /* both sides stored the very bytes that went over the wire */
-    CHECK(x->i.hello_i_len == x->hello_i.len && x->r.hello_i_len == x->hello_i.len);
-    CHECK(memcmp(x->i.hello_i, x->hello_i.bytes, x->hello_i.len) == 0);
-    CHECK(memcmp(x->r.hello_i, x->hello_i.bytes, x->hello_i.len) == 0);
-    CHECK(x->i.hello_r_len == x->hello_r.len && x->r.hello_r_len == x->hello_r.len);
-    CHECK(memcmp(x->i.hello_r, x->hello_r.bytes, x->hello_r.len) == 0);
-    CHECK(memcmp(x->r.hello_r, x->hello_r.bytes, x->hello_r.len) == 0);
-}
-
-/* Two sides pumped against each other as the gateway would: a side that
- * fails sends ERROR with its code and goes quiet. */
-typedef struct side {
-    handshake_t hs;
-    int done;
-    int failed;
-    uint16_t code;
-    uint8_t psk[64];
-    size_t psk_len;
-} side_t;
-
-typedef struct queue {
-    pkt_t p[8];
-    int n;
-} queue_t;
-
-static queue_t q_to_i, q_to_r;
-
-static void push_out(const hs_out_t *out, queue_t *q)
-{
-    for (int k = 0; k < out->n; k++) {
-        CHECK(q->n < 8);
-        if (q->n < 8)
-            to_pkt(&out->msg[k], &q->p[q->n++]);
+    for (int k = 0; k < 2; k++) {
+        CHECK(complete(&run1, flags[k]));
+        /* the same keys on both sides, one per direction */
+        CHECK(memcmp(run1.i.keys.i2r, run1.r.keys.i2r, NOISE_KEY_LEN) == 0);
+        CHECK(memcmp(run1.i.keys.r2i, run1.r.keys.r2i, NOISE_KEY_LEN) == 0);
+        CHECK(memcmp(run1.i.keys.ck, run1.r.keys.ck, NOISE_HASH_LEN) == 0);
+        CHECK(memcmp(run1.i.keys.h, run1.r.keys.h, NOISE_HASH_LEN) == 0);
+        CHECK(memcmp(run1.i.keys.i2r, run1.i.keys.r2i, NOISE_KEY_LEN) != 0);
+        CHECK(!is_zero(run1.i.keys.i2r, NOISE_KEY_LEN));
+        /* names, windows, versions and flags exchanged */
+        CHECK_STR(run1.i.hs.peer.name, "gw-resp.2");
+        CHECK(run1.i.hs.peer.flow_window == 262144);
+        CHECK_STR(run1.r.hs.peer.name, "gw-init");
+        CHECK(run1.r.hs.peer.flow_window == 1000);
+        CHECK(run1.i.hs.peer.version == WIRE_VERSION && run1.r.hs.peer.version == WIRE_VERSION);
+        CHECK(run1.i.hs.peer.flags == flags[k] && run1.r.hs.peer.flags == flags[k]);
+        /* the clear fields of each HELLO, and the names are not in clear */
+        CHECK(run1.hello_i.bytes[0] == 0 && run1.hello_i.bytes[1] == WIRE_VERSION);
+        CHECK(run1.hello_i.bytes[3] == flags[k] && run1.hello_r.bytes[3] == flags[k]);
+        CHECK(!memmem(run1.hello_i.bytes, run1.hello_i.len, "gw-init", 7));
+        CHECK(!memmem(run1.hello_r.bytes, run1.hello_r.len, "gw-resp", 7));
+        /* NNpsk0: e (32) + sealed payload (tag 16) */
+        CHECK(run1.hello_i.len == 4 + 32 + 2 + 2 + 4 + 1 + 7 + 16);
+        CHECK(run1.hello_r.len == 4 + 32 + 2 + 2 + 4 + 1 + 9 + 16);
+        /* a sealed message after the handshake opens on the other side */
+        uint8_t b[16 + SEAL_OVERHEAD] = "after handshake";
+        uint32_t ppid;
+        wire_type_t t;
+        size_t len, n = seal_msg(&run1.r.seal, 0, WIRE_KEEP, b, 16, &ppid);
+        CHECK(seal_open(&run1.i.seal, 0, ppid, b, n, &t, &len) == SEAL_OK);
+        CHECK(t == WIRE_KEEP && len == 16 && memcmp(b, "after handshake", 16) == 0);
+        side_free(&run1.i);
+        side_free(&run1.r);
     }
 }
 
-static void deliver(side_t *s, queue_t *in, queue_t *back)
+/* Every run has fresh ephemerals, so fresh keys. */
+static void test_fresh_keys(void)
 {
-    int n = in->n;
+    CHECK(complete(&run1, WIRE_F_SEALED));
+    CHECK(complete(&run2, WIRE_F_SEALED));
+    CHECK(memcmp(run1.i.keys.i2r, run2.i.keys.i2r, NOISE_KEY_LEN) != 0);
+    CHECK(memcmp(run1.i.keys.r2i, run2.i.keys.r2i, NOISE_KEY_LEN) != 0);
+    CHECK(memcmp(run1.i.keys.h, run2.i.keys.h, NOISE_HASH_LEN) != 0);
+    CHECK(memcmp(run1.hello_i.bytes, run2.hello_i.bytes, run1.hello_i.len) != 0);
+    /* so the same AUTH seals to other bytes */
+    CHECK(run1.auth.len == run2.auth.len);
+    CHECK(memcmp(run1.auth.bytes, run2.auth.bytes, run1.auth.len) != 0);
+    side_free(&run1.i);
+    side_free(&run1.r);
+    side_free(&run2.i);
+    side_free(&run2.r);
+}
 
-    in->n = 0;
-    for (int k = 0; k < n; k++) {
-        hs_out_t out;
-        uint16_t code;
-        const char *why;
-        int rc;
+static void test_wrong_key(void)
+{
+    /* the responder refuses HELLO_i: it does not open with its key */
+    start(&run1, key_a, key_b, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run1.r, &run1.hello_i) == -1);
+    CHECK(run1.r.code == WIRE_E_AUTH);
+    CHECK(run1.r.why && strstr(run1.r.why, "psk_file"));
+    CHECK(run1.r.out.n == 0 && !run1.r.hs.keys_ready);
+    side_free(&run1.i);
+    side_free(&run1.r);
 
-        if (s->failed)
-            continue;
-        rc = feed(&s->hs, &in->p[k], &out, &code, &why);
-        CHECK(rc == 1 || rc == 0 || rc == -1);
-        if (rc == 1)
-            s->done++;
-        if (rc == -1) {
-            s->failed = 1;
-            s->code = code;
-            CHECK(why != NULL && why[0] != '\0');
-            CHECK(out.n == 0);
-            if (back->n < 8)
-                error_pkt(code, why, &back->p[back->n++]);
-            continue;
+    /* a key file that differs only in length (a prefix) is another key */
+    side_init(&run1.i, 1, key_a, sizeof(key_a), "gw-init", 1000, WIRE_F_SEALED);
+    side_init(&run1.r, 0, key_a, sizeof(key_a) - 1, "gw-resp", 1000, WIRE_F_SEALED);
+    to_pkt(&run1.i, 0, &run1.hello_i);
+    CHECK(feed(&run1.r, &run1.hello_i) == -1 && run1.r.code == WIRE_E_AUTH);
+    side_free(&run1.i);
+    side_free(&run1.r);
+}
+
+/* A flipped bit anywhere in either HELLO fails the handshake. */
+static void test_flipped_bits(void)
+{
+    pkt_t p;
+    unsigned fails_i = 0, fails_r = 0, total_i = 0, total_r = 0;
+
+    complete(&run2, WIRE_F_SEALED); /* for the lengths and a genuine HELLO_r */
+    for (size_t at = 0; at < run2.hello_i.len; at++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+            p = run1.hello_i;
+            p.bytes[at] ^= (uint8_t)(1u << bit);
+            total_r++;
+            if (feed(&run1.r, &p) == -1 && !run1.r.hs.keys_ready && run1.r.out.n == 0)
+                fails_r++;
+            side_free(&run1.i);
+            side_free(&run1.r);
         }
-        push_out(&out, back);
     }
-}
-
-static void pump(side_t *i, side_t *r)
-{
-    hs_out_t out;
-
-    memset(&q_to_i, 0, sizeof(q_to_i));
-    memset(&q_to_r, 0, sizeof(q_to_r));
-    i->done = r->done = i->failed = r->failed = 0;
-    CHECK(handshake_init(&i->hs, 1, i->psk, i->psk_len, "init", 1000, &out) == 0);
-    push_out(&out, &q_to_r);
-    CHECK(handshake_init(&r->hs, 0, r->psk, r->psk_len, "resp", 2000, &out) == 0);
-    CHECK(out.n == 0);
-    for (int round = 0; round < 10 && (q_to_i.n || q_to_r.n); round++) {
-        deliver(r, &q_to_r, &q_to_i);
-        deliver(i, &q_to_i, &q_to_r);
+    for (size_t at = 0; at < run2.hello_r.len; at++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+            CHECK(feed(&run1.r, &run1.hello_i) == 0);
+            to_pkt(&run1.r, 0, &p);
+            p.bytes[at] ^= (uint8_t)(1u << bit);
+            total_i++;
+            if (feed(&run1.i, &p) == -1 && !run1.i.hs.keys_ready && run1.i.out.n == 0)
+                fails_i++;
+            side_free(&run1.i);
+            side_free(&run1.r);
+        }
     }
-    CHECK(q_to_i.n == 0 && q_to_r.n == 0);
+    CHECK(total_r > 100 && fails_r == total_r);
+    CHECK(total_i > 100 && fails_i == total_i);
+    side_free(&run2.i);
+    side_free(&run2.r);
 }
 
-static side_t si, sr;
-
-static void set_psk(side_t *s, const uint8_t *k, size_t len)
+/* Sets HELLO's clear flags in flight. */
+static void set_flags(pkt_t *p, uint16_t flags)
 {
-    memcpy(s->psk, k, len);
-    s->psk_len = len;
+    p->bytes[2] = (uint8_t)(flags >> 8);
+    p->bytes[3] = (uint8_t)flags;
 }
 
-static void test_pumped(void)
+/* A change of the clear flags in flight fails, whatever the responder's
+ * own setting: the flags are in the prologue and in the payload. */
+static void test_downgrade(void)
 {
-    /* same key */
-    set_psk(&si, key_a, 32);
-    set_psk(&sr, key_a, 32);
-    pump(&si, &sr);
-    CHECK(si.done == 1 && sr.done == 1);
-    CHECK(!si.failed && !sr.failed);
-    CHECK(si.hs.state == HS_DONE && sr.hs.state == HS_DONE);
-    CHECK_STR(si.hs.peer.name, "resp");
-    CHECK(si.hs.peer.flow_window == 2000);
-    CHECK_STR(sr.hs.peer.name, "init");
-    CHECK(sr.hs.peer.flow_window == 1000);
-
-    /* a longer key works the same */
-    set_psk(&si, key_a, 40);
-    set_psk(&sr, key_a, 40);
-    pump(&si, &sr);
-    CHECK(si.done == 1 && sr.done == 1);
-
-    /* different keys: the initiator refuses AUTH_r, the responder is told */
     static const struct {
-        const uint8_t *a, *b;
-        size_t alen, blen;
-    } pairs[] = {
-        {key_a, key_b, 40, 40}, /* last bytes differ */
-        {key_a, key_a, 32, 33}, /* one is a prefix of the other */
-        {key_b, key_a, 33, 40},
+        uint16_t fi, fr, forged;
+    } cases[] = {
+        {WIRE_F_SEALED, 0, 0},                  /* downgrade to a responder with off */
+        {WIRE_F_SEALED, WIRE_F_SEALED, 0},      /* downgrade to a responder with on */
+        {0, WIRE_F_SEALED, WIRE_F_SEALED},      /* upgrade */
+        {0, 0, WIRE_F_SEALED},                  /* upgrade to a responder with off */
+        {WIRE_F_SEALED, WIRE_F_SEALED, 0x0003}, /* an unknown flag added */
+        {0, 0, 0x8000},                         /* an unknown flag with encryption off */
     };
-    for (size_t k = 0; k < sizeof(pairs) / sizeof(pairs[0]); k++) {
-        set_psk(&si, pairs[k].a, pairs[k].alen);
-        set_psk(&sr, pairs[k].b, pairs[k].blen);
-        pump(&si, &sr);
-        CHECK(si.failed && si.code == WIRE_E_AUTH);
-        CHECK(si.hs.state == HS_FAILED);
-        CHECK(si.done == 0);
-        CHECK(sr.done == 0);
-        CHECK(sr.hs.state != HS_DONE);
-        CHECK(sr.failed && sr.code == WIRE_E_AUTH);
-        CHECK(sr.hs.state == HS_FAILED);
-    }
-}
 
-static void test_wrong_key_steps(void)
-{
-    run_t *x = &run2;
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
-
-    start(x, key_a, 40, key_b, 40);
-    to_auth(x);
-    CHECK(feed(&x->i, &x->auth_r, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-    CHECK(why != NULL);
-    CHECK(out.n == 0);
-    CHECK(x->i.state == HS_FAILED);
-    /* without the initiator's proof the responder waits, never done */
-    CHECK(x->r.state == HS_WAIT_AUTH);
-    /* and a forged proof does not get it there either */
-    pkt_t forged;
-    wire_msg_t m = {.type = WIRE_AUTH};
-    randombytes_buf(m.u.proof, sizeof(m.u.proof));
-    to_pkt(&m, &forged);
-    handshake_t r = x->r;
-    CHECK(feed(&r, &forged, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-    CHECK(out.n == 0);
-    CHECK(r.state == HS_FAILED);
-    /* nor the responder's own proof */
-    r = x->r;
-    CHECK(feed(&r, &x->auth_r, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-}
-
-static void test_tampered_proofs(void)
-{
-    static const int bits[][2] = {{0, 0}, {0, 7}, {15, 3}, {31, 0}, {31, 7}};
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
-
-    for (size_t k = 0; k < sizeof(bits) / sizeof(bits[0]); k++) {
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         pkt_t p;
 
-        /* in AUTH_r, seen by the initiator */
-        start(&run2, key_a, 32, key_a, 32);
-        to_auth(&run2);
-        p = run2.auth_r;
-        p.bytes[bits[k][0]] ^= (uint8_t)(1u << bits[k][1]);
-        CHECK(feed(&run2.i, &p, &out, &code, &why) == -1);
-        CHECK(code == WIRE_E_AUTH);
-        CHECK(out.n == 0);
-        CHECK(run2.i.state == HS_FAILED);
-        /* a failed handshake stays failed, even given the genuine proof */
-        CHECK(feed(&run2.i, &run2.auth_r, &out, &code, &why) == -1);
-        CHECK(out.n == 0);
-        CHECK(run2.i.state == HS_FAILED);
-
-        /* in AUTH_i, seen by the responder: no READY */
-        start(&run2, key_a, 32, key_a, 32);
-        to_auth(&run2);
-        CHECK(feed(&run2.i, &run2.auth_r, &out, &code, &why) == 0);
-        CHECK(out.n == 1);
-        to_pkt(&out.msg[0], &run2.auth_i);
-        p = run2.auth_i;
-        p.bytes[bits[k][0]] ^= (uint8_t)(1u << bits[k][1]);
-        CHECK(feed(&run2.r, &p, &out, &code, &why) == -1);
-        CHECK(code == WIRE_E_AUTH);
-        CHECK(out.n == 0);
-        CHECK(run2.r.state == HS_FAILED);
-        CHECK(feed(&run2.r, &run2.auth_i, &out, &code, &why) == -1);
-        CHECK(run2.r.state == HS_FAILED);
+        start(&run1, key_a, key_a, cases[k].fi, cases[k].fr);
+        p = run1.hello_i;
+        set_flags(&p, cases[k].forged);
+        CHECK(feed(&run1.r, &p) == -1);
+        /* the flag matches the responder's: only the handshake can tell */
+        if ((cases[k].forged & WIRE_F_SEALED) == cases[k].fr)
+            CHECK(run1.r.code == WIRE_E_AUTH);
+        else
+            CHECK(run1.r.code == WIRE_E_MISMATCH);
+        CHECK(!run1.r.hs.keys_ready && run1.r.out.n == 0);
+        side_free(&run1.i);
+        side_free(&run1.r);
     }
-}
 
-/* Changes a HELLO in transit, so that it still decodes. */
-static void tamper_hello(pkt_t *p, int how)
-{
-    switch (how) {
-    case 0: /* a nonce bit */
-        p->bytes[4 + 17] ^= 0x10;
-        break;
-    case 1: /* the flow window */
-        p->bytes[39] ^= 0x01;
-        break;
-    case 2: /* a character of the name */
-        p->bytes[41] = p->bytes[41] == 'x' ? 'y' : 'x';
-        break;
-    case 3: /* the reserved flags */
-        p->bytes[3] ^= 0x01;
-        break;
-    }
-}
-
-/* The transcript binds both HELLOs: change either in transit and the
- * proofs no longer match. */
-static void test_tampered_hellos(void)
-{
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
-
-    for (int how = 0; how < 4; how++) {
+    /* HELLO_r's flags changed in flight: the initiator notices */
+    static const uint16_t forged_r[] = {0, 0x0003};
+    for (size_t k = 0; k < 2; k++) {
         pkt_t p;
 
-        /* HELLO_i changed on its way to the responder */
-        start(&run2, key_a, 32, key_a, 32);
-        p = run2.hello_i;
-        tamper_hello(&p, how);
-        CHECK(feed(&run2.r, &p, &out, &code, &why) == 0);
-        CHECK(out.n == 2);
-        to_pkt(&out.msg[0], &run2.hello_r);
-        to_pkt(&out.msg[1], &run2.auth_r);
-        CHECK(feed(&run2.i, &run2.hello_r, &out, &code, &why) == 0);
-        CHECK(feed(&run2.i, &run2.auth_r, &out, &code, &why) == -1);
-        CHECK(code == WIRE_E_AUTH);
-
-        /* HELLO_r changed on its way to the initiator */
-        start(&run2, key_a, 32, key_a, 32);
-        CHECK(feed(&run2.r, &run2.hello_i, &out, &code, &why) == 0);
-        CHECK(out.n == 2);
-        to_pkt(&out.msg[0], &run2.hello_r);
-        to_pkt(&out.msg[1], &run2.auth_r);
-        p = run2.hello_r;
-        tamper_hello(&p, how);
-        CHECK(feed(&run2.i, &p, &out, &code, &why) == 0);
-        CHECK(feed(&run2.i, &run2.auth_r, &out, &code, &why) == -1);
-        CHECK(code == WIRE_E_AUTH);
-        CHECK(run2.i.state == HS_FAILED);
+        start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+        CHECK(feed(&run1.r, &run1.hello_i) == 0);
+        to_pkt(&run1.r, 0, &p);
+        set_flags(&p, forged_r[k]);
+        CHECK(feed(&run1.i, &p) == -1);
+        CHECK(run1.i.code == (k == 0 ? WIRE_E_MISMATCH : WIRE_E_AUTH));
+        if (k == 1)
+            CHECK(run1.i.why && strstr(run1.i.why, "changed in flight"));
+        CHECK(run1.i.out.n == 0 && !run1.i.hs.keys_ready);
+        side_free(&run1.i);
+        side_free(&run1.r);
     }
+}
+
+/* Builds an HELLO_i by hand with noise.h, with the given prologue, clear
+ * fields and payload, as a peer holding the key file would. */
+static void craft_hello_i(const uint8_t *psk, const uint8_t *pro, size_t pro_len, uint16_t flags,
+                          uint16_t payload_flags, pkt_t *p)
+{
+    wire_peer_t me = {.version = WIRE_VERSION, .flags = payload_flags, .flow_window = 500};
+    uint8_t e[NOISE_DH_LEN], pub[NOISE_DH_LEN], payload[WIRE_PEER_MAX];
+    noise_hs_t n;
+    ssize_t plen, len;
+
+    strcpy(me.name, "gw-crafted");
+    plen = wire_peer_encode(&me, payload, sizeof(payload));
+    CHECK(plen > 0);
+    noise_keypair(e, pub);
+    CHECK(noise_hs_init(&n, 1, pro, pro_len, psk, e) == 0);
+    len = noise_hs_write(&n, payload, (size_t)plen, p->bytes + 4, WIRE_NOISE_MAX);
+    CHECK(len > 0);
+    p->bytes[0] = 0;
+    p->bytes[1] = WIRE_VERSION;
+    set_flags(p, flags);
+    p->len = 4 + (size_t)len;
+    p->ppid = wire_ppid(WIRE_HELLO);
+    noise_hs_clear(&n);
+}
+
+/* The prologue is "sctpgw" || version u16 || flags u16 of HELLO_i, as
+ * handshake.h documents: a HELLO_i made with it opens; one made without
+ * it, or with other clear fields in it, does not, even when its payload
+ * agrees with its clear fields. */
+static void test_prologue(void)
+{
+    static const uint8_t pro_on[] = {'s', 'c', 't', 'p', 'g', 'w', 0, WIRE_VERSION, 0, 1};
+    static const uint8_t pro_off[] = {'s', 'c', 't', 'p', 'g', 'w', 0, WIRE_VERSION, 0, 0};
+    uint8_t psk[NOISE_KEY_LEN];
+    pkt_t p;
+
+    /* the Noise psk as the handshake derives it from key_a */
+    CHECK(side_init(&run2.r, 0, key_a, sizeof(key_a), "gw-x", 1, 0) == 0);
+    memcpy(psk, run2.r.hs.psk, sizeof(psk));
+    side_free(&run2.r);
+
+    static const struct {
+        const uint8_t *pro;
+        size_t len;
+        uint16_t flags, payload_flags, resp_flags;
+        int ok;
+    } cases[] = {
+        {pro_on, sizeof(pro_on), WIRE_F_SEALED, WIRE_F_SEALED, WIRE_F_SEALED, 1},
+        {pro_off, sizeof(pro_off), 0, 0, 0, 1},
+        /* no prologue, or only the label */
+        {pro_on, 0, WIRE_F_SEALED, WIRE_F_SEALED, WIRE_F_SEALED, 0},
+        {pro_on, 6, WIRE_F_SEALED, WIRE_F_SEALED, WIRE_F_SEALED, 0},
+        /* a prologue of other flags than the clear ones */
+        {pro_off, sizeof(pro_off), WIRE_F_SEALED, WIRE_F_SEALED, WIRE_F_SEALED, 0},
+        {pro_on, sizeof(pro_on), 0, 0, 0, 0},
+        /* clear fields and payload that disagree */
+        {pro_on, sizeof(pro_on), WIRE_F_SEALED, 0, WIRE_F_SEALED, 0},
+    };
+    for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        CHECK(side_init(&run2.r, 0, key_a, sizeof(key_a), "gw-r", 1, cases[k].resp_flags) == 0);
+        craft_hello_i(psk, cases[k].pro, cases[k].len, cases[k].flags, cases[k].payload_flags, &p);
+        if (cases[k].ok) {
+            CHECK(feed(&run2.r, &p) == 0);
+            CHECK_STR(run2.r.hs.peer.name, "gw-crafted");
+        } else {
+            CHECK(feed(&run2.r, &p) == -1);
+            CHECK(run2.r.code == WIRE_E_AUTH);
+        }
+        side_free(&run2.r);
+    }
+    sodium_memzero(psk, sizeof(psk));
 }
 
 static void test_version(void)
 {
-    static const uint16_t versions[] = {0, WIRE_VERSION + 1, 0x0100, 0xffff};
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
-
-    for (size_t k = 0; k < sizeof(versions) / sizeof(versions[0]); k++) {
-        pkt_t p;
-
-        /* to the responder */
-        start(&run2, key_a, 32, key_a, 32);
-        p = run2.hello_i;
-        p.bytes[0] = (uint8_t)(versions[k] >> 8);
-        p.bytes[1] = (uint8_t)versions[k];
-        CHECK(feed(&run2.r, &p, &out, &code, &why) == -1);
-        CHECK(code == WIRE_E_VERSION);
-        CHECK(why != NULL);
-        CHECK(out.n == 0);
-        CHECK(run2.r.state == HS_FAILED);
-
-        /* to the initiator */
-        start(&run2, key_a, 32, key_a, 32);
-        CHECK(feed(&run2.r, &run2.hello_i, &out, &code, &why) == 0);
-        to_pkt(&out.msg[0], &p);
-        p.bytes[0] = (uint8_t)(versions[k] >> 8);
-        p.bytes[1] = (uint8_t)versions[k];
-        CHECK(feed(&run2.i, &p, &out, &code, &why) == -1);
-        CHECK(code == WIRE_E_VERSION);
-        CHECK(out.n == 0);
-        CHECK(run2.i.state == HS_FAILED);
-    }
-}
-
-static void test_own_nonce(void)
-{
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
-    wire_msg_t m;
     pkt_t p;
 
-    /* the initiator's HELLO reflected back at it */
-    start(&run2, key_a, 32, key_a, 32);
-    CHECK(feed(&run2.i, &run2.hello_i, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-    CHECK(run2.i.state == HS_FAILED);
-
-    /* a HELLO to the responder carrying the responder's own nonce */
-    start(&run2, key_a, 32, key_a, 32);
-    CHECK(wire_decode(0, run2.hello_i.ppid, run2.hello_i.bytes, run2.hello_i.len, &m) == 0);
-    memcpy(m.u.hello.nonce, run2.r.mine.nonce, WIRE_NONCE_LEN);
-    to_pkt(&m, &p);
-    CHECK(feed(&run2.r, &p, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-    CHECK(out.n == 0);
-    CHECK(run2.r.state == HS_FAILED);
-
-    /* a HELLO_r to the initiator carrying the initiator's own nonce */
-    start(&run2, key_a, 32, key_a, 32);
-    CHECK(feed(&run2.r, &run2.hello_i, &out, &code, &why) == 0);
-    CHECK(out.n == 2);
-    m = out.msg[0];
-    memcpy(m.u.hello.nonce, run2.i.mine.nonce, WIRE_NONCE_LEN);
-    to_pkt(&m, &p);
-    CHECK(feed(&run2.i, &p, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-    CHECK(run2.i.state == HS_FAILED);
+    /* an older or newer initiator: the responder says why */
+    static const uint16_t versions[] = {2, 4, 0, 0xffff};
+    for (size_t k = 0; k < 4; k++) {
+        start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+        p = run1.hello_i;
+        p.bytes[0] = (uint8_t)(versions[k] >> 8);
+        p.bytes[1] = (uint8_t)versions[k];
+        CHECK(feed(&run1.r, &p) == -1);
+        CHECK(run1.r.code == WIRE_E_VERSION);
+        CHECK(run1.r.why && strstr(run1.r.why, "version"));
+        side_free(&run1.i);
+        side_free(&run1.r);
+    }
+    /* and an answer in another version */
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run1.r, &run1.hello_i) == 0);
+    to_pkt(&run1.r, 0, &p);
+    p.bytes[1] = 2;
+    CHECK(feed(&run1.i, &p) == -1 && run1.i.code == WIRE_E_VERSION);
+    CHECK(run1.i.why && strstr(run1.i.why, "version"));
+    side_free(&run1.i);
+    side_free(&run1.r);
+    /* the version is checked before anything else, even with another key */
+    start(&run1, key_a, key_b, WIRE_F_SEALED, 0);
+    p = run1.hello_i;
+    p.bytes[1] = 2;
+    CHECK(feed(&run1.r, &p) == -1 && run1.r.code == WIRE_E_VERSION);
+    side_free(&run1.i);
+    side_free(&run1.r);
 }
 
-static void expect_protocol(handshake_t *hs, const pkt_t *p)
+static void test_mismatch(void)
 {
-    handshake_t copy = *hs;
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
+    /* initiator on, responder off */
+    start(&run1, key_a, key_a, WIRE_F_SEALED, 0);
+    CHECK(feed(&run1.r, &run1.hello_i) == -1);
+    CHECK(run1.r.code == WIRE_E_MISMATCH);
+    CHECK(run1.r.why && strstr(run1.r.why, "peer has encryption = on") &&
+          strstr(run1.r.why, "this end off"));
+    side_free(&run1.i);
+    side_free(&run1.r);
 
-    CHECK(feed(&copy, p, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_PROTOCOL);
-    CHECK(why != NULL);
-    CHECK(out.n == 0);
-    CHECK(copy.state == HS_FAILED);
+    /* initiator off, responder on */
+    start(&run1, key_a, key_a, 0, WIRE_F_SEALED);
+    CHECK(feed(&run1.r, &run1.hello_i) == -1);
+    CHECK(run1.r.code == WIRE_E_MISMATCH);
+    CHECK(run1.r.why && strstr(run1.r.why, "peer has encryption = off") &&
+          strstr(run1.r.why, "this end on"));
+    side_free(&run1.i);
+    side_free(&run1.r);
+}
+
+static void expect_protocol(side_t *s, const wire_msg_t *m)
+{
+    CHECK(feed_msg(s, m) == -1);
+    CHECK(s->code == WIRE_E_PROTOCOL);
+    CHECK(s->hs.state == HS_FAILED);
+    CHECK(s->out.n == 0);
 }
 
 static void test_out_of_order(void)
 {
-    run_t *x = &run1; /* the captured packets of a good run */
-    run_t *y = &run2;
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
+    const wire_msg_t auth = {.type = WIRE_AUTH}, ready = {.type = WIRE_READY},
+                     keep = {.type = WIRE_KEEP};
+    wire_msg_t hello;
 
-    start(y, key_a, 32, key_a, 32);
-    /* AUTH first */
-    expect_protocol(&y->r, &x->auth_i);
-    expect_protocol(&y->i, &x->auth_r);
-    /* READY first */
-    expect_protocol(&y->r, &x->ready);
-    expect_protocol(&y->i, &x->ready);
+    /* AUTH before HELLO, at either side */
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    expect_protocol(&run1.r, &auth);
+    expect_protocol(&run1.i, &auth);
+    side_free(&run1.i);
+    side_free(&run1.r);
 
-    to_auth(y);
-    /* a second HELLO */
-    expect_protocol(&y->r, &y->hello_i);
-    expect_protocol(&y->r, &x->hello_i);
-    expect_protocol(&y->i, &y->hello_r);
-    /* READY to the responder, and to an initiator that has not yet
-     * verified the responder */
-    expect_protocol(&y->r, &x->ready);
-    expect_protocol(&y->i, &x->ready);
+    /* READY at the responder, before and after HELLO_i */
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    expect_protocol(&run1.r, &ready);
+    side_free(&run1.r);
+    side_init(&run1.r, 0, key_a, sizeof(key_a), "gw-resp", 1000, WIRE_F_SEALED);
+    CHECK(feed(&run1.r, &run1.hello_i) == 0);
+    expect_protocol(&run1.r, &ready);
+    side_free(&run1.i);
+    side_free(&run1.r);
 
-    CHECK(feed(&y->i, &y->auth_r, &out, &code, &why) == 0);
-    CHECK(y->i.state == HS_WAIT_READY);
-    /* the proof again, or another HELLO, while waiting for READY */
-    expect_protocol(&y->i, &y->auth_r);
-    expect_protocol(&y->i, &y->hello_r);
+    /* a second HELLO at the responder, and at the initiator */
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run1.r, &run1.hello_i) == 0);
+    CHECK(wire_decode(0, run1.hello_i.ppid, run1.hello_i.bytes, run1.hello_i.len, &hello) == 0);
+    expect_protocol(&run1.r, &hello);
+    side_free(&run1.r);
+    CHECK(complete(&run1, WIRE_F_SEALED));
+    CHECK(wire_decode(0, run1.hello_r.ppid, run1.hello_r.bytes, run1.hello_r.len, &hello) == 0);
+    expect_protocol(&run1.i, &hello);
+    side_free(&run1.i);
+    side_free(&run1.r);
+
+    /* AUTH at the initiator; READY before HELLO_r; KEEP during the handshake */
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    expect_protocol(&run1.i, &ready);
+    side_free(&run1.i);
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run1.r, &run1.hello_i) == 0);
+    to_pkt(&run1.r, 0, &run1.hello_r);
+    CHECK(feed(&run1.i, &run1.hello_r) == 0);
+    expect_protocol(&run1.i, &auth);
+    expect_protocol(&run1.r, &keep);
+    side_free(&run1.i);
+    side_free(&run1.r);
+
+    /* reflection: the initiator's own HELLO sent back to it */
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run1.i, &run1.hello_i) == -1);
+    CHECK(run1.i.code == WIRE_E_AUTH && !run1.i.hs.keys_ready);
+    side_free(&run1.i);
+    side_free(&run1.r);
+
+    /* a failed handshake stays failed */
+    start(&run1, key_a, key_b, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run1.r, &run1.hello_i) == -1);
+    side_free(&run1.i);
+    side_init(&run1.i, 1, key_a, sizeof(key_a), "gw-init", 1000, WIRE_F_SEALED);
+    to_pkt(&run1.i, 0, &run1.hello_i);
+    CHECK(wire_decode(0, run1.hello_i.ppid, run1.hello_i.bytes, run1.hello_i.len, &hello) == 0);
+    expect_protocol(&run1.r, &hello);
+    side_free(&run1.i);
+    side_free(&run1.r);
 }
 
 static void test_peer_error(void)
 {
-    static const uint16_t codes[] = {WIRE_E_AUTH, WIRE_E_VERSION, WIRE_E_SHUTDOWN, 999};
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
+    wire_msg_t e = {.type = WIRE_ERROR};
+    pkt_t p;
 
-    for (size_t k = 0; k < sizeof(codes) / sizeof(codes[0]); k++) {
-        pkt_t e;
+    /* the peer's code is ours, at any step */
+    e.u.reason.code = WIRE_E_MISMATCH;
+    strcpy(e.u.reason.text, "encryption mismatch");
+    p.len = (size_t)wire_encode(&e, p.bytes, sizeof(p.bytes));
+    p.ppid = wire_ppid(WIRE_ERROR);
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run1.i, &p) == -1 && run1.i.code == WIRE_E_MISMATCH);
+    CHECK(run1.i.why && strstr(run1.i.why, "peer"));
+    CHECK(feed(&run1.r, &run1.hello_i) == 0);
+    CHECK(feed(&run1.r, &p) == -1 && run1.r.code == WIRE_E_MISMATCH);
+    CHECK(!run1.r.out.n);
+    side_free(&run1.i);
+    side_free(&run1.r);
 
-        error_pkt(codes[k], "going away", &e);
-        start(&run2, key_a, 32, key_a, 32);
-        handshake_t i = run2.i, r = run2.r;
-        CHECK(feed(&i, &e, &out, &code, &why) == -1);
-        CHECK(code == codes[k]);
-        CHECK(why != NULL && why[0] != '\0');
-        CHECK(out.n == 0);
-        CHECK(i.state == HS_FAILED);
-        CHECK(feed(&r, &e, &out, &code, &why) == -1);
-        CHECK(code == codes[k]);
-        CHECK(r.state == HS_FAILED);
-
-        to_auth(&run2);
-        r = run2.r;
-        CHECK(feed(&r, &e, &out, &code, &why) == -1);
-        CHECK(code == codes[k]);
-        CHECK(r.state == HS_FAILED);
-        CHECK(feed(&run2.i, &run2.auth_r, &out, &code, &why) == 0);
-        CHECK(feed(&run2.i, &e, &out, &code, &why) == -1);
-        CHECK(code == codes[k]);
-        CHECK(run2.i.state == HS_FAILED);
-    }
+    /* a code of 0 (ok) is no reason: a protocol error */
+    e.u.reason.code = WIRE_OK;
+    p.len = (size_t)wire_encode(&e, p.bytes, sizeof(p.bytes));
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run1.i, &p) == -1 && run1.i.code == WIRE_E_PROTOCOL);
+    side_free(&run1.i);
+    side_free(&run1.r);
 }
 
-/* Packets captured from run1 replayed into fresh handshakes with the same
- * key: the new nonces make them worthless. */
+/* A recorded HELLO_i replayed to a fresh responder gets a HELLO_r, but the
+ * attacker holds no key its AUTH could be sealed with. */
 static void test_replay(void)
 {
-    const run_t *x = &run1;
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
+    seal_t forged;
+    pkt_t p;
 
-    /* to a fresh initiator: the old HELLO_r is accepted as a HELLO, the old
-     * proof is not */
-    start(&run2, key_a, 32, key_a, 32);
-    CHECK(feed(&run2.i, &x->hello_r, &out, &code, &why) == 0);
-    CHECK(feed(&run2.i, &x->auth_r, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-    CHECK(out.n == 0);
-    CHECK(run2.i.state == HS_FAILED);
+    CHECK(complete(&run1, WIRE_F_SEALED)); /* the recorded run */
+    side_free(&run1.r);
 
-    /* to a fresh responder: the old HELLO_i gets a new HELLO_r, the old
-     * AUTH_i does not prove anything */
-    start(&run2, key_a, 32, key_a, 32);
-    CHECK(feed(&run2.r, &x->hello_i, &out, &code, &why) == 0);
-    CHECK(out.n == 2);
-    CHECK(feed(&run2.r, &x->auth_i, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-    CHECK(out.n == 0);
-    CHECK(run2.r.state == HS_FAILED);
-}
+    CHECK(side_init(&run2.r, 0, key_a, sizeof(key_a), "gw-resp", 1000, WIRE_F_SEALED) == 0);
+    CHECK(feed(&run2.r, &run1.hello_i) == 0);
+    CHECK(run2.r.out.n == 1 && run2.r.out.msg[0].type == WIRE_HELLO && run2.r.sealed);
+    CHECK(run2.r.hs.state == HS_WAIT_AUTH);
+    CHECK(memcmp(run2.r.keys.i2r, run1.i.keys.i2r, NOISE_KEY_LEN) != 0);
 
-static void test_reflection(void)
-{
-    hs_out_t out;
-    uint16_t code;
-    const char *why;
+    /* the recorded AUTH */
+    p = run1.auth;
+    CHECK(feed(&run2.r, &p) == FEED_SEAL);
+    /* an AUTH sealed with the recorded run's keys, from their first counter */
+    CHECK(seal_init(&forged, 1, &run1.i.keys, 0) == 0);
+    forge_auth(&forged, &p);
+    CHECK(feed(&run2.r, &p) == FEED_SEAL);
+    seal_free(&forged);
+    /* with the keys of another run with the right key file */
+    CHECK(complete(&run3, WIRE_F_SEALED));
+    CHECK(seal_init(&forged, 1, &run3.i.keys, 0) == 0);
+    forge_auth(&forged, &p);
+    CHECK(feed(&run2.r, &p) == FEED_SEAL);
+    seal_free(&forged);
+    /* with the responder's own keys the wrong way round (a reflection) */
+    CHECK(seal_init(&forged, 0, &run2.r.keys, 0) == 0);
+    forge_auth(&forged, &p);
+    CHECK(feed(&run2.r, &p) == FEED_SEAL);
+    seal_free(&forged);
+    /* with keys of zeros */
+    noise_keys_t zero;
+    memset(&zero, 0, sizeof(zero));
+    CHECK(seal_init(&forged, 1, &zero, 0) == 0);
+    forge_auth(&forged, &p);
+    CHECK(feed(&run2.r, &p) == FEED_SEAL);
+    seal_free(&forged);
+    /* none of that moved it: it still waits for AUTH, flows stay shut */
+    CHECK(run2.r.hs.state == HS_WAIT_AUTH);
 
-    /* the initiator's own AUTH back at it */
-    start(&run2, key_a, 32, key_a, 32);
-    to_auth(&run2);
-    CHECK(feed(&run2.i, &run2.auth_r, &out, &code, &why) == 0);
-    CHECK(out.n == 1);
-    to_pkt(&out.msg[0], &run2.auth_i);
-    CHECK(feed(&run2.i, &run2.auth_i, &out, &code, &why) == -1);
-    CHECK(run2.i.state == HS_FAILED);
-    CHECK(run2.i.state != HS_DONE);
-
-    /* the responder's own AUTH back at it: the labels differ */
-    start(&run2, key_a, 32, key_a, 32);
-    to_auth(&run2);
-    CHECK(feed(&run2.r, &run2.auth_r, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-    CHECK(out.n == 0);
-    CHECK(run2.r.state == HS_FAILED);
-
-    /* an initiator whose AUTH_r is really another initiator's AUTH_i over
-     * the same transcript: refused */
-    start(&run2, key_a, 32, key_a, 32);
-    to_auth(&run2);
-    handshake_t twin = run2.i;
-    CHECK(feed(&twin, &run2.auth_r, &out, &code, &why) == 0);
-    CHECK(out.n == 1);
-    to_pkt(&out.msg[0], &run2.auth_i);
-    CHECK(feed(&run2.i, &run2.auth_i, &out, &code, &why) == -1);
-    CHECK(code == WIRE_E_AUTH);
-}
-
-static void test_nonces(void)
-{
-    enum { N = 16 };
-    static handshake_t hs[N];
-    static const uint8_t zero[WIRE_NONCE_LEN];
-    hs_out_t out;
-
-    for (int k = 0; k < N; k++) {
-        CHECK(handshake_init(&hs[k], k & 1, key_a, 32, "gw", 100, &out) == 0);
-        CHECK(memcmp(hs[k].mine.nonce, zero, WIRE_NONCE_LEN) != 0);
-        if (k & 1) {
-            CHECK(out.n == 1);
-            CHECK(memcmp(out.msg[0].u.hello.nonce, hs[k].mine.nonce, WIRE_NONCE_LEN) == 0);
-        }
-    }
-    for (int a = 0; a < N; a++)
-        for (int b = a + 1; b < N; b++)
-            CHECK(memcmp(hs[a].mine.nonce, hs[b].mine.nonce, WIRE_NONCE_LEN) != 0);
-    /* and across the two runs above */
-    CHECK(memcmp(run1.i.mine.nonce, run2.i.mine.nonce, WIRE_NONCE_LEN) != 0);
-    CHECK(memcmp(run1.r.mine.nonce, run2.r.mine.nonce, WIRE_NONCE_LEN) != 0);
+    /* HELLO_i replayed again at another fresh responder: other keys again */
+    CHECK(side_init(&run2.i, 0, key_a, sizeof(key_a), "gw-resp", 1000, WIRE_F_SEALED) == 0);
+    CHECK(feed(&run2.i, &run1.hello_i) == 0);
+    CHECK(memcmp(run2.i.keys.i2r, run2.r.keys.i2r, NOISE_KEY_LEN) != 0);
+    side_free(&run1.i);
+    side_free(&run2.i);
+    side_free(&run2.r);
+    side_free(&run3.i);
+    side_free(&run3.r);
 }
 
 static void test_init_and_clear(void)
 {
-    static const uint8_t zero[32];
-    handshake_t a, b;
     hs_out_t out;
-    char longname[80];
+    handshake_t hs;
+    char long_name[70];
 
-    CHECK(handshake_init(&a, 1, key_a, 32, "", 100, &out) == -1);
-    CHECK(out.n == 0);
-    CHECK(handshake_init(&a, 1, key_a, 32, "a b", 100, &out) == -1);
-    CHECK(out.n == 0);
-    memset(longname, 'n', 64);
-    longname[64] = '\0';
-    CHECK(handshake_init(&a, 0, key_a, 32, longname, 100, &out) == -1);
-    longname[63] = '\0';
-    CHECK(handshake_init(&a, 1, key_a, 32, longname, 100, &out) == 0);
-    CHECK(out.n == 1);
-    CHECK_STR(a.mine.name, longname);
-    CHECK(a.mine.flow_window == 100);
-    CHECK(a.mine.version == WIRE_VERSION);
+    memset(long_name, 'n', 64);
+    long_name[64] = '\0';
+    CHECK(handshake_init(&hs, 1, key_a, sizeof(key_a), "", 1000, 0, &out) == -1);
+    CHECK(handshake_init(&hs, 1, key_a, sizeof(key_a), "a b", 1000, 0, &out) == -1);
+    CHECK(handshake_init(&hs, 0, key_a, sizeof(key_a), long_name, 1000, 0, &out) == -1);
+    CHECK(handshake_init(&hs, 1, key_a, sizeof(key_a), "gw", 0, 0, &out) == -1);
+    CHECK(handshake_init(&hs, 0, key_a, sizeof(key_a), "gw", 1, 0, &out) == 0);
+    CHECK(out.n == 0 && hs.state == HS_WAIT_HELLO);
+    handshake_clear(&hs);
 
-    /* the key is derived from the psk: same psk, same key; else not */
-    CHECK(handshake_init(&a, 1, key_a, 32, "a", 1, &out) == 0);
-    CHECK(handshake_init(&b, 0, key_a, 32, "b", 1, &out) == 0);
-    CHECK(memcmp(a.key, b.key, 32) == 0);
-    CHECK(memcmp(a.key, key_a, 32) != 0);
-    CHECK(memcmp(a.key, zero, 32) != 0);
-    CHECK(handshake_init(&b, 0, key_a, 33, "b", 1, &out) == 0);
-    CHECK(memcmp(a.key, b.key, 32) != 0);
-    CHECK(handshake_init(&b, 0, key_b, 32, "b", 1, &out) == 0);
-    CHECK(memcmp(a.key, b.key, 32) == 0); /* key_a and key_b share 32 bytes */
+    /* clear wipes the Noise psk, the keys and the handshake state */
+    CHECK(complete(&run1, WIRE_F_SEALED));
+    CHECK(!is_zero(run1.i.hs.psk, sizeof(run1.i.hs.psk)));
+    CHECK(!is_zero(&run1.i.hs.keys, sizeof(run1.i.hs.keys)));
+    handshake_clear(&run1.i.hs);
+    handshake_clear(&run1.r.hs);
+    CHECK(is_zero(run1.i.hs.psk, sizeof(run1.i.hs.psk)));
+    CHECK(is_zero(&run1.i.hs.keys, sizeof(run1.i.hs.keys)));
+    CHECK(is_zero(&run1.i.hs.noise, sizeof(run1.i.hs.noise)));
+    CHECK(is_zero(run1.r.hs.psk, sizeof(run1.r.hs.psk)));
+    CHECK(is_zero(&run1.r.hs.keys, sizeof(run1.r.hs.keys)));
+    side_free(&run1.i);
+    side_free(&run1.r);
 
-    handshake_clear(&a);
-    CHECK(memcmp(a.key, zero, 32) == 0);
+    /* also in the middle of a handshake, with an ephemeral secret held */
+    start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(!is_zero(run1.i.hs.noise.e_priv, NOISE_DH_LEN));
+    handshake_clear(&run1.i.hs);
+    CHECK(is_zero(&run1.i.hs.noise, sizeof(run1.i.hs.noise)));
+    CHECK(is_zero(run1.i.hs.psk, sizeof(run1.i.hs.psk)));
+    side_free(&run1.i);
+    side_free(&run1.r);
+}
+
+/* The SCTP-AUTH key: deterministic for one key file, different for another,
+ * and unrelated to the Noise psk or anything the handshake derives. */
+static void test_auth_key(void)
+{
+    uint8_t a1[32], a2[32], b[32], c[32];
+
+    handshake_auth_key(key_a, sizeof(key_a), a1);
+    handshake_auth_key(key_a, sizeof(key_a), a2);
+    handshake_auth_key(key_b, sizeof(key_b), b);
+    handshake_auth_key(key_a, sizeof(key_a) - 1, c);
+    CHECK(memcmp(a1, a2, 32) == 0);
+    CHECK(memcmp(a1, b, 32) != 0);
+    CHECK(memcmp(a1, c, 32) != 0);
+    CHECK(!is_zero(a1, 32));
+    CHECK(memcmp(a1, key_a, 32) != 0);
+
+    CHECK(complete(&run1, WIRE_F_SEALED));
+    CHECK(memcmp(run1.i.hs.psk, run1.r.hs.psk, NOISE_KEY_LEN) == 0);
+    CHECK(memcmp(a1, run1.i.hs.psk, 32) != 0);
+    CHECK(memcmp(a1, run1.i.keys.i2r, 32) != 0);
+    CHECK(memcmp(a1, run1.i.keys.r2i, 32) != 0);
+    CHECK(memcmp(a1, run1.i.keys.ck, 32) != 0);
+    CHECK(memcmp(a1, run1.i.keys.h, 32) != 0);
+    /* the Noise psk is deterministic too, and another key file's differs */
+    CHECK(complete(&run2, WIRE_F_SEALED));
+    CHECK(memcmp(run1.i.hs.psk, run2.i.hs.psk, NOISE_KEY_LEN) == 0);
+    side_free(&run2.i);
+    side_free(&run2.r);
+    start(&run2, key_b, key_b, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(memcmp(run1.i.hs.psk, run2.i.hs.psk, NOISE_KEY_LEN) != 0);
+    CHECK(memcmp(b, run2.i.hs.psk, 32) != 0);
+    /* with both sides on key_b, the exchange completes */
+    CHECK(feed(&run2.r, &run2.hello_i) == 0);
+    side_free(&run1.i);
+    side_free(&run1.r);
+    side_free(&run2.i);
+    side_free(&run2.r);
 }
 
 int main(void)
 {
-    CHECK(sodium_init() >= 0);
+    if (sodium_init() < 0)
+        return 1;
     test_complete();
-    test_documented_proofs();
-    test_pumped();
-    test_wrong_key_steps();
-    test_tampered_proofs();
-    test_tampered_hellos();
+    test_fresh_keys();
+    test_wrong_key();
+    test_flipped_bits();
+    test_downgrade();
+    test_prologue();
     test_version();
-    test_own_nonce();
+    test_mismatch();
     test_out_of_order();
     test_peer_error();
     test_replay();
-    test_reflection();
-    test_nonces();
     test_init_and_clear();
+    test_auth_key();
     return check_status("handshake");
 }

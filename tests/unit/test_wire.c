@@ -24,15 +24,15 @@ static uint32_t rnd(void)
     return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 32);
 }
 
-static const wire_type_t all_types[] = {WIRE_HELLO, WIRE_AUTH, WIRE_READY,  WIRE_ERROR,
-                                        WIRE_KEEP,  WIRE_OPEN, WIRE_RESULT, WIRE_DATA,
-                                        WIRE_FIN,   WIRE_RST,  WIRE_WINDOW, WIRE_CLOSE};
+static const wire_type_t all_types[] = {
+    WIRE_HELLO, WIRE_AUTH,   WIRE_READY, WIRE_ERROR, WIRE_KEEP, WIRE_REKEY,  WIRE_SWITCH,
+    WIRE_OPEN,  WIRE_RESULT, WIRE_DATA,  WIRE_FIN,   WIRE_RST,  WIRE_WINDOW, WIRE_CLOSE};
 #define NTYPES (sizeof(all_types) / sizeof(all_types[0]))
 
 static int is_control_type(wire_type_t t)
 {
     return t == WIRE_HELLO || t == WIRE_AUTH || t == WIRE_READY || t == WIRE_ERROR ||
-           t == WIRE_KEEP;
+           t == WIRE_KEEP || t == WIRE_REKEY || t == WIRE_SWITCH;
 }
 
 /* The stream a type belongs on. */
@@ -49,11 +49,12 @@ static int msg_equal(const wire_msg_t *a, const wire_msg_t *b)
     switch (a->type) {
     case WIRE_HELLO:
         return a->u.hello.version == b->u.hello.version && a->u.hello.flags == b->u.hello.flags &&
-               memcmp(a->u.hello.nonce, b->u.hello.nonce, WIRE_NONCE_LEN) == 0 &&
-               a->u.hello.flow_window == b->u.hello.flow_window &&
-               strcmp(a->u.hello.name, b->u.hello.name) == 0;
-    case WIRE_AUTH:
-        return memcmp(a->u.proof, b->u.proof, WIRE_PROOF_LEN) == 0;
+               a->u.hello.noise_len == b->u.hello.noise_len &&
+               memcmp(a->u.hello.noise, b->u.hello.noise, a->u.hello.noise_len) == 0;
+    case WIRE_REKEY:
+        return memcmp(a->u.key, b->u.key, WIRE_KEY_LEN) == 0;
+    case WIRE_SWITCH:
+        return a->u.count == b->u.count;
     case WIRE_ERROR:
     case WIRE_RESULT:
     case WIRE_RST:
@@ -66,6 +67,7 @@ static int msg_equal(const wire_msg_t *a, const wire_msg_t *b)
                memcmp(a->u.data.bytes, b->u.data.bytes, a->u.data.len) == 0;
     case WIRE_WINDOW:
         return a->u.window == b->u.window;
+    case WIRE_AUTH:
     case WIRE_READY:
     case WIRE_KEEP:
     case WIRE_FIN:
@@ -100,24 +102,33 @@ static int decode_raw(uint16_t sid, wire_type_t t, const uint8_t *p, size_t len)
     return wire_decode(sid, wire_ppid(t), p, len, &m);
 }
 
-/* A well-formed HELLO, encoded by hand per wire.h. */
-static size_t hello_bytes(uint8_t *p, const char *name, uint32_t window)
+/* A well-formed HELLO, encoded by hand per wire.h: version 3, flags
+ * WIRE_F_SEALED, `noise_len` handshake bytes. */
+static size_t hello_bytes(uint8_t *p, size_t noise_len)
 {
-    size_t n = strlen(name);
-
     p[0] = 0x00;
-    p[1] = 0x01; /* version */
+    p[1] = 0x03; /* version */
     p[2] = 0x00;
-    p[3] = 0x00; /* flags */
-    for (int i = 0; i < WIRE_NONCE_LEN; i++)
+    p[3] = 0x01; /* flags */
+    for (size_t i = 0; i < noise_len; i++)
         p[4 + i] = (uint8_t)(0x10 + i);
-    p[36] = (uint8_t)(window >> 24);
-    p[37] = (uint8_t)(window >> 16);
-    p[38] = (uint8_t)(window >> 8);
-    p[39] = (uint8_t)window;
-    p[40] = (uint8_t)n;
-    memcpy(p + 41, name, n);
-    return 41 + n;
+    return 4 + noise_len;
+}
+
+/* A well-formed wire_peer_t, by hand: version | flags | window | len | name. */
+static size_t peer_bytes(uint8_t *p, const char *name, size_t nlen, uint32_t window)
+{
+    p[0] = 0x00;
+    p[1] = 0x03;
+    p[2] = 0x00;
+    p[3] = 0x01;
+    p[4] = (uint8_t)(window >> 24);
+    p[5] = (uint8_t)(window >> 16);
+    p[6] = (uint8_t)(window >> 8);
+    p[7] = (uint8_t)window;
+    p[8] = (uint8_t)nlen;
+    memcpy(p + 9, name, nlen);
+    return 9 + nlen;
 }
 
 /* code u16 | len u8 | text, by hand */
@@ -141,6 +152,11 @@ static void test_ppid(void)
 {
     CHECK(wire_ppid(WIRE_HELLO) == 0x53470001u);
     CHECK(wire_ppid(WIRE_ERROR) == 0x53470004u);
+    CHECK(wire_ppid(WIRE_REKEY) == 0x53470006u);
+    CHECK(wire_ppid(WIRE_SWITCH) == 0x53470007u);
+    /* a sealed message's PPID is none of the clear types' */
+    for (uint32_t t = WIRE_HELLO; t <= WIRE_CLOSE; t++)
+        CHECK((wire_ppid((wire_type_t)t) & 0xffffff00u) != WIRE_PPID_SEALED);
     CHECK(wire_ppid(WIRE_OPEN) == 0x53470010u);
     CHECK(wire_ppid(WIRE_DATA) == 0x53470012u);
     CHECK(wire_ppid(WIRE_CLOSE) == 0x53470016u);
@@ -173,46 +189,61 @@ static void test_roundtrip(void)
     ssize_t n;
 
     /* HELLO, with its exact layout */
+    static uint8_t noise[WIRE_NOISE_MAX + 1];
+    for (size_t i = 0; i < sizeof(noise); i++)
+        noise[i] = (uint8_t)(0xf0 ^ i);
     memset(&in, 0, sizeof(in));
     in.type = WIRE_HELLO;
     in.u.hello.version = 0x0102;
     in.u.hello.flags = 0x0304;
-    for (int i = 0; i < WIRE_NONCE_LEN; i++)
-        in.u.hello.nonce[i] = (uint8_t)(0xf0 ^ i);
-    in.u.hello.flow_window = 0xa1b2c3d4u;
-    strcpy(in.u.hello.name, "gw-east.1");
+    in.u.hello.noise = noise;
+    in.u.hello.noise_len = 48;
     n = roundtrip(&in, &out);
-    CHECK(n == 2 + 2 + WIRE_NONCE_LEN + 4 + 1 + 9);
+    CHECK(n == 2 + 2 + 48);
     CHECK(buf[0] == 0x01 && buf[1] == 0x02 && buf[2] == 0x03 && buf[3] == 0x04);
-    CHECK(buf[4] == 0xf0 && buf[35] == (0xf0 ^ 31));
-    CHECK(buf[36] == 0xa1 && buf[37] == 0xb2 && buf[38] == 0xc3 && buf[39] == 0xd4);
-    CHECK(buf[40] == 9 && memcmp(buf + 41, "gw-east.1", 9) == 0);
+    CHECK(memcmp(buf + 4, noise, 48) == 0);
     CHECK(out.u.hello.version == 0x0102);
     CHECK(out.u.hello.flags == 0x0304);
-    CHECK(out.u.hello.flow_window == 0xa1b2c3d4u);
-    CHECK_STR(out.u.hello.name, "gw-east.1");
+    CHECK(out.u.hello.noise_len == 48);
+    /* the noise bytes are not copied: they point into the decoded buffer */
+    CHECK(out.u.hello.noise == buf + 4);
 
-    /* HELLO with the longest name and the smallest window */
-    memset(in.u.hello.name, 'Z', WIRE_NAME_MAX);
-    in.u.hello.name[WIRE_NAME_MAX] = '\0';
-    in.u.hello.flow_window = 1;
+    /* HELLO with the shortest and the longest handshake bytes */
+    in.u.hello.noise_len = 1;
+    n = roundtrip(&in, &out);
+    CHECK(n == 5);
+    CHECK(out.u.hello.noise_len == 1 && out.u.hello.noise[0] == 0xf0);
+    in.u.hello.noise_len = WIRE_NOISE_MAX;
     n = roundtrip(&in, &out);
     CHECK(n == WIRE_HDR_MAX);
-    CHECK(strlen(out.u.hello.name) == WIRE_NAME_MAX);
-    CHECK(out.u.hello.flow_window == 1);
+    CHECK(out.u.hello.noise_len == WIRE_NOISE_MAX);
 
-    /* AUTH */
+    /* REKEY: the 32 key bytes as they are */
     memset(&in, 0, sizeof(in));
-    in.type = WIRE_AUTH;
-    for (int i = 0; i < WIRE_PROOF_LEN; i++)
-        in.u.proof[i] = (uint8_t)(i * 7 + 3);
+    in.type = WIRE_REKEY;
+    for (int i = 0; i < WIRE_KEY_LEN; i++)
+        in.u.key[i] = (uint8_t)(i * 7 + 3);
     n = roundtrip(&in, &out);
-    CHECK(n == WIRE_PROOF_LEN);
-    CHECK(memcmp(buf, in.u.proof, WIRE_PROOF_LEN) == 0);
-    CHECK(out.u.proof[31] == (uint8_t)(31 * 7 + 3));
+    CHECK(n == WIRE_KEY_LEN);
+    CHECK(memcmp(buf, in.u.key, WIRE_KEY_LEN) == 0);
+    CHECK(out.u.key[31] == (uint8_t)(31 * 7 + 3));
+
+    /* SWITCH: a big-endian u64, at 0, a middle value and the largest */
+    static const uint64_t counts[] = {0, 0x0102030405060708ull, UINT64_MAX};
+    for (size_t i = 0; i < 3; i++) {
+        memset(&in, 0, sizeof(in));
+        in.type = WIRE_SWITCH;
+        in.u.count = counts[i];
+        n = roundtrip(&in, &out);
+        CHECK(n == 8);
+        CHECK(out.u.count == counts[i]);
+    }
+    in.u.count = 0x0102030405060708ull;
+    CHECK(wire_encode(&in, buf, sizeof(buf)) == 8);
+    CHECK(buf[0] == 1 && buf[3] == 4 && buf[4] == 5 && buf[7] == 8);
 
     /* the bodiless ones: a single zero byte, as SCTP cannot send nothing */
-    static const wire_type_t bodiless[] = {WIRE_READY, WIRE_KEEP, WIRE_FIN, WIRE_CLOSE};
+    static const wire_type_t bodiless[] = {WIRE_AUTH, WIRE_READY, WIRE_KEEP, WIRE_FIN, WIRE_CLOSE};
     for (size_t i = 0; i < sizeof(bodiless) / sizeof(bodiless[0]); i++) {
         memset(&in, 0, sizeof(in));
         in.type = bodiless[i];
@@ -333,11 +364,14 @@ static void test_bad_ppid(void)
         WIRE_PPID_BASE - 1,
         WIRE_PPID_BASE - WIRE_DATA,
         WIRE_PPID_BASE,
-        WIRE_PPID_BASE + 6,
+        WIRE_PPID_BASE + 8,
         WIRE_PPID_BASE + 10,
         WIRE_PPID_BASE + 15,
         WIRE_PPID_BASE + 23,
         WIRE_PPID_BASE + 0x100 + WIRE_HELLO,
+        WIRE_PPID_SEALED,
+        WIRE_PPID_SEALED + WIRE_AUTH,
+        WIRE_PPID_SEALED + 0xff,
         WIRE_PPID_BASE + 0x10000 + WIRE_DATA,
         0xffffffffu,
     };
@@ -364,10 +398,13 @@ static size_t valid_payload(wire_type_t t, uint8_t *p)
 {
     switch (t) {
     case WIRE_HELLO:
-        return hello_bytes(p, "gw", 1000);
-    case WIRE_AUTH:
-        memset(p, 0x42, WIRE_PROOF_LEN);
-        return WIRE_PROOF_LEN;
+        return hello_bytes(p, 48);
+    case WIRE_REKEY:
+        memset(p, 0x42, WIRE_KEY_LEN);
+        return WIRE_KEY_LEN;
+    case WIRE_SWITCH:
+        memset(p, 0x42, 8);
+        return 8;
     case WIRE_ERROR:
     case WIRE_RESULT:
     case WIRE_RST:
@@ -383,6 +420,7 @@ static size_t valid_payload(wire_type_t t, uint8_t *p)
         p[2] = 1;
         p[3] = 0;
         return 4;
+    case WIRE_AUTH:
     case WIRE_READY:
     case WIRE_KEEP:
     case WIRE_FIN:
@@ -395,7 +433,7 @@ static size_t valid_payload(wire_type_t t, uint8_t *p)
 
 static void test_wrong_stream(void)
 {
-    uint8_t p[128];
+    uint8_t p[WIRE_HDR_MAX];
 
     for (size_t i = 0; i < NTYPES; i++) {
         wire_type_t t = all_types[i];
@@ -416,67 +454,134 @@ static void test_wrong_stream(void)
 
 static void test_bad_hello(void)
 {
-    uint8_t p[256];
-    size_t n = hello_bytes(p, "gw-a", 4096);
-
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == 0);
-    /* truncated at every length */
-    for (size_t len = 0; len < n; len++)
-        CHECK(decode_raw(0, WIRE_HELLO, p, len) == -EBADMSG);
-    /* a trailing byte */
-    p[n] = 'x';
-    CHECK(decode_raw(0, WIRE_HELLO, p, n + 1) == -EBADMSG);
-    p[n] = 0;
-    CHECK(decode_raw(0, WIRE_HELLO, p, n + 1) == -EBADMSG);
-
-    /* a name length larger, or smaller, than what follows */
-    p[40] = 5;
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == -EBADMSG);
-    p[40] = 255;
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == -EBADMSG);
-    p[40] = 3;
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == -EBADMSG);
-    p[40] = 4;
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == 0);
-
-    /* bad names */
-    static const char *const bad_names[] = {"a b",    "a/b",         "",   "gw\x01",
-                                            "gw\x7f", "caf\xc3\xa9", "a:b"};
-    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
-        n = hello_bytes(p, bad_names[i], 1000);
-        CHECK(decode_raw(0, WIRE_HELLO, p, n) == -EBADMSG);
-    }
-    char name[70];
-    memset(name, 'a', 64);
-    name[64] = '\0';
-    n = hello_bytes(p, name, 1000);
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == -EBADMSG);
-    name[63] = '\0';
-    n = hello_bytes(p, name, 1000);
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == 0);
-
-    /* a NUL inside the name must not hide the rest of it */
-    n = hello_bytes(p, "ab", 1000);
-    p[40] = 3;
-    p[43] = '\0';
-    CHECK(decode_raw(0, WIRE_HELLO, p, n + 1) == -EBADMSG);
-    n = hello_bytes(p, "a/b", 1000);
-    p[42] = '\0';
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == -EBADMSG);
-
-    /* a zero window */
-    n = hello_bytes(p, "gw", 0);
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == -EBADMSG);
-    n = hello_bytes(p, "gw", 1);
-    CHECK(decode_raw(0, WIRE_HELLO, p, n) == 0);
-
-    /* the version is the handshake's business, not the codec's */
+    uint8_t p[WIRE_HDR_MAX + 2];
+    size_t n = hello_bytes(p, WIRE_NOISE_MAX + 1);
     wire_msg_t m;
-    n = hello_bytes(p, "gw", 1);
+
+    /* 1..WIRE_NOISE_MAX handshake bytes after version and flags */
+    for (size_t len = 0; len <= 4; len++)
+        CHECK(decode_raw(0, WIRE_HELLO, p, len) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_HELLO, p, 5) == 0);
+    CHECK(decode_raw(0, WIRE_HELLO, p, 4 + 48) == 0);
+    CHECK(decode_raw(0, WIRE_HELLO, p, WIRE_HDR_MAX) == 0);
+    CHECK(decode_raw(0, WIRE_HELLO, p, WIRE_HDR_MAX + 1) == -EBADMSG);
+    CHECK(n == WIRE_HDR_MAX + 1);
+    CHECK(decode_raw(0, WIRE_HELLO, p, WIRE_HDR_MAX + 2) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_HELLO, p, 4096) == -EBADMSG);
+
+    /* the fields, and the noise bytes are the rest of the buffer */
+    CHECK(wire_decode(0, wire_ppid(WIRE_HELLO), p, 4 + 7, &m) == 0);
+    CHECK(m.u.hello.version == 3 && m.u.hello.flags == WIRE_F_SEALED);
+    CHECK(m.u.hello.noise == p + 4 && m.u.hello.noise_len == 7);
+
+    /* the version and the flags are the handshake's business, not the codec's */
     p[0] = 0xff;
     p[1] = 0xfe;
-    CHECK(wire_decode(0, wire_ppid(WIRE_HELLO), p, n, &m) == 0);
+    p[2] = 0xab;
+    p[3] = 0xcd;
+    CHECK(wire_decode(0, wire_ppid(WIRE_HELLO), p, n - 1, &m) == 0);
     CHECK(m.u.hello.version == 0xfffe);
+    CHECK(m.u.hello.flags == 0xabcd);
+}
+
+/* wire_peer_t, the handshake payload: exact layout, every refusal both ways. */
+static void test_peer(void)
+{
+    uint8_t p[WIRE_PEER_MAX + 8], e[WIRE_PEER_MAX + 8];
+    wire_peer_t in, out;
+    char name[70];
+    size_t n;
+    ssize_t en;
+
+    /* a round trip, byte for byte against the hand encoding */
+    memset(&in, 0, sizeof(in));
+    in.version = WIRE_VERSION;
+    in.flags = WIRE_F_SEALED;
+    in.flow_window = 0xa1b2c3d4u;
+    strcpy(in.name, "gw-east.1");
+    en = wire_peer_encode(&in, e, sizeof(e));
+    n = peer_bytes(p, "gw-east.1", 9, 0xa1b2c3d4u);
+    CHECK(en == (ssize_t)n && n == 2 + 2 + 4 + 1 + 9);
+    CHECK(memcmp(e, p, n) == 0);
+    memset(&out, 0xa5, sizeof(out));
+    CHECK(wire_peer_decode(e, (size_t)en, &out) == 0);
+    CHECK(out.version == WIRE_VERSION && out.flags == WIRE_F_SEALED);
+    CHECK(out.flow_window == 0xa1b2c3d4u);
+    CHECK_STR(out.name, "gw-east.1");
+
+    /* the longest name and the smallest window fill WIRE_PEER_MAX exactly */
+    memset(in.name, 'Z', WIRE_NAME_MAX);
+    in.name[WIRE_NAME_MAX] = '\0';
+    in.flow_window = 1;
+    en = wire_peer_encode(&in, e, sizeof(e));
+    CHECK(en == WIRE_PEER_MAX);
+    CHECK(wire_peer_decode(e, (size_t)en, &out) == 0);
+    CHECK(strlen(out.name) == WIRE_NAME_MAX && out.flow_window == 1);
+    /* one byte short of room, and exactly enough */
+    for (size_t cap = 0; cap < WIRE_PEER_MAX; cap++)
+        CHECK(wire_peer_encode(&in, e, cap) == -EINVAL);
+    CHECK(wire_peer_encode(&in, e, WIRE_PEER_MAX) == WIRE_PEER_MAX);
+
+    /* a zero window: refused both ways */
+    in.flow_window = 0;
+    CHECK(wire_peer_encode(&in, e, sizeof(e)) == -EINVAL);
+    n = peer_bytes(p, "gw", 2, 0);
+    CHECK(wire_peer_decode(p, n, &out) == -EBADMSG);
+    n = peer_bytes(p, "gw", 2, 1);
+    CHECK(wire_peer_decode(p, n, &out) == 0);
+
+    /* bad names: refused both ways */
+    static const char *const bad[] = {"", "a b", "a/b", "gw\x01", "gw\x7f", "caf\xc3\xa9", "a:b"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = peer_bytes(p, bad[i], strlen(bad[i]), 1000);
+        CHECK(wire_peer_decode(p, n, &out) == -EBADMSG);
+        memset(&in, 0, sizeof(in));
+        in.flow_window = 1000;
+        strcpy(in.name, bad[i]);
+        CHECK(wire_peer_encode(&in, e, sizeof(e)) == -EINVAL);
+    }
+    memset(name, 'a', 64);
+    n = peer_bytes(p, name, 64, 1000);
+    CHECK(wire_peer_decode(p, n, &out) == -EBADMSG);
+    n = peer_bytes(p, name, 63, 1000);
+    CHECK(wire_peer_decode(p, n, &out) == 0);
+    memset(&in, 0, sizeof(in));
+    in.flow_window = 1;
+    memset(in.name, 'a', sizeof(in.name)); /* no NUL in the field */
+    CHECK(wire_peer_encode(&in, e, sizeof(e)) == -EINVAL);
+
+    /* a NUL inside the name must not hide the rest of it */
+    n = peer_bytes(p, "ab\0", 3, 1000);
+    CHECK(wire_peer_decode(p, n, &out) == -EBADMSG);
+    n = peer_bytes(p, "a\0/b", 4, 1000);
+    CHECK(wire_peer_decode(p, n, &out) == -EBADMSG);
+
+    /* truncated at every length, a trailing byte, a length byte that lies */
+    n = peer_bytes(p, "gw-a", 4, 4096);
+    CHECK(wire_peer_decode(p, n, &out) == 0);
+    for (size_t len = 0; len < n; len++)
+        CHECK(wire_peer_decode(p, len, &out) == -EBADMSG);
+    p[n] = 'x';
+    CHECK(wire_peer_decode(p, n + 1, &out) == -EBADMSG);
+    p[n] = 0;
+    CHECK(wire_peer_decode(p, n + 1, &out) == -EBADMSG);
+    p[8] = 5;
+    CHECK(wire_peer_decode(p, n, &out) == -EBADMSG);
+    p[8] = 3;
+    CHECK(wire_peer_decode(p, n, &out) == -EBADMSG);
+    p[8] = 255;
+    CHECK(wire_peer_decode(p, n, &out) == -EBADMSG);
+    p[8] = 4;
+    CHECK(wire_peer_decode(p, n, &out) == 0);
+    CHECK(wire_peer_decode(NULL, 0, &out) == -EBADMSG);
+    CHECK(wire_peer_decode(NULL, n, &out) == -EBADMSG);
+
+    /* any version and flags pass: the handshake compares them */
+    n = peer_bytes(p, "gw", 2, 7);
+    p[0] = 0xff;
+    p[3] = 0xfe;
+    CHECK(wire_peer_decode(p, n, &out) == 0);
+    CHECK(out.version == 0xff03 && out.flags == 0x00fe);
 }
 
 static void test_bad_fixed(void)
@@ -484,16 +589,30 @@ static void test_bad_fixed(void)
     uint8_t p[64];
 
     memset(p, 0x5a, sizeof(p));
-    /* AUTH: exactly 32 bytes */
-    CHECK(decode_raw(0, WIRE_AUTH, p, 0) == -EBADMSG);
-    CHECK(decode_raw(0, WIRE_AUTH, p, 1) == -EBADMSG);
-    CHECK(decode_raw(0, WIRE_AUTH, p, 31) == -EBADMSG);
-    CHECK(decode_raw(0, WIRE_AUTH, p, 33) == -EBADMSG);
-    CHECK(decode_raw(0, WIRE_AUTH, p, 64) == -EBADMSG);
-    CHECK(decode_raw(0, WIRE_AUTH, p, 32) == 0);
+    /* REKEY: exactly 32 bytes */
+    CHECK(decode_raw(0, WIRE_REKEY, p, 0) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_REKEY, p, 1) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_REKEY, p, 31) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_REKEY, p, 33) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_REKEY, p, 64) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_REKEY, p, 32) == 0);
 
-    /* READY, KEEP, FIN, CLOSE: exactly one zero byte; no more, no less, no other */
-    static const wire_type_t bodiless[] = {WIRE_READY, WIRE_KEEP, WIRE_FIN, WIRE_CLOSE};
+    /* SWITCH: exactly 8 bytes, a big-endian count */
+    CHECK(decode_raw(0, WIRE_SWITCH, p, 0) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_SWITCH, p, 1) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_SWITCH, p, 4) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_SWITCH, p, 7) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_SWITCH, p, 9) == -EBADMSG);
+    CHECK(decode_raw(0, WIRE_SWITCH, p, 16) == -EBADMSG);
+    {
+        static const uint8_t c[8] = {0x80, 0, 0, 0, 0, 0, 0x01, 0xfe};
+        wire_msg_t sw;
+        CHECK(wire_decode(0, wire_ppid(WIRE_SWITCH), c, 8, &sw) == 0);
+        CHECK(sw.u.count == 0x80000000000001feull);
+    }
+
+    /* AUTH, READY, KEEP, FIN, CLOSE: exactly one zero byte; no more, no less, no other */
+    static const wire_type_t bodiless[] = {WIRE_AUTH, WIRE_READY, WIRE_KEEP, WIRE_FIN, WIRE_CLOSE};
     for (size_t i = 0; i < sizeof(bodiless) / sizeof(bodiless[0]); i++) {
         wire_type_t t = bodiless[i];
         uint16_t sid = home_sid(t);
@@ -527,7 +646,9 @@ static void test_bad_fixed(void)
 
     /* a NULL buffer with a length */
     wire_msg_t m;
-    CHECK(wire_decode(0, wire_ppid(WIRE_AUTH), NULL, 32, &m) == -EBADMSG);
+    CHECK(wire_decode(0, wire_ppid(WIRE_AUTH), NULL, 1, &m) == -EBADMSG);
+    CHECK(wire_decode(0, wire_ppid(WIRE_REKEY), NULL, 32, &m) == -EBADMSG);
+    CHECK(wire_decode(0, wire_ppid(WIRE_SWITCH), NULL, 8, &m) == -EBADMSG);
     CHECK(wire_decode(0, wire_ppid(WIRE_HELLO), NULL, 50, &m) == -EBADMSG);
     CHECK(wire_decode(0, wire_ppid(WIRE_READY), NULL, 1, &m) == -EBADMSG);
     CHECK(wire_decode(5, wire_ppid(WIRE_DATA), NULL, 1, &m) == -EBADMSG);
@@ -629,22 +750,23 @@ static void test_encode_errors(void)
     static const char *const bad[] = {"", "a b", "a/b", "x\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&m, 0, sizeof(m));
-        m.type = WIRE_HELLO;
-        m.u.hello.flow_window = 1;
-        strcpy(m.u.hello.name, bad[i]);
-        CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
-        memset(&m, 0, sizeof(m));
         m.type = WIRE_OPEN;
         strcpy(m.u.service, bad[i]);
         CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
     }
-    /* a HELLO granting no window, which the decoder would refuse */
+    /* a HELLO without handshake bytes, or with more than fit, which the
+     * decoder would refuse */
+    static const uint8_t nb[WIRE_NOISE_MAX + 1];
     memset(&m, 0, sizeof(m));
     m.type = WIRE_HELLO;
-    strcpy(m.u.hello.name, "name");
+    m.u.hello.noise = nb;
     CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
-    m.u.hello.flow_window = 1;
-    CHECK(wire_encode(&m, buf, sizeof(buf)) > 0);
+    m.u.hello.noise_len = WIRE_NOISE_MAX + 1;
+    CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
+    m.u.hello.noise_len = WIRE_NOISE_MAX;
+    CHECK(wire_encode(&m, buf, sizeof(buf)) == WIRE_HDR_MAX);
+    m.u.hello.noise = NULL;
+    CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
 
     /* a 64-character name (no room for the NUL in the struct) */
     memset(&m, 0, sizeof(m));
@@ -659,8 +781,14 @@ static void test_encode_errors(void)
         switch (m.type) {
         case WIRE_HELLO:
             m.u.hello.version = WIRE_VERSION;
-            m.u.hello.flow_window = 99;
-            strcpy(m.u.hello.name, "name");
+            m.u.hello.noise = nb;
+            m.u.hello.noise_len = 80;
+            break;
+        case WIRE_REKEY:
+            memset(m.u.key, 0x33, WIRE_KEY_LEN);
+            break;
+        case WIRE_SWITCH:
+            m.u.count = 12345;
             break;
         case WIRE_OPEN:
             strcpy(m.u.service, "svc");
@@ -699,7 +827,9 @@ static void test_encode_errors(void)
     memset(&m, 0, sizeof(m));
     m.type = (wire_type_t)0;
     CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
-    m.type = (wire_type_t)6;
+    m.type = (wire_type_t)8;
+    CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
+    m.type = (wire_type_t)15;
     CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
     m.type = (wire_type_t)23;
     CHECK(wire_encode(&m, buf, sizeof(buf)) == -EINVAL);
@@ -753,6 +883,7 @@ static void check_accepted(uint16_t sid, uint32_t ppid, const uint8_t *p, size_t
 
 static size_t sample_valid(wire_type_t t, uint8_t *p)
 {
+    static uint8_t noise[WIRE_NOISE_MAX];
     wire_msg_t m;
     ssize_t n;
     int fill;
@@ -763,14 +894,17 @@ static size_t sample_valid(wire_type_t t, uint8_t *p)
     case WIRE_HELLO:
         m.u.hello.version = (uint16_t)rnd();
         m.u.hello.flags = (uint16_t)rnd();
-        for (int i = 0; i < WIRE_NONCE_LEN; i++)
-            m.u.hello.nonce[i] = (uint8_t)rnd();
-        m.u.hello.flow_window = rnd() | 1;
-        memset(m.u.hello.name, 'g', 1 + rnd() % WIRE_NAME_MAX);
+        m.u.hello.noise_len = 1 + rnd() % WIRE_NOISE_MAX;
+        for (size_t i = 0; i < m.u.hello.noise_len; i++)
+            noise[i] = (uint8_t)rnd();
+        m.u.hello.noise = noise;
         break;
-    case WIRE_AUTH:
-        for (int i = 0; i < WIRE_PROOF_LEN; i++)
-            m.u.proof[i] = (uint8_t)rnd();
+    case WIRE_REKEY:
+        for (int i = 0; i < WIRE_KEY_LEN; i++)
+            m.u.key[i] = (uint8_t)rnd();
+        break;
+    case WIRE_SWITCH:
+        m.u.count = (uint64_t)rnd() << 32 | rnd();
         break;
     case WIRE_ERROR:
     case WIRE_RESULT:
@@ -826,7 +960,7 @@ static void test_brute_force(void)
                 refused++;
             }
 
-            if (t < 1 || t > WIRE_CLOSE || (t > WIRE_KEEP && t < WIRE_OPEN))
+            if (t < 1 || t > WIRE_CLOSE || (t > WIRE_SWITCH && t < WIRE_OPEN))
                 continue;
             sid = home_sid((wire_type_t)t);
             valid = sample_valid((wire_type_t)t, p);
@@ -904,7 +1038,9 @@ static void test_names(void)
     CHECK_STR(wire_type_name(WIRE_CLOSE), "CLOSE");
     CHECK_STR(wire_type_name((wire_type_t)0), "?");
     CHECK_STR(wire_type_name(WIRE_KEEP), "KEEP");
-    CHECK_STR(wire_type_name((wire_type_t)6), "?");
+    CHECK_STR(wire_type_name(WIRE_REKEY), "REKEY");
+    CHECK_STR(wire_type_name(WIRE_SWITCH), "SWITCH");
+    CHECK_STR(wire_type_name((wire_type_t)8), "?");
     CHECK_STR(wire_type_name((wire_type_t)15), "?");
     CHECK_STR(wire_type_name((wire_type_t)23), "?");
     CHECK_STR(wire_type_name((wire_type_t)1000), "?");
@@ -923,12 +1059,14 @@ static void test_names(void)
     CHECK_STR(wire_code_name(WIRE_E_AUTH), "authentication failed");
     CHECK_STR(wire_code_name(WIRE_E_VERSION), "protocol version mismatch");
     CHECK_STR(wire_code_name(WIRE_E_LOST), "association lost");
-    CHECK_STR(wire_code_name(13), "unknown reason");
+    CHECK_STR(wire_code_name(WIRE_E_SEAL), "a message failed to open");
+    CHECK_STR(wire_code_name(WIRE_E_MISMATCH), "configuration mismatch");
+    CHECK_STR(wire_code_name(15), "unknown reason");
     CHECK_STR(wire_code_name(255), "unknown reason");
     CHECK_STR(wire_code_name(65535), "unknown reason");
     /* every known code has its own name */
-    for (uint16_t a = WIRE_OK; a <= WIRE_E_LOST; a++)
-        for (uint16_t b = (uint16_t)(a + 1); b <= WIRE_E_LOST; b++)
+    for (uint16_t a = WIRE_OK; a <= WIRE_E_MISMATCH; a++)
+        for (uint16_t b = (uint16_t)(a + 1); b <= WIRE_E_MISMATCH; b++)
             CHECK(strcmp(wire_code_name(a), wire_code_name(b)) != 0);
 }
 
@@ -958,6 +1096,7 @@ int main(void)
     test_bad_ppid();
     test_wrong_stream();
     test_bad_hello();
+    test_peer();
     test_bad_fixed();
     test_bad_reason();
     test_bad_open();
