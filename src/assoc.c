@@ -443,9 +443,10 @@ static void assoc_established(assoc_t *a)
         assoc_log(a, LOG_WARN, "cannot set the primary path: %s", strerror(-r));
     if (cfg->encryption && (r = sock_peer_auth(a->fd)) != 1) {
         assoc_close(a, WIRE_E_MISMATCH,
-                    r < 0 ? "cannot read the peer's SCTP-AUTH"
-                          : "the peer does not do SCTP-AUTH on every chunk (encryption = off there, "
-                            "or an old kernel?)");
+                    r < 0
+                        ? "cannot read the peer's SCTP-AUTH"
+                        : "the peer does not do SCTP-AUTH on every chunk (encryption = off there, "
+                          "or an old kernel?)");
         return;
     }
     if (handshake_init(&a->hs, a->initiator, cfg->psk, cfg->psk_len, cfg->name, cfg->flow_window,
@@ -743,13 +744,12 @@ static int assoc_unseal(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t *len)
     if (!seal_is_sealed(info->ppid)) {
         if (assoc_clear_ok(a, info->ppid))
             return 0;
-        snprintf(why, sizeof(why), "an unsealed message (ppid 0x%08x) on stream %u",
-                 info->ppid, info->sid);
+        snprintf(why, sizeof(why), "an unsealed message (ppid 0x%08x) on stream %u", info->ppid,
+                 info->sid);
         assoc_close(a, WIRE_E_SEAL, why);
         return -1;
     }
-    e = a->keyed ? seal_open(&a->seal, info->sid, info->ppid, buf, *len, &type, len)
-                 : SEAL_E_EPOCH;
+    e = a->keyed ? seal_open(&a->seal, info->sid, info->ppid, buf, *len, &type, len) : SEAL_E_EPOCH;
     if (e == SEAL_OK) {
         info->ppid = wire_ppid(type);
         return 0;

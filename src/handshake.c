@@ -118,7 +118,8 @@ static int read_hello(handshake_t *hs, const wire_hello_t *h, uint16_t *code, co
 
     if (n < 0)
         return fail(hs, code, why, WIRE_E_AUTH,
-                    "the peer's handshake does not open with our key (different psk_file?)");
+                    "the peer's handshake does not open with our key (a different psk_file, or "
+                    "its HELLO was changed in flight)");
     if (wire_peer_decode(payload, (size_t)n, &hs->peer) < 0)
         return fail(hs, code, why, WIRE_E_PROTOCOL, "malformed handshake payload");
     if (hs->peer.version != h->version || hs->peer.flags != h->flags)
@@ -180,4 +181,5 @@ void handshake_clear(handshake_t *hs)
     noise_hs_clear(&hs->noise);
     sodium_memzero(hs->psk, sizeof(hs->psk));
     sodium_memzero(&hs->keys, sizeof(hs->keys));
+    hs->keys_ready = 0;
 }
