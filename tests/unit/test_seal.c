@@ -256,6 +256,8 @@ static void test_rejections(void)
     seal_to(&i, 3, WIRE_DATA, p, sizeof(p), &m);
     seal_to(&i, 4, WIRE_DATA, p, sizeof(p), &m2);
     CHECK(r.rx_ctr[3] == r.rx_ctr[4]);
+    /* One counter, one plaintext, two streams: two nonces, two keystreams. */
+    CHECK(memcmp(m.b, m2.b, sizeof(p) + 1) != 0);
     bad = m;
     bad.sid = 4;
     CHECK(open_err(&r, &bad) == SEAL_E_TAG);
