@@ -491,7 +491,7 @@ static void test_rekey_refusals(void)
 {
     seal_t i, r;
     wire_msg_t sw = {.type = WIRE_SWITCH, .u.count = 0}, rk = {.type = WIRE_REKEY}, offer, out;
-    wire_msg_t zero = {.type = WIRE_REKEY}, other = {.type = WIRE_KEEP};
+    wire_msg_t other = {.type = WIRE_KEEP};
 
     pair(&i, &r, 0);
     noise_keypair(scratch, rk.u.key);
@@ -508,24 +508,36 @@ static void test_rekey_refusals(void)
     seal_free(&i);
     seal_free(&r);
 
-    /* A low-order (all-zero) key: offered to the responder, answered to
-     * the initiator, and waiting in a deferred offer. */
-    pair(&i, &r, 0);
-    CHECK(seal_on_control(&r, &zero, &out) == -1);
-    CHECK(r.phase == SEAL_IDLE);
-    CHECK(seal_rekey_start(&i, &offer) == 1);
-    CHECK(seal_on_control(&i, &zero, &out) == -1);
-    seal_free(&i);
-    seal_free(&r);
-    {
+    /* Low-order keys (all zeros, u = 1, a point of order 8): offered to
+     * the responder, answered to the initiator, and in an offer that must
+     * wait. The last is refused when it comes, not left to fail unseen in
+     * seal_pending (whose caller sends only on 1): that would leave the
+     * initiator offering for ever and the keys unchanged. */
+    for (size_t k = 0; k < 3; k++) {
         static held_t late;
+        static const char order8[] =
+            "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
+        wire_msg_t bad = {.type = WIRE_REKEY};
+
+        if (k == 1)
+            bad.u.key[0] = 1;
+        if (k == 2)
+            CHECK(sodium_hex2bin(bad.u.key, WIRE_KEY_LEN, order8, 64, NULL, NULL, NULL) == 0);
+        pair(&i, &r, 0);
+        CHECK(seal_on_control(&r, &bad, &out) == -1);
+        CHECK(r.phase == SEAL_IDLE);
+        CHECK(seal_rekey_start(&i, &offer) == 1);
+        CHECK(seal_on_control(&i, &bad, &out) == -1);
+        seal_free(&i);
+        seal_free(&r);
 
         pair(&i, &r, 0);
         hold(&i, 2, 1, &late);
         rekey(&i, &r);
-        CHECK(seal_on_control(&r, &zero, &out) == 0 && r.offer_waits);
+        CHECK(r.rx[0].live);
+        CHECK(seal_on_control(&r, &bad, &out) == -1 && !r.offer_waits);
         deliver(&r, &late);
-        CHECK(seal_pending(&r, &out) == -1);
+        CHECK(seal_pending(&r, &out) == 0);
         seal_free(&i);
         seal_free(&r);
     }
