@@ -93,8 +93,7 @@ int seal_is_sealed(uint32_t ppid)
     return (ppid & ~0xffu) == WIRE_PPID_SEALED;
 }
 
-size_t seal_msg(seal_t *s, uint16_t sid, wire_type_t type, uint8_t *buf, size_t len,
-                uint32_t *ppid)
+size_t seal_msg(seal_t *s, uint16_t sid, wire_type_t type, uint8_t *buf, size_t len, uint32_t *ppid)
 {
     uint8_t ad[6];
 
