@@ -90,9 +90,9 @@ typedef struct seal {
     uint8_t e_priv[NOISE_DH_LEN]; /* our rekey ephemeral, while in use */
     uint8_t offer[WIRE_KEY_LEN];  /* responder: an offer that must wait */
     int offer_waits;
-    uint64_t bytes;     /* sealed and opened since the last rekey */
-    uint64_t rekey_at;  /* bytes that make a rekey due */
-    uint64_t rekeys;    /* completed, for logs */
+    uint64_t bytes;    /* sealed and opened since the last rekey */
+    uint64_t rekey_at; /* bytes that make a rekey due */
+    uint64_t rekeys;   /* completed, for logs */
 } seal_t;
 
 /* Takes the handshake's keys (wiped by the caller afterwards); counters for
