@@ -127,7 +127,8 @@ int seal_rekey_start(seal_t *s, wire_msg_t *out);
 int seal_rekey_due(const seal_t *s);
 
 /* Takes an opened REKEY or SWITCH. Returns 1 with a message to send, 0
- * with none, or -1 (SEAL_E_REKEY: out of turn, or a bad key). */
+ * with none, or -1 (SEAL_E_REKEY: out of turn, or a bad key). An offer
+ * that must wait (seal_pending) has its key checked at once. */
 int seal_on_control(seal_t *s, const wire_msg_t *m, wire_msg_t *out);
 
 /* Responder: an offer that had to wait for the old key to go, now

@@ -211,6 +211,21 @@ static int rekey_peer_switched(seal_t *s, uint64_t count)
     return 0;
 }
 
+/* Whether a peer's rekey key is of low order. Its DH with every clamped
+ * private key is then all zeros and with none otherwise, so one fresh key
+ * tells now what the answer's DH would tell later. */
+static int rekey_key_bad(const uint8_t key[WIRE_KEY_LEN])
+{
+    uint8_t priv[NOISE_DH_LEN], pub[NOISE_DH_LEN], dh[NOISE_DH_LEN];
+    int r;
+
+    noise_keypair(priv, pub);
+    r = noise_dh(dh, priv, key);
+    sodium_memzero(priv, sizeof(priv));
+    sodium_memzero(dh, sizeof(dh));
+    return r < 0;
+}
+
 static int rekey_answer(seal_t *s, const uint8_t offer[WIRE_KEY_LEN], wire_msg_t *out)
 {
     wire_msg_t mine;
@@ -228,6 +243,9 @@ int seal_on_control(seal_t *s, const wire_msg_t *m, wire_msg_t *out)
     if (m->type == WIRE_REKEY && !s->initiator && s->phase == SEAL_IDLE && !s->offer_waits) {
         if (!s->rx[(s->tx_epoch + 1) & 1u].live)
             return rekey_answer(s, m->u.key, out);
+        /* A bad offer is refused now: seal_pending has no way to say so. */
+        if (rekey_key_bad(m->u.key))
+            return -1;
         memcpy(s->offer, m->u.key, WIRE_KEY_LEN);
         s->offer_waits = 1;
         return 0;

@@ -4,8 +4,9 @@
 Each seed is a small, meaningful input in its target's input format (see
 the header comment of each fuzz_*.c): valid messages of every type, real
 configuration files, addresses of both families and some bad ones, honest
-and attacked handshakes. Run it again after changing an input format, and
-check the result in:  tests/fuzz/seeds.py && git add tests/fuzz/corpus
+and attacked handshakes, sealed traffic with rekeys and attacks. Run it
+again after changing an input format, and check the result in:
+  tests/fuzz/seeds.py && git add tests/fuzz/corpus
 """
 import os
 import shutil
@@ -156,6 +157,31 @@ def handshake_seeds():
     }
 
 
+def seal_seeds():
+    """mode u8 | ops (see fuzz_seal.c)."""
+    def seal(sid, n, t=3):
+        return bytes([0, sid, t, n]) + bytes(range(n))
+
+    def dlv(sid):
+        return bytes([1, sid])
+
+    back, start = b"\x02", b"\x03"
+    dance = start + dlv(0) + back + dlv(0) + back  # sender: the initiator
+    return {
+        "honest": b"\1" + seal(1, 5) + seal(2, 0, 0) + seal(0, 9, 1) + dlv(2) + dlv(1) + dlv(0),
+        "rekey-in-flight": b"\1" + seal(1, 4) + seal(2, 4) + dance + dlv(1) + dlv(2),
+        "rekey-sender-responder": b"\0" + seal(3, 2) + start + back + dlv(0) + back + dlv(0)
+        + dlv(3),
+        "rekey-deferred": b"\1" + seal(1, 3) + dance + start + dlv(0) + dlv(1) + back + dlv(0)
+        + back,
+        "mutate": b"\1" + seal(1, 8) + bytes([4, 1, 0x20, 3]) + bytes([4, 1, 5, 1]) + dlv(1),
+        "inject": b"\1" + seal(2, 1) + bytes([5, 2, 0, 18]) + bytes(18) + dlv(2),
+        "replay": b"\1" + seal(1, 1) + dlv(1) + seal(1, 1) + bytes([6, 0, 6, 0x80]) + dlv(1),
+        "control-fed": b"\1" + seal(1, 1) + bytes([7, 2]) + bytes(range(9, 41)) + dlv(1) + back,
+        "control-zero-key": b"\1" + seal(1, 1) + bytes([7, 0]) + dlv(1),
+    }
+
+
 BASE = b"[gateway]\nname = t\npsk_file = site.key\n[association]\nrole = connect\nremote = 10.1.0.2, 10.2.0.2\n"
 
 
@@ -210,6 +236,7 @@ def main():
     write("reasm", reasm_seeds())
     write("handshake", handshake_seeds())
     write("config", config_seeds())
+    write("seal", seal_seeds())
 
 
 if __name__ == "__main__":
