@@ -13,6 +13,7 @@
 
 #define HANDSHAKE_TIMEOUT_MS 10000 /* connect + key proof */
 #define SHUTDOWN_TIMEOUT_MS  5000  /* graceful SHUTDOWN before an ABORT */
+#define REKEY_GRACE_MS       10000 /* a rekey's bound beyond outage_ms */
 #define READ_BUDGET          64    /* messages per readiness callback */
 /* Bytes read from the socket per readiness callback: a loop turn that
  * spent longer here would hold every other flow's reads and writes back. */
@@ -563,10 +564,19 @@ static void assoc_rekey_check(assoc_t *a)
 
     if (!a->initiator || !a->keyed || !a->gw->cfg->encryption || a->state != ASSOC_READY)
         return;
+    /* Every step of a rekey waits only for messages in flight, which an
+     * association that is still up delivers within outage_ms. */
+    if (a->seal.phase != SEAL_IDLE &&
+        now - a->rekey_started > a->gw->cfg->outage_ms + REKEY_GRACE_MS) {
+        assoc_close(a, WIRE_E_PROTOCOL, "rekey: the peer did not complete it in time");
+        return;
+    }
     if (now - a->rekeyed_at < a->gw->cfg->rekey_s * 1000ull && !seal_rekey_due(&a->seal))
         return;
-    if (seal_rekey_start(&a->seal, &out))
+    if (seal_rekey_start(&a->seal, &out)) {
+        a->rekey_started = now;
         assoc_send_msg(a, &out);
+    }
 }
 
 static void assoc_on_rekey(assoc_t *a, const wire_msg_t *m)
