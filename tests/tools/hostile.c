@@ -65,12 +65,14 @@
  *   attack= sctp_auth= assocs= established= connect_failed= ended=
  *   shutdown= abort= still_open= told= hello_r= ready= sealed_rx=
  *   unopened= flow_replies= msgs_sent= bytes_sent= end_ms_min= end_ms_p50=
- *   end_ms_max= connects= seed= first_code= connect_error="..."
- *   first_error="..."
+ *   end_ms_max= up_first= up_last= connects= seed= first_code=
+ *   connect_error="..." first_error="..."
  * hello_r counts associations the gateway answered with its HELLO; ready
  * READY messages (opened with the derived keys); sealed_rx the gateway's
  * sealed messages, unopened those the tool could not open; flow_replies
- * any message on a flow stream. A gateway that lets this peer through
+ * any message on a flow stream; up_first and up_last when the first and
+ * the last association was established (seconds since the epoch, to set
+ * against a gateway's log). A gateway that lets this peer through
  * shows in ready and flow_replies. first_error is the text of the first
  * ERROR heard and first_code its code. -v prints one line per association
  * on stderr. The exit status is 0 unless the tool itself could not run
@@ -185,19 +187,19 @@ typedef struct conn {
     unsigned idx; /* its place in the attack */
     state_t state;
     end_t end;
-    int hello_r;    /* the gateway answered with its HELLO */
-    int told;       /* the gateway sent an ERROR */
-    int error_code; /* its code */
-    int ready;      /* READY messages received */
-    int sealed_rx;  /* sealed messages received */
-    int unopened;   /* of which the tool could not open */
-    int flow_msgs;  /* messages received on a flow stream */
-    unsigned msgs;  /* messages we sent */
-    size_t bytes;   /* bytes we sent */
-    double t_est, t_end;
-    int sys_err;       /* errno of the end, or of a failed connect */
-    unsigned tries;    /* connects made */
-    double not_before; /* a refused connect is tried again after a pause */
+    int hello_r;         /* the gateway answered with its HELLO */
+    int told;            /* the gateway sent an ERROR */
+    int error_code;      /* its code */
+    int ready;           /* READY messages received */
+    int sealed_rx;       /* sealed messages received */
+    int unopened;        /* of which the tool could not open */
+    int flow_msgs;       /* messages received on a flow stream */
+    unsigned msgs;       /* messages we sent */
+    size_t bytes;        /* bytes we sent */
+    double t_est, t_end; /* monotonic */
+    int sys_err;         /* errno of the end, or of a failed connect */
+    unsigned tries;      /* connects made */
+    double not_before;   /* a refused connect is tried again after a pause */
     nz_t nz;
 } conn_t;
 
@@ -1026,14 +1028,30 @@ static void conn_describe(unsigned i, const conn_t *c)
             c->t_est > 0 && c->t_end > 0 ? (c->t_end - c->t_est) * 1e3 : -1.0);
 }
 
+/* CLOCK_MONOTONIC's reading `t` on the wall clock. */
+static double wall_of(double t)
+{
+    struct timespec ts;
+
+    if (t <= 0)
+        return -1;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return t - now_s() + (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void report(const opts_t *o, const char *name, conn_t *cs, const first_t *first)
 {
     tally_t t = {.cerr = "none"};
     unsigned ne = 0;
+    double up_first = 0, up_last = 0;
     double *ms = calloc(o->assocs + 1, sizeof(double));
 
     for (unsigned i = 0; i < o->assocs; i++) {
         tally_add(&t, &cs[i]);
+        if (cs[i].t_est > 0 && (up_first == 0 || cs[i].t_est < up_first))
+            up_first = cs[i].t_est;
+        if (cs[i].t_est > up_last)
+            up_last = cs[i].t_est;
         if (cs[i].end == END_SHUTDOWN || cs[i].end == END_ABORT)
             ms[ne++] = (cs[i].t_end - cs[i].t_est) * 1e3;
         if (o->verbose)
@@ -1043,12 +1061,13 @@ static void report(const opts_t *o, const char *name, conn_t *cs, const first_t 
     printf("attack=%s sctp_auth=%s assocs=%u established=%u connect_failed=%u ended=%u "
            "shutdown=%u abort=%u still_open=%u told=%u hello_r=%u ready=%u sealed_rx=%u "
            "unopened=%u flow_replies=%u msgs_sent=%u bytes_sent=%zu end_ms_min=%.0f "
-           "end_ms_p50=%.0f end_ms_max=%.0f connects=%u seed=%llu first_code=%d "
-           "connect_error=\"%s\" first_error=\"%s\"\n",
+           "end_ms_p50=%.0f end_ms_max=%.0f up_first=%.3f up_last=%.3f connects=%u seed=%llu "
+           "first_code=%d connect_error=\"%s\" first_error=\"%s\"\n",
            name, auth_names[o->auth], o->assocs, t.est, t.cfail, t.shut + t.abrt, t.shut, t.abrt,
            t.open, t.told, t.hello_r, t.ready, t.sealed, t.unopened, t.flow, t.msgs, t.bytes,
-           ne ? ms[0] : -1.0, ne ? ms[ne / 2] : -1.0, ne ? ms[ne - 1] : -1.0, t.tries,
-           (unsigned long long)o->seed, first->code, t.cerr, first->text);
+           ne ? ms[0] : -1.0, ne ? ms[ne / 2] : -1.0, ne ? ms[ne - 1] : -1.0, wall_of(up_first),
+           wall_of(up_last), t.tries, (unsigned long long)o->seed, first->code, t.cerr,
+           first->text);
     fflush(stdout);
     free(ms);
 }
