@@ -82,7 +82,6 @@ LAT_FACTOR=${LAT_FACTOR:-4}
 # shared link 1 and the two emulated CPUs with them. The bound catches a
 # gateway that stops serving its flows, not the bed's own contention.
 LAT_SLACK_MS=${LAT_SLACK_MS:-3000}
-LEGIT_S=${LEGIT_S:-38}
 SEED=${SEED:-$RANDOM}
 [ -x "$HOSTILE" ] || fail "no hostile tool at $HOSTILE (set HOSTILE)"
 
@@ -145,9 +144,14 @@ GW=$(gw_pid site-b)
 # (clang links ASan in statically: the sanitizer tree says so itself.)
 if [ -n "${SCTPGW_SANITIZED:-}" ] || grep -q libasan "/proc/$GW/maps" 2>/dev/null; then
     RSS_MAX_MB=${RSS_MAX_MB:-512}
-    log "the gateway runs under AddressSanitizer: memory bound ${RSS_MAX_MB} MiB"
+    # The attacks took 29 s there, and 51 s on a busy machine (the silent
+    # flood alone 28 s); 23 s without sanitizers.
+    LEGIT_S=${LEGIT_S:-55}
+    log "the gateway runs under AddressSanitizer: memory bound ${RSS_MAX_MB} MiB," \
+        "legitimate flows for ${LEGIT_S} s"
 fi
 RSS_MAX_MB=${RSS_MAX_MB:-24}
+LEGIT_S=${LEGIT_S:-38}
 
 # status_kb FIELD: a field of the gateway's /proc status, in kB.
 status_kb() {
@@ -279,6 +283,8 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$HOSTILE_ADDR" --seed "$SEE
     --auth-key-file "$KEY" --burst 16 --rate "$RATE" --timeout-ms 40000 "silent:$SILENT" \
     >>"$WORK/hostile.out" 2>>"$WORK/hostile.log"
 cpu1=$(cpu_ticks)
+legit_alive=0
+! kill -0 "$legit_i" 2>/dev/null || legit_alive=1
 say "attacks took $((SECONDS - t0)) s; the gateway used $(((cpu1 - cpu0) * 10)) ms of CPU meanwhile"
 while read -r line; do
     judge "$line"
@@ -317,7 +323,7 @@ left=$(in_site b ss -Hn --sctp state all | grep -cE "$HOSTILE_ADDR|$WRONG_ADDR" 
 check "no SCTP association from $HOSTILE_ADDR or $WRONG_ADDR left at site b ($left)" [ "$left" -eq 0 ]
 check "the gateway is alive" kill -0 "$GW"
 check "the legitimate flows were still running when the attacks ended (else raise LEGIT_S)" \
-    kill -0 "$legit_i"
+    [ "$legit_alive" -eq 1 ]
 
 wait "$legit_i" || true
 wait "$legit_p" || true
