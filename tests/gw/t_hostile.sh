@@ -252,7 +252,7 @@ expect() { # expect NAME (R holds its report)
         check "$1: the tool heard nothing (told ${R[told]}, HELLO ${R[hello_r]}, sealed ${R[sealed_rx]}) and saw no end (${R[still_open]} open)" \
             [ "${R[told]}/${R[hello_r]}/${R[sealed_rx]}/${R[still_open]}" = "0/0/0/$n" ]
         ;;
-    early/key) heard "$1" 0 "" ;;
+    early/key) heard "$1" 0 "flow message before the handshake completed" ;;
     wrongkey/key | reflect/key) heard "$1" 0 "does not open with our key" ;;
     version/key)
         heard "$1" 0 "the peer speaks another protocol version"
