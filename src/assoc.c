@@ -778,6 +778,13 @@ static void assoc_dispatch(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t le
         assoc_on_notification(a, buf, len);
         return;
     }
+    /* Before the proof only stream 0 has a seal counter, so a flow message
+     * would fail to open as "on a stream beyond the association's", which
+     * misleads whoever reads the log: said for what it is, sealed or not. */
+    if (a->state == ASSOC_HANDSHAKE && info->sid != WIRE_CONTROL_SID) {
+        assoc_close(a, WIRE_E_PROTOCOL, "flow message before the handshake completed");
+        return;
+    }
     if (assoc_unseal(a, info, buf, &len) < 0)
         return;
     if (a->seal.offer_waits && seal_pending(&a->seal, &out) == 1)

@@ -4,45 +4,92 @@
  *
  *   hostile --connect HOST:PORT [--bind ADDR] [options] ATTACK[+hello][:N]...
  *
+ * Two layers guard the gateway (protocol 3, include/handshake.h): SCTP-AUTH
+ * (RFC 4895) on every association, then the Noise NNpsk0 handshake in the
+ * HELLOs and a sealed AUTH. --sctp-auth picks what the tool does at the
+ * first layer:
+ *   off       no SCTP-AUTH (the default): the gateway must close each
+ *             association at establishment, saying why in an ERROR
+ *   wrong     SCTP-AUTH with a random endpoint key: the gateway's kernel
+ *             drops every authenticated chunk of ours (and ours drops the
+ *             gateway's), so the gateway hears nothing and its handshake
+ *             deadline must end the association
+ *   key       (--auth-key-file FILE) the endpoint key derived from the
+ *             gateways' key file: an insider past SCTP-AUTH (a leaked
+ *             endpoint key, or a gateway with SCTP-AUTH off) who still
+ *             lacks the Noise key, so the attacks below reach the handshake
+ * --psk-file FILE gives the tool the key file for a valid HELLO: the model
+ * of a HELLO recorded on the wire (HELLO_i proves the key but can be
+ * replayed; only AUTH shows a live peer). The tool then also derives the
+ * association's keys, only to open the gateway's sealed answers for the
+ * report (a READY, an ERROR's text), never to pass the handshake.
+ *
  * The attacks run one after the other, each on N associations (default 1)
  * opened at once, at most --burst (64) connecting at a time and at most
  * --rate connects a second (default no limit); a refused connect (the
  * listener's accept queue was full) is tried again after 100 ms, up to
- * --retries (20) times. Attacks:
+ * --retries (20) times. Attacks ("sealed-looking": random bytes under the
+ * sealed PPID, as a forger or a replayer of sealed messages sends them):
  *   random    random messages: random streams, PPIDs (mostly the gateway's
- *             own types), sizes (1 B .. 70 KB) and bytes; one association in
- *             two starts with a valid HELLO, so later states are reached too
- *   early     OPEN and DATA on stream 1 before any handshake
- *   noproof   a valid HELLO; once the gateway answered (HELLO, AUTH), OPEN
- *             and DATA without the proof
- *   badproof  a valid HELLO, then a wrong proof (random bytes), OPEN, DATA
- *   reflect   a valid HELLO, then the gateway's own proof sent back as ours
- *             (the labels in the proof must stop this), OPEN, DATA
+ *             own types and the sealed PPIDs), sizes (1 B .. 70 KB) and
+ *             bytes; one association in two starts with a HELLO (valid with
+ *             --psk-file, else made with a wrong key)
+ *   early     OPEN and DATA on stream 1 before any handshake: in clear on
+ *             even associations, sealed-looking on odd ones
+ *   wrongkey  a HELLO whose Noise message was made with a random key
+ *   version   a HELLO of protocol 2 (version 2, nonce, window, name)
+ *   replay    one HELLO_i, built once and sent unchanged on every
+ *             association (its ephemeral secret not used to send: a
+ *             replayer has none); once the gateway answers, even
+ *             associations send OPEN and DATA in clear, then a
+ *             sealed-looking AUTH; odd ones the AUTH first, then a
+ *             sealed-looking OPEN and DATA
+ *   noproof   a fresh valid HELLO; once the gateway answers, OPEN and DATA
+ *             sealed properly under the new keys but no AUTH (they reach
+ *             the handshake's state, not just the seal)
+ *   badproof  a fresh valid HELLO, then a sealed-looking AUTH, OPEN, DATA
+ *   reflect   the gateway's own HELLO_r, taken by an earlier attack of this
+ *             run (replay, noproof, badproof), sent as the HELLO that opens
+ *             a new association
  *   big0      a 1 MiB message on stream 0
  *   bigflow   a 1 MiB DATA message on stream 1
  *   silent    nothing at all: the association is held open, without a word
  * +hello makes early, big0 and bigflow start with a valid HELLO and wait for
- * the gateway's answer first. OPENs name --service (default "trap").
+ * the gateway's answer first (then big0 and bigflow are sealed-looking).
+ * OPENs name --service (default "trap").
  *
  * Each association is then read until the gateway ends it (or --timeout-ms,
  * default 30000, passes): how it ended (SHUTDOWN or ABORT), whether the
- * gateway said why first (an ERROR on stream 0), and how long after
- * establishment. One line per attack goes to stdout:
- *   attack= assocs= established= connect_failed= ended= shutdown= abort=
- *   still_open= told= ready= flow_replies= msgs_sent= bytes_sent=
- *   end_ms_min= end_ms_p50= end_ms_max= connects= seed= connect_error="..."
- *   first_error="..."
- * ready counts READY messages and flow_replies any message on a flow stream:
- * a gateway that lets this peer through shows there. -v prints one line per
- * association on stderr. The exit status is 0 unless the tool itself could
- * not run (bad usage, no SCTP); what the gateway did is for the caller to
- * judge. The bytes are deterministic for a given --seed. */
+ * gateway said why first (an ERROR on stream 0, in clear or sealed), and
+ * how long after establishment. One line per attack goes to stdout:
+ *   attack= sctp_auth= assocs= established= connect_failed= ended=
+ *   shutdown= abort= still_open= told= hello_r= ready= sealed_rx=
+ *   unopened= flow_replies= msgs_sent= bytes_sent= end_ms_min= end_ms_p50=
+ *   end_ms_max= up_first= up_last= connects= seed= first_code=
+ *   connect_error="..." first_error="..."
+ * hello_r counts associations the gateway answered with its HELLO; ready
+ * READY messages (opened with the derived keys); sealed_rx the gateway's
+ * sealed messages, unopened those the tool could not open; flow_replies
+ * any message on a flow stream; up_first and up_last when the first and
+ * the last association was established (seconds since the epoch, to set
+ * against a gateway's log). A gateway that lets this peer through
+ * shows in ready and flow_replies. first_error is the text of the first
+ * ERROR heard and first_code its code. -v prints one line per association
+ * on stderr. The exit status is 0 unless the tool itself could not run
+ * (bad usage, no SCTP, a key file it cannot read); what the gateway did is
+ * for the caller to judge. The bytes are deterministic for a given --seed
+ * (but for those sealed with keys the gateway's ephemeral key went into).
+ *
+ * The wire format, the key derivations and the Noise handshake are restated
+ * here from libsodium's primitives, on purpose: a test tool that shared the
+ * gateway's code would miss a mistake made in both. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/sctp.h>
+#include <sodium.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,21 +100,37 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The gateway's wire format (include/wire.h), restated: a test tool that
- * shared the gateway's codec would miss a mistake made in both. */
-#define PPID_BASE  0x53470000u
-#define T_HELLO    1
-#define T_AUTH     2
-#define T_READY    3
-#define T_ERROR    4
-#define T_OPEN     16
-#define T_DATA     18
-#define T_LAST     22
-#define VERSION    2
-#define NONCE_LEN  32
-#define PROOF_LEN  32
-#define BIG_LEN    (1024 * 1024)
-#define RAND_MAX_B 70000 /* above the gateway's 64 KiB message limit */
+/* The gateway's wire format (include/wire.h, include/seal.h), restated. */
+#define PPID_BASE   0x53470000u
+#define PPID_SEALED 0x53470100u /* + the low byte of the keys' epoch (0 at first) */
+#define T_HELLO     1
+#define T_AUTH      2
+#define T_READY     3
+#define T_ERROR     4
+#define T_OPEN      16
+#define T_DATA      18
+#define T_LAST      22
+#define VERSION     3
+#define F_SEALED    0x0001u
+#define TAG_LEN     16            /* Poly1305 */
+#define SEAL_OVER   (1 + TAG_LEN) /* a sealed message: payload, type byte, tag */
+#define KEY_LEN     32
+#define HELLO_MAX   (4 + 256)
+#define V2_NONCE    32 /* protocol 2's HELLO: version, flags, nonce, window, name */
+#define BIG_LEN     (1024 * 1024)
+#define RAND_MAX_B  70000 /* above the gateway's 64 KiB message limit */
+
+/* Key derivations (src/handshake.c): HMAC-SHA-256 keyed with a label over
+ * the key file's bytes. */
+static const char psk_label[] = "sctpgw noise psk v3";
+static const char auth_label[] = "sctpgw sctp-auth v3";
+static const char prologue_label[] = "sctpgw";
+static const char protocol_name[] = "Noise_NNpsk0_25519_ChaChaPoly_SHA256";
+
+/* Chunks the gateway asks its peer to authenticate (src/sctp_sock.c):
+ * DATA, SACK, HEARTBEAT(-ACK), ABORT, SHUTDOWN(-ACK), ERROR, I-DATA,
+ * ASCONF-ACK, ASCONF. */
+static const uint8_t auth_chunks[] = {0, 3, 4, 5, 6, 7, 8, 9, 64, 0x80, 0xc1};
 
 enum {
     STREAMS = 16,
@@ -79,6 +142,9 @@ enum {
 typedef enum {
     M_RANDOM,
     M_EARLY,
+    M_WRONGKEY,
+    M_VERSION,
+    M_REPLAY,
     M_NOPROOF,
     M_BADPROOF,
     M_REFLECT,
@@ -87,41 +153,69 @@ typedef enum {
     M_SILENT
 } attack_t;
 
-static const char *const mode_names[] = {"random",  "early", "noproof", "badproof",
-                                         "reflect", "big0",  "bigflow", "silent"};
+static const char *const mode_names[] = {"random", "early",   "wrongkey", "version",
+                                         "replay", "noproof", "badproof", "reflect",
+                                         "big0",   "bigflow", "silent"};
+
+typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
+
+static const char *const auth_names[] = {"off", "wrong", "key"};
 
 typedef enum {
     S_IDLE,       /* not yet dialed */
     S_CONNECTING, /* INIT sent */
-    S_WAIT_PEER,  /* our HELLO sent; waiting for the gateway's HELLO and AUTH */
+    S_WAIT_PEER,  /* our HELLO sent; waiting for the gateway's HELLO */
     S_DRAIN,      /* everything sent: reading until the gateway ends it */
     S_ENDED,
 } state_t;
 
 typedef enum { END_NONE, END_SHUTDOWN, END_ABORT, END_CONNECT } end_t;
 
+/* The initiator's side of a Noise NNpsk0 handshake (SymmetricState and the
+ * ephemeral key), then the transport keys once the gateway's HELLO opened. */
+typedef struct nz {
+    uint8_t ck[32], h[32], k[32];
+    uint8_t e_priv[32], e_pub[32];
+    uint8_t i2r[KEY_LEN], r2i[KEY_LEN];
+    uint64_t tx_ctr[2]; /* streams 0 and 1 */
+    uint64_t rx_ctr0;
+    int started, keyed;
+} nz_t;
+
 typedef struct conn {
     int fd;
+    unsigned idx; /* its place in the attack */
     state_t state;
     end_t end;
-    int saw_hello, saw_auth;
-    uint8_t gw_proof[PROOF_LEN];
-    int told;       /* the gateway sent an ERROR */
-    int error_code; /* its code */
-    int ready;      /* READY messages received */
-    int flow_msgs;  /* messages received on a flow stream */
-    unsigned msgs;  /* messages we sent */
-    size_t bytes;   /* bytes we sent */
-    double t_est, t_end;
-    int sys_err;       /* errno of the end, or of a failed connect */
-    unsigned tries;    /* connects made */
-    double not_before; /* a refused connect is tried again after a pause */
+    int hello_r;         /* the gateway answered with its HELLO */
+    int told;            /* the gateway sent an ERROR */
+    int error_code;      /* its code */
+    int ready;           /* READY messages received */
+    int sealed_rx;       /* sealed messages received */
+    int unopened;        /* of which the tool could not open */
+    int flow_msgs;       /* messages received on a flow stream */
+    unsigned msgs;       /* messages we sent */
+    size_t bytes;        /* bytes we sent */
+    double t_est, t_end; /* monotonic */
+    int sys_err;         /* errno of the end, or of a failed connect */
+    unsigned tries;      /* connects made */
+    double not_before;   /* a refused connect is tried again after a pause */
+    nz_t nz;
 } conn_t;
+
+typedef struct first {
+    char text[ERR_TEXT];
+    int code; /* -1: no ERROR heard yet */
+} first_t;
 
 typedef struct opts {
     struct sockaddr_in peer, local;
     int has_local;
     attack_t mode;
+    auth_mode_t auth;
+    uint8_t auth_key[KEY_LEN]; /* the SCTP-AUTH endpoint key (auth != off) */
+    uint8_t psk[KEY_LEN];      /* the Noise psk, when has_psk */
+    int has_psk;
     unsigned assocs, burst, timeout_ms, retries;
     unsigned rate; /* new connects per second at most, 0: no limit */
     uint64_t seed;
@@ -130,6 +224,14 @@ typedef struct opts {
 } opts_t;
 
 static uint64_t rng_state;
+
+/* The replay attack's recorded HELLO_i and the handshake state it came
+ * with; the gateway's HELLO_r taken for the reflect attack. */
+static uint8_t replay_hello[HELLO_MAX];
+static size_t replay_len;
+static nz_t replay_nz;
+static uint8_t reflect_hello[HELLO_MAX];
+static size_t reflect_len;
 
 /* xorshift64*: deterministic for a seed. */
 static uint64_t rnd(void)
@@ -175,6 +277,168 @@ static int parse_addr(const char *s, struct sockaddr_in *sa, int need_port)
     return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
 }
 
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+/* ---- keys and the Noise handshake ------------------------------------ */
+
+/* HMAC-SHA-256 keyed with `label` over a key file's bytes. */
+static int derive_from_file(const char *path, const char *label, uint8_t out[KEY_LEN])
+{
+    uint8_t buf[4096];
+    crypto_auth_hmacsha256_state st;
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    if (!f)
+        return -1;
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    if (n == 0)
+        return -1;
+    crypto_auth_hmacsha256_init(&st, (const uint8_t *)label, strlen(label));
+    crypto_auth_hmacsha256_update(&st, buf, n);
+    crypto_auth_hmacsha256_final(&st, out);
+    sodium_memzero(buf, sizeof(buf));
+    return 0;
+}
+
+static void hmac(const uint8_t key[32], const uint8_t *a, size_t alen, const uint8_t *b,
+                 size_t blen, uint8_t out[32])
+{
+    crypto_auth_hmacsha256_state st;
+
+    crypto_auth_hmacsha256_init(&st, key, 32);
+    if (alen)
+        crypto_auth_hmacsha256_update(&st, a, alen);
+    if (blen)
+        crypto_auth_hmacsha256_update(&st, b, blen);
+    crypto_auth_hmacsha256_final(&st, out);
+}
+
+/* HKDF of the Noise specification, two or three outputs. */
+static void hkdf(const uint8_t ck[32], const uint8_t *ikm, size_t len, uint8_t o1[32],
+                 uint8_t o2[32], uint8_t o3[32])
+{
+    uint8_t tk[32], a[32], b[32];
+    const uint8_t one = 1, two = 2, three = 3;
+
+    hmac(ck, ikm, len, NULL, 0, tk);
+    hmac(tk, &one, 1, NULL, 0, a);
+    hmac(tk, a, 32, &two, 1, b);
+    if (o3)
+        hmac(tk, b, 32, &three, 1, o3);
+    memcpy(o1, a, 32);
+    memcpy(o2, b, 32);
+}
+
+static void mix_hash(nz_t *z, const uint8_t *p, size_t len)
+{
+    crypto_hash_sha256_state st;
+
+    crypto_hash_sha256_init(&st);
+    crypto_hash_sha256_update(&st, z->h, 32);
+    crypto_hash_sha256_update(&st, p, len);
+    crypto_hash_sha256_final(&st, z->h);
+}
+
+/* ChaCha20-Poly1305 with the nonce 0^32 || n (little-endian). */
+static void nonce_of(uint64_t n, uint8_t out[12])
+{
+    memset(out, 0, 12);
+    for (int i = 0; i < 8; i++)
+        out[4 + i] = (uint8_t)(n >> (8 * i));
+}
+
+static void aead_seal(const uint8_t k[32], uint64_t n, const uint8_t *ad, size_t adlen,
+                      const uint8_t *in, size_t len, uint8_t *out)
+{
+    uint8_t nonce[12];
+
+    nonce_of(n, nonce);
+    crypto_aead_chacha20poly1305_ietf_encrypt(out, NULL, in, len, ad, adlen, NULL, nonce, k);
+}
+
+static int aead_open(const uint8_t k[32], uint64_t n, const uint8_t *ad, size_t adlen,
+                     const uint8_t *in, size_t len, uint8_t *out)
+{
+    uint8_t nonce[12];
+
+    nonce_of(n, nonce);
+    return crypto_aead_chacha20poly1305_ietf_decrypt(out, NULL, NULL, in, len, ad, adlen, nonce, k);
+}
+
+/* A HELLO_i (version 3, sealed flag) whose Noise message -> psk, e carries
+ * the tool's wire_peer_t; `psk` is the Noise psk, right or wrong. */
+static size_t build_hello(nz_t *z, const uint8_t psk[KEY_LEN], uint8_t out[HELLO_MAX])
+{
+    static const char name[] = "intruder";
+    uint8_t pro[sizeof(prologue_label) - 1 + 4], payload[9 + sizeof(name)], tmp[32];
+    size_t plen = 0, n = sizeof(prologue_label) - 1;
+
+    memset(z, 0, sizeof(*z));
+    rnd_fill(z->e_priv, 32);
+    crypto_scalarmult_curve25519_base(z->e_pub, z->e_priv);
+    crypto_hash_sha256(z->h, (const uint8_t *)protocol_name, strlen(protocol_name));
+    memcpy(z->ck, z->h, 32);
+    memcpy(pro, prologue_label, n);
+    put16(pro + n, VERSION);
+    put16(pro + n + 2, F_SEALED);
+    mix_hash(z, pro, sizeof(pro));
+    hkdf(z->ck, psk, KEY_LEN, z->ck, tmp, z->k); /* psk: MixKeyAndHash */
+    mix_hash(z, tmp, 32);
+    mix_hash(z, z->e_pub, 32); /* e, and MixKey(e) in a psk handshake */
+    hkdf(z->ck, z->e_pub, 32, z->ck, z->k, NULL);
+    put16(payload, VERSION); /* wire_peer_t: version, flags, window, name */
+    put16(payload + 2, F_SEALED);
+    payload[4] = 0; /* flow window 1 MiB */
+    payload[5] = 0x10;
+    payload[6] = payload[7] = 0;
+    payload[8] = (uint8_t)(sizeof(name) - 1);
+    memcpy(payload + 9, name, sizeof(name) - 1);
+    plen = 9 + sizeof(name) - 1;
+    put16(out, VERSION);
+    put16(out + 2, F_SEALED);
+    memcpy(out + 4, z->e_pub, 32);
+    aead_seal(z->k, 0, z->h, 32, payload, plen, out + 36);
+    mix_hash(z, out + 36, plen + TAG_LEN);
+    z->started = 1;
+    return 36 + plen + TAG_LEN;
+}
+
+/* The gateway's HELLO_r (<- e, ee): the transport keys, once it opens. */
+static int read_hello_r(nz_t *z, const uint8_t *msg, size_t len)
+{
+    uint8_t dh[32], plain[256];
+
+    if (!z->started || z->keyed || len < 4 + 32 + TAG_LEN || len - 36 > sizeof(plain) + TAG_LEN)
+        return -1;
+    mix_hash(z, msg + 4, 32);
+    hkdf(z->ck, msg + 4, 32, z->ck, z->k, NULL);
+    if (crypto_scalarmult_curve25519(dh, z->e_priv, msg + 4) != 0)
+        return -1;
+    hkdf(z->ck, dh, 32, z->ck, z->k, NULL);
+    if (aead_open(z->k, 0, z->h, 32, msg + 36, len - 36, plain) != 0)
+        return -1;
+    mix_hash(z, msg + 36, len - 36);
+    hkdf(z->ck, NULL, 0, z->i2r, z->r2i, NULL); /* Split() */
+    z->keyed = 1;
+    return 0;
+}
+
+/* seal.h: nonce = stream << 48 | counter; associated data = stream, PPID. */
+static void seal_ad(uint16_t sid, uint32_t ppid, uint8_t ad[6])
+{
+    put16(ad, sid);
+    ad[2] = (uint8_t)(ppid >> 24);
+    ad[3] = (uint8_t)(ppid >> 16);
+    ad[4] = (uint8_t)(ppid >> 8);
+    ad[5] = (uint8_t)ppid;
+}
+
 /* ---- sending ---------------------------------------------------------- */
 
 static int send_msg(conn_t *c, uint16_t sid, uint32_t ppid, const void *buf, size_t len)
@@ -204,18 +468,56 @@ static void send_type(conn_t *c, uint16_t sid, unsigned type, const void *buf, s
     send_msg(c, sid, PPID_BASE + type, buf, len);
 }
 
-static void send_hello(conn_t *c)
+/* A message sealed properly under the keys derived from our HELLO. */
+static void send_sealed(conn_t *c, uint16_t sid, unsigned type, const uint8_t *p, size_t len)
+{
+    uint8_t b[128 + SEAL_OVER], ad[6];
+
+    if (len > 128 || sid > 1 || !c->nz.keyed)
+        return;
+    memcpy(b, p, len);
+    b[len] = (uint8_t)type;
+    seal_ad(sid, PPID_SEALED, ad);
+    aead_seal(c->nz.i2r, (uint64_t)sid << 48 | c->nz.tx_ctr[sid]++, ad, sizeof(ad), b, len + 1, b);
+    send_msg(c, sid, PPID_SEALED, b, len + SEAL_OVER);
+}
+
+/* Sealed-looking: random bytes the size of a sealed `len`-byte payload. */
+static void send_forged(conn_t *c, uint16_t sid, size_t len)
+{
+    uint8_t b[128 + SEAL_OVER];
+
+    if (len > 128)
+        return;
+    rnd_fill(b, len + SEAL_OVER);
+    send_msg(c, sid, PPID_SEALED, b, len + SEAL_OVER);
+}
+
+/* A valid HELLO_i with the real psk, or one made with a random psk. */
+static void send_hello(conn_t *c, const opts_t *o, int valid)
+{
+    uint8_t b[HELLO_MAX], wrong[KEY_LEN];
+    size_t n;
+
+    rnd_fill(wrong, sizeof(wrong));
+    n = build_hello(&c->nz, valid ? o->psk : wrong, b);
+    if (!valid)
+        c->nz.started = 0; /* its answer could not open anyway */
+    send_type(c, 0, T_HELLO, b, n);
+}
+
+/* Protocol 2's HELLO: version 2, flags, nonce, flow window, name. */
+static void send_hello_v2(conn_t *c)
 {
     static const char name[] = "intruder";
-    uint8_t b[2 + 2 + NONCE_LEN + 4 + 1 + sizeof(name)];
+    uint8_t b[2 + 2 + V2_NONCE + 4 + 1 + sizeof(name)];
     size_t n = 0;
 
-    b[n++] = 0;
-    b[n++] = VERSION;
-    b[n++] = 0;
-    b[n++] = 0;
-    rnd_fill(b + n, NONCE_LEN);
-    n += NONCE_LEN;
+    put16(b, 2);
+    put16(b + 2, 0);
+    n = 4;
+    rnd_fill(b + n, V2_NONCE);
+    n += V2_NONCE;
     b[n++] = 0; /* flow window 1 MiB */
     b[n++] = 0x10;
     b[n++] = 0;
@@ -226,39 +528,63 @@ static void send_hello(conn_t *c)
     send_type(c, 0, T_HELLO, b, n);
 }
 
-static void send_open_data(conn_t *c, const opts_t *o)
+static size_t open_body(const opts_t *o, uint8_t *b)
 {
-    uint8_t b[64];
     size_t n = strlen(o->service);
 
     b[0] = (uint8_t)n;
     memcpy(b + 1, o->service, n);
-    send_type(c, 1, T_OPEN, b, n + 1);
-    memcpy(b, "GET / HTTP/1.0\r\n\r\n", 18);
-    send_type(c, 1, T_DATA, b, 18);
+    return n + 1;
 }
 
-static void send_big(conn_t *c, uint16_t sid, unsigned type)
+static const char request[] = "GET / HTTP/1.0\r\n\r\n";
+
+static void send_open_data(conn_t *c, const opts_t *o)
+{
+    uint8_t b[64];
+
+    send_type(c, 1, T_OPEN, b, open_body(o, b));
+    send_type(c, 1, T_DATA, request, sizeof(request) - 1);
+}
+
+static void send_open_data_sealed(conn_t *c, const opts_t *o)
+{
+    uint8_t b[64];
+
+    send_sealed(c, 1, T_OPEN, b, open_body(o, b));
+    send_sealed(c, 1, T_DATA, (const uint8_t *)request, sizeof(request) - 1);
+}
+
+static void send_open_data_forged(conn_t *c, const opts_t *o)
+{
+    send_forged(c, 1, strlen(o->service) + 1);
+    send_forged(c, 1, sizeof(request) - 1);
+}
+
+static void send_big(conn_t *c, uint16_t sid, uint32_t ppid)
 {
     uint8_t *b = malloc(BIG_LEN);
 
     if (!b)
         return;
     rnd_fill(b, BIG_LEN);
-    send_type(c, sid, type, b, BIG_LEN);
+    send_msg(c, sid, ppid, b, BIG_LEN);
     free(b);
 }
 
-/* One random message: mostly the gateway's own PPIDs, so the decoder's
- * every branch is reached; sometimes a plausible body for the type. */
+/* One random message: mostly the gateway's own PPIDs, clear and sealed, so
+ * the decoder's and the seal's every branch is reached; sometimes a
+ * plausible body for the type. */
 static void send_random(conn_t *c, const opts_t *o)
 {
     static uint8_t b[RAND_MAX_B];
     uint32_t pick = rnd_below(100), ppid, len;
     uint16_t sid = (uint16_t)(rnd_below(3) == 0 ? 0 : rnd_below(STREAMS));
 
-    if (pick < 60)
+    if (pick < 45)
         ppid = PPID_BASE + rnd_below(T_LAST + 3);
+    else if (pick < 65)
+        ppid = PPID_SEALED + rnd_below(3);
     else if (pick < 85)
         ppid = (uint32_t)rnd();
     else
@@ -269,9 +595,7 @@ static void send_random(conn_t *c, const opts_t *o)
                       : 4097 + rnd_below(RAND_MAX_B - 4096);
     rnd_fill(b, len);
     if (rnd_below(3) == 0 && ppid == PPID_BASE + T_OPEN) {
-        len = (uint32_t)strlen(o->service) + 1;
-        b[0] = (uint8_t)(len - 1);
-        memcpy(b + 1, o->service, len - 1);
+        len = (uint32_t)open_body(o, b);
     } else if (rnd_below(3) == 0 && len > 1) {
         b[0] = (uint8_t)(len - 1 > 255 ? 255 : len - 1); /* a length prefix that may fit */
     }
@@ -279,52 +603,77 @@ static void send_random(conn_t *c, const opts_t *o)
 }
 
 /* What a mode sends as soon as the association is up. Returns 1 when it
- * must first hear the gateway's HELLO and AUTH. */
+ * must first hear the gateway's HELLO, 0 when it is done sending, -1 when
+ * its main part goes at once. */
 static int script_start(conn_t *c, const opts_t *o)
 {
-    int hello = o->hello || o->mode == M_NOPROOF || o->mode == M_BADPROOF || o->mode == M_REFLECT;
-
-    if (o->mode == M_SILENT)
+    switch (o->mode) {
+    case M_SILENT:
         return 0;
-    if (o->mode == M_RANDOM) {
+    case M_RANDOM: {
         unsigned n = 1 + rnd_below(6);
         if (rnd_below(2))
-            send_hello(c);
+            send_hello(c, o, o->has_psk);
         for (unsigned i = 0; i < n; i++)
             send_random(c, o);
         return 0;
     }
-    if (hello) {
-        send_hello(c);
+    case M_WRONGKEY:
+        send_hello(c, o, 0);
+        return 0;
+    case M_VERSION:
+        send_hello_v2(c);
+        return 0;
+    case M_REFLECT:
+        send_type(c, 0, T_HELLO, reflect_hello, reflect_len);
+        return 0;
+    case M_REPLAY:
+        c->nz = replay_nz; /* only to open the answers for the report */
+        send_type(c, 0, T_HELLO, replay_hello, replay_len);
+        return 1;
+    case M_NOPROOF:
+    case M_BADPROOF:
+        send_hello(c, o, 1);
+        return 1;
+    default:
+        if (!o->hello)
+            return -1;
+        send_hello(c, o, 1);
         return 1;
     }
-    return -1; /* nothing first: go straight to the main part */
 }
 
 /* The mode's main part, once the gateway answered (or at once). */
 static void script_main(conn_t *c, const opts_t *o)
 {
-    uint8_t proof[PROOF_LEN];
-
     switch (o->mode) {
-    case M_BADPROOF:
-        rnd_fill(proof, sizeof(proof));
-        send_type(c, 0, T_AUTH, proof, sizeof(proof));
-        send_open_data(c, o);
+    case M_REPLAY:
+        if (c->idx % 2 == 0) {
+            send_open_data(c, o);
+            send_forged(c, 0, 1);
+        } else {
+            send_forged(c, 0, 1); /* a recorded AUTH, under keys long gone */
+            send_open_data_forged(c, o);
+        }
         break;
-    case M_REFLECT:
-        send_type(c, 0, T_AUTH, c->gw_proof, sizeof(c->gw_proof));
-        send_open_data(c, o);
+    case M_BADPROOF:
+        send_forged(c, 0, 1);
+        send_open_data_forged(c, o);
         break;
     case M_NOPROOF:
+        send_open_data_sealed(c, o);
+        break;
     case M_EARLY:
-        send_open_data(c, o);
+        if (o->hello || c->idx % 2 == 0)
+            send_open_data(c, o);
+        else
+            send_open_data_forged(c, o);
         break;
     case M_BIG0:
-        send_big(c, 0, T_HELLO);
+        send_big(c, 0, o->hello ? PPID_SEALED : PPID_BASE + T_HELLO);
         break;
     case M_BIGFLOW:
-        send_big(c, 1, T_DATA);
+        send_big(c, 1, o->hello ? PPID_SEALED : PPID_BASE + T_DATA);
         break;
     default:
         break;
@@ -333,11 +682,55 @@ static void script_main(conn_t *c, const opts_t *o)
 
 /* ---- connections ------------------------------------------------------ */
 
+/* SCTP-AUTH as the gateway does it (src/sctp_sock.c): SHA-256 (the kernel
+ * insists on SHA-1 in the list too), its chunk list, our endpoint key as
+ * key 1, and the empty key 0 deleted. Off: none at all. */
+static int conn_auth(int fd, const opts_t *o)
+{
+    uint8_t hb[sizeof(struct sctp_hmacalgo) + 2 * sizeof(uint16_t)];
+    uint8_t kb[sizeof(struct sctp_authkey) + KEY_LEN];
+    struct sctp_hmacalgo *h = (struct sctp_hmacalgo *)hb;
+    struct sctp_authkey *k = (struct sctp_authkey *)kb;
+    struct sctp_assoc_value on = {.assoc_id = SCTP_FUTURE_ASSOC,
+                                  .assoc_value = o->auth != AUTH_OFF};
+    struct sctp_authkeyid id = {.scact_assoc_id = SCTP_FUTURE_ASSOC, .scact_keynumber = 1};
+
+    if (o->auth == AUTH_OFF) {
+        setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_SUPPORTED, &on, sizeof(on));
+        return 0;
+    }
+    if (setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_SUPPORTED, &on, sizeof(on)) < 0 &&
+        errno != ENOPROTOOPT)
+        return -errno;
+    h->shmac_num_idents = 2;
+    h->shmac_idents[0] = SCTP_AUTH_HMAC_ID_SHA256;
+    h->shmac_idents[1] = SCTP_AUTH_HMAC_ID_SHA1;
+    if (setsockopt(fd, IPPROTO_SCTP, SCTP_HMAC_IDENT, hb, sizeof(hb)) < 0)
+        return -errno;
+    for (size_t i = 0; i < sizeof(auth_chunks); i++) {
+        struct sctp_authchunk ch = {.sauth_chunk = auth_chunks[i]};
+        if (setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_CHUNK, &ch, sizeof(ch)) < 0)
+            return -errno;
+    }
+    memset(kb, 0, sizeof(kb));
+    k->sca_assoc_id = SCTP_FUTURE_ASSOC;
+    k->sca_keynumber = 1;
+    k->sca_keylength = KEY_LEN;
+    memcpy(k->sca_key, o->auth_key, KEY_LEN);
+    if (setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_KEY, kb, sizeof(kb)) < 0 ||
+        setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_ACTIVE_KEY, &id, sizeof(id)) < 0)
+        return -errno;
+    id.scact_keynumber = 0;
+    if (setsockopt(fd, IPPROTO_SCTP, SCTP_AUTH_DELETE_KEY, &id, sizeof(id)) < 0)
+        return -errno;
+    return 0;
+}
+
 static int conn_socket(const opts_t *o)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
     struct sctp_initmsg im = {.sinit_num_ostreams = STREAMS, .sinit_max_instreams = STREAMS};
-    int one = 1, buf = SOCK_BUF, level = 2;
+    int one = 1, buf = SOCK_BUF, level = 2, r = 0;
     struct sctp_assoc_value intl = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 1};
 
     if (fd < 0)
@@ -350,8 +743,9 @@ static int conn_socket(const opts_t *o)
     /* Like the gateway: I-DATA where the kernel allows it. */
     if (setsockopt(fd, IPPROTO_SCTP, SCTP_FRAGMENT_INTERLEAVE, &level, sizeof(level)) == 0)
         setsockopt(fd, IPPROTO_SCTP, SCTP_INTERLEAVING_SUPPORTED, &intl, sizeof(intl));
-    if (o->has_local && bind(fd, (const struct sockaddr *)&o->local, sizeof(o->local)) < 0) {
-        int e = -errno;
+    if ((r = conn_auth(fd, o)) < 0 ||
+        (o->has_local && bind(fd, (const struct sockaddr *)&o->local, sizeof(o->local)) < 0)) {
+        int e = r < 0 ? r : -errno;
         close(fd);
         return e;
     }
@@ -463,38 +857,73 @@ static void conn_up(run_t *rn, conn_t *c, const opts_t *o, int ep)
     c->state = S_DRAIN;
 }
 
-/* One message from the gateway. */
-static void conn_on_msg(conn_t *c, const opts_t *o, uint16_t sid, uint32_t ppid, const uint8_t *buf,
-                        size_t len, char *first_error)
+/* The gateway's ERROR: code u16 | len u8 | text. The first one heard in
+ * the attack is kept for the report. */
+static void conn_on_error(conn_t *c, const uint8_t *buf, size_t len, first_t *first)
 {
-    uint32_t t = ppid - PPID_BASE;
+    size_t n;
 
+    if (len < 3)
+        return;
+    n = buf[2] < len - 3 ? buf[2] : len - 3;
+    c->told = 1;
+    c->error_code = buf[0] << 8 | buf[1];
+    if (first->code < 0) {
+        first->code = c->error_code;
+        snprintf(first->text, sizeof(first->text), "%.*s", (int)n, (const char *)buf + 3);
+    }
+}
+
+/* A sealed message on stream 0: opened with the keys our HELLO gave, when
+ * it had them. */
+static void conn_on_sealed(conn_t *c, uint32_t ppid, uint8_t *buf, size_t len, first_t *first)
+{
+    uint8_t ad[6];
+
+    c->sealed_rx++;
+    seal_ad(0, ppid, ad);
+    if (!c->nz.keyed || len < SEAL_OVER ||
+        aead_open(c->nz.r2i, c->nz.rx_ctr0, ad, sizeof(ad), buf, len, buf) != 0) {
+        c->unopened++;
+        return;
+    }
+    c->nz.rx_ctr0++;
+    len -= SEAL_OVER;
+    if (buf[len] == T_READY)
+        c->ready++;
+    if (buf[len] == T_ERROR)
+        conn_on_error(c, buf, len, first);
+}
+
+/* One message from the gateway. */
+static void conn_on_msg(conn_t *c, const opts_t *o, uint16_t sid, uint32_t ppid, uint8_t *buf,
+                        size_t len, first_t *first)
+{
     if (sid != 0) {
         c->flow_msgs++;
         return;
     }
-    if (t == T_HELLO)
-        c->saw_hello = 1;
-    if (t == T_AUTH && len == PROOF_LEN) {
-        c->saw_auth = 1;
-        memcpy(c->gw_proof, buf, PROOF_LEN);
+    if ((ppid & ~0xffu) == PPID_SEALED) {
+        conn_on_sealed(c, ppid, buf, len, first);
+        return;
     }
-    if (t == T_READY)
-        c->ready++;
-    if (t == T_ERROR && len >= 3) {
-        size_t n = buf[2] < len - 3 ? buf[2] : len - 3;
-        c->told = 1;
-        c->error_code = buf[0] << 8 | buf[1];
-        if (!first_error[0])
-            snprintf(first_error, ERR_TEXT, "%.*s", (int)n, (const char *)buf + 3);
+    if (ppid == PPID_BASE + T_ERROR)
+        conn_on_error(c, buf, len, first);
+    if (ppid != PPID_BASE + T_HELLO || c->hello_r)
+        return;
+    c->hello_r = 1;
+    if (!reflect_len && len <= sizeof(reflect_hello)) {
+        memcpy(reflect_hello, buf, len);
+        reflect_len = len;
     }
-    if (c->state == S_WAIT_PEER && c->saw_hello && c->saw_auth) {
+    read_hello_r(&c->nz, buf, len);
+    if (c->state == S_WAIT_PEER) {
         c->state = S_DRAIN;
         script_main(c, o);
     }
 }
 
-static void conn_read(run_t *rn, conn_t *c, const opts_t *o, char *first_error)
+static void conn_read(run_t *rn, conn_t *c, const opts_t *o, first_t *first)
 {
     static uint8_t buf[RBUF];
     char cbuf[CMSG_SPACE(sizeof(struct sctp_rcvinfo))];
@@ -520,14 +949,14 @@ static void conn_read(run_t *rn, conn_t *c, const opts_t *o, char *first_error)
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
             if (cm->cmsg_level == IPPROTO_SCTP && cm->cmsg_type == SCTP_RCVINFO)
                 memcpy(&ri, CMSG_DATA(cm), sizeof(ri));
-        conn_on_msg(c, o, ri.rcv_sid, ntohl(ri.rcv_ppid), buf, (size_t)n, first_error);
+        conn_on_msg(c, o, ri.rcv_sid, ntohl(ri.rcv_ppid), buf, (size_t)n, first);
         if (c->state == S_ENDED)
             return;
     }
 }
 
 static void conn_event(run_t *rn, conn_t *c, const opts_t *o, int ep, uint32_t events,
-                       char *first_error)
+                       first_t *first)
 {
     int err = 0;
     socklen_t len = sizeof(err);
@@ -541,7 +970,7 @@ static void conn_event(run_t *rn, conn_t *c, const opts_t *o, int ep, uint32_t e
         return;
     }
     if (c->state != S_ENDED)
-        conn_read(rn, c, o, first_error);
+        conn_read(rn, c, o, first);
 }
 
 /* ---- report ----------------------------------------------------------- */
@@ -560,49 +989,85 @@ static const char *end_name(const conn_t *c)
     return names[c->end];
 }
 
-static void report(const opts_t *o, const char *name, conn_t *cs, const char *first_error)
+/* What one attack's associations saw, summed. */
+typedef struct tally {
+    unsigned est, cfail, shut, abrt, open, told, hello_r, ready, sealed, unopened, flow, msgs,
+        tries;
+    size_t bytes;
+    const char *cerr;
+} tally_t;
+
+static void tally_add(tally_t *t, const conn_t *c)
 {
-    unsigned est = 0, cfail = 0, ended = 0, shut = 0, abrt = 0, open = 0, told = 0, ready = 0,
-             flow = 0, msgs = 0, ne = 0, tries = 0;
-    const char *cerr = "none";
-    size_t bytes = 0;
+    t->est += c->t_est > 0;
+    t->cfail += c->end == END_CONNECT;
+    t->shut += c->end == END_SHUTDOWN;
+    t->abrt += c->end == END_ABORT;
+    t->open += c->t_est > 0 && c->end == END_NONE;
+    t->told += (unsigned)c->told;
+    t->hello_r += (unsigned)c->hello_r;
+    t->ready += (unsigned)c->ready;
+    t->sealed += (unsigned)c->sealed_rx;
+    t->unopened += (unsigned)c->unopened;
+    t->flow += (unsigned)c->flow_msgs;
+    t->msgs += c->msgs;
+    t->tries += c->tries;
+    t->bytes += c->bytes;
+    if (c->t_est == 0 && c->sys_err)
+        t->cerr = strerror(c->sys_err);
+}
+
+static void conn_describe(unsigned i, const conn_t *c)
+{
+    fprintf(stderr,
+            "hostile: assoc %u: sent %u msgs (%zu bytes); %s; %d sealed (%d unopened)%s; "
+            "gateway error %d; %s (%s) after %.0f ms\n",
+            i, c->msgs, c->bytes, c->hello_r ? "gateway HELLO" : "no gateway HELLO", c->sealed_rx,
+            c->unopened, c->ready ? ", READY!" : "", c->told ? c->error_code : -1, end_name(c),
+            c->sys_err ? strerror(c->sys_err) : "-",
+            c->t_est > 0 && c->t_end > 0 ? (c->t_end - c->t_est) * 1e3 : -1.0);
+}
+
+/* CLOCK_MONOTONIC's reading `t` on the wall clock. */
+static double wall_of(double t)
+{
+    struct timespec ts;
+
+    if (t <= 0)
+        return -1;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return t - now_s() + (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void report(const opts_t *o, const char *name, conn_t *cs, const first_t *first)
+{
+    tally_t t = {.cerr = "none"};
+    unsigned ne = 0;
+    double up_first = 0, up_last = 0;
     double *ms = calloc(o->assocs + 1, sizeof(double));
 
     for (unsigned i = 0; i < o->assocs; i++) {
-        conn_t *c = &cs[i];
-        est += c->t_est > 0;
-        cfail += c->end == END_CONNECT;
-        shut += c->end == END_SHUTDOWN;
-        abrt += c->end == END_ABORT;
-        open += c->t_est > 0 && c->end == END_NONE;
-        told += c->told;
-        ready += (unsigned)c->ready;
-        flow += (unsigned)c->flow_msgs;
-        msgs += c->msgs;
-        tries += c->tries;
-        if (c->t_est == 0 && c->sys_err)
-            cerr = strerror(c->sys_err);
-        bytes += c->bytes;
-        if (c->end == END_SHUTDOWN || c->end == END_ABORT)
-            ms[ne++] = (c->t_end - c->t_est) * 1e3;
+        tally_add(&t, &cs[i]);
+        if (cs[i].t_est > 0 && (up_first == 0 || cs[i].t_est < up_first))
+            up_first = cs[i].t_est;
+        if (cs[i].t_est > up_last)
+            up_last = cs[i].t_est;
+        if (cs[i].end == END_SHUTDOWN || cs[i].end == END_ABORT)
+            ms[ne++] = (cs[i].t_end - cs[i].t_est) * 1e3;
         if (o->verbose)
-            fprintf(stderr,
-                    "hostile: assoc %u: sent %u msgs (%zu bytes); %s%s; gateway error %d; "
-                    "%s (%s) after %.0f ms\n",
-                    i, c->msgs, c->bytes, c->saw_hello ? "gateway HELLO" : "no gateway HELLO",
-                    c->ready ? ", READY!" : "", c->told ? c->error_code : -1, end_name(c),
-                    c->sys_err ? strerror(c->sys_err) : "-",
-                    c->t_est > 0 && c->t_end > 0 ? (c->t_end - c->t_est) * 1e3 : -1.0);
+            conn_describe(i, &cs[i]);
     }
-    ended = shut + abrt;
     qsort(ms, ne, sizeof(double), cmp_double);
-    printf("attack=%s assocs=%u established=%u connect_failed=%u ended=%u shutdown=%u abort=%u "
-           "still_open=%u told=%u ready=%u flow_replies=%u msgs_sent=%u bytes_sent=%zu "
-           "end_ms_min=%.0f end_ms_p50=%.0f end_ms_max=%.0f connects=%u seed=%llu "
-           "connect_error=\"%s\" first_error=\"%s\"\n",
-           name, o->assocs, est, cfail, ended, shut, abrt, open, told, ready, flow, msgs, bytes,
-           ne ? ms[0] : -1.0, ne ? ms[ne / 2] : -1.0, ne ? ms[ne - 1] : -1.0, tries,
-           (unsigned long long)o->seed, cerr, first_error);
+    printf("attack=%s sctp_auth=%s assocs=%u established=%u connect_failed=%u ended=%u "
+           "shutdown=%u abort=%u still_open=%u told=%u hello_r=%u ready=%u sealed_rx=%u "
+           "unopened=%u flow_replies=%u msgs_sent=%u bytes_sent=%zu end_ms_min=%.0f "
+           "end_ms_p50=%.0f end_ms_max=%.0f up_first=%.3f up_last=%.3f connects=%u seed=%llu "
+           "first_code=%d connect_error=\"%s\" first_error=\"%s\"\n",
+           name, auth_names[o->auth], o->assocs, t.est, t.cfail, t.shut + t.abrt, t.shut, t.abrt,
+           t.open, t.told, t.hello_r, t.ready, t.sealed, t.unopened, t.flow, t.msgs, t.bytes,
+           ne ? ms[0] : -1.0, ne ? ms[ne / 2] : -1.0, ne ? ms[ne - 1] : -1.0, wall_of(up_first),
+           wall_of(up_last), t.tries, (unsigned long long)o->seed, first->code, t.cerr,
+           first->text);
     fflush(stdout);
     free(ms);
 }
@@ -613,9 +1078,11 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: hostile --connect HOST:PORT [--bind ADDR] [--burst N] [--rate N]\n"
                  "               [--retries N] [--seed S] [--service NAME] [--timeout-ms T]\n"
-                 "               [-v]\n"
+                 "               [--sctp-auth off|wrong | --auth-key-file FILE]\n"
+                 "               [--psk-file FILE] [-v]\n"
                  "               ATTACK[+hello][:N]...\n"
-                 "attacks: random early noproof badproof reflect big0 bigflow silent\n"
+                 "attacks: random early wrongkey version replay noproof badproof reflect\n"
+                 "         big0 bigflow silent\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
@@ -653,11 +1120,19 @@ static int parse_attack(const char *spec, opts_t *o)
 static int parse_opts(opts_t *o, int argc, char **argv)
 {
     static const struct option lo[] = {
-        {"connect", required_argument, NULL, 'c'}, {"bind", required_argument, NULL, 'b'},
-        {"burst", required_argument, NULL, 'B'},   {"retries", required_argument, NULL, 'r'},
-        {"seed", required_argument, NULL, 's'},    {"rate", required_argument, NULL, 'R'},
-        {"service", required_argument, NULL, 'S'}, {"timeout-ms", required_argument, NULL, 't'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        {"connect", required_argument, NULL, 'c'},
+        {"bind", required_argument, NULL, 'b'},
+        {"burst", required_argument, NULL, 'B'},
+        {"retries", required_argument, NULL, 'r'},
+        {"seed", required_argument, NULL, 's'},
+        {"rate", required_argument, NULL, 'R'},
+        {"service", required_argument, NULL, 'S'},
+        {"timeout-ms", required_argument, NULL, 't'},
+        {"sctp-auth", required_argument, NULL, 'A'},
+        {"auth-key-file", required_argument, NULL, 'K'},
+        {"psk-file", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int c, have_peer = 0;
 
@@ -694,6 +1169,27 @@ static int parse_opts(opts_t *o, int argc, char **argv)
         case 't':
             o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
             break;
+        case 'A':
+            if (strcmp(optarg, "off") && strcmp(optarg, "wrong"))
+                return -1;
+            o->auth = optarg[0] == 'o' ? AUTH_OFF : AUTH_WRONG;
+            if (o->auth == AUTH_WRONG)
+                randombytes_buf(o->auth_key, sizeof(o->auth_key));
+            break;
+        case 'K':
+            if (derive_from_file(optarg, auth_label, o->auth_key) < 0) {
+                fprintf(stderr, "hostile: cannot read the key file %s\n", optarg);
+                return -1;
+            }
+            o->auth = AUTH_KEY;
+            break;
+        case 'P':
+            if (derive_from_file(optarg, psk_label, o->psk) < 0) {
+                fprintf(stderr, "hostile: cannot read the key file %s\n", optarg);
+                return -1;
+            }
+            o->has_psk = 1;
+            break;
         case 'v':
             o->verbose = 1;
             break;
@@ -706,9 +1202,15 @@ static int parse_opts(opts_t *o, int argc, char **argv)
     }
     if (!have_peer || optind == argc || o->burst == 0)
         return -1;
-    for (int i = optind; i < argc; i++)
+    for (int i = optind; i < argc; i++) {
         if (parse_attack(argv[i], o) < 0)
             return -1;
+        if (!o->has_psk && (o->hello || o->mode == M_REPLAY || o->mode == M_NOPROOF ||
+                            o->mode == M_BADPROOF || o->mode == M_REFLECT)) {
+            fprintf(stderr, "hostile: %s needs a valid HELLO: give --psk-file\n", argv[i]);
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -730,7 +1232,7 @@ static void raise_fd_limit(unsigned want)
 static int attack(const opts_t *o, const char *name)
 {
     run_t rn = {.n = o->assocs, .live = o->assocs, .t0 = now_s()};
-    char first_error[ERR_TEXT] = "";
+    first_t first = {.code = -1};
     struct epoll_event evs[256];
     double deadline = now_s() + o->timeout_ms / 1e3;
     int ep = epoll_create1(EPOLL_CLOEXEC), n;
@@ -741,6 +1243,14 @@ static int attack(const opts_t *o, const char *name)
         perror("hostile");
         return -1;
     }
+    if (o->mode == M_REFLECT && !reflect_len) {
+        fprintf(stderr, "hostile: reflect needs an earlier attack that got the gateway's HELLO\n");
+        return -1;
+    }
+    if (o->mode == M_REPLAY)
+        replay_len = build_hello(&replay_nz, o->psk, replay_hello);
+    for (unsigned i = 0; i < rn.n; i++)
+        rn.cs[i].idx = i;
     raise_fd_limit(rn.n);
     for (;;) {
         run_dial(&rn, o, ep);
@@ -748,16 +1258,19 @@ static int attack(const opts_t *o, const char *name)
             break;
         n = epoll_wait(ep, evs, 256, 50);
         for (int i = 0; i < n; i++)
-            conn_event(&rn, evs[i].data.ptr, o, ep, evs[i].events, first_error);
+            conn_event(&rn, evs[i].data.ptr, o, ep, evs[i].events, &first);
     }
     if (rn.cs[0].end == END_CONNECT && rn.cs[0].sys_err == EPROTONOSUPPORT) {
         fprintf(stderr, "hostile: this kernel has no SCTP\n");
         return -1;
     }
-    report(o, name, rn.cs, first_error);
-    for (unsigned i = 0; i < rn.n; i++)
-        if (rn.cs[i].fd >= 0)
+    report(o, name, rn.cs, &first);
+    for (unsigned i = 0; i < rn.n; i++) /* those still open: an ABORT */
+        if (rn.cs[i].fd >= 0) {
+            struct linger now = {.l_onoff = 1, .l_linger = 0};
+            setsockopt(rn.cs[i].fd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
             close(rn.cs[i].fd);
+        }
     close(ep);
     free(rn.cs);
     free(rn.retry);
@@ -768,6 +1281,10 @@ int main(int argc, char **argv)
 {
     opts_t o;
 
+    if (sodium_init() < 0) {
+        fprintf(stderr, "hostile: libsodium cannot start\n");
+        return 1;
+    }
     if (parse_opts(&o, argc, argv) < 0) {
         usage(stderr);
         return 2;
