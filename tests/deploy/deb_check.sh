@@ -12,9 +12,12 @@
 # and, as root, `dpkg --dry-run -i` accepts it on this machine (what it
 # would do; nothing is installed).
 #
-# Usage: deb_check.sh BUILD_DIR
+# With OUTDIR, the package is also copied to OUTDIR/sctpgw.deb (for the VM
+# test that installs it, tests/gw/t_package.sh).
+#
+# Usage: deb_check.sh BUILD_DIR [OUTDIR]
 set -euo pipefail
-build=$1
+build=$1 outdir=${2:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() {
@@ -104,5 +107,9 @@ if [ "$(id -u)" -eq 0 ]; then
         fail "dpkg --dry-run -i refuses the package"
     }
     echo "ok: dpkg --dry-run -i accepts it"
+fi
+if [ -n "$outdir" ]; then
+    mkdir -p "$outdir"
+    cp "$deb" "$outdir/sctpgw.deb"
 fi
 echo "PASS: deb_check"

@@ -13,7 +13,8 @@ SINK=$ROOT/tests/gw/notify_sink.py
 # $WORK/notify-SITE.out.
 sink_start() {
     local i
-    in_site "$1" python3 "$SINK" "$WORK/notify-$1.sock" "$WORK/notify-$1.out" \
+    # Not through in_site: $! must be the sink itself, for cleanup to stop it.
+    "$TOPO" exec "$1" python3 "$SINK" "$WORK/notify-$1.sock" "$WORK/notify-$1.out" \
         2>>"$WORK/sink-$1.log" &
     PIDS+=($!)
     PID_NAME[$!]="sink-$1"
