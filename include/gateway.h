@@ -9,6 +9,7 @@
 #include "config.h"
 #include "list.h"
 #include "log.h"
+#include "notify.h"
 #include "rlimits.h"
 #include "tune.h"
 
@@ -51,6 +52,7 @@ typedef struct gateway {
     episode_t listen_paused; /* ...and that episode */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
+    notify_t notify; /* what the service manager is told (systemd) */
 
     unsigned fd_flows; /* flows the descriptor limit leaves room for */
 

@@ -3,6 +3,7 @@
 #include "gateway.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -328,12 +329,15 @@ void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
     if (!a->initiator)
         gateway_unproven_gone(gw, 0);
     gw->dial_failures = 0;
+    notify_status(&gw->notify);
 }
 
 void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
 {
     if (!a->initiator && !was_ready)
         gateway_unproven_gone(gw, 1);
+    if (was_ready)
+        notify_status(&gw->notify);
     if (gw->state == GW_STOPPING && gw->n_assocs == 0) {
         gateway_finish(gw);
         return;
@@ -370,6 +374,7 @@ static void gateway_close_handles(gateway_t *gw)
     uv_close((uv_handle_t *)&gw->listen_retry, NULL);
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
+    notify_close(&gw->notify);
     log_info(&gw->log, "gw", "stopped");
 }
 
@@ -417,6 +422,7 @@ static void gateway_drain(gateway_t *gw)
     list_t *pos, *tmp;
 
     gw->state = GW_DRAINING;
+    notify_stopping(&gw->notify);
     for (size_t i = 0; i < gw->n_services; i++)
         service_stop(&gw->services[i]);
     gateway_unlisten(gw);
@@ -443,6 +449,7 @@ void gateway_stop(gateway_t *gw)
     if (gw->state == GW_STOPPED)
         return;
     gw->state = GW_STOPPING;
+    notify_stopping(&gw->notify);
     list_foreach_safe(pos, tmp, &gw->assocs)
     {
         assoc_abort(container_of(pos, assoc_t, node), WIRE_E_SHUTDOWN, "gateway stopping now");
@@ -465,6 +472,29 @@ static void on_signal(uv_signal_t *s, int signum)
 }
 
 /* ---- start ------------------------------------------------------------- */
+
+/* The one line the service manager shows (systemctl status): what the
+ * association is doing and how many flows it carries. */
+static void gateway_status(void *arg, char *buf, size_t len)
+{
+    gateway_t *gw = arg;
+    size_t ready = 0, flows = gateway_flows(gw);
+    const char *fs = flows == 1 ? "" : "s";
+    list_t *pos;
+
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next)
+        ready += container_of(pos, assoc_t, node)->state == ASSOC_READY;
+    if (gw->state != GW_RUNNING)
+        snprintf(buf, len, "%s, %zu flow%s", gw->state == GW_DRAINING ? "draining" : "stopping",
+                 flows, fs);
+    else if (gw->cfg->role == ROLE_LISTEN)
+        snprintf(buf, len, "listening, %zu association%s, %zu flow%s", ready, ready == 1 ? "" : "s",
+                 flows, fs);
+    else if (ready)
+        snprintf(buf, len, "association up, %zu flow%s", flows, fs);
+    else
+        snprintf(buf, len, "dialing");
+}
 
 /* A kernel without SCTP is a runtime failure to report at once, not a
  * reason to keep dialing. */
@@ -567,6 +597,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
     gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
     uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
     uv_signal_start(&gw->sig_int, on_signal, SIGINT);
+    notify_init(&gw->notify, loop, gateway_status, gw);
     log_info(&gw->log, "gw",
              "sctpgw %s starting as %s; failover_ms %u -> rto %u..%u ms, heartbeat %u ms, "
              "path max retrans %u; outage_ms %u",
@@ -584,6 +615,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
     gateway_check_fds(gw);
     if (cfg->role == ROLE_CONNECT)
         gateway_dial(gw);
+    notify_ready(&gw->notify);
     return 0;
 }
 

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# systemd's Type=notify protocol, with a sink playing the service manager
+# (notify_sink.py) at each site: READY=1 comes only once the gateway listens
+# (the SCTP port at the listening end, the accept service's TCP port at the
+# dialling end), STATUS= follows the association and its flows, WATCHDOG=1
+# comes at half of WATCHDOG_USEC when WATCHDOG_PID is the gateway's own pid
+# and never when it is another process's, and SIGTERM sends STOPPING=1
+# before a clean exit. Each gateway's environment is what systemd would set.
+. "$(dirname "$0")/lib.sh"
+SINK=$ROOT/tests/gw/notify_sink.py
+
+# sink_start SITE: a notify socket at $WORK/notify-SITE.sock, its messages in
+# $WORK/notify-SITE.out.
+sink_start() {
+    local i
+    # Not through in_site: $! must be the sink itself, for cleanup to stop it.
+    "$TOPO" exec "$1" python3 "$SINK" "$WORK/notify-$1.sock" "$WORK/notify-$1.out" \
+        2>>"$WORK/sink-$1.log" &
+    PIDS+=($!)
+    PID_NAME[$!]="sink-$1"
+    for i in $(seq 50); do
+        [ -S "$WORK/notify-$1.sock" ] && return 0
+        sleep 0.1
+    done
+    fail "the notify sink of site $1 did not start"
+}
+
+# notify_start SITE NAME WATCHDOG_PID: the gateway as systemd would start it
+# with WatchdogSec=1s; WATCHDOG_PID "self" is the gateway's own pid.
+notify_start() {
+    local site=$1 name=$2 wpid=$3
+    # sh -c ... exec: the pid that WATCHDOG_PID names is the gateway's.
+    "$TOPO" exec "$site" env NOTIFY_SOCKET="$WORK/notify-$site.sock" WATCHDOG_USEC=1000000 \
+        sh -c '[ "$0" = self ] && export WATCHDOG_PID=$$ || export WATCHDOG_PID=$0; exec "$@"' \
+        "$wpid" "$SCTPGW" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
+    PIDS+=($!)
+    PID_NAME[$!]=$name
+    eval "GW_PID_${name//-/_}=$!"
+}
+
+# wait_notify SITE PATTERN [SECONDS]: waits for a message line matching.
+wait_notify() {
+    local i
+    for i in $(seq $((${3:-10} * 10))); do
+        grep -qE "$2" "$WORK/notify-$1.out" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "site $1: no notify message matching '$2' within ${3:-10}s; got: $(cat "$WORK/notify-$1.out" 2>/dev/null)"
+}
+n_notify() { grep -cE "$2" "$WORK/notify-$1.out" 2>/dev/null || true; }
+
+echo_pair_config() {
+    gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+INI
+    gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+INI
+}
+
+pair_up
+echo_pair_config
+server_start b 127.0.0.1:9001 echo
+sink_start a
+sink_start b
+
+# Site b: WATCHDOG_PID names another process (pid 1), so no pings.
+notify_start b site-b 1
+wait_notify b '^[0-9.]+ READY=1$'
+grep -qE '^[0-9.]+ STATUS=listening, 0 associations, 0 flows$' "$WORK/notify-b.out" ||
+    fail "site b: no 'listening, 0 associations' status with READY=1: $(cat "$WORK/notify-b.out")"
+awk 'NR > 1 && $6 == 9899 { found = 1 } END { exit !found }' "$WORK/notify-b.out.sctp-eps" ||
+    fail "site b: READY=1 came before the SCTP port 9899 listened: $(cat "$WORK/notify-b.out.sctp-eps")"
+log "ok: site b READY=1 while listening on SCTP port 9899"
+
+# Site a: its own pid in WATCHDOG_PID, so pings every 500 ms.
+notify_start a site-a self
+wait_notify a '^[0-9.]+ READY=1$'
+grep -qE '^[0-9.]+ STATUS=dialing$' "$WORK/notify-a.out" ||
+    fail "site a: no 'dialing' status with READY=1: $(cat "$WORK/notify-a.out")"
+# 0100007F:1B59 is 127.0.0.1:7001, state 0A is LISTEN.
+grep -qE '^ *[0-9]+: 0100007F:1B59 00000000:0000 0A ' "$WORK/notify-a.out.tcp" ||
+    fail "site a: READY=1 came before [echo] listened on 127.0.0.1:7001"
+log "ok: site a READY=1 while [echo] listens"
+
+wait_notify a '^[0-9.]+ STATUS=association up, 0 flows$'
+wait_notify b '^[0-9.]+ STATUS=listening, 1 association, 0 flows$'
+log "ok: STATUS follows the association up at both ends"
+
+client a --connect 127.0.0.1:7001 --flows 2 --mode paced --count 250 >"$WORK/paced.out" &
+cpid=$!
+wait_notify a '^[0-9.]+ STATUS=association up, 2 flows$' 5
+wait "$cpid" || true
+expect "$(cat "$WORK/paced.out")" ok == 2
+wait_notify a '^[0-9.]+ STATUS=association up, 0 flows$' 5
+log "ok: site a's STATUS counted the 2 flows and their end"
+
+# Pings: about 2 a second at site a, none at site b.
+p0=$(n_notify a '^[0-9.]+ WATCHDOG=1$')
+sleep 3
+p1=$(n_notify a '^[0-9.]+ WATCHDOG=1$')
+[ $((p1 - p0)) -ge 4 ] && [ $((p1 - p0)) -le 8 ] ||
+    fail "site a: $((p1 - p0)) WATCHDOG=1 in 3 s with WATCHDOG_USEC=1000000, expected about 6"
+[ "$(n_notify b 'WATCHDOG=1')" -eq 0 ] ||
+    fail "site b pinged the watchdog although WATCHDOG_PID named another process"
+log "ok: $((p1 - p0)) watchdog pings in 3 s at site a, none at site b"
+
+for s in a b; do
+    kill -TERM "$(gw_pid site-$s)"
+    wait_notify $s '^[0-9.]+ STOPPING=1$' 5
+    set +e
+    wait "$(gw_pid site-$s)"
+    rc=$?
+    set -e
+    [ "$rc" -eq 0 ] || fail "site $s exited $rc after SIGTERM"
+    log "ok: site $s sent STOPPING=1 and exited 0"
+done
+# Between READY=1 and STOPPING=1 nothing but STATUS= and WATCHDOG=1.
+bad=$(grep -vhE '^[0-9.]+ (READY=1|STOPPING=1|STATUS=.+|WATCHDOG=1)$' "$WORK"/notify-?.out || true)
+[ -z "$bad" ] || fail "unexpected notify messages: $bad"
+done_ok
