@@ -35,7 +35,7 @@ done
 # Every key of the table, `KEY(SECTION, "name", ...)` or `NUM(...)`, with
 # its default: the page has "*name* =" and, where the table has a default,
 # the same text in "Default: _value_" in that key's paragraph.
-ini=$src/man/sctpgw.ini.5.scd
+ini=$src/deploy/man/sctpgw.ini.5.scd
 n=0
 while IFS=$'\t' read -r key deflt; do
     n=$((n + 1))
