@@ -423,9 +423,10 @@ cpu_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }'
 # bulk KEY FLOWS BYTES: the median of BULK_RUNS transfers (one emulated run
 # varies by tens of percent), every run kept in KEY_runs; and, as wN_cpu_s_gib,
 # the CPU seconds all of the bed spent per GiB moved: with the CPUs
-# saturated, that cost is what sets the throughput.
+# saturated, that cost is what sets the throughput. wN_busy_cpus says
+# whether they were: how many of the bed's CPUs were busy on average.
 bulk() {
-    local key=$1 flows=$2 bytes=$3 r i runs=() err= sent=0 t0 t1
+    local key=$1 flows=$2 bytes=$3 r i runs=() err= sent=0 t0 t1 w0=$EPOCHREALTIME
     t0=$(cpu_busy_ticks)
     for ((i = 0; i < BULK_RUNS; i++)); do
         r=$(client --connect "$BULK_EP" --mode bulk --flows "$flows" --bytes "$bytes" "${CF[@]}" \
@@ -445,6 +446,8 @@ bulk() {
     rec "$s" "$key" "$(printf '%s\n' "${runs[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
     rec "$s" "${key%_mbit}_cpu_s_gib" "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v b="$sent" \
         'BEGIN { printf "%.2f", t / hz / (b / 1073741824) }')"
+    rec "$s" "${key%_mbit}_busy_cpus" "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+        -v w0="$w0" -v w1="$EPOCHREALTIME" 'BEGIN { printf "%.2f", t / hz / (w1 - w0) }')"
 }
 
 w1() {

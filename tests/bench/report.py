@@ -197,10 +197,14 @@ def table(data, meta, sizes, wall):
         for key, w in (("w1_mbit_runs", "W1"), ("w2_mbit_runs", "W2"),
                        ("w2_one_assoc_mbit_runs", "W2 one association")):
             v = data[k].get(key, "")
+            busy = fmt(data[k].get(key.replace("_mbit_runs", "_busy_cpus")))
             if v.startswith("n/a: runs "):
-                runs.append(f"{name} {w} {v[len('n/a: runs '):].replace(' ', '/')}")
+                runs.append(f"{name} {w} {v[len('n/a: runs '):].replace(' ', '/')}"
+                            + (f" ({busy} CPUs busy)" if busy else ""))
     if runs:
-        out += ["", "W1 and W2 show the median of several transfers (Mbit/s): " + "; ".join(runs) + "."]
+        out += ["", "W1 and W2 show the median of several transfers (Mbit/s; in brackets, how many "
+                f"of the bed's {meta.get('cpus', '?')} CPUs were busy on average across them): "
+                + "; ".join(runs) + "."]
     if "subflows" in data.get("mptcp", {}):
         out.append("")
         out.append(f"MPTCP subflows per connection, seen with ss: {data['mptcp']['subflows']}.")
