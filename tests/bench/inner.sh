@@ -25,7 +25,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 OUT=${1:?output folder}
 PROFILE=${2:?full or smoke}
 shift 2
-ALL_SYSTEMS=(limit-tcp limit-sctp socat ssh mptcp sctpgw)
+ALL_SYSTEMS=(limit-tcp limit-sctp socat ssh mptcp sctpgw sctpgw-clear)
 if [ $# -gt 0 ]; then SYSTEMS=("$@"); else SYSTEMS=("${ALL_SYSTEMS[@]}"); fi
 BUDGET_S=${BUDGET_S:-100000}
 RAW=$OUT/raw
@@ -352,10 +352,16 @@ teardown_mptcp() {
     ip -n "$NS_B" mptcp endpoint flush 2>/dev/null
 }
 
-# sctpgw: one multihomed association over both links, every flow a stream.
-setup_sctpgw() {
+# sctpgw: one multihomed association over both links, every flow a stream,
+# encrypted (the default); sctpgw-clear: the same with encryption = off
+# (no sealing, no SCTP-AUTH), for what encryption costs.
+setup_sctpgw() { sctpgw_start on; }
+setup_sctpgw-clear() { sctpgw_start off; }
+
+sctpgw_start() { # sctpgw_start on|off
     local d=$WORK/gw
-    gwpair_write "$d" "$FAILOVER_MS" || {
+    rm -rf "$d"
+    gwpair_write "$d" "$FAILOVER_MS" "$1" || {
         SETUP_ERR="cannot write the gateways' configuration"
         return 1
     }
@@ -417,9 +423,10 @@ cpu_busy_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }'
 # bulk KEY FLOWS BYTES: the median of BULK_RUNS transfers (one emulated run
 # varies by tens of percent), every run kept in KEY_runs; and, as wN_cpu_s_gib,
 # the CPU seconds all of the bed spent per GiB moved: with the CPUs
-# saturated, that cost is what sets the throughput.
+# saturated, that cost is what sets the throughput. wN_busy_cpus says
+# whether they were: how many of the bed's CPUs were busy on average.
 bulk() {
-    local key=$1 flows=$2 bytes=$3 r i runs=() err= sent=0 t0 t1
+    local key=$1 flows=$2 bytes=$3 r i runs=() err= sent=0 t0 t1 w0=$EPOCHREALTIME
     t0=$(cpu_busy_ticks)
     for ((i = 0; i < BULK_RUNS; i++)); do
         r=$(client --connect "$BULK_EP" --mode bulk --flows "$flows" --bytes "$bytes" "${CF[@]}" \
@@ -439,6 +446,8 @@ bulk() {
     rec "$s" "$key" "$(printf '%s\n' "${runs[@]}" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')"
     rec "$s" "${key%_mbit}_cpu_s_gib" "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" -v b="$sent" \
         'BEGIN { printf "%.2f", t / hz / (b / 1073741824) }')"
+    rec "$s" "${key%_mbit}_busy_cpus" "$(awk -v t=$((t1 - t0)) -v hz="$(getconf CLK_TCK)" \
+        -v w0="$w0" -v w1="$EPOCHREALTIME" 'BEGIN { printf "%.2f", t / hz / (w1 - w0) }')"
 }
 
 w1() {
@@ -688,6 +697,9 @@ wkeys() {
 # grown by earlier workloads would otherwise be reused and hide the cost of
 # idle flows.
 WORKLOADS=(w7 w1 w2 w3 w4 w5 w5b w6 w6b)
+# Systems that run some of them only: sctpgw-clear is there to tell what
+# encryption costs in bulk and in latency, not to add minutes to the run.
+declare -A SYS_WORKLOADS=([sctpgw-clear]="w1 w2 w3")
 
 for s in "${SYSTEMS[@]}"; do
     log "---- $s"
@@ -695,7 +707,8 @@ for s in "${SYSTEMS[@]}"; do
     T_SYS=$SECONDS
     LINGER_MAX=0
     "setup_$s" || true
-    for w in "${WORKLOADS[@]}"; do
+    read -ra wls <<<"${SYS_WORKLOADS[$s]:-${WORKLOADS[*]}}"
+    for w in "${wls[@]}"; do
         why=
         [ -n "$SETUP_ERR" ] && why="n/a: $SETUP_ERR"
         # A workload that may not end before the VM's time limit is not

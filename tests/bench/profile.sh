@@ -42,7 +42,7 @@ ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9001 --mode bulk &
 PIDS+=($!)
 ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9002 --mode echo &
 PIDS+=($!)
-gwpair_write "$WORK" 500 || exit 1
+gwpair_write "$WORK" 500 "${ENCRYPTION:-}" || exit 1
 run_gw() { # run_gw SITE NAME INI
     local ns=sg$1
     if [ "$TOOL" = callgrind ]; then

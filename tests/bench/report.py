@@ -24,6 +24,14 @@ SYSTEMS = [
     ("mptcp", "MPTCP chain"),
     ("sctpgw", "sctpgw"),
 ]
+# Variants of a system run through some workloads only, reported in a table
+# of their own beside that system: (key, name, system, heading, the system's
+# name there, the ratio's name, rows).
+VARIANTS = [
+    ("sctpgw-clear", "sctpgw, encryption = off", "sctpgw", "Encryption",
+     "sctpgw, encrypted (default)", "encrypted / off",
+     ("w1_mbit", "w1_cpu_s_gib", "w2_mbit", "w2_cpu_s_gib", "w3_p50_ms", "w3_p99_ms")),
+]
 PEERS = ["socat", "ssh", "mptcp"]
 LIMIT = "limit-sctp"  # what sctpgw rides on: its ratios are against this one
 # Rows whose ratios mean nothing (counts that are 0 when all is well).
@@ -175,8 +183,8 @@ def table(data, meta, sizes, wall):
         f"sctpgw failover_ms = {meta.get('failover_ms', '?')}. "
         "↑ higher is better, ↓ lower is better. sctpgw/limit is against raw SCTP "
         "(what sctpgw rides on); sctpgw/best peer against the best of socat, ssh -L "
-        "and MPTCP on that row. Absolute figures come from an emulated CPU: compare "
-        "within the table only."
+        "and MPTCP on that row. sctpgw runs encrypted (the default). Absolute figures "
+        "come from an emulated CPU: compare within the table only."
     )
     out.append("")
     out += lines
@@ -185,14 +193,18 @@ def table(data, meta, sizes, wall):
         for i, r in enumerate(notes.reasons, 1):
             out.append(f"[{i}] {r}")
     runs = []
-    for k, name in present:
+    for k, name in present + [(v[0], v[1]) for v in VARIANTS if v[0] in data]:
         for key, w in (("w1_mbit_runs", "W1"), ("w2_mbit_runs", "W2"),
                        ("w2_one_assoc_mbit_runs", "W2 one association")):
             v = data[k].get(key, "")
+            busy = fmt(data[k].get(key.replace("_mbit_runs", "_busy_cpus")))
             if v.startswith("n/a: runs "):
-                runs.append(f"{name} {w} {v[len('n/a: runs '):].replace(' ', '/')}")
+                runs.append(f"{name} {w} {v[len('n/a: runs '):].replace(' ', '/')}"
+                            + (f" ({busy} CPUs busy)" if busy else ""))
     if runs:
-        out += ["", "W1 and W2 show the median of several transfers (Mbit/s): " + "; ".join(runs) + "."]
+        out += ["", "W1 and W2 show the median of several transfers (Mbit/s; in brackets, how many "
+                f"of the bed's {meta.get('cpus', '?')} CPUs were busy on average across them): "
+                + "; ".join(runs) + "."]
     if "subflows" in data.get("mptcp", {}):
         out.append("")
         out.append(f"MPTCP subflows per connection, seen with ss: {data['mptcp']['subflows']}.")
@@ -201,6 +213,32 @@ def table(data, meta, sizes, wall):
     if times:
         out += ["", "Time: " + ", ".join(times) + "."]
     return out, notes
+
+
+def variants(data):
+    """A table per variant that ran: its rows beside its system's, and the ratio."""
+    out = []
+    labels = {key: (label, up) for key, label, up in metrics([])}
+    for k, name, base, heading, base_name, ratio_name, keys in VARIANTS:
+        if k not in data:
+            continue
+        b = data.get(base, {})
+        notes = Notes()
+        out += ["", f"## {heading}", "",
+                f"The {dict(SYSTEMS)[base]} column of the table above beside {name}: the same "
+                "gateways, links and workloads in the same run.", "",
+                f"| workload | {base_name} | {name} | {ratio_name} |", "|---|---|---|---|"]
+        for key in keys:
+            label, up = labels[key]
+            cells = []
+            for v in (b.get(key), data[k].get(key)):
+                cells.append("—" if v is None else fmt(v) or notes.mark(v))
+            cells.append(ratio(num(b.get(key)), num(data[k].get(key))))
+            out.append(f"| {label} {'↑' if up else '↓'} | " + " | ".join(cells) + " |")
+        if notes.reasons:
+            out.append("")
+            out += [f"[{i}] {r}" for i, r in enumerate(notes.reasons, 1)]
+    return out
 
 
 def targets(data, meta, sizes):
@@ -247,6 +285,13 @@ def targets(data, meta, sizes):
     add(f"W6b: beside bulk, gap ≤ failover_ms ({fmt(f)} ms), no flow lost",
         f"gap {fmt(gap)} ms, {fmt(lost)} lost",
         None if None in (gap, lost, f) else gap <= f and lost == 0)
+    c = data.get("sctpgw-clear", {})
+    a, b = num(g.get("w1_mbit")), num(c.get("w1_mbit"))
+    add("W1 encrypted ≥ 0.8× W1 clear (encryption = off)",
+        f"{fmt(a)} / {fmt(b)} Mbit/s = {ratio(a, b)} (CPU per GiB "
+        f"{fmt(g.get('w1_cpu_s_gib'))} / {fmt(c.get('w1_cpu_s_gib'))} s = "
+        f"{ratio(num(g.get('w1_cpu_s_gib')), num(c.get('w1_cpu_s_gib')))})",
+        None if a is None or not b else a / b >= 0.8)
     n_left = num(g.get("lingering"))
     add("No connection left behind after a workload", f"{fmt(n_left)} left",
         None if n_left is None else n_left == 0)
@@ -273,6 +318,7 @@ def gnuplot(out, name, script):
 
 def charts(out, data, meta):
     present = [(k, name) for k, name in SYSTEMS if k in data]
+    clear = [(v[0], v[1]) for v in VARIANTS if v[0] in data]
     errors = []
     term = "set terminal pngcairo size 1100,620 font 'sans,10'\n"
 
@@ -282,7 +328,7 @@ def charts(out, data, meta):
 
     with open(os.path.join(out, "throughput.dat"), "w") as f:
         f.write("# system W1_single_flow W2_64_flows\n")
-        for k, name in present:
+        for k, name in present + clear:
             f.write(f'"{name}" {col(k, "w1_mbit")} {col(k, "w2_mbit")}\n')
     e = gnuplot(out, "throughput", term + """set output 'throughput.png'
 set title 'Bulk throughput (W1 one flow, W2 64 flows), same run, same links'
@@ -356,15 +402,17 @@ plot """ + ", \\\n     ".join(plots) + "\n")
 
 def check(data, meta, sizes):
     missing = []
-    asked = meta.get("systems", " ".join(k for k, _ in SYSTEMS)).split()
-    for k, _ in SYSTEMS:
+    every = [(k, [m[0] for m in metrics(sizes)]) for k, _ in SYSTEMS]
+    every += [(v[0], list(v[-1])) for v in VARIANTS]
+    asked = meta.get("systems", " ".join(k for k, _ in every)).split()
+    for k, keys in every:
         if k not in asked:
             continue
         vals = data.get(k)
         if vals is None:
             missing.append(f"{k}: no figures at all")
             continue
-        for key, _, _ in metrics(sizes):
+        for key in keys:
             if key == "w1_iperf3_mbit" and not k.startswith("limit"):
                 continue
             v = vals.get(key)
@@ -385,6 +433,7 @@ def main():
     derive(data)
     sizes = sorted({int(k.split("_")[1]) for v in data.values() for k in v if k.startswith("w7_")})
     lines, _ = table(data, meta, sizes, args.wall)
+    lines += variants(data)
     lines += [""] + targets(data, meta, sizes)
     errors = charts(args.out, data, meta)
     lines += ["", "Charts: throughput.png, latency.png, failover.png (this folder)."]
