@@ -52,10 +52,11 @@ FORGED="FORGED-BY-INJECT"
 # 2 cores, bulk flows running): 357 ms with rekey_s = 1, 473 ms with
 # encryption = off; about 3x that, so as not to flake on a busy machine.
 # Seen failing on a real defect, not the bound: with encryption on some
-# paced flows stall for 30 to 40 s beside the bulk flows while stream 0
-# keeps rekeying (35.3 s with rekey_s = 1 in one of two runs, 37.8 s with
-# the default rekey_s; t_bulk's largest gap 32 s); never seen in clear
-# (473 ms), and 263 ms before encryption (README, W6b).
+# paced flows stall for tens of seconds beside the bulk flows (they resume
+# as bulk flows finish) while stream 0 keeps rekeying. Largest paced gap,
+# one run each: rekey_s = 1: 357, 35,299, 17,298, 23,090 ms; default
+# rekey_s: 37,758, 513 ms; encryption = off: 473, 240 ms; before
+# encryption 263 ms (README, W6b).
 GAP_MS=${GAP_MS:-1500}
 [ -z "${SCTPGW_SANITIZED:-}" ] || GAP_MS=4000
 
