@@ -50,6 +50,7 @@ typedef struct assoc {
     outmsg_t *next;                    /* taken from a queue (and sealed) but not yet sent */
     uint64_t rekeyed_at;               /* loop time of the last rekey (or READY) */
     uint64_t rekey_started;            /* initiator: when the rekey under way began */
+    int heard;                         /* a message (not a notification) came from the peer */
     int flows_ok;                      /* flows may open: READY is known to be at the initiator */
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
     uint32_t peer_window;              /* the peer's per-flow window */

@@ -383,10 +383,17 @@ static void on_deadline(uv_timer_t *t)
 
     if (a->state == ASSOC_SHUTDOWN)
         assoc_teardown(a, WIRE_E_SHUTDOWN, "graceful shutdown timed out", END_ABORT);
-    else
-        assoc_teardown(a, WIRE_E_LOST,
-                       a->state == ASSOC_CONNECTING ? "connect timed out" : "handshake timed out",
+    else if (a->state == ASSOC_CONNECTING)
+        assoc_teardown(a, WIRE_E_LOST, "connect timed out", END_ABORT);
+    else if (!a->heard && a->gw->cfg->encryption)
+        /* SCTP-AUTH keys come from the key file: the kernel drops every
+         * chunk of a peer with another one, so a wrong key is silence. */
+        assoc_teardown(a, WIRE_E_AUTH,
+                       "handshake timed out without a word from the peer: with encryption on, "
+                       "that is what a different psk_file looks like (SCTP-AUTH drops its chunks)",
                        END_ABORT);
+    else
+        assoc_teardown(a, WIRE_E_LOST, "handshake timed out", END_ABORT);
 }
 
 static void assoc_send_hs(assoc_t *a, const hs_out_t *out)
@@ -778,6 +785,7 @@ static void assoc_dispatch(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t le
         assoc_on_notification(a, buf, len);
         return;
     }
+    a->heard = 1;
     /* Before the proof only stream 0 has a seal counter, so a flow message
      * would fail to open as "on a stream beyond the association's", which
      * misleads whoever reads the log: said for what it is, sealed or not. */
