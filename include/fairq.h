@@ -2,9 +2,10 @@
  * over per-flow queues of messages, pure (no I/O) so it is unit-tested alone.
  *
  * Each flow queues its own messages in order (msgq_t). A queue that was
- * empty joins the `fresh` list and is served before every queue that stayed
- * busy (`busy`), for one quantum; after that it takes its turn with the
- * others, one quantum per round (as fq_codel's new and old flows). So a flow
+ * idle joins the `fresh` list and is served before every queue that stayed
+ * busy (`busy`), for one quantum; after that, or once it empties, it takes
+ * its turn with the others, one quantum per round, and it is idle again
+ * only when its turn finds it empty (as fq_codel's new and old flows). So a flow
  * with little to send, an interactive session say, overtakes the bulk flows
  * beside it with its next message instead of waiting a round behind them,
  * while bulk flows share what is left evenly. */
@@ -36,7 +37,8 @@ typedef struct msgq {
     outmsg_t **tail;
     size_t bytes;    /* payload bytes queued */
     uint32_t credit; /* DRR deficit: bytes it may still send this round */
-    list_t node;     /* in fresh or busy while it has messages */
+    int fresh;       /* on the fresh list */
+    list_t node;     /* in fresh or busy while it has messages, or emptied in busy */
 } msgq_t;
 
 typedef struct fairq {
@@ -62,11 +64,13 @@ void fairq_push(fairq_t *s, msgq_t *q, outmsg_t *m);
  * stays first until fairq_pop (a full socket leaves it there). */
 msgq_t *fairq_next(fairq_t *s);
 
-/* Removes and returns the first message of q, which fairq_next returned;
- * an emptied queue leaves the lists. */
+/* Removes and returns the first message of q, which fairq_next returned.
+ * An emptied queue stays in the busy list until fairq_next finds it empty
+ * there (fairq_drop takes it out at once). */
 outmsg_t *fairq_pop(fairq_t *s, msgq_t *q);
 
-/* Frees every message of q and unschedules it. */
+/* Frees every message of q and unschedules it; a flow's queue goes this
+ * way before the flow's memory does. */
 void fairq_drop(fairq_t *s, msgq_t *q);
 
 #endif

@@ -367,6 +367,7 @@ int assoc_add_flow(assoc_t *a, flow_t *f)
 
 void assoc_remove_flow(assoc_t *a, flow_t *f)
 {
+    fairq_drop(&a->fairq, &f->sendq); /* empty, but perhaps still scheduled */
     if (a->flows[f->sid] != f)
         return;
     a->flows[f->sid] = NULL;

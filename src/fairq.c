@@ -17,6 +17,7 @@ void msgq_init(msgq_t *q)
     q->tail = &q->head;
     q->bytes = 0;
     q->credit = 0;
+    q->fresh = 0;
     list_init(&q->node);
 }
 
@@ -44,8 +45,9 @@ outmsg_t *msgq_pop(msgq_t *q)
 
 void fairq_push(fairq_t *s, msgq_t *q, outmsg_t *m)
 {
-    if (!q->head && list_empty(&q->node)) {
+    if (list_empty(&q->node)) {
         q->credit = s->quantum;
+        q->fresh = 1;
         list_push(&s->fresh, &q->node);
     }
     msgq_push(q, m);
@@ -53,8 +55,9 @@ void fairq_push(fairq_t *s, msgq_t *q, outmsg_t *m)
 }
 
 /* A queue out of credit gets the next round's quantum and goes to the back
- * of the busy list; since a quantum covers any message, every pass either
- * finds a message to send or moves a queue back, and ends. */
+ * of the busy list; an emptied one found there has gone idle and leaves.
+ * Since a quantum covers any message, every pass either finds a message to
+ * send or moves a queue back or out, and ends. */
 msgq_t *fairq_next(fairq_t *s)
 {
     for (;;) {
@@ -64,14 +67,25 @@ msgq_t *fairq_next(fairq_t *s)
         if (list_empty(l))
             return NULL;
         q = container_of(l->next, msgq_t, node);
+        if (!q->head) {
+            list_remove(&q->node);
+            q->credit = 0;
+            continue;
+        }
         if (q->head->len <= q->credit)
             return q;
         q->credit += s->quantum;
+        q->fresh = 0;
         list_remove(&q->node);
         list_push(&s->busy, &q->node);
     }
 }
 
+/* A fresh queue that empties goes to the back of the busy list rather than
+ * out: a bulk flow that holds one message at a time empties on every send,
+ * and would otherwise come back fresh each time and keep a flow with a few
+ * messages waiting in the busy list for as long as it runs (fq_codel does
+ * the same with its new flows). */
 outmsg_t *fairq_pop(fairq_t *s, msgq_t *q)
 {
     outmsg_t *m = msgq_pop(q);
@@ -80,9 +94,10 @@ outmsg_t *fairq_pop(fairq_t *s, msgq_t *q)
         return NULL;
     s->bytes -= m->len;
     q->credit = m->len < q->credit ? q->credit - m->len : 0;
-    if (!q->head) {
-        q->credit = 0;
+    if (!q->head && q->fresh) {
+        q->fresh = 0;
         list_remove(&q->node);
+        list_push(&s->busy, &q->node);
     }
     return m;
 }
@@ -96,5 +111,6 @@ void fairq_drop(fairq_t *s, msgq_t *q)
         free(m);
     }
     q->credit = 0;
+    q->fresh = 0;
     list_remove(&q->node);
 }

@@ -104,6 +104,44 @@ static void test_fresh_flow_gets_one_quantum(void)
     fairq_drop(&s, &burst);
 }
 
+/* Bulk flows that hold one message at a time (they read again as soon as
+ * it leaves) empty on every send; a flow with a backlog of small messages
+ * still gets its share beside them, not only once they stop. */
+static void test_backlog_beside_refilling_flows(void)
+{
+    fairq_t s;
+    msgq_t bulk[4], paced;
+    int paced_sent = 0, sends = 0;
+
+    fairq_init(&s, QUANTUM);
+    for (int i = 0; i < 4; i++) {
+        msgq_init(&bulk[i]);
+        fairq_push(&s, &bulk[i], msg((uint16_t)(10 + i), QUANTUM));
+    }
+    msgq_init(&paced);
+    for (int i = 0; i < 30; i++)
+        fairq_push(&s, &paced, msg(1, 100));
+    while (paced_sent < 30 && sends < 1000) {
+        msgq_t *q = fairq_next(&s);
+        outmsg_t *m = fairq_pop(&s, q);
+
+        sends++;
+        if (m->sid == 1)
+            paced_sent++;
+        else /* the bulk flow reads its next message at once */
+            fairq_push(&s, q, msg(m->sid, QUANTUM));
+        free(m);
+    }
+    /* 3 quanta of paced bytes, each round one of theirs and 4 bulk
+     * messages: all of it within 3 rounds and a few sends. */
+    CHECK(paced_sent == 30);
+    CHECK(sends <= 30 + 4 * 4);
+    for (int i = 0; i < 4; i++)
+        fairq_drop(&s, &bulk[i]);
+    fairq_drop(&s, &paced);
+    CHECK(s.bytes == 0 && fairq_next(&s) == NULL);
+}
+
 /* Busy flows with different message sizes get equal bytes per round. */
 static void test_even_shares(void)
 {
@@ -164,6 +202,7 @@ int main(void)
     test_idle_flow_goes_first();
     test_fresh_flow_gets_one_quantum();
     test_even_shares();
+    test_backlog_beside_refilling_flows();
     test_urgent_queue();
     return check_status("test_fairq");
 }
