@@ -32,7 +32,7 @@
 #    HELLO's "encryption mismatch" never comes into play between two
 #    gateways: the SCTP-AUTH check goes first). Different keys: within 15 s
 #    both ends say that nothing came from the peer and what that means.
-# 4. Rekeying under load: rekey_s = 1 at both ends; 4 bulk echo flows of
+# 4. Rekeying under load: rekey_s = 1 at site a (the dialling end); 4 bulk echo flows of
 #    16 MB and 8 paced flows (1 KB every 10 ms for 15 s) at once. Every byte
 #    verified, no flow or association lost, `fresh keys` at least 8 times
 #    at each end (about 14 during the load), and the paced flows' largest
@@ -412,7 +412,7 @@ load() {
 }
 
 t0=$SECONDS
-ASSOC_EXTRA="rekey_s = 1" echo_conf -rekey 9001
+ASSOC_EXTRA_A="rekey_s = 1" echo_conf -rekey 9001
 pair_start -rekey
 load -rekey
 expect "$BULK" ok == 4
