@@ -324,10 +324,29 @@ struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
     return NULL;
 }
 
+/* A peer that proves the key on a new association has lost its old one
+ * (it restarted): its kernel's ABORT for the old one carries no SCTP-AUTH
+ * and is dropped, so the old one would otherwise linger until outage_ms. */
+static void gateway_drop_replaced(gateway_t *gw, const struct assoc *fresh)
+{
+    list_t *pos, *tmp;
+
+    list_foreach_safe(pos, tmp, &gw->assocs)
+    {
+        assoc_t *old = container_of(pos, assoc_t, node);
+
+        if (old != fresh && !old->initiator && old->state >= ASSOC_READY &&
+            old->state != ASSOC_CLOSED && strcmp(old->peer_name, fresh->peer_name) == 0)
+            assoc_abort(old, WIRE_E_LOST, "replaced by a new association from the same peer");
+    }
+}
+
 void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
 {
-    if (!a->initiator)
+    if (!a->initiator) {
         gateway_unproven_gone(gw, 0);
+        gateway_drop_replaced(gw, a);
+    }
     gw->dial_failures = 0;
     notify_status(&gw->notify);
 }
