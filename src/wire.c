@@ -19,9 +19,11 @@ uint32_t wire_ppid(wire_type_t type)
     return WIRE_PPID_BASE + (uint32_t)type;
 }
 
+/* Reads at most WIRE_NAME_MAX + 1 bytes: a name field without its NUL is
+ * refused, not read past. */
 int wire_name_valid(const char *name)
 {
-    size_t n = strlen(name);
+    size_t n = strnlen(name, WIRE_NAME_MAX + 1);
 
     if (n == 0 || n > WIRE_NAME_MAX)
         return 0;
