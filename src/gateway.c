@@ -50,6 +50,21 @@ static int has_v6(const addr_t *addrs, size_t n)
     return 0;
 }
 
+/* SCTP-AUTH on a socket before connect/listen, with encryption on. */
+static int gateway_auth(gateway_t *gw, int fd)
+{
+    const char *what = "";
+    int r;
+
+    if (!gw->cfg->encryption || (r = sock_auth(fd, gw->auth_key, &what)) >= 0)
+        return 0;
+    log_error(&gw->log, "assoc",
+              "cannot set up SCTP-AUTH (%s): %s; it needs Linux 5.4 or later, or "
+              "net.sctp.auth_enable = 1 (or encryption = off)",
+              what, strerror(-r));
+    return r;
+}
+
 /* An SCTP socket carrying every option the association will inherit. */
 static int gateway_socket(gateway_t *gw, int family)
 {
@@ -70,11 +85,7 @@ static int gateway_socket(gateway_t *gw, int family)
         close(fd);
         return r;
     }
-    if (cfg->encryption && (r = sock_auth(fd, gw->auth_key, &what)) < 0) {
-        log_error(&gw->log, "assoc",
-                  "cannot set up SCTP-AUTH (%s): %s; it needs Linux 5.4 or "
-                  "later, or net.sctp.auth_enable = 1",
-                  what, strerror(-r));
+    if ((r = gateway_auth(gw, fd)) < 0) {
         close(fd);
         return r;
     }
@@ -519,8 +530,7 @@ static void gateway_status(void *arg, char *buf, size_t len)
  * reason to keep dialing. */
 static int gateway_check_sctp(gateway_t *gw)
 {
-    int fd = sock_open(AF_INET), r = 0;
-    const char *what = "";
+    int fd = sock_open(AF_INET), r;
 
     if (fd == -EPROTONOSUPPORT || fd == -ESOCKTNOSUPPORT) {
         log_error(&gw->log, "gw",
@@ -530,12 +540,7 @@ static int gateway_check_sctp(gateway_t *gw)
     }
     if (fd < 0)
         return 0;
-    /* Found at start rather than at every dial. */
-    if (gw->cfg->encryption && (r = sock_auth(fd, gw->auth_key, &what)) < 0)
-        log_error(&gw->log, "gw",
-                  "cannot set up SCTP-AUTH (%s): %s; it needs Linux 5.4 or later, or "
-                  "net.sctp.auth_enable = 1 (or encryption = off)",
-                  what, strerror(-r));
+    r = gateway_auth(gw, fd); /* found at start rather than at every dial */
     close(fd);
     return r;
 }
