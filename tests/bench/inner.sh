@@ -706,6 +706,8 @@ for s in "${SYSTEMS[@]}"; do
     SETUP_ERR=
     T_SYS=$SECONDS
     LINGER_MAX=0
+    # Every system starts on whole links, whatever the one before left.
+    topo_restore 1 2 || log "could not restore the links before $s"
     "setup_$s" || true
     read -ra wls <<<"${SYS_WORKLOADS[$s]:-${WORKLOADS[*]}}"
     for w in "${wls[@]}"; do

@@ -956,7 +956,8 @@ typedef struct client {
     unsigned at_ms;
     uv_timer_t at;
     uv_process_t at_proc;
-    uint64_t t_at; /* when at_cmd was started */
+    bool at_running; /* at_proc has not exited yet */
+    uint64_t t_at;   /* when at_cmd was started */
     unsigned timeline_ms;
     uint64_t *timeline; /* bytes received per timeline_ms since t_open */
     size_t timeline_len;
@@ -1266,6 +1267,7 @@ static void on_at_cmd_exit(uv_process_t *p, int64_t status, int signum)
     if ((status != 0 || signum != 0) && cl->verbose)
         fprintf(stderr, "gwload client: --at-cmd exited with %" PRId64 " (signal %d)\n", status,
                 signum);
+    cl->at_running = false;
     uv_close((uv_handle_t *)p, NULL);
 }
 
@@ -1287,6 +1289,21 @@ static void on_at(uv_timer_t *t)
     rc = uv_spawn(cl->loop, &cl->at_proc, &o);
     if (rc < 0)
         fprintf(stderr, "gwload client: --at-cmd: %s\n", uv_strerror(rc));
+    cl->at_running = rc == 0;
+}
+
+/* The flows are done but --at-cmd may still be running (a link cut under
+ * way): the caller's next step, restoring the link, must not race it and
+ * lose, leaving the link cut. Nothing else is scheduled from here on. */
+static void client_wait_at(client_t *cl)
+{
+    uv_timer_stop(&cl->at);
+    uv_timer_stop(&cl->deadline);
+    uv_timer_stop(&cl->pace);
+    uv_timer_stop(&cl->hold);
+    uv_timer_stop(&cl->stagger);
+    while (cl->at_running)
+        uv_run(cl->loop, UV_RUN_ONCE);
 }
 
 static void on_all_connected(client_t *cl)
@@ -1981,6 +1998,7 @@ static void client_run(client_t *cl)
         uv_run(cl->loop, UV_RUN_DEFAULT);
     if (!cl->t_end)
         cl->t_end = uv_hrtime();
+    client_wait_at(cl);
 }
 
 static int client_main(int argc, char **argv)
