@@ -436,16 +436,21 @@ static void flow_on_window(flow_t *f, uint32_t inc)
 }
 
 /* RST, or a failed RESULT: the peer's final word and the flow's end.
- * flow_close() answers with our own final word, a CLOSE. */
+ * flow_close() answers with our own final word, a CLOSE, and may free the
+ * flow at once (one with no TCP side, still looking its back end up), so
+ * nothing touches it after; a flow closed already only waited for this. */
 static void flow_on_reset(flow_t *f, const wire_msg_t *m)
 {
     char why[WIRE_TEXT_MAX + 64];
 
     f->got_final = 1;
+    if (f->closed) {
+        flow_maybe_free(f);
+        return;
+    }
     snprintf(why, sizeof(why), "peer: %s%s%s", wire_code_name(m->u.reason.code),
              m->u.reason.text[0] ? ": " : "", m->u.reason.text);
     flow_close(f, m->u.reason.code ? m->u.reason.code : WIRE_E_RESET, why);
-    flow_maybe_free(f);
 }
 
 void flow_on_message(flow_t *f, const wire_msg_t *m)
