@@ -24,6 +24,20 @@ int addr_parse_host(const char *s, unsigned port, addr_t *out);
  * and port is 1..65535. Returns 0 or -EINVAL. */
 int addr_parse_hostport(const char *s, addr_t *out);
 
+/* Longest host name, as DNS allows (RFC 1035: 253 characters written out,
+ * without the optional final dot), and the room it needs with its NUL. */
+#define ADDR_NAME_MAX 253
+#define ADDR_NAME_LEN (ADDR_NAME_MAX + 2)
+
+/* Parses "name:port" where name is a DNS host name: 1..253 characters
+ * (one final dot may follow), labels of 1..63 letters, digits, '-' or '_'
+ * that neither start nor end with '-', and a last label that is not all
+ * digits (so a mistyped IPv4 address such as "10.1.0:80" is refused rather
+ * than looked up). port is 1..65535. On success copies the name into
+ * host[ADDR_NAME_LEN] and returns 0; otherwise returns -EINVAL and points
+ * *why at a short reason for messages. */
+int addr_parse_nameport(const char *s, char *host, unsigned *port, const char **why);
+
 /* Socket length of the address for its family. */
 socklen_t addr_len(const addr_t *a);
 

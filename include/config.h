@@ -22,7 +22,10 @@ typedef enum { ROLE_CONNECT, ROLE_LISTEN } assoc_role_t;
 typedef struct service_conf {
     char name[CONFIG_NAME_MAX]; /* section name; what OPEN carries */
     int is_accept;              /* 1: accept = ..., 0: connect = ... */
-    addr_t addr;                /* the accept or connect address */
+    int is_name;                /* connect only: host is a name, resolved per flow */
+    addr_t addr;                /* the address; unset (AF_UNSPEC) when is_name */
+    char host[ADDR_NAME_LEN];   /* the host as written, without brackets */
+    unsigned port;              /* the port as written */
     char peer[CONFIG_NAME_MAX]; /* accept side: peer gateway name, "" = any */
     int line;                   /* line of the section header, for messages */
 } service_conf_t;

@@ -18,6 +18,8 @@
 #include "wire.h"
 
 struct assoc;
+struct dial;
+struct flow_write;
 
 typedef struct flow {
     struct gateway *gw;              /* owner, for the loop, config and log */
@@ -33,6 +35,15 @@ typedef struct flow {
     uint64_t bytes_up;    /* TCP -> SCTP */
     uint64_t bytes_down;  /* SCTP -> TCP */
     size_t write_pending; /* bytes in uv_write requests */
+
+    /* A back end by name: the dial, until connected or closed, and the
+     * peer's bytes that came before the connection (bounded by the flow's
+     * window, since no credit goes back until they are written). */
+    struct dial *dial;
+    struct flow_write *held;       /* first held write, in order */
+    struct flow_write **held_tail; /* where the next one is linked */
+    int dial_err;                  /* the last address's error, for the final reason */
+    addr_t dial_addr;              /* the address being tried */
 
     /* State flags; the flow is over when all of closed, tcp_gone,
      * sent_final and got_final are set and sendq is empty. */

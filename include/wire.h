@@ -101,6 +101,7 @@ typedef enum {
     WIRE_E_LOST = 12,       /* the association carrying the flow was lost */
     WIRE_E_SEAL = 13,       /* a sealed message failed to open: forged or corrupted */
     WIRE_E_MISMATCH = 14,   /* the ends disagree on encryption */
+    WIRE_E_NAME = 15,       /* the back end's name did not resolve */
 } wire_code_t;
 
 typedef struct wire_hello {

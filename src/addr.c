@@ -1,6 +1,8 @@
-/* Address parsing and formatting. Only numeric addresses are accepted: the
- * gateway never resolves names, so a configuration means the same thing
- * whether or not DNS is reachable when it starts. */
+/* Address parsing and formatting. Link addresses and listeners are numeric
+ * only, so the association and the listeners mean the same thing whether or
+ * not DNS is reachable when the gateway starts; only a back end may be
+ * named, and its name is checked here for syntax alone (flow.c resolves it
+ * when each flow opens). */
 #include "addr.h"
 
 #include <arpa/inet.h>
@@ -141,6 +143,74 @@ int addr_parse_hostport(const char *s, addr_t *out)
         return 0;
     }
     return v4_parse(s, (size_t)(colon - s), port, out);
+}
+
+/* Checks one label of a host name: 1..63 of [A-Za-z0-9_-], no '-' at
+ * either end. Sets *digits when the label is all digits. */
+static int label_valid(const char *s, size_t n, int *digits, const char **why)
+{
+    *digits = 1;
+    if (n == 0)
+        return *why = "an empty label (two dots in a row, or a leading dot)", -EINVAL;
+    if (n > 63)
+        return *why = "a label longer than 63 characters", -EINVAL;
+    if (s[0] == '-' || s[n - 1] == '-')
+        return *why = "a label starting or ending with '-'", -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return *why = "a character other than letters, digits, '-', '_' and '.'", -EINVAL;
+        if (c < '0' || c > '9')
+            *digits = 0;
+    }
+    return 0;
+}
+
+/* Checks the syntax of a host name of n characters (see addr.h). */
+static int name_valid(const char *s, size_t n, const char **why)
+{
+    const char *end;
+    int digits = 0;
+
+    if (n == 0)
+        return *why = "an empty host", -EINVAL;
+    if (s[n - 1] == '.')
+        n--; /* an absolute name: the root's empty label */
+    if (n == 0 || n > ADDR_NAME_MAX)
+        return *why = n ? "a name longer than 253 characters" : "an empty host", -EINVAL;
+    for (const char *p = s; p <= s + n; p = end + 1) {
+        end = memchr(p, '.', (size_t)(s + n - p));
+        if (!end)
+            end = s + n;
+        if (label_valid(p, (size_t)(end - p), &digits, why) < 0)
+            return -EINVAL;
+    }
+    if (digits)
+        return *why = "not a valid IPv4 address, and a name's last label is not all digits",
+               -EINVAL;
+    return 0;
+}
+
+int addr_parse_nameport(const char *s, char *host, unsigned *port, const char **why)
+{
+    const char *colon = strrchr(s, ':');
+    size_t n;
+
+    *why = "no ':PORT' after the host";
+    if (!colon)
+        return -EINVAL;
+    n = (size_t)(colon - s);
+    if (port_parse(colon + 1, port) < 0)
+        return *why = "the port must be 1 to 65535", -EINVAL;
+    if (memchr(s, ':', n) || s[0] == '[')
+        return *why = "not a valid IPv6 address (write it as [ADDR]:PORT)", -EINVAL;
+    if (name_valid(s, n, why) < 0)
+        return -EINVAL;
+    memcpy(host, s, n);
+    host[n] = '\0';
+    return 0;
 }
 
 socklen_t addr_len(const addr_t *a)

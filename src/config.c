@@ -347,41 +347,70 @@ static int set_host(const key_def_t *k, void *base, const char *v, char *msg, si
     return 0;
 }
 
-/* Parses a service's "HOST:PORT" into svc->addr. */
-static int service_addr(service_conf_t *svc, const char *v, char *msg, size_t len)
+/* Keeps the host as written (without brackets) and the port, for logs
+ * and for the resolver. */
+static void service_keep_host(service_conf_t *svc, const char *v)
 {
-    if (addr_parse_hostport(v, &svc->addr) < 0) {
-        snprintf(msg, len,
-                 "expected HOST:PORT with a numeric host, e.g. 127.0.0.1:8080, "
-                 "[::1]:8080 or *:8080");
-        return -1;
+    const char *colon = strrchr(v, ':');
+    size_t n = (size_t)(colon - v);
+
+    if (v[0] == '[') {
+        v++;
+        n -= 2;
     }
-    return 0;
+    if (n >= sizeof(svc->host))
+        n = sizeof(svc->host) - 1;
+    memcpy(svc->host, v, n);
+    svc->host[n] = '\0';
+    svc->port = strtoul(colon + 1, NULL, 10);
 }
 
+/* A listener binds before any flow exists and must mean one thing from
+ * start to stop, so its address is numeric or a wildcard, never a name. */
 static int set_accept(const key_def_t *k, void *base, const char *v, char *msg, size_t len)
 {
     service_conf_t *svc = base;
 
     (void)k;
-    if (service_addr(svc, v, msg, len) < 0)
+    if (addr_parse_hostport(v, &svc->addr) < 0) {
+        snprintf(msg, len,
+                 "expected HOST:PORT with a numeric host or a wildcard, e.g. 127.0.0.1:8080, "
+                 "[::1]:8080, *:8080 (all IPv4) or [::]:8080 (all IPv4 and IPv6); an accept "
+                 "address is never a name");
         return -1;
+    }
+    service_keep_host(svc, v);
     svc->is_accept = 1;
     return 0;
 }
 
+/* A numeric back end is used as it is, with no resolver involved; anything
+ * else must be a well-formed host name, looked up when each flow opens. */
 static int set_connect(const key_def_t *k, void *base, const char *v, char *msg, size_t len)
 {
     service_conf_t *svc = base;
+    const char *why;
 
     (void)k;
-    if (service_addr(svc, v, msg, len) < 0)
-        return -1;
-    if (addr_is_any(&svc->addr)) {
-        snprintf(msg, len, "a back end needs a real address, not a wildcard");
+    svc->is_accept = 0;
+    if (addr_parse_hostport(v, &svc->addr) == 0) {
+        if (addr_is_any(&svc->addr)) {
+            snprintf(msg, len, "a back end needs a real address, not a wildcard");
+            return -1;
+        }
+        service_keep_host(svc, v);
+        svc->is_name = 0;
+        return 0;
+    }
+    memset(&svc->addr, 0, sizeof(svc->addr));
+    if (addr_parse_nameport(v, svc->host, &svc->port, &why) < 0) {
+        snprintf(msg, len,
+                 "%s; a back end is HOST:PORT with a numeric host (10.0.0.1:5432, "
+                 "[2001:db8::1]:5432) or a host name (db.example.internal:5432)",
+                 why);
         return -1;
     }
-    svc->is_accept = 0;
+    svc->is_name = 1;
     return 0;
 }
 
@@ -451,7 +480,7 @@ static int pair_apply(parse_state_t *st, const char *name, const char *value)
 {
     size_t row = st->section == SEC_SERVICE ? 1 + (size_t)(st->svc - st->cfg->services) : 0;
     void *base = st->section == SEC_SERVICE ? (void *)st->svc : (void *)st->cfg;
-    char msg[200];
+    char msg[400];
     int i;
 
     if (st->section == SEC_NONE)
@@ -745,12 +774,22 @@ static int check_psk(parse_state_t *st)
     return 0;
 }
 
+/* The IPv6 wildcard listens dual-stack (service.c): it takes the port on
+ * every IPv4 address as well. */
+static int is_v6_any(const addr_t *a)
+{
+    return a->sa.sa_family == AF_INET6 && addr_is_any(a);
+}
+
 /* Two listeners collide when they share a port and either address covers
- * the other (equal, or one of them is the family's wildcard). */
+ * the other (equal, or one of them is the family's wildcard, or [::] next
+ * to any IPv4 address). */
 static int listeners_clash(const addr_t *a, const addr_t *b)
 {
     if (a->sa.sa_family != b->sa.sa_family)
-        return 0;
+        return (is_v6_any(a) || is_v6_any(b)) &&
+               (a->sa.sa_family == AF_INET ? a->v4.sin_port == b->v6.sin6_port
+                                           : a->v6.sin6_port == b->v4.sin_port);
     if (a->sa.sa_family == AF_INET && a->v4.sin_port != b->v4.sin_port)
         return 0;
     if (a->sa.sa_family == AF_INET6 && a->v6.sin6_port != b->v6.sin6_port)
@@ -769,9 +808,12 @@ static int check_listener(parse_state_t *st, size_t i)
 
         if (other->is_accept && listeners_clash(&svc->addr, &other->addr))
             return parse_fail(st, key_line(st, 1 + i, SEC_SERVICE, "accept"),
-                              "accept = %s: [%s] already accepts there (line %d)",
+                              "accept = %s: [%s] already accepts there (line %d)%s",
                               addr_format(&svc->addr, buf, sizeof(buf)), other->name,
-                              key_line(st, 1 + j, SEC_SERVICE, "accept"));
+                              key_line(st, 1 + j, SEC_SERVICE, "accept"),
+                              svc->addr.sa.sa_family != other->addr.sa.sa_family
+                                  ? "; [::] listens on every IPv4 address too"
+                                  : "");
     }
     return 0;
 }

@@ -7,12 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include "assoc.h"
+#include "dial.h"
 #include "gateway.h"
+
+/* How long a back end by name may take, lookup and every address tried
+ * included, before the flow is reset: longer than one resolver timeout
+ * (5 s by default in resolv.conf), short enough for a client to see the
+ * failure rather than wonder. */
+#define DIAL_TOTAL_MS 10000
 
 /* A uv_write request with the bytes it writes. */
 typedef struct flow_write {
     uv_write_t req;
     flow_t *flow;
+    struct flow_write *next; /* held until the back end connects */
     uint32_t len;
     uint8_t data[];
 } flow_write_t;
@@ -97,6 +105,23 @@ static void flow_tcp_release(flow_t *f, int reset)
     uv_close((uv_handle_t *)&f->tcp, on_tcp_closed);
 }
 
+/* The dial is over (connected or closed); what it held goes with it unless
+ * the connection takes it. */
+static void flow_dial_end(flow_t *f)
+{
+    if (f->dial)
+        dial_abort(f->dial);
+    f->dial = NULL;
+    if (!f->closed)
+        return;
+    while (f->held) {
+        flow_write_t *w = f->held;
+
+        f->held = w->next;
+        free(w);
+    }
+}
+
 static void flow_read_stop(flow_t *f)
 {
     if (f->reading)
@@ -109,6 +134,7 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
     if (f->closed)
         return;
     f->closed = 1;
+    flow_dial_end(f);
     if (code == WIRE_OK)
         flow_log(f, LOG_INFO, "closed: %s (%llu bytes up, %llu down)", why,
                  (unsigned long long)f->bytes_up, (unsigned long long)f->bytes_down);
@@ -271,6 +297,44 @@ static void on_write(uv_write_t *req, int status)
     flow_consumed(f, len);
 }
 
+/* Keeps a copy of the peer's bytes until the back end by name connects:
+ * no TCP connection exists to queue them on yet, and a failed address's
+ * connection would cancel what was queued on it. */
+static void flow_hold(flow_t *f, const uint8_t *bytes, uint32_t len)
+{
+    flow_write_t *w = malloc(sizeof(*w) + len);
+
+    if (!w) {
+        flow_close(f, WIRE_E_INTERNAL, "out of memory");
+        return;
+    }
+    w->flow = f;
+    w->len = len;
+    w->next = NULL;
+    memcpy(w->data, bytes, len);
+    if (!f->held)
+        f->held_tail = &f->held;
+    *f->held_tail = w;
+    f->held_tail = &w->next;
+}
+
+/* The back end connected: what was held is written, in order. */
+static void flow_release_held(flow_t *f)
+{
+    while (f->held && !f->closed) {
+        flow_write_t *w = f->held;
+        uv_buf_t b = uv_buf_init((char *)w->data, w->len);
+
+        f->held = w->next;
+        if (uv_write(&w->req, (uv_stream_t *)&f->tcp, &b, 1, on_write) < 0) {
+            free(w);
+            flow_close(f, WIRE_E_RESET, "cannot write to the TCP connection");
+            return;
+        }
+        f->write_pending += w->len;
+    }
+}
+
 /* Writes what the socket takes now and queues a copy of the rest. */
 static void flow_write(flow_t *f, const uint8_t *bytes, uint32_t len)
 {
@@ -278,6 +342,10 @@ static void flow_write(flow_t *f, const uint8_t *bytes, uint32_t len)
     flow_write_t *w;
     int n = 0;
 
+    if (f->dial) {
+        flow_hold(f, bytes, len);
+        return;
+    }
     if (f->connected && f->write_pending == 0)
         n = uv_try_write((uv_stream_t *)&f->tcp, &b, 1);
     if (n < 0)
@@ -368,16 +436,21 @@ static void flow_on_window(flow_t *f, uint32_t inc)
 }
 
 /* RST, or a failed RESULT: the peer's final word and the flow's end.
- * flow_close() answers with our own final word, a CLOSE. */
+ * flow_close() answers with our own final word, a CLOSE, and may free the
+ * flow at once (one with no TCP side, still looking its back end up), so
+ * nothing touches it after; a flow closed already only waited for this. */
 static void flow_on_reset(flow_t *f, const wire_msg_t *m)
 {
     char why[WIRE_TEXT_MAX + 64];
 
     f->got_final = 1;
+    if (f->closed) {
+        flow_maybe_free(f);
+        return;
+    }
     snprintf(why, sizeof(why), "peer: %s%s%s", wire_code_name(m->u.reason.code),
              m->u.reason.text[0] ? ": " : "", m->u.reason.text);
     flow_close(f, m->u.reason.code ? m->u.reason.code : WIRE_E_RESET, why);
-    flow_maybe_free(f);
 }
 
 void flow_on_message(flow_t *f, const wire_msg_t *m)
@@ -475,15 +548,63 @@ void flow_accept(assoc_t *a, const service_conf_t *svc, uv_stream_t *server)
     flow_read_start(f);
 }
 
+static void flow_dial_next(flow_t *f);
+static void on_attempt_closed(uv_handle_t *h);
+
+/* The back end answered: tell the peer, and start carrying bytes. */
+static void flow_connected(flow_t *f)
+{
+    wire_msg_t ok = {.type = WIRE_RESULT};
+    char where[ADDR_STRLEN];
+
+    f->connected = 1;
+    uv_tcp_nodelay(&f->tcp, 1);
+    flow_send(f, &ok);
+    f->result_sent = 1;
+    if (f->dial) {
+        flow_log(f, LOG_DEBUG, "connected to the back end %s at %s", f->dial->name,
+                 addr_format(&f->dial_addr, where, sizeof(where)));
+        flow_dial_end(f);
+        flow_release_held(f);
+        if (f->closed)
+            return;
+    } else {
+        flow_log(f, LOG_DEBUG, "connected to the back end");
+    }
+    if (f->fin_recv)
+        flow_pass_fin(f);
+    flow_read_start(f);
+}
+
+/* One address of a back end by name failed: the next one is tried once
+ * the failed connection's handle has closed (a new address may be of the
+ * other family, so it needs a socket of its own). */
+static void flow_dial_failed(flow_t *f, int status)
+{
+    char where[ADDR_STRLEN];
+
+    f->dial_err = status;
+    flow_log(f, LOG_DEBUG, "back end %s at %s: %s", f->dial->name,
+             addr_format(&f->dial_addr, where, sizeof(where)), uv_strerror(status));
+    if (!uv_is_closing((uv_handle_t *)&f->tcp))
+        uv_close((uv_handle_t *)&f->tcp, on_attempt_closed);
+}
+
 static void on_connect(uv_connect_t *req, int status)
 {
     flow_t *f = container_of(req, flow_t, connect_req);
     char why[160];
     char where[ADDR_STRLEN];
-    wire_msg_t ok = {.type = WIRE_RESULT};
 
     if (f->closed)
         return;
+    if (f->dial && status < 0) {
+        /* UV_ECANCELED: the attempt's share of the time ran out and its
+         * handle is closing already; on_attempt_closed goes on. */
+        if (status != UV_ECANCELED)
+            flow_dial_failed(f, status);
+        return;
+    }
     if (status < 0) {
         const service_conf_t *svc = config_service(f->gw->cfg, f->service);
         snprintf(why, sizeof(why), "back end %s: %s",
@@ -491,14 +612,82 @@ static void on_connect(uv_connect_t *req, int status)
         flow_close(f, status == UV_ECONNREFUSED ? WIRE_E_REFUSED : WIRE_E_UNREACHABLE, why);
         return;
     }
-    f->connected = 1;
-    uv_tcp_nodelay(&f->tcp, 1);
-    flow_send(f, &ok);
-    f->result_sent = 1;
-    flow_log(f, LOG_DEBUG, "connected to the back end");
-    if (f->fin_recv)
-        flow_pass_fin(f);
-    flow_read_start(f);
+    flow_connected(f);
+}
+
+/* A failed address's handle has closed: try the next address, unless the
+ * flow ended meanwhile (then this was its TCP side's last close). */
+static void on_attempt_closed(uv_handle_t *h)
+{
+    flow_t *f = container_of(h, flow_t, tcp);
+
+    f->tcp_init = 0;
+    if (f->closed) {
+        f->tcp_gone = 1;
+        flow_maybe_free(f);
+        return;
+    }
+    flow_dial_next(f);
+}
+
+/* Connects to the dial's next address, or resets the flow when none is
+ * left: refused when the last one refused, unreachable otherwise. */
+static void flow_dial_next(flow_t *f)
+{
+    char why[WIRE_TEXT_MAX];
+    char where[ADDR_STRLEN];
+    int r;
+
+    if (dial_next(f->dial, &f->dial_addr) < 0) {
+        snprintf(why, sizeof(why), "back end %s: %u address%s tried, none connected (last %s: %s)",
+                 f->dial->name, f->dial->tried, f->dial->tried == 1 ? "" : "es",
+                 addr_format(&f->dial_addr, where, sizeof(where)), uv_strerror(f->dial_err));
+        flow_close(f, f->dial_err == UV_ECONNREFUSED ? WIRE_E_REFUSED : WIRE_E_UNREACHABLE, why);
+        return;
+    }
+    uv_tcp_init(f->gw->loop, &f->tcp);
+    f->tcp_init = 1;
+    r = uv_tcp_connect(&f->connect_req, &f->tcp, &f->dial_addr.sa, on_connect);
+    if (r < 0)
+        flow_dial_failed(f, r);
+}
+
+/* What the dial reports: the lookup's end, or time running out. */
+static void on_dial(void *data, dial_event_t ev, int status)
+{
+    flow_t *f = data;
+    char why[WIRE_TEXT_MAX];
+
+    if (ev == DIAL_RESOLVED && status == 0) {
+        flow_dial_next(f);
+        return;
+    }
+    if (ev == DIAL_TIMEOUT && f->tcp_init) {
+        flow_dial_failed(f, status); /* this address took its share: next */
+        return;
+    }
+    if (ev == DIAL_TIMEOUT)
+        snprintf(why, sizeof(why), "back end %s: name did not resolve within %u ms", f->dial->name,
+                 DIAL_TOTAL_MS);
+    else
+        snprintf(why, sizeof(why), "back end %s: name did not resolve: %s", f->dial->name,
+                 uv_strerror(status));
+    flow_close(f, WIRE_E_NAME, why);
+}
+
+/* Connects the flow to its service's back end: a numeric address at once,
+ * a name through a dial. Returns 0 or a UV_* error. */
+static int flow_connect(flow_t *f, const service_conf_t *svc)
+{
+    int r;
+
+    if (!svc->is_name) {
+        uv_tcp_init(f->gw->loop, &f->tcp);
+        f->tcp_init = 1;
+        return uv_tcp_connect(&f->connect_req, &f->tcp, &svc->addr.sa, on_connect);
+    }
+    f->dial = dial_start(f->gw->loop, svc->host, svc->port, DIAL_TOTAL_MS, on_dial, f, &r);
+    return f->dial ? 0 : r;
 }
 
 /* The reason an inbound OPEN is refused, or WIRE_OK. */
@@ -535,9 +724,7 @@ void flow_open_inbound(assoc_t *a, uint16_t sid, const char *service)
         flow_close(f, code, why);
         return;
     }
-    uv_tcp_init(a->gw->loop, &f->tcp);
-    f->tcp_init = 1;
-    r = uv_tcp_connect(&f->connect_req, &f->tcp, &svc->addr.sa, on_connect);
+    r = flow_connect(f, svc);
     if (r < 0) {
         flow_close(f, WIRE_E_UNREACHABLE, uv_strerror(r));
         return;

@@ -548,7 +548,7 @@ static int gateway_check_sctp(gateway_t *gw)
 static int gateway_start_services(gateway_t *gw)
 {
     const config_t *cfg = gw->cfg;
-    char where[ADDR_STRLEN];
+    char where[ADDR_NAME_LEN + 8];
     int r;
 
     gw->services = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*gw->services));
@@ -556,9 +556,13 @@ static int gateway_start_services(gateway_t *gw)
         return -ENOMEM;
     for (size_t i = 0; i < cfg->n_services; i++) {
         const service_conf_t *sc = &cfg->services[i];
-        addr_format(&sc->addr, where, sizeof(where));
+        if (sc->is_name)
+            snprintf(where, sizeof(where), "%s:%u", sc->host, sc->port);
+        else
+            addr_format(&sc->addr, where, sizeof(where));
         if (!sc->is_accept) {
-            log_info(&gw->log, "svc", "[%s]: flows from the peer connect to %s", sc->name, where);
+            log_info(&gw->log, "svc", "[%s]: flows from the peer connect to %s%s", sc->name, where,
+                     sc->is_name ? " (a name, looked up as each flow opens)" : "");
             continue;
         }
         r = service_start(&gw->services[gw->n_services++], gw, sc);

@@ -123,6 +123,10 @@ static int service_listen(service_t *s)
         return r;
     s->listener.data = s;
     s->open = 1;
+    /* Without UV_TCP_IPV6ONLY libuv clears IPV6_V6ONLY, whatever the
+     * net.ipv6.bindv6only sysctl says: [::]:PORT is dual-stack and takes
+     * IPv4 clients too (seen as ::ffff:a.b.c.d), and *:PORT is IPv4 only.
+     * config.c refuses an IPv4 listener on the port of a [::] one. */
     if ((r = uv_tcp_bind(&s->listener, &s->conf->addr.sa, 0)) < 0 ||
         (r = uv_listen((uv_stream_t *)&s->listener, BACKLOG, on_connection)) < 0)
         return r;

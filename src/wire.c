@@ -320,6 +320,7 @@ const char *wire_code_name(uint16_t code)
         [WIRE_E_LOST] = "association lost",
         [WIRE_E_SEAL] = "a message failed to open",
         [WIRE_E_MISMATCH] = "configuration mismatch",
+        [WIRE_E_NAME] = "name did not resolve",
     };
     if (code < sizeof(names) / sizeof(names[0]) && names[code])
         return names[code];

@@ -5,6 +5,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 /* Parses a host and prints it back; returns the text, or "ERR" if refused. */
 static const char *host_round_trip(const char *s, unsigned port, char *buf, size_t len)
@@ -156,6 +158,67 @@ static void test_hostport_refused(void)
     }
 }
 
+/* Parses name:port; returns the host, or the reason it was refused. */
+static const char *nameport(const char *s, unsigned *port)
+{
+    static char host[ADDR_NAME_LEN];
+    const char *why;
+
+    if (addr_parse_nameport(s, host, port, &why) < 0)
+        return why;
+    return host;
+}
+
+static void test_nameport(void)
+{
+    unsigned port = 0;
+
+    CHECK_STR(nameport("db.example.internal:5432", &port), "db.example.internal");
+    CHECK(port == 5432);
+    CHECK_STR(nameport("localhost:1", &port), "localhost");
+    CHECK(port == 1);
+    CHECK_STR(nameport("x:65535", &port), "x");
+    CHECK_STR(nameport("a1.b-2.c_3.example.:80", &port), "a1.b-2.c_3.example.");
+    CHECK_STR(nameport("10.example:80", &port), "10.example");
+    CHECK_STR(nameport("db.example", &port), "no ':PORT' after the host");
+    CHECK_STR(nameport("db.example:", &port), "the port must be 1 to 65535");
+    CHECK_STR(nameport("db.example:0", &port), "the port must be 1 to 65535");
+    CHECK_STR(nameport("db.example:+80", &port), "the port must be 1 to 65535");
+    CHECK_STR(nameport(":80", &port), "an empty host");
+    CHECK_STR(nameport(".:80", &port), "an empty host");
+    CHECK_STR(nameport("a..b:80", &port), "an empty label (two dots in a row, or a leading dot)");
+    CHECK_STR(nameport("a.b..:80", &port), "an empty label (two dots in a row, or a leading dot)");
+    CHECK_STR(nameport("a-:80", &port), "a label starting or ending with '-'");
+    CHECK_STR(nameport("a/b:80", &port),
+              "a character other than letters, digits, '-', '_' and '.'");
+    CHECK_STR(nameport("a\tb:80", &port),
+              "a character other than letters, digits, '-', '_' and '.'");
+    CHECK_STR(nameport("1.2.3:80", &port),
+              "not a valid IPv4 address, and a name's last label is not all digits");
+    {
+        /* 253 characters (labels of 63, 63, 63, 61) is the most DNS
+         * allows; a final dot does not count; 254 is refused. */
+        char name[300];
+
+        memset(name, 'a', sizeof(name));
+        name[63] = name[127] = name[191] = '.';
+        snprintf(name + 253, sizeof(name) - 253, ":80");
+        CHECK(strlen(nameport(name, &port)) == 253);
+        snprintf(name + 253, sizeof(name) - 253, ".:80");
+        CHECK(strlen(nameport(name, &port)) == 254);
+        snprintf(name + 253, sizeof(name) - 253, "a:80");
+        CHECK_STR(nameport(name, &port), "a name longer than 253 characters");
+        name[200] = '.';
+        snprintf(name + 253, sizeof(name) - 253, "a:80");
+        CHECK_STR(nameport(name, &port), "a name longer than 253 characters");
+        memset(name, 'b', 64);
+        snprintf(name + 64, sizeof(name) - 64, ".x:80");
+        CHECK_STR(nameport(name, &port), "a label longer than 63 characters");
+    }
+    CHECK_STR(nameport("::1:80", &port), "not a valid IPv6 address (write it as [ADDR]:PORT)");
+    CHECK_STR(nameport("[x]:80", &port), "not a valid IPv6 address (write it as [ADDR]:PORT)");
+}
+
 static void test_len_and_equal(void)
 {
     addr_t a, b, c, none = {0};
@@ -202,6 +265,7 @@ int main(void)
     test_host_refused();
     test_hostport_accepted();
     test_hostport_refused();
+    test_nameport();
     test_len_and_equal();
     test_format_edges();
     return check_status("addr");

@@ -174,7 +174,7 @@ static void test_full(fixture_t *fx)
                        "[ssh]\n"
                        "connect = [::1]:22\n"
                        "[ssh6]\n"
-                       "accept = [::]:8080\n";
+                       "accept = [::]:8081\n";
     const config_t *cfg = fx->cfg;
     const service_conf_t *s;
     char buf[ADDR_STRLEN];
@@ -322,7 +322,8 @@ static void test_bad_addresses(fixture_t *fx)
     CHECK(fails_at(fx, BASE "[web]\naccept = localhost:8080\n", 8,
                    "accept = localhost:8080: expected HOST:PORT"));
     CHECK(fails_at(fx, BASE "[web]\naccept = ::1:8080\n", 8, "accept = ::1:8080: expected"));
-    CHECK(fails_at(fx, BASE "[web]\nconnect = 10.0.0.1\n", 8, "connect = 10.0.0.1: expected"));
+    CHECK(fails_at(fx, BASE "[web]\nconnect = 10.0.0.1\n", 8,
+                   "connect = 10.0.0.1: no ':PORT' after the host; a back end is HOST:PORT"));
     CHECK(fails_at(fx, BASE "[web]\nconnect = *:80\n", 8,
                    "connect = *:80: a back end needs a real address"));
     CHECK(fails_at(fx, BASE "[web]\nconnect = [::]:80\n", 8, "connect = [::]:80: a back end"));
@@ -351,7 +352,12 @@ static void test_bad_ports(fixture_t *fx)
     CHECK(fails_at(fx, BASE "port =\n", 7, "port = : expected a number"));
     CHECK(fails_at(fx, BASE "[web]\naccept = 127.0.0.1:0\n", 8, "accept = 127.0.0.1:0: expected"));
     CHECK(fails_at(fx, BASE "[web]\naccept = 127.0.0.1:65536\n", 8, "accept = 127.0.0.1:65536"));
-    CHECK(fails_at(fx, BASE "[web]\nconnect = [::1]:22x\n", 8, "connect = [::1]:22x: expected"));
+    CHECK(fails_at(fx, BASE "[web]\nconnect = [::1]:22x\n", 8,
+                   "connect = [::1]:22x: the port must be 1 to 65535"));
+    CHECK(fails_at(fx, BASE "[web]\nconnect = db.example:0\n", 8,
+                   "connect = db.example:0: the port must be 1 to 65535"));
+    CHECK(fails_at(fx, BASE "[web]\nconnect = db.example:65536\n", 8,
+                   "connect = db.example:65536: the port must be"));
     CHECK(loads(fx, BASE "port = 65535\n[web]\naccept = 127.0.0.1:65535\n"));
 }
 
@@ -507,9 +513,89 @@ static void test_services(fixture_t *fx)
     /* Different ports, addresses or families do not collide; nor do a
      * connect and an accept on the same address. */
     CHECK(loads(fx, BASE "[a]\naccept = 127.0.0.1:80\n[b]\naccept = 127.0.0.1:81\n"
-                         "[c]\naccept = 127.0.0.2:80\n[d]\naccept = [::]:80\n"
+                         "[c]\naccept = 127.0.0.2:80\n[d]\naccept = [::]:82\n"
                          "[e]\nconnect = 127.0.0.1:80\n"));
     CHECK(fx->cfg->n_services == 5);
+}
+
+/* A back end may be a host name, kept as written and looked up per flow;
+ * a numeric one stays an address with no resolver involved. */
+static void test_names(fixture_t *fx)
+{
+    const service_conf_t *s;
+    char text[1024], name[300];
+
+    CHECK(loads(fx,
+                BASE "[db]\nconnect = db.example.internal:5432\n"
+                     "[num]\nconnect = 10.0.0.1:80\n[num6]\nconnect = [2001:db8::1]:80\n"
+                     "[fq]\nconnect = Back-End_1.example.:8080\n[one]\nconnect = localhost:22\n"));
+    s = config_service(fx->cfg, "db");
+    CHECK(s && !s->is_accept && s->is_name && s->port == 5432);
+    CHECK_STR(s ? s->host : NULL, "db.example.internal");
+    CHECK(s && s->addr.sa.sa_family == AF_UNSPEC);
+    s = config_service(fx->cfg, "num");
+    CHECK(s && !s->is_name && s->port == 80 && s->addr.sa.sa_family == AF_INET);
+    CHECK_STR(s ? s->host : NULL, "10.0.0.1");
+    s = config_service(fx->cfg, "num6");
+    CHECK(s && !s->is_name && s->port == 80 && s->addr.sa.sa_family == AF_INET6);
+    CHECK_STR(s ? s->host : NULL, "2001:db8::1");
+    s = config_service(fx->cfg, "fq");
+    CHECK(s && s->is_name && s->port == 8080);
+    CHECK_STR(s ? s->host : NULL, "Back-End_1.example.");
+    s = config_service(fx->cfg, "one");
+    CHECK(s && s->is_name);
+
+    /* A line holds at most 198 characters (inih's buffer, in the system
+     * library), so a name of more than about 180 cannot be written at all:
+     * the line is refused with its number. addr_parse_nameport's own bound
+     * of 253 is tested in test_addr. */
+    memset(name, 'a', sizeof(name));
+    name[63] = name[127] = '.';
+    name[180] = '\0';
+    snprintf(text, sizeof(text), BASE "[db]\nconnect = %s:1\n", name);
+    CHECK(loads(fx, text));
+    CHECK(strlen(config_service(fx->cfg, "db")->host) == 180);
+    name[180] = 'a';
+    name[254] = '\0';
+    snprintf(text, sizeof(text), BASE "[db]\nconnect = %s:1\n", name);
+    CHECK(fails_at(fx, text, 8, "line longer than 198 characters"));
+
+    CHECK(fails_at(fx, BASE "[db]\nconnect = :5432\n", 8, "connect = :5432: an empty host"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = .:5432\n", 8, "connect = .:5432: an empty host"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = db..example:5432\n", 8, "an empty label"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = .db:5432\n", 8, "an empty label"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = db_host!:5432\n", 8,
+                   "connect = db_host!:5432: a character other than letters, digits"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = db host:5432\n", 8, "a character other than"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = -db.example:5432\n", 8,
+                   "a label starting or ending with '-'"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = db-.example:5432\n", 8, "starting or ending"));
+    snprintf(text, sizeof(text), BASE "[db]\nconnect = %064d.example:1\n", 1);
+    CHECK(fails_at(fx, text, 8, "a label longer than 63 characters"));
+    /* A mistyped IPv4 address is not looked up as a name. */
+    CHECK(fails_at(fx, BASE "[db]\nconnect = 10.1.0:5432\n", 8,
+                   "connect = 10.1.0:5432: not a valid IPv4 address"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = 10.1.0.256:5432\n", 8, "not a valid IPv4 address"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = [db.example]:5432\n", 8,
+                   "not a valid IPv6 address (write it as [ADDR]:PORT)"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = 2001:db8::1:5432\n", 8, "not a valid IPv6 address"));
+
+    /* A listener stays numeric or a wildcard. */
+    CHECK(fails_at(fx, BASE "[web]\naccept = web.example:8080\n", 8,
+                   "accept = web.example:8080: expected HOST:PORT with a numeric host or a "
+                   "wildcard"));
+    CHECK(strstr(fx->err, "an accept address is never a name") != NULL);
+    CHECK(loads(fx, BASE "[v4]\naccept = *:8080\n[all]\naccept = [::]:8081\n"));
+    s = config_service(fx->cfg, "v4");
+    CHECK(s && s->is_accept && !s->is_name && s->addr.sa.sa_family == AF_INET);
+    s = config_service(fx->cfg, "all");
+    CHECK(s && s->is_accept && !s->is_name && s->addr.sa.sa_family == AF_INET6);
+    /* [::] is dual-stack: it takes the port on every IPv4 address too. */
+    CHECK(fails_at(fx, BASE "[a]\naccept = 127.0.0.1:80\n[d]\naccept = [::]:80\n", 10,
+                   "accept = [::]:80: [a] already accepts there (line 8); [::] listens on every "
+                   "IPv4 address too"));
+    CHECK(fails_at(fx, BASE "[d]\naccept = [::]:80\n[a]\naccept = *:80\n", 10,
+                   "accept = 0.0.0.0:80: [d] already accepts there (line 8)"));
 }
 
 static void test_psk(fixture_t *fx)
@@ -761,6 +847,7 @@ int main(void)
     test_enums_and_names(&fx);
     test_role(&fx);
     test_services(&fx);
+    test_names(&fx);
     test_psk(&fx);
     test_relative_path(&fx);
     test_stream(&fx);

@@ -1,0 +1,55 @@
+/* Dialling a back end by name: the lookup on the loop's thread pool
+ * (uv_getaddrinfo, so the loop never blocks and a DNS change takes effect
+ * with the next flow), then the addresses one at a time, all within one
+ * bound on the total time.
+ *
+ * A dial belongs to one flow, which asks it for the next address after each
+ * failed connection. The flow may end at any moment, even while the lookup
+ * runs on a pool thread (where it cannot be stopped): dial_abort() then
+ * cuts the tie, the callback is never called again, and the dial frees
+ * itself once its lookup has returned and its timer has closed. */
+#ifndef SCTPGW_DIAL_H
+#define SCTPGW_DIAL_H
+
+#include <netdb.h>
+#include <uv.h>
+#include "addr.h"
+
+typedef enum {
+    DIAL_RESOLVED, /* the lookup ended: status 0, or a UV_EAI_* error */
+    DIAL_TIMEOUT,  /* the lookup, or the current address's share of the bound, ran out */
+} dial_event_t;
+
+typedef void (*dial_cb)(void *data, dial_event_t ev, int status);
+
+typedef struct dial {
+    uv_loop_t *loop;
+    uv_getaddrinfo_t req;    /* the lookup */
+    uv_timer_t timer;        /* the bound: the lookup's, then each address's share */
+    struct addrinfo *res;    /* what the lookup found */
+    struct addrinfo *next;   /* the next address to hand out */
+    unsigned left;           /* addresses not handed out yet */
+    unsigned tried;          /* addresses handed out */
+    uint64_t deadline;       /* loop time by which the dial must be over */
+    dial_cb cb;              /* the owner's callback; NULL once aborted */
+    void *data;              /* the owner */
+    unsigned resolving : 1;  /* the lookup has not returned yet */
+    unsigned timer_gone : 1; /* the timer handle has closed */
+    char name[];             /* "host:port", for logs */
+} dial_t;
+
+/* Starts looking host up for TCP to port; the whole dial must be over
+ * within total_ms. Returns the dial or NULL with *err set (-errno / UV_*). */
+dial_t *dial_start(uv_loop_t *loop, const char *host, unsigned port, unsigned total_ms, dial_cb cb,
+                   void *data, int *err);
+
+/* The next address to try, with its share of what is left of the bound
+ * (the timer restarts: DIAL_TIMEOUT if it runs out). Returns 0, or -ENOENT
+ * when every address has been handed out. */
+int dial_next(dial_t *d, addr_t *out);
+
+/* The owner is done with the dial (connected, or gone): no more callbacks.
+ * The dial frees itself when it safely can. */
+void dial_abort(dial_t *d);
+
+#endif

@@ -1,0 +1,147 @@
+/* Tests for src/dial.c on a real loop, natively and without any network:
+ * "localhost" comes from the hosts file. What matters most is the owner
+ * leaving while the lookup runs: no callback after dial_abort, no leak and
+ * no use after free (run under the sanitizer build to see the last two). */
+#include "dial.h"
+#include "check.h"
+
+#include <errno.h>
+
+typedef struct owner {
+    dial_t *dial;
+    int resolved;    /* DIAL_RESOLVED events */
+    int timeouts;    /* DIAL_TIMEOUT events */
+    int status;      /* the last event's status */
+    int addrs;       /* addresses handed out */
+    int got_v4;      /* 127.0.0.1 was among them */
+    int after_abort; /* events after dial_abort: must stay 0 */
+    int aborted;
+} owner_t;
+
+static void on_event(void *data, dial_event_t ev, int status)
+{
+    owner_t *o = data;
+    addr_t a;
+
+    if (o->aborted)
+        o->after_abort++;
+    o->status = status;
+    if (ev == DIAL_TIMEOUT) {
+        o->timeouts++;
+        dial_abort(o->dial);
+        o->aborted = 1;
+        return;
+    }
+    o->resolved++;
+    while (status == 0 && dial_next(o->dial, &a) == 0) {
+        o->addrs++;
+        o->got_v4 |= a.sa.sa_family == AF_INET && a.v4.sin_addr.s_addr == htonl(INADDR_LOOPBACK) &&
+                     a.v4.sin_port == htons(8080);
+    }
+    CHECK(dial_next(o->dial, &a) == -ENOENT);
+    dial_abort(o->dial);
+    o->aborted = 1;
+}
+
+/* A lookup that completes: its addresses are handed out in turn, then none. */
+static void test_resolve(uv_loop_t *loop)
+{
+    owner_t o = {0};
+    int err = 0;
+
+    o.dial = dial_start(loop, "localhost", 8080, 10000, on_event, &o, &err);
+    CHECK(o.dial != NULL);
+    CHECK_STR(o.dial ? o.dial->name : NULL, "localhost:8080");
+    uv_run(loop, UV_RUN_DEFAULT);
+    CHECK(o.resolved == 1 && o.status == 0 && o.timeouts == 0);
+    CHECK(o.addrs >= 1 && o.got_v4);
+    CHECK(o.after_abort == 0);
+}
+
+/* The owner leaves at once, while the lookup is queued or running on a pool
+ * thread: no event follows, and the loop ends with everything freed. */
+static void test_abort_while_resolving(uv_loop_t *loop)
+{
+    owner_t o[8] = {{0}};
+    int err = 0;
+
+    for (int i = 0; i < 8; i++) {
+        o[i].dial = dial_start(loop, "localhost", 80, 10000, on_event, &o[i], &err);
+        CHECK(o[i].dial != NULL);
+    }
+    for (int i = 0; i < 8; i++) {
+        dial_abort(o[i].dial);
+        o[i].aborted = 1;
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 8; i++)
+        CHECK(o[i].resolved == 0 && o[i].timeouts == 0 && o[i].after_abort == 0);
+}
+
+/* The owner leaves after the first address, the dial's timer still armed
+ * for that address's share. */
+static void on_first_only(void *data, dial_event_t ev, int status)
+{
+    owner_t *o = data;
+    addr_t a;
+
+    o->resolved += ev == DIAL_RESOLVED;
+    o->status = status;
+    if (status == 0 && dial_next(o->dial, &a) == 0)
+        o->addrs++;
+    dial_abort(o->dial);
+}
+
+static void test_abort_while_connecting(uv_loop_t *loop)
+{
+    owner_t o = {0};
+    int err = 0;
+
+    o.dial = dial_start(loop, "localhost", 80, 10000, on_first_only, &o, &err);
+    uv_run(loop, UV_RUN_DEFAULT);
+    CHECK(o.resolved == 1 && o.addrs == 1);
+}
+
+/* An address's share of the time runs out: DIAL_TIMEOUT. */
+static void on_share(void *data, dial_event_t ev, int status)
+{
+    owner_t *o = data;
+    addr_t a;
+
+    o->status = status;
+    if (ev == DIAL_TIMEOUT) {
+        o->timeouts++;
+        dial_abort(o->dial);
+        return;
+    }
+    o->resolved++;
+    if (status == 0 && dial_next(o->dial, &a) == 0)
+        o->addrs++;
+    else
+        dial_abort(o->dial);
+}
+
+static void test_share_timeout(uv_loop_t *loop)
+{
+    owner_t o = {0};
+    int err = 0;
+    uint64_t t0 = uv_now(loop);
+
+    o.dial = dial_start(loop, "localhost", 80, 300, on_share, &o, &err);
+    uv_run(loop, UV_RUN_DEFAULT);
+    CHECK(o.resolved == 1 && o.addrs == 1 && o.timeouts == 1 && o.status == UV_ETIMEDOUT);
+    CHECK(uv_now(loop) - t0 <= 1000);
+}
+
+int main(void)
+{
+    uv_loop_t loop;
+
+    uv_loop_init(&loop);
+    test_resolve(&loop);
+    test_abort_while_resolving(&loop);
+    test_abort_while_connecting(&loop);
+    test_share_timeout(&loop);
+    CHECK(uv_loop_close(&loop) == 0);
+    return check_status("dial");
+}
