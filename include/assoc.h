@@ -54,6 +54,7 @@ typedef struct assoc {
     int flows_ok;                      /* flows may open: READY is known to be at the initiator */
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
     uint32_t peer_window;              /* the peer's per-flow window */
+    uint32_t flow_window;              /* ours, as our HELLO announced it (fixed for its life) */
     paths_t paths;                     /* peer addresses and their state */
 
     streams_t streams;   /* our half of the streams */

@@ -458,7 +458,10 @@ static void assoc_established(assoc_t *a)
                           "or an old kernel?)");
         return;
     }
-    if (handshake_init(&a->hs, a->initiator, cfg->psk, cfg->psk_len, cfg->name, cfg->flow_window,
+    /* The peer grants itself this much per flow for the association's
+     * whole life: a reload that changes flow_window reaches new ones only. */
+    a->flow_window = cfg->flow_window;
+    if (handshake_init(&a->hs, a->initiator, cfg->psk, cfg->psk_len, cfg->name, a->flow_window,
                        cfg->encryption ? WIRE_F_SEALED : 0, &out) < 0) {
         assoc_teardown(a, WIRE_E_INTERNAL, "the crypto library failed to start", END_ABORT);
         return;
