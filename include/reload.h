@@ -41,7 +41,8 @@ typedef struct reload_plan {
 
     /* Listeners: old accept services whose listener closes (removed, turned
      * into a connect service, or moved to another address), new ones that
-     * open one, and those that keep theirs (same name and address). */
+     * open one, and those that keep theirs (same name and address, or the
+     * old one's address taken by a new service, which takes its listener). */
     uint16_t stop[CONFIG_MAX_SERVICES];
     size_t n_stop;
     uint16_t start[CONFIG_MAX_SERVICES];
@@ -65,5 +66,9 @@ void reload_diff(const config_t *old, const config_t *new, reload_plan_t *out);
 /* Copies into `new` the running values of the keys plan->restart lists,
  * so that `new` describes exactly what will run once the plan is applied. */
 void reload_keep_running(config_t *new, const config_t *old, const reload_plan_t *plan);
+
+/* Writes what the plan changes live, for a person: "services 1 added,
+ * 0 removed, 0 changed, log_level" or "nothing changed". */
+void reload_describe(const reload_plan_t *p, char *buf, size_t len);
 
 #endif

@@ -91,6 +91,23 @@ static int service_equal(const service_conf_t *a, const service_conf_t *b)
            strcmp(a->peer, b->peer) == 0;
 }
 
+/* A listener that would stop while another service starts on the same
+ * address is handed over instead (a service renamed, or two that swap
+ * names): the new one could not bind while the old one listens. */
+static void listeners_hand_over(const config_t *old, const config_t *new, reload_plan_t *p)
+{
+    for (size_t s = 0; s < p->n_start; s++) {
+        for (size_t o = 0; o < p->n_stop; o++) {
+            if (!addr_equal(&old->services[p->stop[o]].addr, &new->services[p->start[s]].addr))
+                continue;
+            p->keep[p->n_keep++] = (reload_keep_t){p->stop[o], p->start[s]};
+            p->stop[o] = p->stop[--p->n_stop];
+            p->start[s--] = p->start[--p->n_start];
+            break;
+        }
+    }
+}
+
 /* Services are matched by name. An accept service keeps its listener when
  * its address is the same (only its peer may have changed); otherwise the
  * old listener closes and a new one opens. A connect service needs nothing
@@ -121,6 +138,7 @@ static void diff_services(const config_t *old, const config_t *new, reload_plan_
         if (n->is_accept && !(o && o->is_accept && addr_equal(&o->addr, &n->addr)))
             p->start[p->n_start++] = (uint16_t)i;
     }
+    listeners_hand_over(old, new, p);
     if (p->n_added || p->n_removed || p->n_changed)
         p->live |= RELOAD_SERVICES;
 }
@@ -174,4 +192,34 @@ void reload_keep_running(config_t *new, const config_t *old, const reload_plan_t
         new->primary = old->primary;
         new->has_primary = old->has_primary;
     }
+}
+
+void reload_describe(const reload_plan_t *p, char *buf, size_t len)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } keys[] = {
+        {RELOAD_LOG_LEVEL, "log_level"}, {RELOAD_TIMERS, "failover_ms/outage_ms"},
+        {RELOAD_PRIMARY, "primary"},     {RELOAD_MAX_FLOWS, "max_flows"},
+        {RELOAD_WINDOW, "flow_window"},  {RELOAD_DRAIN, "drain_ms"},
+        {RELOAD_REKEY, "rekey_s"},
+    };
+    size_t used = 0;
+    int n;
+
+    buf[0] = '\0';
+    if (p->live & RELOAD_SERVICES) {
+        n = snprintf(buf, len, "services %zu added, %zu removed, %zu changed", p->n_added,
+                     p->n_removed, p->n_changed);
+        used = n > 0 ? (size_t)n : 0;
+    }
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && used < len; i++) {
+        if (!(p->live & keys[i].bit))
+            continue;
+        n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "", keys[i].name);
+        used += n > 0 ? (size_t)n : 0;
+    }
+    if (used == 0)
+        snprintf(buf, len, "nothing changed");
 }

@@ -215,6 +215,23 @@ static void test_services(void)
     CHECK(p.live == RELOAD_SERVICES && p.n_changed == 1);
     CHECK(p.n_stop == 0 && p.n_start == 0 && p.n_keep == 2);
 
+    /* web renamed www on the same address, ssh and a new one swap
+     * addresses: the listeners are handed over, none closes. */
+    CHECK(diff(LISTEN,
+               "[gateway]\nname = b\npsk_file = a.key\n"
+               "[association]\nrole = listen\n"
+               "[www]\naccept = 127.0.0.1:7001\n"
+               "[ssh]\naccept = 127.0.0.1:7004\n"
+               "[x]\naccept = 127.0.0.1:7002\n"
+               "[db]\nconnect = 127.0.0.1:9001\n",
+               &p) == 0);
+    CHECK(p.n_added == 2 && p.n_removed == 1 && p.n_changed == 1);
+    CHECK(p.n_stop == 0);
+    CHECK(p.n_start == 1 && p.start[0] == 1); /* ssh on 7004 */
+    CHECK(p.n_keep == 2);
+    CHECK(p.keep[0].old_i == 0 && p.keep[0].new_i == 0); /* web's listener, now www's */
+    CHECK(p.keep[1].old_i == 1 && p.keep[1].new_i == 2); /* ssh's listener, now x's */
+
     /* Every service gone. */
     CHECK(diff(LISTEN, "[gateway]\nname = b\npsk_file = a.key\n[association]\nrole = listen\n",
                &p) == 0);
