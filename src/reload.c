@@ -1,15 +1,35 @@
 /* The reload diff (see reload.h): pure comparison of two configurations. */
 #include "reload.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+
+static void port_set(addr_t *a, unsigned port)
+{
+    if (a->sa.sa_family == AF_INET)
+        a->v4.sin_port = htons((uint16_t)port);
+    else
+        a->v6.sin6_port = htons((uint16_t)port);
+}
+
+/* The link addresses carry the association's port (config.c puts it
+ * there), which is a key of its own: they are compared without it. */
+static int host_equal(const addr_t *a, const addr_t *b)
+{
+    addr_t x = *a, y = *b;
+
+    port_set(&x, 0);
+    port_set(&y, 0);
+    return addr_equal(&x, &y);
+}
 
 static int addrs_equal(const addr_t *a, size_t na, const addr_t *b, size_t nb)
 {
     if (na != nb)
         return 0;
     for (size_t i = 0; i < na; i++) {
-        if (!addr_equal(&a[i], &b[i]))
+        if (!host_equal(&a[i], &b[i]))
             return 0;
     }
     return 1;
@@ -19,7 +39,7 @@ static int primary_equal(const config_t *a, const config_t *b)
 {
     if (a->has_primary != b->has_primary)
         return 0;
-    return !a->has_primary || addr_equal(&a->primary, &b->primary);
+    return !a->has_primary || host_equal(&a->primary, &b->primary);
 }
 
 static int psk_equal(const config_t *a, const config_t *b)
@@ -37,8 +57,8 @@ static void restart_add(reload_plan_t *p, const char *key)
 }
 
 /* The keys that only a new association (or process) can change. A new
- * primary must be one of the running remote addresses, with the running
- * port: when those change too it waits for the restart with them. */
+ * primary must be one of the running remote addresses: when those change
+ * too it waits for the restart with them. */
 static void diff_restart(const config_t *old, const config_t *new, reload_plan_t *p)
 {
     int remote_same = addrs_equal(old->remote, old->n_remote, new->remote, new->n_remote);
@@ -60,7 +80,7 @@ static void diff_restart(const config_t *old, const config_t *new, reload_plan_t
     if (old->sock_buffer != new->sock_buffer)
         restart_add(p, "sock_buffer");
     if (!primary_equal(old, new)) {
-        if (remote_same && old->port == new->port && old->role == new->role)
+        if (remote_same && old->role == new->role)
             p->live |= RELOAD_PRIMARY;
         else
             restart_add(p, "primary");
@@ -177,8 +197,14 @@ void reload_keep_running(config_t *new, const config_t *old, const reload_plan_t
         memcpy(new->remote, old->remote, sizeof(new->remote));
         new->n_remote = old->n_remote;
     }
-    if (restart_has(plan, "port"))
+    if (restart_has(plan, "port")) {
         new->port = old->port;
+        for (size_t i = 0; i < new->n_local; i++)
+            port_set(&new->local[i], new->port);
+        for (size_t i = 0; i < new->n_remote; i++)
+            port_set(&new->remote[i], new->port);
+        port_set(&new->primary, new->port);
+    }
     if (restart_has(plan, "psk_file")) {
         memcpy(new->psk_path, old->psk_path, sizeof(new->psk_path));
         memcpy(new->psk, old->psk, sizeof(new->psk));

@@ -151,6 +151,20 @@ static void test_restart(void)
     CHECK_STR(p.restart, "");
     CHECK(p.live == RELOAD_TIMERS);
 
+    /* The port alone (the link addresses carry it, but they did not
+     * change): kept, in the addresses too. */
+    CHECK(diff(CONNECT,
+               "[gateway]\nname = a\npsk_file = a.key\n"
+               "[association]\nrole = connect\nremote = 10.1.0.2, 10.2.0.2\nprimary = 10.1.0.2\n"
+               "port = 9900\n[web]\naccept = 127.0.0.1:7001\n",
+               &p) == 0);
+    CHECK_STR(p.restart, "port");
+    CHECK(p.live == 0);
+    reload_keep_running(&new_cfg, &old_cfg, &p);
+    CHECK(new_cfg.port == 9899 && addr_equal(&new_cfg.remote[0], &old_cfg.remote[0]));
+    CHECK(addr_equal(&new_cfg.remote[1], &old_cfg.remote[1]));
+    CHECK(addr_equal(&new_cfg.primary, &old_cfg.primary));
+
     /* The role: listen to connect brings remote with it. */
     CHECK(diff(LISTEN,
                "[gateway]\nname = b\npsk_file = a.key\n"

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Reload (SIGHUP) during verified flows. Site a accepts [echo] (7001) and
+# [old] (7002), site b connects both to one echo back end; paced flows run
+# on both services all along. Then:
+#  1. site b reloads without [old], with [new], failover_ms 1000 -> 300 and
+#     log_level debug: a new [old] client at site a is refused by site b
+#     (no such connect service) while the [old] flows already open go on;
+#  2. site a reloads likewise: its [old] listener closes (a connect there
+#     fails), [new] (7003) carries flows end to end, and the association's
+#     heartbeat interval and RTO (read from the kernel with `ss`, the
+#     primary path's p_hbinterval and p_rto) follow the new failover_ms:
+#     250 -> 75 ms, RTO within 30..150 ms; DEBUG lines appear;
+#  3. a broken file (a bad key at a known line, after changes that would
+#     remove [echo] and set log_level error) changes nothing: the error is
+#     logged as FILE:LINE, [echo] and [new] still carry flows, the timers
+#     and the log level stay;
+#  4. a restart-only key (port) is logged as needing a restart, not applied
+#     (the association stays, no new one), while a live key in the same
+#     file (log_level) is;
+# and at the end every flow that ran across the reloads has all its bytes,
+# verified, on [echo] and on the removed [old] alike.
+. "$(dirname "$0")/lib.sh"
+FAILOVER_MS=1000
+
+# site_config SITE NAME ROLE SERVICES...: a config whose services are given
+# as "name=accept:PORT" or "name=connect:PORT" (on 127.0.0.1).
+site_config() {
+    local name=$1 role=$2 s
+    shift 2
+    for s in "$@"; do
+        printf '[%s]\n%s = 127.0.0.1:%s\n\n' "${s%%=*}" "$(cut -d= -f2 <<<"$s" | cut -d: -f1)" "${s##*:}"
+    done | gw_config "$name" "$role"
+}
+
+# hup NAME: SIGHUP, then waits for the reload's last line.
+hup() {
+    local before
+    before=$(count_log "$1" 'gw: (reloaded: |reload: .*nothing changed)')
+    kill -HUP "$(gw_pid "$1")"
+    wait_log "$1" 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1))
+}
+
+# sctp_info SITE KEY: the value of KEY (p_hbinterval, p_rto) that `ss`
+# reports for the site's established association.
+sctp_info() {
+    in_site "$1" ss -Hnie --sctp state established | tr ' \t' '\n\n' | sed -n "s/^$2://p" | head -n 1
+}
+
+pair_up
+site_config site-a connect echo=accept:7001 old=accept:7002
+site_config site-b listen echo=connect:9001 old=connect:9001
+server_start b 127.0.0.1:9001 echo
+pair_start
+
+# 4 flows on [echo] and 2 on [old], 1 KiB every 10 ms for about 20 s.
+client a --connect 127.0.0.1:7001 --flows 4 --mode paced --count 2000 --timeout-ms 50000 \
+    >"$WORK/echo.out" &
+echo_pid=$!
+client a --connect 127.0.0.1:7002 --flows 2 --mode paced --count 2000 --timeout-ms 50000 \
+    >"$WORK/old.out" &
+old_pid=$!
+wait_log site-a 'opened for client' 10 6
+hb0=$(sctp_info a p_hbinterval)
+log "before: $(in_site a ss -Hnie --sctp state established)"
+[ "$hb0" = 250 ] || fail "site a: heartbeat interval $hb0 before the reload, expected 250 (failover_ms 1000)"
+[ "$(count_log site-a ' DEBUG ')" -eq 0 ] || fail "site a logged DEBUG lines at log_level info"
+
+# 1. Site b first: [old] goes, [new] comes, timers and log level change.
+LOG_LEVEL=debug FAILOVER_MS=300 site_config site-b listen echo=connect:9001 new=connect:9001
+hup site-b
+wait_log site-b 'reload: \[old\]: removed; the peer.s new flows for it are refused, its 2 open flows go on' 1
+wait_log site-b 'reloaded: services 1 added, 1 removed, 0 changed, log_level, failover_ms/outage_ms$' 1
+r=$(client a --connect 127.0.0.1:7002 --flows 1 --mode expect-close --timeout-ms 5000)
+log "a new [old] client after site b dropped [old]: $r"
+expect "$r" ok == 1
+wait_log site-b '\[old\].*no such connect service here' 5
+log "ok: site b refuses new [old] flows"
+
+# 2. Site a: [old]'s listener closes, [new] listens.
+LOG_LEVEL=debug FAILOVER_MS=300 site_config site-a connect echo=accept:7001 new=accept:7003
+hup site-a
+wait_log site-a 'reload: \[old\]: removed; its listener closes, its 2 open flows go on' 1
+wait_log site-a 'reload: \[new\]: accepting on 127.0.0.1:7003' 1
+wait_log site-a 'reload: failover_ms 1000 -> 300, outage_ms 30000 -> 30000: rto 30..150 ms, heartbeat 75 ms; 1 association re-tuned' 1
+if in_site a timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7002' 2>/dev/null; then
+    fail "site a: 127.0.0.1:7002 still accepts after [old] was removed"
+fi
+log "ok: site a's [old] listener is closed"
+r=$(client a --connect 127.0.0.1:7003 --flows 3 --mode echo --bytes 256K --timeout-ms 10000)
+log "[new]: $r"
+expect "$r" ok == 3
+expect "$r" bytes_verified == $((3 * 256 * 1024))
+# The kernel's view of the live association: RTTs keep being sampled by the
+# paced flows, so the RTO is clamped into the new bounds within a moment.
+sleep 1
+hb1=$(sctp_info a p_hbinterval) rto1=$(sctp_info a p_rto)
+log "after: $(in_site a ss -Hnie --sctp state established)"
+[ "$hb1" = 75 ] || fail "site a: heartbeat interval $hb1 after the reload, expected 75 (failover_ms 300)"
+[ -n "$rto1" ] && [ "$rto1" -ge 30 ] && [ "$rto1" -le 150 ] ||
+    fail "site a: RTO $rto1 ms after the reload, expected within 30..150 (failover_ms 300)"
+log "ok: live association re-tuned: heartbeat $hb0 -> $hb1 ms, RTO $rto1 ms"
+[ "$(count_log site-a ' DEBUG ')" -gt 0 ] || fail "site a: no DEBUG line after log_level = debug"
+log "ok: site a logs DEBUG lines"
+
+# 3. A broken file: [echo] gone and log_level error, but a bad key at line 3.
+LOG_LEVEL=error site_config site-a connect new=accept:7003
+sed -i '3i bogus = 1' "$WORK/site-a.ini"
+hup site-a
+wait_log site-a "ERROR .*reload: $WORK/site-a.ini:3: unknown key 'bogus' in \[gateway\].*; nothing changed" 1
+d0=$(count_log site-a ' DEBUG ')
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+r=$(client a --connect 127.0.0.1:7003 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+[ "$(sctp_info a p_hbinterval)" = 75 ] || fail "site a: the broken reload changed the heartbeat"
+[ "$(count_log site-a ' DEBUG ')" -gt "$d0" ] || fail "site a: the broken reload changed log_level"
+log "ok: the broken file changed nothing"
+
+# 4. A restart-only key beside a live one.
+ups=$(count_log site-a 'up: peer proved the key')
+LOG_LEVEL=info FAILOVER_MS=300 site_config site-a connect echo=accept:7001 new=accept:7003
+sed -i 's/^port = 9899$/port = 9900/' "$WORK/site-a.ini"
+hup site-a
+wait_log site-a 'WARN .*reload: port changed: needs a restart; kept the running value' 1
+wait_log site-a 'reloaded: log_level; needs a restart: port$' 1
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+[ "$(count_log site-a 'up: peer proved the key')" -eq "$ups" ] ||
+    fail "site a: a new association came up after a port change that needs a restart"
+[ "$(count_log site-b 'up: peer proved the key')" -eq 1 ] ||
+    fail "site b: the association was replaced during the reloads"
+log "ok: port change reported, not applied; log_level applied"
+
+wait "$echo_pid" || true
+wait "$old_pid" || true
+r=$(cat "$WORK/echo.out")
+log "[echo] across the reloads: $r"
+expect "$r" ok == 4
+expect "$r" bytes_verified == $((4 * 2000 * 1024))
+r=$(cat "$WORK/old.out")
+log "[old] across its removal: $r"
+expect "$r" ok == 2
+expect "$r" bytes_verified == $((2 * 2000 * 1024))
+done_ok
