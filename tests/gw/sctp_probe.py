@@ -1,17 +1,18 @@
 #!/usr/bin/env python3
 """Reads a running gateway's SCTP timers from the kernel, for t_reload.sh.
 
-Usage: sctp_probe.py PID
+Usage: sctp_probe.py PID...
 
-Takes a copy of each SCTP socket of process PID (pidfd_getfd, as root) and,
-for the first one with an established association, prints one line:
+Takes a copy of each SCTP socket of each process PID (pidfd_getfd, as root)
+and, for the first one with an established association, prints one line:
 
-    rto_initial=500 rto_max=500 rto_min=100 hbinterval=250 pathmaxrxt=2 asocmaxrxt=730
+    pid=PID rto_initial=500 rto_max=500 rto_min=100 hbinterval=252 pathmaxrxt=2 asocmaxrxt=730
 
 the association's own values (SCTP_RTOINFO, SCTP_PEER_ADDR_PARAMS with no
 address, SCTP_ASSOCINFO; on a one-to-one socket the kernel ignores the
-association id and answers for its association). Exits 1 when there is no
-such socket.
+association id and answers for its association; it keeps them in
+jiffies, so 250 ms may read 252). Exits 1 when a process has no such
+socket. Several processes in one call: python starts slowly in the VM.
 """
 import ctypes
 import os
@@ -60,11 +61,11 @@ def probe(fd):
             f"pathmaxrxt={pmr} asocmaxrxt={amr}")
 
 
-def main():
-    pid = int(sys.argv[1])
+def probe_pid(pid):
     pidfd = libc.syscall(SYS_PIDFD_OPEN, pid, 0)
     if pidfd < 0:
-        sys.exit(f"sctp_probe: pidfd_open {pid}: {os.strerror(ctypes.get_errno())}")
+        print(f"sctp_probe: pidfd_open {pid}: {os.strerror(ctypes.get_errno())}", file=sys.stderr)
+        return False
     for name in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
         try:
             if not os.readlink(f"/proc/{pid}/fd/{name}").startswith("socket:"):
@@ -77,9 +78,15 @@ def main():
         line = probe(fd)
         os.close(fd)
         if line:
-            print(line)
-            return
-    sys.exit(f"sctp_probe: process {pid} has no established SCTP association")
+            print(f"pid={pid} {line}")
+            return True
+    print(f"sctp_probe: process {pid} has no established SCTP association", file=sys.stderr)
+    return False
+
+
+def main():
+    ok = [probe_pid(int(pid)) for pid in sys.argv[1:]]
+    sys.exit(0 if all(ok) else 1)
 
 
 if __name__ == "__main__":

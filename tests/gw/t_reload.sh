@@ -42,18 +42,21 @@ hup() {
     wait_log "$1" 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1))
 }
 
-# timers NAME: the live association's timers at that gateway, as the
-# kernel holds them ("rto_initial=... rto_max=... rto_min=... hbinterval=...").
-# (-I -S: python starts faster without site packages, which the VM's
-# shared root makes slow.)
-timers() { python3 -I -S "$ROOT/tests/gw/sctp_probe.py" "$(gw_pid "$1")"; }
+# timers_read: both gateways' live association timers, as the kernel holds
+# them ("pid=... rto_initial=... rto_max=... rto_min=... hbinterval=..."),
+# into $WORK/timers. One python run for both (-I -S: it starts faster
+# without site packages; a start takes seconds in the emulated VM).
+timers_read() {
+    python3 -I -S "$ROOT/tests/gw/sctp_probe.py" "$(gw_pid site-a)" "$(gw_pid site-b)" \
+        >"$WORK/timers" || fail "sctp_probe.py could not read both associations"
+}
 
-# expect_timers NAME RTO_MIN RTO_MAX HBINTERVAL: each within 4 ms above
-# what was asked, the kernel keeping them in jiffies (HZ 250 in the VM:
-# 30 ms reads 32, 250 reads 252).
+# expect_timers NAME RTO_MIN RTO_MAX HBINTERVAL: what timers_read found at
+# NAME, each within 4 ms above what was asked, the kernel keeping them in
+# jiffies (HZ 250 in the VM: 30 ms reads 32, 250 reads 252).
 expect_timers() {
     local t
-    t=$(timers "$1")
+    t=$(grep "^pid=$(gw_pid "$1") " "$WORK/timers" || true)
     log "$1: $t"
     awk -v a="$(kv "$t" rto_min)" -v b="$(kv "$t" rto_max)" -v c="$(kv "$t" hbinterval)" \
         -v x="$2" -v y="$3" -v z="$4" \
@@ -68,7 +71,8 @@ site_config site-b listen echo=connect:9001 old=connect:9001
 server_start b 127.0.0.1:9001 echo
 pair_start
 # Read before the flows start, so that they are surely still running at the
-# reloads (a probe takes seconds in the emulated VM).
+# reloads.
+timers_read
 expect_timers site-a 100 500 250
 expect_timers site-b 100 500 250
 
@@ -98,7 +102,6 @@ LOG_LEVEL=debug FAILOVER_MS=300 site_config site-a connect echo=accept:7001 new=
 hup site-a
 wait_log site-a 'reload: \[old\]: removed; its listener closes, its 2 open flows go on' 1
 wait_log site-a 'reload: \[new\]: accepting on 127.0.0.1:7003' 1
-wait_log site-a 'reload: failover_ms 1000 -> 300, outage_ms 30000 -> 30000: rto 30..150 ms, heartbeat 75 ms; 1 association re-tuned' 1
 if in_site a timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7002' 2>/dev/null; then
     fail "site a: 127.0.0.1:7002 still accepts after [old] was removed"
 fi
@@ -107,9 +110,13 @@ r=$(client a --connect 127.0.0.1:7003 --flows 3 --mode echo --bytes 256K --timeo
 log "[new]: $r"
 expect "$r" ok == 3
 expect "$r" bytes_verified == $((3 * 256 * 1024))
-# The kernel's view of the live association at both ends.
+# The kernel's view of the live association at both ends, and the log's.
+timers_read
 expect_timers site-a 30 150 75
 expect_timers site-b 30 150 75
+for s in a b; do
+    wait_log site-$s 'reload: failover_ms 1000 -> 300, outage_ms 30000 -> 30000: rto 30..150 ms, heartbeat 75 ms; 1 association re-tuned' 1
+done
 log "ok: the live association is re-tuned at both ends"
 [ "$(count_log site-a ' DEBUG ')" -gt 0 ] || fail "site a: no DEBUG line after log_level = debug"
 log "ok: site a logs DEBUG lines"
@@ -124,6 +131,7 @@ r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeou
 expect "$r" ok == 1
 r=$(client a --connect 127.0.0.1:7003 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
 expect "$r" ok == 1
+timers_read
 expect_timers site-a 30 150 75
 [ "$(count_log site-a ' DEBUG ')" -gt "$d0" ] || fail "site a: the broken reload changed log_level"
 log "ok: the broken file changed nothing"
