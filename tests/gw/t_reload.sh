@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Reload (SIGHUP) during verified flows. Site a accepts [echo] (7001) and
-# [old] (7002), site b connects both to one echo back end; paced flows run
-# on both services all along. Then:
-#  1. site b reloads without [old], with [new], failover_ms 1000 -> 300 and
-#     log_level debug: a new [old] client at site a is refused by site b
-#     (no such connect service) while the [old] flows already open go on;
-#  2. site a reloads likewise: its [old] listener closes (a connect there
-#     fails), [new] (7003) carries flows end to end, and at both ends the
-#     live association's RTO bounds and heartbeat interval, read from the
-#     kernel (sctp_probe.py: getsockopt on a copy of the gateway's socket),
-#     follow the new failover_ms: RTO 100..500 -> 30..150 ms, heartbeat
-#     250 -> 75 ms; DEBUG lines appear;
+# Reload (SIGHUP) during verified flows. Site a accepts [echo] (7001), [old]
+# (7002) and [gone] (7004); site b connects all three to one echo back end;
+# paced flows run on all three all along. Then:
+#  1. both ends reload at once: failover_ms 1000 -> 300, log_level debug,
+#     [new] added at both; site b (the connecting end) drops [old], site a
+#     (the accepting end) drops [gone]; each logs the 2 open flows of the
+#     removed service going on;
+#  2. a new [old] client at site a is refused by site b (no such connect
+#     service), [gone]'s listener is closed (a connect fails), [new] (7003)
+#     carries flows end to end; at both ends the live association's RTO
+#     bounds and heartbeat interval, read from the kernel (sctp_probe.py:
+#     getsockopt on a copy of the gateway's socket), follow the new
+#     failover_ms: RTO 100..500 -> 30..150 ms, heartbeat 250 -> 75 ms (to a
+#     jiffy); DEBUG lines appear;
 #  3. a broken file (a bad key at a known line, after changes that would
 #     remove [echo] and set log_level error) changes nothing: the error is
 #     logged as FILE:LINE, [echo] and [new] still carry flows, the timers
@@ -19,7 +21,7 @@
 #     (the association stays, no new one), while a live key in the same
 #     file (log_level) is;
 # and at the end every flow that ran across the reloads has all its bytes,
-# verified, on [echo] and on the removed [old] alike.
+# verified, on [echo] and on the removed [old] and [gone] alike.
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=1000
 CHUNKS=2500
@@ -66,8 +68,8 @@ expect_timers() {
 }
 
 pair_up
-site_config site-a connect echo=accept:7001 old=accept:7002
-site_config site-b listen echo=connect:9001 old=connect:9001
+site_config site-a connect echo=accept:7001 old=accept:7002 gone=accept:7004
+site_config site-b listen echo=connect:9001 old=connect:9001 gone=connect:9001
 server_start b 127.0.0.1:9001 echo
 pair_start
 # Read before the flows start, so that they are surely still running at the
@@ -76,36 +78,45 @@ timers_read
 expect_timers site-a 100 500 250
 expect_timers site-b 100 500 250
 
-# 4 flows on [echo] and 2 on [old], 1 KiB every 10 ms for about 25 s.
+# 4 flows on [echo], 2 on [old] and 2 on [gone], 1 KiB every 10 ms for
+# about 25 s.
 client a --connect 127.0.0.1:7001 --flows 4 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
     >"$WORK/echo.out" &
 echo_pid=$!
 client a --connect 127.0.0.1:7002 --flows 2 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
     >"$WORK/old.out" &
 old_pid=$!
-wait_log site-a 'opened for client' 10 6
+client a --connect 127.0.0.1:7004 --flows 2 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
+    >"$WORK/gone.out" &
+gone_pid=$!
+wait_log site-a 'opened for client' 10 8
 [ "$(count_log site-a ' DEBUG ')" -eq 0 ] || fail "site a logged DEBUG lines at log_level info"
 
-# 1. Site b first: [old] goes, [new] comes, timers and log level change.
-LOG_LEVEL=debug FAILOVER_MS=300 site_config site-b listen echo=connect:9001 new=connect:9001
+# 1. Both ends reload at once, while every flow runs: timers and log level
+# change, [new] comes; site b (connecting end) drops [old], site a
+# (accepting end) drops [gone].
+LOG_LEVEL=debug FAILOVER_MS=300 site_config site-b listen echo=connect:9001 new=connect:9001 \
+    gone=connect:9001
+LOG_LEVEL=debug FAILOVER_MS=300 site_config site-a connect echo=accept:7001 old=accept:7002 \
+    new=accept:7003
 hup site-b
+hup site-a
 wait_log site-b 'reload: \[old\]: removed; the peer.s new flows for it are refused, its 2 open flows go on' 1
 wait_log site-b 'reloaded: services 1 added, 1 removed, 0 changed, log_level, failover_ms/outage_ms$' 1
+wait_log site-a 'reload: \[gone\]: removed; its listener closes, its 2 open flows go on' 1
+wait_log site-a 'reload: \[new\]: accepting on 127.0.0.1:7003' 1
+wait_log site-a 'reloaded: services 1 added, 1 removed, 0 changed, log_level, failover_ms/outage_ms$' 1
+
+# 2. The removed services refuse new clients, the new one carries flows.
 r=$(client a --connect 127.0.0.1:7002 --flows 1 --mode expect-close --timeout-ms 5000)
 log "a new [old] client after site b dropped [old]: $r"
 expect "$r" ok == 1
 wait_log site-b '\[old\].*no such connect service here' 5
 log "ok: site b refuses new [old] flows"
-
-# 2. Site a: [old]'s listener closes, [new] listens.
-LOG_LEVEL=debug FAILOVER_MS=300 site_config site-a connect echo=accept:7001 new=accept:7003
-hup site-a
-wait_log site-a 'reload: \[old\]: removed; its listener closes, its 2 open flows go on' 1
-wait_log site-a 'reload: \[new\]: accepting on 127.0.0.1:7003' 1
-if in_site a timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7002' 2>/dev/null; then
-    fail "site a: 127.0.0.1:7002 still accepts after [old] was removed"
+if in_site a timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7004' 2>/dev/null; then
+    fail "site a: 127.0.0.1:7004 still accepts after [gone] was removed"
 fi
-log "ok: site a's [old] listener is closed"
+log "ok: site a's [gone] listener is closed"
 r=$(client a --connect 127.0.0.1:7003 --flows 3 --mode echo --bytes 256K --timeout-ms 10000)
 log "[new]: $r"
 expect "$r" ok == 3
@@ -138,7 +149,8 @@ log "ok: the broken file changed nothing"
 
 # 4. A restart-only key beside a live one.
 ups=$(count_log site-a 'up: peer proved the key')
-LOG_LEVEL=info FAILOVER_MS=300 site_config site-a connect echo=accept:7001 new=accept:7003
+LOG_LEVEL=info FAILOVER_MS=300 site_config site-a connect echo=accept:7001 old=accept:7002 \
+    new=accept:7003
 sed -i 's/^port = 9899$/port = 9900/' "$WORK/site-a.ini"
 hup site-a
 wait_log site-a 'WARN .*reload: port changed: needs a restart; kept the running value' 1
@@ -153,12 +165,15 @@ log "ok: port change reported, not applied; log_level applied"
 
 wait "$echo_pid" || true
 wait "$old_pid" || true
+wait "$gone_pid" || true
 r=$(cat "$WORK/echo.out")
 log "[echo] across the reloads: $r"
 expect "$r" ok == 4
 expect "$r" bytes_verified == $((4 * CHUNKS * 1024))
-r=$(cat "$WORK/old.out")
-log "[old] across its removal: $r"
-expect "$r" ok == 2
-expect "$r" bytes_verified == $((2 * CHUNKS * 1024))
+for svc in old gone; do
+    r=$(cat "$WORK/$svc.out")
+    log "[$svc] across its removal: $r"
+    expect "$r" ok == 2
+    expect "$r" bytes_verified == $((2 * CHUNKS * 1024))
+done
 done_ok
