@@ -54,6 +54,7 @@ typedef struct assoc {
     int flows_ok;                      /* flows may open: READY is known to be at the initiator */
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
     uint32_t peer_window;              /* the peer's per-flow window */
+    uint32_t flow_window;              /* ours, as our HELLO announced it (fixed for its life) */
     paths_t paths;                     /* peer addresses and their state */
 
     streams_t streams;   /* our half of the streams */
@@ -116,5 +117,13 @@ void assoc_abort(assoc_t *a, uint16_t code, const char *why);
 
 /* Graceful end once the send queue is empty (drain). */
 void assoc_shutdown(assoc_t *a);
+
+/* Applies gw->tune to the live association (a reload changed failover_ms
+ * or outage_ms). *limit_kept: the kernel kept its error limit (see
+ * sock_retune). Returns 0 or -errno, logged. */
+int assoc_retune(assoc_t *a, int *limit_kept);
+
+/* Moves the association's preferred path to `peer` (logged). */
+void assoc_set_primary(assoc_t *a, const addr_t *peer);
 
 #endif

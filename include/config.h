@@ -71,6 +71,9 @@ int config_load(const char *path, config_t *cfg, char *err, size_t errlen);
  * psk_file is found. The caller closes fp. */
 int config_load_stream(FILE *fp, const char *path, config_t *cfg, char *err, size_t errlen);
 
+/* Wipes the key and frees a config_t that malloc gave (NULL: nothing). */
+void config_free(config_t *cfg);
+
 /* Finds a service by name, or NULL. */
 const service_conf_t *config_service(const config_t *cfg, const char *name);
 

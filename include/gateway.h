@@ -25,15 +25,14 @@ typedef enum {
 
 typedef struct gateway {
     uv_loop_t *loop;
-    const config_t *cfg;
+    config_t *cfg; /* owned: what runs now (a reload replaces it whole) */
     logger_t log;
     tune_t tune;
     gw_state_t state;
     int exit_code; /* what main returns: 0 clean, 1 runtime failure */
 
-    struct service *services; /* accept services, cfg order */
-    size_t n_services;
-    list_t assocs; /* every live association */
+    list_t services; /* accept services that listen (service_t.node) */
+    list_t assocs;   /* every live association */
     size_t n_assocs;
     size_t n_unproven;      /* accepted associations whose peer has not proven the key yet */
     int flooded;            /* n_unproven reached its cap and has not been 0 since */
@@ -52,17 +51,28 @@ typedef struct gateway {
     episode_t listen_paused; /* ...and that episode */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
-    notify_t notify; /* what the service manager is told (systemd) */
+    uv_signal_t sig_hup; /* reload */
+    notify_t notify;     /* what the service manager is told (systemd) */
 
     unsigned fd_flows; /* flows the descriptor limit leaves room for */
+
+    uint64_t reloads;         /* reloads applied */
+    char restart_needed[256]; /* keys the file changes that only a restart applies, or "" */
 
     uint64_t next_assoc_id; /* ids for logs */
     uint64_t next_flow_id;
 } gateway_t;
 
-/* Sets up on `loop` from a validated config. Returns 0 or -errno with the
- * reason logged. */
-int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg);
+/* Sets up on `loop` from a validated config, allocated with malloc: the
+ * gateway owns it from here on (gateway_free frees it, even after a failed
+ * start). Returns 0 or -errno with the reason logged. */
+int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg);
+
+/* Reads the configuration file again and applies what it changes (see
+ * reload.h), or nothing when the file is invalid or a new listener cannot
+ * open. What SIGHUP does; msg gets a one-line account for whoever asked.
+ * Returns 0 (applied, perhaps with keys that need a restart) or -errno. */
+int gateway_reload(gateway_t *gw, char *msg, size_t len);
 
 /* Stops at once: every association aborted, every flow reset. */
 void gateway_stop(gateway_t *gw);

@@ -1,8 +1,9 @@
 /* Telling the service manager how the gateway is doing (systemd's
  * Type=notify protocol, through libsystemd's sd_notify): READY=1 once the
  * gateway listens or dials, STATUS= with a line on its associations,
- * STOPPING=1 when it begins to stop, and WATCHDOG=1 at half the interval
- * WatchdogSec= sets. Without NOTIFY_SOCKET in the environment (not started
+ * RELOADING=1 (with MONOTONIC_USEC=) when a reload begins and READY=1 when
+ * it is over, STOPPING=1 when it begins to stop, and WATCHDOG=1 at half
+ * the interval WatchdogSec= sets. Without NOTIFY_SOCKET in the environment (not started
  * by systemd) nothing is sent and no timer runs: the gateway behaves as if
  * this file did not exist. */
 #ifndef SCTPGW_NOTIFY_H
@@ -32,6 +33,10 @@ void notify_init(notify_t *n, uv_loop_t *loop, notify_status_fn status, void *ar
 
 /* READY=1 with the current status; starts the watchdog pings. */
 void notify_ready(notify_t *n);
+
+/* RELOADING=1 and MONOTONIC_USEC=now, as a reload begins; notify_ready
+ * ends it. */
+void notify_reloading(notify_t *n);
 
 /* STATUS= again if the text has changed since it was last sent. */
 void notify_status(notify_t *n);

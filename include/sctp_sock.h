@@ -26,6 +26,12 @@ int sock_open(int family);
  * names the option that failed. */
 int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const char **what);
 
+/* Applies the timers of `t` to the live association of fd (RTO bounds,
+ * heartbeat, path and PF thresholds, SACK delay, error limit). *limit_kept
+ * is set when the kernel kept the association's error limit (see
+ * sctp_sock.c). On failure *what names the option. */
+int sock_retune(int fd, const tune_t *t, int *limit_kept, const char **what);
+
 #define SOCK_AUTH_KEY_LEN 32
 
 /* SCTP-AUTH (RFC 4895) for every association of fd, before connect/listen:

@@ -458,7 +458,10 @@ static void assoc_established(assoc_t *a)
                           "or an old kernel?)");
         return;
     }
-    if (handshake_init(&a->hs, a->initiator, cfg->psk, cfg->psk_len, cfg->name, cfg->flow_window,
+    /* The peer grants itself this much per flow for the association's
+     * whole life: a reload that changes flow_window reaches new ones only. */
+    a->flow_window = cfg->flow_window;
+    if (handshake_init(&a->hs, a->initiator, cfg->psk, cfg->psk_len, cfg->name, a->flow_window,
                        cfg->encryption ? WIRE_F_SEALED : 0, &out) < 0) {
         assoc_teardown(a, WIRE_E_INTERNAL, "the crypto library failed to start", END_ABORT);
         return;
@@ -1059,4 +1062,39 @@ void assoc_shutdown(assoc_t *a)
     uv_timer_start(&a->timer, on_deadline, SHUTDOWN_TIMEOUT_MS, 0);
     assoc_flush(a, 0);
     assoc_flush_turn(a);
+}
+
+int assoc_retune(assoc_t *a, int *limit_kept)
+{
+    uint64_t every = a->gw->tune.hb_interval / 2;
+    const char *what = "";
+    int r;
+
+    *limit_kept = 0;
+    if (a->state == ASSOC_CLOSED || a->fd < 0)
+        return 0;
+    if ((r = sock_retune(a->fd, &a->gw->tune, limit_kept, &what)) < 0) {
+        assoc_log(a, LOG_WARN, "cannot re-tune (%s: %s); it keeps its timers", what, strerror(-r));
+        return r;
+    }
+    /* The warm-up keeps pace with the new heartbeat (tune: every >= 10 ms). */
+    if (a->state == ASSOC_READY)
+        uv_timer_start(&a->warm, on_warm, every, every);
+    assoc_log(a, LOG_DEBUG, "re-tuned: rto %u..%u ms, heartbeat %u ms", a->gw->tune.rto_min,
+              a->gw->tune.rto_max, a->gw->tune.hb_interval);
+    return 0;
+}
+
+void assoc_set_primary(assoc_t *a, const addr_t *peer)
+{
+    char buf[ADDR_STRLEN];
+    int r;
+
+    if (a->state != ASSOC_READY && a->state != ASSOC_HANDSHAKE)
+        return;
+    if ((r = sock_set_primary(a->fd, peer)) < 0)
+        assoc_log(a, LOG_WARN, "cannot set the primary path to %s: %s",
+                  addr_format(peer, buf, sizeof(buf)), strerror(-r));
+    else
+        assoc_log(a, LOG_INFO, "primary path now %s", addr_format(peer, buf, sizeof(buf)));
 }

@@ -947,3 +947,11 @@ const service_conf_t *config_service(const config_t *cfg, const char *name)
     }
     return NULL;
 }
+
+void config_free(config_t *cfg)
+{
+    if (!cfg)
+        return;
+    explicit_bzero(cfg->psk, sizeof(cfg->psk));
+    free(cfg);
+}

@@ -505,7 +505,7 @@ static flow_t *flow_new(assoc_t *a, const char *service, int opener)
     f->opener = opener ? 1 : 0;
     msgq_init(&f->sendq);
     snprintf(f->service, sizeof(f->service), "%s", service);
-    credit_init(&f->credit, a->peer_window, a->gw->cfg->flow_window);
+    credit_init(&f->credit, a->peer_window, a->flow_window);
     return f;
 }
 

@@ -10,6 +10,7 @@
 #include <sodium.h>
 #include "assoc.h"
 #include "flow.h"
+#include "reload.h"
 #include "rlimits.h"
 #include "sctp_sock.h"
 #include "service.h"
@@ -34,6 +35,7 @@
 
 static void gateway_dial(gateway_t *gw);
 static void gateway_finish(gateway_t *gw);
+static unsigned gateway_streams(const config_t *cfg);
 
 int gateway_draining(const gateway_t *gw)
 {
@@ -69,7 +71,7 @@ static int gateway_auth(gateway_t *gw, int fd)
 static int gateway_socket(gateway_t *gw, int family)
 {
     const config_t *cfg = gw->cfg;
-    unsigned streams = 2 * cfg->max_flows + 1 > 65535 ? 65535 : 2 * cfg->max_flows + 1;
+    unsigned streams = gateway_streams(cfg);
     const char *what = "";
     int fd = sock_open(family);
     int r;
@@ -393,17 +395,28 @@ size_t gateway_flows(const gateway_t *gw)
     return n;
 }
 
+/* Every listener of an accept service closes. */
+static void gateway_stop_services(gateway_t *gw)
+{
+    list_t *pos, *tmp;
+
+    list_foreach_safe(pos, tmp, &gw->services)
+    {
+        service_stop(container_of(pos, service_t, node));
+    }
+}
+
 static void gateway_close_handles(gateway_t *gw)
 {
     gw->state = GW_STOPPED;
-    for (size_t i = 0; i < gw->n_services; i++)
-        service_stop(&gw->services[i]);
+    gateway_stop_services(gw);
     gateway_unlisten(gw);
     uv_close((uv_handle_t *)&gw->dial_timer, NULL);
     uv_close((uv_handle_t *)&gw->drain_timer, NULL);
     uv_close((uv_handle_t *)&gw->listen_retry, NULL);
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
+    uv_close((uv_handle_t *)&gw->sig_hup, NULL);
     notify_close(&gw->notify);
     log_info(&gw->log, "gw", "stopped");
 }
@@ -453,8 +466,7 @@ static void gateway_drain(gateway_t *gw)
 
     gw->state = GW_DRAINING;
     notify_stopping(&gw->notify);
-    for (size_t i = 0; i < gw->n_services; i++)
-        service_stop(&gw->services[i]);
+    gateway_stop_services(gw);
     gateway_unlisten(gw);
     uv_timer_stop(&gw->dial_timer);
     list_foreach_safe(pos, tmp, &gw->assocs)
@@ -499,6 +511,317 @@ static void on_signal(uv_signal_t *s, int signum)
         log_warn(&gw->log, "gw", "%s again: stopping now", strsignal(signum));
         gateway_stop(gw);
     }
+}
+
+/* ---- reload ------------------------------------------------------------ */
+
+/* The running accept service of that name, or NULL. */
+static service_t *gateway_service(gateway_t *gw, const char *name)
+{
+    list_t *pos;
+
+    for (pos = gw->services.next; pos != &gw->services; pos = pos->next) {
+        service_t *s = container_of(pos, service_t, node);
+        if (strcmp(s->conf.name, name) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+/* Flows open for a service, on every association. */
+static size_t gateway_service_flows(const gateway_t *gw, const char *name)
+{
+    size_t n = 0;
+    list_t *pos;
+
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        for (unsigned sid = 1; a->flows && sid < a->nstreams; sid++)
+            n += a->flows[sid] && strcmp(a->flows[sid]->service, name) == 0;
+    }
+    return n;
+}
+
+/* What a reload works with: the plan, and the running services it names,
+ * found before any new one (which may bear an old one's name) is added. */
+typedef struct reload_ctx {
+    const config_t *old, *next;
+    reload_plan_t plan;
+    service_t *stop[CONFIG_MAX_SERVICES]; /* by plan.stop, NULL if not running */
+    service_t *keep[CONFIG_MAX_SERVICES]; /* by plan.keep */
+} reload_ctx_t;
+
+/* Opens the listeners the plan starts: all or none. This and the parse are
+ * the only steps that can fail, and both come before anything changes.
+ * (The [gateway] metrics and control listeners, when they exist, open
+ * here too.) */
+static int reload_listen(gateway_t *gw, const reload_ctx_t *c, char *msg, size_t len)
+{
+    service_t *opened[CONFIG_MAX_SERVICES];
+    char where[ADDR_STRLEN];
+    size_t i;
+    int r = 0;
+
+    for (i = 0; i < c->plan.n_start; i++) {
+        const service_conf_t *sc = &c->next->services[c->plan.start[i]];
+
+        if ((r = service_start(gw, sc)) < 0) {
+            snprintf(msg, len, "[%s]: cannot listen on %s: %s", sc->name,
+                     addr_format(&sc->addr, where, sizeof(where)), uv_strerror(r));
+            break;
+        }
+        opened[i] = container_of(gw->services.prev, service_t, node);
+    }
+    if (r == 0)
+        return 0;
+    while (i-- > 0)
+        service_stop(opened[i]);
+    return r;
+}
+
+/* Listeners close, carry on or have opened; connect services need no more
+ * than the new configuration. Flows are never touched: they hold their
+ * service's name, not the service. */
+static void reload_services(gateway_t *gw, const reload_ctx_t *c)
+{
+    const reload_plan_t *p = &c->plan;
+    char where[ADDR_STRLEN];
+
+    for (size_t i = 0; i < p->n_stop; i++) {
+        const service_conf_t *o = &c->old->services[p->stop[i]];
+
+        log_info(&gw->log, "svc", "reload: [%s]: %s; its listener closes, its %zu open flows go on",
+                 o->name, config_service(c->next, o->name) ? "moved or now connects" : "removed",
+                 gateway_service_flows(gw, o->name));
+        if (c->stop[i])
+            service_stop(c->stop[i]);
+    }
+    for (size_t i = 0; i < p->n_keep; i++) {
+        const service_conf_t *n = &c->next->services[p->keep[i].new_i];
+
+        if (!c->keep[i])
+            continue;
+        if (strcmp(c->keep[i]->conf.name, n->name) != 0)
+            log_info(&gw->log, "svc", "reload: [%s] takes over the listener of [%s] on %s", n->name,
+                     c->keep[i]->conf.name, addr_format(&n->addr, where, sizeof(where)));
+        c->keep[i]->conf = *n;
+    }
+    for (size_t i = 0; i < p->n_start; i++) {
+        const service_conf_t *n = &c->next->services[p->start[i]];
+        log_info(&gw->log, "svc", "reload: [%s]: accepting on %s", n->name,
+                 addr_format(&n->addr, where, sizeof(where)));
+    }
+    for (size_t i = 0; i < c->old->n_services; i++) {
+        const service_conf_t *o = &c->old->services[i];
+        if (!o->is_accept && !config_service(c->next, o->name))
+            log_info(&gw->log, "svc",
+                     "reload: [%s]: removed; the peer's new flows for it are refused, its %zu "
+                     "open flows go on",
+                     o->name, gateway_service_flows(gw, o->name));
+    }
+    for (size_t i = 0; i < c->next->n_services; i++) {
+        const service_conf_t *n = &c->next->services[i];
+        const service_conf_t *o = config_service(c->old, n->name);
+        if (!n->is_accept && (!o || o->is_accept || !addr_equal(&o->addr, &n->addr)))
+            log_info(&gw->log, "svc", "reload: [%s]: new flows from the peer connect to %s",
+                     n->name, addr_format(&n->addr, where, sizeof(where)));
+    }
+}
+
+static unsigned gateway_streams(const config_t *cfg)
+{
+    return 2 * cfg->max_flows + 1 > 65535 ? 65535 : 2 * cfg->max_flows + 1;
+}
+
+/* New timers for every live association and for the ones to come (the
+ * listening socket's defaults; a dial makes its socket from gw->tune). */
+static void reload_tune(gateway_t *gw, const reload_ctx_t *c)
+{
+    const config_t *old = c->old, *next = c->next;
+    unsigned paths = next->role == ROLE_CONNECT ? (unsigned)next->n_remote : CONFIG_MAX_ADDRS;
+    const tune_t *t = &gw->tune;
+    size_t n = 0, kept = 0;
+    list_t *pos;
+    int k;
+
+    if (tune_derive(next->failover_ms, next->outage_ms, paths, &gw->tune) < 0)
+        return; /* config_load has checked both */
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        if (assoc_retune(container_of(pos, assoc_t, node), &k) == 0) {
+            n++;
+            kept += (size_t)k;
+        }
+    }
+    log_info(&gw->log, "gw",
+             "reload: failover_ms %u -> %u, outage_ms %u -> %u: rto %u..%u ms, heartbeat %u ms; "
+             "%zu association%s re-tuned",
+             old->failover_ms, next->failover_ms, old->outage_ms, next->outage_ms, t->rto_min,
+             t->rto_max, t->hb_interval, n, n == 1 ? "" : "s");
+    /* The kernel's own limit was set for the old outage_ms, about twice over. */
+    if (kept && next->outage_ms > 2 * old->outage_ms)
+        log_warn(&gw->log, "gw",
+                 "reload: the kernel kept the error limit of %zu live association%s: a total "
+                 "outage longer than about %u ms may end it before outage_ms (%u); new "
+                 "associations have the new limit",
+                 kept, kept == 1 ? "" : "s", 2 * old->outage_ms, next->outage_ms);
+}
+
+/* The listening socket's defaults, which accepted associations copy. */
+static void reload_listen_socket(gateway_t *gw, const config_t *next)
+{
+    const char *what = "";
+    int r;
+
+    if (gw->listen_fd < 0)
+        return;
+    r = sock_tune(gw->listen_fd, &gw->tune, gateway_streams(next), next->sock_buffer, &what);
+    if (r < 0)
+        log_warn(&gw->log, "assoc", "reload: cannot set %s on the listening socket: %s", what,
+                 strerror(-r));
+}
+
+static void reload_primary(gateway_t *gw, const config_t *next)
+{
+    list_t *pos;
+
+    if (!next->has_primary) {
+        log_info(&gw->log, "assoc", "reload: primary removed: the kernel keeps its current path");
+        return;
+    }
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        if (a->initiator)
+            assoc_set_primary(a, &next->primary);
+    }
+}
+
+/* Logs the keys that wait for a restart, one line each. */
+static void reload_log_restart(gateway_t *gw, const char *keys)
+{
+    const char *s = keys;
+
+    while (*s) {
+        size_t n = strcspn(s, ",");
+
+        log_warn(&gw->log, "gw", "reload: %.*s changed: needs a restart; kept the running value",
+                 (int)n, s);
+        s += n;
+        s += strspn(s, ", ");
+    }
+}
+
+/* Applies a plan whose listeners have opened. Nothing here can fail: what
+ * the kernel refuses (a re-tune) is logged and the rest goes on. */
+static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
+{
+    const config_t *next = c->next;
+    unsigned live = c->plan.live;
+
+    if (live & RELOAD_LOG_LEVEL) {
+        /* Said at the chattier of the two levels, so the line shows. */
+        log_level_t said =
+            next->log_level > c->old->log_level ? next->log_level : c->old->log_level;
+        gw->log.level = said;
+        log_info(&gw->log, "gw", "reload: log_level now %s",
+                 next->log_level == LOG_DEBUG  ? "debug"
+                 : next->log_level == LOG_INFO ? "info"
+                 : next->log_level == LOG_WARN ? "warn"
+                                               : "error");
+        gw->log.level = next->log_level;
+    }
+    reload_services(gw, c);
+    if (live & RELOAD_TIMERS)
+        reload_tune(gw, c);
+    if (live & (RELOAD_TIMERS | RELOAD_MAX_FLOWS))
+        reload_listen_socket(gw, next);
+    if (live & RELOAD_PRIMARY)
+        reload_primary(gw, next);
+    if (live & RELOAD_MAX_FLOWS)
+        log_info(&gw->log, "gw",
+                 "reload: max_flows %u -> %u (a live association keeps the streams it has)",
+                 c->old->max_flows, next->max_flows);
+    if (live & RELOAD_WINDOW)
+        log_info(&gw->log, "gw", "reload: flow_window %u -> %u for associations made from now on",
+                 c->old->flow_window, next->flow_window);
+    if (live & RELOAD_DRAIN)
+        log_info(&gw->log, "gw", "reload: drain_ms %u -> %u", c->old->drain_ms, next->drain_ms);
+    if (live & RELOAD_REKEY)
+        log_info(&gw->log, "gw", "reload: rekey_s %u -> %u", c->old->rekey_s, next->rekey_s);
+    /* [gateway] metrics and control, when they exist: the old listener
+     * closes here once reload_listen has opened the new one. */
+    reload_log_restart(gw, c->plan.restart);
+    snprintf(gw->restart_needed, sizeof(gw->restart_needed), "%s", c->plan.restart);
+}
+
+/* Finds the running services the plan stops or keeps. */
+static void reload_find(gateway_t *gw, reload_ctx_t *c)
+{
+    for (size_t i = 0; i < c->plan.n_stop; i++)
+        c->stop[i] = gateway_service(gw, c->old->services[c->plan.stop[i]].name);
+    for (size_t i = 0; i < c->plan.n_keep; i++)
+        c->keep[i] = gateway_service(gw, c->old->services[c->plan.keep[i].old_i].name);
+}
+
+int gateway_reload(gateway_t *gw, char *msg, size_t len)
+{
+    reload_ctx_t *c = NULL;
+    config_t *next = NULL;
+    char err[1024], live[160];
+    int r;
+
+    if (gw->state != GW_RUNNING) {
+        snprintf(msg, len, "not reloaded: the gateway is stopping");
+        log_warn(&gw->log, "gw", "reload: %s", msg);
+        return -EBUSY;
+    }
+    notify_reloading(&gw->notify);
+    log_info(&gw->log, "gw", "reload: reading %s", gw->cfg->path);
+    if (!(next = calloc(1, sizeof(*next))) || !(c = calloc(1, sizeof(*c)))) {
+        snprintf(msg, len, "not reloaded: out of memory; nothing changed");
+        r = -ENOMEM;
+        goto done;
+    }
+    if (config_load(gw->cfg->path, next, err, sizeof(err)) < 0) {
+        snprintf(msg, len, "%s; nothing changed", err);
+        r = -EINVAL;
+        goto done;
+    }
+    c->old = gw->cfg;
+    c->next = next;
+    reload_diff(gw->cfg, next, &c->plan);
+    reload_keep_running(next, gw->cfg, &c->plan);
+    reload_find(gw, c);
+    if ((r = reload_listen(gw, c, err, sizeof(err))) < 0) {
+        snprintf(msg, len, "%s; nothing changed", err);
+        goto done;
+    }
+    reload_apply(gw, c);
+    config_free(gw->cfg);
+    gw->cfg = next;
+    gw->log.name = next->name;
+    next = NULL;
+    gw->reloads++;
+    reload_describe(&c->plan, live, sizeof(live));
+    snprintf(msg, len, "reloaded: %s%s%s", live, gw->restart_needed[0] ? "; needs a restart: " : "",
+             gw->restart_needed);
+    r = 0;
+done:
+    if (r < 0)
+        log_error(&gw->log, "gw", "reload: %s", msg);
+    else
+        log_info(&gw->log, "gw", "%s", msg);
+    config_free(next);
+    free(c);
+    notify_ready(&gw->notify);
+    return r;
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    char msg[1200];
+
+    (void)signum;
+    (void)gateway_reload(s->data, msg, sizeof(msg));
 }
 
 /* ---- start ------------------------------------------------------------- */
@@ -551,9 +874,6 @@ static int gateway_start_services(gateway_t *gw)
     char where[ADDR_NAME_LEN + 8];
     int r;
 
-    gw->services = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*gw->services));
-    if (!gw->services)
-        return -ENOMEM;
     for (size_t i = 0; i < cfg->n_services; i++) {
         const service_conf_t *sc = &cfg->services[i];
         if (sc->is_name)
@@ -565,7 +885,7 @@ static int gateway_start_services(gateway_t *gw)
                      sc->is_name ? " (a name, looked up as each flow opens)" : "");
             continue;
         }
-        r = service_start(&gw->services[gw->n_services++], gw, sc);
+        r = service_start(gw, sc);
         if (r < 0) {
             log_error(&gw->log, "svc", "[%s]: cannot listen on %s: %s", sc->name, where,
                       uv_strerror(r));
@@ -573,7 +893,7 @@ static int gateway_start_services(gateway_t *gw)
         }
         log_info(&gw->log, "svc", "[%s]: accepting on %s", sc->name, where);
     }
-    if (gw->n_services)
+    if (!list_empty(&gw->services))
         service_check_backlog(gw);
     return 0;
 }
@@ -601,7 +921,7 @@ static void gateway_check_fds(gateway_t *gw)
         log_debug(&gw->log, "gw", "descriptor limit %ld: room for %u flows", limit, gw->fd_flows);
 }
 
-int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
+int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
 {
     unsigned paths = cfg->role == ROLE_CONNECT ? (unsigned)cfg->n_remote : CONFIG_MAX_ADDRS;
     const tune_t *t = &gw->tune;
@@ -614,6 +934,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
     gw->log.name = cfg->name;
     gw->listen_fd = -1;
     list_init(&gw->assocs);
+    list_init(&gw->services);
     if (sodium_init() < 0 || tune_derive(cfg->failover_ms, cfg->outage_ms, paths, &gw->tune) < 0)
         return -EINVAL;
     uv_timer_init(loop, &gw->dial_timer);
@@ -622,9 +943,12 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
     gw->listen_retry.data = gw;
     uv_signal_init(loop, &gw->sig_term);
     uv_signal_init(loop, &gw->sig_int);
+    uv_signal_init(loop, &gw->sig_hup);
     gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
+    gw->sig_hup.data = gw;
     uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
     uv_signal_start(&gw->sig_int, on_signal, SIGINT);
+    uv_signal_start(&gw->sig_hup, on_sighup, SIGHUP);
     notify_init(&gw->notify, loop, gateway_status, gw);
     log_info(&gw->log, "gw",
              "sctpgw %s starting as %s; failover_ms %u -> rto %u..%u ms, heartbeat %u ms, "
@@ -650,6 +974,6 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
 void gateway_free(gateway_t *gw)
 {
     sodium_memzero(gw->auth_key, sizeof(gw->auth_key));
-    free(gw->services);
-    gw->services = NULL;
+    config_free(gw->cfg);
+    gw->cfg = NULL;
 }

@@ -20,10 +20,13 @@ static void usage(FILE *out)
             "\n"
             "exit status: 0 clean stop, 1 runtime failure, 2 configuration error\n"
             "SIGTERM or SIGINT: stop accepting, let open flows finish for drain_ms,\n"
-            "then shut the association down; a second signal stops at once.\n");
+            "then shut the association down; a second signal stops at once.\n"
+            "SIGHUP: read FILE again and apply what can change without a restart\n"
+            "(an invalid file changes nothing; see sctpgw(8)).\n");
 }
 
-static int run(const config_t *cfg)
+/* Runs the gateway, which owns cfg from here on. */
+static int run(config_t *cfg)
 {
     uv_loop_t loop;
     gateway_t gw;
@@ -32,6 +35,7 @@ static int run(const config_t *cfg)
     signal(SIGPIPE, SIG_IGN);
     if (uv_loop_init(&loop) < 0) {
         fprintf(stderr, "sctpgw: cannot start the event loop\n");
+        config_free(cfg);
         return EXIT_RUNTIME;
     }
     if (gateway_start(&gw, &loop, cfg) < 0) {
@@ -55,7 +59,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *path = NULL;
-    int check = 0, c, code;
+    int check = 0, c;
     char err[1024];
     config_t *cfg;
 
@@ -89,17 +93,13 @@ int main(int argc, char **argv)
     }
     if (config_load(path, cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
-        free(cfg);
+        config_free(cfg);
         return EXIT_CONFIG;
     }
-    if (check) {
-        printf("%s: ok (%s role, %zu services)\n", path,
-               cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->n_services);
-        code = EXIT_OK;
-    } else {
-        code = run(cfg);
-    }
-    explicit_bzero(cfg->psk, sizeof(cfg->psk));
-    free(cfg);
-    return code;
+    if (!check)
+        return run(cfg);
+    printf("%s: ok (%s role, %zu services)\n", path,
+           cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->n_services);
+    config_free(cfg);
+    return EXIT_OK;
 }

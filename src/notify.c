@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 
 /* How often STATUS= is brought up to date (the flow counts change between
@@ -59,6 +60,21 @@ void notify_ready(notify_t *n)
     if (n->watchdog_ms && n->watchdog_ms < every)
         every = n->watchdog_ms;
     uv_timer_start(&n->timer, on_notify_timer, every, every);
+}
+
+void notify_reloading(notify_t *n)
+{
+    struct timespec ts;
+    char what[64];
+
+    if (!n->on)
+        return;
+    /* Type=notify-reload wants the time the reload began, on the monotonic
+     * clock, in the same message as RELOADING=1. */
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    snprintf(what, sizeof(what), "RELOADING=1\nMONOTONIC_USEC=%llu",
+             (unsigned long long)ts.tv_sec * 1000000ull + (unsigned long long)ts.tv_nsec / 1000);
+    notify_send(n, what);
 }
 
 void notify_status(notify_t *n)

@@ -47,8 +47,6 @@ static int tune_timers(int fd, const tune_t *t, const char **what)
                                     .spt_pathmaxrxt = (uint16_t)t->path_max_retrans,
                                     .spt_pathpfthld = (uint16_t)t->pf_threshold,
                                     .spt_pathcpthld = 0xffff};
-    struct sctp_assocparams ap = {.sasoc_assoc_id = SCTP_FUTURE_ASSOC,
-                                  .sasoc_asocmaxrxt = (uint16_t)t->asoc_max_retrans};
     struct sctp_sack_info sack = {
         .sack_assoc_id = SCTP_FUTURE_ASSOC, .sack_delay = t->sack_delay, .sack_freq = 2};
     int r;
@@ -60,11 +58,20 @@ static int tune_timers(int fd, const tune_t *t, const char **what)
         return *what = "SCTP_PEER_ADDR_PARAMS", r;
     if ((r = setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_THLDS_V2, &th, sizeof(th))) < 0)
         return *what = "SCTP_PEER_ADDR_THLDS_V2", r;
-    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_ASSOCINFO, &ap, sizeof(ap))) < 0)
-        return *what = "SCTP_ASSOCINFO", r;
     if ((r = setopt(fd, IPPROTO_SCTP, SCTP_DELAYED_SACK, &sack, sizeof(sack))) < 0)
         return *what = "SCTP_DELAYED_SACK", r;
     return 0;
+}
+
+static int tune_limit(int fd, const tune_t *t, const char **what)
+{
+    struct sctp_assocparams ap = {.sasoc_assoc_id = SCTP_FUTURE_ASSOC,
+                                  .sasoc_asocmaxrxt = (uint16_t)t->asoc_max_retrans};
+    int r = setopt(fd, IPPROTO_SCTP, SCTP_ASSOCINFO, &ap, sizeof(ap));
+
+    if (r < 0)
+        *what = "SCTP_ASSOCINFO";
+    return r;
 }
 
 /* INIT is retransmitted at most init_max_ms apart: the kernel otherwise
@@ -105,7 +112,30 @@ int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const 
 {
     int r = tune_timers(fd, t, what);
 
-    return r < 0 ? r : tune_data(fd, streams, t->rto_max, buffer, what);
+    if (r < 0 || (r = tune_limit(fd, t, what)) < 0)
+        return r;
+    return tune_data(fd, streams, t->rto_max, buffer, what);
+}
+
+/* On a one-to-one socket with an established association the kernel
+ * ignores the association id (sctp_id2assoc) and applies each option to
+ * that association and every one of its paths. */
+int sock_retune(int fd, const tune_t *t, int *limit_kept, const char **what)
+{
+    int r = tune_timers(fd, t, what);
+
+    *limit_kept = 0;
+    if (r < 0)
+        return r;
+    /* On a live association with more than one path the kernel refuses an
+     * error limit above the sum of the paths' own (EINVAL): the backstop
+     * it was created with stays. */
+    r = tune_limit(fd, t, what);
+    if (r == -EINVAL) {
+        *limit_kept = 1;
+        return 0;
+    }
+    return r;
 }
 
 /* The kernel only offers I-DATA when fragment interleaving is on (level 2:

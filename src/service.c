@@ -1,6 +1,7 @@
 /* Accept services (see service.h). */
 #include "service.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "assoc.h"
@@ -24,11 +25,40 @@ static void on_refused_closed(uv_handle_t *h)
     free(h);
 }
 
-/* The listener is closed: listen again after a pause. */
+/* Frees a stopped service once neither handle is left. */
+static void service_maybe_free(service_t *s)
+{
+    if (s->stopped && !s->listener_handle && !s->retry_handle)
+        free(s);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+    service_t *s = h->data;
+
+    s->listener_handle = 0;
+    service_maybe_free(s);
+}
+
+static void on_retry_closed(uv_handle_t *h)
+{
+    service_t *s = h->data;
+
+    s->retry_handle = 0;
+    service_maybe_free(s);
+}
+
+/* The listener is closed: listen again after a pause, unless the service
+ * was stopped meanwhile. */
 static void on_paused(uv_handle_t *h)
 {
     service_t *s = h->data;
 
+    s->listener_handle = 0;
+    if (s->stopped) {
+        service_maybe_free(s);
+        return;
+    }
     if (!gateway_draining(s->gw))
         uv_timer_start(&s->retry, on_retry, EMFILE_PAUSE_MS, 0);
 }
@@ -39,7 +69,7 @@ static void on_paused(uv_handle_t *h)
 static void service_pause(service_t *s, const char *why)
 {
     if (episode_hit(&s->paused, why, uv_now(s->gw->loop)))
-        log_warn(&s->gw->log, "svc", "[%s]: not accepting for now: %s", s->conf->name, why);
+        log_warn(&s->gw->log, "svc", "[%s]: not accepting for now: %s", s->conf.name, why);
     uv_close((uv_handle_t *)&s->listener, on_paused);
     s->open = 0;
 }
@@ -52,7 +82,7 @@ static void service_refusals_end(service_t *s)
 
     if (episode_end(&s->refusing, uv_now(s->gw->loop), &ms, &n))
         log_info(&s->gw->log, "svc", "[%s]: accepting clients again: %lu refused in %llu ms (%s)",
-                 s->conf->name, n, (unsigned long long)ms, s->refusing.why);
+                 s->conf.name, n, (unsigned long long)ms, s->refusing.why);
 }
 
 /* No flow for this client: accept it and reset it at once, so it fails fast
@@ -64,7 +94,7 @@ static void service_refuse(service_t *s, const char *why)
     if (s->refusing.active && s->refusing.why != why)
         service_refusals_end(s);
     if (episode_hit(&s->refusing, why, uv_now(s->gw->loop)))
-        log_warn(&s->gw->log, "svc", "[%s]: refusing clients: %s (%zu flows open)", s->conf->name,
+        log_warn(&s->gw->log, "svc", "[%s]: refusing clients: %s (%zu flows open)", s->conf.name,
                  why, gateway_flows(s->gw));
     if (!c)
         return;
@@ -106,13 +136,13 @@ static void on_connection(uv_stream_t *server, int status)
     }
     if (status < 0)
         return;
-    a = gateway_draining(s->gw) ? NULL : gateway_pick(s->gw, s->conf);
+    a = gateway_draining(s->gw) ? NULL : gateway_pick(s->gw, &s->conf);
     if ((why = service_refusal(s, a))) {
         service_refuse(s, why);
         return;
     }
     service_refusals_end(s);
-    flow_accept(a, s->conf, server);
+    flow_accept(a, &s->conf, server);
 }
 
 static int service_listen(service_t *s)
@@ -123,11 +153,12 @@ static int service_listen(service_t *s)
         return r;
     s->listener.data = s;
     s->open = 1;
+    s->listener_handle = 1;
     /* Without UV_TCP_IPV6ONLY libuv clears IPV6_V6ONLY, whatever the
      * net.ipv6.bindv6only sysctl says: [::]:PORT is dual-stack and takes
      * IPv4 clients too (seen as ::ffff:a.b.c.d), and *:PORT is IPv4 only.
      * config.c refuses an IPv4 listener on the port of a [::] one. */
-    if ((r = uv_tcp_bind(&s->listener, &s->conf->addr.sa, 0)) < 0 ||
+    if ((r = uv_tcp_bind(&s->listener, &s->conf.addr.sa, 0)) < 0 ||
         (r = uv_listen((uv_stream_t *)&s->listener, BACKLOG, on_connection)) < 0)
         return r;
     return 0;
@@ -142,14 +173,14 @@ static void on_retry(uv_timer_t *t)
     unsigned long n;
     int r;
 
-    if (gateway_draining(s->gw))
+    if (gateway_draining(s->gw) || s->stopped)
         return;
     if ((r = service_listen(s)) < 0) {
         service_pause(s, uv_strerror(r));
         return;
     }
     if (episode_end(&s->paused, uv_now(s->gw->loop), &ms, &n))
-        log_info(&s->gw->log, "svc", "[%s]: accepting again after %llu ms (%s)", s->conf->name,
+        log_info(&s->gw->log, "svc", "[%s]: accepting again after %llu ms (%s)", s->conf.name,
                  (unsigned long long)ms, s->paused.why);
 }
 
@@ -169,22 +200,35 @@ void service_check_backlog(gateway_t *gw)
     fclose(f);
 }
 
-int service_start(service_t *s, gateway_t *gw, const service_conf_t *conf)
+int service_start(gateway_t *gw, const service_conf_t *conf)
 {
+    service_t *s = calloc(1, sizeof(*s));
+    int r;
+
+    if (!s)
+        return -ENOMEM;
     s->gw = gw;
-    s->conf = conf;
+    s->conf = *conf;
+    list_init(&s->node);
     uv_timer_init(gw->loop, &s->retry);
     s->retry.data = s;
-    return service_listen(s);
+    s->retry_handle = 1;
+    if ((r = service_listen(s)) < 0) {
+        service_stop(s);
+        return r;
+    }
+    list_push(&gw->services, &s->node);
+    return 0;
 }
 
 void service_stop(service_t *s)
 {
-    if (!s->gw)
+    if (s->stopped)
         return;
-    if (s->open && !uv_is_closing((uv_handle_t *)&s->listener))
-        uv_close((uv_handle_t *)&s->listener, NULL);
+    s->stopped = 1;
+    list_remove(&s->node);
+    if (s->open)
+        uv_close((uv_handle_t *)&s->listener, on_listener_closed);
     s->open = 0;
-    if (!uv_is_closing((uv_handle_t *)&s->retry))
-        uv_close((uv_handle_t *)&s->retry, NULL);
+    uv_close((uv_handle_t *)&s->retry, on_retry_closed);
 }

@@ -4,8 +4,9 @@
 # (the SCTP port at the listening end, the accept service's TCP port at the
 # dialling end), STATUS= follows the association and its flows, WATCHDOG=1
 # comes at half of WATCHDOG_USEC when WATCHDOG_PID is the gateway's own pid
-# and never when it is another process's, and SIGTERM sends STOPPING=1
-# before a clean exit. Each gateway's environment is what systemd would set.
+# and never when it is another process's, SIGHUP sends RELOADING=1 (with
+# MONOTONIC_USEC=) then READY=1, and SIGTERM sends STOPPING=1 before a clean
+# exit. Each gateway's environment is what systemd would set.
 . "$(dirname "$0")/lib.sh"
 SINK=$ROOT/tests/gw/notify_sink.py
 
@@ -107,6 +108,34 @@ p1=$(n_notify a '^[0-9.]+ WATCHDOG=1$')
     fail "site b pinged the watchdog although WATCHDOG_PID named another process"
 log "ok: $((p1 - p0)) watchdog pings in 3 s at site a, none at site b"
 
+# SIGHUP: RELOADING=1 with MONOTONIC_USEC= (the time the reload began, on
+# the monotonic clock, as Type=notify-reload wants it), then READY=1 once
+# the reload is over.
+r0=$(n_notify a '^[0-9.]+ READY=1$')
+up_before=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
+kill -HUP "$(gw_pid site-a)"
+wait_notify a '^[0-9.]+ RELOADING=1$' 5
+for i in $(seq 50); do
+    [ "$(n_notify a '^[0-9.]+ READY=1$')" -gt "$r0" ] && break
+    sleep 0.1
+done
+[ "$(n_notify a '^[0-9.]+ READY=1$')" -eq $((r0 + 1)) ] ||
+    fail "site a: no second READY=1 after SIGHUP: $(cat "$WORK/notify-a.out")"
+# Order: RELOADING=1, its MONOTONIC_USEC= right after, then READY=1.
+seq_ok=$(awk '$2 == "RELOADING=1" { r = NR } $2 ~ /^MONOTONIC_USEC=/ && r && NR == r + 1 { m = NR }
+    $2 == "READY=1" && m && NR > m { ok = 1 } END { print ok + 0 }' "$WORK/notify-a.out")
+[ "$seq_ok" -eq 1 ] ||
+    fail "site a: not RELOADING=1, MONOTONIC_USEC=, READY=1 in that order: $(cat "$WORK/notify-a.out")"
+usec=$(sed -nE 's/^[0-9.]+ MONOTONIC_USEC=([0-9]+)$/\1/p' "$WORK/notify-a.out" | tail -n 1)
+up_after=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
+# CLOCK_MONOTONIC and /proc/uptime agree to well within a second in the VM
+# (it never suspends).
+[ "$usec" -ge $((up_before - 1000000)) ] && [ "$usec" -le $((up_after + 1000000)) ] ||
+    fail "site a: MONOTONIC_USEC=$usec is not between $up_before and $up_after (uptime, us)"
+grep -q 'gw: reloaded: nothing changed' "$WORK/site-a.log" ||
+    fail "site a: the reload did not log 'nothing changed': $(grep reload "$WORK/site-a.log")"
+log "ok: SIGHUP at site a: RELOADING=1 with MONOTONIC_USEC=$usec, then READY=1"
+
 for s in a b; do
     kill -TERM "$(gw_pid site-$s)"
     wait_notify $s '^[0-9.]+ STOPPING=1$' 5
@@ -118,6 +147,7 @@ for s in a b; do
     log "ok: site $s sent STOPPING=1 and exited 0"
 done
 # Between READY=1 and STOPPING=1 nothing but STATUS= and WATCHDOG=1.
-bad=$(grep -vhE '^[0-9.]+ (READY=1|STOPPING=1|STATUS=.+|WATCHDOG=1)$' "$WORK"/notify-?.out || true)
+bad=$(grep -vhE '^[0-9.]+ (READY=1|RELOADING=1|MONOTONIC_USEC=[0-9]+|STOPPING=1|STATUS=.+|WATCHDOG=1)$' \
+    "$WORK"/notify-?.out || true)
 [ -z "$bad" ] || fail "unexpected notify messages: $bad"
 done_ok

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Reload (SIGHUP) during verified flows. Site a accepts [echo] (7001), [old]
+# (7002) and [gone] (7004); site b connects all three to one echo back end;
+# paced flows run on all three all along. Then:
+#  1. both ends reload at once: failover_ms 1000 -> 300, log_level debug,
+#     [new] added at both; site b (the connecting end) drops [old], site a
+#     (the accepting end) drops [gone]; each logs the 2 open flows of the
+#     removed service going on;
+#  2. a new [old] client at site a is refused by site b (no such connect
+#     service), [gone]'s listener is closed (a connect fails), [new] (7003)
+#     carries flows end to end; at both ends the live association's RTO
+#     bounds and heartbeat interval, read from the kernel (sctp_probe.py:
+#     getsockopt on a copy of the gateway's socket), follow the new
+#     failover_ms: RTO 100..500 -> 30..150 ms, heartbeat 250 -> 75 ms (to a
+#     jiffy); DEBUG lines appear;
+#  3. a broken file (a bad key at a known line, after changes that would
+#     remove [echo] and set log_level error) changes nothing: the error is
+#     logged as FILE:LINE, [echo] and [new] still carry flows, the timers
+#     and the log level stay;
+#  4. a restart-only key (port) is logged as needing a restart, not applied
+#     (the association stays, no new one), while a live key in the same
+#     file (log_level) is;
+# and at the end every flow that ran across the reloads has all its bytes,
+# verified, on [echo] and on the removed [old] and [gone] alike.
+. "$(dirname "$0")/lib.sh"
+FAILOVER_MS=1000
+CHUNKS=2500
+
+# site_config SITE NAME ROLE SERVICES...: a config whose services are given
+# as "name=accept:PORT" or "name=connect:PORT" (on 127.0.0.1).
+site_config() {
+    local name=$1 role=$2 s
+    shift 2
+    for s in "$@"; do
+        printf '[%s]\n%s = 127.0.0.1:%s\n\n' "${s%%=*}" "$(cut -d= -f2 <<<"$s" | cut -d: -f1)" "${s##*:}"
+    done | gw_config "$name" "$role"
+}
+
+# hup NAME: SIGHUP, then waits for the reload's last line.
+hup() {
+    local before
+    before=$(count_log "$1" 'gw: (reloaded: |reload: .*nothing changed)')
+    kill -HUP "$(gw_pid "$1")"
+    wait_log "$1" 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1))
+}
+
+# timers_read: both gateways' live association timers, as the kernel holds
+# them ("pid=... rto_initial=... rto_max=... rto_min=... hbinterval=..."),
+# into $WORK/timers. One python run for both (-I -S: it starts faster
+# without site packages; a start takes seconds in the emulated VM).
+timers_read() {
+    python3 -I -S "$ROOT/tests/gw/sctp_probe.py" "$(gw_pid site-a)" "$(gw_pid site-b)" \
+        >"$WORK/timers" || fail "sctp_probe.py could not read both associations"
+}
+
+# expect_timers NAME RTO_MIN RTO_MAX HBINTERVAL: what timers_read found at
+# NAME, each within 4 ms above what was asked, the kernel keeping them in
+# jiffies (HZ 250 in the VM: 30 ms reads 32, 250 reads 252).
+expect_timers() {
+    local t
+    t=$(grep "^pid=$(gw_pid "$1") " "$WORK/timers" || true)
+    log "$1: $t"
+    awk -v a="$(kv "$t" rto_min)" -v b="$(kv "$t" rto_max)" -v c="$(kv "$t" hbinterval)" \
+        -v x="$2" -v y="$3" -v z="$4" \
+        'function near(g, w) { return g != "" && g >= w && g <= w + 4 }
+         BEGIN { exit !(near(a, x) && near(b, y) && near(c, z)) }' ||
+        fail "$1: the live association has $t; expected rto $2..$3 ms, heartbeat $4 ms"
+}
+
+pair_up
+site_config site-a connect echo=accept:7001 old=accept:7002 gone=accept:7004
+site_config site-b listen echo=connect:9001 old=connect:9001 gone=connect:9001
+server_start b 127.0.0.1:9001 echo
+pair_start
+# Read before the flows start, so that they are surely still running at the
+# reloads.
+timers_read
+expect_timers site-a 100 500 250
+expect_timers site-b 100 500 250
+
+# 4 flows on [echo], 2 on [old] and 2 on [gone], 1 KiB every 10 ms for
+# about 25 s.
+client a --connect 127.0.0.1:7001 --flows 4 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
+    >"$WORK/echo.out" &
+echo_pid=$!
+client a --connect 127.0.0.1:7002 --flows 2 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
+    >"$WORK/old.out" &
+old_pid=$!
+client a --connect 127.0.0.1:7004 --flows 2 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
+    >"$WORK/gone.out" &
+gone_pid=$!
+wait_log site-a 'opened for client' 10 8
+[ "$(count_log site-a ' DEBUG ')" -eq 0 ] || fail "site a logged DEBUG lines at log_level info"
+
+# 1. Both ends reload at once, while every flow runs: timers and log level
+# change, [new] comes; site b (connecting end) drops [old], site a
+# (accepting end) drops [gone].
+LOG_LEVEL=debug FAILOVER_MS=300 site_config site-b listen echo=connect:9001 new=connect:9001 \
+    gone=connect:9001
+LOG_LEVEL=debug FAILOVER_MS=300 site_config site-a connect echo=accept:7001 old=accept:7002 \
+    new=accept:7003
+hup site-b
+hup site-a
+wait_log site-b 'reload: \[old\]: removed; the peer.s new flows for it are refused, its 2 open flows go on' 1
+wait_log site-b 'reloaded: services 1 added, 1 removed, 0 changed, log_level, failover_ms/outage_ms$' 1
+wait_log site-a 'reload: \[gone\]: removed; its listener closes, its 2 open flows go on' 1
+wait_log site-a 'reload: \[new\]: accepting on 127.0.0.1:7003' 1
+wait_log site-a 'reloaded: services 1 added, 1 removed, 0 changed, log_level, failover_ms/outage_ms$' 1
+
+# 2. The removed services refuse new clients, the new one carries flows.
+r=$(client a --connect 127.0.0.1:7002 --flows 1 --mode expect-close --timeout-ms 5000)
+log "a new [old] client after site b dropped [old]: $r"
+expect "$r" ok == 1
+wait_log site-b '\[old\].*no such connect service here' 5
+log "ok: site b refuses new [old] flows"
+if in_site a timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/7004' 2>/dev/null; then
+    fail "site a: 127.0.0.1:7004 still accepts after [gone] was removed"
+fi
+log "ok: site a's [gone] listener is closed"
+r=$(client a --connect 127.0.0.1:7003 --flows 3 --mode echo --bytes 256K --timeout-ms 10000)
+log "[new]: $r"
+expect "$r" ok == 3
+expect "$r" bytes_verified == $((3 * 256 * 1024))
+# The kernel's view of the live association at both ends, and the log's.
+timers_read
+expect_timers site-a 30 150 75
+expect_timers site-b 30 150 75
+for s in a b; do
+    wait_log site-$s 'reload: failover_ms 1000 -> 300, outage_ms 30000 -> 30000: rto 30..150 ms, heartbeat 75 ms; 1 association re-tuned' 1
+done
+log "ok: the live association is re-tuned at both ends"
+[ "$(count_log site-a ' DEBUG ')" -gt 0 ] || fail "site a: no DEBUG line after log_level = debug"
+log "ok: site a logs DEBUG lines"
+
+# 3. A broken file: [echo] gone and log_level error, but a bad key at line 3.
+LOG_LEVEL=error site_config site-a connect new=accept:7003
+sed -i '3i bogus = 1' "$WORK/site-a.ini"
+hup site-a
+wait_log site-a "ERROR .*reload: $WORK/site-a.ini:3: unknown key 'bogus' in \[gateway\].*; nothing changed" 1
+d0=$(count_log site-a ' DEBUG ')
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+r=$(client a --connect 127.0.0.1:7003 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+timers_read
+expect_timers site-a 30 150 75
+[ "$(count_log site-a ' DEBUG ')" -gt "$d0" ] || fail "site a: the broken reload changed log_level"
+log "ok: the broken file changed nothing"
+
+# 4. A restart-only key beside a live one.
+ups=$(count_log site-a 'up: peer proved the key')
+LOG_LEVEL=info FAILOVER_MS=300 site_config site-a connect echo=accept:7001 old=accept:7002 \
+    new=accept:7003
+sed -i 's/^port = 9899$/port = 9900/' "$WORK/site-a.ini"
+hup site-a
+wait_log site-a 'WARN .*reload: port changed: needs a restart; kept the running value' 1
+wait_log site-a 'reloaded: log_level; needs a restart: port$' 1
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+[ "$(count_log site-a 'up: peer proved the key')" -eq "$ups" ] ||
+    fail "site a: a new association came up after a port change that needs a restart"
+[ "$(count_log site-b 'up: peer proved the key')" -eq 1 ] ||
+    fail "site b: the association was replaced during the reloads"
+log "ok: port change reported, not applied; log_level applied"
+
+wait "$echo_pid" || true
+wait "$old_pid" || true
+wait "$gone_pid" || true
+r=$(cat "$WORK/echo.out")
+log "[echo] across the reloads: $r"
+expect "$r" ok == 4
+expect "$r" bytes_verified == $((4 * CHUNKS * 1024))
+for svc in old gone; do
+    r=$(cat "$WORK/$svc.out")
+    log "[$svc] across its removal: $r"
+    expect "$r" ok == 2
+    expect "$r" bytes_verified == $((2 * CHUNKS * 1024))
+done
+done_ok
