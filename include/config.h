@@ -37,6 +37,8 @@ typedef struct config {
     uint8_t psk[CONFIG_PSK_MAX]; /* the key file's bytes */
     size_t psk_len;              /* >= CONFIG_PSK_MIN */
     unsigned drain_ms;           /* drain_ms: flows' grace on SIGTERM; default 10000 */
+    addr_t metrics;              /* metrics = HOST:PORT: where GET /metrics is served */
+    int has_metrics;             /* metrics is set; default off */
 
     /* [association] */
     assoc_role_t role;               /* role = connect|listen (required) */

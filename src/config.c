@@ -49,6 +49,7 @@ static int set_onoff(const key_def_t *k, void *base, const char *v, char *msg, s
 static int set_addrs(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_host(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_accept(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
+static int set_listen(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_connect(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 
 #define CFG(member) offsetof(config_t, member)
@@ -73,6 +74,7 @@ static const key_def_t keys[] = {
     KEY(SEC_GATEWAY, "log_level", set_level, CFG(log_level), 0, "info"),
     KEY(SEC_GATEWAY, "psk_file", set_path, CFG(psk_path), 0, NULL),
     NUM(SEC_GATEWAY, "drain_ms", drain_ms, 0, 3600000, "ms", NULL, "10000"),
+    KEY(SEC_GATEWAY, "metrics", set_listen, CFG(metrics), CFG(has_metrics), NULL),
     KEY(SEC_ASSOCIATION, "role", set_role, CFG(role), 0, NULL),
     KEY(SEC_ASSOCIATION, "local", set_addrs, CFG(local), CFG(n_local), NULL),
     KEY(SEC_ASSOCIATION, "remote", set_addrs, CFG(remote), CFG(n_remote), NULL),
@@ -367,6 +369,19 @@ static int set_accept(const key_def_t *k, void *base, const char *v, char *msg, 
     if (service_addr(svc, v, msg, len) < 0)
         return -1;
     svc->is_accept = 1;
+    return 0;
+}
+
+/* A TCP listener of the gateway's own (metrics): HOST:PORT into the field,
+ * and the presence flag set. */
+static int set_listen(const key_def_t *k, void *base, const char *v, char *msg, size_t len)
+{
+    if (addr_parse_hostport(v, field(base, k->offset)) < 0) {
+        snprintf(msg, len,
+                 "expected HOST:PORT with a numeric host, e.g. 127.0.0.1:9464 or [::1]:9464");
+        return -1;
+    }
+    *(int *)field(base, k->aux) = 1;
     return 0;
 }
 
@@ -776,6 +791,24 @@ static int check_listener(parse_state_t *st, size_t i)
     return 0;
 }
 
+/* The metrics listener must not take a service's accept address. */
+static int check_metrics(parse_state_t *st)
+{
+    const config_t *cfg = st->cfg;
+    char buf[ADDR_STRLEN];
+
+    for (size_t i = 0; cfg->has_metrics && i < cfg->n_services; i++) {
+        const service_conf_t *svc = &cfg->services[i];
+
+        if (svc->is_accept && listeners_clash(&cfg->metrics, &svc->addr))
+            return parse_fail(st, key_line(st, 0, SEC_GATEWAY, "metrics"),
+                              "metrics = %s: [%s] already accepts there (line %d)",
+                              addr_format(&cfg->metrics, buf, sizeof(buf)), svc->name,
+                              key_line(st, 1 + i, SEC_SERVICE, "accept"));
+    }
+    return 0;
+}
+
 /* A service either accepts or connects, exactly one of the two. */
 static int check_service(parse_state_t *st, size_t i)
 {
@@ -828,6 +861,8 @@ static int config_check(parse_state_t *st)
         if (check_service(st, i) < 0)
             return -1;
     }
+    if (check_metrics(st) < 0)
+        return -1;
     port_apply(st->cfg);
     return 0;
 }
