@@ -9,8 +9,10 @@
 #include "config.h"
 #include "list.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "rlimits.h"
+#include "snapshot.h"
 #include "tune.h"
 
 struct assoc;
@@ -52,7 +54,9 @@ typedef struct gateway {
     episode_t listen_paused; /* ...and that episode */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
-    notify_t notify; /* what the service manager is told (systemd) */
+    notify_t notify;   /* what the service manager is told (systemd) */
+    metrics_t metrics; /* the /metrics listener, when configured */
+    uint64_t start_ms; /* Unix ms gateway_start ran */
 
     unsigned fd_flows; /* flows the descriptor limit leaves room for */
 
@@ -91,5 +95,10 @@ int gateway_flooded(const gateway_t *gw);
 
 /* Whether new flows are refused. */
 int gateway_draining(const gateway_t *gw);
+
+/* Copies the gateway's live state into *out (zeroed by the caller; its
+ * arrays freed with snapshot_free, also after a failure), the flows too
+ * when with_flows. Returns 0 or -ENOMEM. */
+int gateway_snapshot(gateway_t *gw, snapshot_t *out, int with_flows);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "assoc.h"
@@ -405,6 +406,7 @@ static void gateway_close_handles(gateway_t *gw)
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
     notify_close(&gw->notify);
+    metrics_stop(&gw->metrics);
     log_info(&gw->log, "gw", "stopped");
 }
 
@@ -574,6 +576,25 @@ static int gateway_start_services(gateway_t *gw)
     return 0;
 }
 
+/* The /metrics listener, when configured. A port already taken is a
+ * runtime failure like a service's: the operator asked for it. */
+static int gateway_start_metrics(gateway_t *gw)
+{
+    const config_t *cfg = gw->cfg;
+    char where[ADDR_STRLEN];
+    int r;
+
+    if (!cfg->has_metrics)
+        return 0;
+    addr_format(&cfg->metrics, where, sizeof(where));
+    if ((r = metrics_start(&gw->metrics, gw, &cfg->metrics)) < 0) {
+        log_error(&gw->log, "metrics", "cannot listen on %s: %s", where, uv_strerror(r));
+        return r;
+    }
+    log_info(&gw->log, "metrics", "serving http://%s/metrics", where);
+    return 0;
+}
+
 /* Each flow holds a descriptor: raise the soft limit as far as the hard one
  * allows (a shell's default of 1024 would cap a gateway near a thousand
  * flows without a word) and say so when max_flows still cannot be reached. */
@@ -610,6 +631,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
     gw->log.name = cfg->name;
     gw->listen_fd = -1;
     list_init(&gw->assocs);
+    gw->start_ms = (uint64_t)time(NULL) * 1000;
     if (sodium_init() < 0 || tune_derive(cfg->failover_ms, cfg->outage_ms, paths, &gw->tune) < 0)
         return -EINVAL;
     uv_timer_init(loop, &gw->dial_timer);
@@ -634,6 +656,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
                  "encryption = off: flows cross the links in clear and SCTP "
                  "chunks are not authenticated; only for links already protected");
     if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0 ||
+        (r = gateway_start_metrics(gw)) < 0 ||
         (cfg->role == ROLE_LISTEN && (r = gateway_listen(gw)) < 0))
         return r;
     gateway_check_fds(gw);
