@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "assoc.h"
+#include "control.h"
 #include "flow.h"
 #include "rlimits.h"
 #include "sctp_sock.h"
@@ -39,6 +39,13 @@ static void gateway_finish(gateway_t *gw);
 int gateway_draining(const gateway_t *gw)
 {
     return gw->state != GW_RUNNING;
+}
+
+svc_stats_t *gateway_svc_stats(gateway_t *gw, const char *name)
+{
+    const service_conf_t *sc = config_service(gw->cfg, name);
+
+    return sc && gw->svc_stats ? &gw->svc_stats[sc - gw->cfg->services] : NULL;
 }
 
 /* ---- sockets ---------------------------------------------------------- */
@@ -382,6 +389,39 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
     gateway_schedule_dial(gw);
 }
 
+int gateway_primary(gateway_t *gw, const addr_t *host, char *msg, size_t len)
+{
+    char where[ADDR_STRLEN];
+    size_t moved = 0;
+    list_t *pos;
+    int r, err = -ENOENT;
+
+    addr_format(host, where, sizeof(where));
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        if (a->state != ASSOC_READY)
+            continue;
+        if ((r = path_set_primary(a, host)) < 0) {
+            err = r == -ENOENT ? err : r;
+            continue;
+        }
+        moved++;
+        log_info(&gw->log, "path", "assoc %llu: primary path set to %s", (unsigned long long)a->id,
+                 where);
+    }
+    if (moved) {
+        snprintf(msg, len, "primary path set to %s on %zu association%s", where, moved,
+                 moved == 1 ? "" : "s");
+        return 0;
+    }
+    if (err == -ENOENT)
+        snprintf(msg, len, "%s is not a peer address of any ready association", where);
+    else
+        snprintf(msg, len, "cannot set the primary path to %s: %s", where, strerror(-err));
+    log_warn(&gw->log, "path", "%s", msg);
+    return err;
+}
+
 /* ---- drain and stop ---------------------------------------------------- */
 
 size_t gateway_flows(const gateway_t *gw)
@@ -405,6 +445,8 @@ static void gateway_close_handles(gateway_t *gw)
     uv_close((uv_handle_t *)&gw->listen_retry, NULL);
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
+    control_close(gw->control);
+    gw->control = NULL;
     notify_close(&gw->notify);
     metrics_stop(&gw->metrics);
     log_info(&gw->log, "gw", "stopped");
@@ -554,7 +596,8 @@ static int gateway_start_services(gateway_t *gw)
     int r;
 
     gw->services = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*gw->services));
-    if (!gw->services)
+    gw->svc_stats = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*gw->svc_stats));
+    if (!gw->services || !gw->svc_stats)
         return -ENOMEM;
     for (size_t i = 0; i < cfg->n_services; i++) {
         const service_conf_t *sc = &cfg->services[i];
@@ -595,6 +638,30 @@ static int gateway_start_metrics(gateway_t *gw)
     return 0;
 }
 
+/* The control socket. One named in the file must open; the default one
+ * (/run/sctpgw/NAME.sock) may be out of reach when run by hand without
+ * that folder's rights, and the gateway then runs without it. */
+static int gateway_start_control(gateway_t *gw)
+{
+    const config_t *cfg = gw->cfg;
+    char err[256];
+    int r;
+
+    if (!cfg->control[0])
+        return 0;
+    r = control_start(gw, cfg->control, &gw->control, err, sizeof(err));
+    if (r >= 0) {
+        log_info(&gw->log, "ctl", "status on %s", cfg->control);
+        return 0;
+    }
+    if (cfg->control_given) {
+        log_error(&gw->log, "ctl", "%s (control = off, or another path)", err);
+        return r;
+    }
+    log_warn(&gw->log, "ctl", "%s; running without a control socket (set control =)", err);
+    return 0;
+}
+
 /* Each flow holds a descriptor: raise the soft limit as far as the hard one
  * allows (a shell's default of 1024 would cap a gateway near a thousand
  * flows without a word) and say so when max_flows still cannot be reached. */
@@ -630,8 +697,8 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
     gw->log.level = cfg->log_level;
     gw->log.name = cfg->name;
     gw->listen_fd = -1;
+    gw->started = uv_now(loop);
     list_init(&gw->assocs);
-    gw->start_ms = (uint64_t)time(NULL) * 1000;
     if (sodium_init() < 0 || tune_derive(cfg->failover_ms, cfg->outage_ms, paths, &gw->tune) < 0)
         return -EINVAL;
     uv_timer_init(loop, &gw->dial_timer);
@@ -656,7 +723,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, const config_t *cfg)
                  "encryption = off: flows cross the links in clear and SCTP "
                  "chunks are not authenticated; only for links already protected");
     if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0 ||
-        (r = gateway_start_metrics(gw)) < 0 ||
+        (r = gateway_start_metrics(gw)) < 0 || (r = gateway_start_control(gw)) < 0 ||
         (cfg->role == ROLE_LISTEN && (r = gateway_listen(gw)) < 0))
         return r;
     gateway_check_fds(gw);
@@ -671,4 +738,6 @@ void gateway_free(gateway_t *gw)
     sodium_memzero(gw->auth_key, sizeof(gw->auth_key));
     free(gw->services);
     gw->services = NULL;
+    free(gw->svc_stats);
+    gw->svc_stats = NULL;
 }

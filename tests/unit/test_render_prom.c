@@ -11,20 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* The state names live with the code that fills a snapshot, outside the
- * pure library; these are the same. */
-const char *snap_path_state_name(snap_path_state_t s)
-{
-    static const char *const names[] = {"active", "pf", "inactive", "unconfirmed"};
-    return names[s];
-}
-
-const char *snap_assoc_state_name(snap_assoc_state_t s)
-{
-    static const char *const names[] = {"connecting", "handshake", "ready", "shutdown"};
-    return names[s];
-}
-
 /* A gateway with one ready association of two paths (the second one cut),
  * one association still proving the key (counted, not named), and an old
  * association of the same peer shutting down (not shown: the ready one is). */
