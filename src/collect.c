@@ -163,8 +163,7 @@ static int snap_assocs(gateway_t *gw, const snap_clock_t *c, snapshot_t *out)
     out->assocs = calloc(gw->n_assocs ? gw->n_assocs : 1, sizeof(*out->assocs));
     if (!out->assocs)
         return -ENOMEM;
-    for (pos = gw->assocs.next; pos != &gw->assocs && out->n_assocs < gw->n_assocs;
-         pos = pos->next)
+    for (pos = gw->assocs.next; pos != &gw->assocs && out->n_assocs < gw->n_assocs; pos = pos->next)
         snap_assoc(container_of(pos, assoc_t, node), c, &out->assocs[out->n_assocs++]);
     return 0;
 }
