@@ -12,14 +12,14 @@
 #    two scrapes;
 # 3. after link 1 is cut: its path inactive (and active 0), the other path
 #    active, a state change counted with a recent timestamp, chunks
-#    retransmitted; then every flow ends intact, the flows open drop to 0
-#    and the bytes per service are exactly what the clients sent;
-# 4. bad clients: non-HTTP bytes get 400 at once, a 20 KB header 431,
-#    other paths 404, POST 405, HEAD the headers only; a slow client that
-#    never finishes its request gets 408 after 5 s; 20 idle clients at once
-#    are capped at 16 (the rest reset) and scrapes succeed again once they
-#    have timed out; the gateway still serves and carried its flows
-#    throughout.
+#    retransmitted;
+# 4. bad clients, while the flows run on: non-HTTP bytes get 400 at once,
+#    a 20 KB header 431, other paths 404, POST 405, HEAD the headers only;
+#    a slow client that never finishes its request gets 408 after 5 s; 20
+#    idle clients at once are capped at 16 (the rest reset); then every
+#    flow ends intact and the scrapes after them (the gateway still
+#    serves) show the flows open drop to 0 and the bytes per service
+#    exactly what the clients sent.
 # About 55 s in the VM (the paced flows take 30 s).
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=500
@@ -117,6 +117,15 @@ start_s=$(value start sctpgw_start_time_seconds)
 awk -v s="$start_s" -v now="$(date +%s)" 'BEGIN { exit !(s > now - 60 && s <= now) }' ||
     fail "sctpgw_start_time_seconds = $start_s, now $(date +%s)"
 
+# raw SITE BYTES SECONDS: sends BYTES (printf format) and prints the first
+# line of the answer, read for up to SECONDS.
+raw() {
+    in_site "$1" timeout "$3" bash -c \
+        'exec 3<>/dev/tcp/127.0.0.1/9464 || exit 1; printf "$1" >&3; head -n 1 <&3' _ "$2" |
+        tr -d '\r' || true
+}
+status() { in_site a curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
+
 # 2. During traffic, and 3. after link 1 is cut: the scrapes first, while
 # the flows run (commands are slow in the emulated VM), then the checks.
 # The flows must outlast the scrapes up to the cut, which take 10 to 20 s
@@ -128,6 +137,9 @@ paced 7001 4 >"$WORK/echo.out" &
 echo_pid=$!
 paced 7002 2 >"$WORK/bulk.out" &
 bulk_pid=$!
+# A slow client: half a request line, then nothing (408 after 5 s).
+raw a 'GET /metr' 8 >"$WORK/slow.out" &
+slow_pid=$!
 sleep 2
 scrape a traffic1
 scrape b traffic1-b
@@ -160,6 +172,36 @@ want cut "sctpgw_path_state_changes_total{$P1}" '>=' 1
 want cut "sctpgw_path_last_change_timestamp_seconds{$P1}" '>' "$(($(date +%s) - 15))"
 want cut "sctpgw_association_retransmitted_chunks_total{$A}" '>=' 1
 want cut 'sctpgw_service_flows_open{service="echo"}' == 4
+
+# 4. Bad clients, while the flows run on.
+got=$(raw a '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' 2)
+[ "$got" = "HTTP/1.1 400 Bad Request" ] || fail "TLS bytes: '$got', expected 400 at once"
+got=$(raw a 'SSH-2.0-OpenSSH_9.2\r\n' 2)
+[ "$got" = "HTTP/1.1 400 Bad Request" ] || fail "SSH banner: '$got', expected 400"
+got=$(raw a "GET /metrics HTTP/1.1\\r\\nX: $(head -c 20000 /dev/zero | tr '\0' a)\\r\\n\\r\\n" 2)
+[ "$got" = "HTTP/1.1 431 Request Header Fields Too Large" ] || fail "20 KB header: '$got'"
+[ "$(status http://127.0.0.1:9464/)" = 404 ] || fail "GET / was not 404"
+[ "$(status http://127.0.0.1:9464/metrics/x)" = 404 ] || fail "GET /metrics/x was not 404"
+[ "$(status -X POST -d x http://127.0.0.1:9464/metrics)" = 405 ] || fail "POST was not 405"
+[ "$(status --http1.0 http://127.0.0.1:9464/metrics)" = 200 ] || fail "HTTP/1.0 GET was not 200"
+head_len=$(in_site a curl -sS -I --max-time 5 http://127.0.0.1:9464/metrics | grep -ci '^content-length: [1-9]')
+[ "$head_len" = 1 ] || fail "HEAD /metrics: no Content-Length"
+log "ok: garbage 400, huge header 431, 404, 405, HTTP/1.0 and HEAD answered"
+
+# 20 idle clients: 16 places, the rest reset (the slow client has had its
+# 408 by now).
+in_site a bash -c 'for i in $(seq 20); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; sleep 7' 2>/dev/null &
+idle_pid=$!
+sleep 1
+capped=$(status http://127.0.0.1:9464/metrics)
+[ "$capped" = 000 ] || fail "a scrape beside 20 idle clients got $capped, expected a reset"
+wait_log site-a 'metrics: refusing clients: 16 are being served already' 2
+wait "$slow_pid" || true
+got=$(tr -d '\r' <"$WORK/slow.out")
+[ "$got" = "HTTP/1.1 408 Request Timeout" ] || fail "slow client: '$got', expected 408 after 5 s"
+wait "$idle_pid" || true
+log "ok: 16 clients at most, the rest reset; the slow client got 408"
+
 wait "$echo_pid" "$bulk_pid" || true
 for svc in echo bulk; do
     r=$(cat "$WORK/$svc.out")
@@ -188,51 +230,8 @@ for svc in echo bulk; do
     want after-b "sctpgw_service_flows_opened_total{service=\"$svc\"}" == "$n"
 done
 want after "sctpgw_path_state{$P1,state=\"inactive\"}" == 1
-topo_restore 1
-
-# 4. Bad clients. raw SITE BYTES SECONDS: sends BYTES (printf format) and
-# prints the first line of the answer, read for up to SECONDS.
-raw() {
-    in_site "$1" timeout "$3" bash -c \
-        'exec 3<>/dev/tcp/127.0.0.1/9464 || exit 1; printf "$1" >&3; head -n 1 <&3' _ "$2" |
-        tr -d '\r' || true
-}
-status() { in_site a curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
-
-got=$(raw a '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' 2)
-[ "$got" = "HTTP/1.1 400 Bad Request" ] || fail "TLS bytes: '$got', expected 400 at once"
-got=$(raw a 'SSH-2.0-OpenSSH_9.2\r\n' 2)
-[ "$got" = "HTTP/1.1 400 Bad Request" ] || fail "SSH banner: '$got', expected 400"
-got=$(raw a "GET /metrics HTTP/1.1\\r\\nX: $(head -c 20000 /dev/zero | tr '\0' a)\\r\\n\\r\\n" 2)
-[ "$got" = "HTTP/1.1 431 Request Header Fields Too Large" ] || fail "20 KB header: '$got'"
-[ "$(status http://127.0.0.1:9464/)" = 404 ] || fail "GET / was not 404"
-[ "$(status http://127.0.0.1:9464/metrics/x)" = 404 ] || fail "GET /metrics/x was not 404"
-[ "$(status -X POST -d x http://127.0.0.1:9464/metrics)" = 405 ] || fail "POST was not 405"
-[ "$(status --http1.0 http://127.0.0.1:9464/metrics)" = 200 ] || fail "HTTP/1.0 GET was not 200"
-head_len=$(in_site a curl -sS -I --max-time 5 http://127.0.0.1:9464/metrics | grep -ci '^content-length: [1-9]')
-[ "$head_len" = 1 ] || fail "HEAD /metrics: no Content-Length"
-log "ok: garbage 400, huge header 431, 404, 405, HTTP/1.0 and HEAD answered"
-
-# A slow client (half a request line, then nothing) and 20 idle ones.
-raw a 'GET /metr' 8 >"$WORK/slow.out" &
-slow_pid=$!
-sleep 0.5
-in_site a bash -c 'for i in $(seq 20); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; sleep 7' 2>/dev/null &
-idle_pid=$!
-sleep 1
-# 17 clients hold the 16 places: this scrape is reset, or gets through
-# only if one of them was the one reset.
-capped=$(status http://127.0.0.1:9464/metrics)
-[ "$capped" = 000 ] || fail "a scrape beside 21 idle clients got $capped, expected a reset"
-wait_log site-a 'metrics: refusing clients: 16 are being served already' 2
-wait "$slow_pid" || true
-got=$(tr -d '\r' <"$WORK/slow.out")
-[ "$got" = "HTTP/1.1 408 Request Timeout" ] || fail "slow client: '$got', expected 408 after 5 s"
-wait "$idle_pid" || true
-scrape a final
-promcheck final
-want final "sctpgw_association_state{$A,state=\"ready\"}" == 1
-want final 'sctpgw_service_flows_opened_total{service="echo"}' == 4
+want after "sctpgw_association_state{$A,state=\"ready\"}" == 1
+promcheck after
 proc_running "$(gw_pid site-a)" || fail "site-a's gateway is gone"
 [ "$(count_log site-a 'reset:')" -eq 0 ] || fail "a flow was reset"
 log "sample (site a, after the cut):"
