@@ -211,8 +211,7 @@ static void text_assoc(const snapshot_t *s, const snap_assoc_t *a, FILE *out)
             a->idata ? "I-DATA" : "no I-DATA", a->encrypted ? "encrypted" : "NOT encrypted");
     text_addrs("local", a->local[0], a->n_local, out);
     text_addrs("peer", a->peer[0], a->n_peer, out);
-    fprintf(out, "  flows: %" PRIu64 " open, %" PRIu64 " opened\n", a->flows_open,
-            a->flows_opened);
+    fprintf(out, "  flows: %" PRIu64 " open, %" PRIu64 " opened\n", a->flows_open, a->flows_opened);
     fprintf(out, "  transfer: %s out, %s in\n", text_bytes(a->bytes_out, b1, sizeof(b1)),
             text_bytes(a->bytes_in, b2, sizeof(b2)));
     fprintf(out,

@@ -31,7 +31,7 @@ const char *snap_assoc_state_name(snap_assoc_state_t s)
 
 const char *snap_flow_state_name(snap_flow_state_t s)
 {
-    static const char *const names[] = {"opening",   "open",        "half-closed-up",
+    static const char *const names[] = {"opening",          "open",        "half-closed-up",
                                         "half-closed-down", "credit-wait", "closing"};
 
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
