@@ -46,6 +46,20 @@ static int snap_same_host(const addr_t *a, const addr_t *b)
 
 /* ---- paths --------------------------------------------------------------- */
 
+static snap_path_state_t snap_kernel_state(sock_path_state_t s)
+{
+    switch (s) {
+    case SOCK_PATH_PF:
+        return SNAP_PATH_PF;
+    case SOCK_PATH_INACTIVE:
+        return SNAP_PATH_INACTIVE;
+    case SOCK_PATH_UNCONFIRMED:
+        return SNAP_PATH_UNCONFIRMED;
+    default:
+        return SNAP_PATH_ACTIVE;
+    }
+}
+
 /* Our own view, for a path the kernel will not describe. */
 static snap_path_state_t snap_own_state(path_state_t s)
 {
@@ -64,7 +78,7 @@ static void snap_path(assoc_t *a, const path_t *p, const addr_t *primary, int ha
     out->state = snap_own_state(p->state);
     if (a->fd < 0 || sock_path_info(a->fd, &p->addr, &info) < 0)
         return;
-    out->state = (snap_path_state_t)info.state; /* same order, see sctp_sock.h */
+    out->state = snap_kernel_state(info.state);
     out->srtt_ms = info.srtt_ms;
     out->rto_ms = info.rto_ms;
     out->cwnd = info.cwnd;
