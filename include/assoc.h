@@ -76,7 +76,14 @@ typedef struct assoc {
     reasm_t rx;      /* messages being received, piece by piece */
     int told_pieces; /* logged that the kernel delivers in pieces */
     int handles;     /* open uv handles; freed when it reaches 0 */
-    int dead;        /* errno of a failed send: close from `reap` */
+
+    /* For status: counters the kernel does not keep. */
+    uint64_t since;           /* loop time it entered its state */
+    uint64_t flows_opened;    /* flows that have taken a stream on it */
+    uint64_t done_out;        /* payload bytes toward the peer of flows that have left it */
+    uint64_t done_in;         /* ...and from the peer */
+    sock_assoc_stats_t stats; /* SCTP_GET_ASSOC_STATS as last read (assoc_stats_read) */
+    int dead;                 /* errno of a failed send: close from `reap` */
 } assoc_t;
 
 /* Takes over a connecting (initiator) or accepted socket. Returns the new
@@ -125,5 +132,10 @@ int assoc_retune(assoc_t *a, int *limit_kept);
 
 /* Moves the association's preferred path to `peer` (logged). */
 void assoc_set_primary(assoc_t *a, const addr_t *peer);
+
+/* Refreshes a->stats from the kernel. The one place SCTP_GET_ASSOC_STATS is
+ * read: the read resets the kernel's largest RTO, so it is kept here as
+ * the largest seen since the association came up. */
+void assoc_stats_read(assoc_t *a);
 
 #endif

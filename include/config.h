@@ -9,11 +9,13 @@
 #include "addr.h"
 #include "log.h"
 
-#define CONFIG_MAX_ADDRS    8    /* link addresses per side */
-#define CONFIG_MAX_SERVICES 256  /* service sections */
-#define CONFIG_NAME_MAX     64   /* gateway and service names, bytes incl. NUL */
-#define CONFIG_PSK_MIN      32   /* shortest accepted key file */
-#define CONFIG_PSK_MAX      4096 /* longest accepted key file */
+#define CONFIG_MAX_ADDRS    8             /* link addresses per side */
+#define CONFIG_MAX_SERVICES 256           /* service sections */
+#define CONFIG_NAME_MAX     64            /* gateway and service names, bytes incl. NUL */
+#define CONFIG_PSK_MIN      32            /* shortest accepted key file */
+#define CONFIG_PSK_MAX      4096          /* longest accepted key file */
+#define CONFIG_CONTROL_MAX  108           /* a unix socket's path, incl. NUL (sun_path) */
+#define CONFIG_CONTROL_DIR  "/run/sctpgw" /* the default control socket's folder */
 
 typedef enum { ROLE_CONNECT, ROLE_LISTEN } assoc_role_t;
 
@@ -34,12 +36,16 @@ typedef struct config {
     char path[4096]; /* the file parsed, for messages */
 
     /* [gateway] */
-    char name[CONFIG_NAME_MAX];  /* name = ...; default "sctpgw" */
-    log_level_t log_level;       /* log_level = error|warn|info|debug; default info */
-    char psk_path[4096];         /* psk_file, resolved against the config's folder */
-    uint8_t psk[CONFIG_PSK_MAX]; /* the key file's bytes */
-    size_t psk_len;              /* >= CONFIG_PSK_MIN */
-    unsigned drain_ms;           /* drain_ms: flows' grace on SIGTERM; default 10000 */
+    char name[CONFIG_NAME_MAX];       /* name = ...; default "sctpgw" */
+    log_level_t log_level;            /* log_level = error|warn|info|debug; default info */
+    char psk_path[4096];              /* psk_file, resolved against the config's folder */
+    uint8_t psk[CONFIG_PSK_MAX];      /* the key file's bytes */
+    size_t psk_len;                   /* >= CONFIG_PSK_MIN */
+    unsigned drain_ms;                /* drain_ms: flows' grace on SIGTERM; default 10000 */
+    char control[CONFIG_CONTROL_MAX]; /* control socket; "" = off; default /run/sctpgw/NAME.sock */
+    int control_given;                /* control was set in the file (its failure is fatal) */
+    addr_t metrics;                   /* metrics = HOST:PORT: where GET /metrics is served */
+    int has_metrics;                  /* metrics is set; default off */
 
     /* [association] */
     assoc_role_t role;               /* role = connect|listen (required) */

@@ -26,6 +26,7 @@ typedef struct flow {
     struct assoc *assoc;             /* NULL once the association has gone */
     msgq_t sendq;                    /* its messages not yet handed to the kernel */
     uint64_t id;                     /* for logs */
+    uint64_t started;                /* loop time it was created, for its age */
     uint16_t sid;                    /* its stream */
     char service[WIRE_NAME_MAX + 1]; /* service name, for logs and OPEN */
     uv_tcp_t tcp;

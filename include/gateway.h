@@ -9,12 +9,25 @@
 #include "config.h"
 #include "list.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "rlimits.h"
 #include "tune.h"
 
 struct assoc;
 struct service;
+struct control;
+struct snapshot;
+
+/* A service's counters that outlive its flows (one per config service, in
+ * cfg order): the bytes of flows still open are added when a snapshot is
+ * taken. */
+typedef struct svc_stats {
+    uint64_t opened;   /* flows that took a stream */
+    uint64_t refused;  /* clients or OPENs turned away by this gateway */
+    uint64_t done_out; /* payload bytes toward the peer of flows that have ended */
+    uint64_t done_in;  /* ...and from the peer */
+} svc_stats_t;
 
 typedef enum {
     GW_RUNNING,  /* accepting clients, keeping associations up */
@@ -53,6 +66,7 @@ typedef struct gateway {
     uv_signal_t sig_int;
     uv_signal_t sig_hup; /* reload */
     notify_t notify;     /* what the service manager is told (systemd) */
+    metrics_t metrics;   /* the /metrics listener, when configured */
 
     unsigned fd_flows; /* flows the descriptor limit leaves room for */
 
@@ -61,6 +75,11 @@ typedef struct gateway {
 
     uint64_t next_assoc_id; /* ids for logs */
     uint64_t next_flow_id;
+
+    uint64_t started;            /* loop time of gateway_start */
+    uint64_t handshake_failures; /* associations that ended while proving the key */
+    svc_stats_t *svc_stats;      /* per config service, cfg order */
+    struct control *control;     /* the control socket, or NULL (control = off) */
 } gateway_t;
 
 /* Sets up on `loop` from a validated config, allocated with malloc: the
@@ -101,5 +120,19 @@ int gateway_flooded(const gateway_t *gw);
 
 /* Whether new flows are refused. */
 int gateway_draining(const gateway_t *gw);
+
+/* Moves the preferred path of every ready association that has a peer
+ * address `host` there (SCTP_PRIMARY_ADDR), as an operator does before work
+ * on a link; logged. Until the association is made again: a new one takes
+ * `primary` from the config. Returns 0 or -errno, with what happened in msg. */
+int gateway_primary(gateway_t *gw, const addr_t *host, char *msg, size_t len);
+
+/* The counters of the service named so, or NULL. */
+svc_stats_t *gateway_svc_stats(gateway_t *gw, const char *name);
+
+/* Copies the gateway's live state into *out (with each open flow when
+ * with_flows), asking the kernel for each path's telemetry. Free it with
+ * snapshot_free. Returns 0 or -ENOMEM. */
+int gateway_snapshot(gateway_t *gw, struct snapshot *out, int with_flows);
 
 #endif

@@ -17,6 +17,8 @@ typedef enum { PATH_ACTIVE, PATH_PF, PATH_DOWN } path_state_t;
 typedef struct path {
     addr_t addr; /* peer address */
     path_state_t state;
+    uint64_t changed; /* loop time of its last state change, 0: none */
+    uint64_t changes; /* state changes since the association came up */
 } path_t;
 
 typedef struct paths {
@@ -36,6 +38,11 @@ void path_start(struct assoc *a);
 
 /* Handles one SCTP_PEER_ADDR_CHANGE notification. */
 void path_on_change(struct assoc *a, const void *notification, size_t len);
+
+/* Makes the peer address with this host (any port) the primary path:
+ * 0, -ENOENT when it is not one of the association's peer addresses, or
+ * another -errno from the kernel. */
+int path_set_primary(struct assoc *a, const addr_t *host);
 
 /* Formats the paths and their states for a log line. */
 const char *path_describe(const struct assoc *a, char *buf, size_t len);

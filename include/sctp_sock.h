@@ -99,6 +99,49 @@ int sock_heartbeat(int fd, const addr_t *peer);
 /* The peer's addresses (up to max). Returns the count or -errno. */
 int sock_peer_addrs(int fd, addr_t *out, size_t max);
 
+/* The local addresses of the association (sctp_getladdrs), up to max.
+ * Returns the count or -errno. */
+int sock_local_addrs(int fd, addr_t *out, size_t max);
+
+/* A path's state as SCTP_GET_PEER_ADDR_INFO reports it. */
+typedef enum {
+    SOCK_PATH_ACTIVE,
+    SOCK_PATH_PF,
+    SOCK_PATH_INACTIVE,
+    SOCK_PATH_UNCONFIRMED,
+} sock_path_state_t;
+
+/* One path's telemetry, in milliseconds and bytes. */
+typedef struct sock_path_info {
+    sock_path_state_t state;
+    uint32_t srtt_ms; /* converted from the kernel's jiffies */
+    uint32_t rto_ms;
+    uint32_t cwnd;
+    uint32_t mtu;
+} sock_path_info_t;
+
+/* SCTP_GET_PEER_ADDR_INFO for one peer address. -EACCES for a potentially
+ * failed path while the kernel hides that state. */
+int sock_path_info(int fd, const addr_t *peer, sock_path_info_t *out);
+
+/* The primary peer address (SCTP_STATUS). */
+int sock_primary(int fd, addr_t *out);
+
+/* SCTP_GET_ASSOC_STATS as read: counters since the association began;
+ * max_rto_ms is the largest RTO since the previous read, which resets it
+ * (Linux 6.1 keeps no count of T3 expiries here). */
+typedef struct sock_assoc_stats {
+    uint64_t rtx_chunks;
+    uint64_t out_packets, in_packets;
+    uint64_t out_ctrl_chunks, in_ctrl_chunks;
+    uint64_t out_data_chunks, in_data_chunks;
+    uint64_t max_rto_ms;
+} sock_assoc_stats_t;
+
+/* Reads the association's statistics, and so resets max_rto_ms: only
+ * assoc.c's assoc_stats_read calls it. */
+int sock_assoc_stats(int fd, sock_assoc_stats_t *out);
+
 /* Closes with an ABORT rather than a graceful SHUTDOWN. */
 void sock_abort(int fd);
 

@@ -65,7 +65,7 @@ typedef struct snap_assoc {
     uint64_t out_packets, in_packets;
     uint64_t out_ctrl_chunks, in_ctrl_chunks;
     uint64_t out_data_chunks, in_data_chunks;
-    uint64_t max_rto_ms; /* largest RTO seen since the last read */
+    uint64_t max_rto_ms; /* largest RTO seen since the association came up */
     snap_path_t paths[SNAP_PATHS_MAX];
     size_t n_paths;
 } snap_assoc_t;

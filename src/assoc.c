@@ -362,6 +362,7 @@ int assoc_add_flow(assoc_t *a, flow_t *f)
     f->sid = (uint16_t)sid;
     a->flows[sid] = f;
     a->n_flows++;
+    a->flows_opened++;
     return 0;
 }
 
@@ -372,6 +373,8 @@ void assoc_remove_flow(assoc_t *a, flow_t *f)
         return;
     a->flows[f->sid] = NULL;
     a->n_flows--;
+    a->done_out += f->bytes_up;
+    a->done_in += f->bytes_down;
     if (streams_is_ours(&a->streams, f->sid))
         streams_release(&a->streams, f->sid);
 }
@@ -437,6 +440,7 @@ static void assoc_established(assoc_t *a)
     int r;
 
     a->state = ASSOC_HANDSHAKE;
+    a->since = uv_now(a->gw->loop);
     a->msg_max = sock_interleaving(a->fd) == 1 ? WIRE_DATA_MAX : MSG_MAX_CLASSIC;
     a->fairq.quantum = a->msg_max;
     pace_init(&a->pace, SNDBUF_MIN_MSGS * a->msg_max, a->gw->cfg->sock_buffer, a->msg_max);
@@ -531,6 +535,7 @@ static void assoc_ready(assoc_t *a)
         return;
     }
     a->state = ASSOC_READY;
+    a->since = uv_now(a->gw->loop);
     a->flows_ok = a->initiator;
     uv_timer_stop(&a->timer);
     snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
@@ -923,6 +928,7 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     a->fd = fd;
     a->initiator = initiator;
     a->state = initiator ? ASSOC_CONNECTING : ASSOC_HANDSHAKE;
+    a->since = uv_now(gw->loop);
     msgq_init(&a->urgent);
     fairq_init(&a->fairq, WIRE_MSG_MAX);
     a->poll.data = a;
@@ -1008,6 +1014,10 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
 
     if (a->state == ASSOC_CLOSED)
         return;
+    /* A peer that never proved the key, unless this gateway is stopping:
+     * the count status shows for wrong keys, floods and lost handshakes. */
+    if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING)
+        a->gw->handshake_failures++;
     snprintf(reason, sizeof(reason), "%s", why);
     if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING) {
         err.u.reason.code = code;
@@ -1059,6 +1069,7 @@ void assoc_shutdown(assoc_t *a)
         return;
     }
     a->state = ASSOC_SHUTDOWN;
+    a->since = uv_now(a->gw->loop);
     uv_timer_start(&a->timer, on_deadline, SHUTDOWN_TIMEOUT_MS, 0);
     assoc_flush(a, 0);
     assoc_flush_turn(a);
@@ -1097,4 +1108,14 @@ void assoc_set_primary(assoc_t *a, const addr_t *peer)
                   addr_format(peer, buf, sizeof(buf)), strerror(-r));
     else
         assoc_log(a, LOG_INFO, "primary path now %s", addr_format(peer, buf, sizeof(buf)));
+}
+
+void assoc_stats_read(assoc_t *a)
+{
+    uint64_t max_rto = a->stats.max_rto_ms;
+
+    if (a->fd < 0 || a->state == ASSOC_CONNECTING || sock_assoc_stats(a->fd, &a->stats) < 0)
+        return;
+    if (a->stats.max_rto_ms < max_rto)
+        a->stats.max_rto_ms = max_rto;
 }

@@ -49,7 +49,9 @@ static int set_onoff(const key_def_t *k, void *base, const char *v, char *msg, s
 static int set_addrs(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_host(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_accept(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
+static int set_listen(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 static int set_connect(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
+static int set_control(const key_def_t *k, void *base, const char *v, char *msg, size_t len);
 
 #define CFG(member) offsetof(config_t, member)
 #define SVC(member) offsetof(service_conf_t, member)
@@ -73,6 +75,8 @@ static const key_def_t keys[] = {
     KEY(SEC_GATEWAY, "log_level", set_level, CFG(log_level), 0, "info"),
     KEY(SEC_GATEWAY, "psk_file", set_path, CFG(psk_path), 0, NULL),
     NUM(SEC_GATEWAY, "drain_ms", drain_ms, 0, 3600000, "ms", NULL, "10000"),
+    KEY(SEC_GATEWAY, "metrics", set_listen, CFG(metrics), CFG(has_metrics), NULL),
+    KEY(SEC_GATEWAY, "control", set_control, CFG(control), CFG(control_given), NULL),
     KEY(SEC_ASSOCIATION, "role", set_role, CFG(role), 0, NULL),
     KEY(SEC_ASSOCIATION, "local", set_addrs, CFG(local), CFG(n_local), NULL),
     KEY(SEC_ASSOCIATION, "remote", set_addrs, CFG(remote), CFG(n_remote), NULL),
@@ -191,6 +195,35 @@ static int set_path(const key_def_t *k, void *base, const char *v, char *msg, si
     }
     memcpy(field(base, k->offset), v, n + 1);
     return 0;
+}
+
+/* An absolute path short enough for a unix socket's address, or "off". */
+static int set_control(const key_def_t *k, void *base, const char *v, char *msg, size_t len)
+{
+    char *path = field(base, k->offset);
+    size_t n = strlen(v);
+
+    *(int *)field(base, k->aux) = 1;
+    if (strcmp(v, "off") == 0) {
+        path[0] = '\0';
+        return 0;
+    }
+    if (v[0] != '/' || n >= CONFIG_CONTROL_MAX) {
+        snprintf(msg, len, "expected an absolute path of at most %d bytes, or off",
+                 CONFIG_CONTROL_MAX - 1);
+        return -1;
+    }
+    memcpy(path, v, n + 1);
+    return 0;
+}
+
+/* Without a control key the socket is named after the gateway, in the
+ * runtime folder systemd's RuntimeDirectory= makes. */
+static void control_default(config_t *cfg)
+{
+    if (!cfg->control_given)
+        snprintf(cfg->control, sizeof(cfg->control), "%s/%.64s.sock", CONFIG_CONTROL_DIR,
+                 cfg->name);
 }
 
 static int set_role(const key_def_t *k, void *base, const char *v, char *msg, size_t len)
@@ -381,6 +414,19 @@ static int set_accept(const key_def_t *k, void *base, const char *v, char *msg, 
     }
     service_keep_host(svc, v);
     svc->is_accept = 1;
+    return 0;
+}
+
+/* A TCP listener of the gateway's own (metrics): HOST:PORT into the field,
+ * and the presence flag set. */
+static int set_listen(const key_def_t *k, void *base, const char *v, char *msg, size_t len)
+{
+    if (addr_parse_hostport(v, field(base, k->offset)) < 0) {
+        snprintf(msg, len,
+                 "expected HOST:PORT with a numeric host, e.g. 127.0.0.1:9464 or [::1]:9464");
+        return -1;
+    }
+    *(int *)field(base, k->aux) = 1;
     return 0;
 }
 
@@ -818,6 +864,24 @@ static int check_listener(parse_state_t *st, size_t i)
     return 0;
 }
 
+/* The metrics listener must not take a service's accept address. */
+static int check_metrics(parse_state_t *st)
+{
+    const config_t *cfg = st->cfg;
+    char buf[ADDR_STRLEN];
+
+    for (size_t i = 0; cfg->has_metrics && i < cfg->n_services; i++) {
+        const service_conf_t *svc = &cfg->services[i];
+
+        if (svc->is_accept && listeners_clash(&cfg->metrics, &svc->addr))
+            return parse_fail(st, key_line(st, 0, SEC_GATEWAY, "metrics"),
+                              "metrics = %s: [%s] already accepts there (line %d)",
+                              addr_format(&cfg->metrics, buf, sizeof(buf)), svc->name,
+                              key_line(st, 1 + i, SEC_SERVICE, "accept"));
+    }
+    return 0;
+}
+
 /* A service either accepts or connects, exactly one of the two. */
 static int check_service(parse_state_t *st, size_t i)
 {
@@ -870,7 +934,10 @@ static int config_check(parse_state_t *st)
         if (check_service(st, i) < 0)
             return -1;
     }
+    if (check_metrics(st) < 0)
+        return -1;
     port_apply(st->cfg);
+    control_default(st->cfg);
     return 0;
 }
 

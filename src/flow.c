@@ -67,6 +67,17 @@ static void flow_send_empty(flow_t *f, wire_type_t type)
     flow_send(f, &m);
 }
 
+/* Its bytes go to its service's totals as it leaves. */
+static void flow_count_done(const flow_t *f)
+{
+    svc_stats_t *st = gateway_svc_stats(f->gw, f->service);
+
+    if (!st)
+        return;
+    st->done_out += f->bytes_up;
+    st->done_in += f->bytes_down;
+}
+
 /* Frees the flow once every part of it is over. */
 static void flow_maybe_free(flow_t *f)
 {
@@ -78,6 +89,7 @@ static void flow_maybe_free(flow_t *f)
         return;
     if (f->assoc)
         assoc_remove_flow(f->assoc, f);
+    flow_count_done(f);
     free(f);
     gateway_on_flow_gone(gw);
 }
@@ -502,11 +514,24 @@ static flow_t *flow_new(assoc_t *a, const char *service, int opener)
     f->gw = a->gw;
     f->assoc = a;
     f->id = ++a->gw->next_flow_id;
+    f->started = uv_now(a->gw->loop);
     f->opener = opener ? 1 : 0;
     msgq_init(&f->sendq);
     snprintf(f->service, sizeof(f->service), "%s", service);
     credit_init(&f->credit, a->peer_window, a->flow_window);
     return f;
+}
+
+/* A flow that opened, or one this gateway turned away, in its service's
+ * counters. */
+static void flow_count_open(const flow_t *f, int opened)
+{
+    svc_stats_t *st = gateway_svc_stats(f->gw, f->service);
+
+    if (st && opened)
+        st->opened++;
+    else if (st)
+        st->refused++;
 }
 
 static const char *peer_of(uv_tcp_t *tcp, char *buf, size_t len)
@@ -541,6 +566,7 @@ void flow_accept(assoc_t *a, const service_conf_t *svc, uv_stream_t *server)
         flow_close(f, WIRE_E_LIMIT, "no free stream: max_flows reached");
         return;
     }
+    flow_count_open(f, 1);
     flow_log(f, LOG_INFO, "opened for client %s on assoc %llu", peer_of(&f->tcp, who, sizeof(who)),
              (unsigned long long)a->id);
     snprintf(open.u.service, sizeof(open.u.service), "%s", svc->name);
@@ -719,7 +745,9 @@ void flow_open_inbound(assoc_t *a, uint16_t sid, const char *service)
     f->sid = sid;
     a->flows[sid] = f;
     a->n_flows++;
+    a->flows_opened++;
     code = flow_refusal(a, svc, &why);
+    flow_count_open(f, code == WIRE_OK);
     if (code != WIRE_OK) {
         flow_close(f, code, why);
         return;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "assoc.h"
+#include "control.h"
 #include "flow.h"
 #include "reload.h"
 #include "rlimits.h"
@@ -40,6 +41,13 @@ static unsigned gateway_streams(const config_t *cfg);
 int gateway_draining(const gateway_t *gw)
 {
     return gw->state != GW_RUNNING;
+}
+
+svc_stats_t *gateway_svc_stats(gateway_t *gw, const char *name)
+{
+    const service_conf_t *sc = config_service(gw->cfg, name);
+
+    return sc && gw->svc_stats ? &gw->svc_stats[sc - gw->cfg->services] : NULL;
 }
 
 /* ---- sockets ---------------------------------------------------------- */
@@ -383,6 +391,39 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
     gateway_schedule_dial(gw);
 }
 
+int gateway_primary(gateway_t *gw, const addr_t *host, char *msg, size_t len)
+{
+    char where[ADDR_STRLEN];
+    size_t moved = 0;
+    list_t *pos;
+    int r, err = -ENOENT;
+
+    addr_format(host, where, sizeof(where));
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        if (a->state != ASSOC_READY)
+            continue;
+        if ((r = path_set_primary(a, host)) < 0) {
+            err = r == -ENOENT ? err : r;
+            continue;
+        }
+        moved++;
+        log_info(&gw->log, "path", "assoc %llu: primary path set to %s", (unsigned long long)a->id,
+                 where);
+    }
+    if (moved) {
+        snprintf(msg, len, "primary path set to %s on %zu association%s", where, moved,
+                 moved == 1 ? "" : "s");
+        return 0;
+    }
+    if (err == -ENOENT)
+        snprintf(msg, len, "%s is not a peer address of any ready association", where);
+    else
+        snprintf(msg, len, "cannot set the primary path to %s: %s", where, strerror(-err));
+    log_warn(&gw->log, "path", "%s", msg);
+    return err;
+}
+
 /* ---- drain and stop ---------------------------------------------------- */
 
 size_t gateway_flows(const gateway_t *gw)
@@ -417,7 +458,10 @@ static void gateway_close_handles(gateway_t *gw)
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
     uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+    control_close(gw->control);
+    gw->control = NULL;
     notify_close(&gw->notify);
+    metrics_stop(&gw->metrics);
     log_info(&gw->log, "gw", "stopped");
 }
 
@@ -553,8 +597,7 @@ typedef struct reload_ctx {
 
 /* Opens the listeners the plan starts: all or none. This and the parse are
  * the only steps that can fail, and both come before anything changes.
- * (The [gateway] metrics and control listeners, when they exist, open
- * here too.) */
+ * (The metrics and control listeners are restart-only: see reload.c.) */
 static int reload_listen(gateway_t *gw, const reload_ctx_t *c, char *msg, size_t len)
 {
     service_t *opened[CONFIG_MAX_SERVICES];
@@ -747,10 +790,23 @@ static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
         log_info(&gw->log, "gw", "reload: drain_ms %u -> %u", c->old->drain_ms, next->drain_ms);
     if (live & RELOAD_REKEY)
         log_info(&gw->log, "gw", "reload: rekey_s %u -> %u", c->old->rekey_s, next->rekey_s);
-    /* [gateway] metrics and control, when they exist: the old listener
-     * closes here once reload_listen has opened the new one. */
     reload_log_restart(gw, c->plan.restart);
     snprintf(gw->restart_needed, sizeof(gw->restart_needed), "%s", c->plan.restart);
+}
+
+/* The services' counters follow them by name into `stats` (one per
+ * service of the new file, in its order), which replaces the old array; a
+ * removed service's counters go with it. */
+static void reload_stats(gateway_t *gw, const config_t *next, svc_stats_t *stats)
+{
+    for (size_t i = 0; i < next->n_services; i++) {
+        const service_conf_t *o = config_service(gw->cfg, next->services[i].name);
+
+        if (o)
+            stats[i] = gw->svc_stats[o - gw->cfg->services];
+    }
+    free(gw->svc_stats);
+    gw->svc_stats = stats;
 }
 
 /* Finds the running services the plan stops or keeps. */
@@ -766,6 +822,7 @@ int gateway_reload(gateway_t *gw, char *msg, size_t len)
 {
     reload_ctx_t *c = NULL;
     config_t *next = NULL;
+    svc_stats_t *stats = NULL;
     char err[1024], live[160];
     int r;
 
@@ -786,6 +843,11 @@ int gateway_reload(gateway_t *gw, char *msg, size_t len)
         r = -EINVAL;
         goto done;
     }
+    if (!(stats = calloc(next->n_services ? next->n_services : 1, sizeof(*stats)))) {
+        snprintf(msg, len, "not reloaded: out of memory; nothing changed");
+        r = -ENOMEM;
+        goto done;
+    }
     c->old = gw->cfg;
     c->next = next;
     reload_diff(gw->cfg, next, &c->plan);
@@ -796,6 +858,8 @@ int gateway_reload(gateway_t *gw, char *msg, size_t len)
         goto done;
     }
     reload_apply(gw, c);
+    reload_stats(gw, next, stats);
+    stats = NULL;
     config_free(gw->cfg);
     gw->cfg = next;
     gw->log.name = next->name;
@@ -811,6 +875,7 @@ done:
     else
         log_info(&gw->log, "gw", "%s", msg);
     config_free(next);
+    free(stats);
     free(c);
     notify_ready(&gw->notify);
     return r;
@@ -874,6 +939,9 @@ static int gateway_start_services(gateway_t *gw)
     char where[ADDR_NAME_LEN + 8];
     int r;
 
+    gw->svc_stats = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*gw->svc_stats));
+    if (!gw->svc_stats)
+        return -ENOMEM;
     for (size_t i = 0; i < cfg->n_services; i++) {
         const service_conf_t *sc = &cfg->services[i];
         if (sc->is_name)
@@ -895,6 +963,49 @@ static int gateway_start_services(gateway_t *gw)
     }
     if (!list_empty(&gw->services))
         service_check_backlog(gw);
+    return 0;
+}
+
+/* The /metrics listener, when configured. A port already taken is a
+ * runtime failure like a service's: the operator asked for it. */
+static int gateway_start_metrics(gateway_t *gw)
+{
+    const config_t *cfg = gw->cfg;
+    char where[ADDR_STRLEN];
+    int r;
+
+    if (!cfg->has_metrics)
+        return 0;
+    addr_format(&cfg->metrics, where, sizeof(where));
+    if ((r = metrics_start(&gw->metrics, gw, &cfg->metrics)) < 0) {
+        log_error(&gw->log, "metrics", "cannot listen on %s: %s", where, uv_strerror(r));
+        return r;
+    }
+    log_info(&gw->log, "metrics", "serving http://%s/metrics", where);
+    return 0;
+}
+
+/* The control socket. One named in the file must open; the default one
+ * (/run/sctpgw/NAME.sock) may be out of reach when run by hand without
+ * that folder's rights, and the gateway then runs without it. */
+static int gateway_start_control(gateway_t *gw)
+{
+    const config_t *cfg = gw->cfg;
+    char err[256];
+    int r;
+
+    if (!cfg->control[0])
+        return 0;
+    r = control_start(gw, cfg->control, &gw->control, err, sizeof(err));
+    if (r >= 0) {
+        log_info(&gw->log, "ctl", "status on %s", cfg->control);
+        return 0;
+    }
+    if (cfg->control_given) {
+        log_error(&gw->log, "ctl", "%s (control = off, or another path)", err);
+        return r;
+    }
+    log_warn(&gw->log, "ctl", "%s; running without a control socket (set control =)", err);
     return 0;
 }
 
@@ -933,6 +1044,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
     gw->log.level = cfg->log_level;
     gw->log.name = cfg->name;
     gw->listen_fd = -1;
+    gw->started = uv_now(loop);
     list_init(&gw->assocs);
     list_init(&gw->services);
     if (sodium_init() < 0 || tune_derive(cfg->failover_ms, cfg->outage_ms, paths, &gw->tune) < 0)
@@ -962,6 +1074,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
                  "encryption = off: flows cross the links in clear and SCTP "
                  "chunks are not authenticated; only for links already protected");
     if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0 ||
+        (r = gateway_start_metrics(gw)) < 0 || (r = gateway_start_control(gw)) < 0 ||
         (cfg->role == ROLE_LISTEN && (r = gateway_listen(gw)) < 0))
         return r;
     gateway_check_fds(gw);
@@ -974,6 +1087,8 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
 void gateway_free(gateway_t *gw)
 {
     sodium_memzero(gw->auth_key, sizeof(gw->auth_key));
+    free(gw->svc_stats);
+    gw->svc_stats = NULL;
     config_free(gw->cfg);
     gw->cfg = NULL;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <uv.h>
 #include "config.h"
+#include "control.h"
 #include "gateway.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_CONFIG = 2 };
@@ -16,9 +17,16 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: sctpgw -c FILE         run a gateway in the foreground, logging to stderr\n"
             "       sctpgw --check -c FILE validate a configuration and exit\n"
+            "       sctpgw status [-c FILE | -s SOCKET] [--json] [--flows]\n"
+            "                              show a running gateway's associations, paths,\n"
+            "                              services (and flows)\n"
+            "       sctpgw primary ADDR [-c FILE | -s SOCKET]\n"
+            "                              make the peer address ADDR the preferred path\n"
             "       sctpgw --version | --help\n"
             "\n"
-            "exit status: 0 clean stop, 1 runtime failure, 2 configuration error\n"
+            "exit status: 0 clean stop, 1 runtime failure, 2 configuration error;\n"
+            "status and primary: 0 done, 1 refused by the gateway, 2 usage or\n"
+            "configuration error, 3 gateway unreachable (see sctpgw(8))\n"
             "SIGTERM or SIGINT: stop accepting, let open flows finish for drain_ms,\n"
             "then shut the association down; a second signal stops at once.\n"
             "SIGHUP: read FILE again and apply what can change without a restart\n"
@@ -49,6 +57,67 @@ static int run(config_t *cfg)
     return code;
 }
 
+/* The control socket a client command talks to: -s, else the one the
+ * config names, else the default gateway name's. */
+static int ctl_socket(const char *sock, const char *file, char *out, size_t len)
+{
+    char err[1024];
+    config_t *cfg;
+
+    if (sock) {
+        snprintf(out, len, "%s", sock);
+        return 0;
+    }
+    if (!file) {
+        snprintf(out, len, "%s/sctpgw.sock", CONFIG_CONTROL_DIR);
+        return 0;
+    }
+    if (!(cfg = calloc(1, sizeof(*cfg))) || config_load(file, cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "%s\n", cfg ? err : "sctpgw: out of memory");
+        free(cfg);
+        return -1;
+    }
+    explicit_bzero(cfg->psk, sizeof(cfg->psk));
+    if (!cfg->control[0])
+        fprintf(stderr, "sctpgw: %s: control = off: this gateway has no control socket\n", file);
+    snprintf(out, len, "%s", cfg->control);
+    free(cfg);
+    return out[0] ? 0 : -1;
+}
+
+/* sctpgw status ... and sctpgw primary ADDR ...: argv[0] is the command. */
+static int ctl_main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"socket", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},
+        {"flows", no_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *file = NULL, *sock = NULL;
+    int status = strcmp(argv[0], "status") == 0, json = 0, flows = 0, c;
+    char path[CONFIG_CONTROL_MAX], req[CONTROL_REQ_MAX];
+
+    while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
+        if (c == 'c' || c == 's')
+            *(c == 'c' ? &file : &sock) = optarg;
+        else if (status && (c == 'j' || c == 'f'))
+            *(c == 'j' ? &json : &flows) = 1;
+        else
+            return usage(stderr), CTL_EXIT_USAGE;
+    }
+    if ((file && sock) || optind != argc - (status ? 0 : 1))
+        return usage(stderr), CTL_EXIT_USAGE;
+    if (ctl_socket(sock, file, path, sizeof(path)) < 0)
+        return CTL_EXIT_USAGE;
+    if (status)
+        snprintf(req, sizeof(req), "status%s%s", json ? " json" : "", flows ? " flows" : "");
+    else
+        snprintf(req, sizeof(req), "primary %.200s", argv[optind]);
+    return ctl_request(path, req);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -63,6 +132,8 @@ int main(int argc, char **argv)
     char err[1024];
     config_t *cfg;
 
+    if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "primary") == 0))
+        return ctl_main(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (c) {
         case 'c':

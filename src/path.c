@@ -1,6 +1,7 @@
 /* Peer paths and the total-outage timer (see path.h). */
 #include "path.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <netinet/sctp.h>
@@ -187,7 +188,27 @@ void path_on_change(assoc_t *a, const void *notification, size_t len)
     log_write(&a->gw->log, path_level(a, moves && to != PATH_ACTIVE ? LOG_WARN : LOG_INFO), "path",
               "assoc %llu path %s: %s", (unsigned long long)a->id,
               addr_format(&addr, host, sizeof(host)), what);
+    if (p && moves && p->state != to) {
+        p->changes++;
+        p->changed = uv_now(a->gw->loop);
+    }
     if (p && moves)
         p->state = to;
     path_check_outage(a);
+}
+
+/* The kernel matches SCTP_PRIMARY_ADDR on address and port: the peer's
+ * own address record is used, whatever port the caller gave. */
+int path_set_primary(assoc_t *a, const addr_t *host)
+{
+    addr_t addrs[PATH_MAX_ADDRS];
+    int n = sock_peer_addrs(a->fd, addrs, PATH_MAX_ADDRS);
+    paths_t one = {.n = 1};
+
+    for (int i = 0; i < n; i++) {
+        one.p[0].addr = addrs[i];
+        if (path_find(&one, host))
+            return sock_set_primary(a->fd, &addrs[i]);
+    }
+    return n < 0 ? n : -ENOENT;
 }

@@ -79,6 +79,13 @@ static void diff_restart(const config_t *old, const config_t *new, reload_plan_t
         restart_add(p, "encryption");
     if (old->sock_buffer != new->sock_buffer)
         restart_add(p, "sock_buffer");
+    /* The metrics and control listeners are not moved while they serve:
+     * whoever watches the old address would lose it half-way. */
+    if (old->has_metrics != new->has_metrics ||
+        (old->has_metrics && !addr_equal(&old->metrics, &new->metrics)))
+        restart_add(p, "metrics");
+    if (strcmp(old->control, new->control) != 0)
+        restart_add(p, "control");
     if (!primary_equal(old, new)) {
         if (remote_same && old->role == new->role)
             p->live |= RELOAD_PRIMARY;
@@ -101,8 +108,6 @@ static void diff_live(const config_t *old, const config_t *new, reload_plan_t *p
         p->live |= RELOAD_DRAIN;
     if (old->rekey_s != new->rekey_s)
         p->live |= RELOAD_REKEY;
-    /* [gateway] metrics and control join here when they exist: each is a
-     * listener that is kept when its address is the same, else replaced. */
 }
 
 static int service_equal(const service_conf_t *a, const service_conf_t *b)
@@ -218,6 +223,14 @@ void reload_keep_running(config_t *new, const config_t *old, const reload_plan_t
         new->encryption = old->encryption;
     if (restart_has(plan, "sock_buffer"))
         new->sock_buffer = old->sock_buffer;
+    if (restart_has(plan, "metrics")) {
+        new->metrics = old->metrics;
+        new->has_metrics = old->has_metrics;
+    }
+    if (restart_has(plan, "control")) {
+        memcpy(new->control, old->control, sizeof(new->control));
+        new->control_given = old->control_given;
+    }
     if (restart_has(plan, "primary")) {
         new->primary = old->primary;
         new->has_primary = old->has_primary;

@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 #include <netinet/sctp.h>
 
 #define ERR (-errno)
@@ -445,6 +448,121 @@ int sock_peer_addrs(int fd, addr_t *out, size_t max)
     }
     sctp_freepaddrs(list);
     return kept;
+}
+
+int sock_local_addrs(int fd, addr_t *out, size_t max)
+{
+    struct sockaddr *list;
+    int n = sctp_getladdrs(fd, 0, &list);
+    size_t off = 0;
+    int kept = 0;
+
+    if (n < 0)
+        return ERR;
+    for (int i = 0; i < n; i++) {
+        const struct sockaddr *sa = (const struct sockaddr *)((const char *)list + off);
+        size_t len =
+            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+        if ((size_t)kept < max) {
+            memset(&out[kept], 0, sizeof(out[kept]));
+            memcpy(&out[kept++], sa, len);
+        }
+        off += len;
+    }
+    sctp_freeladdrs(list);
+    return kept;
+}
+
+/* The kernel's tick, for the values it reports in jiffies (spinfo_srtt,
+ * sas_maxrto: Linux 6.1 copies them raw). Debian's kernels tick at 250 Hz;
+ * a kernel's own config file, when installed, says otherwise. */
+static unsigned sock_hz(void)
+{
+    static const char key[] = "CONFIG_HZ=";
+    struct utsname u;
+    char path[128 + sizeof(u.release)], line[128];
+    unsigned hz = 250;
+    FILE *f;
+
+    if (uname(&u) < 0)
+        return hz;
+    snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+    if (!(f = fopen(path, "r")))
+        return hz;
+    while (fgets(line, sizeof(line), f))
+        if (strncmp(line, key, sizeof(key) - 1) == 0 && atoi(line + sizeof(key) - 1) > 0)
+            hz = (unsigned)atoi(line + sizeof(key) - 1);
+    fclose(f);
+    return hz;
+}
+
+/* Status requests are rare: the tick is looked up on each. */
+static uint32_t jiffies_to_ms(uint64_t j)
+{
+    return (uint32_t)(j * 1000 / sock_hz());
+}
+
+static sock_path_state_t path_state(int32_t s)
+{
+    switch (s) {
+    case SCTP_INACTIVE:
+        return SOCK_PATH_INACTIVE;
+    case SCTP_PF:
+        return SOCK_PATH_PF;
+    case SCTP_UNCONFIRMED:
+        return SOCK_PATH_UNCONFIRMED;
+    default: /* SCTP_ACTIVE, and SCTP_UNKNOWN which the kernel means as active */
+        return SOCK_PATH_ACTIVE;
+    }
+}
+
+int sock_path_info(int fd, const addr_t *peer, sock_path_info_t *out)
+{
+    struct sctp_paddrinfo pi;
+    socklen_t len = sizeof(pi);
+
+    memset(&pi, 0, sizeof(pi));
+    memcpy(&pi.spinfo_address, peer, addr_len(peer));
+    if (getsockopt(fd, IPPROTO_SCTP, SCTP_GET_PEER_ADDR_INFO, &pi, &len) < 0)
+        return ERR;
+    out->state = path_state(pi.spinfo_state);
+    out->srtt_ms = jiffies_to_ms(pi.spinfo_srtt);
+    out->rto_ms = pi.spinfo_rto; /* already milliseconds (jiffies_to_msecs) */
+    out->cwnd = pi.spinfo_cwnd;
+    out->mtu = pi.spinfo_mtu;
+    return 0;
+}
+
+int sock_primary(int fd, addr_t *out)
+{
+    struct sctp_status st;
+    int r = sock_status(fd, &st);
+    const struct sockaddr *sa = (const struct sockaddr *)&st.sstat_primary.spinfo_address;
+
+    if (r < 0)
+        return r;
+    memset(out, 0, sizeof(*out));
+    memcpy(out, sa, sa->sa_family == AF_INET6 ? sizeof(out->v6) : sizeof(out->v4));
+    return 0;
+}
+
+int sock_assoc_stats(int fd, sock_assoc_stats_t *out)
+{
+    struct sctp_assoc_stats sas;
+    socklen_t len = sizeof(sas);
+
+    memset(&sas, 0, sizeof(sas));
+    if (getsockopt(fd, IPPROTO_SCTP, SCTP_GET_ASSOC_STATS, &sas, &len) < 0)
+        return ERR;
+    out->rtx_chunks = sas.sas_rtxchunks;
+    out->out_packets = sas.sas_opackets;
+    out->in_packets = sas.sas_ipackets;
+    out->out_ctrl_chunks = sas.sas_octrlchunks;
+    out->in_ctrl_chunks = sas.sas_ictrlchunks;
+    out->out_data_chunks = sas.sas_oodchunks + sas.sas_ouodchunks;
+    out->in_data_chunks = sas.sas_iodchunks + sas.sas_iuodchunks;
+    out->max_rto_ms = jiffies_to_ms(sas.sas_maxrto);
+    return 0;
 }
 
 void sock_abort(int fd)

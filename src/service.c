@@ -90,7 +90,10 @@ static void service_refusals_end(service_t *s)
 static void service_refuse(service_t *s, const char *why)
 {
     uv_tcp_t *c = malloc(sizeof(*c));
+    svc_stats_t *st = gateway_svc_stats(s->gw, s->conf.name);
 
+    if (st)
+        st->refused++;
     if (s->refusing.active && s->refusing.why != why)
         service_refusals_end(s);
     if (episode_hit(&s->refusing, why, uv_now(s->gw->loop)))

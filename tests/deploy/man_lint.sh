@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The man pages: built (scdoc), lint-clean under `mandoc -Tlint` at the
 # level of warnings, and sctpgw.ini(5) documents every key of the table in
-# src/config.c with its default (so a new key cannot go undocumented).
+# src/config.c with its default (so a new key cannot go undocumented), and
+# sctpgw(8) names every metric src/render_prom.c serves.
 #
 # scdoc 1.11 writes a .PP after every .SH and before every indented block,
 # which mandoc reports as "skipping paragraph macro: PP empty / after SH";
@@ -60,5 +61,20 @@ done < <(sed -n '/^static const key_def_t keys\[\] = {$/,/^};$/p' "$src/src/conf
     echo "man_lint: read only $n keys from src/config.c's table; has its form changed?" >&2
     exit 1
 }
-[ "$bad" -eq 0 ] && echo "ok: all $n keys of src/config.c documented with their defaults"
+
+# Every metric name in the renderer's source, as "*name*" in METRICS.
+m=0
+for metric in $(grep -oE '"sctpgw_[a-z_]+"' "$src/src/render_prom.c" | tr -d '"' | sort -u); do
+    m=$((m + 1))
+    grep -qF "*$metric*" "$src/deploy/man/sctpgw.8.scd" || {
+        echo "man_lint: metric $metric (src/render_prom.c) is not in sctpgw(8), METRICS" >&2
+        bad=1
+    }
+done
+[ "$m" -ge 30 ] || {
+    echo "man_lint: found only $m metric names in src/render_prom.c; has its form changed?" >&2
+    exit 1
+}
+[ "$bad" -eq 0 ] && echo "ok: all $n keys of src/config.c documented with their defaults" &&
+    echo "ok: all $m metrics of src/render_prom.c named in sctpgw(8)"
 exit "$bad"

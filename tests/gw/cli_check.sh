@@ -30,6 +30,8 @@ remote = 10.1.0.2, 10.2.0.2
 accept = 127.0.0.1:8080
 INI
 sed 's/^failover_ms.*//; s/^role = connect/role = connect\nfailover_ms = 50/' "$dir/good.ini" >"$dir/bad.ini"
+sed 's/^psk_file.*/&\ncontrol = off/' "$dir/good.ini" >"$dir/off.ini"
+sed 's/^psk_file.*/&\ncontrol = run\/x.sock/' "$dir/good.ini" >"$dir/rel.ini"
 check "--version" 0 '^sctpgw [0-9]+\.[0-9]+' "$bin" --version
 check "--help" 0 'usage: sctpgw' "$bin" --help
 check "no arguments" 2 'usage' "$bin"
@@ -48,6 +50,28 @@ if python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 
 else
     check "no SCTP in the kernel" 1 "this kernel has no SCTP" timeout 10 "$bin" -c "$dir/good.ini"
 fi
+# The client commands, without a gateway: each way of being out of reach
+# has its own words and status 3; a refusal is 1; usage and config 2.
+check "status: no socket" 3 "no control socket at $dir/none.sock" "$bin" status -s "$dir/none.sock"
+python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$dir/stale.sock"
+check "status: a stale socket" 3 "nothing answers on $dir/stale.sock" "$bin" status -s "$dir/stale.sock"
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen()
+for answer in (b"error: not a peer address\n", b"ok\nbody\n"):
+    c, _ = s.accept(); req = c.recv(300); c.sendall(answer + b"request=" + req); c.close()
+' "$dir/fake.sock" &
+for i in $(seq 50); do [ -S "$dir/fake.sock" ] && break; sleep 0.1; done
+check "primary: the gateway refuses" 1 "the gateway says: error: not a peer address" \
+    "$bin" primary 10.9.9.9 -s "$dir/fake.sock"
+check "status --json --flows: the request sent, the body printed" 0 "^request=status json flows$" \
+    "$bin" status --flows --json -s "$dir/fake.sock"
+wait
+check "status: -c and -s together" 2 usage "$bin" status -c "$dir/good.ini" -s "$dir/x.sock"
+check "primary without an address" 2 usage "$bin" primary -s "$dir/x.sock"
+check "status: a stray argument" 2 usage "$bin" status extra -s "$dir/x.sock"
+check "status: control = off" 2 "control = off" "$bin" status -c "$dir/off.ini"
+check "control: a relative path" 2 "rel.ini:[0-9]+: control = run/x.sock: expected an absolute path" "$bin" --check -c "$dir/rel.ini"
 chmod 644 "$dir/site.key"
 check "world-readable key" 2 "good.ini:[0-9]+: .*psk_file.*chmod 600" "$bin" --check -c "$dir/good.ini"
 [ "$fails" -eq 0 ] && echo "cli_check: all passed" || exit 1

@@ -777,6 +777,37 @@ static void shipped_dir(char *buf, size_t len)
     snprintf(buf + strlen(buf), len - strlen(buf), "/config");
 }
 
+/* metrics = HOST:PORT: off by default, IPv4 or IPv6, and never on a
+ * service's accept address. */
+static void test_metrics(fixture_t *fx)
+{
+#define GW_METRICS(v) "[gateway]\nname = t\npsk_file = site.key\nmetrics = " v "\n"
+#define ASSOC         "[association]\nrole = listen\n"
+    const config_t *cfg = fx->cfg;
+    char buf[ADDR_STRLEN];
+
+    CHECK(loads(fx, BASE));
+    CHECK(!cfg->has_metrics);
+    CHECK(loads(fx, GW_METRICS("127.0.0.1:9464") ASSOC));
+    CHECK(cfg->has_metrics);
+    CHECK_STR(fmt(&cfg->metrics, buf), "127.0.0.1:9464");
+    CHECK(loads(fx, GW_METRICS("[::1]:9464") ASSOC));
+    CHECK(cfg->has_metrics);
+    CHECK_STR(fmt(&cfg->metrics, buf), "[::1]:9464");
+    CHECK(fails_at(fx, GW_METRICS("9464") ASSOC, 4, "metrics = 9464: expected HOST:PORT"));
+    CHECK(fails_at(fx, GW_METRICS("localhost:9464") ASSOC, 4, "e.g. 127.0.0.1:9464"));
+    CHECK(fails_at(fx, GW_METRICS("127.0.0.1:0") ASSOC, 4, "metrics = 127.0.0.1:0"));
+    CHECK(fails_at(fx, GW_METRICS("127.0.0.1:70000") ASSOC, 4, "metrics = 127.0.0.1:70000"));
+    CHECK(fails_at(fx, GW_METRICS("") ASSOC, 4, "metrics = : expected HOST:PORT"));
+    CHECK(fails_at(fx, GW_METRICS("127.0.0.1:9464") "metrics = [::1]:9464\n" ASSOC, 5,
+                   "duplicate key 'metrics'"));
+    CHECK(fails_at(fx, GW_METRICS("127.0.0.1:7001") ASSOC "[web]\naccept = *:7001\n", 4,
+                   "metrics = 127.0.0.1:7001: [web] already accepts there (line 8)"));
+    CHECK(loads(fx, GW_METRICS("127.0.0.1:7002") ASSOC "[web]\naccept = *:7001\n"));
+#undef GW_METRICS
+#undef ASSOC
+}
+
 static void test_shipped(fixture_t *fx)
 {
     char src_dir[4096], buf[ADDR_STRLEN];
@@ -851,6 +882,7 @@ int main(void)
     test_psk(&fx);
     test_relative_path(&fx);
     test_stream(&fx);
+    test_metrics(&fx);
     test_shipped(&fx);
 
     nftw(fx.dir, entry_remove, 8, FTW_DEPTH | FTW_PHYS);

@@ -1,0 +1,38 @@
+/* The control socket a gateway serves (`[gateway] control`): a unix stream
+ * socket where each connection carries one request line and gets one
+ * answer, then is closed. The answer's first line is "ok" or
+ * "error: WHY"; after "ok" comes the body (text or JSON).
+ *
+ * Requests: "status" [json] [flows], "primary ADDR". */
+#ifndef SCTPGW_CONTROL_H
+#define SCTPGW_CONTROL_H
+
+#include <stddef.h>
+
+struct gateway;
+typedef struct control control_t;
+
+#define CONTROL_REQ_MAX 256 /* bytes of one request line, newline included */
+
+/* Serves `path` (mode 0660, its folder made if missing, a stale socket of
+ * a gateway that died replaced). Returns 0 or -errno with the reason in err. */
+int control_start(struct gateway *gw, const char *path, control_t **out, char *err, size_t len);
+
+/* Stops serving: the listener and every client close, the socket file is
+ * removed. The memory goes once the handles have closed. NULL is a no-op. */
+void control_close(control_t *c);
+
+/* Exit statuses of the client commands (sctpgw status, sctpgw primary). */
+enum {
+    CTL_EXIT_OK = 0,          /* done */
+    CTL_EXIT_REFUSED = 1,     /* the gateway answered with an error */
+    CTL_EXIT_USAGE = 2,       /* bad command line or configuration */
+    CTL_EXIT_UNREACHABLE = 3, /* no socket, permission denied, or no gateway behind it */
+};
+
+/* Client side: sends one request to the gateway at `path`, writes the body
+ * of an "ok" answer to stdout and anything else, explained, to stderr.
+ * Returns a CTL_EXIT_* status. */
+int ctl_request(const char *path, const char *request);
+
+#endif

@@ -1,0 +1,46 @@
+/* The metrics listener: `[gateway] metrics = HOST:PORT` serves GET /metrics
+ * in the Prometheus text format (render_prom.h) over a minimal HTTP/1.0 and
+ * 1.1 server on the gateway's loop. Each answer is a fresh snapshot of the
+ * gateway (gateway_snapshot); nothing is kept between scrapes.
+ *
+ * Bounds, so that a scraper or a stranger on the port costs little and
+ * cannot stall the gateway: a request head of at most HTTP_HEAD_MAX bytes
+ * (431 past it), METRICS_CLIENTS_MAX clients at once (more are reset at
+ * accept), METRICS_REQUEST_MS to send the head (then 408), and
+ * METRICS_WRITE_MS for the whole answer to be taken by a client that reads
+ * slowly; the answer is written once, reading stops while it is, and the
+ * connection closes after it (Connection: close). */
+#ifndef SCTPGW_METRICS_H
+#define SCTPGW_METRICS_H
+
+#include <stdint.h>
+#include <uv.h>
+#include "addr.h"
+#include "list.h"
+#include "rlimits.h"
+
+#define METRICS_CLIENTS_MAX 16    /* scrapers served at once */
+#define METRICS_REQUEST_MS  5000  /* from accept to the end of the request head */
+#define METRICS_WRITE_MS    10000 /* for the answer to be written */
+#define METRICS_LINGER_MS   1000  /* reading what the client still sends after the answer */
+
+struct gateway;
+
+typedef struct metrics {
+    struct gateway *gw; /* NULL: never started */
+    uv_tcp_t listener;
+    int open;           /* the listener is initialised */
+    list_t clients;     /* metrics_client_t, in accept order */
+    size_t n_clients;   /* clients in the list */
+    episode_t refusing; /* clients reset because METRICS_CLIENTS_MAX were there */
+    uint64_t served;    /* requests answered, any status */
+} metrics_t;
+
+/* Listens on addr. Returns 0 or a libuv error (nothing logged). */
+int metrics_start(metrics_t *m, struct gateway *gw, const addr_t *addr);
+
+/* Closes the listener and every client; memory goes in close callbacks.
+ * Harmless on a metrics_t that was zeroed and never started, and twice. */
+void metrics_stop(metrics_t *m);
+
+#endif

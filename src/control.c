@@ -1,0 +1,416 @@
+/* The control socket (see control.h): a libuv pipe listener, one request
+ * line per connection. Whoever reaches the socket (mode 0660) may ask, but
+ * no client can hurt the gateway: a request is at most CONTROL_REQ_MAX
+ * bytes, a client that has not asked and read its answer within
+ * CTL_DEADLINE_MS is dropped, and at most CTL_CLIENTS_MAX are served at
+ * once. The answer is built in memory in one go, from a snapshot. */
+#include "control.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <uv.h>
+#include "gateway.h"
+#include "list.h"
+#include "render.h"
+#include "snapshot.h"
+
+#define CTL_CLIENTS_MAX 16   /* clients served at once; more are closed at once */
+#define CTL_DEADLINE_MS 5000 /* to send the request and read the whole answer */
+#define CTL_SOCK_MODE   0660 /* the gateway's user and group */
+#define CTL_DIR_MODE    0750
+
+struct control {
+    gateway_t *gw;
+    uv_pipe_t server;
+    char path[CONFIG_CONTROL_MAX];
+    dev_t dev; /* the socket file made here: removed at close only if still */
+    ino_t ino; /* the same file (a second gateway may have replaced it) */
+    list_t clients;
+    size_t n_clients;
+};
+
+typedef struct ctl_client {
+    control_t *ctl; /* NULL once the client is closing */
+    list_t node;    /* in ctl->clients */
+    uv_pipe_t pipe;
+    uv_timer_t deadline;
+    uv_write_t write_req;
+    char req[CONTROL_REQ_MAX]; /* the request line as read so far */
+    size_t len;
+    char *answer; /* being written */
+    int handles;  /* open handles; freed at 0 */
+    long uid;     /* the asker (SO_PEERCRED), -1 unknown */
+    long pid;
+} ctl_client_t;
+
+/* ---- clients ------------------------------------------------------------- */
+
+static void on_client_handle_closed(uv_handle_t *h)
+{
+    ctl_client_t *cl = h->data;
+
+    if (--cl->handles == 0) {
+        free(cl->answer);
+        free(cl);
+    }
+}
+
+/* The one end of a client, whatever the reason. */
+static void ctl_client_close(ctl_client_t *cl)
+{
+    if (!cl->ctl)
+        return;
+    list_remove(&cl->node);
+    cl->ctl->n_clients--;
+    cl->ctl = NULL;
+    uv_close((uv_handle_t *)&cl->pipe, on_client_handle_closed);
+    uv_close((uv_handle_t *)&cl->deadline, on_client_handle_closed);
+}
+
+static void on_deadline(uv_timer_t *t)
+{
+    ctl_client_close(t->data);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    (void)status;
+    ctl_client_close(req->data);
+}
+
+/* Sends the answer (ownership of buf passes) and closes once it is out. */
+static void ctl_answer(ctl_client_t *cl, char *buf, size_t len)
+{
+    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+
+    uv_read_stop((uv_stream_t *)&cl->pipe);
+    cl->answer = buf;
+    cl->write_req.data = cl;
+    if (uv_write(&cl->write_req, (uv_stream_t *)&cl->pipe, &b, 1, on_written) < 0)
+        ctl_client_close(cl);
+}
+
+/* An answer in a memory stream: "ok\n" + body, or "error: WHY\n". */
+typedef struct ctl_out {
+    FILE *f;
+    char *buf;
+    size_t len;
+} ctl_out_t;
+
+static void ctl_answer_stream(ctl_client_t *cl, ctl_out_t *o)
+{
+    if (fclose(o->f) != 0 || !o->buf) {
+        free(o->buf);
+        ctl_client_close(cl);
+        return;
+    }
+    ctl_answer(cl, o->buf, o->len);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static void ctl_status(ctl_client_t *cl, char *args, FILE *out)
+{
+    int json = 0, flows = 0;
+    snapshot_t snap;
+    char *word, *save = NULL;
+
+    for (word = strtok_r(args, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
+        if (strcmp(word, "json") == 0)
+            json = 1;
+        else if (strcmp(word, "flows") == 0)
+            flows = 1;
+        else {
+            fprintf(out, "error: status takes json and flows, not '%.40s'\n", word);
+            return;
+        }
+    }
+    if (gateway_snapshot(cl->ctl->gw, &snap, flows) < 0) {
+        fprintf(out, "error: out of memory\n");
+        return;
+    }
+    fputs("ok\n", out);
+    if (json)
+        render_json(&snap, flows, out);
+    else
+        render_text(&snap, flows, out);
+    snapshot_free(&snap);
+}
+
+static void ctl_primary(ctl_client_t *cl, char *args, FILE *out)
+{
+    gateway_t *gw = cl->ctl->gw;
+    char msg[256];
+    addr_t host;
+
+    args += strspn(args, " \t");
+    if (addr_parse_host(args, 0, &host) < 0) {
+        fprintf(out, "error: primary takes a peer address, not '%.60s'\n", args);
+        return;
+    }
+    log_info(&gw->log, "ctl", "primary %s asked by uid %ld pid %ld", args, cl->uid, cl->pid);
+    if (gateway_primary(gw, &host, msg, sizeof(msg)) < 0)
+        fprintf(out, "error: %s\n", msg);
+    else
+        fprintf(out, "ok\n%s\n", msg);
+}
+
+/* Runs one request line (NUL-terminated, without its newline). */
+static void ctl_handle(ctl_client_t *cl, char *line)
+{
+    ctl_out_t o = {0};
+    char *args;
+
+    if (!(o.f = open_memstream(&o.buf, &o.len))) {
+        ctl_client_close(cl);
+        return;
+    }
+    line += strspn(line, " \t");
+    args = line + strcspn(line, " \t");
+    if (*args)
+        *args++ = '\0';
+    if (strcmp(line, "status") == 0)
+        ctl_status(cl, args, o.f);
+    else if (strcmp(line, "primary") == 0)
+        ctl_primary(cl, args, o.f);
+    else
+        fprintf(o.f, "error: unknown request '%.40s' (status [json] [flows], primary ADDR)\n",
+                line);
+    ctl_answer_stream(cl, &o);
+}
+
+/* A request that cannot be taken as it is. */
+static void ctl_refuse(ctl_client_t *cl, const char *why)
+{
+    char *buf = NULL;
+    int n = asprintf(&buf, "error: %s\n", why);
+
+    if (n < 0) {
+        ctl_client_close(cl);
+        return;
+    }
+    ctl_answer(cl, buf, (size_t)n);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    ctl_client_t *cl = h->data;
+
+    (void)suggested;
+    *buf = uv_buf_init(cl->req + cl->len, (unsigned)(sizeof(cl->req) - 1 - cl->len));
+}
+
+/* Bytes up to the first newline make the request; it may also end at EOF. */
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
+{
+    ctl_client_t *cl = s->data;
+    char *nl;
+
+    (void)buf;
+    if (!cl->ctl || n == 0)
+        return;
+    if (n < 0 && (n != UV_EOF || cl->len == 0)) {
+        ctl_client_close(cl);
+        return;
+    }
+    if (n > 0)
+        cl->len += (size_t)n;
+    cl->req[cl->len] = '\0';
+    if (memchr(cl->req, '\0', cl->len)) {
+        ctl_refuse(cl, "a request is one line of text");
+        return;
+    }
+    nl = strchr(cl->req, '\n');
+    if (nl || n == UV_EOF) {
+        if (nl)
+            *nl = '\0';
+        if (nl > cl->req && nl[-1] == '\r')
+            nl[-1] = '\0';
+        ctl_handle(cl, cl->req);
+    } else if (cl->len == sizeof(cl->req) - 1) {
+        ctl_refuse(cl, "request too long");
+    }
+}
+
+static void ctl_peer_cred(ctl_client_t *cl)
+{
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    uv_os_fd_t fd;
+
+    cl->uid = cl->pid = -1;
+    if (uv_fileno((uv_handle_t *)&cl->pipe, &fd) == 0 &&
+        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+        cl->uid = (long)cred.uid;
+        cl->pid = (long)cred.pid;
+    }
+}
+
+static void on_refused_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* Over CTL_CLIENTS_MAX: accepted and closed at once, so the backlog does
+ * not hold it. */
+static void ctl_turn_away(control_t *c)
+{
+    uv_pipe_t *p = malloc(sizeof(*p));
+
+    if (!p)
+        return;
+    uv_pipe_init(c->gw->loop, p, 0);
+    (void)uv_accept((uv_stream_t *)&c->server, (uv_stream_t *)p);
+    uv_close((uv_handle_t *)p, on_refused_closed);
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    control_t *c = server->data;
+    ctl_client_t *cl;
+
+    if (status < 0)
+        return;
+    if (c->n_clients >= CTL_CLIENTS_MAX || !(cl = calloc(1, sizeof(*cl)))) {
+        ctl_turn_away(c);
+        return;
+    }
+    cl->ctl = c;
+    uv_pipe_init(c->gw->loop, &cl->pipe, 0);
+    uv_timer_init(c->gw->loop, &cl->deadline);
+    cl->pipe.data = cl->deadline.data = cl;
+    cl->handles = 2;
+    list_push(&c->clients, &cl->node);
+    c->n_clients++;
+    if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0) {
+        ctl_client_close(cl);
+        return;
+    }
+    ctl_peer_cred(cl);
+    uv_timer_start(&cl->deadline, on_deadline, CTL_DEADLINE_MS, 0);
+    if (uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read) < 0)
+        ctl_client_close(cl);
+}
+
+/* ---- the listener -------------------------------------------------------- */
+
+/* The folder, made if missing (its parent must exist). */
+static int ctl_make_dir(const char *path, char *err, size_t len)
+{
+    char dir[CONFIG_CONTROL_MAX];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", path);
+    slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return 0;
+    *slash = '\0';
+    if (mkdir(dir, CTL_DIR_MODE) == 0 || errno == EEXIST)
+        return 0;
+    snprintf(err, len, "cannot make the control socket's folder %s: %s", dir, strerror(errno));
+    return -errno;
+}
+
+/* A socket file left by a gateway that died is replaced; one a live
+ * gateway answers on, or a file that is not a socket, is not touched. */
+static int ctl_clear_stale(const char *path, char *err, size_t len)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct stat st;
+    int fd, r;
+
+    if (lstat(path, &st) < 0)
+        return errno == ENOENT ? 0 : (snprintf(err, len, "%s: %s", path, strerror(errno)), -errno);
+    if (!S_ISSOCK(st.st_mode)) {
+        snprintf(err, len, "%s exists and is not a socket", path);
+        return -EEXIST;
+    }
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+        return snprintf(err, len, "socket: %s", strerror(errno)), -errno;
+    r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+    close(fd);
+    if (r == 0) {
+        snprintf(err, len, "%s is served by another running gateway", path);
+        return -EADDRINUSE;
+    }
+    if (unlink(path) < 0 && errno != ENOENT) {
+        snprintf(err, len, "cannot replace the stale socket %s: %s", path, strerror(errno));
+        return -errno;
+    }
+    return 0;
+}
+
+static int ctl_listen(control_t *c, char *err, size_t len)
+{
+    struct stat st;
+    int r;
+
+    if ((r = uv_pipe_bind(&c->server, c->path)) < 0) {
+        snprintf(err, len, "cannot bind the control socket %s: %s", c->path, uv_strerror(r));
+        return r;
+    }
+    /* Before listen: no one can connect before the mode is right. */
+    if (chmod(c->path, CTL_SOCK_MODE) < 0 || stat(c->path, &st) < 0) {
+        r = -errno;
+        snprintf(err, len, "cannot set the mode of %s: %s", c->path, strerror(errno));
+        unlink(c->path);
+        return r;
+    }
+    c->dev = st.st_dev;
+    c->ino = st.st_ino;
+    if ((r = uv_listen((uv_stream_t *)&c->server, CTL_CLIENTS_MAX, on_connection)) < 0) {
+        snprintf(err, len, "cannot listen on %s: %s", c->path, uv_strerror(r));
+        unlink(c->path);
+    }
+    return r;
+}
+
+static void on_server_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+int control_start(gateway_t *gw, const char *path, control_t **out, char *err, size_t len)
+{
+    control_t *c = calloc(1, sizeof(*c));
+    int r;
+
+    *out = NULL;
+    if (!c)
+        return snprintf(err, len, "control socket: out of memory"), -ENOMEM;
+    c->gw = gw;
+    snprintf(c->path, sizeof(c->path), "%s", path);
+    list_init(&c->clients);
+    if ((r = ctl_make_dir(path, err, len)) < 0 || (r = ctl_clear_stale(path, err, len)) < 0) {
+        free(c);
+        return r;
+    }
+    uv_pipe_init(gw->loop, &c->server, 0);
+    c->server.data = c;
+    if ((r = ctl_listen(c, err, len)) < 0) {
+        uv_close((uv_handle_t *)&c->server, on_server_closed);
+        return r;
+    }
+    *out = c;
+    return 0;
+}
+
+void control_close(control_t *c)
+{
+    struct stat st;
+
+    if (!c)
+        return;
+    while (!list_empty(&c->clients))
+        ctl_client_close(container_of(c->clients.next, ctl_client_t, node));
+    if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+        unlink(c->path);
+    uv_close((uv_handle_t *)&c->server, on_server_closed);
+}

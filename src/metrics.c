@@ -1,0 +1,295 @@
+/* The metrics listener (see metrics.h): accept, read one request head,
+ * answer it once, close. */
+#include "metrics.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "gateway.h"
+#include "http.h"
+#include "render_prom.h"
+#include "snapshot.h"
+
+#define METRICS_PATH "/metrics"
+
+typedef enum {
+    MC_READING,   /* waiting for the request head */
+    MC_WRITING,   /* the answer is being written; reading stopped */
+    MC_LINGERING, /* answered and shut down: what the client still sends is dropped */
+    MC_CLOSED,    /* handles closing */
+} mc_state_t;
+
+typedef struct metrics_client {
+    metrics_t *m;
+    list_t node; /* in m->clients */
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* the deadline of the current state */
+    uv_write_t write_req;
+    uv_shutdown_t shutdown_req;
+    mc_state_t state;
+    int handles;            /* open handles; the memory goes when none is left */
+    char peer[ADDR_STRLEN]; /* the client's address, for the log */
+    char head[256];         /* the answer's status line and header fields */
+    char *body;             /* the answer's body, or NULL */
+    size_t body_len;
+    size_t len;              /* bytes of the request head received */
+    char req[HTTP_HEAD_MAX]; /* the request head; once answered, where the rest is dropped */
+} metrics_client_t;
+
+static void on_client_closed(uv_handle_t *h)
+{
+    metrics_client_t *c = h->data;
+
+    if (--c->handles > 0)
+        return;
+    free(c->body);
+    free(c);
+}
+
+static void client_close(metrics_client_t *c)
+{
+    if (c->state == MC_CLOSED)
+        return;
+    c->state = MC_CLOSED;
+    list_remove(&c->node);
+    c->m->n_clients--;
+    uv_close((uv_handle_t *)&c->tcp, on_client_closed);
+    uv_close((uv_handle_t *)&c->timer, on_client_closed);
+}
+
+/* The exposition of a fresh snapshot as the body; 500 when memory ran out. */
+static int client_render(metrics_client_t *c)
+{
+    snapshot_t snap;
+
+    memset(&snap, 0, sizeof(snap));
+    if (gateway_snapshot(c->m->gw, &snap, 0) < 0) {
+        snapshot_free(&snap);
+        return 500;
+    }
+    c->body = render_prom(&snap, &c->body_len);
+    snapshot_free(&snap);
+    return c->body ? 200 : 500;
+}
+
+/* The short text body of an answer that is not the metrics. */
+static int client_error_body(metrics_client_t *c, int status)
+{
+    int n;
+
+    c->body = malloc(64);
+    if (!c->body)
+        return -1;
+    n = snprintf(c->body, 64, "%d %s\n", status, http_reason(status));
+    c->body_len = n > 0 ? (size_t)n : 0;
+    return 0;
+}
+
+static void on_timeout(uv_timer_t *t);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    metrics_client_t *c = req->data;
+
+    if (status < 0 || c->state != MC_WRITING) {
+        client_close(c);
+        return;
+    }
+    /* Closing now, with the client's last bytes unread, would send a RST
+     * that can destroy the answer before the client has read it. */
+    c->state = MC_LINGERING;
+    uv_timer_start(&c->timer, on_timeout, METRICS_LINGER_MS, 0);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+        client_close(c);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    metrics_client_t *c = req->data;
+
+    if (status < 0 || c->state != MC_WRITING ||
+        uv_shutdown(&c->shutdown_req, (uv_stream_t *)&c->tcp, on_shutdown) < 0)
+        client_close(c);
+}
+
+/* Answers once and stops reading until the answer is written: a client
+ * that does not read it holds one buffer until METRICS_WRITE_MS. */
+static void client_answer(metrics_client_t *c, int status, int head_only)
+{
+    metrics_t *m = c->m;
+    uv_buf_t bufs[2];
+    int n;
+
+    if (status == 200)
+        status = client_render(c);
+    if (status != 200 && client_error_body(c, status) < 0) {
+        client_close(c);
+        return;
+    }
+    n = snprintf(c->head, sizeof(c->head),
+                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s"
+                 "Connection: close\r\n\r\n",
+                 status, http_reason(status),
+                 status == 200 ? RENDER_PROM_CONTENT_TYPE : "text/plain; charset=utf-8",
+                 c->body_len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
+    m->served++;
+    log_debug(&m->gw->log, "metrics", "answered %s: %d %s, %zu bytes", c->peer, status,
+              http_reason(status), c->body_len);
+    c->state = MC_WRITING;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_timer_start(&c->timer, on_timeout, METRICS_WRITE_MS, 0);
+    bufs[0] = uv_buf_init(c->head, (unsigned)n);
+    bufs[1] = uv_buf_init(c->body, (unsigned)c->body_len);
+    c->write_req.data = c;
+    c->shutdown_req.data = c;
+    if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, head_only ? 1 : 2, on_written) < 0)
+        client_close(c);
+}
+
+static void on_timeout(uv_timer_t *t)
+{
+    metrics_client_t *c = t->data;
+
+    if (c->state == MC_READING)
+        client_answer(c, 408, 0); /* written within METRICS_WRITE_MS, or not at all */
+    else
+        client_close(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    metrics_client_t *c = h->data;
+
+    (void)suggested;
+    if (c->state == MC_READING)
+        *buf = uv_buf_init(c->req + c->len, (unsigned)(sizeof(c->req) - c->len));
+    else
+        *buf = uv_buf_init(c->req, (unsigned)sizeof(c->req));
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    metrics_client_t *c = s->data;
+    http_route_t r;
+
+    (void)buf;
+    if (nread < 0) {
+        client_close(c); /* EOF or an error: nobody to answer */
+        return;
+    }
+    if (nread == 0 || c->state != MC_READING)
+        return;
+    c->len += (size_t)nread;
+    r = http_route(c->req, c->len, METRICS_PATH);
+    if (r.status)
+        client_answer(c, r.status, r.head_only);
+}
+
+static void on_refused_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+/* Past METRICS_CLIENTS_MAX, a client is accepted only to be reset: it fails
+ * at once instead of waiting in the backlog. Logged once per episode. */
+static void metrics_refuse(metrics_t *m)
+{
+    uv_tcp_t *t = malloc(sizeof(*t));
+
+    if (episode_hit(&m->refusing, "too many clients", uv_now(m->gw->loop)))
+        log_warn(&m->gw->log, "metrics", "refusing clients: %d are being served already",
+                 METRICS_CLIENTS_MAX);
+    if (!t)
+        return;
+    uv_tcp_init(m->gw->loop, t);
+    if (uv_accept((uv_stream_t *)&m->listener, (uv_stream_t *)t) == 0 &&
+        uv_tcp_close_reset(t, on_refused_closed) == 0)
+        return;
+    uv_close((uv_handle_t *)t, on_refused_closed);
+}
+
+static void client_peer(metrics_client_t *c)
+{
+    addr_t a;
+    int len = sizeof(a);
+
+    memset(&a, 0, sizeof(a));
+    if (uv_tcp_getpeername(&c->tcp, &a.sa, &len) < 0)
+        snprintf(c->peer, sizeof(c->peer), "?");
+    else
+        addr_format(&a, c->peer, sizeof(c->peer));
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    metrics_t *m = server->data;
+    metrics_client_t *c;
+    uint64_t ms;
+    unsigned long n;
+
+    if (status < 0) {
+        log_debug(&m->gw->log, "metrics", "accepting a client: %s", uv_strerror(status));
+        return;
+    }
+    if (m->n_clients >= METRICS_CLIENTS_MAX) {
+        metrics_refuse(m);
+        return;
+    }
+    if (episode_end(&m->refusing, uv_now(m->gw->loop), &ms, &n))
+        log_info(&m->gw->log, "metrics", "serving clients again: %lu refused in %llu ms", n,
+                 (unsigned long long)ms);
+    if (!(c = calloc(1, sizeof(*c)))) {
+        metrics_refuse(m);
+        return;
+    }
+    c->m = m;
+    c->state = MC_READING;
+    c->tcp.data = c->timer.data = c;
+    list_push(&m->clients, &c->node);
+    m->n_clients++;
+    uv_tcp_init(m->gw->loop, &c->tcp);
+    uv_timer_init(m->gw->loop, &c->timer);
+    c->handles = 2;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        client_close(c);
+        return;
+    }
+    client_peer(c);
+    uv_timer_start(&c->timer, on_timeout, METRICS_REQUEST_MS, 0);
+    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+        client_close(c);
+}
+
+int metrics_start(metrics_t *m, struct gateway *gw, const addr_t *addr)
+{
+    int r;
+
+    memset(m, 0, sizeof(*m));
+    m->gw = gw;
+    list_init(&m->clients);
+    if ((r = uv_tcp_init(gw->loop, &m->listener)) < 0)
+        return r;
+    m->open = 1;
+    m->listener.data = m;
+    if ((r = uv_tcp_bind(&m->listener, &addr->sa, 0)) < 0 ||
+        (r = uv_listen((uv_stream_t *)&m->listener, 64, on_connection)) < 0)
+        return r;
+    return 0;
+}
+
+void metrics_stop(metrics_t *m)
+{
+    list_t *pos, *tmp;
+
+    if (!m->gw)
+        return;
+    if (m->open)
+        uv_close((uv_handle_t *)&m->listener, NULL);
+    m->open = 0;
+    list_foreach_safe(pos, tmp, &m->clients)
+    {
+        client_close(container_of(pos, metrics_client_t, node));
+    }
+}

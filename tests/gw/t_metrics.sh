@@ -1,0 +1,240 @@
+#!/usr/bin/env bash
+# Metrics: both gateways serve /metrics on 127.0.0.1:9464 in their own
+# namespaces. Scrapes pass `promtool check metrics` (Debian's prometheus
+# package on the host, which the VM shares; site b's at start, site a's
+# during traffic and after the cut, site b's after it, site a's after the
+# bad clients; the scrapes are kept under $WORK) and their values are
+# asserted:
+# 1. at start: the content type, sctpgw_info, the association ready, both
+#    paths active and link 1 the primary;
+# 2. during traffic (4 paced flows on [echo], 2 on [bulk]): flows open and
+#    opened per service, at both ends; bytes per service growing between
+#    two scrapes;
+# 3. after link 1 is cut: its path inactive (and active 0), the other path
+#    active, a state change counted with a recent timestamp, chunks
+#    retransmitted;
+# 4. bad clients, while the flows run on: non-HTTP bytes get 400 at once,
+#    a 20 KB header 431, other paths 404, POST 405, HEAD the headers only;
+#    a slow client that never finishes its request gets 408 after 5 s; 20
+#    idle clients at once are capped at 16 (the rest reset); then every
+#    flow ends intact and the scrapes after them (the gateway still
+#    serves) show the flows open drop to 0 and the bytes per service
+#    exactly what the clients sent.
+# About 55 s in the VM (the paced flows take 30 s).
+. "$(dirname "$0")/lib.sh"
+FAILOVER_MS=500
+PROM=/usr/bin/promtool
+[ -x "$PROM" ] || fail "promtool not found (deploy/install-deps installs Debian's prometheus)"
+VERSION=$("$SCTPGW" --version | awk '{ print $2 }')
+
+pair_up
+echo_bulk_config
+for site in a b; do
+    sed -i 's/^\[gateway\]$/[gateway]\nmetrics = 127.0.0.1:9464/' "$WORK/site-$site.ini"
+done
+server_start b 127.0.0.1:9001 echo
+server_start b 127.0.0.1:9002 echo
+pair_start
+sleep 1 # both paths confirmed by heartbeats
+
+# scrape SITE NAME: GET /metrics into $WORK/NAME.prom (headers in
+# NAME.head).
+scrape() {
+    local site=$1 name=$2
+    # ip netns itself rather than topo exec: one program less to start.
+    ip netns exec "${SCTPGW_NS_PREFIX:-sg}$site" curl -sS --max-time 5 -D "$WORK/$name.head" \
+        -o "$WORK/$name.prom" http://127.0.0.1:9464/metrics ||
+        fail "$name: scrape of site $site failed"
+    grep -q '^HTTP/1.1 200 OK' "$WORK/$name.head" || fail "$name: $(head -n 1 "$WORK/$name.head")"
+}
+
+# promcheck NAME...: `promtool check metrics` on scrapes. Not inside
+# scrape(): promtool is a large program that takes seconds to start in the
+# emulated VM, and the scrapes during traffic must follow each other fast.
+promcheck() {
+    local name
+    for name in "$@"; do
+        "$PROM" check metrics <"$WORK/$name.prom" >"$WORK/$name.promtool" 2>&1 ||
+            fail "$name: promtool check metrics: $(cat "$WORK/$name.promtool")"
+        log "ok: $name: promtool check metrics clean"
+    done
+}
+
+# lookup NAME SERIES: sets V to the value of a series (name and labels
+# exactly as written), or "absent". A scrape is read once, with shell
+# builtins only: every process started costs a lot in the emulated VM.
+declare -A VAL=() LOADED=()
+lookup() {
+    local series v rest
+    if [ -z "${LOADED[$1]:-}" ]; then
+        while read -r series v rest; do
+            [ "${series:0:1}" = "#" ] || VAL["$1 $series"]=$v
+        done <"$WORK/$1.prom"
+        LOADED[$1]=1
+    fi
+    V=${VAL["$1 $2"]:-absent}
+}
+value() { lookup "$@" && echo "$V"; }
+
+# want NAME SERIES OP VALUE: asserts a numeric relation on a series.
+want() {
+    local got ok
+    lookup "$1" "$2"
+    got=$V
+    [ "$got" != absent ] || fail "$1: no $2"
+    if [[ $got =~ ^[0-9]+$ && $4 =~ ^[0-9]+$ ]]; then
+        case $3 in
+        ==) ok=$((got == $4)) ;;
+        '>') ok=$((got > $4)) ;;
+        '>=') ok=$((got >= $4)) ;;
+        esac
+    else
+        ok=$(awk -v g="$got" -v w="$4" "BEGIN { print (g $3 w) ? 1 : 0 }")
+    fi
+    [ "$ok" = 1 ] || fail "$1: $2 = $got, expected $3 $4"
+    printf '%(%T)T ok: %s: %s = %s (%s %s)\n' -1 "$1" "$2" "$got" "$3" "$4" >&2
+}
+
+A='peer="site-b"'
+P1="$A,path=\"10.1.0.2\""
+P2="$A,path=\"10.2.0.2\""
+
+# 1. At start.
+scrape a start
+scrape b start-b
+grep -qi '^Content-Type: text/plain; version=0.0.4; charset=utf-8' "$WORK/start.head" ||
+    fail "content type: $(grep -i '^content-type' "$WORK/start.head")"
+want start "sctpgw_info{name=\"site-a\",version=\"$VERSION\"}" == 1
+want start-b "sctpgw_info{name=\"site-b\",version=\"$VERSION\"}" == 1
+want start "sctpgw_association_state{$A,state=\"ready\"}" == 1
+want start-b 'sctpgw_association_state{peer="site-a",state="ready"}' == 1
+want start "sctpgw_path_state{$P1,state=\"active\"}" == 1
+want start "sctpgw_path_state{$P2,state=\"active\"}" == 1
+want start "sctpgw_path_primary{$P1}" == 1
+want start "sctpgw_path_primary{$P2}" == 0
+want start 'sctpgw_service_flows_open{service="echo"}' == 0
+start_s=$(value start sctpgw_start_time_seconds)
+awk -v s="$start_s" -v now="$(date +%s)" 'BEGIN { exit !(s > now - 60 && s <= now) }' ||
+    fail "sctpgw_start_time_seconds = $start_s, now $(date +%s)"
+
+# raw SITE BYTES SECONDS: sends BYTES (printf format) and prints the first
+# line of the answer, read for up to SECONDS.
+raw() {
+    in_site "$1" timeout "$3" bash -c \
+        'exec 3<>/dev/tcp/127.0.0.1/9464 || exit 1; printf "$1" >&3; head -n 1 <&3' _ "$2" |
+        tr -d '\r' || true
+}
+status() { in_site a curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true; }
+
+# 2. During traffic, and 3. after link 1 is cut: the scrapes first, while
+# the flows run (commands are slow in the emulated VM), then the checks.
+# The flows must outlast the scrapes up to the cut, which take 10 to 20 s
+# in the emulated VM when the host is busy.
+COUNT=1500 # 1 KB every 20 ms: 30 s
+paced() { client a --connect "127.0.0.1:$1" --flows "$2" --mode paced --chunk 1024 \
+    --interval-ms 20 --count $COUNT --timeout-ms 90000; }
+paced 7001 4 >"$WORK/echo.out" &
+echo_pid=$!
+paced 7002 2 >"$WORK/bulk.out" &
+bulk_pid=$!
+# A slow client: half a request line, then nothing (408 after 5 s).
+raw a 'GET /metr' 8 >"$WORK/slow.out" &
+slow_pid=$!
+sleep 2
+scrape a traffic1
+scrape b traffic1-b
+sleep 1
+scrape a traffic2
+topo_cut 1
+sleep 2 # failover_ms, and the path declared inactive
+scrape a cut
+proc_running "$echo_pid" || fail "the flows ended before the cut was scraped: raise COUNT"
+promcheck start-b traffic1 cut
+
+want traffic1 'sctpgw_service_flows_open{service="echo"}' == 4
+want traffic1 'sctpgw_service_flows_open{service="bulk"}' == 2
+want traffic1 'sctpgw_service_flows_opened_total{service="echo"}' == 4
+want traffic1 'sctpgw_service_flows_opened_total{service="bulk"}' == 2
+want traffic1-b 'sctpgw_service_flows_open{service="echo"}' == 4
+want traffic1-b 'sctpgw_service_flows_opened_total{service="bulk"}' == 2
+want traffic1 "sctpgw_association_flows_open{$A}" == 6
+for svc in echo bulk; do
+    for dir in sent received; do
+        s="sctpgw_service_${dir}_bytes_total{service=\"$svc\"}"
+        lookup traffic1 "$s"
+        want traffic2 "$s" '>' "$V"
+    done
+done
+want cut "sctpgw_path_state{$P1,state=\"inactive\"}" == 1
+want cut "sctpgw_path_state{$P1,state=\"active\"}" == 0
+want cut "sctpgw_path_state{$P2,state=\"active\"}" == 1
+want cut "sctpgw_path_state_changes_total{$P1}" '>=' 1
+want cut "sctpgw_path_last_change_timestamp_seconds{$P1}" '>' "$(($(date +%s) - 15))"
+want cut "sctpgw_association_retransmitted_chunks_total{$A}" '>=' 1
+want cut 'sctpgw_service_flows_open{service="echo"}' == 4
+
+# 4. Bad clients, while the flows run on.
+got=$(raw a '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03' 2)
+[ "$got" = "HTTP/1.1 400 Bad Request" ] || fail "TLS bytes: '$got', expected 400 at once"
+got=$(raw a 'SSH-2.0-OpenSSH_9.2\r\n' 2)
+[ "$got" = "HTTP/1.1 400 Bad Request" ] || fail "SSH banner: '$got', expected 400"
+got=$(raw a "GET /metrics HTTP/1.1\\r\\nX: $(head -c 20000 /dev/zero | tr '\0' a)\\r\\n\\r\\n" 2)
+[ "$got" = "HTTP/1.1 431 Request Header Fields Too Large" ] || fail "20 KB header: '$got'"
+[ "$(status http://127.0.0.1:9464/)" = 404 ] || fail "GET / was not 404"
+[ "$(status http://127.0.0.1:9464/metrics/x)" = 404 ] || fail "GET /metrics/x was not 404"
+[ "$(status -X POST -d x http://127.0.0.1:9464/metrics)" = 405 ] || fail "POST was not 405"
+[ "$(status --http1.0 http://127.0.0.1:9464/metrics)" = 200 ] || fail "HTTP/1.0 GET was not 200"
+head_len=$(in_site a curl -sS -I --max-time 5 http://127.0.0.1:9464/metrics | grep -ci '^content-length: [1-9]')
+[ "$head_len" = 1 ] || fail "HEAD /metrics: no Content-Length"
+log "ok: garbage 400, huge header 431, 404, 405, HTTP/1.0 and HEAD answered"
+
+# 20 idle clients: 16 places, the rest reset (the slow client has had its
+# 408 by now).
+in_site a bash -c 'for i in $(seq 20); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; sleep 7' 2>/dev/null &
+idle_pid=$!
+sleep 1
+capped=$(status http://127.0.0.1:9464/metrics)
+[ "$capped" = 000 ] || fail "a scrape beside 20 idle clients got $capped, expected a reset"
+wait_log site-a 'metrics: refusing clients: 16 are being served already' 2
+wait "$slow_pid" || true
+got=$(tr -d '\r' <"$WORK/slow.out")
+[ "$got" = "HTTP/1.1 408 Request Timeout" ] || fail "slow client: '$got', expected 408 after 5 s"
+wait "$idle_pid" || true
+log "ok: 16 clients at most, the rest reset; the slow client got 408"
+
+wait "$echo_pid" "$bulk_pid" || true
+for svc in echo bulk; do
+    r=$(cat "$WORK/$svc.out")
+    n=$([ $svc = echo ] && echo 4 || echo 2)
+    expect "$r" ok == "$n"
+    expect "$r" bytes_verified == $((n * COUNT * 1024))
+done
+# A flow's stream is free a round trip after its client has gone.
+for i in $(seq 30); do
+    scrape a after
+    LOADED[after]=
+    lookup after 'sctpgw_service_flows_open{service="echo"}'
+    open=$V
+    lookup after 'sctpgw_service_flows_open{service="bulk"}'
+    [ "$open" = 0 ] && [ "$V" = 0 ] && break
+    sleep 0.1
+done
+scrape b after-b
+promcheck after-b
+for svc in echo bulk; do
+    n=$([ $svc = echo ] && echo 4 || echo 2)
+    want after "sctpgw_service_flows_open{service=\"$svc\"}" == 0
+    want after "sctpgw_service_flows_opened_total{service=\"$svc\"}" == "$n"
+    want after "sctpgw_service_sent_bytes_total{service=\"$svc\"}" == $((n * COUNT * 1024))
+    want after "sctpgw_service_received_bytes_total{service=\"$svc\"}" == $((n * COUNT * 1024))
+    want after-b "sctpgw_service_flows_opened_total{service=\"$svc\"}" == "$n"
+done
+want after "sctpgw_path_state{$P1,state=\"inactive\"}" == 1
+want after "sctpgw_association_state{$A,state=\"ready\"}" == 1
+promcheck after
+proc_running "$(gw_pid site-a)" || fail "site-a's gateway is gone"
+[ "$(count_log site-a 'reset:')" -eq 0 ] || fail "a flow was reset"
+log "sample (site a, after the cut):"
+grep -E '^sctpgw_(info|path_state.*state="(active|inactive)"|path_(srtt|rto)_seconds|service_flows_opened_total)' \
+    "$WORK/after.prom" >&2
+done_ok
