@@ -135,14 +135,16 @@ make_key() { # make_key FILE
 
 # gw_config NAME ROLE
 # Writes $WORK/NAME.ini for site a (connect) or site b (listen), with the
-# key $WORK/site.key and the lines in $ASSOC_EXTRA added to [association],
+# control socket $WORK/NAME.sock (gw_status), the key $WORK/site.key and
+# the lines in $ASSOC_EXTRA added to [association],
 # then the text on stdin appended (services).
 gw_config() {
     local name=$1 role=$2 failover=${FAILOVER_MS:-500} outage=${OUTAGE_MS:-30000}
     [ -f "$WORK/site.key" ] || make_key "$WORK/site.key"
     {
-        printf '[gateway]\nname = %s\nlog_level = %s\npsk_file = %s\ndrain_ms = %s\n\n' \
+        printf '[gateway]\nname = %s\nlog_level = %s\npsk_file = %s\ndrain_ms = %s\n' \
             "$name" "${LOG_LEVEL:-info}" "${KEY_FILE:-site.key}" "${DRAIN_MS:-5000}"
+        printf 'control = %s\n\n' "$WORK/$name.sock"
         printf '[association]\nrole = %s\nport = 9899\n' "$role"
         printf 'failover_ms = %s\noutage_ms = %s\nmax_flows = %s\n' \
             "$failover" "$outage" "${MAX_FLOWS:-4096}"
@@ -169,6 +171,13 @@ gw_start() {
     PIDS+=($!)
     PID_NAME[$!]=$name
     eval "GW_PID_${name//-/_}=$!"
+}
+
+# gw_status NAME [status options]: `sctpgw status` of a running gateway.
+gw_status() {
+    local name=$1
+    shift
+    "$SCTPGW" status -s "$WORK/$name.sock" "$@"
 }
 
 gw_pid() { local v="GW_PID_${1//-/_}"; echo "${!v}"; }
