@@ -161,6 +161,22 @@ static void ctl_primary(ctl_client_t *cl, char *args, FILE *out)
         fprintf(out, "ok\n%s\n", msg);
 }
 
+static void ctl_reload(ctl_client_t *cl, char *args, FILE *out)
+{
+    gateway_t *gw = cl->ctl->gw;
+    char msg[1200];
+
+    if (args[strspn(args, " \t")]) {
+        fprintf(out, "error: reload takes no argument\n");
+        return;
+    }
+    log_info(&gw->log, "ctl", "reload asked by uid %ld pid %ld", cl->uid, cl->pid);
+    if (gateway_reload(gw, msg, sizeof(msg)) < 0)
+        fprintf(out, "error: %s\n", msg);
+    else
+        fprintf(out, "ok\n%s\n", msg);
+}
+
 /* Runs one request line (NUL-terminated, without its newline). */
 static void ctl_handle(ctl_client_t *cl, char *line)
 {
@@ -179,8 +195,11 @@ static void ctl_handle(ctl_client_t *cl, char *line)
         ctl_status(cl, args, o.f);
     else if (strcmp(line, "primary") == 0)
         ctl_primary(cl, args, o.f);
+    else if (strcmp(line, "reload") == 0)
+        ctl_reload(cl, args, o.f);
     else
-        fprintf(o.f, "error: unknown request '%.40s' (status [json] [flows], primary ADDR)\n",
+        fprintf(o.f,
+                "error: unknown request '%.40s' (status [json] [flows], primary ADDR, reload)\n",
                 line);
     ctl_answer_stream(cl, &o);
 }

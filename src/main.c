@@ -22,10 +22,12 @@ static void usage(FILE *out)
             "                              services (and flows)\n"
             "       sctpgw primary ADDR [-c FILE | -s SOCKET]\n"
             "                              make the peer address ADDR the preferred path\n"
+            "       sctpgw reload [-c FILE | -s SOCKET]\n"
+            "                              what SIGHUP does, with the outcome printed\n"
             "       sctpgw --version | --help\n"
             "\n"
             "exit status: 0 clean stop, 1 runtime failure, 2 configuration error;\n"
-            "status and primary: 0 done, 1 refused by the gateway, 2 usage or\n"
+            "status, primary and reload: 0 done, 1 refused by the gateway, 2 usage or\n"
             "configuration error, 3 gateway unreachable (see sctpgw(8))\n"
             "SIGTERM or SIGINT: stop accepting, let open flows finish for drain_ms,\n"
             "then shut the association down; a second signal stops at once.\n"
@@ -85,7 +87,8 @@ static int ctl_socket(const char *sock, const char *file, char *out, size_t len)
     return out[0] ? 0 : -1;
 }
 
-/* sctpgw status ... and sctpgw primary ADDR ...: argv[0] is the command. */
+/* sctpgw status ..., sctpgw primary ADDR ... and sctpgw reload ...: argv[0]
+ * is the command. */
 static int ctl_main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -97,6 +100,7 @@ static int ctl_main(int argc, char **argv)
     };
     const char *file = NULL, *sock = NULL;
     int status = strcmp(argv[0], "status") == 0, json = 0, flows = 0, c;
+    int args = strcmp(argv[0], "primary") == 0; /* operands after the options */
     char path[CONFIG_CONTROL_MAX], req[CONTROL_REQ_MAX];
 
     while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
@@ -107,14 +111,16 @@ static int ctl_main(int argc, char **argv)
         else
             return usage(stderr), CTL_EXIT_USAGE;
     }
-    if ((file && sock) || optind != argc - (status ? 0 : 1))
+    if ((file && sock) || optind != argc - args)
         return usage(stderr), CTL_EXIT_USAGE;
     if (ctl_socket(sock, file, path, sizeof(path)) < 0)
         return CTL_EXIT_USAGE;
     if (status)
         snprintf(req, sizeof(req), "status%s%s", json ? " json" : "", flows ? " flows" : "");
-    else
+    else if (args)
         snprintf(req, sizeof(req), "primary %.200s", argv[optind]);
+    else
+        snprintf(req, sizeof(req), "reload");
     return ctl_request(path, req);
 }
 
@@ -132,7 +138,8 @@ int main(int argc, char **argv)
     char err[1024];
     config_t *cfg;
 
-    if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "primary") == 0))
+    if (argc > 1 && (strcmp(argv[1], "status") == 0 || strcmp(argv[1], "primary") == 0 ||
+                     strcmp(argv[1], "reload") == 0))
         return ctl_main(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
         switch (c) {

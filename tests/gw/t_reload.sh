@@ -135,8 +135,15 @@ log "ok: site a logs DEBUG lines"
 # 3. A broken file: [echo] gone and log_level error, but a bad key at line 3.
 LOG_LEVEL=error site_config site-a connect new=accept:7003
 sed -i '3i bogus = 1' "$WORK/site-a.ini"
-hup site-a
+# This one through the control socket (sctpgw reload), which answers with
+# the outcome and exits 1 when nothing was applied.
+rc=0
+out=$("$SCTPGW" reload -s "$WORK/site-a.sock" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] || fail "sctpgw reload of a broken file exited $rc, expected 1: $out"
+grep -q "$WORK/site-a.ini:3: unknown key 'bogus' in \[gateway\].*; nothing changed" <<<"$out" ||
+    fail "sctpgw reload did not say where the file is wrong: $out"
 wait_log site-a "ERROR .*reload: $WORK/site-a.ini:3: unknown key 'bogus' in \[gateway\].*; nothing changed" 1
+wait_log site-a "reload asked by uid [0-9]+ pid [0-9]+" 1
 d0=$(count_log site-a ' DEBUG ')
 r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
 expect "$r" ok == 1
@@ -161,7 +168,11 @@ expect "$r" ok == 1
     fail "site a: a new association came up after a port change that needs a restart"
 [ "$(count_log site-b 'up: peer proved the key')" -eq 1 ] ||
     fail "site b: the association was replaced during the reloads"
-log "ok: port change reported, not applied; log_level applied"
+st=$(gw_status site-a --json)
+python3 -c 'import json, sys; s = json.loads(sys.argv[1])["gateway"]
+assert s["restart_needed"] == "port", s
+assert s["reloads"] == 2, s' "$st" || fail "status does not report the reloads and the port: $st"
+log "ok: port change reported (in status too), not applied; log_level applied"
 
 wait "$echo_pid" || true
 wait "$old_pid" || true

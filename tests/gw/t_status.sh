@@ -16,7 +16,7 @@
 #    PRIMARY_GAP_MS, and the log names who asked. An address that is not a
 #    peer's is refused with status 1.
 # 4. the control socket under abuse: garbage, an over-long line, "reload"
-#    (not in this build) and more idle clients than it serves are refused
+#    with an argument and more idle clients than it serves are refused
 #    or dropped, the flows carry on, and status answers again afterwards.
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=500
@@ -229,7 +229,7 @@ def ask(data):
         out += b
 assert ask(os.urandom(100) + b"\0\n").startswith(b"error: "), "garbage"
 assert ask(b"x" * 10000).startswith(b"error: request too long"), "long line"
-assert ask(b"reload\n").startswith(b"error: unknown request"), "reload"
+assert ask(b"reload now\n").startswith(b"error: reload takes no argument"), "reload"
 idle = []
 for _ in range(20):
     s = socket.socket(socket.AF_UNIX); s.connect(path); idle.append(s)

@@ -135,9 +135,12 @@ static void test_restart(void)
                "failover_ms = 500\n"
                "[web]\naccept = 127.0.0.1:7001\n",
                &p) == 0);
-    CHECK_STR(p.restart, "name, local, remote, port, psk_file, encryption, sock_buffer, primary");
+    /* control too: its default path is named after the gateway. */
+    CHECK_STR(p.restart,
+              "name, local, remote, port, psk_file, encryption, sock_buffer, control, primary");
     CHECK(p.live == RELOAD_TIMERS);
     reload_keep_running(&new_cfg, &old_cfg, &p);
+    CHECK_STR(new_cfg.control, old_cfg.control);
     CHECK_STR(new_cfg.name, "a");
     CHECK(new_cfg.n_local == 0);
     CHECK(new_cfg.n_remote == 2 && addr_equal(&new_cfg.remote[1], &old_cfg.remote[1]));
