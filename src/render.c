@@ -1,6 +1,7 @@
-/* Rendering a snapshot as text, JSON and Prometheus: pure functions of a
- * snapshot_t (see render.h). Text is for a person (units, ages, aligned
- * tables); JSON keeps exact numbers and Unix milliseconds for programs. */
+/* Rendering a snapshot as text and JSON: pure functions of a snapshot_t
+ * (see render.h; the Prometheus exposition is render_prom.c). Text is for
+ * a person (units, ages, aligned tables); JSON keeps exact numbers and Unix
+ * milliseconds for programs. */
 #include "render.h"
 
 #include <errno.h>
