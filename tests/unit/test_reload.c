@@ -106,7 +106,7 @@ static void test_live(void)
             strstr(LISTEN, cases[i].line[1] == 'g' ? "[gateway]\n" : "[association]\n");
         size_t head = (size_t)(strchr(at, '\n') + 1 - LISTEN);
 
-        snprintf(text, sizeof(text), "%.*s%s%s", (int)head, LISTEN, sec, LISTEN + head);
+        snprintf(text, sizeof(text), "%.*s%s%s", (int)head, LISTEN, sec, &LISTEN[head]);
         CHECK(diff(LISTEN, text, &p) == 0);
         if (p.live != cases[i].bit)
             fprintf(stderr, "case %zu: live %#x, want %#x\n", i, p.live, cases[i].bit);
