@@ -22,6 +22,10 @@ int control_start(struct gateway *gw, const char *path, control_t **out, char *e
  * removed. The memory goes once the handles have closed. NULL is a no-op. */
 void control_close(control_t *c);
 
+/* control_close at the next turn of the loop: a reload that a client of
+ * this socket asked for (and that moves the socket) answers it first. */
+void control_close_later(control_t *c);
+
 /* Exit statuses of the client commands (sctpgw status, sctpgw primary). */
 enum {
     CTL_EXIT_OK = 0,          /* done */

@@ -29,11 +29,12 @@ struct gateway;
 typedef struct metrics {
     struct gateway *gw; /* NULL: never started */
     uv_tcp_t listener;
-    int open;           /* the listener is initialised */
-    list_t clients;     /* metrics_client_t, in accept order */
-    size_t n_clients;   /* clients in the list */
-    episode_t refusing; /* clients reset because METRICS_CLIENTS_MAX were there */
-    uint64_t served;    /* requests answered, any status */
+    int open;                  /* the listener is initialised */
+    list_t clients;            /* metrics_client_t, in accept order */
+    size_t n_clients;          /* clients in the list */
+    episode_t refusing;        /* clients reset because METRICS_CLIENTS_MAX were there */
+    uint64_t served;           /* requests answered, any status */
+    struct metrics *gone_next; /* stopped ones the gateway keeps until it is freed */
 } metrics_t;
 
 /* Listens on addr. Returns 0 or a libuv error (nothing logged). */

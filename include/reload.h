@@ -28,6 +28,8 @@ enum {
     RELOAD_DRAIN = 1u << 5,     /* drain_ms */
     RELOAD_REKEY = 1u << 6,     /* rekey_s */
     RELOAD_SERVICES = 1u << 7,  /* a service was added, removed or changed */
+    RELOAD_METRICS = 1u << 8,   /* metrics: the listener moves, starts or stops */
+    RELOAD_CONTROL = 1u << 9,   /* control: the socket moves, starts or stops */
 };
 
 /* An accept service's listener carried over: old index, new index. */

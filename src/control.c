@@ -433,3 +433,29 @@ void control_close(control_t *c)
         unlink(c->path);
     uv_close((uv_handle_t *)&c->server, on_server_closed);
 }
+
+static void on_later_closed(uv_handle_t *h)
+{
+    free(h);
+}
+
+static void on_close_later(uv_timer_t *t)
+{
+    control_close(t->data);
+    uv_close((uv_handle_t *)t, on_later_closed);
+}
+
+void control_close_later(control_t *c)
+{
+    uv_timer_t *t;
+
+    if (!c)
+        return;
+    if (!(t = malloc(sizeof(*t)))) {
+        control_close(c);
+        return;
+    }
+    uv_timer_init(c->gw->loop, t);
+    t->data = c;
+    uv_timer_start(t, on_close_later, 0, 0);
+}

@@ -447,6 +447,37 @@ static void gateway_stop_services(gateway_t *gw)
     }
 }
 
+/* Stops a metrics listener; its memory goes with the gateway. */
+static void gateway_metrics_retire(gateway_t *gw, metrics_t *m)
+{
+    if (!m)
+        return;
+    metrics_stop(m);
+    m->gone_next = gw->metrics_gone;
+    gw->metrics_gone = m;
+}
+
+/* A metrics listener on cfg->metrics into *out. Returns 0 or a libuv
+ * error, with err saying where. */
+static int gateway_metrics_open(gateway_t *gw, const config_t *cfg, metrics_t **out, char *err,
+                                size_t len)
+{
+    char where[ADDR_STRLEN];
+    metrics_t *m = calloc(1, sizeof(*m));
+    int r;
+
+    addr_format(&cfg->metrics, where, sizeof(where));
+    if (!m)
+        return snprintf(err, len, "metrics: cannot listen on %s: out of memory", where), UV_ENOMEM;
+    if ((r = metrics_start(m, gw, &cfg->metrics)) < 0) {
+        snprintf(err, len, "metrics: cannot listen on %s: %s", where, uv_strerror(r));
+        gateway_metrics_retire(gw, m);
+        return r;
+    }
+    *out = m;
+    return 0;
+}
+
 static void gateway_close_handles(gateway_t *gw)
 {
     gw->state = GW_STOPPED;
@@ -461,7 +492,8 @@ static void gateway_close_handles(gateway_t *gw)
     control_close(gw->control);
     gw->control = NULL;
     notify_close(&gw->notify);
-    metrics_stop(&gw->metrics);
+    gateway_metrics_retire(gw, gw->metrics);
+    gw->metrics = NULL;
     log_info(&gw->log, "gw", "stopped");
 }
 
@@ -593,12 +625,32 @@ typedef struct reload_ctx {
     reload_plan_t plan;
     service_t *stop[CONFIG_MAX_SERVICES]; /* by plan.stop, NULL if not running */
     service_t *keep[CONFIG_MAX_SERVICES]; /* by plan.keep */
+    metrics_t *metrics;                   /* RELOAD_METRICS: the new listener, NULL for off */
+    control_t *control;                   /* RELOAD_CONTROL: the new socket, NULL for off */
 } reload_ctx_t;
+
+/* The gateway's own listeners (metrics, control) that the new file moves
+ * or starts, into c. */
+static int reload_listen_own(gateway_t *gw, reload_ctx_t *c, char *msg, size_t len)
+{
+    int r;
+
+    if ((c->plan.live & RELOAD_METRICS) && c->next->has_metrics &&
+        (r = gateway_metrics_open(gw, c->next, &c->metrics, msg, len)) < 0)
+        return r;
+    if ((c->plan.live & RELOAD_CONTROL) && c->next->control[0] &&
+        (r = control_start(gw, c->next->control, &c->control, msg, len)) < 0) {
+        gateway_metrics_retire(gw, c->metrics);
+        c->metrics = NULL;
+        return r;
+    }
+    return 0;
+}
 
 /* Opens the listeners the plan starts: all or none. This and the parse are
  * the only steps that can fail, and both come before anything changes.
- * (The metrics and control listeners are restart-only: see reload.c.) */
-static int reload_listen(gateway_t *gw, const reload_ctx_t *c, char *msg, size_t len)
+ * The metrics listener and the control socket, when they move, too. */
+static int reload_listen(gateway_t *gw, reload_ctx_t *c, char *msg, size_t len)
 {
     service_t *opened[CONFIG_MAX_SERVICES];
     char where[ADDR_STRLEN];
@@ -615,11 +667,33 @@ static int reload_listen(gateway_t *gw, const reload_ctx_t *c, char *msg, size_t
         }
         opened[i] = container_of(gw->services.prev, service_t, node);
     }
-    if (r == 0)
+    if (r == 0 && (r = reload_listen_own(gw, c, msg, len)) == 0)
         return 0;
     while (i-- > 0)
         service_stop(opened[i]);
     return r;
+}
+
+/* The old metrics listener and control socket give way to the new ones. */
+static void reload_own(gateway_t *gw, const reload_ctx_t *c)
+{
+    char where[ADDR_STRLEN];
+
+    if (c->plan.live & RELOAD_METRICS) {
+        gateway_metrics_retire(gw, gw->metrics);
+        gw->metrics = c->metrics;
+        if (gw->metrics)
+            log_info(&gw->log, "metrics", "reload: serving http://%s/metrics",
+                     addr_format(&c->next->metrics, where, sizeof(where)));
+        else
+            log_info(&gw->log, "metrics", "reload: metrics off");
+    }
+    if (c->plan.live & RELOAD_CONTROL) {
+        control_close_later(gw->control);
+        gw->control = c->control;
+        log_info(&gw->log, "ctl", "reload: control socket %s",
+                 c->control ? c->next->control : "off");
+    }
 }
 
 /* Listeners close, carry on or have opened; connect services need no more
@@ -779,6 +853,7 @@ static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
         reload_listen_socket(gw, next);
     if (live & RELOAD_PRIMARY)
         reload_primary(gw, next);
+    reload_own(gw, c);
     if (live & RELOAD_MAX_FLOWS)
         log_info(&gw->log, "gw",
                  "reload: max_flows %u -> %u (a live association keeps the streams it has)",
@@ -970,18 +1045,17 @@ static int gateway_start_services(gateway_t *gw)
  * runtime failure like a service's: the operator asked for it. */
 static int gateway_start_metrics(gateway_t *gw)
 {
-    const config_t *cfg = gw->cfg;
-    char where[ADDR_STRLEN];
+    char err[256];
     int r;
 
-    if (!cfg->has_metrics)
+    if (!gw->cfg->has_metrics)
         return 0;
-    addr_format(&cfg->metrics, where, sizeof(where));
-    if ((r = metrics_start(&gw->metrics, gw, &cfg->metrics)) < 0) {
-        log_error(&gw->log, "metrics", "cannot listen on %s: %s", where, uv_strerror(r));
+    if ((r = gateway_metrics_open(gw, gw->cfg, &gw->metrics, err, sizeof(err))) < 0) {
+        log_error(&gw->log, "gw", "%s", err);
         return r;
     }
-    log_info(&gw->log, "metrics", "serving http://%s/metrics", where);
+    log_info(&gw->log, "metrics", "serving http://%s/metrics",
+             addr_format(&gw->cfg->metrics, err, sizeof(err)));
     return 0;
 }
 
@@ -1089,6 +1163,12 @@ void gateway_free(gateway_t *gw)
     sodium_memzero(gw->auth_key, sizeof(gw->auth_key));
     free(gw->svc_stats);
     gw->svc_stats = NULL;
+    while (gw->metrics_gone) {
+        metrics_t *m = gw->metrics_gone;
+
+        gw->metrics_gone = m->gone_next;
+        free(m);
+    }
     config_free(gw->cfg);
     gw->cfg = NULL;
 }

@@ -79,13 +79,6 @@ static void diff_restart(const config_t *old, const config_t *new, reload_plan_t
         restart_add(p, "encryption");
     if (old->sock_buffer != new->sock_buffer)
         restart_add(p, "sock_buffer");
-    /* The metrics and control listeners are not moved while they serve:
-     * whoever watches the old address would lose it half-way. */
-    if (old->has_metrics != new->has_metrics ||
-        (old->has_metrics && !addr_equal(&old->metrics, &new->metrics)))
-        restart_add(p, "metrics");
-    if (strcmp(old->control, new->control) != 0)
-        restart_add(p, "control");
     if (!primary_equal(old, new)) {
         if (remote_same && old->role == new->role)
             p->live |= RELOAD_PRIMARY;
@@ -108,6 +101,13 @@ static void diff_live(const config_t *old, const config_t *new, reload_plan_t *p
         p->live |= RELOAD_DRAIN;
     if (old->rekey_s != new->rekey_s)
         p->live |= RELOAD_REKEY;
+    if (old->has_metrics != new->has_metrics ||
+        (old->has_metrics && !addr_equal(&old->metrics, &new->metrics)))
+        p->live |= RELOAD_METRICS;
+    /* The default control path follows name, which only a restart changes. */
+    if (strcmp(old->control, new->control) != 0 &&
+        (new->control_given || strcmp(old->name, new->name) == 0))
+        p->live |= RELOAD_CONTROL;
 }
 
 static int service_equal(const service_conf_t *a, const service_conf_t *b)
@@ -194,8 +194,11 @@ static int restart_has(const reload_plan_t *p, const char *key)
 
 void reload_keep_running(config_t *new, const config_t *old, const reload_plan_t *plan)
 {
-    if (restart_has(plan, "name"))
+    if (restart_has(plan, "name")) {
         memcpy(new->name, old->name, sizeof(new->name));
+        if (!new->control_given)
+            memcpy(new->control, old->control, sizeof(new->control));
+    }
     if (restart_has(plan, "role"))
         new->role = old->role;
     if (restart_has(plan, "local")) {
@@ -223,14 +226,7 @@ void reload_keep_running(config_t *new, const config_t *old, const reload_plan_t
         new->encryption = old->encryption;
     if (restart_has(plan, "sock_buffer"))
         new->sock_buffer = old->sock_buffer;
-    if (restart_has(plan, "metrics")) {
-        new->metrics = old->metrics;
-        new->has_metrics = old->has_metrics;
-    }
-    if (restart_has(plan, "control")) {
-        memcpy(new->control, old->control, sizeof(new->control));
-        new->control_given = old->control_given;
-    }
+
     if (restart_has(plan, "primary")) {
         new->primary = old->primary;
         new->has_primary = old->has_primary;
@@ -246,7 +242,8 @@ void reload_describe(const reload_plan_t *p, char *buf, size_t len)
         {RELOAD_LOG_LEVEL, "log_level"}, {RELOAD_TIMERS, "failover_ms/outage_ms"},
         {RELOAD_PRIMARY, "primary"},     {RELOAD_MAX_FLOWS, "max_flows"},
         {RELOAD_WINDOW, "flow_window"},  {RELOAD_DRAIN, "drain_ms"},
-        {RELOAD_REKEY, "rekey_s"},
+        {RELOAD_REKEY, "rekey_s"},       {RELOAD_METRICS, "metrics"},
+        {RELOAD_CONTROL, "control"},
     };
     size_t used = 0;
     int n;

@@ -20,6 +20,10 @@
 #  4. a restart-only key (port) is logged as needing a restart, not applied
 #     (the association stays, no new one), while a live key in the same
 #     file (log_level) is;
+#  5. metrics turned on and the control socket moved by `sctpgw reload`
+#     asked on the socket that moves (the answer comes, the old socket
+#     goes, status answers on the new one, /metrics serves), then metrics
+#     turned off through the new one;
 # and at the end every flow that ran across the reloads has all its bytes,
 # verified, on [echo] and on the removed [old] and [gone] alike.
 . "$(dirname "$0")/lib.sh"
@@ -187,4 +191,29 @@ for svc in old gone; do
     expect "$r" ok == 2
     expect "$r" bytes_verified == $((2 * CHUNKS * 1024))
 done
+
+# 5. The gateway's own listeners move live: metrics turned on and the
+# control socket moved, asked for through the socket that moves (its
+# answer still comes); then metrics off through the new socket.
+LOG_LEVEL=info FAILOVER_MS=300 site_config site-a connect echo=accept:7001 old=accept:7002 \
+    new=accept:7003
+sed -i -e 's/^port = 9899$/port = 9900/' \
+    -e "s|^control = .*|control = $WORK/site-a-moved.sock\nmetrics = 127.0.0.1:9464|" "$WORK/site-a.ini"
+rc=0
+out=$("$SCTPGW" reload -s "$WORK/site-a.sock" 2>&1) || rc=$?
+[ "$rc" -eq 0 ] || fail "sctpgw reload that moves the control socket exited $rc: $out"
+grep -q 'reloaded: .*metrics, control' <<<"$out" || fail "the reload did not say it moved them: $out"
+for i in $(seq 50); do [ ! -e "$WORK/site-a.sock" ] && break; sleep 0.1; done
+[ ! -e "$WORK/site-a.sock" ] || fail "the old control socket is still there"
+gw_status site-a-moved >/dev/null || fail "no status on the moved control socket"
+in_site a curl -sS --max-time 5 http://127.0.0.1:9464/metrics | grep -q '^sctpgw_info{name="site-a"' ||
+    fail "metrics turned on by a reload are not served"
+sed -i '/^metrics = /d' "$WORK/site-a.ini"
+out=$("$SCTPGW" reload -s "$WORK/site-a-moved.sock" 2>&1) || fail "reload through the moved socket: $out"
+grep -q 'reloaded: metrics' <<<"$out" || fail "metrics off was not applied: $out"
+! in_site a curl -sS --max-time 2 http://127.0.0.1:9464/metrics >/dev/null 2>&1 ||
+    fail "metrics still served after metrics was removed"
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+log "ok: metrics and the control socket moved, started and stopped live"
 done_ok

@@ -135,11 +135,10 @@ static void test_restart(void)
                "failover_ms = 500\n"
                "[web]\naccept = 127.0.0.1:7001\n",
                &p) == 0);
-    /* control too: its default path is named after the gateway. */
-    CHECK_STR(p.restart,
-              "name, local, remote, port, psk_file, encryption, sock_buffer, control, primary");
+    CHECK_STR(p.restart, "name, local, remote, port, psk_file, encryption, sock_buffer, primary");
     CHECK(p.live == RELOAD_TIMERS);
     reload_keep_running(&new_cfg, &old_cfg, &p);
+    /* The default control path, named after the gateway, stays with the name. */
     CHECK_STR(new_cfg.control, old_cfg.control);
     CHECK_STR(new_cfg.name, "a");
     CHECK(new_cfg.n_local == 0);
@@ -288,6 +287,43 @@ static int rm_dir(void)
     return rmdir(dir);
 }
 
+/* The gateway's own listeners move live: metrics on, moved, off; control
+ * to another path or off; the same values are no change. */
+static void test_own_listeners(void)
+{
+    char text[1024], line[128], want[128];
+    reload_plan_t p;
+    static const struct {
+        const char *old_line, *new_line;
+        unsigned live;
+    } cases[] = {
+        {"", "metrics = 127.0.0.1:9464\n", RELOAD_METRICS},
+        {"metrics = 127.0.0.1:9464\n", "metrics = 127.0.0.1:9465\n", RELOAD_METRICS},
+        {"metrics = 127.0.0.1:9464\n", "", RELOAD_METRICS},
+        {"metrics = 127.0.0.1:9464\n", "metrics = 127.0.0.1:9464\n", 0},
+        {"", "control = /run/x/b.sock\n", RELOAD_CONTROL},
+        {"control = /run/x/b.sock\n", "control = off\n", RELOAD_CONTROL},
+        {"control = /run/x/b.sock\n", "control = /run/x/b.sock\n", 0},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        snprintf(text, sizeof(text),
+                 "[gateway]\nname = b\npsk_file = a.key\n%s[association]\nrole = listen\n",
+                 cases[i].old_line);
+        CHECK(parse(text, &old_cfg) == 0);
+        snprintf(text, sizeof(text),
+                 "[gateway]\nname = b\npsk_file = a.key\n%s[association]\nrole = listen\n",
+                 cases[i].new_line);
+        CHECK(parse(text, &new_cfg) == 0);
+        reload_diff(&old_cfg, &new_cfg, &p);
+        /* As text, so a failure says which case and what came. */
+        snprintf(line, sizeof(line), "case %zu: live %#x", i, p.live);
+        snprintf(want, sizeof(want), "case %zu: live %#x", i, cases[i].live);
+        CHECK_STR(line, want);
+        CHECK_STR(p.restart, "");
+    }
+}
+
 int main(void)
 {
     snprintf(dir, sizeof(dir), "/tmp/test_reload.XXXXXX");
@@ -301,6 +337,7 @@ int main(void)
     test_live();
     test_restart();
     test_services();
+    test_own_listeners();
     rm_dir();
     return check_status("test_reload");
 }
