@@ -427,15 +427,12 @@ int sock_heartbeat(int fd, const addr_t *peer)
     return setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
 }
 
-int sock_peer_addrs(int fd, addr_t *out, size_t max)
+/* Copies up to max of the n packed addresses libsctp returned. */
+static int addrs_copy(const struct sockaddr *list, int n, addr_t *out, size_t max)
 {
-    struct sockaddr *list;
-    int n = sctp_getpaddrs(fd, 0, &list);
     size_t off = 0;
     int kept = 0;
 
-    if (n < 0)
-        return ERR;
     for (int i = 0; i < n; i++) {
         const struct sockaddr *sa = (const struct sockaddr *)((const char *)list + off);
         size_t len =
@@ -446,6 +443,17 @@ int sock_peer_addrs(int fd, addr_t *out, size_t max)
         }
         off += len;
     }
+    return kept;
+}
+
+int sock_peer_addrs(int fd, addr_t *out, size_t max)
+{
+    struct sockaddr *list;
+    int n = sctp_getpaddrs(fd, 0, &list), kept;
+
+    if (n < 0)
+        return ERR;
+    kept = addrs_copy(list, n, out, max);
     sctp_freepaddrs(list);
     return kept;
 }
@@ -453,22 +461,11 @@ int sock_peer_addrs(int fd, addr_t *out, size_t max)
 int sock_local_addrs(int fd, addr_t *out, size_t max)
 {
     struct sockaddr *list;
-    int n = sctp_getladdrs(fd, 0, &list);
-    size_t off = 0;
-    int kept = 0;
+    int n = sctp_getladdrs(fd, 0, &list), kept;
 
     if (n < 0)
         return ERR;
-    for (int i = 0; i < n; i++) {
-        const struct sockaddr *sa = (const struct sockaddr *)((const char *)list + off);
-        size_t len =
-            sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-        if ((size_t)kept < max) {
-            memset(&out[kept], 0, sizeof(out[kept]));
-            memcpy(&out[kept++], sa, len);
-        }
-        off += len;
-    }
+    kept = addrs_copy(list, n, out, max);
     sctp_freeladdrs(list);
     return kept;
 }
