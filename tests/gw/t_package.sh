@@ -59,6 +59,10 @@ gw_config site-c connect <<'INI'
 [echo]
 accept = 127.0.0.1:444
 INI
+# The operator's files name no control socket: the default, in the folder
+# the unit's RuntimeDirectory= makes (made here as systemd would).
+sed -i '/^control = /d' "$WORK"/site-{a,b,c}.ini
+install -d -o sctpgw -g sctpgw -m 0750 /run/sctpgw
 install -o sctpgw -g sctpgw -m 600 "$WORK/site.key" /etc/sctpgw/
 install -o root -g sctpgw -m 640 "$WORK"/site-{a,b,c}.ini /etc/sctpgw/
 server_start b 127.0.0.1:9001 echo
@@ -88,6 +92,11 @@ r=$(client a --connect 127.0.0.1:443 --flows 4 --mode echo --bytes 100000)
 log "echo through port 443: $r"
 expect "$r" ok == 4
 log "ok: the pair runs as sctpgw with CAP_NET_BIND_SERVICE alone and carries flows on port 443"
+st=$(/usr/sbin/sctpgw status -c /etc/sctpgw/site-a.ini) || fail "sctpgw status -c /etc/sctpgw/site-a.ini: $st"
+grep -qE '^association [0-9]+: peer site-b' <<<"$st" || fail "status shows no association: $st"
+[ "$(stat -c '%a %U' /run/sctpgw/site-a.sock)" = "660 sctpgw" ] ||
+    fail "the control socket is $(stat -c '%a %U' /run/sctpgw/site-a.sock), not 660 sctpgw"
+log "ok: sctpgw status through the default control socket /run/sctpgw/site-a.sock"
 
 unit_start a site-c ""
 set +e
