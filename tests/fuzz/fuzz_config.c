@@ -13,8 +13,8 @@
  * promise: values in their ranges, a role with the right address lists, no
  * wildcard or duplicate link address, the port on every link address, a
  * primary among the remotes, valid distinct service names, each service
- * either accepting or connecting, no two accepting services on one
- * address. */
+ * either accepting or connecting (to an address, or to a host name that is
+ * only looked up later), no two accepting services on one address. */
 #include "config.h"
 #include "wire.h"
 
@@ -139,7 +139,14 @@ static void check_services(const config_t *c)
 
         fail_if(!wire_name_valid(s->name) || s->line < 1);
         fail_if(s->peer[0] && (!wire_name_valid(s->peer) || !s->is_accept));
-        fail_if(addr_len(&s->addr) == 0 || port_of(&s->addr) == 0);
+        fail_if(s->port < 1 || s->port > 65535 || !s->host[0]);
+        /* A back end by name: no address until a flow looks it up. */
+        if (s->is_name) {
+            fail_if(s->is_accept || addr_len(&s->addr) != 0 || strlen(s->host) > 253);
+            fail_if(config_service(c, s->name) != s);
+            continue;
+        }
+        fail_if(addr_len(&s->addr) == 0 || port_of(&s->addr) != s->port);
         fail_if(!s->is_accept && is_any(&s->addr));
         fail_if(config_service(c, s->name) != s);
         for (size_t j = 0; j < i; j++)
