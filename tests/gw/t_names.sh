@@ -102,7 +102,7 @@ bg any6-v4 --connect 10.2.0.1:7006 --flows 2 --bytes 16K
 # A client that gives up while its name is being looked up: it sends 1000
 # bytes (held at site b until a connection exists) and resets.
 in_site a python3 "$HERE/reset_probe.py" client 7004 --reset || true
-left=$(awk -v t="$EPOCHREALTIME" 'BEGIN { print t + 3.5 }') # its lookup's end, at the latest
+left=$(awk -v t="$EPOCHREALTIME" 'BEGIN { printf "%.3f", t + 3.5 }') # its lookup's end, at the latest
 wait "${CLIENTS[@]}" || true
 
 # check NAME KEY=VALUE...: the client's report holds each KEY=VALUE (parsed
