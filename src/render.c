@@ -87,14 +87,21 @@ typedef struct table {
     int failed;              /* out of memory: the table is not printed */
 } table_t;
 
-static void table_init(table_t *t, size_t ncols, unsigned right)
+__attribute__((format(printf, 2, 3))) static void table_cell(table_t *t, const char *fmt, ...);
+
+/* A table whose columns are the NULL-ended header `head`; `right` has a
+ * bit set for each column aligned right (numbers). */
+static void table_init(table_t *t, unsigned right, const char *const *head)
 {
     memset(t, 0, sizeof(*t));
-    t->ncols = ncols < COLS_MAX ? ncols : COLS_MAX;
+    while (head[t->ncols] && t->ncols < COLS_MAX)
+        t->ncols++;
     t->right = right;
+    for (size_t i = 0; i < t->ncols; i++)
+        table_cell(t, "%s", head[i]);
 }
 
-__attribute__((format(printf, 2, 3))) static void table_cell(table_t *t, const char *fmt, ...)
+static void table_cell(table_t *t, const char *fmt, ...)
 {
     va_list ap;
 
@@ -174,17 +181,10 @@ static void text_paths(const snapshot_t *s, const snap_assoc_t *a, FILE *out)
 {
     table_t t;
     char ago[48];
+    static const char *const head[] = {"PATH", "STATE", "PRIMARY", "SRTT",        "RTO",
+                                       "CWND", "MTU",   "CHANGES", "LAST CHANGE", NULL};
 
-    table_init(&t, 9, 0xf8); /* columns 3..7 are numbers */
-    table_cell(&t, "PATH");
-    table_cell(&t, "STATE");
-    table_cell(&t, "PRIMARY");
-    table_cell(&t, "SRTT");
-    table_cell(&t, "RTO");
-    table_cell(&t, "CWND");
-    table_cell(&t, "MTU");
-    table_cell(&t, "CHANGES");
-    table_cell(&t, "LAST CHANGE");
+    table_init(&t, 0xf8, head); /* columns 3..7 are numbers */
     for (size_t i = 0; i < a->n_paths; i++) {
         const snap_path_t *p = &a->paths[i];
         table_cell(&t, "%s", p->peer);
@@ -229,15 +229,10 @@ static void text_services(const snapshot_t *s, FILE *out)
     char name[SNAP_NAME_MAX], b[32];
 
     fprintf(out, "\nservices:\n");
-    table_init(&t, 8, 0xf8); /* columns 3..7 are numbers */
-    table_cell(&t, "SERVICE");
-    table_cell(&t, "ROLE");
-    table_cell(&t, "ADDRESS");
-    table_cell(&t, "OPEN");
-    table_cell(&t, "OPENED");
-    table_cell(&t, "REFUSED");
-    table_cell(&t, "OUT");
-    table_cell(&t, "IN");
+    static const char *const head[] = {"SERVICE", "ROLE", "ADDRESS", "OPEN", "OPENED",
+                                       "REFUSED", "OUT",  "IN",      NULL};
+
+    table_init(&t, 0xf8, head); /* columns 3..7 are numbers */
     for (size_t i = 0; i < s->n_services; i++) {
         const snap_service_t *v = &s->services[i];
         table_cell(&t, "%s", text_safe(v->name, name, sizeof(name)));
@@ -258,16 +253,10 @@ static void text_flows(const snapshot_t *s, FILE *out)
     char name[SNAP_NAME_MAX], b[32];
 
     fprintf(out, "\nflows:\n");
-    table_init(&t, 9, 0xed); /* all but SERVICE, PEER and STATE are numbers */
-    table_cell(&t, "ID");
-    table_cell(&t, "SERVICE");
-    table_cell(&t, "ASSOC");
-    table_cell(&t, "STREAM");
-    table_cell(&t, "PEER");
-    table_cell(&t, "AGE");
-    table_cell(&t, "UP");
-    table_cell(&t, "DOWN");
-    table_cell(&t, "STATE");
+    static const char *const head[] = {"ID",  "SERVICE", "ASSOC", "STREAM", "PEER",
+                                       "AGE", "UP",      "DOWN",  "STATE",  NULL};
+
+    table_init(&t, 0xed, head); /* all but SERVICE, PEER and STATE are numbers */
     for (size_t i = 0; i < s->n_flows; i++) {
         const snap_flow_t *f = &s->flows[i];
         table_cell(&t, "%" PRIu64, f->id);
