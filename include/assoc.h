@@ -69,6 +69,7 @@ typedef struct assoc {
     int kernel_full;     /* the socket refused a message: wait until writable */
     pace_t pace;         /* the kernel's share: SO_SNDBUF as decided */
     int sndbuf_hit;      /* kernel_full happened since the last sizing */
+    int contended;       /* ... with another flow's message waiting */
     uint64_t paced_at;   /* loop time of the last sizing */
     uint64_t sent_since; /* bytes handed to the kernel since then */
     uint64_t probe_at;   /* loop time a KEEP left an idle association, or 0 */

@@ -44,8 +44,9 @@ typedef struct msgq {
 typedef struct fairq {
     list_t fresh;     /* queues that were idle: served first, one quantum */
     list_t busy;      /* queues that stayed busy: one quantum per round */
-    uint32_t quantum; /* at least the largest message */
+    uint32_t quantum; /* a turn's bytes: the size messages take now (pace.h) */
     size_t bytes;     /* payload bytes queued in all its queues */
+    unsigned active;  /* queues holding a message */
 } fairq_t;
 
 void fairq_init(fairq_t *s, uint32_t quantum);

@@ -15,18 +15,42 @@
  *     bandwidth-delay product with room to grow), less what the peer holds
  *     unread: on a lossless path the congestion window grows without end,
  *     and without this bound the queue moves into the network and the
- *     peer's socket. With no round trip measured yet there is no bound. */
+ *     peer's socket. With no round trip measured yet there is no bound;
+ *   - it never goes below PACE_FLOOR_MSGS of the smallest messages, or
+ *     half the largest with its overhead: the kernel refuses (EMSGSIZE) a
+ *     message larger than its buffer, which is twice what SO_SNDBUF asks
+ *     (socket(7)). A floor of several large
+ *     messages would be a queue of its own on a slow link (four 64 KiB
+ *     messages are 210 ms at 10 Mbit/s, more than the RTO a failover
+ *     budget of 300 ms allows, and paths were declared failed while
+ *     alive). The kernel takes a message whenever the buffer has any room,
+ *     so a small buffer never holds a large message back.
+ *
+ * And how large the flows' messages are: while the socket refused a
+ * message with other flows waiting behind it (`contended`), a message takes
+ * about PACE_MSG_MS at the rate the association carries, between msg_min
+ * and msg_max; otherwise it doubles back towards msg_max each tick. A flow
+ * waits for its turn behind one message of every busy flow (fairq.h): with
+ * four bulk flows of 64 KiB messages on a 10 Mbit/s link that was 210 ms a
+ * round, and an interactive flow's echo took up to half a second. Alone, or
+ * while the kernel takes all, a flow keeps the largest messages, which
+ * cost the CPU least per byte. */
 #ifndef SCTPGW_PACE_H
 #define SCTPGW_PACE_H
 
 #include <stdint.h>
 
-#define PACE_SLACK_MS    15u    /* loop turns and SACKs of a busy host, on top of the round trip */
-#define PACE_RTT_KEEP_MS 10000u /* a least round trip older than this gives way */
+#define PACE_SLACK_MS     15u    /* loop turns and SACKs of a busy host, on top of the round trip */
+#define PACE_RTT_KEEP_MS  10000u /* a least round trip older than this gives way */
+#define PACE_FLOOR_MSGS   4u     /* the buffer's floor, in the smallest messages */
+#define PACE_MSG_OVERHEAD 64u    /* what a message carries beyond its data, at most */
+#define PACE_MSG_MS       8u     /* a contended message's time at the association's rate */
 
 typedef struct pace {
     unsigned low, high; /* bounds of the buffer, bytes */
-    unsigned msg_max;   /* the association's largest message */
+    unsigned msg_min;   /* the association's smallest message size */
+    unsigned msg_max;   /* and its largest */
+    unsigned msg;       /* the size flows' messages take now */
     unsigned sndbuf;    /* the buffer as last decided */
     uint64_t rate;      /* bytes per second handed over, at best recently */
     uint32_t rtt_ms;    /* least round trip seen; 0 until measured */
@@ -41,14 +65,17 @@ typedef struct pace_tick {
     unsigned pending;    /* bytes waiting unsent in the kernel */
     uint32_t rwnd;       /* the peer's receive window now */
     int hit;             /* the socket refused a message since then */
+    int contended;       /* ... while another flow's message waited */
 } pace_tick_t;
 
-void pace_init(pace_t *p, unsigned low, unsigned high, unsigned msg_max);
+/* The buffer between the floor above and high;
+ * messages of msg_max until a tick says otherwise. */
+void pace_init(pace_t *p, unsigned high, unsigned msg_min, unsigned msg_max);
 
 /* A round-trip sample taken at loop time now_ms. */
 void pace_rtt(pace_t *p, uint64_t now_ms, uint32_t rtt_ms);
 
-/* Returns the buffer's new size (also kept in p->sndbuf). */
+/* Returns the buffer's new size (also kept in p->sndbuf); sets p->msg. */
 unsigned pace_tick(pace_t *p, const pace_tick_t *t);
 
 #endif

@@ -28,13 +28,13 @@
  * and sending all they read, a turn took long enough to hold an interactive
  * flow's request back by a quarter of a second. */
 #define FLUSH_BYTES (128u * 1024u)
-/* The kernel's share (assoc_pace, pace.h): SO_SNDBUF is sized every
- * SNDBUF_TICK_MS while data flows, never below SNDBUF_MIN_MSGS messages;
- * the kernel's count of unsent chunks is turned into bytes at
- * SNDBUF_CHUNK_BYTES each (a chunk carries at most a path MTU). */
+/* The kernel's share and the flows' message size (assoc_pace, pace.h) are
+ * decided every SNDBUF_TICK_MS while data flows; the kernel's count of
+ * unsent chunks is turned into bytes at SNDBUF_CHUNK_BYTES each (a chunk
+ * carries at most a path MTU). */
 #define SNDBUF_TICK_MS     20u
-#define SNDBUF_MIN_MSGS    4u
 #define SNDBUF_CHUNK_BYTES 1024u
+_Static_assert(WIRE_SEAL_MAX <= PACE_MSG_OVERHEAD, "pace's floor must take a sealed message");
 /* Without I-DATA, DATA messages are kept to 8 KiB, well under the
  * protocol's 64 KiB: the kernel then neither switches streams inside a
  * message when sending nor delivers another stream's message while one is
@@ -136,7 +136,10 @@ static void assoc_mark_dead(assoc_t *a, int err)
 static void assoc_pace(assoc_t *a)
 {
     uint64_t now = uv_now(a->gw->loop);
-    pace_tick_t t = {.elapsed_ms = now - a->paced_at, .sent = a->sent_since, .hit = a->sndbuf_hit};
+    pace_tick_t t = {.elapsed_ms = now - a->paced_at,
+                     .sent = a->sent_since,
+                     .hit = a->sndbuf_hit,
+                     .contended = a->contended};
     unsigned before = a->pace.sndbuf, pending;
 
     if (t.elapsed_ms < SNDBUF_TICK_MS || sock_backlog(a->fd, &pending, &t.rwnd) < 0)
@@ -144,9 +147,10 @@ static void assoc_pace(assoc_t *a)
     t.pending = pending * SNDBUF_CHUNK_BYTES;
     a->paced_at = now;
     a->sent_since = 0;
-    a->sndbuf_hit = 0;
+    a->sndbuf_hit = a->contended = 0;
     if (pace_tick(&a->pace, &t) != before && sock_set_sndbuf(a->fd, a->pace.sndbuf) < 0)
         a->pace.sndbuf = before;
+    a->fairq.quantum = a->pace.msg;
 }
 
 /* A flow's queue went below its limit, or empty. */
@@ -220,6 +224,7 @@ static void assoc_flush(assoc_t *a, size_t budget)
         r = sock_send(a->fd, m->sid, m->ppid, m->flags, m->data, m->len);
         if (r == -EAGAIN) {
             a->kernel_full = a->sndbuf_hit = 1;
+            a->contended |= a->fairq.active > 1;
             break;
         }
         if (r < 0) {
@@ -442,8 +447,8 @@ static void assoc_established(assoc_t *a)
     a->state = ASSOC_HANDSHAKE;
     a->since = uv_now(a->gw->loop);
     a->msg_max = sock_interleaving(a->fd) == 1 ? WIRE_DATA_MAX : MSG_MAX_CLASSIC;
-    a->fairq.quantum = a->msg_max;
-    pace_init(&a->pace, SNDBUF_MIN_MSGS * a->msg_max, a->gw->cfg->sock_buffer, a->msg_max);
+    pace_init(&a->pace, a->gw->cfg->sock_buffer, MSG_MAX_CLASSIC, a->msg_max);
+    a->fairq.quantum = a->pace.msg;
     if ((r = sock_set_sndbuf(a->fd, a->pace.sndbuf)) < 0)
         assoc_log(a, LOG_WARN, "cannot size the send buffer: %s", strerror(-r));
     r = assoc_count_streams(a);

@@ -9,6 +9,7 @@ void fairq_init(fairq_t *s, uint32_t quantum)
     list_init(&s->busy);
     s->quantum = quantum;
     s->bytes = 0;
+    s->active = 0;
 }
 
 void msgq_init(msgq_t *q)
@@ -50,14 +51,17 @@ void fairq_push(fairq_t *s, msgq_t *q, outmsg_t *m)
         q->fresh = 1;
         list_push(&s->fresh, &q->node);
     }
+    if (!q->head)
+        s->active++;
     msgq_push(q, m);
     s->bytes += m->len;
 }
 
 /* A queue out of credit gets the next round's quantum and goes to the back
  * of the busy list; an emptied one found there has gone idle and leaves.
- * Since a quantum covers any message, every pass either finds a message to
- * send or moves a queue back or out, and ends. */
+ * Every pass finds a message to send, moves a queue out, or adds a quantum
+ * to a queue's credit, so it ends: a message queued before the quantum
+ * shrank goes once its queue has saved up for it over a few rounds. */
 msgq_t *fairq_next(fairq_t *s)
 {
     for (;;) {
@@ -94,6 +98,8 @@ outmsg_t *fairq_pop(fairq_t *s, msgq_t *q)
         return NULL;
     s->bytes -= m->len;
     q->credit = m->len < q->credit ? q->credit - m->len : 0;
+    if (!q->head)
+        s->active--;
     if (!q->head && q->fresh) {
         q->fresh = 0;
         list_remove(&q->node);
@@ -106,6 +112,8 @@ void fairq_drop(fairq_t *s, msgq_t *q)
 {
     outmsg_t *m;
 
+    if (q->head)
+        s->active--;
     while ((m = msgq_pop(q)) != NULL) {
         s->bytes -= m->len;
         free(m);

@@ -196,13 +196,13 @@ static void flow_check_final(flow_t *f)
 
 /* ---- TCP -> SCTP ---------------------------------------------------- */
 
-/* Each read fills one DATA message: as large as the association takes
- * (assoc.c says why it depends on I-DATA), within the flow's credit.
+/* Each read fills one DATA message: as large as the association's messages
+ * are now (pace.h), within the flow's credit.
  * Without an association a byte is still read, and on_read ends the flow. */
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     flow_t *f = container_of(h, flow_t, tcp);
-    size_t max = f->assoc ? f->assoc->msg_max : 1;
+    size_t max = f->assoc ? f->assoc->pace.msg : 1;
     size_t cap = f->credit.send < max ? f->credit.send : max;
     outmsg_t *m = cap ? assoc_data_alloc(cap) : NULL;
 

@@ -1,12 +1,16 @@
 /* Sizing the kernel's share of an association (see pace.h). */
 #include "pace.h"
 
-void pace_init(pace_t *p, unsigned low, unsigned high, unsigned msg_max)
+void pace_init(pace_t *p, unsigned high, unsigned msg_min, unsigned msg_max)
 {
-    p->low = low;
-    p->high = high > low ? high : low;
+    p->msg_min = msg_min < msg_max ? msg_min : msg_max;
     p->msg_max = msg_max;
-    p->sndbuf = low;
+    p->msg = msg_max;
+    p->low = PACE_FLOOR_MSGS * p->msg_min;
+    if (p->low < (msg_max + PACE_MSG_OVERHEAD + 1) / 2)
+        p->low = (msg_max + PACE_MSG_OVERHEAD + 1) / 2;
+    p->high = high > p->low ? high : p->low;
+    p->sndbuf = p->low;
     p->rate = 0;
     p->rtt_ms = 0;
     p->rtt_at = 0;
@@ -32,6 +36,18 @@ static uint64_t pace_bound(const pace_t *p, uint32_t rwnd)
     return bdp > unread ? bdp - unread : 0;
 }
 
+/* The flows' message size for the next tick (pace.h). */
+static unsigned pace_msg(const pace_t *p, const pace_tick_t *t)
+{
+    uint64_t m = 2ull * p->msg;
+
+    if (t->contended && p->rate)
+        m = p->rate * PACE_MSG_MS / 1000;
+    if (m < p->msg_min)
+        m = p->msg_min;
+    return m < p->msg_max ? (unsigned)m : p->msg_max;
+}
+
 unsigned pace_tick(pace_t *p, const pace_tick_t *t)
 {
     uint64_t want = p->sndbuf;
@@ -40,6 +56,7 @@ unsigned pace_tick(pace_t *p, const pace_tick_t *t)
     p->rate = sample > p->rate - p->rate / 8 ? sample : p->rate - p->rate / 8;
     if (t->rwnd > p->rwnd_max)
         p->rwnd_max = t->rwnd;
+    p->msg = pace_msg(p, t);
     if (t->pending > 4 * p->msg_max)
         want -= want / 8;
     else if (t->hit && t->pending <= p->msg_max)

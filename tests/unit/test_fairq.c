@@ -172,6 +172,41 @@ static void test_even_shares(void)
     CHECK(s.bytes == 0);
 }
 
+/* The quantum shrinks below messages already queued (pace.h): they still
+ * go, in order, once their queue has saved up for them, with even shares;
+ * `active` counts the queues holding a message throughout. */
+static void test_quantum_below_messages(void)
+{
+    fairq_t s;
+    msgq_t a, b;
+    size_t sent_a = 0, sent_b = 0;
+
+    fairq_init(&s, QUANTUM);
+    msgq_init(&a);
+    msgq_init(&b);
+    CHECK(s.active == 0);
+    for (int i = 0; i < 20; i++)
+        fairq_push(&s, &a, msg(1, 4 * QUANTUM));
+    CHECK(s.active == 1);
+    for (int i = 0; i < 80; i++)
+        fairq_push(&s, &b, msg(2, QUANTUM));
+    CHECK(s.active == 2);
+    while (sent_a + sent_b < 40 * QUANTUM) {
+        outmsg_t *m = fairq_pop(&s, fairq_next(&s));
+        *(m->sid == 1 ? &sent_a : &sent_b) += m->len;
+        free(m);
+    }
+    CHECK(sent_a >= 16 * QUANTUM && sent_a <= 24 * QUANTUM);
+    CHECK(s.active == 2);
+    fairq_drop(&s, &a);
+    CHECK(s.active == 1);
+    while (send_next(&s))
+        ;
+    CHECK(s.active == 0 && s.bytes == 0);
+    fairq_drop(&s, &b);
+    CHECK(s.active == 0);
+}
+
 static void test_urgent_queue(void)
 {
     msgq_t q;
@@ -203,6 +238,7 @@ int main(void)
     test_fresh_flow_gets_one_quantum();
     test_even_shares();
     test_backlog_beside_refilling_flows();
+    test_quantum_below_messages();
     test_urgent_queue();
     return check_status("test_fairq");
 }

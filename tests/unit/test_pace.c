@@ -1,12 +1,17 @@
 /* Sizing the kernel's share: growth while the buffer limits, shrinking
  * while the window limits, the bandwidth-delay bound, what the peer holds
- * unread, and the least round trip. */
+ * unread, and the least round trip; and the flows' message size. */
 #include "pace.h"
 #include "check.h"
 
-#define LOW  (256u * 1024u)
+#define MSG_MIN 8192u
+#define MSG     65536u
+/* the kernel's buffer (twice this) must take the largest message */
+#define LOW                                                                                        \
+    (PACE_FLOOR_MSGS * MSG_MIN > (MSG + PACE_MSG_OVERHEAD + 1) / 2                                 \
+         ? PACE_FLOOR_MSGS * MSG_MIN                                                               \
+         : (MSG + PACE_MSG_OVERHEAD + 1) / 2)
 #define HIGH (4u * 1024u * 1024u)
-#define MSG  65536u
 
 static pace_tick_t tick(uint64_t sent, unsigned pending, uint32_t rwnd, int hit)
 {
@@ -21,11 +26,13 @@ static void test_grows_while_the_buffer_limits(void)
     pace_tick_t t = tick(1000000, 0, HIGH, 1);
     unsigned prev;
 
-    pace_init(&p, LOW, HIGH, MSG);
+    pace_init(&p, HIGH, MSG_MIN, MSG);
     CHECK(p.sndbuf == LOW);
+    CHECK(2 * p.sndbuf >= MSG + PACE_MSG_OVERHEAD);
+    CHECK(p.msg == MSG);
     prev = pace_tick(&p, &t);
     CHECK(prev == LOW + LOW / 4);
-    for (int i = 0; i < 40; i++)
+    for (int i = 0; i < 60; i++)
         pace_tick(&p, &t);
     CHECK(p.sndbuf == HIGH); /* no round trip measured: no bound */
     /* not full: stays */
@@ -38,12 +45,12 @@ static void test_shrinks_while_the_window_limits(void)
     pace_t p;
     pace_tick_t t = tick(1000000, 0, HIGH, 1);
 
-    pace_init(&p, LOW, HIGH, MSG);
-    for (int i = 0; i < 40; i++)
+    pace_init(&p, HIGH, MSG_MIN, MSG);
+    for (int i = 0; i < 60; i++)
         pace_tick(&p, &t);
     t = tick(1000000, 5 * MSG, HIGH, 1);
     CHECK(pace_tick(&p, &t) == HIGH - HIGH / 8);
-    for (int i = 0; i < 100; i++)
+    for (int i = 0; i < 200; i++)
         pace_tick(&p, &t);
     CHECK(p.sndbuf == LOW);
     /* a few chunks unsent: neither way */
@@ -58,9 +65,9 @@ static void test_bandwidth_delay_bound(void)
     pace_tick_t t = tick(800000, 0, HIGH, 1);
     uint64_t bound = 2ull * 40000000 * (10 + PACE_SLACK_MS) / 1000;
 
-    pace_init(&p, LOW, HIGH, MSG);
+    pace_init(&p, HIGH, MSG_MIN, MSG);
     pace_rtt(&p, 1000, 10);
-    for (int i = 0; i < 40; i++)
+    for (int i = 0; i < 60; i++)
         pace_tick(&p, &t);
     CHECK(p.rate == 40000000);
     CHECK(p.sndbuf == bound);
@@ -79,7 +86,7 @@ static void test_rate_filter(void)
     pace_t p;
     pace_tick_t fast = tick(200000, 0, HIGH, 0), idle = tick(0, 0, HIGH, 0);
 
-    pace_init(&p, LOW, HIGH, MSG);
+    pace_init(&p, HIGH, MSG_MIN, MSG);
     pace_tick(&p, &fast);
     CHECK(p.rate == 10000000);
     pace_tick(&p, &idle);
@@ -88,11 +95,53 @@ static void test_rate_filter(void)
     CHECK(p.rate == 10000000);
 }
 
+/* 10 Mbit/s (25,000 bytes a 20 ms tick) with other flows waiting behind
+ * the refused message: messages of PACE_MSG_MS at that rate, never below
+ * msg_min; uncontended they double back to msg_max, a tick at a time. */
+static void test_message_size(void)
+{
+    pace_t p;
+    pace_tick_t t = tick(25000, 0, HIGH, 1);
+
+    pace_init(&p, HIGH, MSG_MIN, MSG);
+    t.contended = 1;
+    pace_tick(&p, &t);
+    CHECK(p.rate == 1250000);
+    CHECK(p.msg == 1250000 * PACE_MSG_MS / 1000);
+    CHECK(p.msg >= MSG_MIN && p.msg < MSG);
+    /* slower: the floor */
+    pace_init(&p, HIGH, MSG_MIN, MSG);
+    t.sent = 2000;
+    pace_tick(&p, &t);
+    CHECK(p.msg == MSG_MIN);
+    /* the socket took all, or no one waited: back up by doubling */
+    t.contended = 0;
+    pace_tick(&p, &t);
+    CHECK(p.msg == 2 * MSG_MIN);
+    pace_tick(&p, &t);
+    pace_tick(&p, &t);
+    CHECK(p.msg == MSG);
+    pace_tick(&p, &t);
+    CHECK(p.msg == MSG);
+    /* fast and contended: capped at msg_max */
+    t = tick(1000000, 0, HIGH, 1);
+    t.contended = 1;
+    pace_tick(&p, &t);
+    CHECK(p.msg == MSG);
+    /* an association of small messages only (no I-DATA) stays there, its
+     * floor a few of them */
+    pace_init(&p, HIGH, MSG_MIN, MSG_MIN);
+    CHECK(p.msg == MSG_MIN && p.sndbuf == PACE_FLOOR_MSGS * MSG_MIN);
+    t.contended = 0;
+    pace_tick(&p, &t);
+    CHECK(p.msg == MSG_MIN);
+}
+
 static void test_least_round_trip(void)
 {
     pace_t p;
 
-    pace_init(&p, LOW, HIGH, MSG);
+    pace_init(&p, HIGH, MSG_MIN, MSG);
     pace_rtt(&p, 100, 12);
     CHECK(p.rtt_ms == 12);
     pace_rtt(&p, 200, 30);
@@ -111,6 +160,7 @@ int main(void)
     test_shrinks_while_the_window_limits();
     test_bandwidth_delay_bound();
     test_rate_filter();
+    test_message_size();
     test_least_round_trip();
     return check_status("test_pace");
 }
