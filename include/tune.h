@@ -11,8 +11,14 @@
  *   rto_max     = failover / 2   the first strike comes at most one RTO after
  *                                the loss; the other half of the budget is for
  *                                the retransmission's trip on the other path.
- *   rto_min     = max(10, failover / 10), at most rto_max: a floor that keeps
- *                                a jittery path from timing out spuriously.
+ *   rto_min     = max(10, failover / 4), at most rto_max: a floor that keeps
+ *                                a loaded path from timing out spuriously.
+ *                                The RTO of a path that carried only
+ *                                heartbeats is its floor, and the load that
+ *                                fails over onto it queues there: at
+ *                                failover / 10 (30 ms at 300) such a path
+ *                                timed out under the retransmissions and
+ *                                both paths were potentially failed at once.
  *   rto_initial = rto_max        used before a path has an RTT sample.
  *   hb_interval = max(20, failover / 4): heartbeats find a dead idle path (so
  *                                we never fail over onto it) and bring a
@@ -20,9 +26,10 @@
  *                                the PF state.
  *   pf_threshold = 0             one strike: potentially failed, no more data.
  *   path_max_retrans = 2         three strikes: reported unreachable.
- *   sack_delay  = max(1, min(200, rto_min / 2)): a delayed SACK must come back
- *                                well inside rto_min or a lone chunk would
- *                                time out spuriously and mark its path PF.
+ *   sack_delay  = max(1, min(200, failover / 20)): a delayed SACK must come
+ *                                back well inside rto_min or a lone chunk
+ *                                would time out spuriously and mark its path
+ *                                PF; short, as the window opens with SACKs.
  *   outage: the gateway itself aborts the association outage_ms after the
  *           last usable path went away (assoc.c). The kernel's own limit,
  *           asoc_max_retrans, is only a backstop set well beyond that: during

@@ -26,12 +26,12 @@ int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t
     if (paths == 0)
         paths = 1;
     t->rto_max = failover_ms / 2;
-    t->rto_min = umin(umax(10, failover_ms / 10), t->rto_max);
+    t->rto_min = umin(umax(10, failover_ms / 4), t->rto_max);
     t->rto_initial = t->rto_max;
     t->hb_interval = umax(20, failover_ms / 4);
     t->pf_threshold = 0;
     t->path_max_retrans = 2;
-    t->sack_delay = umax(1, umin(200, t->rto_min / 2));
+    t->sack_delay = umax(1, umin(200, failover_ms / 20));
     t->outage_ms = outage_ms;
     strikes_per_ms = 1.0 / t->rto_max + (double)paths / KERNEL_HB_FLOOR_MS;
     backstop = 2.0 * outage_ms * strikes_per_ms + 10;

@@ -111,7 +111,7 @@ one ready association to site-b :: len(d["associations"]) == 1 and a["state"] ==
 both paths active :: path("10.1.0.2")["state"] == path("10.2.0.2")["state"] == "active"
 10.1.0.2 is primary, as configured :: path("10.1.0.2")["primary"] and not path("10.2.0.2")["primary"]
 srtt of both 10 ms-round-trip paths reads 5..40 ms :: all(5 <= x["srtt_ms"] <= 40 for x in a["paths"])
-rto within the tuned 50..250 ms :: all(50 <= x["rto_ms"] <= 250 for x in a["paths"])
+rto within the tuned 125..250 ms :: all(125 <= x["rto_ms"] <= 250 for x in a["paths"])
 the kernel's addresses of both ends :: sorted(a["local"]) == ["10.1.0.1", "10.2.0.1"] and sorted(a["peer"]) == ["10.1.0.2", "10.2.0.2"]
 --flows lists the 4 open flows of [echo] with their clients :: len(d["flows"]) == 4 and all(f["service"] == "echo" and f["state"] == "open" and f["tcp_peer"].startswith("127.0.0.1:") and f["bytes_up"] > 0 for f in d["flows"])
 [echo] has 4 flows open, 4 opened :: svc("echo")["flows_open"] == 4 and svc("echo")["flows_opened"] == 4

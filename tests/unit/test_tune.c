@@ -15,7 +15,7 @@ static void test_defaults(void)
     memset(&t, 0xff, sizeof(t));
     CHECK(tune_derive(1000, 30000, 1, &t) == 0);
     CHECK(t.rto_max == 500);
-    CHECK(t.rto_min == 100);
+    CHECK(t.rto_min == 250);
     CHECK(t.rto_initial == 500);
     CHECK(t.hb_interval == 250);
     CHECK(t.pf_threshold == 0);
@@ -29,7 +29,7 @@ static void test_defaults(void)
     memset(&t, 0xff, sizeof(t));
     CHECK(tune_derive(500, 30000, 1, &t) == 0);
     CHECK(t.rto_max == 250);
-    CHECK(t.rto_min == 50);
+    CHECK(t.rto_min == 125);
     CHECK(t.rto_initial == 250);
     CHECK(t.hb_interval == 125);
     CHECK(t.pf_threshold == 0);
@@ -49,10 +49,10 @@ static void test_floors(void)
 {
     tune_t t;
 
-    /* the smallest failover: rto_min 10 (both floor and failover/10) */
+    /* the smallest failover */
     CHECK(tune_derive(100, 100, 1, &t) == 0);
     CHECK(t.rto_max == 50);
-    CHECK(t.rto_min == 10);
+    CHECK(t.rto_min == 25);
     CHECK(t.rto_initial == 50);
     CHECK(t.hb_interval == 25);
     CHECK(t.sack_delay == 5);
@@ -61,7 +61,7 @@ static void test_floors(void)
     /* odd values round down */
     CHECK(tune_derive(1999, 5000, 1, &t) == 0);
     CHECK(t.rto_max == 999);
-    CHECK(t.rto_min == 199);
+    CHECK(t.rto_min == 499);
     CHECK(t.rto_initial == 999);
     CHECK(t.hb_interval == 499);
     CHECK(t.sack_delay == 99);
@@ -69,14 +69,14 @@ static void test_floors(void)
     /* a long failover: the SACK delay stops at 200 */
     CHECK(tune_derive(10000, 60000, 1, &t) == 0);
     CHECK(t.rto_max == 5000);
-    CHECK(t.rto_min == 1000);
+    CHECK(t.rto_min == 2500);
     CHECK(t.hb_interval == 2500);
     CHECK(t.sack_delay == 200);
     CHECK(tune_derive(4000, 60000, 1, &t) == 0);
-    CHECK(t.rto_min == 400);
+    CHECK(t.rto_min == 1000);
     CHECK(t.sack_delay == 200);
     CHECK(tune_derive(3990, 60000, 1, &t) == 0);
-    CHECK(t.rto_min == 399);
+    CHECK(t.rto_min == 997);
     CHECK(t.sack_delay == 199);
 }
 
@@ -169,7 +169,7 @@ static void test_backstop(void)
     CHECK(tune_derive(UINT_MAX, UINT_MAX, UINT_MAX, &t) == 0);
     CHECK(t.asoc_max_retrans == 65535);
     CHECK(t.rto_max == UINT_MAX / 2);
-    CHECK(t.rto_min == UINT_MAX / 10);
+    CHECK(t.rto_min == UINT_MAX / 4);
     CHECK(t.rto_min <= t.rto_max);
     CHECK(t.sack_delay == 200);
     /* just below and just above the cap: 2 * o * (1/500 + 1/200) = o * 0.014 */
@@ -188,9 +188,9 @@ static void test_rto_order(void)
         CHECK(tune_derive(fo, fo, 1, &t) == 0);
         CHECK(t.rto_min <= t.rto_max);
         CHECK(t.rto_max == fo / 2);
-        CHECK(t.rto_min == (fo / 10 > 10 ? fo / 10 : 10));
+        CHECK(t.rto_min == (fo / 4 > 10 ? fo / 4 : 10));
         CHECK(t.hb_interval == (fo / 4 > 20 ? fo / 4 : 20));
-        CHECK(t.sack_delay == (t.rto_min / 2 < 200 ? t.rto_min / 2 : 200));
+        CHECK(t.sack_delay == (fo / 20 < 200 ? (fo / 20 > 1 ? fo / 20 : 1) : 200));
     }
 }
 
