@@ -1,24 +1,37 @@
 #!/usr/bin/env bash
-# Failover under load, at failover_ms 300 and 500: 8 paced flows (1 KB every
-# 10 ms) beside 4 bulk flows that fill the association; the primary link is
-# cut 2 s in. Every paced flow completes with every byte, its largest gap
-# stays within failover_ms + FAILOVER_SLACK_MS (300 ms for a busy machine;
-# measured 244-333 ms at 300 and 191-304 at 500 before encryption, 542 ms
-# at 300 once with it, the bed's emulated CPUs being the limit; the gateway
-# before per-flow queues left 371 ms at 300 and 483-987 at 500), the bulk flows
-# carry on, and no flow is reset. A sanitized build is slower (391 ms seen
-# at 300): there the bound is loose; the plain build checks the timing.
+# Failover under load, at failover_ms 300 and 500, on links of 10 Mbit/s
+# each (an LTE-class line): 4 bulk flows fill the association, 8 paced
+# flows (256 B every 10 ms, echoed) run beside them, and the primary link
+# is cut 2 s in. Every paced flow completes with every byte, its largest gap
+# stays within failover_ms, no flow is reset, the association is never
+# lost, and the bulk flows carry on: from 1 s after the cut they move at
+# least 40% of a link's rate (status's bytes out, over a second or more).
+#
+# The links are slow so that the link is what the bulk flows fill, as on a
+# real line: unlimited, they fill the bed's emulated CPUs instead, and the
+# paced flows then see gaps of 450-760 ms with no link cut at all, which
+# says nothing about failover. Measured here: 110-131 ms at 300. Before
+# messages shrank to the association's rate (pace.h) the round of four bulk
+# flows' 64 KiB messages took 210 ms on such a link and the gaps were
+# 490-780 ms, cut or not; before the buffer's floor fell to one message,
+# 256 KiB queued in the link made paths time out while alive.
 . "$(dirname "$0")/lib.sh"
-slack=300
-[ -z "${SCTPGW_SANITIZED:-}" ] || slack=1000
-FAILOVER_SLACK_MS=${FAILOVER_SLACK_MS:-$slack}
-pair_up
+RATE=10mbit
+topo_up --links 2 --delay 5 --rate "$RATE"
 server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 bulk
 
+# bytes_out NAME: "MS BYTES", the gateway's clock and its association's
+# bytes out, both from one status snapshot (a status call takes seconds
+# beside the load on the bed's emulated CPUs); the association comes
+# before the services in the JSON.
+bytes_out() {
+    gw_status "$1" --json | grep -oE '"(now_ms|bytes_out)":[0-9]+' | head -n 2 | cut -d: -f2 | paste -sd ' '
+}
+
 # cut_under_load F: a fresh pair at failover_ms F, the cut, the checks.
 cut_under_load() {
-    local f=$1 bulk paced r
+    local f=$1 bulk paced r o1 o2 rate
     FAILOVER_MS=$f echo_bulk_config "-$f"
     pair_start "-$f"
     sleep 1 # both paths confirmed by heartbeats
@@ -26,11 +39,18 @@ cut_under_load() {
         >"$WORK/bulk.out" &
     bulk=$!
     sleep 2 # the bulk flows fill the association
-    client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 1024 --interval-ms 10 \
+    client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 256 --interval-ms 10 \
         --count 500 --no-fin --timeout-ms 60000 >"$WORK/paced.out" &
     paced=$!
     sleep 2
     topo_cut 1
+    sleep 1
+    o1=$(bytes_out "site-a-$f")
+    sleep 1
+    o2=$(bytes_out "site-a-$f")
+    rate=$(awk -v a="$o1" -v b="$o2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d", (y[2] - x[2]) * 1000 / (y[1] - x[1]) }')
+    log "bulk after the cut: $rate bytes/s (the link: 1250000)"
+    [ "$rate" -ge 500000 ] || fail "the bulk flows moved $rate bytes/s after the failover, under 40% of the link"
     wait "$paced" || true
     kill -0 "$bulk" 2>/dev/null || fail "the bulk flows ended during the failover: $(cat "$WORK/bulk.out")"
     kill "$bulk" 2>/dev/null || true
@@ -38,8 +58,8 @@ cut_under_load() {
     r=$(cat "$WORK/paced.out")
     log "failover_ms $f, paced beside bulk, link 1 cut: $r"
     expect "$r" ok == 8
-    expect "$r" bytes_verified == $((8 * 500 * 1024))
-    expect "$r" max_gap_ms '<=' $((f + FAILOVER_SLACK_MS))
+    expect "$r" bytes_verified == $((8 * 500 * 256))
+    expect "$r" max_gap_ms '<=' "$f"
     [ "$(count_log "site-a-$f" 'up: peer proved the key')" -eq 1 ] || fail "the association was lost"
     [ "$(count_log "site-a-$f" 'reset:')" -eq 0 ] || fail "a flow was reset"
     kill "$(gw_pid "site-a-$f")" "$(gw_pid "site-b-$f")"
