@@ -16,15 +16,19 @@
  *     unread: on a lossless path the congestion window grows without end,
  *     and without this bound the queue moves into the network and the
  *     peer's socket. With no round trip measured yet there is no bound;
- *   - it never goes below PACE_FLOOR_MSGS of the smallest messages, or
- *     half the largest with its overhead: the kernel refuses (EMSGSIZE) a
- *     message larger than its buffer, which is twice what SO_SNDBUF asks
- *     (socket(7)). A floor of several large
- *     messages would be a queue of its own on a slow link (four 64 KiB
- *     messages are 210 ms at 10 Mbit/s, more than the RTO a failover
- *     budget of 300 ms allows, and paths were declared failed while
- *     alive). The kernel takes a message whenever the buffer has any room,
- *     so a small buffer never holds a large message back.
+ *   - it never goes below PACE_FLOOR_MSGS of the messages flows send now
+ *     (below), or half the largest with its overhead: the kernel refuses
+ *     (EMSGSIZE) a message larger than its buffer, which is twice what
+ *     SO_SNDBUF asks (socket(7)). While flows contend the floor falls with
+ *     their messages: four 64 KiB messages are 210 ms at 10 Mbit/s, a
+ *     queue of its own, more than the RTO a failover budget of 300 ms
+ *     allows (paths were declared failed while alive). A flow alone keeps
+ *     the floor of four large messages, as before messages shrank: the
+ *     bound above, taken from the least round trip, underestimates the
+ *     round trip where the CPUs add delay, and a lone bulk flow's buffer
+ *     would sink to the floor. The kernel takes a message whenever the
+ *     buffer has any room, so a small buffer never holds a large message
+ *     back.
  *
  * And how large the flows' messages are: while the socket refused a
  * message with other flows waiting behind it (`contended`), a message takes
@@ -42,12 +46,12 @@
 
 #define PACE_SLACK_MS     15u    /* loop turns and SACKs of a busy host, on top of the round trip */
 #define PACE_RTT_KEEP_MS  10000u /* a least round trip older than this gives way */
-#define PACE_FLOOR_MSGS   4u     /* the buffer's floor, in the smallest messages */
+#define PACE_FLOOR_MSGS   4u     /* the buffer's floor, in messages of the size sent now */
 #define PACE_MSG_OVERHEAD 64u    /* what a message carries beyond its data, at most */
 #define PACE_MSG_MS       8u     /* a contended message's time at the association's rate */
 
 typedef struct pace {
-    unsigned low, high; /* bounds of the buffer, bytes */
+    unsigned low, high; /* bounds of the buffer now, bytes */
     unsigned msg_min;   /* the association's smallest message size */
     unsigned msg_max;   /* and its largest */
     unsigned msg;       /* the size flows' messages take now */

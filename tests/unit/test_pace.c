@@ -6,12 +6,8 @@
 
 #define MSG_MIN 8192u
 #define MSG     65536u
-/* the kernel's buffer (twice this) must take the largest message */
-#define LOW                                                                                        \
-    (PACE_FLOOR_MSGS * MSG_MIN > (MSG + PACE_MSG_OVERHEAD + 1) / 2                                 \
-         ? PACE_FLOOR_MSGS * MSG_MIN                                                               \
-         : (MSG + PACE_MSG_OVERHEAD + 1) / 2)
-#define HIGH (4u * 1024u * 1024u)
+#define LOW     (PACE_FLOOR_MSGS * MSG) /* the floor while messages are the largest */
+#define HIGH    (4u * 1024u * 1024u)
 
 static pace_tick_t tick(uint64_t sent, unsigned pending, uint32_t rwnd, int hit)
 {
@@ -28,7 +24,6 @@ static void test_grows_while_the_buffer_limits(void)
 
     pace_init(&p, HIGH, MSG_MIN, MSG);
     CHECK(p.sndbuf == LOW);
-    CHECK(2 * p.sndbuf >= MSG + PACE_MSG_OVERHEAD);
     CHECK(p.msg == MSG);
     prev = pace_tick(&p, &t);
     CHECK(prev == LOW + LOW / 4);
@@ -109,11 +104,16 @@ static void test_message_size(void)
     CHECK(p.rate == 1250000);
     CHECK(p.msg == 1250000 * PACE_MSG_MS / 1000);
     CHECK(p.msg >= MSG_MIN && p.msg < MSG);
+    /* the floor falls with the messages, but the kernel's buffer (twice
+     * the floor) still takes the largest sealed message */
+    CHECK(p.low == PACE_FLOOR_MSGS * p.msg);
+    CHECK(2 * p.low >= MSG + PACE_MSG_OVERHEAD);
     /* slower: the floor */
     pace_init(&p, HIGH, MSG_MIN, MSG);
     t.sent = 2000;
     pace_tick(&p, &t);
     CHECK(p.msg == MSG_MIN);
+    CHECK(p.low == (MSG + PACE_MSG_OVERHEAD + 1) / 2); /* not 4 x 8 KiB */
     /* the socket took all, or no one waited: back up by doubling */
     t.contended = 0;
     pace_tick(&p, &t);
@@ -121,6 +121,7 @@ static void test_message_size(void)
     pace_tick(&p, &t);
     pace_tick(&p, &t);
     CHECK(p.msg == MSG);
+    CHECK(p.low == LOW);
     pace_tick(&p, &t);
     CHECK(p.msg == MSG);
     /* fast and contended: capped at msg_max */
