@@ -11,7 +11,8 @@
 #
 # One gateway pair (failover_ms 500, outage_ms 4000) over two links with 5 ms
 # delay. While the flaps go on, without a pause:
-#   bulk   rounds of 2 flows x 16 MiB, each byte verified by the back end;
+#   bulk   rounds of 2 flows x 16 MiB (SOAK_BULK_BYTES), each byte verified
+#          by the back end;
 #   paced  two overlapping loops of rounds of 4 flows, 1 KiB every 10 ms for
 #          5 s, echoed and verified, each gap of 50 ms or more logged with
 #          its wall-clock time (gwload --gap-log);
@@ -31,8 +32,8 @@
 #                     both cut: <= the outage (from the start of the cut to
 #                     the end of the restore) + failover_ms + GAP_SLACK_MS
 #                     (GAP_SLACK_MS 1000 by default: the soak looks for
-#                     stalls; t_failover and t_failover_load hold the
-#                     failover budget itself to failover_ms + 300 and + 120)
+#                     stalls; t_failover holds the failover budget to
+#                     failover_ms + 300, t_failover_load to failover_ms)
 #   association       site a logs one 'up' in the whole run (never lost)
 #   memory and fds    each gateway's VmRSS and open descriptors (/proc/PID)
 #                     at start (after a warm-up round, flows closed) and at
@@ -77,7 +78,7 @@ trap soak_cleanup EXIT
 
 # ---- traffic --------------------------------------------------------------
 
-BULK_FLOWS=2 BULK_BYTES=$((16 << 20))
+BULK_FLOWS=2 BULK_BYTES=${SOAK_BULK_BYTES:-$((16 << 20))}
 PACED_FLOWS=4 PACED_COUNT=500 PACED_CHUNK=1024
 CHURN_FLOWS=8 CHURN_BYTES=16384
 
