@@ -33,7 +33,9 @@
  * And how large the flows' messages are: while the socket refused a
  * message with other flows waiting behind it (`contended`), a message takes
  * about PACE_MSG_MS at the rate the association carries, between msg_min
- * and msg_max; otherwise it doubles back towards msg_max each tick. A flow
+ * and msg_max; otherwise it grows back by a quarter a tick, so that a few
+ * ticks without contention do not bring back the floor of four large
+ * messages (above). A flow
  * waits for its turn behind one message of every busy flow (fairq.h): with
  * four bulk flows of 64 KiB messages on a 10 Mbit/s link that was 210 ms a
  * round, and an interactive flow's echo took up to half a second. Alone, or

@@ -46,7 +46,7 @@ static uint64_t pace_bound(const pace_t *p, uint32_t rwnd)
 /* The flows' message size for the next tick (pace.h). */
 static unsigned pace_msg(const pace_t *p, const pace_tick_t *t)
 {
-    uint64_t m = 2ull * p->msg;
+    uint64_t m = p->msg + p->msg / 4;
 
     if (t->contended && p->rate)
         m = p->rate * PACE_MSG_MS / 1000;

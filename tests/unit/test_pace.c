@@ -114,11 +114,14 @@ static void test_message_size(void)
     pace_tick(&p, &t);
     CHECK(p.msg == MSG_MIN);
     CHECK(p.low == (MSG + PACE_MSG_OVERHEAD + 1) / 2); /* not 4 x 8 KiB */
-    /* the socket took all, or no one waited: back up by doubling */
+    /* the socket took all, or no one waited: back up by a quarter a tick,
+     * 8 KiB to 64 KiB in ten */
     t.contended = 0;
     pace_tick(&p, &t);
-    CHECK(p.msg == 2 * MSG_MIN);
-    pace_tick(&p, &t);
+    CHECK(p.msg == MSG_MIN + MSG_MIN / 4);
+    for (int i = 0; i < 8; i++)
+        pace_tick(&p, &t);
+    CHECK(p.msg < MSG);
     pace_tick(&p, &t);
     CHECK(p.msg == MSG);
     CHECK(p.low == LOW);
