@@ -32,8 +32,8 @@
 #                     both cut: <= the outage (from the start of the cut to
 #                     the end of the restore) + failover_ms + GAP_SLACK_MS
 #                     (GAP_SLACK_MS 1000 by default: the soak looks for
-#                     stalls; t_failover holds the failover budget to
-#                     failover_ms + 300, t_failover_load to failover_ms)
+#                     stalls; t_failover and t_failover_load, without and
+#                     with bulk flows, hold it to failover_ms + 300)
 #   association       site a logs one 'up' in the whole run (never lost)
 #   memory and fds    each gateway's VmRSS and open descriptors (/proc/PID)
 #                     at start (after a warm-up round, flows closed) and at
