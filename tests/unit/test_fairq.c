@@ -33,6 +33,18 @@ static uint16_t send_next(fairq_t *s)
     return sid;
 }
 
+/* Sends until `total` bytes went, adding stream 1's to *one and the rest
+ * to *other. */
+static void send_shares(fairq_t *s, size_t total, size_t *one, size_t *other)
+{
+    while (*one + *other < total) {
+        outmsg_t *m = fairq_pop(s, fairq_next(s));
+
+        *(m->sid == 1 ? one : other) += m->len;
+        free(m);
+    }
+}
+
 static void test_order_within_a_flow(void)
 {
     fairq_t s;
@@ -156,15 +168,7 @@ static void test_even_shares(void)
         fairq_push(&s, &big, msg(1, 1000));
     for (int i = 0; i < 500; i++)
         fairq_push(&s, &small, msg(2, 100));
-    while (sent_big + sent_small < 20000) {
-        msgq_t *q = fairq_next(&s);
-        outmsg_t *m = fairq_pop(&s, q);
-        if (m->sid == 1)
-            sent_big += m->len;
-        else
-            sent_small += m->len;
-        free(m);
-    }
+    send_shares(&s, 20000, &sent_big, &sent_small);
     CHECK(sent_big >= 9000 && sent_big <= 11000);
     CHECK(sent_small >= 9000 && sent_small <= 11000);
     fairq_drop(&s, &big);
@@ -191,11 +195,7 @@ static void test_quantum_below_messages(void)
     for (int i = 0; i < 80; i++)
         fairq_push(&s, &b, msg(2, QUANTUM));
     CHECK(s.active == 2);
-    while (sent_a + sent_b < 40 * QUANTUM) {
-        outmsg_t *m = fairq_pop(&s, fairq_next(&s));
-        *(m->sid == 1 ? &sent_a : &sent_b) += m->len;
-        free(m);
-    }
+    send_shares(&s, 40 * QUANTUM, &sent_a, &sent_b);
     CHECK(sent_a >= 16 * QUANTUM && sent_a <= 24 * QUANTUM);
     CHECK(s.active == 2);
     fairq_drop(&s, &a);
