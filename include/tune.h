@@ -48,8 +48,8 @@
  * was in flight on the dead path is a few tens of kilobytes, retransmitted
  * on the other path within a round trip or two, and no flow waits long for
  * its turn. On the bed with unlimited links the emulated CPUs are what the
- * bulk flows fill; the paced flows' gaps were then 306-356 ms at 300, and
- * the benchmark's W6b measures that case (tests/bench/README.md).
+ * bulk flows fill, and the gaps grow with their queueing; the benchmark's
+ * W6b measures that case (tests/bench/README.md).
  */
 #ifndef SCTPGW_TUNE_H
 #define SCTPGW_TUNE_H
