@@ -8,7 +8,8 @@
 # flows carry on: from 1 s after the cut they move at least 40% of a link's
 # rate (status's bytes out, over a second or more).
 #
-# Measured: 161, 321 and 471 ms at 300 (the last with a timeout of the
+# Measured: 527 ms at 300 and 476 ms at 500 in one run; with contended
+# messages of 8 ms, not 16 (pace.h): 161, 321 and 471 ms at 300 (the last with a timeout of the
 # remaining path under the load, which costs its RTO and a slow start);
 # 178 ms at 500. The links are slow so that the link is what the bulk flows
 # fill, as on a real line: unlimited, they fill the bed's emulated CPUs
