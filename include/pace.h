@@ -50,7 +50,7 @@
 #define PACE_RTT_KEEP_MS  10000u /* a least round trip older than this gives way */
 #define PACE_FLOOR_MSGS   4u     /* the buffer's floor, in messages of the size sent now */
 #define PACE_MSG_OVERHEAD 64u    /* what a message carries beyond its data, at most */
-#define PACE_MSG_MS       16u     /* a contended message's time at the association's rate */
+#define PACE_MSG_MS       16u    /* a contended message's time at the association's rate */
 
 typedef struct pace {
     unsigned low, high; /* bounds of the buffer now, bytes */
