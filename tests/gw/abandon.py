@@ -9,10 +9,13 @@ and a back end that ends its connections as they arrive.
                   credit; unread bytes make the close a reset)
         halfclose send 1 KiB, half-close, close without reading the echo
         linger    send 1 KiB, read nothing, reset after 100 ms
-    prints "opened=X failed=Y" (connections that could not even connect)
+    prints "opened=X failed=Y" (connections that could not even connect),
+    then each failure's errno and count
     abandon.py server PORT         accept forever; close or reset each
                                    connection at once, alternately
 """
+import collections
+import errno
 import selectors
 import socket
 import struct
@@ -35,7 +38,11 @@ def connect(port):
     return s
 
 
-def wait_connected(socks, deadline):
+def wait_connected(socks, deadline, errors):
+    """The sockets that connected. A connection reset before we looked did
+    connect: the far back end ended it (the "gone" server) and the gateway
+    passed the reset on, which is what it must do. Only a refusal or no
+    answer at all counts as a failure, tallied by errno in errors."""
     sel = selectors.DefaultSelector()
     for s in socks:
         sel.register(s, selectors.EVENT_WRITE)
@@ -44,11 +51,14 @@ def wait_connected(socks, deadline):
         for key, _ in sel.select(timeout=0.5):
             sel.unregister(key.fileobj)
             left -= 1
-            if key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+            err = key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if err in (0, errno.ECONNRESET, errno.EPIPE):
                 ok.append(key.fileobj)
             else:
+                errors[errno.errorcode.get(err, str(err))] += 1
                 key.fileobj.close()
     for key in list(sel.get_map().values()):
+        errors["no answer"] += 1
         key.fileobj.close()
     return ok
 
@@ -73,7 +83,8 @@ def client(port, n):
     for s in socks["reset"]:
         reset(s)
     deadline = time.monotonic() + 20
-    rest = {k: wait_connected(socks[k], deadline) for k in kinds[2:]}
+    errors = collections.Counter()
+    rest = {k: wait_connected(socks[k], deadline, errors) for k in kinds[2:]}
     for s in rest["credit"]:
         send_some(s, 4 << 20)
     for s in rest["halfclose"]:
@@ -91,7 +102,8 @@ def client(port, n):
     for s in rest["linger"]:
         reset(s)
     opened = sum(len(v) for v in rest.values())
-    print(f"opened={opened} failed={3 * n - opened}", flush=True)
+    why = "".join(f" {e}={c}" for e, c in sorted(errors.items()))
+    print(f"opened={opened} failed={3 * n - opened}{why}", flush=True)
 
 
 def server(port):
