@@ -1,13 +1,14 @@
 /* Sizing the kernel's share of an association (see pace.h). */
 #include "pace.h"
 
-/* PACE_FLOOR_MSGS of the messages flows send now, and never less than
- * the kernel needs to take the largest (pace.h). */
+/* A few of the messages flows send now, fewer while they contend, and
+ * never less than the kernel needs to take the largest (pace.h). */
 static unsigned pace_floor(const pace_t *p)
 {
     unsigned need = (p->msg_max + PACE_MSG_OVERHEAD + 1) / 2;
+    unsigned msgs = p->contended ? PACE_FLOOR_CONTENDED : PACE_FLOOR_MSGS;
 
-    return PACE_FLOOR_MSGS * p->msg > need ? PACE_FLOOR_MSGS * p->msg : need;
+    return msgs * p->msg > need ? msgs * p->msg : need;
 }
 
 void pace_init(pace_t *p, unsigned high, unsigned msg_min, unsigned msg_max)
@@ -15,6 +16,7 @@ void pace_init(pace_t *p, unsigned high, unsigned msg_min, unsigned msg_max)
     p->msg_min = msg_min < msg_max ? msg_min : msg_max;
     p->msg_max = msg_max;
     p->msg = msg_max;
+    p->contended = 0;
     p->low = pace_floor(p);
     p->high = high > p->low ? high : p->low;
     p->sndbuf = p->low;
@@ -64,6 +66,7 @@ unsigned pace_tick(pace_t *p, const pace_tick_t *t)
     if (t->rwnd > p->rwnd_max)
         p->rwnd_max = t->rwnd;
     p->msg = pace_msg(p, t);
+    p->contended = t->contended;
     p->low = pace_floor(p);
     if (t->pending > 4 * p->msg_max)
         want -= want / 8;
