@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Flow isolation under load: one interactive flow (100 B every 20 ms, echo
 # round trip) alone, then beside four bulk flows that fill the association
-# on clean links. Its p99 beside the bulk flows stays within
-# ISO_FACTOR x its p99 alone + ISO_SLACK_MS, and the bulk flows deliver
-# every byte (their rate is logged).
+# on clean links of 10 Mbit/s each (an LTE-class line). Its p99 beside the
+# bulk flows stays within ISO_FACTOR x its p99 alone + ISO_SLACK_MS, and the
+# bulk flows deliver every byte (their rate is logged).
+#
+# The links are slow so that the link is what the bulk flows fill, as on a
+# real line, and the test measures the gateways' queues. Unlimited, the bulk
+# flows fill the bed's emulated CPUs instead and the p99 follows the
+# machine's speed (180 to 400 ms on the same code); the benchmark's W5b
+# prints that case beside the flow alone (tests/bench/README.md).
+# Measured: 130 ms (34 alone), against 312 ms with a send buffer's floor of
+# four contended messages, not two (pace.h).
 . "$(dirname "$0")/lib.sh"
 ISO_FACTOR=${ISO_FACTOR:-4}
-ISO_SLACK_MS=${ISO_SLACK_MS:-250}
-pair_up
+ISO_SLACK_MS=${ISO_SLACK_MS:-150}
+topo_up --links 2 --delay 5 --rate 10mbit
 echo_bulk_config
 server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 bulk
@@ -22,8 +30,9 @@ alone=$(interactive)
 log "alone: $alone"
 expect "$alone" ok == 1
 
-# Four bulk flows of 48 MiB each outlast the interactive run beside them.
-client a --connect 127.0.0.1:7002 --mode bulk --flows 4 --bytes 48M --timeout-ms 300000 \
+# Four bulk flows of 4 MiB each (13 s at the link's rate) outlast the
+# interactive run beside them.
+client a --connect 127.0.0.1:7002 --mode bulk --flows 4 --bytes 4M --timeout-ms 300000 \
     >"$WORK/bulk.out" &
 bulk=$!
 sleep 2 # the bulk flows fill the association
@@ -34,7 +43,8 @@ wait "$bulk" || true
 r=$(cat "$WORK/bulk.out")
 log "bulk flows: $r"
 expect "$r" ok == 4
-expect "$r" bytes_verified == $((4 * 48 << 20))
+expect "$r" bytes_verified == $((4 * 4 << 20))
+expect "$r" mbit_s '>=' 6 # the link was full: the flow was measured beside a load
 expect "$beside" ok == 1
 bound=$(awk -v a="$(p99_ms "$alone")" -v f="$ISO_FACTOR" -v s="$ISO_SLACK_MS" \
     'BEGIN { printf "%.0f\n", a * f + s }')
