@@ -8,10 +8,10 @@
 # flows carry on: from 1 s after the cut they move at least 40% of a link's
 # rate (status's bytes out, over a second or more).
 #
-# Measured: 527 ms at 300 and 476 ms at 500 in one run; with contended
-# messages of 8 ms, not 16 (pace.h): 161, 321 and 471 ms at 300 (the last with a timeout of the
-# remaining path under the load, which costs its RTO and a slow start);
-# 178 ms at 500. The links are slow so that the link is what the bulk flows
+# Measured: 380 ms at 300 and 427 ms at 500 in one run of this code;
+# earlier builds 161-527 ms at 300 (the most with a timeout of the
+# remaining path under the load, which costs its RTO and a slow start) and
+# 178-476 ms at 500. The links are slow so that the link is what the bulk flows
 # fill, as on a real line: unlimited, they fill the bed's emulated CPUs
 # instead, and the paced flows then saw gaps of 450-760 ms with no link cut
 # at all, which says nothing about failover. Before messages shrank to the
