@@ -49,6 +49,7 @@ typedef struct assoc {
     int keyed;                         /* seal holds keys: messages are sealed and opened */
     outmsg_t *next;                    /* taken from a queue (and sealed) but not yet sent */
     uint64_t rekeyed_at;               /* loop time of the last rekey (or READY) */
+    uint64_t stalls_at;                /* loop time stalled flows were last checked */
     uint64_t rekey_started;            /* initiator: when the rekey under way began */
     int heard;                         /* a message (not a notification) came from the peer */
     int flows_ok;                      /* flows may open: READY is known to be at the initiator */

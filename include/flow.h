@@ -76,6 +76,11 @@ void flow_on_message(flow_t *f, const wire_msg_t *m);
  * read again, or be over. */
 void flow_on_sent(flow_t *f);
 
+/* Whether its TCP end failed while the flow does not read it (waiting for
+ * credit or room): resets the flow if so. The association asks this of
+ * every flow about once a second. */
+void flow_check_stalled(flow_t *f);
+
 /* The one teardown. code WIRE_OK: both directions finished; otherwise the
  * TCP side is reset and the peer told. `why` goes to the log. */
 void flow_close(flow_t *f, uint16_t code, const char *why);

@@ -14,6 +14,7 @@
 #define HANDSHAKE_TIMEOUT_MS 10000 /* connect + key proof */
 #define SHUTDOWN_TIMEOUT_MS  5000  /* graceful SHUTDOWN before an ABORT */
 #define REKEY_GRACE_MS       10000 /* a rekey's bound beyond outage_ms */
+#define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
 #define READ_BUDGET          64    /* messages per readiness callback */
 /* Bytes read from the socket per readiness callback: a loop turn that
  * spent longer here would hold every other flow's reads and writes back. */
@@ -480,6 +481,20 @@ static void assoc_established(assoc_t *a)
     assoc_arm(a);
 }
 
+/* Flows that do not read their TCP end learn of its reset here (flow.h),
+ * on the association's own timer: a stall can last while nothing moves. */
+static void assoc_check_stalled(assoc_t *a)
+{
+    uint64_t now = uv_now(a->gw->loop);
+
+    if (now - a->stalls_at < STALL_CHECK_MS)
+        return;
+    a->stalls_at = now;
+    for (unsigned sid = 1; a->flows && sid < a->nstreams; sid++)
+        if (a->flows[sid])
+            flow_check_stalled(a->flows[sid]);
+}
+
 /* The kernel halves an idle path's congestion window, and lowers its
  * slow-start threshold to match, each heartbeat interval (RFC 4960 7.2.1):
  * with the short intervals fast failover needs (125 ms for failover_ms =
@@ -496,6 +511,7 @@ static void on_warm(uv_timer_t *t)
     wire_msg_t keep = {.type = WIRE_KEEP};
 
     assoc_rekey_check(a);
+    assoc_check_stalled(a);
     if (a->state != ASSOC_READY || assoc_queued(a))
         return;
     if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "assoc.h"
 #include "dial.h"
 #include "gateway.h"
@@ -273,6 +274,27 @@ void flow_on_sent(flow_t *f)
 {
     flow_read_start(f);
     flow_maybe_free(f);
+}
+
+/* A socket nobody reads or writes does not report its reset: a flow that
+ * stopped reading for credit would carry all it had read to the far end,
+ * and hold the far end's connection, until its credit came back, seconds
+ * behind a busy association (hundreds of abandoned clients took 15-20 s).
+ * The socket's pending error says so at once. */
+void flow_check_stalled(flow_t *f)
+{
+    int fd, err = 0;
+    socklen_t len = sizeof(err);
+    char why[128];
+
+    if (f->reading || f->closed || !f->connected || f->tcp_gone)
+        return;
+    if (uv_fileno((const uv_handle_t *)&f->tcp, &fd) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0)
+        return;
+    snprintf(why, sizeof(why), "the %s's connection failed while the flow waited: %s",
+             f->opener ? "client" : "back end", strerror(err));
+    flow_close(f, WIRE_E_RESET, why);
 }
 
 /* ---- SCTP -> TCP ---------------------------------------------------- */
