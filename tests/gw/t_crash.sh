@@ -17,9 +17,13 @@
 # (c) The near gateway dies unheard: both links are cut before the kill, a
 #     is started again while they are cut, and they are restored 2 s later.
 #     Until then b keeps the old association (it heard nothing); within
-#     DROP_MS of the restore b has dropped it (its heartbeat reaches a's
-#     kernel, which answers with an ABORT; outage_ms is 30 s, far off),
+#     UNHEARD_MS (1500) of the restore b has dropped it (its heartbeat, or
+#     a's next INIT, reaches the other end; outage_ms is 30 s, far off),
 #     taken the new one, and its kernel holds exactly one association.
+#     Longer than DROP_MS: after seconds of cut both timers have backed off
+#     to rto_max (250 ms here) with jitter on top, and what follows is a
+#     whole handshake on the bed's emulated CPUs: 676 ms in one run, 1,028
+#     in another.
 # Times come from $EPOCHREALTIME beside the kill and the gateways' log
 # lines, so that slow process starts in the VM do not count.
 . "$(dirname "$0")/lib.sh"
@@ -28,6 +32,7 @@ RESET_MS=${RESET_MS:-1000}
 REFUSE_MS=${REFUSE_MS:-1000}
 BACK_MS=${BACK_MS:-2000}
 DROP_MS=${DROP_MS:-1000}
+UNHEARD_MS=${UNHEARD_MS:-1500}
 
 # Each bound is judged and said; the test fails at the end if any did not hold.
 BAD=0
@@ -172,7 +177,7 @@ wait_log site-b 'up: peer proved the key' 10 4
 r="drop_ms=$(($(log_ms site-b 'peer site-a: closed:' 2) - t_restore))"
 r="$r up_ms=$(($(log_ms site-b 'up: peer proved the key' 4) - t_restore)) assocs_b=$(assocs b)"
 log "links restored: $r; site b: $(grep -E 'peer site-a: closed:' "$WORK/site-b.log" | sed -n 2p)"
-check "$r" drop_ms '<=' "$DROP_MS"
+check "$r" drop_ms '<=' "$UNHEARD_MS"
 check "$r" assocs_b == 1
 works || { log "FAIL: no flow works through the restarted site a" && BAD=$((BAD + 1)); }
 sleep 1
