@@ -41,7 +41,7 @@
  * Under load the budget is measured, not derived. What it guarantees: with
  * bulk flows filling links of 10 Mbit/s (t_failover_load: four bulk flows,
  * eight paced ones, encrypted), the largest paced gap when the primary link
- * died was 380 ms at 300 and 427 ms at 500 in one run (earlier builds:
+ * died was 380-435 ms at 300 and 295-427 ms at 500 in two runs (earlier builds:
  * 161-527 ms at 300, the top of that range when the remaining path timed
  * out under the load; t_failover_load asserts failover_ms + 300 ms, as
  * t_failover does without the load). It
