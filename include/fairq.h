@@ -74,4 +74,11 @@ outmsg_t *fairq_pop(fairq_t *s, msgq_t *q);
  * way before the flow's memory does. */
 void fairq_drop(fairq_t *s, msgq_t *q);
 
+/* Frees the messages of q whose ppid is `ppid` and keeps the others in
+ * their order: a flow that resets drops the data it still holds (the peer
+ * will discard it) so its last word need not wait behind it. An emptied
+ * queue is unscheduled, so that word goes as a fresh queue's. Returns the
+ * payload bytes freed. */
+size_t fairq_discard(fairq_t *s, msgq_t *q, uint32_t ppid);
+
 #endif

@@ -354,6 +354,11 @@ void assoc_send_flow_msg(assoc_t *a, msgq_t *q, uint16_t sid, const wire_msg_t *
     assoc_send_flagged(a, msg->type == WIRE_WINDOW ? NULL : q, sid, msg, 0);
 }
 
+void assoc_discard_data(assoc_t *a, msgq_t *q)
+{
+    fairq_discard(&a->fairq, q, wire_ppid(WIRE_DATA));
+}
+
 /* ---- flows ---------------------------------------------------------- */
 
 int assoc_add_flow(assoc_t *a, flow_t *f)

@@ -122,3 +122,32 @@ void fairq_drop(fairq_t *s, msgq_t *q)
     q->fresh = 0;
     list_remove(&q->node);
 }
+
+size_t fairq_discard(fairq_t *s, msgq_t *q, uint32_t ppid)
+{
+    outmsg_t **at = &q->head, *m;
+    size_t freed = 0;
+    int had = q->head != NULL;
+
+    q->tail = &q->head;
+    while ((m = *at) != NULL) {
+        if (m->ppid != ppid) {
+            q->tail = &m->next;
+            at = &m->next;
+            continue;
+        }
+        *at = m->next;
+        freed += m->len;
+        free(m);
+    }
+    q->bytes -= freed;
+    s->bytes -= freed;
+    if (had && !q->head)
+        s->active--;
+    if (!q->head) { /* unscheduled: what it queues next goes fresh */
+        q->credit = 0;
+        q->fresh = 0;
+        list_remove(&q->node);
+    }
+    return freed;
+}

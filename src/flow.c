@@ -157,6 +157,11 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
                  (unsigned long long)f->bytes_down);
     flow_read_stop(f);
     if (code != WIRE_OK && f->assoc && !f->sent_final) {
+        /* A reset aborts, and an abort flushes what is queued (RFC 9293
+         * 3.10.5): the reset overtakes the data still waiting here, or
+         * hundreds of abandoned clients hold their back ends for seconds
+         * while their last bytes queue behind one another. */
+        assoc_discard_data(f->assoc, &f->sendq);
         if (f->got_final)
             flow_send_empty(f, WIRE_CLOSE);
         else

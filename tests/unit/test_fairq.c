@@ -1,5 +1,6 @@
 /* The flow scheduler: order within a flow, an idle flow overtaking busy
- * ones, even shares between busy flows, and dropping a flow's queue. */
+ * ones, even shares between busy flows, and dropping a flow's queue, or
+ * its data alone. */
 #include "fairq.h"
 #include "check.h"
 
@@ -231,6 +232,57 @@ static void test_urgent_queue(void)
     free(m);
 }
 
+static outmsg_t *typed(uint16_t sid, uint32_t len, uint32_t ppid)
+{
+    outmsg_t *m = msg(sid, len);
+
+    m->ppid = ppid;
+    return m;
+}
+
+/* A flow that resets drops its queued data and keeps its other messages in
+ * order; emptied, its last word goes ahead of the busy flows. */
+static void test_discard_data(void)
+{
+    enum { OPEN = 1, DATA = 2, RST = 3 };
+    fairq_t s;
+    msgq_t q, bulk;
+    outmsg_t *m;
+
+    fairq_init(&s, QUANTUM);
+    msgq_init(&q);
+    msgq_init(&bulk);
+    fairq_push(&s, &q, typed(7, 10, OPEN));
+    for (int i = 0; i < 3; i++)
+        fairq_push(&s, &q, typed(7, 900, DATA));
+    fairq_push(&s, &q, typed(7, 20, RST));
+    fairq_push(&s, &bulk, typed(9, QUANTUM, DATA));
+    CHECK(fairq_discard(&s, &q, DATA) == 2700);
+    CHECK(q.bytes == 30 && s.bytes == 30 + QUANTUM && s.active == 2);
+    CHECK(fairq_discard(&s, &q, DATA) == 0);
+    m = fairq_pop(&s, fairq_next(&s));
+    CHECK(m->ppid == OPEN);
+    free(m);
+    m = fairq_pop(&s, fairq_next(&s));
+    CHECK(m->ppid == RST && q.head == NULL && q.tail == &q.head);
+    free(m);
+    CHECK(send_next(&s) == 9);
+
+    /* Several busy flows; one of them resets with nothing but data queued. */
+    for (int i = 0; i < 4; i++) {
+        fairq_push(&s, &bulk, typed(9, QUANTUM, DATA));
+        fairq_push(&s, &q, typed(7, QUANTUM, DATA));
+    }
+    send_next(&s);
+    send_next(&s);
+    CHECK(fairq_discard(&s, &q, DATA) > 0);
+    CHECK(q.head == NULL && s.bytes == bulk.bytes && s.active == 1);
+    fairq_push(&s, &q, typed(7, 20, RST));
+    CHECK(send_next(&s) == 7); /* fresh again: ahead of the busy flow */
+    fairq_drop(&s, &bulk);
+    CHECK(s.bytes == 0 && s.active == 0 && fairq_next(&s) == NULL);
+}
+
 int main(void)
 {
     test_order_within_a_flow();
@@ -240,5 +292,6 @@ int main(void)
     test_backlog_beside_refilling_flows();
     test_quantum_below_messages();
     test_urgent_queue();
+    test_discard_data();
     return check_status("test_fairq");
 }
