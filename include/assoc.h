@@ -68,6 +68,7 @@ typedef struct assoc {
     msgq_t urgent;       /* stream 0 and credit grants: ahead of every flow */
     fairq_t fairq;       /* the flows' own queues, served fairly */
     int kernel_full;     /* the socket refused a message: wait until writable */
+    unsigned bundled;    /* messages sent with MSG_MORE since one without */
     pace_t pace;         /* the kernel's share: SO_SNDBUF as decided */
     int sndbuf_hit;      /* kernel_full happened since the last sizing */
     int contended;       /* ... with another flow's message waiting */

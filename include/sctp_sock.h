@@ -69,6 +69,7 @@ int sock_error(int fd);
 
 /* sock_send flags. */
 #define SOCK_SACK_NOW 1u /* ask the peer to acknowledge at once (no SACK delay) */
+#define SOCK_MORE     2u /* more follows at once: the kernel may hold this one (MSG_MORE) */
 
 /* Offers I-DATA (RFC 8260) to every association of fd: 0, or -EPERM when
  * net.sctp.intl_enable is 0 in this network namespace. */

@@ -29,6 +29,15 @@
  * and sending all they read, a turn took long enough to hold an interactive
  * flow's request back by a quarter of a second. */
 #define FLUSH_BYTES (128u * 1024u)
+/* Small messages handed over in one go share packets: each but the last
+ * goes with MSG_MORE, which has the kernel hold it until a send without it
+ * or a packet's worth (net/sctp/output.c); 10,000 flows closing together
+ * otherwise cost a packet per message. A run stays well inside the send
+ * buffer (a small chunk takes about 1 KiB of it), so held chunks alone never
+ * fill it: a send refused after a held one waits only for acknowledgements
+ * of what is in flight, and its retry ends the run. */
+#define BUNDLE_MSG_MAX    512u  /* bytes: a larger message is not held */
+#define BUNDLE_CHUNK_COST 2048u /* send buffer counted per held message */
 /* The kernel's share and the flows' message size (assoc_pace, pace.h) are
  * decided every SNDBUF_TICK_MS while data flows; the kernel's count of
  * unsent chunks is turned into bytes at SNDBUF_CHUNK_BYTES each (a chunk
@@ -208,10 +217,29 @@ static outmsg_t *assoc_next(assoc_t *a, size_t *budget)
     return a->next;
 }
 
+/* Whether m goes with MSG_MORE (BUNDLE_MSG_MAX): it is small, within the
+ * run's bound, and the message this flush sends next is small too (budget
+ * is what is left after m). A run ends with its last small message, sent
+ * without the flag, so a quiet flow's message never waits behind a bulk
+ * one the socket might refuse. fairq_next only looks: its queue stays
+ * first until popped. */
+static unsigned assoc_bundle(assoc_t *a, const outmsg_t *m, size_t budget)
+{
+    const msgq_t *q;
+    const outmsg_t *next;
+
+    if (m->len > BUNDLE_MSG_MAX || (a->bundled + 1) * BUNDLE_CHUNK_COST > a->pace.sndbuf)
+        return 0;
+    q = a->urgent.head ? &a->urgent : budget ? fairq_next(&a->fairq) : NULL;
+    next = q ? q->head : NULL;
+    return next && next->len <= BUNDLE_MSG_MAX ? SOCK_MORE : 0;
+}
+
 /* Hands the kernel what it takes: see assoc_next for the order. */
 static void assoc_flush(assoc_t *a, size_t budget)
 {
     outmsg_t *m;
+    unsigned more;
     int r;
 
     while (a->state != ASSOC_CLOSED && !a->dead && !a->kernel_full) {
@@ -222,7 +250,8 @@ static void assoc_flush(assoc_t *a, size_t budget)
         }
         if (a->state == ASSOC_CLOSED || a->dead || a->kernel_full || m != a->next)
             continue; /* a flow told of room sent or closed meanwhile */
-        r = sock_send(a->fd, m->sid, m->ppid, m->flags, m->data, m->len);
+        more = assoc_bundle(a, m, budget);
+        r = sock_send(a->fd, m->sid, m->ppid, m->flags | more, m->data, m->len);
         if (r == -EAGAIN) {
             a->kernel_full = a->sndbuf_hit = 1;
             a->contended |= a->fairq.active > 1;
@@ -232,6 +261,7 @@ static void assoc_flush(assoc_t *a, size_t budget)
             assoc_mark_dead(a, r);
             return;
         }
+        a->bundled = more ? a->bundled + 1 : 0;
         a->last_send = uv_now(a->gw->loop);
         a->sent_since += m->len;
         a->next = NULL;

@@ -365,7 +365,7 @@ int sock_send(int fd, uint16_t sid, uint32_t ppid, unsigned flags, const void *b
     c->cmsg_type = SCTP_SNDINFO;
     c->cmsg_len = CMSG_LEN(sizeof(si));
     memcpy(CMSG_DATA(c), &si, sizeof(si));
-    if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+    if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT | (flags & SOCK_MORE ? MSG_MORE : 0)) < 0)
         return ERR;
     return 0;
 }
