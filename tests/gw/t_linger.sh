@@ -7,7 +7,7 @@
 # waiting for credit, half-closed then gone, reset mid-flow), against an
 # echo back end and against one that ends each connection as it arrives, in
 # two rounds running at once. Within LINGER_S seconds (3-11 s measured on
-# the emulated bed; MASS_S after the 10,000 close together: 11-16 s, the
+# the emulated bed; MASS_S after the 10,000 close together: 7-9 s, the
 # bed's two CPUs busy) no connection to a back end is left at site b and
 # none to a service at site a (counted with ss, not from our logs), and
 # every stream is free again: MAX_FLOWS flows then open at once, all of
