@@ -33,10 +33,6 @@ PRIMARY_GAP_MS=300
     INACTIVE_SLACK_MS=5000
     PRIMARY_GAP_MS=1000
 }
-# /usr/bin/python3 when there: a pyenv shim costs seconds per start on the
-# VM's emulated CPU, and that load made paths flap.
-PY=python3
-[ ! -x /usr/bin/python3 ] || PY=/usr/bin/python3
 echo_pair
 
 # status_json NAME FILE [options]: the JSON status into FILE.
@@ -82,7 +78,7 @@ if bad:
     print(json.dumps(d, indent=1), file=sys.stderr)
 sys.exit(1 if bad else 0)
 '
-checks() { "$PY" -c "$CHECKER" "$@" || fail "status checks on $1"; }
+checks() { python3 -c "$CHECKER" "$@" || fail "status checks on $1"; }
 tx_bytes() { in_site a cat "/sys/class/net/l$1/statistics/tx_bytes"; }
 paced() { # paced COUNT: 4 paced flows of COUNT KB each, 1 KB every 10 ms
     client a --connect 127.0.0.1:7001 --flows 4 --mode paced --chunk 1024 \
@@ -116,7 +112,7 @@ the kernel's addresses of both ends :: sorted(a["local"]) == ["10.1.0.1", "10.2.
 --flows lists the 4 open flows of [echo] with their clients :: len(d["flows"]) == 4 and all(f["service"] == "echo" and f["state"] == "open" and f["tcp_peer"].startswith("127.0.0.1:") and f["bytes_up"] > 0 for f in d["flows"])
 [echo] has 4 flows open, 4 opened :: svc("echo")["flows_open"] == 4 and svc("echo")["flows_opened"] == 4
 CHECKS
-log "srtt (ms): $("$PY" -c 'import json, sys; print([(x["peer"], x["srtt_ms"]) for x in json.load(open(sys.argv[1]))["associations"][0]["paths"]])' "$WORK/s1.json")"
+log "srtt (ms): $(python3 -c 'import json, sys; print([(x["peer"], x["srtt_ms"]) for x in json.load(open(sys.argv[1]))["associations"][0]["paths"]])' "$WORK/s1.json")"
 checks "$WORK/s2.json" "$WORK/s1.json" <<'CHECKS'
 association bytes grow with traffic :: a["bytes_out"] > pa["bytes_out"] > 0 and a["bytes_in"] > pa["bytes_in"] > 0
 the kernel's counters grow with traffic :: all(a[k] > pa[k] > 0 for k in ("out_data_chunks", "in_data_chunks", "out_packets", "in_packets"))
@@ -212,7 +208,7 @@ log "ok: primary to a stranger refused: $out"
 # ---- 4. abuse of the control socket ----------------------------------------
 paced 800 >"$WORK/p4.out" &
 pid=$!
-"$PY" - "$WORK/site-a.sock" <<'PY' || fail "the control socket's limits"
+python3 - "$WORK/site-a.sock" <<'PY' || fail "the control socket's limits"
 import os, socket, sys, time
 path = sys.argv[1]
 def ask(data):
