@@ -108,6 +108,14 @@ outmsg_t *fairq_pop(fairq_t *s, msgq_t *q)
     return m;
 }
 
+/* Takes q out of the rotation: what it queues next goes fresh. */
+static void fairq_unschedule(msgq_t *q)
+{
+    q->credit = 0;
+    q->fresh = 0;
+    list_remove(&q->node);
+}
+
 void fairq_drop(fairq_t *s, msgq_t *q)
 {
     outmsg_t *m;
@@ -118,9 +126,7 @@ void fairq_drop(fairq_t *s, msgq_t *q)
         s->bytes -= m->len;
         free(m);
     }
-    q->credit = 0;
-    q->fresh = 0;
-    list_remove(&q->node);
+    fairq_unschedule(q);
 }
 
 size_t fairq_discard(fairq_t *s, msgq_t *q, uint32_t ppid)
@@ -144,10 +150,7 @@ size_t fairq_discard(fairq_t *s, msgq_t *q, uint32_t ppid)
     s->bytes -= freed;
     if (had && !q->head)
         s->active--;
-    if (!q->head) { /* unscheduled: what it queues next goes fresh */
-        q->credit = 0;
-        q->fresh = 0;
-        list_remove(&q->node);
-    }
+    if (!q->head)
+        fairq_unschedule(q);
     return freed;
 }
