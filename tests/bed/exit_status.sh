@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tests/vm/run itself: exit statuses, output streams, the environment, a
-# writable share and the timeout. Runs on the host; boots the VM four times.
+# writable share, PATH and the timeout. Runs on the host; boots the VM three
+# times.
 # Usage: exit_status.sh PATH-OF-tests/vm/run
 set -u
 run=${1:?usage: $0 PATH-OF-tests/vm/run}
@@ -16,17 +17,18 @@ check() { # check DESCRIPTION EXPECTED ACTUAL
     fi
 }
 
-"$run" --vm -- sh -c 'exit 7'
-check "exit status 7 comes back" 7 $?
-
 "$run" --vm -- true
 check "exit status 0 comes back" 0 $?
 
 BED_VALUE='two words' "$run" --vm --share "$work" -- \
     sh -c 'echo "hello stdout"; echo "hello stderr" >&2;
-           printf "%s|%s|%s" "$BED_VALUE" "$SCTPGW_IN_VM" "$(pwd)" >"$1/inside"; exit 3' \
+           printf "%s|%s|%s" "$BED_VALUE" "$SCTPGW_IN_VM" "$(pwd)" >"$1/inside";
+           printf "%s" "$PATH" >"$1/path"; exit 3' \
     sh "$work" >"$work/out" 2>"$work/err"
 check "exit status 3 with output" 3 $?
+sys=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+path=$(cat "$work/path" 2>/dev/null)
+check "PATH inside: the system's folders first" "$sys" "${path:0:${#sys}}"
 check "stdout comes back" "hello stdout" "$(cat "$work/out")"
 check "stderr comes back apart" "hello stderr" "$(cat "$work/err")"
 check "environment, SCTPGW_IN_VM and cwd inside; file written to the share" \
