@@ -47,6 +47,11 @@ int sock_peer_auth(int fd);
  * every chunk until it is acknowledged). */
 int sock_set_sndbuf(int fd, unsigned bytes);
 
+/* Keeps room in every DATA chunk for the control chunks the kernel bundles
+ * ahead of data (SOCK_BUNDLE_ROOM, sctp_sock.c), for the association's path
+ * MTU now: SCTP_MAXSEG. Returns 0 or -errno. */
+int sock_keep_bundle_room(int fd);
+
 /* From SCTP_STATUS: DATA chunks waiting unsent in the kernel (penddata)
  * and the peer's receive window now. */
 int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd);

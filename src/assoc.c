@@ -516,6 +516,19 @@ static void assoc_established(assoc_t *a)
     assoc_arm(a);
 }
 
+/* No packet in IP fragments (sctp_sock.c): at READY, then with every stall
+ * check, as the path MTU may change. */
+static void assoc_keep_bundle_room(assoc_t *a)
+{
+    int r = sock_keep_bundle_room(a->fd);
+
+    if (r < 0 && !a->told_maxseg) {
+        a->told_maxseg = 1;
+        assoc_log(a, LOG_WARN, "cannot keep room for SACKs in DATA chunks (SCTP_MAXSEG: %s)",
+                  strerror(-r));
+    }
+}
+
 /* Flows that do not read their TCP end learn of its reset here (flow.h),
  * on the association's own timer: a stall can last while nothing moves. */
 static void assoc_check_stalled(assoc_t *a)
@@ -525,6 +538,7 @@ static void assoc_check_stalled(assoc_t *a)
     if (now - a->stalls_at < STALL_CHECK_MS)
         return;
     a->stalls_at = now;
+    assoc_keep_bundle_room(a);
     for (unsigned sid = 1; a->flows && sid < a->nstreams; sid++)
         if (a->flows[sid])
             flow_check_stalled(a->flows[sid]);
@@ -598,6 +612,7 @@ static void assoc_ready(assoc_t *a)
     a->peer_window = a->hs.peer.flow_window;
     handshake_clear(&a->hs);
     a->last_send = a->rekeyed_at = uv_now(a->gw->loop);
+    assoc_keep_bundle_room(a);
     uv_timer_start(&a->warm, on_warm, every, every); /* tune: every >= 10 ms */
     assoc_log(a, LOG_INFO, "up: peer proved the key; %s; %u streams; %s; paths %s",
               a->gw->cfg->encryption ? "encrypted (Noise_NNpsk0_25519_ChaChaPoly_SHA256, "

@@ -140,6 +140,16 @@ in_site() {
     ip netns exec "$ns" "$@"
 }
 
+# ip_stat SITE COUNTER: an IP counter of SITE's namespace from
+# /proc/net/snmp, e.g. FragCreates (packets the stack cut into fragments).
+ip_stat() {
+    in_site "$1" awk -v k="$2" '$1 == "Ip:" { if (h) print $(c[k]); else for (i = 2; i <= NF; i++) c[$i] = i; h = 1 }' \
+        /proc/net/snmp
+}
+
+# ip6_stat SITE COUNTER: the same for IPv6 (/proc/net/snmp6, Ip6COUNTER).
+ip6_stat() { in_site "$1" awk -v k="Ip6$2" '$1 == k { print $2 }' /proc/net/snmp6; }
+
 make_key() { # make_key FILE
     head -c 48 /dev/urandom >"$1"
     chmod 600 "$1"

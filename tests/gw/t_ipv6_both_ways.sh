@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # IPv6 link addresses and listeners, and services in both directions over
-# the same association: site b (the listener) opens flows to site a too.
+# the same association: site b (the listener) opens flows to site a too;
+# no packet leaves either site in IPv6 fragments.
 . "$(dirname "$0")/lib.sh"
 pair_up
 make_key "$WORK/site.key"
@@ -47,4 +48,7 @@ log "a -> b: $r"
 expect "$r" ok == 8
 expect "$r" bytes_verified == $((8 << 20))
 grep -q 'paths fd00:1::2' "$WORK/site-a.log" || fail "the association did not use the IPv6 links"
+# No packet left in IPv6 fragments (as t_bulk checks for IPv4).
+expect "frag_a=$(ip6_stat a FragCreates)" frag_a == 0
+expect "frag_b=$(ip6_stat b FragCreates)" frag_b == 0
 done_ok
