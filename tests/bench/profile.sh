@@ -8,11 +8,17 @@
 #              user space of the whole VM: OUT/perf.data, OUT/kallsyms and
 #              OUT/perf.txt: samples per process, per function, and the
 #              callers of the hottest functions)
+#   hops       where the interactive flow of w5b waits: captures at
+#              both sites (OUT/*.pcap: each loopback's TCP leg, each link's
+#              SCTP) and, from them, each hop's p50/p90/p99 (OUT/hops.txt,
+#              tests/bench/hops.py)
 #
 # Usage (host): tests/vm/run --share OUT -- tests/bench/profile.sh OUT \
-#                   callgrind|perf [w1|w2|w5] [BYTES]
+#                   callgrind|perf|hops [w1|w2|w5|w5b] [BYTES]
 # Then: callgrind_annotate OUT/callgrind.out.site-a | head -40
-# Environment: SCTPGW, GWLOAD (binaries).
+# w5 is one bulk flow beside the interactive one at 2% loss, w5b four on
+# clean links (the benchmark's W5 and W5b); RATE (say 10mbit) limits both
+# links. Environment: SCTPGW, GWLOAD (binaries), ENCRYPTION, RATE.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -37,7 +43,11 @@ cleanup() {
 trap cleanup EXIT
 mkdir -p "$OUT"
 
-topo_up --links 2 --delay 5 || exit 1
+case "$TOOL:$WORKLOAD" in
+callgrind:* | perf:* | hops:w5b) ;;
+*) echo "profile: $TOOL $WORKLOAD: unknown (hops takes w5b)" >&2 && exit 2 ;;
+esac
+topo_up --links 2 --delay 5 ${RATE:+--rate "$RATE"} || exit 1
 ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9001 --mode bulk &
 PIDS+=($!)
 ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9002 --mode echo &
@@ -72,6 +82,24 @@ if [ "$TOOL" = perf ]; then
     perf_pid=$!
     sleep 1
 fi
+caps=()
+if [ "$TOOL" = hops ]; then
+    for s in a b; do
+        port=$([ $s = a ] && echo 7402 || echo 9002)
+        ip netns exec sg$s tcpdump -i lo -B 32768 -w "$OUT/$s-lo.pcap" "tcp port $port" \
+            2>"$OUT/$s-lo.tcpdump" &
+        caps+=($!)
+        for l in l1 l2; do
+            ip netns exec sg$s tcpdump -i $l -B 32768 -w "$OUT/$s-$l.pcap" sctp 2>"$OUT/$s-$l.tcpdump" &
+            caps+=($!)
+        done
+    done
+    sleep 1
+fi
+interactive() {
+    ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode interactive --chunk 100 \
+        --interval-ms 20 --count "$1" --no-fin --timeout-ms 60000
+}
 case "$WORKLOAD" in
 w1) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes "$BYTES" --no-fin --timeout-ms 600000 ;;
 w2) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 64 --bytes "$BYTES" --no-fin --timeout-ms 600000 ;;
@@ -81,11 +109,26 @@ w5)
     ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes 64G --timeout-ms 600000 >/dev/null &
     bulk=$!
     sleep 1
-    ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode interactive --chunk 100 \
-        --interval-ms 20 --count 250 --no-fin --timeout-ms 60000
+    interactive 250
+    kill "$bulk"
+    ;;
+w5b)
+    ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 4 --bytes 64G \
+        --timeout-ms 600000 >/dev/null &
+    bulk=$!
+    sleep 2
+    interactive 500
     kill "$bulk"
     ;;
 esac
+if [ "$TOOL" = hops ]; then
+    sleep 1
+    kill -INT "${caps[@]}"
+    wait "${caps[@]}"
+    python3 "$ROOT/tests/bench/hops.py" "$OUT" --worst 5 >"$OUT/hops.txt"
+    grep -h 'dropped by kernel' "$OUT"/*.tcpdump | grep -v '^0 ' >>"$OUT/hops.txt"
+    cat "$OUT/hops.txt"
+fi
 if [ "$TOOL" = perf ]; then
     kill -INT "$perf_pid"
     wait "$perf_pid"
