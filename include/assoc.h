@@ -78,7 +78,7 @@ typedef struct assoc {
 
     reasm_t rx;      /* messages being received, piece by piece */
     int told_pieces; /* logged that the kernel delivers in pieces */
-    int told_maxseg; /* logged that SCTP_MAXSEG was refused */
+    int told_maxseg; /* logged that DATA chunks keep no room for a SACK */
     int handles;     /* open uv handles; freed when it reaches 0 */
 
     /* For status: counters the kernel does not keep. */

@@ -49,8 +49,10 @@ int sock_set_sndbuf(int fd, unsigned bytes);
 
 /* Keeps room in every DATA chunk for the control chunks the kernel bundles
  * ahead of data (SOCK_BUNDLE_ROOM, sctp_sock.c), for the association's path
- * MTU now: SCTP_MAXSEG. Returns 0 or -errno. */
-int sock_keep_bundle_room(int fd);
+ * MTU now: SCTP_MAXSEG. With a path MTU so small that the kernel refuses the
+ * smaller limit, its own stays. Returns 0, or -errno with *what the option
+ * that failed. */
+int sock_keep_bundle_room(int fd, const char **what);
 
 /* From SCTP_STATUS: DATA chunks waiting unsent in the kernel (penddata)
  * and the peer's receive window now. */

@@ -520,11 +520,15 @@ static void assoc_established(assoc_t *a)
  * check, as the path MTU may change. */
 static void assoc_keep_bundle_room(assoc_t *a)
 {
-    int r = sock_keep_bundle_room(a->fd);
+    const char *what = "";
+    int r;
 
+    if (a->state != ASSOC_READY) /* the kernel may have freed it already */
+        return;
+    r = sock_keep_bundle_room(a->fd, &what);
     if (r < 0 && !a->told_maxseg) {
         a->told_maxseg = 1;
-        assoc_log(a, LOG_WARN, "cannot keep room for SACKs in DATA chunks (SCTP_MAXSEG: %s)",
+        assoc_log(a, LOG_WARN, "cannot keep room for SACKs in DATA chunks (%s: %s)", what,
                   strerror(-r));
     }
 }

@@ -270,33 +270,37 @@ static int sock_status(int fd, struct sctp_status *st)
 }
 
 /* Room kept in every DATA chunk for the control chunks bundled ahead of it:
- * a SACK with up to twelve gap blocks or duplicate TSNs, a HEARTBEAT-ACK.
- * The kernel sizes a chunk to fill the path MTU with its AUTH chunk; a
- * packet that holds a SACK but no data yet then takes such a chunk anyway,
- * marks itself fit for IP fragmentation and goes on filling up to the GSO
- * size (Linux 6.1, sctp_packet_will_fit in net/sctp/output.c). Without
- * this room t_bulk's transfer had site a cut 28,480 IPv4 fragments and
+ * a SACK with up to twelve gap blocks or duplicate TSNs, or a HEARTBEAT or
+ * HEARTBEAT-ACK (those go to idle paths, so rarely beside data). The kernel
+ * sizes a chunk to fill the path MTU with its AUTH chunk; a packet that
+ * holds a SACK but no data yet then takes such a chunk anyway, marks itself
+ * fit for IP fragmentation and goes on filling up to the GSO size (Linux
+ * 6.1, sctp_packet_will_fit in net/sctp/output.c). Without this room
+ * t_bulk's transfer had site a create 28,480 IPv4 fragments and
  * t_ipv6_both_ways 8,716 IPv6 ones; captures of the benchmark's W5b load
  * showed up to five fragments a packet. A link that drops fragments (a
  * firewall, a NAT) loses every such packet, and one lost fragment costs
  * the whole packet. */
 #define SOCK_BUNDLE_ROOM 64
-#define SOCK_FRAG_MIN    512 /* below this the kernel's own limit holds */
 
-int sock_keep_bundle_room(int fd)
+int sock_keep_bundle_room(int fd, const char **what)
 {
     struct sctp_assoc_value v = {.assoc_id = 0, .assoc_value = 0};
     struct sctp_status st;
     int r;
 
     /* Without a limit of ours the kernel's point is the path MTU's. */
-    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_MAXSEG, &v, sizeof(v))) < 0 ||
-        (r = sock_status(fd, &st)) < 0)
-        return r;
-    if (st.sstat_fragmentation_point < SOCK_FRAG_MIN + SOCK_BUNDLE_ROOM)
-        return 0;
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_MAXSEG, &v, sizeof(v))) < 0)
+        return *what = "SCTP_MAXSEG", r;
+    if ((r = sock_status(fd, &st)) < 0)
+        return *what = "SCTP_STATUS", r;
     v.assoc_value = st.sstat_fragmentation_point - SOCK_BUNDLE_ROOM;
-    return setopt(fd, IPPROTO_SCTP, SCTP_MAXSEG, &v, sizeof(v));
+    r = setopt(fd, IPPROTO_SCTP, SCTP_MAXSEG, &v, sizeof(v));
+    if (r == -EINVAL)
+        return 0; /* a path MTU so small that the kernel's minimum is the limit */
+    if (r < 0)
+        *what = "SCTP_MAXSEG";
+    return r;
 }
 
 int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd)

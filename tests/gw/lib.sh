@@ -141,9 +141,9 @@ in_site() {
 }
 
 # ip_stat SITE COUNTER: an IP counter of SITE's namespace from
-# /proc/net/snmp, e.g. FragCreates (packets the stack cut into fragments).
+# /proc/net/snmp, e.g. FragCreates (fragments the stack created).
 ip_stat() {
-    in_site "$1" awk -v k="$2" '$1 == "Ip:" { if (h) print $(c[k]); else for (i = 2; i <= NF; i++) c[$i] = i; h = 1 }' \
+    in_site "$1" awk -v k="$2" '$1 == "Ip:" { if (!h) { for (i = 2; i <= NF; i++) c[$i] = i; h = 1; if (!(k in c)) exit 1 } else print $(c[k]) }' \
         /proc/net/snmp
 }
 

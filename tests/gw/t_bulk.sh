@@ -2,8 +2,8 @@
 # 64 concurrent flows x 1 MiB of random data, verified byte for byte at the
 # back end (echo) and on the echo back at the client. No packet of it left
 # either site in IP fragments: a link that drops fragments (a firewall, a
-# NAT) would lose every such packet (sock_keep_bundle_room; before it, a
-# transfer like this one had the stack cut over a thousand packets).
+# NAT) would lose every such packet (sock_keep_bundle_room; before it,
+# this transfer had site a create 28,480 fragments).
 . "$(dirname "$0")/lib.sh"
 echo_pair
 r=$(client a --connect 127.0.0.1:7001 --flows 64 --bytes $((1 << 20)) --mode echo --timeout-ms 240000)
