@@ -10,7 +10,9 @@ client to gateway a on port 7402, gateway b to the echo back end on 9002)
 and a-l1/a-l2/b-l1/b-l2.pcap (SCTP on each link at each site). The flow
 sends 100-byte requests; request i is byte range [100i, 100i+100) of the
 TCP legs, and of the interactive stream's DATA after sealing's 17 bytes
-per message come off, whatever messages the gateways cut it into. For
+per message come off (the pair must run encrypted), whatever messages the
+gateways cut it into; the links must be clean (chunks are taken in the
+order they are seen). For
 each request, the time its last byte is first seen at each point:
 
   t0 client -> gateway a       (site a, loopback)
@@ -24,7 +26,7 @@ each request, the time its last byte is first seen at each point:
 
 and prints p50/p90/p99 of each hop in ms. A capture taps a link after its
 qdisc, so t0->t1 holds gateway a, its socket and link delay and queue; the
-flow's SCTP stream is the one that carries the most data from b to a (the
+flow's SCTP stream is the one with the most DATA chunks from b to a (the
 bulk flows' streams carry only WINDOW that way).
 """
 import argparse
@@ -146,7 +148,7 @@ def stream_bytes(chunks, way, sid):
     for t, w, s, plen, flags in chunks:
         if w != way or s != sid or (plen == WINDOW and flags & 3 == 3):
             continue
-        total += plen - (SEAL if flags & 2 else 0)  # B bit: a message's first piece
+        total += plen - (SEAL if flags & 1 else 0)  # E bit: the type and tag end a message
         out.append((t, total))
     return out
 
@@ -168,7 +170,12 @@ def main():
     if not echoed:
         raise SystemExit("hops: no stream carries data from b to a")
     sid = echoed.most_common(1)[0][0]
-    leg = lambda legs, port, out: next(v for k, v in legs.items() if (k[0] if out else k[1]) == port)
+    def leg(legs, port, out):
+        for k, v in legs.items():
+            if (k[0] if out else k[1]) == port:
+                return v
+        raise SystemExit(f"hops: no TCP segment {'from' if out else 'to'} port {port} in the captures")
+
     t0 = reached(leg(a_lo, 7402, False), 10**9)
     n = len(t0)
     points = [

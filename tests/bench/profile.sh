@@ -29,7 +29,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SCTPGW:?path of the sctpgw binary}"
 : "${GWLOAD:?path of the gwload binary}"
 OUT=${1:?output folder}
-TOOL=${2:?callgrind or perf}
+TOOL=${2:?callgrind, perf or hops}
 WORKLOAD=${3:-w1}
 BYTES=${4:-8M}
 WORK=$(mktemp -d /tmp/sctpgw-prof.XXXXXX)
@@ -47,6 +47,10 @@ case "$TOOL:$WORKLOAD" in
 callgrind:* | perf:* | hops:w5b) ;;
 *) echo "profile: $TOOL $WORKLOAD: unknown (hops takes w5b)" >&2 && exit 2 ;;
 esac
+if [ "$TOOL" = hops ] && [ "${ENCRYPTION:-on}" = off ]; then
+    echo "profile: hops reads the sealed messages' sizes: run it encrypted" >&2
+    exit 2
+fi
 topo_up --links 2 --delay 5 ${RATE:+--rate "$RATE"} || exit 1
 ip netns exec sgb "$GWLOAD" server --listen 0.0.0.0:9001 --mode bulk &
 PIDS+=($!)
@@ -86,30 +90,32 @@ caps=()
 if [ "$TOOL" = hops ]; then
     for s in a b; do
         port=$([ $s = a ] && echo 7402 || echo 9002)
-        ip netns exec sg$s tcpdump -i lo -B 32768 -w "$OUT/$s-lo.pcap" "tcp port $port" \
+        ip netns exec sg$s tcpdump -i lo -B 16384 -w "$OUT/$s-lo.pcap" "tcp port $port" \
             2>"$OUT/$s-lo.tcpdump" &
         caps+=($!)
         for l in l1 l2; do
-            ip netns exec sg$s tcpdump -i $l -B 32768 -w "$OUT/$s-$l.pcap" sctp 2>"$OUT/$s-$l.tcpdump" &
+            ip netns exec sg$s tcpdump -i $l -B 16384 -w "$OUT/$s-$l.pcap" sctp 2>"$OUT/$s-$l.tcpdump" &
             caps+=($!)
         done
     done
+    PIDS+=("${caps[@]}") # stopped by cleanup if this run ends early
     sleep 1
 fi
+rc=0 # the workload's and the analysis' status, this script's
 interactive() {
     ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode interactive --chunk 100 \
         --interval-ms 20 --count "$1" --no-fin --timeout-ms 60000
 }
 case "$WORKLOAD" in
-w1) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes "$BYTES" --no-fin --timeout-ms 600000 ;;
-w2) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 64 --bytes "$BYTES" --no-fin --timeout-ms 600000 ;;
+w1) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes "$BYTES" --no-fin --timeout-ms 600000 || rc=1 ;;
+w2) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 64 --bytes "$BYTES" --no-fin --timeout-ms 600000 || rc=1 ;;
 w5)
     topo_set 1 --loss 2
     topo_set 2 --loss 2
     ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes 64G --timeout-ms 600000 >/dev/null &
     bulk=$!
     sleep 1
-    interactive 250
+    interactive 250 || rc=1
     kill "$bulk"
     ;;
 w5b)
@@ -117,7 +123,7 @@ w5b)
         --timeout-ms 600000 >/dev/null &
     bulk=$!
     sleep 2
-    interactive 500
+    interactive 500 || rc=1
     kill "$bulk"
     ;;
 esac
@@ -125,8 +131,8 @@ if [ "$TOOL" = hops ]; then
     sleep 1
     kill -INT "${caps[@]}"
     wait "${caps[@]}"
-    python3 "$ROOT/tests/bench/hops.py" "$OUT" --worst 5 >"$OUT/hops.txt"
-    grep -h 'dropped by kernel' "$OUT"/*.tcpdump | grep -v '^0 ' >>"$OUT/hops.txt"
+    python3 "$ROOT/tests/bench/hops.py" "$OUT" --worst 5 >"$OUT/hops.txt" || rc=1
+    grep -H 'dropped by kernel' "$OUT"/*.tcpdump | grep -v ':0 packets' >>"$OUT/hops.txt"
     cat "$OUT/hops.txt"
 fi
 if [ "$TOOL" = perf ]; then
@@ -152,3 +158,4 @@ if [ "$TOOL" = perf ]; then
     } >"$OUT/perf.txt"
 fi
 ls -l "$OUT" >&2
+exit "$rc"
