@@ -41,19 +41,20 @@
  * Under load the budget is measured, not derived. What it guarantees: with
  * bulk flows filling links of 10 Mbit/s (t_failover_load: four bulk flows,
  * eight paced ones, encrypted), the largest paced gap when the primary link
- * died was 380-435 ms at 300 and 295-427 ms at 500 in two runs (earlier
- * builds: 161-527 ms at 300, the top of that range when the remaining path
- * timed out under the load; t_failover_load asserts failover_ms + 300 ms,
- * as t_failover does without the load). The same load with no cut at all
- * left largest gaps of 220-427 ms in ten runs on the bed, whose two
- * emulated CPUs it keeps busy (tests/bench/README.md, "What did not
- * help"): what the cut adds is within the load's own gaps. It adds no
- * more because little waits in the kernel or the network (pace.h): what was
- * in flight on the dead path is a few tens of kilobytes, retransmitted on
- * the other path within a round trip or two, and no flow waits long for
- * its turn. On the bed with unlimited links the emulated CPUs are what the
- * bulk flows fill, and the gaps grow with their queueing; the benchmark's
- * W6b measures that case (tests/bench/README.md).
+ * died was 380-435 ms at 300 and 295-427 ms at 500 in two runs before
+ * 986a906 (earlier builds: 161-527 ms at 300, the top of that range when
+ * the remaining path timed out under the load; t_failover_load asserts
+ * failover_ms + 300 ms, as t_failover does without the load). The same
+ * load with no cut at all left largest gaps of 220-427 ms in ten runs on
+ * the bed, whose two emulated CPUs it keeps busy (tests/bench/README.md,
+ * "What did not help"): the runs with the cut sit at the top of that
+ * range. The cut adds no more because little waits in the kernel or the
+ * network (pace.h): what was in flight on the dead path is a few tens of
+ * kilobytes, retransmitted on the other path within a round trip or two,
+ * and no flow waits long for its turn. On the bed with unlimited links
+ * the emulated CPUs are what the bulk flows fill, and the gaps grow with
+ * their queueing; the benchmark's W6b measures that case
+ * (tests/bench/README.md).
  */
 #ifndef SCTPGW_TUNE_H
 #define SCTPGW_TUNE_H

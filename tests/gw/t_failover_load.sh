@@ -8,7 +8,7 @@
 # flows carry on: from 1 s after the cut they move at least 40% of a link's
 # rate (status's bytes out, over a second or more).
 #
-# Measured: 380-435 ms at 300 and 295-427 ms at 500 in two runs of this code,
+# Measured: 380-435 ms at 300 and 295-427 ms at 500 in two runs before 986a906,
 # and 220-427 ms in ten runs of the same load with no cut at all (the bed's
 # emulated CPUs, busy with the load; tests/bench/README.md);
 # earlier builds 161-527 ms at 300 (the most with a timeout of the
