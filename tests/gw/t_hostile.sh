@@ -302,8 +302,10 @@ check "silent: each ended within ${SILENT_DEADLINE_MS} ms (${R[still_open]} stil
 # anything else, or earlier).
 check "site b logged the 10 peers without SCTP-AUTH ($(count_log site-b 'closed: the peer does not do SCTP-AUTH on every chunk'))" \
     [ "$(count_log site-b 'closed: the peer does not do SCTP-AUTH on every chunk')" -eq 10 ]
+# At least ten: the random attack's messages, mostly under the gateway's own
+# PPIDs, can make a HELLO of another version too (SEED=408 made one: 11).
 check "site b logged the 10 protocol 2 peers ($(count_log site-b 'closed: the peer speaks another protocol version'))" \
-    [ "$(count_log site-b 'closed: the peer speaks another protocol version')" -eq 10 ]
+    [ "$(count_log site-b 'closed: the peer speaks another protocol version')" -ge 10 ]
 parse "$(grep '^attack=noproof sctp_auth=wrong ' "$WORK/hostile.out")"
 read -r timed_n timed_min timed_max < <(awk -v t0="${R[up_first]}" '
     /closed: handshake timed out/ {
