@@ -14,6 +14,7 @@
  *            1  deliver the first message in flight on stream u8
  *            2  deliver the next message of the way back
  *            3  the initiator starts a rekey (when seal_rekey_start lets it)
+ *               (ops 3 and 7 start or feed REKEYS_MAX rekeys at most)
  *            4  mutate: stream u8 | how u8 | arg u8: the first message in
  *               flight on that stream, changed (a bit flipped, cut, grown,
  *               another PPID, another stream), delivered in its stead
@@ -54,6 +55,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 #define QUEUE_MAX   12 /* messages in flight per stream */
 #define LEN_MAX     255
 #define HISTORY_MAX 8
+/* Rekeys per input, started (op 3) or fed (op 7): each costs up to four
+ * X25519 operations, which took most of the time with 1 KiB inputs, and a
+ * few already reach every state of the rekey (seal.h). */
+#define REKEYS_MAX 6
 
 static uint32_t rng_counter;
 
@@ -122,6 +127,7 @@ typedef struct world {
     queue_t back;            /* the receiver's rekey messages, to the sender */
     msg_t hist[HISTORY_MAX]; /* delivered to the receiver */
     int n_hist;
+    int rekeys;  /* started or fed, up to REKEYS_MAX */
     int tainted; /* a control message fed directly was accepted */
     int over;    /* a refusal: the association would be gone */
 } world_t;
@@ -357,6 +363,9 @@ static void op_control(world_t *w, input_t *in)
     uint8_t how = get(in);
     int r;
 
+    if (w->rekeys >= REKEYS_MAX)
+        return;
+    w->rekeys++;
     if (how & 1) {
         m = (wire_msg_t){.type = WIRE_SWITCH, .u.count = get(in)};
     } else if (how & 2) {
@@ -409,8 +418,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             deliver_back(&w);
             break;
         case 3:
-            if (w.fwd[0].n < QUEUE_MAX - 2 && seal_rekey_start(initiator ? &w.tx : &w.rx, &out))
+            if (w.rekeys < REKEYS_MAX && w.fwd[0].n < QUEUE_MAX - 2 &&
+                seal_rekey_start(initiator ? &w.tx : &w.rx, &out)) {
+                w.rekeys++;
                 emit(&w, initiator ? &w.tx : &w.rx, &out);
+            }
             break;
         case 4:
             op_mutate(&w, &in);
