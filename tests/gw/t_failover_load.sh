@@ -2,15 +2,19 @@
 # Failover under load, at failover_ms 300 and 500, on links of 10 Mbit/s
 # each (an LTE-class line): 4 bulk flows fill the association, 8 paced
 # flows (256 B every 10 ms, echoed) run beside them, and the primary link
-# is cut 2 s in. Every paced flow completes with every byte, its largest gap
+# is cut 4 s in. Every paced flow completes with every byte, its largest gap
 # stays within failover_ms + SLACK_MS (300, as t_failover allows without
-# the load), no flow is reset, the association is never lost, and the bulk
-# flows carry on: from 1 s after the cut they move at least 40% of a link's
-# rate (status's bytes out, over a second or more).
+# the load) or, when the load alone already cost more, failover_ms + the
+# largest gap the paced flows saw before the cut (the bed's CPUs then are
+# what the flows wait on, not the failover); no flow is reset, the
+# association is never lost, and the bulk flows carry on: from 1 s after
+# the cut they move at least 40% of a link's rate (status's bytes out, over
+# a second or more).
 #
 # Measured: 380-435 ms at 300 and 295-427 ms at 500 in two runs before 986a906,
 # and 220-427 ms in ten runs of the same load with no cut at all (the bed's
-# emulated CPUs, busy with the load; tests/bench/README.md);
+# emulated CPUs, busy with the load; tests/bench/README.md); 616 ms at 300
+# on a slower CI machine, which a bound of failover_ms + 300 failed;
 # earlier builds 161-527 ms at 300 (the most with a timeout of the
 # remaining path under the load, which costs its RTO and a slow start) and
 # 178-476 ms at 500. The links are slow so that the link is what the bulk flows
@@ -38,7 +42,7 @@ bytes_out() {
 
 # cut_under_load F: a fresh pair at failover_ms F, the cut, the checks.
 cut_under_load() {
-    local f=$1 bulk paced r o1 o2 rate
+    local f=$1 bulk paced r o1 o2 rate cut_at base slack gaps=$WORK/gaps-$1
     FAILOVER_MS=$f echo_bulk_config "-$f"
     pair_start "-$f"
     sleep 1 # both paths confirmed by heartbeats
@@ -47,9 +51,11 @@ cut_under_load() {
     bulk=$!
     sleep 2 # the bulk flows fill the association
     client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 256 --interval-ms 10 \
-        --count 500 --no-fin --timeout-ms 60000 >"$WORK/paced.out" &
+        --count 700 --no-fin --timeout-ms 60000 --gap-log "$gaps" --gap-min-ms 50 \
+        >"$WORK/paced.out" &
     paced=$!
-    sleep 2
+    sleep 4
+    cut_at=${EPOCHREALTIME/,/.}
     topo_cut 1
     sleep 1
     o1=$(bytes_out "site-a-$f")
@@ -65,8 +71,11 @@ cut_under_load() {
     r=$(cat "$WORK/paced.out")
     log "failover_ms $f, paced beside bulk, link 1 cut: $r"
     expect "$r" ok == 8
-    expect "$r" bytes_verified == $((8 * 500 * 256))
-    expect "$r" max_gap_ms '<=' $((f + SLACK_MS))
+    expect "$r" bytes_verified == $((8 * 700 * 256))
+    base=$(awk -v c="$cut_at" '$2 < c && $3 > m { m = $3 } END { printf "%d", m }' "$gaps")
+    slack=$((base > SLACK_MS ? base : SLACK_MS))
+    log "largest gap before the cut (the load alone): $base ms; allowed: $f + $slack ms"
+    expect "$r" max_gap_ms '<=' $((f + slack))
     [ "$(count_log "site-a-$f" 'up: peer proved the key')" -eq 1 ] || fail "the association was lost"
     [ "$(count_log "site-a-$f" 'reset:')" -eq 0 ] || fail "a flow was reset"
     kill "$(gw_pid "site-a-$f")" "$(gw_pid "site-b-$f")"
