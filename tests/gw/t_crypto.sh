@@ -33,11 +33,13 @@
 #    gateways: the SCTP-AUTH check goes first). Different keys: within 15 s
 #    both ends say that nothing came from the peer and what that means.
 # 4. Rekeying under load: rekey_s = 1 at site a (the dialling end); 4 bulk echo flows of
-#    4 MB (about 15 s on the bed: they outlast the paced flows) and 8 paced
+#    4 MB (about 10 s on the bed) and 8 paced
 #    flows (1 KB every 10 ms for 10 s) at once. Every byte
-#    verified, no flow or association lost, `fresh keys` at least 6 times
-#    at each end (about 10 during the load), and the paced flows' largest
-#    gap within GAP_MS.
+#    verified, no flow or association lost, `fresh keys` at least 3 times
+#    at each end and never more than APART_MS (5 s) apart: rekeys keep
+#    completing under the load (every 2.4 s at most on the bed, 6 to 9
+#    times; a CI machine saw 5), and the paced flows' largest gap within
+#    GAP_MS.
 #
 # T_CRYPTO_COMPARE=1 also runs part 4's load with encryption = off and with
 # the default rekey_s (3600), and logs their gaps (no assertion): the
@@ -58,6 +60,7 @@ FORGED="FORGED-BY-INJECT"
 # slower gateways made show.
 GAP_MS=${GAP_MS:-1500}
 [ -z "${SCTPGW_SANITIZED:-}" ] || GAP_MS=4000
+APART_MS=${APART_MS:-5000}
 
 # An association's end (not a flow's, nor a dial that found nobody yet).
 ASSOC_CLOSED='assoc [0-9]+ peer [^ ]+: closed: '
@@ -410,6 +413,15 @@ load() {
     log "load$1: fresh keys at a: $(count_log "site-a$1" 'fresh keys'), at b: $(count_log "site-b$1" 'fresh keys')"
 }
 
+# rekey_apart SITE: the longest time in ms between two `fresh keys` lines
+# of its log (the clock of day in the lines' timestamps, across midnight).
+rekey_apart() {
+    grep -E 'fresh keys \(rekey' "$WORK/$1.log" | awk '
+        { split(substr($1, 12, 12), t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+          if (NR > 1) { if (s < p) s += 86400; if (s - p > m) m = s - p }; p = s }
+        END { printf "%d", m * 1000 }'
+}
+
 t0=$SECONDS
 ASSOC_EXTRA_A="rekey_s = 1" echo_conf -rekey 9001
 pair_start -rekey
@@ -421,8 +433,10 @@ expect "$PACED" bytes_verified == $((8 * 1000 * 1024))
 expect "$PACED" max_gap_ms '<=' "$GAP_MS"
 for s in site-a-rekey site-b-rekey; do
     n=$(count_log $s 'fresh keys \(rekey [0-9]+\)')
-    log "$s: fresh keys $n times"
-    [ "$n" -ge 6 ] || fail "$s: fresh keys only $n times in the load's $((SECONDS - t0)) s"
+    apart=$(rekey_apart $s)
+    log "$s: fresh keys $n times, at most $apart ms apart"
+    [ "$n" -ge 3 ] || fail "$s: fresh keys only $n times in the load's $((SECONDS - t0)) s"
+    [ "$apart" -le "$APART_MS" ] || fail "$s: $apart ms without fresh keys under the load"
     [ "$(count_log $s 'up: peer proved')" -eq 1 ] || fail "$s: the association came up again"
     [ "$(count_log $s "$ASSOC_CLOSED|reset: ")" -eq 0 ] || fail "$s: a flow or the association was lost"
 done
