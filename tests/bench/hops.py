@@ -30,8 +30,13 @@ flow's SCTP stream is the one with the most DATA chunks from b to a (the
 bulk flows' streams carry only WINDOW that way).
 """
 import argparse
+import os
 import struct
+import sys
 from collections import Counter
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gw"))
+from pcap_scan import records  # noqa: E402
 
 MSG = 100
 SEAL = 17  # what sealing adds to a message (WIRE_SEAL_MAX)
@@ -43,15 +48,9 @@ def frames(path):
     """(time, IPv4 packet or fragment) of a pcap file with Ethernet framing."""
     with open(path, "rb") as f:
         data = f.read()
-    end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    scale = 1e9 if data[:4] in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e6
-    off = 24
-    while off + 16 <= len(data):
-        sec, frac, incl, _ = struct.unpack(end + "IIII", data[off : off + 16])
-        frame = data[off + 16 : off + 16 + incl]
-        off += 16 + incl
+    for t, frame in records(data):
         if frame[12:14] == b"\x08\x00":
-            yield sec + frac / scale, frame[14:]
+            yield t, frame[14:]
 
 
 def packets(path, counts=None):

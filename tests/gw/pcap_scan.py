@@ -16,6 +16,7 @@ import sys
 
 
 def records(data):
+    """(time in s, frame) of each record of a pcap file's bytes."""
     magic = data[:4]
     if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1"):
         end = "<"
@@ -23,10 +24,11 @@ def records(data):
         end = ">"
     else:
         raise ValueError("not a pcap file")
+    scale = 1e9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e6
     off = 24
     while off + 16 <= len(data):
-        incl = struct.unpack(end + "I", data[off + 8 : off + 12])[0]
-        yield data[off + 16 : off + 16 + incl]
+        sec, frac, incl, _ = struct.unpack(end + "IIII", data[off : off + 16])
+        yield sec + frac / scale, data[off + 16 : off + 16 + incl]
         off += 16 + incl
 
 
@@ -46,7 +48,7 @@ def main():
             data = f.read()
         for i, m in enumerate(o.marker):
             counts[i] += data.count(m.encode())
-        for frame in records(data):
+        for _, frame in records(data):
             if len(frame) < 34 or frame[12:14] != b"\x08\x00" or frame[23] != 132:
                 continue
             ip = frame[14:]
