@@ -140,15 +140,11 @@ in_site() {
     ip netns exec "$ns" "$@"
 }
 
-# ip_stat SITE COUNTER: an IP counter of SITE's namespace from
-# /proc/net/snmp, e.g. FragCreates (fragments the stack created).
-ip_stat() {
-    in_site "$1" awk -v k="$2" '$1 == "Ip:" { if (!h) { for (i = 2; i <= NF; i++) c[$i] = i; h = 1; if (!(k in c)) exit 1 } else print $(c[k]) }' \
-        /proc/net/snmp
+# net_stat SITE COUNTER: a counter of SITE's namespace as nstat names it,
+# e.g. IpFragCreates, Ip6FragCreates (fragments the stack created).
+net_stat() {
+    in_site "$1" nstat -asz "$2" | awk -v k="$2" '$1 == k { n = $2 } END { if (n == "") exit 1; print n }'
 }
-
-# ip6_stat SITE COUNTER: the same for IPv6 (/proc/net/snmp6, Ip6COUNTER).
-ip6_stat() { in_site "$1" awk -v k="Ip6$2" '$1 == k { print $2 }' /proc/net/snmp6; }
 
 make_key() { # make_key FILE
     head -c 48 /dev/urandom >"$1"

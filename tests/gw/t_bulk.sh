@@ -11,6 +11,6 @@ log "$r"
 expect "$r" ok == 64
 expect "$r" failed == 0
 expect "$r" bytes_verified == $((64 * (1 << 20)))
-expect "frag_a=$(ip_stat a FragCreates)" frag_a == 0
-expect "frag_b=$(ip_stat b FragCreates)" frag_b == 0
+expect "frag_a=$(net_stat a IpFragCreates)" frag_a == 0
+expect "frag_b=$(net_stat b IpFragCreates)" frag_b == 0
 done_ok

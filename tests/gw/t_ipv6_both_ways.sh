@@ -49,6 +49,6 @@ expect "$r" ok == 8
 expect "$r" bytes_verified == $((8 << 20))
 grep -q 'paths fd00:1::2' "$WORK/site-a.log" || fail "the association did not use the IPv6 links"
 # No packet left in IPv6 fragments (as t_bulk checks for IPv4).
-expect "frag_a=$(ip6_stat a FragCreates)" frag_a == 0
-expect "frag_b=$(ip6_stat b FragCreates)" frag_b == 0
+expect "frag_a=$(net_stat a Ip6FragCreates)" frag_a == 0
+expect "frag_b=$(net_stat b Ip6FragCreates)" frag_b == 0
 done_ok
