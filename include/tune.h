@@ -44,7 +44,9 @@
  * died was 380-435 ms at 300 and 295-427 ms at 500 in two runs before
  * 986a906 (earlier builds: 161-527 ms at 300, the top of that range when
  * the remaining path timed out under the load; t_failover_load asserts
- * failover_ms + 300 ms, as t_failover does without the load). The same
+ * failover_ms + 300 ms, as t_failover does without the load, or
+ * failover_ms + the largest gap the load caused before the cut, when
+ * that is more, as on a slower machine). The same
  * load with no cut at all left largest gaps of 220-427 ms in ten runs on
  * the bed, whose two emulated CPUs it keeps busy (tests/bench/README.md,
  * "What did not help"): the runs with the cut sit at the top of that
