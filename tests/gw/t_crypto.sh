@@ -413,10 +413,11 @@ load() {
     log "load$1: fresh keys at a: $(count_log "site-a$1" 'fresh keys'), at b: $(count_log "site-b$1" 'fresh keys')"
 }
 
-# rekey_apart SITE: the longest time in ms between two `fresh keys` lines
-# of its log (the clock of day in the lines' timestamps, across midnight).
+# rekey_apart SITE: the longest time in ms between the association's `up:`
+# and the first `fresh keys` line of its log, or between two of them (the
+# clock of day in the lines' timestamps, across midnight).
 rekey_apart() {
-    grep -E 'fresh keys \(rekey' "$WORK/$1.log" | awk '
+    grep -E 'up: peer proved|fresh keys \(rekey' "$WORK/$1.log" | awk '
         { split(substr($1, 12, 12), t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
           if (NR > 1) { if (s < p) s += 86400; if (s - p > m) m = s - p }; p = s }
         END { printf "%d", m * 1000 }'
