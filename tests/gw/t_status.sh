@@ -131,7 +131,8 @@ cat >"$WORK/cut.sh" <<SH
 for l in 1 2; do cat /sys/class/net/l\$l/statistics/tx_bytes; done >"$WORK/tx.before"
 date +%s%3N >"$WORK/cut.ms"
 "$TOPO" cut 1
-for l in 1 2; do cat /sys/class/net/l\$l/statistics/tx_bytes; done >"$WORK/tx.cut"
+for l in 1 2; do cat /sys/class/net/l\$l/statistics/tx_bytes; done >"$WORK/tx.tmp"
+mv "$WORK/tx.tmp" "$WORK/tx.cut"
 SH
 client a --connect 127.0.0.1:7001 --flows 4 --mode paced --chunk 1024 --interval-ms 10 \
     --count 1000 --timeout-ms 60000 --at-ms 1500 --at-cmd "sh $WORK/cut.sh" >"$WORK/p2.out" &
