@@ -144,14 +144,14 @@ GW=$(gw_pid site-b)
 # (clang links ASan in statically: the sanitizer tree says so itself.)
 if [ -n "${SCTPGW_SANITIZED:-}" ] || grep -q libasan "/proc/$GW/maps" 2>/dev/null; then
     RSS_MAX_MB=${RSS_MAX_MB:-512}
-    # The attacks took 29 s there, and 51 s on a busy machine (the silent
-    # flood alone 28 s); 23 s without sanitizers.
-    LEGIT_S=${LEGIT_S:-55}
-    log "the gateway runs under AddressSanitizer: memory bound ${RSS_MAX_MB} MiB," \
-        "legitimate flows for ${LEGIT_S} s"
+    log "the gateway runs under AddressSanitizer: memory bound ${RSS_MAX_MB} MiB"
 fi
 RSS_MAX_MB=${RSS_MAX_MB:-24}
-LEGIT_S=${LEGIT_S:-38}
+# The legitimate flows run until the attacks are over (gwload --stop-file):
+# 23 s without sanitizers, 29 s with them, 51 and 62 s on busy machines.
+# LEGIT_MAX_S only sizes their counts and deadlines.
+LEGIT_MAX_S=600
+STOP=$WORK/legit.stop
 
 # status_kb FIELD: a field of the gateway's /proc status, in kB.
 status_kb() {
@@ -185,10 +185,9 @@ rss_before=$(status_kb VmRSS)
 # Through the whole test, two paced flows of 1 KiB every 10 ms; four
 # interactive flows (100 B every 20 ms) just before the attacks, and four
 # more through them. All are echoed and verified byte for byte.
-paced_n=$(((LEGIT_S + 6) * 100))
 client a --connect 127.0.0.1:7001 --mode paced --flows 2 --chunk 1024 --interval-ms 10 \
-    --count "$paced_n" --no-fin --timeout-ms $(((LEGIT_S + 6) * 1000 + 60000)) \
-    >"$WORK/legit-paced.out" &
+    --count $((LEGIT_MAX_S * 100)) --no-fin --timeout-ms $((LEGIT_MAX_S * 1000)) \
+    --stop-file "$STOP" >"$WORK/legit-paced.out" &
 legit_p=$!
 # A wrong SCTP-AUTH key, in the background from now: its 12.5 s are mostly
 # waiting for the gateway's deadline, and it must be over before the silent
@@ -199,14 +198,14 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$WRONG_ADDR" --seed "$SEED"
     >"$WORK/hostile-wrong.out" 2>>"$WORK/hostile.log" &
 wrong_pid=$!
 PIDS+=("$wrong_pid")
-interactive() { # interactive COUNT
+interactive() { # interactive COUNT [gwload options]
     client a --connect 127.0.0.1:7001 --mode interactive --flows 4 --chunk 100 \
-        --interval-ms 20 --count "$1" --no-fin --timeout-ms $((LEGIT_S * 1000 + 60000))
+        --interval-ms 20 --count "$1" --no-fin --timeout-ms $((LEGIT_MAX_S * 1000)) "${@:2}"
 }
 sleep 1
 before=$(interactive 150)
 say "legitimate flows before the attacks: $before"
-interactive $((LEGIT_S * 50)) >"$WORK/legit-interactive.out" &
+interactive $((LEGIT_MAX_S * 50)) --stop-file "$STOP" >"$WORK/legit-interactive.out" &
 legit_i=$!
 sleep 1
 
@@ -285,6 +284,7 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$HOSTILE_ADDR" --seed "$SEE
 cpu1=$(cpu_ticks)
 legit_alive=0
 ! kill -0 "$legit_i" 2>/dev/null || legit_alive=1
+touch "$STOP"
 say "attacks took $((SECONDS - t0)) s; the gateway used $(((cpu1 - cpu0) * 10)) ms of CPU meanwhile"
 while read -r line; do
     judge "$line"
@@ -324,7 +324,7 @@ check "wrong SCTP-AUTH key: site b timed out the 10 handshakes ($timed_n) at the
 left=$(in_site b ss -Hn --sctp state all | grep -cE "$HOSTILE_ADDR|$WRONG_ADDR" || true)
 check "no SCTP association from $HOSTILE_ADDR or $WRONG_ADDR left at site b ($left)" [ "$left" -eq 0 ]
 check "the gateway is alive" kill -0 "$GW"
-check "the legitimate flows were still running when the attacks ended (else raise LEGIT_S)" \
+check "the legitimate flows were still running when the attacks ended" \
     [ "$legit_alive" -eq 1 ]
 
 wait "$legit_i" || true
@@ -341,15 +341,15 @@ parse "$during"
 p99_during=${R[p99_us]%.*}
 check "legitimate interactive flows during: 4 ok (${R[ok]}), none failed" \
     [ "${R[ok]}/${R[failed]}" = 4/0 ]
-check "legitimate interactive bytes all verified (${R[bytes_verified]})" \
-    [ "${R[bytes_verified]}" -eq $((4 * 100 * LEGIT_S * 50)) ]
+check "legitimate interactive bytes all verified (${R[bytes_verified]} of ${R[bytes_sent]})" \
+    [ "${R[bytes_verified]}" -eq "${R[bytes_sent]}" -a "${R[bytes_sent]}" -gt 0 ]
 bound=$((p99_before * LAT_FACTOR + LAT_SLACK_MS * 1000))
 check "legitimate p99 $((p99_during / 1000)) ms during the attacks (before: $((p99_before / 1000)) ms; bound $((bound / 1000)) ms)" \
     [ "$p99_during" -le "$bound" ]
 parse "$paced"
 check "legitimate paced flows: 2 ok (${R[ok]}), none failed" [ "${R[ok]}/${R[failed]}" = 2/0 ]
-check "legitimate paced bytes all verified (${R[bytes_verified]})" \
-    [ "${R[bytes_verified]}" -eq $((2 * 1024 * paced_n)) ]
+check "legitimate paced bytes all verified (${R[bytes_verified]} of ${R[bytes_sent]})" \
+    [ "${R[bytes_verified]}" -eq "${R[bytes_sent]}" -a "${R[bytes_sent]}" -gt 0 ]
 
 trap_n=$(grep -c 'accepted from' "$WORK/server-9009.log" || true)
 echo_n=$(grep -c 'accepted from' "$WORK/server-9001.log" || true)

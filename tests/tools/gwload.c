@@ -950,6 +950,9 @@ typedef struct client {
     bool bytes_set, verbose, open_echo;
     bool fin_late; /* SCTP: no end-of-stream; done once every echo is back */
     const char *ready_file, *timeline_file, *at_cmd;
+    const char *stop_file; /* --stop-file: paced, interactive end once it exists */
+    bool stopped;
+    uv_timer_t stop_check;
     FILE *gap_log;       /* --gap-log: one line per gap of at least gap_min_ms */
     unsigned gap_min_ms; /* --gap-min-ms */
     double wall0;        /* the wall clock (s since the epoch) at t0 */
@@ -979,6 +982,7 @@ static void pump_bulk(flow_t *f);
 static void mark_opened(flow_t *f);
 
 static void flow_fail(flow_t *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void maybe_late_fin(flow_t *f);
 
 static void on_flow_closed(uv_handle_t *h)
 {
@@ -1190,6 +1194,10 @@ static void on_pace_tick(uv_timer_t *t)
     uint64_t due = (uv_hrtime() - cl->t_pace) / (cl->interval_ms * MS_NS) + 1;
     bool more = false;
 
+    if (cl->stopped) {
+        uv_timer_stop(t);
+        return;
+    }
     if (due > cl->count)
         due = cl->count;
     for (unsigned i = 0; i < cl->nflows; i++) {
@@ -1302,8 +1310,37 @@ static void client_wait_at(client_t *cl)
     uv_timer_stop(&cl->pace);
     uv_timer_stop(&cl->hold);
     uv_timer_stop(&cl->stagger);
+    uv_timer_stop(&cl->stop_check);
     while (cl->at_running)
         uv_run(cl->loop, UV_RUN_ONCE);
+}
+
+/* --stop-file exists: no chunk is sent any more, and each flow ends as
+ * it would have after --count, once what it sent has come back. */
+static void client_stop(client_t *cl)
+{
+    cl->stopped = true;
+    uv_timer_stop(&cl->pace);
+    for (unsigned i = 0; i < cl->nflows; i++) {
+        flow_t *f = &cl->flows[i];
+
+        if (f->finished || !f->connected)
+            continue;
+        f->total = f->queued;
+        if (!f->fin_queued && !cl->fin_late)
+            send_fin(f);
+        maybe_late_fin(f);
+    }
+}
+
+static void on_stop_check(uv_timer_t *t)
+{
+    client_t *cl = t->data;
+
+    if (access(cl->stop_file, F_OK) != 0)
+        return;
+    uv_timer_stop(t);
+    client_stop(cl);
 }
 
 static void on_all_connected(client_t *cl)
@@ -1315,6 +1352,8 @@ static void on_all_connected(client_t *cl)
     if (cl->mode == CM_PACED || cl->mode == CM_INTERACTIVE) {
         cl->t_pace = cl->t_open;
         uv_timer_start(&cl->pace, on_pace_tick, 0, cl->interval_ms);
+        if (cl->stop_file)
+            uv_timer_start(&cl->stop_check, on_stop_check, 100, 100);
     } else if (cl->mode == CM_IDLE) {
         uv_timer_start(&cl->hold, on_hold_over, cl->hold_ms, 0);
     }
@@ -1750,6 +1789,8 @@ static void client_usage(FILE *out)
                  "  --gap-log F     append 'start end gap_ms flow' to F for every gap between\n"
                  "                  two reads of a flow of at least --gap-min-ms (default\n"
                  "                  100); start and end in seconds since the epoch\n"
+                 "  --stop-file F   paced, interactive: once F exists (looked for every\n"
+                 "                  100 ms), no more chunks; each flow ends as after --count\n"
                  "  --at-cmd CMD    run 'sh -c CMD' --at-ms after every flow is open (at_ms\n"
                  "  --at-ms T       in the report: when it started, since that moment)\n"
                  "  --stagger-ms D  delay between starting flows (default 0)\n"
@@ -1836,6 +1877,9 @@ static int client_option(client_t *cl, int c, const char *arg)
         return cl->gap_log ? 0 : -1;
     case 'G':
         return parse_uint(arg, 86400000u, &cl->gap_min_ms);
+    case 'X':
+        cl->stop_file = arg;
+        return 0;
     default:
         return -1;
     }
@@ -1897,6 +1941,7 @@ static int client_parse(client_t *cl, int argc, char **argv)
         {"at-cmd", required_argument, NULL, 'A'},
         {"gap-log", required_argument, NULL, 'g'},
         {"gap-min-ms", required_argument, NULL, 'G'},
+        {"stop-file", required_argument, NULL, 'X'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -1976,7 +2021,9 @@ static int client_setup(client_t *cl)
     uv_timer_init(cl->loop, &cl->hold);
     uv_timer_init(cl->loop, &cl->stagger);
     uv_timer_init(cl->loop, &cl->at);
+    uv_timer_init(cl->loop, &cl->stop_check);
     cl->deadline.data = cl->pace.data = cl->hold.data = cl->stagger.data = cl->at.data = cl;
+    cl->stop_check.data = cl;
     return 0;
 }
 
