@@ -22,6 +22,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/sctp.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -1522,6 +1523,20 @@ static void flow_on_data(flow_t *f, const uint8_t *p, size_t n)
     maybe_late_fin(f);
 }
 
+/* A reset's error goes to the first call that meets it: when that was a
+ * write, whose callback comes a loop turn later, the read after it sees an
+ * end of file. The socket's state tells them apart: a peer's FIN leaves it
+ * in CLOSE_WAIT, a reset closed, as long as we sent no FIN ourselves. */
+static int flow_was_reset(flow_t *f)
+{
+    struct tcp_info ti;
+    socklen_t n = sizeof(ti);
+    uv_os_fd_t fd;
+
+    return !f->fin_queued && uv_fileno((uv_handle_t *)&f->tcp, &fd) == 0 &&
+           getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &n) == 0 && ti.tcpi_state == TCP_CLOSE;
+}
+
 static void flow_on_eof(flow_t *f)
 {
     if (f->cl->mode == CM_BULK)
@@ -1530,6 +1545,8 @@ static void flow_on_eof(flow_t *f)
         flow_closed_ok(f);
     else if (f->cl->mode != CM_CONNECT_RATE && f->fin_queued && f->verified == f->total)
         flow_ok(f);
+    else if (flow_was_reset(f))
+        flow_fail(f, "reset at offset %" PRIu64 " (a write met it first)", f->verified);
     else
         flow_fail(f, "early EOF at offset %" PRIu64, f->verified);
 }
