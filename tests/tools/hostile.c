@@ -195,6 +195,7 @@ typedef struct conn {
     int unopened;        /* of which the tool could not open */
     int flow_msgs;       /* messages received on a flow stream */
     unsigned msgs;       /* messages we sent */
+    int send_err;        /* errno of the last send that failed, or 0 */
     size_t bytes;        /* bytes we sent */
     double t_est, t_end; /* monotonic */
     int sys_err;         /* errno of the end, or of a failed connect */
@@ -456,8 +457,10 @@ static int send_msg(conn_t *c, uint16_t sid, uint32_t ppid, const void *buf, siz
     memcpy(CMSG_DATA(cm), &si, sizeof(si));
     /* The socket blocks for sends (with SO_SNDTIMEO as a backstop): the
      * gateway may stop reading, and then an error is what we want to see. */
-    if (sendmsg(c->fd, &mh, MSG_NOSIGNAL) < 0)
+    if (sendmsg(c->fd, &mh, MSG_NOSIGNAL) < 0) {
+        c->send_err = errno;
         return -errno;
+    }
     c->msgs++;
     c->bytes += len;
     return 0;
@@ -779,6 +782,30 @@ static void conn_end(run_t *rn, conn_t *c, end_t how, int err)
     rn->live--;
 }
 
+/* After a failed send: when the association is gone, that send may have
+ * taken the socket's error, and then no read reports the end and epoll
+ * never wakes for it (a race the gateway's ABORT wins now and then). The
+ * kernel still knows that the association is gone, and how the socket
+ * ends. Data still queued is read first; the end is looked for again then. */
+static void conn_check_gone(run_t *rn, conn_t *c)
+{
+    struct sctp_status st = {0};
+    socklen_t len = sizeof(st);
+    uint8_t b;
+    ssize_t n;
+
+    if (!c->send_err || c->state == S_ENDED)
+        return;
+    if (getsockopt(c->fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) == 0 &&
+        st.sstat_state != SCTP_CLOSED)
+        return;
+    n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        conn_end(rn, c, END_SHUTDOWN, 0);
+    else if (n < 0)
+        conn_end(rn, c, END_ABORT, errno == EAGAIN || errno == EWOULDBLOCK ? c->send_err : errno);
+}
+
 /* A connect failed: the listener's accept queue may have been full (the
  * kernel then refuses the INIT), so it is tried again after a pause, as a
  * determined attacker would, up to --retries times. */
@@ -848,13 +875,10 @@ static void conn_up(run_t *rn, conn_t *c, const opts_t *o, int ep)
     setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
     r = script_start(c, o);
-    if (r == 1) {
-        c->state = S_WAIT_PEER;
-        return;
-    }
     if (r < 0)
         script_main(c, o);
-    c->state = S_DRAIN;
+    c->state = r == 1 ? S_WAIT_PEER : S_DRAIN;
+    conn_check_gone(rn, c);
 }
 
 /* The gateway's ERROR: code u16 | len u8 | text. The first one heard in
@@ -942,6 +966,8 @@ static void conn_read(run_t *rn, conn_t *c, const opts_t *o, first_t *first)
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK)
                 conn_end(rn, c, END_ABORT, errno);
+            else
+                conn_check_gone(rn, c);
             return;
         }
         if (mh.msg_flags & MSG_NOTIFICATION)
