@@ -952,7 +952,6 @@ typedef struct client {
     bool fin_late; /* SCTP: no end-of-stream; done once every echo is back */
     const char *ready_file, *timeline_file, *at_cmd;
     const char *stop_file; /* --stop-file: paced, interactive end once it exists */
-    bool stopped;
     uv_timer_t stop_check;
     FILE *gap_log;       /* --gap-log: one line per gap of at least gap_min_ms */
     unsigned gap_min_ms; /* --gap-min-ms */
@@ -1195,10 +1194,6 @@ static void on_pace_tick(uv_timer_t *t)
     uint64_t due = (uv_hrtime() - cl->t_pace) / (cl->interval_ms * MS_NS) + 1;
     bool more = false;
 
-    if (cl->stopped) {
-        uv_timer_stop(t);
-        return;
-    }
     if (due > cl->count)
         due = cl->count;
     for (unsigned i = 0; i < cl->nflows; i++) {
@@ -1320,7 +1315,6 @@ static void client_wait_at(client_t *cl)
  * it would have after --count, once what it sent has come back. */
 static void client_stop(client_t *cl)
 {
-    cl->stopped = true;
     uv_timer_stop(&cl->pace);
     for (unsigned i = 0; i < cl->nflows; i++) {
         flow_t *f = &cl->flows[i];
