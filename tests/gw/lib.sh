@@ -214,6 +214,9 @@ wait_log() {
 
 # count_log NAME PATTERN: how many lines of a gateway's log match.
 count_log() { grep -cE "$2" "$WORK/$1.log" 2>/dev/null || true; }
+# log_times NAME PATTERN: the time (ms since the epoch) of each line of a
+# gateway's log that matches, one per line.
+log_times() { grep -E "$2" "$WORK/$1.log" | cut -d' ' -f1 | date -f - +%s%3N; }
 
 # server_start SITE ADDR MODE [gwload server options]: a back end.
 server_start() {

@@ -42,11 +42,7 @@ now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
 # log_ms NAME PATTERN N: the time (ms since the epoch) of the Nth log line
 # of a gateway that matches, or nothing.
-log_ms() {
-    local line
-    line=$(grep -E "$2" "$WORK/$1.log" | sed -n "$3p")
-    [ -n "$line" ] && date -d "${line%% *}" +%s%3N
-}
+log_ms() { log_times "$1" "$2" | sed -n "$3p"; }
 
 # assocs SITE: how many SCTP associations the site's kernel holds.
 assocs() { in_site "$1" tail -n +2 /proc/net/sctp/assocs | wc -l; }

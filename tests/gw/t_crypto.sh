@@ -414,13 +414,10 @@ load() {
 }
 
 # rekey_apart SITE: the longest time in ms between the association's `up:`
-# and the first `fresh keys` line of its log, or between two of them (the
-# clock of day in the lines' timestamps, across midnight).
+# and the first `fresh keys` line of its log, or between two of them.
 rekey_apart() {
-    grep -E 'up: peer proved|fresh keys \(rekey' "$WORK/$1.log" | awk '
-        { split(substr($1, 12, 12), t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
-          if (NR > 1) { if (s < p) s += 86400; if (s - p > m) m = s - p }; p = s }
-        END { printf "%d", m * 1000 }'
+    log_times "$1" 'up: peer proved|fresh keys \(rekey' |
+        awk 'NR > 1 && $1 - p > m { m = $1 - p } { p = $1 } END { print m + 0 }'
 }
 
 t0=$SECONDS
