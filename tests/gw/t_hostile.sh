@@ -182,9 +182,9 @@ sampler=$!
 PIDS+=("$sampler")
 rss_before=$(status_kb VmRSS)
 
-# Through the whole test, two paced flows of 1 KiB every 10 ms; four
-# interactive flows (100 B every 20 ms) just before the attacks, and four
-# more through them. All are echoed and verified byte for byte.
+# From the start until the attacks end, two paced flows of 1 KiB every
+# 10 ms; four interactive flows (100 B every 20 ms) just before the
+# attacks, and four more through them. All are echoed and verified byte for byte.
 client a --connect 127.0.0.1:7001 --mode paced --flows 2 --chunk 1024 --interval-ms 10 \
     --count $((LEGIT_MAX_S * 100)) --no-fin --timeout-ms $((LEGIT_MAX_S * 1000)) \
     --stop-file "$STOP" >"$WORK/legit-paced.out" &
