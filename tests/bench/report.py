@@ -30,7 +30,8 @@ SYSTEMS = [
 VARIANTS = [
     ("sctpgw-clear", "sctpgw, encryption = off", "sctpgw", "Encryption",
      "sctpgw, encrypted (default)", "encrypted / off",
-     ("w1_mbit", "w1_cpu_s_gib", "w2_mbit", "w2_cpu_s_gib", "w3_p50_ms", "w3_p99_ms")),
+     ("w1_mbit", "w1_cpu_s_gib", "w2_mbit", "w2_cpu_s_gib", "w3_p50_ms", "w3_p99_ms",
+      "w5b_p99_alone_ms", "w5b_p99_bulk_ms", "w5b_bulk_mbit")),
 ]
 PEERS = ["socat", "ssh", "mptcp"]
 LIMIT = "limit-sctp"  # what sctpgw rides on: its ratios are against this one
