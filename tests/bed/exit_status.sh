@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/vm/run itself: exit statuses, output streams, the environment, a
-# writable share, PATH and the timeout. Runs on the host; boots the VM three
-# times.
+# writable share, PATH, the timeout and a stalled boot. Runs on the host;
+# boots the VM five times.
 # Usage: exit_status.sh PATH-OF-tests/vm/run
 set -u
 run=${1:?usage: $0 PATH-OF-tests/vm/run}
@@ -47,5 +47,16 @@ grep -q "timed out" "$work/err" || {
     failed=1
 }
 
-[ "$failed" -eq 0 ] && echo "PASS: tests/vm/run carries exit status, output, environment and timeout"
+# A boot that does not reach the command in time (a limit of 0 s: none
+# can) is tried once more, then given up with 125 and the reason.
+start=$SECONDS
+SCTPGW_VM_BOOT_LIMIT=0 "$run" --vm --timeout 60 -- true 2>"$work/err"
+check "a stalled boot gives 125" 125 $?
+check "a stalled boot is tried twice" 2 "$(grep -c 'did not start the command within 0s' "$work/err")"
+if [ $((SECONDS - start)) -ge 30 ]; then
+    echo "FAIL: giving up on stalled boots took $((SECONDS - start))s"
+    failed=1
+fi
+
+[ "$failed" -eq 0 ] && echo "PASS: tests/vm/run carries exit status, output, environment and timeout, and boots again once"
 exit "$failed"
