@@ -12,9 +12,15 @@
 #              both sites (OUT/*.pcap: each loopback's TCP leg, each link's
 #              SCTP) and, from them, each hop's p50/p90/p99 (OUT/hops.txt,
 #              tests/bench/hops.py)
+#   paths      what each SCTP path's congestion window does when link 1 is
+#              cut under w6 (eight paced flows) or w6b (the same beside four
+#              bulk flows): the kernel's sctp tracepoints (OUT/trace.txt),
+#              the paced flows' gaps (OUT/gaps.txt) and, from them, each
+#              path's window and threshold around the failover
+#              (OUT/paths.txt, tests/bench/paths.py)
 #
 # Usage (host): tests/vm/run --share OUT -- tests/bench/profile.sh OUT \
-#                   callgrind|perf|hops [w1|w2|w5|w5b] [BYTES]
+#                   callgrind|perf|hops|paths [w1|w2|w5|w5b|w6|w6b] [BYTES]
 # Then: callgrind_annotate OUT/callgrind.out.site-a | head -40
 # w5 is one bulk flow beside the interactive one at 2% loss, w5b four on
 # clean links (the benchmark's W5 and W5b); RATE (say 10mbit) limits both
@@ -29,7 +35,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SCTPGW:?path of the sctpgw binary}"
 : "${GWLOAD:?path of the gwload binary}"
 OUT=${1:?output folder}
-TOOL=${2:?callgrind, perf or hops}
+TOOL=${2:?callgrind, perf, hops or paths}
 WORKLOAD=${3:-w1}
 BYTES=${4:-8M}
 WORK=$(mktemp -d /tmp/sctpgw-prof.XXXXXX)
@@ -44,8 +50,8 @@ trap cleanup EXIT
 mkdir -p "$OUT"
 
 case "$TOOL:$WORKLOAD" in
-callgrind:* | perf:* | hops:w5b) ;;
-*) echo "profile: $TOOL $WORKLOAD: unknown (hops takes w5b)" >&2 && exit 2 ;;
+callgrind:* | perf:* | hops:w5b | paths:w6 | paths:w6b) ;;
+*) echo "profile: $TOOL $WORKLOAD: unknown (hops takes w5b, paths w6 or w6b)" >&2 && exit 2 ;;
 esac
 if [ "$TOOL" = hops ] && [ "${ENCRYPTION:-on}" = off ]; then
     echo "profile: hops reads the sealed messages' sizes: run it encrypted" >&2
@@ -67,6 +73,14 @@ run_gw() { # run_gw SITE NAME INI
     fi
     PIDS+=($!)
 }
+TRACING=/sys/kernel/tracing
+if [ "$TOOL" = paths ]; then # from the start: a path's threshold falls early
+    [ -d $TRACING/events ] || mount -t tracefs tracefs $TRACING || exit 1
+    echo 65536 >$TRACING/buffer_size_kb
+    echo >$TRACING/trace
+    echo 1 >$TRACING/events/sctp/sctp_probe_path/enable
+    echo "MARK $(date +%s.%N)" >$TRACING/trace_marker
+fi
 run_gw b site-b "$WORK/listen.ini"
 run_gw a site-a "$WORK/connect.ini"
 for ((i = 0; i < 600; i++)); do
@@ -126,7 +140,27 @@ w5b)
     interactive 500 || rc=1
     kill "$bulk"
     ;;
+w6 | w6b)
+    if [ "$WORKLOAD" = w6b ]; then
+        ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 4 --bytes 64G \
+            --timeout-ms 600000 >/dev/null &
+        bulk=$!
+        sleep 1
+    fi
+    rm -f "$OUT/gaps.txt" # gwload appends
+    ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode paced --flows 8 --chunk 1024 \
+        --interval-ms 10 --count 1500 --no-fin --timeout-ms 19000 --gap-log "$OUT/gaps.txt" \
+        --at-ms 5000 --at-cmd "'$ROOT/tests/net/topo' cut 1" || rc=1
+    [ "$WORKLOAD" = w6b ] && kill "$bulk"
+    topo_restore 1
+    ;;
 esac
+if [ "$TOOL" = paths ]; then
+    echo 0 >$TRACING/events/sctp/sctp_probe_path/enable
+    cat $TRACING/trace >"$OUT/trace.txt"
+    python3 "$ROOT/tests/bench/paths.py" "$OUT" >"$OUT/paths.txt" || rc=1
+    cat "$OUT/paths.txt"
+fi
 if [ "$TOOL" = hops ]; then
     sleep 1
     kill -INT "${caps[@]}"
