@@ -19,6 +19,7 @@ typedef struct path {
     path_state_t state;
     uint64_t changed; /* loop time of its last state change, 0: none */
     uint64_t changes; /* state changes since the association came up */
+    int quiet;        /* a backup the gateway heartbeats itself (path_keep) */
 } path_t;
 
 typedef struct paths {
@@ -26,6 +27,7 @@ typedef struct paths {
     size_t n;
     uv_timer_t outage;   /* runs while no path is active: probes, then the end */
     uint64_t down_since; /* loop time when the last active path went, or 0 */
+    uint64_t kept_at;    /* loop time of path_keep's last heartbeats */
 } paths_t;
 
 struct assoc;
@@ -35,6 +37,14 @@ int path_init(struct assoc *a);
 
 /* Reads the peer's addresses once the association is up and logs them. */
 void path_start(struct assoc *a);
+
+/* Hands the backup paths' heartbeats from the kernel's timer to the
+ * gateway, so that their slow-start threshold stays high: at the start, on
+ * every path change and once a heartbeat interval (from the warm timer). */
+void path_keep(struct assoc *a);
+
+/* The kernel's heartbeat intervals were reset for every path (a re-tune). */
+void path_keep_reset(struct assoc *a);
 
 /* Handles one SCTP_PEER_ADDR_CHANGE notification. */
 void path_on_change(struct assoc *a, const void *notification, size_t len);

@@ -104,6 +104,9 @@ int sock_set_primary(int fd, const addr_t *peer);
  * active, and the kernel sends none on a path that carries data. */
 int sock_heartbeat(int fd, const addr_t *peer);
 
+/* The kernel's heartbeat interval for one peer address (port included). */
+int sock_path_hb_interval(int fd, const addr_t *peer, unsigned ms);
+
 /* The peer's addresses (up to max). Returns the count or -errno. */
 int sock_peer_addrs(int fd, addr_t *out, size_t max);
 

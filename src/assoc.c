@@ -495,6 +495,7 @@ static void assoc_established(assoc_t *a)
     path_start(a);
     if (cfg->has_primary && a->initiator && (r = sock_set_primary(a->fd, &cfg->primary)) < 0)
         assoc_log(a, LOG_WARN, "cannot set the primary path: %s", strerror(-r));
+    path_keep(a);
     if (cfg->encryption && (r = sock_peer_auth(a->fd)) != 1) {
         assoc_close(a, WIRE_E_MISMATCH,
                     r < 0
@@ -565,6 +566,7 @@ static void on_warm(uv_timer_t *t)
 
     assoc_rekey_check(a);
     assoc_check_stalled(a);
+    path_keep(a);
     if (a->state != ASSOC_READY || assoc_queued(a))
         return;
     if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))
@@ -1163,6 +1165,7 @@ int assoc_retune(assoc_t *a, int *limit_kept)
         assoc_log(a, LOG_WARN, "cannot re-tune (%s: %s); it keeps its timers", what, strerror(-r));
         return r;
     }
+    path_keep_reset(a); /* the kernel's intervals were set for every path */
     /* The warm-up keeps pace with the new heartbeat (tune: every >= 10 ms). */
     if (a->state == ASSOC_READY)
         uv_timer_start(&a->warm, on_warm, every, every);

@@ -51,13 +51,77 @@ static path_t *path_add(paths_t *ps, const addr_t *addr)
     return p;
 }
 
+/* Each path's first heartbeat is asked for at once: it confirms the path
+ * before the kernel's own timer would send one and count the path as idle
+ * (path_keep). */
 void path_start(assoc_t *a)
 {
     addr_t addrs[PATH_MAX_ADDRS];
     int n = sock_peer_addrs(a->fd, addrs, PATH_MAX_ADDRS);
 
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         path_add(&a->paths, &addrs[i]);
+        (void)sock_heartbeat(a->fd, &addrs[i]); /* a refusal leaves the kernel's own */
+    }
+}
+
+/* A backup path carries only heartbeats, and a heartbeat the kernel sends
+ * on its own timer counts the path as idle: it halves the path's window and
+ * lowers its slow-start threshold to match, to four packets at the first
+ * (RFC 4960 7.2.1), and nothing raises it again. The path a failover lands
+ * on then grows its window by one packet a round trip, and what was in
+ * flight and queued at the cut crawls across it (tests/bench/README.md,
+ * "Where W6b's gap goes"). A heartbeat asked for (SPP_HB_DEMAND) counts
+ * failures the same way but not idleness. So while the primary is active,
+ * every other path gets a kernel interval too long to run out, and the
+ * gateway asks for its heartbeats instead, as often as the kernel's timer
+ * would send them at the longest RTO. The primary keeps the kernel's own
+ * heartbeats, and while it is not active every path does, as before. */
+#define PATH_HB_QUIET_MS 3600000u
+
+static uint64_t path_keep_every(const tune_t *t)
+{
+    uint64_t every = (uint64_t)t->hb_interval + t->rto_max / 2;
+
+    return every > 200 ? every : 200; /* the kernel's floor */
+}
+
+void path_keep(assoc_t *a)
+{
+    paths_t *ps = &a->paths;
+    addr_t addrs[PATH_MAX_ADDRS], primary;
+    const path_t *prim = NULL;
+    uint64_t now = uv_now(a->gw->loop);
+    int n = sock_peer_addrs(a->fd, addrs, PATH_MAX_ADDRS);
+    int beat = now - ps->kept_at >= path_keep_every(&a->gw->tune);
+
+    if (n <= 0)
+        return;
+    if (sock_primary(a->fd, &primary) == 0)
+        prim = path_find(ps, &primary);
+    if (beat)
+        ps->kept_at = now;
+    for (int i = 0; i < n; i++) {
+        path_t *p = path_find(ps, &addrs[i]);
+        int quiet;
+
+        if (!p)
+            continue;
+        quiet = prim && prim->state == PATH_ACTIVE && p != prim;
+        if (quiet != p->quiet &&
+            sock_path_hb_interval(a->fd, &addrs[i],
+                                  quiet ? PATH_HB_QUIET_MS : a->gw->tune.hb_interval) == 0)
+            p->quiet = quiet;
+        if (p->quiet && beat)
+            (void)sock_heartbeat(a->fd, &addrs[i]);
+    }
+}
+
+void path_keep_reset(assoc_t *a)
+{
+    for (size_t i = 0; i < a->paths.n; i++)
+        a->paths.p[i].quiet = 0;
+    path_keep(a);
 }
 
 const char *path_describe(const assoc_t *a, char *buf, size_t len)
@@ -195,6 +259,7 @@ void path_on_change(assoc_t *a, const void *notification, size_t len)
     if (p && moves)
         p->state = to;
     path_check_outage(a);
+    path_keep(a);
 }
 
 /* The kernel matches SCTP_PRIMARY_ADDR on address and port: the peer's

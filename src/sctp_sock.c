@@ -461,6 +461,17 @@ int sock_heartbeat(int fd, const addr_t *peer)
     return setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
 }
 
+int sock_path_hb_interval(int fd, const addr_t *peer, unsigned ms)
+{
+    struct sctp_paddrparams pp;
+
+    memset(&pp, 0, sizeof(pp));
+    memcpy(&pp.spp_address, peer, addr_len(peer));
+    pp.spp_hbinterval = ms;
+    pp.spp_flags = SPP_HB_ENABLE;
+    return setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
+}
+
 /* Copies up to max of the n packed addresses libsctp returned. */
 static int addrs_copy(const struct sockaddr *list, int n, addr_t *out, size_t max)
 {
