@@ -57,10 +57,9 @@
  * the emulated CPUs are what the bulk flows fill, and the gaps grow with
  * their queueing; the benchmark's W6b measures that case
  * (tests/bench/README.md). There the detection stays within rto_max; what
- * follows is the backlog crossing the backup path, whose slow-start
- * threshold the kernel lowered to four packets at its first heartbeat, so
- * its window grows by one packet a round trip (tests/bench/README.md,
- * "Where W6b's gap goes").
+ * follows is the backlog crossing the backup path, in slow start since
+ * path_keep (path.c) keeps its threshold from falling, and then the CPUs
+ * (tests/bench/README.md, "Where W6b's gap goes").
  */
 #ifndef SCTPGW_TUNE_H
 #define SCTPGW_TUNE_H
