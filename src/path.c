@@ -53,7 +53,7 @@ static path_t *path_add(paths_t *ps, const addr_t *addr)
 
 /* Each path's first heartbeat is asked for at once: it confirms the path
  * before the kernel's own timer would send one and count the path as idle
- * (path_keep). */
+ * (path_keep), and it is path_keep's first round. */
 void path_start(assoc_t *a)
 {
     addr_t addrs[PATH_MAX_ADDRS];
@@ -63,6 +63,7 @@ void path_start(assoc_t *a)
         path_add(&a->paths, &addrs[i]);
         (void)sock_heartbeat(a->fd, &addrs[i]); /* a refusal leaves the kernel's own */
     }
+    a->paths.kept_at = uv_now(a->gw->loop);
 }
 
 /* A backup path carries only heartbeats, and a heartbeat the kernel sends
@@ -110,8 +111,14 @@ void path_keep(assoc_t *a)
         quiet = prim && prim->state == PATH_ACTIVE && p != prim;
         if (quiet != p->quiet &&
             sock_path_hb_interval(a->fd, &addrs[i],
-                                  quiet ? PATH_HB_QUIET_MS : a->gw->tune.hb_interval) == 0)
+                                  quiet ? PATH_HB_QUIET_MS : a->gw->tune.hb_interval) == 0) {
             p->quiet = quiet;
+            /* The kernel's last heartbeat may be unanswered yet, and a
+             * second one asked for now would count it as a failure. */
+            if (quiet)
+                ps->kept_at = now;
+            continue;
+        }
         if (p->quiet && beat)
             (void)sock_heartbeat(a->fd, &addrs[i]);
     }
