@@ -449,27 +449,28 @@ int sock_set_primary(int fd, const addr_t *peer)
     return setopt(fd, IPPROTO_SCTP, SCTP_PRIMARY_ADDR, &p, sizeof(p));
 }
 
+/* SCTP_PEER_ADDR_PARAMS for one peer address; fields left 0 stay as they are. */
+static int path_params(int fd, const addr_t *peer, uint32_t flags, uint32_t hb_ms)
+{
+    struct sctp_paddrparams pp;
+
+    memset(&pp, 0, sizeof(pp));
+    memcpy(&pp.spp_address, peer, addr_len(peer));
+    pp.spp_hbinterval = hb_ms;
+    pp.spp_flags = flags;
+    return setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
+}
+
 /* SPP_HB_DEMAND: one HEARTBEAT to this address now, whatever the path's
  * heartbeat timer says. */
 int sock_heartbeat(int fd, const addr_t *peer)
 {
-    struct sctp_paddrparams pp;
-
-    memset(&pp, 0, sizeof(pp));
-    memcpy(&pp.spp_address, peer, addr_len(peer));
-    pp.spp_flags = SPP_HB_DEMAND;
-    return setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
+    return path_params(fd, peer, SPP_HB_DEMAND, 0);
 }
 
 int sock_path_hb_interval(int fd, const addr_t *peer, unsigned ms)
 {
-    struct sctp_paddrparams pp;
-
-    memset(&pp, 0, sizeof(pp));
-    memcpy(&pp.spp_address, peer, addr_len(peer));
-    pp.spp_hbinterval = ms;
-    pp.spp_flags = SPP_HB_ENABLE;
-    return setopt(fd, IPPROTO_SCTP, SCTP_PEER_ADDR_PARAMS, &pp, sizeof(pp));
+    return path_params(fd, peer, SPP_HB_ENABLE, ms);
 }
 
 /* Copies up to max of the n packed addresses libsctp returned. */

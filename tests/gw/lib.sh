@@ -343,4 +343,17 @@ connect = 127.0.0.1:9002
 INI
 }
 
+# gw_bytes_out NAME: "MS BYTES", the gateway's clock and its association's
+# bytes out, both from one status snapshot (a status call takes seconds
+# beside a load on the bed's emulated CPUs); the association comes before
+# the services in the JSON.
+gw_bytes_out() {
+    gw_status "$1" --json | grep -oE '"(now_ms|bytes_out)":[0-9]+' | head -n 2 | cut -d: -f2 | paste -sd ' '
+}
+
+# bytes_rate "MS BYTES" "MS BYTES": bytes per second between two gw_bytes_out.
+bytes_rate() {
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d", (y[2] - x[2]) * 1000 / (y[1] - x[1]) }'
+}
+
 done_ok() { log "PASS: $(basename "$0")"; }

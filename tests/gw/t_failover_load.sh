@@ -32,14 +32,6 @@ topo_up --links 2 --delay 5 --rate "$RATE"
 server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 bulk
 
-# bytes_out NAME: "MS BYTES", the gateway's clock and its association's
-# bytes out, both from one status snapshot (a status call takes seconds
-# beside the load on the bed's emulated CPUs); the association comes
-# before the services in the JSON.
-bytes_out() {
-    gw_status "$1" --json | grep -oE '"(now_ms|bytes_out)":[0-9]+' | head -n 2 | cut -d: -f2 | paste -sd ' '
-}
-
 # cut_under_load F: a fresh pair at failover_ms F, the cut, the checks.
 cut_under_load() {
     local f=$1 bulk paced r o1 o2 rate cut_at base slack gaps=$WORK/gaps-$1
@@ -58,10 +50,10 @@ cut_under_load() {
     cut_at=${EPOCHREALTIME/,/.}
     topo_cut 1
     sleep 1
-    o1=$(bytes_out "site-a-$f")
+    o1=$(gw_bytes_out "site-a-$f")
     sleep 1
-    o2=$(bytes_out "site-a-$f")
-    rate=$(awk -v a="$o1" -v b="$o2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d", (y[2] - x[2]) * 1000 / (y[1] - x[1]) }')
+    o2=$(gw_bytes_out "site-a-$f")
+    rate=$(bytes_rate "$o1" "$o2")
     log "bulk after the cut: $rate bytes/s (the link: 1250000)"
     [ "$rate" -ge 500000 ] || fail "the bulk flows moved $rate bytes/s after the failover, under 40% of the link"
     wait "$paced" || true
