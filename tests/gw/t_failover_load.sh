@@ -11,9 +11,12 @@
 # the cut they move at least 40% of a link's rate (status's bytes out, over
 # a second or more).
 #
-# Measured: 380-435 ms at 300 and 295-427 ms at 500 in two runs before 986a906,
-# and 220-427 ms in ten runs of the same load with no cut at all (the bed's
-# emulated CPUs, busy with the load; tests/bench/README.md); 616 ms at 300
+# Measured: 245-354 ms at 300 and 339-509 ms at 500 in three runs of cd20bad
+# (the largest gap before the cut 179-250 ms, the bulk flows at 74-90% of a
+# link's rate after it); 380-435 ms at 300 and 295-427 ms at 500 in two runs
+# before 986a906, and 220-427 ms in ten runs of the same load with no cut
+# at all (the bed's emulated CPUs, busy with the load;
+# tests/bench/README.md); 616 ms at 300
 # on a slower CI machine, which a bound of failover_ms + 300 failed;
 # earlier builds 161-527 ms at 300 (the most with a timeout of the
 # remaining path under the load, which costs its RTO and a slow start) and
