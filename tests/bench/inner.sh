@@ -387,18 +387,21 @@ sctpgw_start() { # sctpgw_start on|off FAILOVER_MS
 # ---------------------------------------------------------------- workloads
 # Each records its figures, or "failed: ..." when the run gave none.
 
-# Waits (30 s at most) until the echo back end holds no connection: flows a
+# Waits (30 s at most) until the TCP back ends hold no connection: flows a
 # workload closed are torn down all the way, so that closing thousands of
-# them does not load the next figure (W7 closes 10,000 just before W1).
+# them does not load the next figure (W7 closes 10,000 just before W1), and
+# a proxy has delivered what a killed bulk client had handed it (W5's bulk
+# flow drained for 2.4 s into W5b's interactive flow alone, W5b's into W6).
 quiesce() {
     local i n
     for ((i = 0; i < 150; i++)); do
-        n=$(ip netns exec "$NS_B" ss -Htn state established '( sport = :9002 )' | wc -l)
+        n=$(ip netns exec "$NS_B" ss -Htn state established '( sport = :9001 or sport = :9002 )' |
+            wc -l)
         [ "$n" = 0 ] && break
         sleep 0.2
     done
     if [ "$n" != 0 ]; then
-        log "$n connections to the echo back end still open"
+        log "$n connections to the back ends still open"
         [ "$n" -gt "$LINGER_MAX" ] && LINGER_MAX=$n
     fi
     sleep "$SETTLE_S"
