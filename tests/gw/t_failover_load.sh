@@ -16,8 +16,8 @@
 # link's rate after it); 380-435 ms at 300 and 295-427 ms at 500 in two runs
 # before 986a906, and 220-427 ms in ten runs of the same load with no cut
 # at all (the bed's emulated CPUs, busy with the load;
-# tests/bench/README.md); 616 ms at 300
-# on a slower CI machine, which a bound of failover_ms + 300 failed;
+# tests/bench/README.md); 616 ms at 300 on a slower CI machine, which a
+# bound of failover_ms + 300 failed;
 # earlier builds 161-527 ms at 300 (the most with a timeout of the
 # remaining path under the load, which costs its RTO and a slow start) and
 # 178-476 ms at 500. The links are slow so that the link is what the bulk flows
