@@ -356,14 +356,17 @@ teardown_mptcp() {
 # encrypted (the default); sctpgw-clear: the same with encryption = off
 # (no sealing, no SCTP-AUTH), for what encryption costs; sctpgw-300: the
 # same as sctpgw at the tighter failover budget of 300 ms.
-setup_sctpgw() { sctpgw_start on "$FAILOVER_MS"; }
-setup_sctpgw-clear() { sctpgw_start off "$FAILOVER_MS"; }
-setup_sctpgw-300() { sctpgw_start on 300; }
+setup_sctpgw() { sctpgw_start sctpgw on "$FAILOVER_MS"; }
+setup_sctpgw-clear() { sctpgw_start sctpgw-clear off "$FAILOVER_MS"; }
+setup_sctpgw-300() { sctpgw_start sctpgw-300 on 300; }
 
-sctpgw_start() { # sctpgw_start on|off FAILOVER_MS
+# sctpgw_start SYSTEM on|off FAILOVER_MS: the pair, its budget recorded as
+# SYSTEM's failover_ms for the report's targets.
+sctpgw_start() {
     local d=$WORK/gw
     rm -rf "$d"
-    gwpair_write "$d" "$2" "$1" || {
+    rec "$1" failover_ms "$3"
+    gwpair_write "$d" "$3" "$2" || {
         SETUP_ERR="cannot write the gateways' configuration"
         return 1
     }
@@ -569,7 +572,9 @@ retrans() {
 }
 
 # w6_cut SYSTEM KEY: W6's paced flows with link 1 cut W6_CUT_S after they
-# started; KEY_gap_ms, KEY_lost and KEY_retrans recorded, timeline in
+# started; KEY_gap_ms, KEY_lost and KEY_retrans recorded, and
+# KEY_gap_before_ms, the largest gap that ended before the cut began: what
+# the load costs by itself, beside which the cut's gap is read. Timeline in
 # RAW/KEY-SYSTEM.tl.
 w6_cut() {
     local s=$1 key=$2 r ready=$WORK/$2.ready lost rt0
@@ -590,9 +595,11 @@ w6_cut() {
     if [ -n "$r" ]; then
         lost=$(($(kv "$r" flows) - $(kv "$r" ok)))
         rec "$s" "${key}_gap_ms" "$(kv "$r" max_gap_ms)"
+        rec "$s" "${key}_gap_before_ms" "$(kv "$r" max_gap_before_at_ms)"
         rec "$s" "${key}_lost" "$lost"
     else
         rec "$s" "${key}_gap_ms" "failed: $(failed_reason "$r")"
+        rec "$s" "${key}_gap_before_ms" "failed: $(failed_reason "$r")"
         rec "$s" "${key}_lost" "failed: $(failed_reason "$r")"
     fi
 }
@@ -693,7 +700,7 @@ wkeys() {
     w4) echo w4_setup_p50_ms w4_flows_per_s ;;
     w5) echo w5_p50_alone_ms w5_p99_alone_ms w5_p50_bulk_ms w5_p99_bulk_ms ;;
     w5b) echo w5b_p50_alone_ms w5b_p99_alone_ms w5b_p50_bulk_ms w5b_p99_bulk_ms w5b_bulk_mbit ;;
-    w6 | w6b) echo "$1_gap_ms" "$1_lost" "$1_retrans" ;;
+    w6 | w6b) echo "$1_gap_ms" "$1_gap_before_ms" "$1_lost" "$1_retrans" ;;
     w7) for n in "${W7_SIZES[@]}"; do for k in open_s kib_a kib_b one_ms; do echo "w7_${n}_$k"; done; done ;;
     esac
 }

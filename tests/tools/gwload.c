@@ -969,7 +969,8 @@ typedef struct client {
     unsigned started, connects_settled, opened, settled, ok, failed, refused;
     uint64_t t0, t_open, t_end, t_pace, t_hold, t_one;
     uint64_t bytes_sent, bytes_verified, max_gap_ns, max_close_ns;
-    uint64_t *lat; /* rr, connect-rate: one sample per exchange, ns */
+    uint64_t max_gap_pre_at_ns; /* the largest gap that ended before --at-cmd */
+    uint64_t *lat;              /* rr, connect-rate: one sample per exchange, ns */
     size_t nlat, maxlat;
     char first_error[ERR_LEN + 32]; /* "flow N: " and the message */
     uint8_t rbuf[RBUF_SIZE];        /* reads are verified before the next one */
@@ -1417,8 +1418,14 @@ static void log_gap(flow_t *f, uint64_t now)
 
 static void note_rx_gap(flow_t *f, uint64_t now)
 {
-    if (f->rx_seen && now - f->t_last_rx > f->cl->max_gap_ns)
-        f->cl->max_gap_ns = now - f->t_last_rx;
+    client_t *cl = f->cl;
+    uint64_t gap = now - f->t_last_rx;
+
+    if (f->rx_seen && gap > cl->max_gap_ns)
+        cl->max_gap_ns = gap;
+    /* What the load costs by itself, beside which a cut's gap is read. */
+    if (f->rx_seen && cl->at_cmd && !cl->t_at && gap > cl->max_gap_pre_at_ns)
+        cl->max_gap_pre_at_ns = gap;
     if (f->rx_seen)
         log_gap(f, now);
     f->rx_seen = true;
@@ -1739,7 +1746,9 @@ static void print_report(client_t *cl)
     if (cl->mode == CM_BULK)
         printf(" mbit_s=%.1f", elapsed ? (double)cl->bytes_verified * 8e3 / (double)elapsed : 0.0);
     if (cl->at_cmd)
-        printf(" at_ms=%.1f", cl->t_at ? (double)(cl->t_at - cl->t_open) / 1e6 : -1.0);
+        printf(" at_ms=%.1f max_gap_before_at_ms=%.1f",
+               cl->t_at ? (double)(cl->t_at - cl->t_open) / 1e6 : -1.0,
+               (double)cl->max_gap_pre_at_ns / 1e6);
     if (cl->mode == CM_IDLE && cl->one_bytes)
         printf(" one_ms=%.1f", cl->t_one ? (double)(cl->t_one - cl->t_hold) / 1e6 : -1.0);
     if (cl->mode == CM_RR || cl->mode == CM_CONNECT_RATE || cl->mode == CM_INTERACTIVE)
@@ -1803,7 +1812,8 @@ static void client_usage(FILE *out)
                  "  --stop-file F   paced, interactive: once F exists (looked for every\n"
                  "                  100 ms), no more chunks; each flow ends as after --count\n"
                  "  --at-cmd CMD    run 'sh -c CMD' --at-ms after every flow is open (at_ms\n"
-                 "  --at-ms T       in the report: when it started, since that moment)\n"
+                 "  --at-ms T       in the report: when it started, since that moment;\n"
+                 "                  max_gap_before_at_ms: the largest gap that ended before)\n"
                  "  --stagger-ms D  delay between starting flows (default 0)\n"
                  "  --sctp          connect over a one-to-one SCTP socket instead of TCP\n"
                  "                  (no halfclose mode: SCTP has no half-close)\n"
