@@ -969,8 +969,8 @@ typedef struct client {
     unsigned started, connects_settled, opened, settled, ok, failed, refused;
     uint64_t t0, t_open, t_end, t_pace, t_hold, t_one;
     uint64_t bytes_sent, bytes_verified, max_gap_ns, max_close_ns;
-    uint64_t max_gap_pre_at_ns; /* the largest gap that ended before --at-cmd */
-    uint64_t *lat;              /* rr, connect-rate: one sample per exchange, ns */
+    uint64_t max_gap_before_at_ns; /* the largest gap that ended before --at-cmd */
+    uint64_t *lat;                 /* rr, connect-rate: one sample per exchange, ns */
     size_t nlat, maxlat;
     char first_error[ERR_LEN + 32]; /* "flow N: " and the message */
     uint8_t rbuf[RBUF_SIZE];        /* reads are verified before the next one */
@@ -1424,8 +1424,8 @@ static void note_rx_gap(flow_t *f, uint64_t now)
     if (f->rx_seen && gap > cl->max_gap_ns)
         cl->max_gap_ns = gap;
     /* What the load costs by itself, beside which a cut's gap is read. */
-    if (f->rx_seen && cl->at_cmd && !cl->t_at && gap > cl->max_gap_pre_at_ns)
-        cl->max_gap_pre_at_ns = gap;
+    if (f->rx_seen && cl->at_cmd && !cl->t_at && gap > cl->max_gap_before_at_ns)
+        cl->max_gap_before_at_ns = gap;
     if (f->rx_seen)
         log_gap(f, now);
     f->rx_seen = true;
@@ -1748,7 +1748,7 @@ static void print_report(client_t *cl)
     if (cl->at_cmd)
         printf(" at_ms=%.1f max_gap_before_at_ms=%.1f",
                cl->t_at ? (double)(cl->t_at - cl->t_open) / 1e6 : -1.0,
-               (double)cl->max_gap_pre_at_ns / 1e6);
+               (double)cl->max_gap_before_at_ns / 1e6);
     if (cl->mode == CM_IDLE && cl->one_bytes)
         printf(" one_ms=%.1f", cl->t_one ? (double)(cl->t_one - cl->t_hold) / 1e6 : -1.0);
     if (cl->mode == CM_RR || cl->mode == CM_CONNECT_RATE || cl->mode == CM_INTERACTIVE)
