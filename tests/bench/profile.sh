@@ -25,7 +25,8 @@
 # w5 is one bulk flow beside the interactive one at 2% loss, w5b four on
 # clean links (the benchmark's W5 and W5b); RATE (say 10mbit) limits both
 # links. Environment: SCTPGW, GWLOAD (binaries), ENCRYPTION, RATE,
-# FAILOVER_MS (the pair's budget, 500 as in the benchmark).
+# FAILOVER_MS (the pair's budget, 500 as in the benchmark), CAPTURE (set:
+# capture every link and the TCP hops as hops does, whatever the tool).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -102,7 +103,7 @@ if [ "$TOOL" = perf ]; then
     sleep 1
 fi
 caps=()
-if [ "$TOOL" = hops ]; then
+if [ "$TOOL" = hops ] || [ -n "${CAPTURE:-}" ]; then
     for s in a b; do
         port=$([ $s = a ] && echo 7402 || echo 9002)
         ip netns exec sg$s tcpdump -i lo -B 16384 -w "$OUT/$s-lo.pcap" "tcp port $port" \
@@ -162,10 +163,12 @@ if [ "$TOOL" = paths ]; then
     python3 "$ROOT/tests/bench/paths.py" "$OUT" >"$OUT/paths.txt" || rc=1
     cat "$OUT/paths.txt"
 fi
-if [ "$TOOL" = hops ]; then
+if [ ${#caps[@]} -gt 0 ]; then
     sleep 1
     kill -INT "${caps[@]}"
     wait "${caps[@]}"
+fi
+if [ "$TOOL" = hops ]; then
     python3 "$ROOT/tests/bench/hops.py" "$OUT" --worst 5 >"$OUT/hops.txt" || rc=1
     grep -H 'dropped by kernel' "$OUT"/*.tcpdump | grep -v ':0 packets' >>"$OUT/hops.txt"
     cat "$OUT/hops.txt"
