@@ -26,7 +26,9 @@
 # clean links (the benchmark's W5 and W5b); RATE (say 10mbit) limits both
 # links. Environment: SCTPGW, GWLOAD (binaries), ENCRYPTION, RATE,
 # FAILOVER_MS (the pair's budget, 500 as in the benchmark), CAPTURE (set:
-# capture every link and the TCP hops as hops does, whatever the tool).
+# capture every link and the TCP hops as hops does, whatever the tool;
+# with w6 or w6b, OUT/cut.txt then says what each site sent around the cut,
+# tests/bench/cut.py).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -167,6 +169,10 @@ if [ ${#caps[@]} -gt 0 ]; then
     sleep 1
     kill -INT "${caps[@]}"
     wait "${caps[@]}"
+fi
+if [ -n "${CAPTURE:-}" ] && [[ "$WORKLOAD" = w6* ]]; then
+    python3 "$ROOT/tests/bench/cut.py" "$OUT" >"$OUT/cut.txt" || rc=1
+    cat "$OUT/cut.txt"
 fi
 if [ "$TOOL" = hops ]; then
     python3 "$ROOT/tests/bench/hops.py" "$OUT" --worst 5 >"$OUT/hops.txt" || rc=1
