@@ -28,7 +28,8 @@
 # FAILOVER_MS (the pair's budget, 500 as in the benchmark), CAPTURE (set:
 # capture every link and the TCP hops as hops does, whatever the tool;
 # with w6 or w6b, OUT/cut.txt then says what each site sent around the cut,
-# tests/bench/cut.py).
+# tests/bench/cut.py). Every tool leaves the gateways' logs in
+# OUT/site-a.log and OUT/site-b.log.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -187,6 +188,7 @@ fi
 for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
 for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
 PIDS=()
+cp "$WORK"/site-*.log "$OUT"/
 # perf report trips over processes of network namespaces that still exist
 # (it asserts entering their mount namespace): report once they are gone.
 if [ "$TOOL" = perf ]; then
