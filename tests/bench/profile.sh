@@ -155,7 +155,7 @@ w6 | w6b)
     rm -f "$OUT/gaps.txt" # gwload appends
     ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode paced --flows 8 --chunk 1024 \
         --interval-ms 10 --count 1500 --no-fin --timeout-ms 19000 --gap-log "$OUT/gaps.txt" \
-        --at-ms 5000 --at-cmd "'$ROOT/tests/net/topo' cut 1" || rc=1
+        --at-ms 5000 --at-early --at-cmd "'$ROOT/tests/net/topo' cut --on-stdin 1" || rc=1
     [ "$WORKLOAD" = w6b ] && kill "$bulk"
     topo_restore 1
     ;;

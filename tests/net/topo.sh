@@ -13,7 +13,9 @@
 # Functions (each returns non-zero on failure, never exits the shell):
 #   topo_up [--links N] [--delay MS] [--loss PCT] [--rate RATE]
 #   topo_set LINK [--delay MS] [--loss PCT] [--rate RATE]
-#   topo_cut LINK...         100% loss both ways (several links: at once)
+#   topo_cut [--on-stdin] LINK...  100% loss both ways (several links: at
+#                            once; --on-stdin: says "ready", then cuts when
+#                            a line comes on stdin)
 #   topo_restore LINK...     back to the links' stored delay/loss/rate
 #   topo_down                remove everything (idempotent)
 #   topo_addr SITE LINK [4|6]   print the address of SITE (a|b) on LINK
@@ -301,6 +303,24 @@ topo_set() {
     _topo_apply "$link" "$delay" "$loss" "$rate"
 }
 
+# _topo_feed ON_STDIN BATCH [FILE...]: prints BATCH for tc and creates each
+# FILE (a cut's mark). With ON_STDIN 1 it first says "ready" on fd 4 and
+# waits for a line on stdin (end of file: never). tc is then already
+# running when the line comes, so the switch lands at that moment and not
+# after the start-up of the script and of tc (gwload --at-early).
+_topo_feed() {
+    local on_stdin=$1 batch=$2 f
+    shift 2
+    if [ "$on_stdin" = 1 ]; then
+        echo ready >&4
+        read -r _ || return 0
+    fi
+    for f in "$@"; do
+        : >"$f"
+    done
+    printf '%s' "$batch"
+}
+
 topo_cut() { _topo_switch cut "$@"; }
 topo_restore() { _topo_switch restore "$@"; }
 
@@ -318,9 +338,13 @@ topo_restore() { _topo_switch restore "$@"; }
 # CPUs busy. Suspected, not proven: adding and deleting a filter is the
 # kernel's well-trodden path, grafting ingress qdiscs under traffic is not.
 _topo_switch() {
-    local how=$1 link delay loss rate cmds='' del=0 rc=0
+    local how=$1 link delay loss rate cmds='' del=0 rc=0 on_stdin=0 marks=()
     shift
     _topo_init
+    if [ "${1:-}" = --on-stdin ]; then
+        on_stdin=1
+        shift
+    fi
     [ $# -gt 0 ] || {
         _topo_err "$how: which link?"
         return 1
@@ -334,18 +358,22 @@ _topo_switch() {
         [[ "$_topo_q" != "qdisc del"* ]] || del=1
         if [ "$how" = cut ]; then
             cmds+="filter replace dev l$link parent ffff: prio 1 handle 1 matchall action drop"$'\n'
-            : >"$_topo_st/cut$link"
+            marks+=("$_topo_st/cut$link")
         elif [ -e "$_topo_st/cut$link" ]; then
             cmds+="filter del dev l$link parent ffff: prio 1"$'\n'
             rm -f "$_topo_st/cut$link"
         fi
     done
-    if [ "$del" = 1 ]; then
-        # Deleting the default qdisc fails harmlessly.
-        printf '%s' "$cmds" | tc -force -n "${_topo_p}a" -batch - 2>/dev/null
-    else
-        printf '%s' "$cmds" | tc -force -n "${_topo_p}a" -batch - || rc=1
-    fi
+    {
+        if [ "$del" = 1 ]; then
+            # Deleting the default qdisc fails harmlessly.
+            _topo_feed "$on_stdin" "$cmds" "${marks[@]}" 4>&3 |
+                tc -force -n "${_topo_p}a" -batch - 2>/dev/null
+        else
+            _topo_feed "$on_stdin" "$cmds" "${marks[@]}" 4>&3 |
+                tc -force -n "${_topo_p}a" -batch - || rc=1
+        fi
+    } 3>&1
     return $rc
 }
 

@@ -23,6 +23,7 @@
 #include <netinet/in.h>
 #include <netinet/sctp.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -960,7 +961,10 @@ typedef struct client {
     uv_timer_t at;
     uv_process_t at_proc;
     bool at_running; /* at_proc has not exited yet */
-    uint64_t t_at;   /* when at_cmd was started */
+    bool at_early;   /* --at-early: at_cmd starts first, waits on stdin */
+    int at_fd;       /* --at-early: the write end of at_cmd's stdin, or -1 */
+    int at_out;      /* --at-early: the read end of its stdout, or -1 */
+    uint64_t t_at;   /* when at_cmd was started (--at-early: told to go) */
     unsigned timeline_ms;
     uint64_t *timeline; /* bytes received per timeline_ms since t_open */
     size_t timeline_len;
@@ -970,6 +974,7 @@ typedef struct client {
     uint64_t t0, t_open, t_end, t_pace, t_hold, t_one;
     uint64_t bytes_sent, bytes_verified, max_gap_ns, max_close_ns;
     uint64_t max_gap_before_at_ns; /* the largest gap that ended before --at-cmd */
+    uint64_t max_gap_after_at_ns;  /* the largest gap that ended after it */
     uint64_t *lat;                 /* rr, connect-rate: one sample per exchange, ns */
     size_t nlat, maxlat;
     char first_error[ERR_LEN + 32]; /* "flow N: " and the message */
@@ -1273,7 +1278,89 @@ static void on_at_cmd_exit(uv_process_t *p, int64_t status, int signum)
         fprintf(stderr, "gwload client: --at-cmd exited with %" PRId64 " (signal %d)\n", status,
                 signum);
     cl->at_running = false;
+    if (cl->at_out >= 0)
+        close(cl->at_out);
+    cl->at_out = -1;
     uv_close((uv_handle_t *)p, NULL);
+}
+
+/* Runs --at-cmd with `in` and `out` (or nothing) as its stdin and stdout. */
+static int at_spawn(client_t *cl, int in, int out)
+{
+    char *args[] = {"/bin/sh", "-c", (char *)cl->at_cmd, NULL};
+    uv_stdio_container_t io[3] = {{.flags = UV_IGNORE}, {.flags = UV_IGNORE}, {.flags = UV_IGNORE}};
+    uv_process_options_t o;
+    int rc;
+
+    memset(&o, 0, sizeof(o));
+    if (in >= 0) {
+        io[0].flags = io[1].flags = io[2].flags = UV_INHERIT_FD;
+        io[0].data.fd = in;
+        io[1].data.fd = out;
+        io[2].data.fd = STDERR_FILENO;
+    }
+    o.file = args[0];
+    o.args = args;
+    o.stdio = io;
+    o.stdio_count = 3;
+    o.exit_cb = on_at_cmd_exit;
+    cl->at_proc.data = cl;
+    rc = uv_spawn(cl->loop, &cl->at_proc, &o);
+    if (rc < 0)
+        fprintf(stderr, "gwload client: --at-cmd: %s\n", uv_strerror(rc));
+    cl->at_running = rc == 0;
+    return rc;
+}
+
+/* Reads until a newline or end of file, for up to 60 s: 1 when a line came. */
+static int at_wait_ready(int fd)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    char c;
+
+    for (;;) {
+        if (poll(&p, 1, 60000) <= 0)
+            return 0;
+        if (read(fd, &c, 1) != 1)
+            return 0;
+        if (c == '\n')
+            return 1;
+    }
+}
+
+/* --at-early: the command starts before the flows and says when it is
+ * ready with a line on its stdout; at --at-ms it is told to go with a line
+ * on its stdin. Its start-up (a shell, a script, tc: up to two seconds of
+ * the test bed's emulated CPUs) then stalls no flow, and the event lands
+ * at --at-ms. Returns 0, or -1 when it never got ready. */
+static int at_start_early(client_t *cl)
+{
+    int in[2], out[2], rc;
+
+    if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
+        fprintf(stderr, "gwload client: --at-early: %s\n", strerror(errno));
+        return -1;
+    }
+    rc = at_spawn(cl, in[0], out[1]);
+    close(in[0]);
+    close(out[1]);
+    cl->at_fd = in[1];
+    cl->at_out = out[0];
+    if (rc == 0 && at_wait_ready(cl->at_out))
+        return 0;
+    fprintf(stderr, "gwload client: --at-early: the command never said it was ready\n");
+    return -1;
+}
+
+/* Ends --at-early's wait: a line says go, end of file says never. */
+static void at_release(client_t *cl, bool go)
+{
+    if (cl->at_fd < 0)
+        return;
+    if (go && write(cl->at_fd, "\n", 1) != 1)
+        fprintf(stderr, "gwload client: --at-early: %s\n", strerror(errno));
+    close(cl->at_fd);
+    cl->at_fd = cl->at_out = -1;
 }
 
 /* --at-ms: an event (a link cut, say) at a set time of the run, started
@@ -1281,20 +1368,12 @@ static void on_at_cmd_exit(uv_process_t *p, int64_t status, int signum)
 static void on_at(uv_timer_t *t)
 {
     client_t *cl = t->data;
-    char *args[] = {"/bin/sh", "-c", (char *)cl->at_cmd, NULL};
-    uv_process_options_t o;
-    int rc;
 
-    memset(&o, 0, sizeof(o));
-    o.file = args[0];
-    o.args = args;
-    o.exit_cb = on_at_cmd_exit;
-    cl->at_proc.data = cl;
     cl->t_at = uv_hrtime();
-    rc = uv_spawn(cl->loop, &cl->at_proc, &o);
-    if (rc < 0)
-        fprintf(stderr, "gwload client: --at-cmd: %s\n", uv_strerror(rc));
-    cl->at_running = rc == 0;
+    if (cl->at_early)
+        at_release(cl, true);
+    else
+        (void)at_spawn(cl, -1, -1);
 }
 
 /* The flows are done but --at-cmd may still be running (a link cut under
@@ -1308,6 +1387,7 @@ static void client_wait_at(client_t *cl)
     uv_timer_stop(&cl->hold);
     uv_timer_stop(&cl->stagger);
     uv_timer_stop(&cl->stop_check);
+    at_release(cl, false);
     while (cl->at_running)
         uv_run(cl->loop, UV_RUN_ONCE);
 }
@@ -1426,6 +1506,8 @@ static void note_rx_gap(flow_t *f, uint64_t now)
     /* What the load costs by itself, beside which a cut's gap is read. */
     if (f->rx_seen && cl->at_cmd && !cl->t_at && gap > cl->max_gap_before_at_ns)
         cl->max_gap_before_at_ns = gap;
+    if (f->rx_seen && cl->t_at && gap > cl->max_gap_after_at_ns)
+        cl->max_gap_after_at_ns = gap;
     if (f->rx_seen)
         log_gap(f, now);
     f->rx_seen = true;
@@ -1746,9 +1828,9 @@ static void print_report(client_t *cl)
     if (cl->mode == CM_BULK)
         printf(" mbit_s=%.1f", elapsed ? (double)cl->bytes_verified * 8e3 / (double)elapsed : 0.0);
     if (cl->at_cmd)
-        printf(" at_ms=%.1f max_gap_before_at_ms=%.1f",
+        printf(" at_ms=%.1f max_gap_before_at_ms=%.1f max_gap_after_at_ms=%.1f",
                cl->t_at ? (double)(cl->t_at - cl->t_open) / 1e6 : -1.0,
-               (double)cl->max_gap_before_at_ns / 1e6);
+               (double)cl->max_gap_before_at_ns / 1e6, (double)cl->max_gap_after_at_ns / 1e6);
     if (cl->mode == CM_IDLE && cl->one_bytes)
         printf(" one_ms=%.1f", cl->t_one ? (double)(cl->t_one - cl->t_hold) / 1e6 : -1.0);
     if (cl->mode == CM_RR || cl->mode == CM_CONNECT_RATE || cl->mode == CM_INTERACTIVE)
@@ -1813,7 +1895,11 @@ static void client_usage(FILE *out)
                  "                  100 ms), no more chunks; each flow ends as after --count\n"
                  "  --at-cmd CMD    run 'sh -c CMD' --at-ms after every flow is open (at_ms\n"
                  "  --at-ms T       in the report: when it started, since that moment;\n"
-                 "                  max_gap_before_at_ms: the largest gap that ended before)\n"
+                 "                  max_gap_before_at_ms: the largest gap that ended before,\n"
+                 "                  max_gap_after_at_ms: after)\n"
+                 "  --at-early      start CMD before the flows instead and wait for a line on\n"
+                 "                  its stdout; at --at-ms write one line to its stdin (CMD\n"
+                 "                  reads it, then acts: its start-up stalls no flow)\n"
                  "  --stagger-ms D  delay between starting flows (default 0)\n"
                  "  --sctp          connect over a one-to-one SCTP socket instead of TCP\n"
                  "                  (no halfclose mode: SCTP has no half-close)\n"
@@ -1891,6 +1977,9 @@ static int client_option(client_t *cl, int c, const char *arg)
     case 'A':
         cl->at_cmd = arg;
         return 0;
+    case 'E':
+        cl->at_early = true;
+        return 0;
     case 'g':
         cl->gap_log = fopen(arg, "a");
         if (!cl->gap_log)
@@ -1932,6 +2021,10 @@ static int client_finish_options(client_t *cl)
         return -1;
     if (cl->fin_late && cl->mode == CM_HALFCLOSE)
         return -1;
+    if (cl->at_early && !cl->at_cmd) {
+        fprintf(stderr, "gwload client: --at-early needs --at-cmd\n");
+        return -1;
+    }
     cl->fin_late = cl->fin_late || use_sctp;
     return 0;
 }
@@ -1960,6 +2053,7 @@ static int client_parse(client_t *cl, int argc, char **argv)
         {"timeline-ms", required_argument, NULL, 'M'},
         {"at-ms", required_argument, NULL, 'a'},
         {"at-cmd", required_argument, NULL, 'A'},
+        {"at-early", no_argument, NULL, 'E'},
         {"gap-log", required_argument, NULL, 'g'},
         {"gap-min-ms", required_argument, NULL, 'G'},
         {"stop-file", required_argument, NULL, 'X'},
@@ -2083,12 +2177,17 @@ static int client_main(int argc, char **argv)
     cl->timeout_ms = 60000;
     cl->timeline_ms = 100;
     cl->gap_min_ms = 100;
+    cl->at_fd = cl->at_out = -1;
     if (client_parse(cl, argc, argv) < 0) {
         client_usage(stderr);
         return 2;
     }
     if (client_setup(cl) < 0) {
         fprintf(stderr, "gwload client: out of memory\n");
+        return 1;
+    }
+    if (cl->at_early && at_start_early(cl) < 0) {
+        client_wait_at(cl);
         return 1;
     }
     client_run(cl);
