@@ -64,10 +64,9 @@
  * Each side detects the dead link on its own timer, and retransmits what it
  * sent into the dead link only when that timer expires: the peer telling it
  * sooner would not bring that forward (tests/bench/README.md, "W6 at 300
- * ms"). At failover_ms = 300 paced flows without load had gaps of 120 to
- * 514 ms in sixteen traced runs on the bed, over the budget in four; the
- * eight whose gaps before the cut were kept had stalls of 71 to 212 ms with
- * both links up.
+ * ms"). At failover_ms = 300 paced flows without load had largest gaps of
+ * 119 to 247 ms from the cut on in eight traced runs on the bed; the misses
+ * of earlier runs came from the benchmark's own cut command.
  */
 #ifndef SCTPGW_TUNE_H
 #define SCTPGW_TUNE_H

@@ -1360,7 +1360,7 @@ static void at_release(client_t *cl, bool go)
     if (go && write(cl->at_fd, "\n", 1) != 1)
         fprintf(stderr, "gwload client: --at-early: %s\n", strerror(errno));
     close(cl->at_fd);
-    cl->at_fd = cl->at_out = -1;
+    cl->at_fd = -1;
 }
 
 /* --at-ms: an event (a link cut, say) at a set time of the run, started
@@ -1496,20 +1496,26 @@ static void log_gap(flow_t *f, uint64_t now)
     fflush(cl->gap_log);
 }
 
+/* A gap that ends now: the largest overall, before --at-cmd (what the load
+ * costs by itself, beside which a cut's gap is read) and after it. */
+static void note_gap(client_t *cl, uint64_t gap)
+{
+    if (gap > cl->max_gap_ns)
+        cl->max_gap_ns = gap;
+    if (cl->at_cmd && !cl->t_at && gap > cl->max_gap_before_at_ns)
+        cl->max_gap_before_at_ns = gap;
+    if (cl->t_at && gap > cl->max_gap_after_at_ns)
+        cl->max_gap_after_at_ns = gap;
+}
+
 static void note_rx_gap(flow_t *f, uint64_t now)
 {
     client_t *cl = f->cl;
-    uint64_t gap = now - f->t_last_rx;
 
-    if (f->rx_seen && gap > cl->max_gap_ns)
-        cl->max_gap_ns = gap;
-    /* What the load costs by itself, beside which a cut's gap is read. */
-    if (f->rx_seen && cl->at_cmd && !cl->t_at && gap > cl->max_gap_before_at_ns)
-        cl->max_gap_before_at_ns = gap;
-    if (f->rx_seen && cl->t_at && gap > cl->max_gap_after_at_ns)
-        cl->max_gap_after_at_ns = gap;
-    if (f->rx_seen)
+    if (f->rx_seen) {
+        note_gap(cl, now - f->t_last_rx);
         log_gap(f, now);
+    }
     f->rx_seen = true;
     f->t_last_rx = now;
 }
@@ -1768,8 +1774,8 @@ static void on_deadline(uv_timer_t *t)
         flow_t *f = &cl->flows[i];
 
         /* A flow stalled for good: its silence up to now is a gap too. */
-        if (!f->finished && f->rx_seen && now - f->t_last_rx > cl->max_gap_ns)
-            cl->max_gap_ns = now - f->t_last_rx;
+        if (!f->finished && f->rx_seen)
+            note_gap(cl, now - f->t_last_rx);
         if (cl->mode == CM_EXPECT_CLOSE)
             flow_fail(f, "not closed by the deadline");
         else
