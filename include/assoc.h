@@ -10,6 +10,7 @@
 #include "gateway.h"
 #include "fairq.h"
 #include "handshake.h"
+#include "inbox.h"
 #include "list.h"
 #include "pace.h"
 #include "path.h"
@@ -76,10 +77,13 @@ typedef struct assoc {
     uint64_t sent_since; /* bytes handed to the kernel since then */
     uint64_t probe_at;   /* loop time a KEEP left an idle association, or 0 */
 
-    reasm_t rx;      /* messages being received, piece by piece */
-    int told_pieces; /* logged that the kernel delivers in pieces */
-    int told_maxseg; /* logged that DATA chunks keep no room for a SACK */
-    int handles;     /* open uv handles; freed when it reaches 0 */
+    reasm_t rx;        /* messages being received, piece by piece */
+    inbox_t inbox;     /* read, not yet handled: large ones, a bounded amount a turn */
+    uv_idle_t opener;  /* handles the inbox's messages once per loop turn */
+    size_t inbox_turn; /* bytes of them handled in this loop turn */
+    int told_pieces;   /* logged that the kernel delivers in pieces */
+    int told_maxseg;   /* logged that DATA chunks keep no room for a SACK */
+    int handles;       /* open uv handles; freed when it reaches 0 */
 
     /* For status: counters the kernel does not keep. */
     uint64_t since;           /* loop time it entered its state */

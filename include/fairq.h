@@ -65,6 +65,11 @@ void fairq_push(fairq_t *s, msgq_t *q, outmsg_t *m);
  * stays first until fairq_pop (a full socket leaves it there). */
 msgq_t *fairq_next(fairq_t *s);
 
+/* The first queue of the fresh list when its first message is within its
+ * credit (the queue fairq_next would return first), or NULL. Only looks:
+ * unlike fairq_next it moves no queue, so it may be asked at any time. */
+msgq_t *fairq_fresh(const fairq_t *s);
+
 /* Removes and returns the first message of q, which fairq_next returned.
  * An emptied queue stays in the busy list until fairq_next finds it empty
  * there (fairq_drop takes it out at once). */

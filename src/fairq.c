@@ -85,6 +85,16 @@ msgq_t *fairq_next(fairq_t *s)
     }
 }
 
+msgq_t *fairq_fresh(const fairq_t *s)
+{
+    msgq_t *q;
+
+    if (list_empty(&s->fresh))
+        return NULL;
+    q = container_of(s->fresh.next, msgq_t, node);
+    return q->head && q->head->len <= q->credit ? q : NULL;
+}
+
 /* A fresh queue that empties goes to the back of the busy list rather than
  * out: a bulk flow that holds one message at a time empties on every send,
  * and would otherwise come back fresh each time and keep a flow with a few

@@ -12,6 +12,10 @@
 #              both sites (OUT/*.pcap: each loopback's TCP leg, each link's
 #              SCTP) and, from them, each hop's p50/p90/p99 (OUT/hops.txt,
 #              tests/bench/hops.py)
+#   queues     what each site's association holds in the kernel during the
+#              workload: /proc/net/sctp/assocs every 10 ms (OUT/q-a.txt,
+#              OUT/q-b.txt: time, tx_queue, rx_queue) and their p50/p90/p99
+#              (OUT/queues.txt); light enough to run beside any workload
 #   paths      what each SCTP path's congestion window does when link 1 is
 #              cut under w6 (eight paced flows) or w6b (the same beside four
 #              bulk flows): the kernel's sctp tracepoints (OUT/trace.txt),
@@ -20,7 +24,7 @@
 #              (OUT/paths.txt, tests/bench/paths.py)
 #
 # Usage (host): tests/vm/run --share OUT -- tests/bench/profile.sh OUT \
-#                   callgrind|perf|hops|paths [w1|w2|w5|w5b|w6|w6b] [BYTES]
+#                   callgrind|perf|hops|queues|paths [w1|w2|w5|w5b|w6|w6b] [BYTES]
 # Then: callgrind_annotate OUT/callgrind.out.site-a | head -40
 # w5 is one bulk flow beside the interactive one at 2% loss, w5b four on
 # clean links (the benchmark's W5 and W5b); RATE (say 10mbit) limits both
@@ -40,7 +44,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SCTPGW:?path of the sctpgw binary}"
 : "${GWLOAD:?path of the gwload binary}"
 OUT=${1:?output folder}
-TOOL=${2:?callgrind, perf, hops or paths}
+TOOL=${2:?callgrind, perf, hops, queues or paths}
 WORKLOAD=${3:-w1}
 BYTES=${4:-8M}
 WORK=$(mktemp -d /tmp/sctpgw-prof.XXXXXX)
@@ -55,7 +59,7 @@ trap cleanup EXIT
 mkdir -p "$OUT"
 
 case "$TOOL:$WORKLOAD" in
-callgrind:* | perf:* | hops:w5b | paths:w6 | paths:w6b) ;;
+callgrind:* | perf:* | queues:* | hops:w5b | paths:w6 | paths:w6b) ;;
 *) echo "profile: $TOOL $WORKLOAD: unknown (hops takes w5b, paths w6 or w6b)" >&2 && exit 2 ;;
 esac
 if [ "$TOOL" = hops ] && [ "${ENCRYPTION:-on}" = off ]; then
@@ -120,6 +124,25 @@ if [ "$TOOL" = hops ] || [ -n "${CAPTURE:-}" ]; then
     PIDS+=("${caps[@]}") # stopped by cleanup if this run ends early
     sleep 1
 fi
+samplers=()
+if [ "$TOOL" = queues ]; then
+    for s in a b; do # one process a site: a fork per sample would load the bed
+        ip netns exec sg$s python3 -c '
+import sys, time
+out = open(sys.argv[1], "w")
+while True:
+    now = time.time()
+    for line in open("/proc/net/sctp/assocs").read().split("\n")[1:]:
+        w = line.split()
+        if len(w) > 9:
+            out.write("%.3f %s %s\n" % (now, w[7], w[8]))
+    out.flush()
+    time.sleep(0.01)
+' "$OUT/q-$s.txt" &
+        samplers+=($!)
+    done
+    PIDS+=("${samplers[@]}")
+fi
 rc=0 # the workload's and the analysis' status, this script's
 interactive() {
     ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode interactive --chunk 100 \
@@ -160,6 +183,23 @@ w6 | w6b)
     topo_restore 1
     ;;
 esac
+if [ "$TOOL" = queues ]; then
+    kill "${samplers[@]}"
+    wait "${samplers[@]}" 2>/dev/null
+    python3 - "$OUT" >"$OUT/queues.txt" <<'EOF2' || rc=1
+import sys
+def pct(v, p):
+    v = sorted(v)
+    return v[int(p * (len(v) - 1))] if v else 0
+print("bytes in the kernel (its memory)        p50      p90      p99      max")
+for site in "ab":
+    rows = [line.split() for line in open("%s/q-%s.txt" % (sys.argv[1], site))]
+    for col, name in ((1, "tx_queue"), (2, "rx_queue")):
+        v = [int(r[col]) for r in rows if len(r) == 3]
+        print("site %s %-28s %8d %8d %8d %8d" % (site, name, *(pct(v, p) for p in (.5, .9, .99, 1))))
+EOF2
+    cat "$OUT/queues.txt"
+fi
 if [ "$TOOL" = paths ]; then
     echo 0 >$TRACING/events/sctp/sctp_probe_path/enable
     cat $TRACING/trace >"$OUT/trace.txt"

@@ -93,6 +93,36 @@ static void test_idle_flow_goes_first(void)
 }
 
 /* A flow that stays busy loses its head start after one quantum. */
+/* fairq_fresh names the queue fairq_next would serve first when it is a
+ * fresh one, and changes nothing. */
+static void test_fresh_peek(void)
+{
+    fairq_t s;
+    msgq_t bulk, quiet;
+
+    fairq_init(&s, QUANTUM);
+    msgq_init(&bulk);
+    msgq_init(&quiet);
+    CHECK(fairq_fresh(&s) == NULL);
+    fairq_push(&s, &bulk, msg(1, 900));
+    fairq_push(&s, &bulk, msg(1, 900));
+    CHECK(fairq_fresh(&s) == &bulk);
+    CHECK(send_next(&s) == 1); /* its credit no longer covers the second */
+    CHECK(fairq_fresh(&s) == NULL && fairq_fresh(&s) == NULL);
+    CHECK(bulk.fresh); /* looking moved nothing */
+    CHECK(fairq_next(&s) == &bulk && !bulk.fresh && fairq_fresh(&s) == NULL);
+    fairq_push(&s, &quiet, msg(2, 100));
+    CHECK(fairq_fresh(&s) == &quiet);
+    CHECK(send_next(&s) == 2); /* and fairq_next agrees */
+    CHECK(fairq_fresh(&s) == NULL);
+    CHECK(send_next(&s) == 1 && send_next(&s) == 0);
+    /* A fresh queue whose first message is beyond one quantum is not ready. */
+    fairq_push(&s, &quiet, msg(2, QUANTUM + 1));
+    CHECK(fairq_fresh(&s) == NULL);
+    fairq_drop(&s, &quiet);
+    fairq_drop(&s, &bulk);
+}
+
 static void test_fresh_flow_gets_one_quantum(void)
 {
     fairq_t s;
@@ -285,6 +315,7 @@ static void test_discard_data(void)
 
 int main(void)
 {
+    test_fresh_peek();
     test_order_within_a_flow();
     test_idle_flow_goes_first();
     test_fresh_flow_gets_one_quantum();
