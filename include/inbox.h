@@ -28,17 +28,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "fairq.h"
 #include "sctp_sock.h"
 
-typedef struct inmsg {
-    struct inmsg *next;
-    sock_rcv_t info; /* its stream and PPID */
-    size_t len;
-    uint8_t data[];
-} inmsg_t;
-
+/* The messages are outmsg_t (fairq.h) in one msgq_t: a deferred message
+ * needs only its stream, PPID and bytes, which those carry. */
 typedef struct inbox {
-    inmsg_t *head, **tail;
+    msgq_t q;
     size_t bytes;      /* memory held by queued messages, headers included */
     uint32_t *waiting; /* queued messages per stream */
     unsigned nstreams;
@@ -59,7 +55,10 @@ int inbox_waits(const inbox_t *b, uint16_t sid);
 int inbox_push(inbox_t *b, const sock_rcv_t *info, const uint8_t *data, size_t len);
 
 /* Takes the oldest message (the caller frees it), or NULL. */
-inmsg_t *inbox_pop(inbox_t *b);
+outmsg_t *inbox_pop(inbox_t *b);
+
+/* Whether no message waits. */
+int inbox_empty(const inbox_t *b);
 
 /* Frees every message and the counts. */
 void inbox_free(inbox_t *b);

@@ -946,12 +946,14 @@ static const char *assoc_reasm_why(const assoc_t *a, int r, const sock_rcv_t *in
  * are spent. */
 static void assoc_inbox_run(assoc_t *a, size_t budget)
 {
-    inmsg_t *m;
+    outmsg_t *m;
 
     while (budget && a->state != ASSOC_CLOSED && (m = inbox_pop(&a->inbox)) != NULL) {
+        sock_rcv_t info = {.sid = m->sid, .ppid = m->ppid, .eor = 1};
+
         budget = m->len < budget ? budget - m->len : 0;
         a->inbox_turn += m->len;
-        assoc_dispatch(a, &m->info, m->data, m->len);
+        assoc_dispatch(a, &info, m->data, m->len);
         free(m);
     }
 }
@@ -963,7 +965,7 @@ static void on_inbox(uv_idle_t *h)
 
     a->inbox_turn = 0;
     assoc_inbox_run(a, INBOX_TURN_BYTES);
-    if (a->state == ASSOC_CLOSED || !a->inbox.head) {
+    if (a->state == ASSOC_CLOSED || inbox_empty(&a->inbox)) {
         a->inbox_turn = 0;
         uv_idle_stop(h);
     }
@@ -1062,11 +1064,11 @@ static void assoc_read_some(assoc_t *a)
 static void assoc_read(assoc_t *a)
 {
     assoc_read_some(a);
-    if (a->state == ASSOC_CLOSED || !a->inbox.head)
+    if (a->state == ASSOC_CLOSED || inbox_empty(&a->inbox))
         return;
     if (a->inbox_turn < INBOX_TURN_BYTES)
         assoc_inbox_run(a, INBOX_TURN_BYTES - a->inbox_turn);
-    if (a->state != ASSOC_CLOSED && a->inbox.head)
+    if (a->state != ASSOC_CLOSED && !inbox_empty(&a->inbox))
         uv_idle_start(&a->opener, on_inbox);
 }
 

@@ -8,7 +8,7 @@
 void inbox_init(inbox_t *b)
 {
     memset(b, 0, sizeof(*b));
-    b->tail = &b->head;
+    msgq_init(&b->q);
 }
 
 int inbox_streams(inbox_t *b, unsigned n)
@@ -30,40 +30,41 @@ int inbox_waits(const inbox_t *b, uint16_t sid)
     return sid < b->nstreams && b->waiting[sid] > 0;
 }
 
+int inbox_empty(const inbox_t *b)
+{
+    return b->q.head == NULL;
+}
+
 int inbox_push(inbox_t *b, const sock_rcv_t *info, const uint8_t *data, size_t len)
 {
-    inmsg_t *m;
+    outmsg_t *m;
 
-    if (info->sid >= b->nstreams || !(m = malloc(sizeof(*m) + len)))
+    if (info->sid >= b->nstreams || len > UINT32_MAX || !(m = calloc(1, sizeof(*m) + len)))
         return -ENOMEM;
-    m->next = NULL;
-    m->info = *info;
-    m->len = len;
+    m->sid = info->sid;
+    m->ppid = info->ppid;
+    m->len = (uint32_t)len;
     memcpy(m->data, data, len);
-    *b->tail = m;
-    b->tail = &m->next;
+    msgq_push(&b->q, m);
     b->bytes += sizeof(*m) + len;
-    b->waiting[info->sid]++;
+    b->waiting[m->sid]++;
     return 0;
 }
 
-inmsg_t *inbox_pop(inbox_t *b)
+outmsg_t *inbox_pop(inbox_t *b)
 {
-    inmsg_t *m = b->head;
+    outmsg_t *m = msgq_pop(&b->q);
 
-    if (!m)
-        return NULL;
-    if (!(b->head = m->next))
-        b->tail = &b->head;
-    b->bytes -= sizeof(*m) + m->len;
-    b->waiting[m->info.sid]--;
-    m->next = NULL;
+    if (m) {
+        b->bytes -= sizeof(*m) + m->len;
+        b->waiting[m->sid]--;
+    }
     return m;
 }
 
 void inbox_free(inbox_t *b)
 {
-    inmsg_t *m;
+    outmsg_t *m;
 
     while ((m = inbox_pop(b)) != NULL)
         free(m);
