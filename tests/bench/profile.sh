@@ -24,12 +24,14 @@
 #              (OUT/paths.txt, tests/bench/paths.py)
 #
 # Usage (host): tests/vm/run --share OUT -- tests/bench/profile.sh OUT \
-#                   callgrind|perf|hops|queues|paths [w1|w2|w5|w5b|w6|w6b] [BYTES]
+#                   callgrind|perf|hops|queues|paths [w1|w2|w3|w5|w5b|w6|w6b] [BYTES]
 # Then: callgrind_annotate OUT/callgrind.out.site-a | head -40
-# w5 is one bulk flow beside the interactive one at 2% loss, w5b four on
-# clean links (the benchmark's W5 and W5b); RATE (say 10mbit) limits both
-# links. Environment: SCTPGW, GWLOAD (binaries), ENCRYPTION, RATE,
-# FAILOVER_MS (the pair's budget, 500 as in the benchmark), CAPTURE (set:
+# w3 is 300 round trips of 100 bytes on one flow (the benchmark's W3; its
+# p50_us and p99_us on stdout), w5 one bulk flow beside the interactive
+# one at 2% loss, w5b four on clean links (the benchmark's W5 and W5b);
+# RATE (say 10mbit) limits both links. Environment: SCTPGW, GWLOAD
+# (binaries), ENCRYPTION, RATE, FAILOVER_MS (the pair's budget, 500 as in
+# the benchmark), CAPTURE (set:
 # capture every link and the TCP hops as hops does, whatever the tool;
 # with w6 or w6b, OUT/cut.txt then says what each site sent around the cut,
 # tests/bench/cut.py). Every tool leaves the gateways' logs in
@@ -151,6 +153,7 @@ interactive() {
 case "$WORKLOAD" in
 w1) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes "$BYTES" --no-fin --timeout-ms 600000 || rc=1 ;;
 w2) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 64 --bytes "$BYTES" --no-fin --timeout-ms 600000 || rc=1 ;;
+w3) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode rr --chunk 100 --count 300 --no-fin --timeout-ms 60000 || rc=1 ;;
 w5)
     topo_set 1 --loss 2
     topo_set 2 --loss 2
