@@ -40,7 +40,9 @@
  * turn, served fairly. A turn that reads and sends more keeps every flow's
  * next read waiting longer: with four bulk flows reading 64 KiB at a time
  * and sending all they read, a turn took long enough to hold an interactive
- * flow's request back by a quarter of a second. */
+ * flow's request back by a quarter of a second. Turns of 64 or 32 KiB (this
+ * and INBOX_TURN_BYTES) shortened that wait on a CPU-bound bed but
+ * lengthened paced flows' gaps around a link cut (tests/bench/README.md). */
 #define FLUSH_BYTES (128u * 1024u)
 /* Small messages handed over in one go share packets: each but the last
  * goes with MSG_MORE, which has the kernel hold it until a send without it
