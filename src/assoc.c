@@ -206,7 +206,9 @@ static int assoc_seal(assoc_t *a, outmsg_t *m)
 /* A small message of a flow that was idle goes even when the turn's budget
  * is spent: it would otherwise wait a whole loop turn of bulk sealing (10
  * to 20 ms on the bed) for a turn where it goes first anyway. Only a flow's
- * first message after idling does, so a flow cannot live on it. */
+ * first message after idling does, so a flow cannot live on it. With this
+ * bound and INBOX_SMALL at 4 KiB, flows of 1 KiB messages saw longer gaps
+ * around a link cut, not shorter (tests/bench/README.md). */
 static msgq_t *assoc_fresh_small(const assoc_t *a)
 {
     msgq_t *q = fairq_fresh(&a->fairq);
