@@ -38,10 +38,12 @@
  * under which keys. With `encryption = off` only AUTH and READY are.
  *
  * A side's final word is RST, a failed RESULT, or CLOSE, sent once it has sent
- * its FIN and received the peer's (so no WINDOW is owed either way). A stream
- * is reused only after its allocator has both sent and received a final word;
- * since a stream is ordered, the peer always sees the old flow's final word
- * before the next OPEN on that stream.
+ * its FIN and received the peer's (so no WINDOW is owed either way) and has
+ * written out everything before the peer's FIN (so it holds no flow on the
+ * stream once the peer may reuse it). A stream is reused only after its
+ * allocator has both sent and received a final word; since a stream is
+ * ordered, the peer always sees the old flow's final word before the next
+ * OPEN on that stream.
  */
 #ifndef SCTPGW_WIRE_H
 #define SCTPGW_WIRE_H

@@ -190,10 +190,14 @@ static void flow_check_tcp_done(flow_t *f)
         flow_close(f, WIRE_OK, "both directions finished");
 }
 
-/* Our final word once nothing more is owed either way (see wire.h). */
+/* Our final word once nothing more is owed either way (see wire.h) and the
+ * peer's FIN has been passed on, every byte before it written: once the
+ * stream's allocator has both final words it may OPEN a new flow on the
+ * stream, which must find this one gone from it, not still writing to a
+ * slow TCP reader. */
 static void flow_check_final(flow_t *f)
 {
-    if (!f->sent_final && f->read_eof && f->fin_recv && f->assoc) {
+    if (!f->sent_final && f->read_eof && f->fin_recv && f->tcp_shut && f->assoc) {
         flow_send_empty(f, WIRE_CLOSE);
         f->sent_final = 1;
     }
@@ -423,6 +427,7 @@ static void on_shutdown(uv_shutdown_t *req, int status)
         return;
     }
     f->tcp_shut = 1;
+    flow_check_final(f);
     flow_check_tcp_done(f);
 }
 

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A flow that ends while its back end has yet to read what it carried.
+# The back end replies and half-closes at once, then reads nothing for
+# 4 s; the client uploads 900 kB, half-closes, reads the reply and goes.
+# With max_flows = 1 a second client comes meanwhile. The far gateway's
+# flow still writes to the back end, so its stream must not carry a new
+# flow yet: an OPEN on a stream that still carries one ends the
+# association and every flow on it. The second client is turned away
+# (max_flows), the back end reads all 900 kB and a clean end, the
+# association stays up, and once the back end has read, a new flow is
+# carried.
+. "$(dirname "$0")/lib.sh"
+PROBE="$(dirname "$0")/reset_probe.py"
+MAX_FLOWS=1
+N=900000
+pair_up
+# Site b's TCP send buffers small (a loopback connection's would hold
+# megabytes): what the back end has not read waits in the gateway.
+in_site b sysctl -qw net.ipv4.tcp_wmem="4096 16384 65536"
+gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+[slow]
+accept = 127.0.0.1:7031
+INI
+gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+[slow]
+connect = 127.0.0.1:9031
+INI
+server_start b 127.0.0.1:9001 echo
+pair_start
+
+in_site b python3 "$PROBE" server 9031 --slow 4 --reply >"$WORK/slow.out" &
+slow_pid=$!
+wait_listen b 9031
+r=$(in_site a python3 "$PROBE" client 7031 --upload $N)
+log "first client: $r"
+[ "${r%% *}" = eof ] || fail "the first client saw '$r', not the reply and a clean end"
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 3000)
+log "second client, while the back end still has bytes to read: $r"
+wait_log site-a 'max_flows reached' 5
+wait "$slow_pid" || true
+read -r how secs got <"$WORK/slow.out"
+log "the slow back end saw: $how after ${secs}s, $got bytes"
+[ "$how" = eof ] && [ "$got" = "$N" ] ||
+    fail "the slow back end saw '$how' after $got of $N bytes, not all of them and a clean end"
+# The association that carried the flows is still up (site a's dial
+# refused before site b listened may have ended an earlier one there).
+id=$(grep -oE 'flow 1 \[slow\].* on assoc [0-9]+' "$WORK/site-a.log" | grep -oE '[0-9]+$')
+for check in "site-a:protocol error|assoc $id peer [^:]*: closed" \
+    "site-b:protocol error|assoc [0-9]+ peer site-a: closed"; do
+    site=${check%%:*}
+    [ "$(count_log "$site" "${check#*:}")" -eq 0 ] ||
+        fail "$site: the association ended: $(grep -E "${check#*:}" "$WORK/$site.log" | head -3)"
+done
+ok=0
+for i in $(seq 20); do
+    r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 3000)
+    [ "$(kv "$r" ok)" = 1 ] && ok=1 && break
+    sleep 0.5
+done
+log "a new flow once the back end had read: $r"
+[ "$ok" = 1 ] || fail "no new flow was carried after the back end had read"
+done_ok
