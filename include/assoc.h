@@ -112,9 +112,9 @@ outmsg_t *assoc_data_alloc(size_t cap);
 /* Queues `len` bytes of DATA held in m (ownership passes) on q. */
 void assoc_send_data(assoc_t *a, msgq_t *q, uint16_t sid, outmsg_t *m, uint32_t len);
 
-/* Frees the DATA still queued on q (not yet handed to the kernel, so not
- * sealed; OPEN, RESULT and FIN stay): a flow that resets says so at once,
- * not after its data. */
+/* Frees the DATA and FIN still queued on q (not yet handed to the kernel,
+ * so not sealed; OPEN and RESULT stay): a flow that resets says so at once,
+ * not after its data, and never ends cleanly short of it. */
 void assoc_discard_data(assoc_t *a, msgq_t *q);
 
 /* Whether a flow may read more from TCP: its queue holds less than one

@@ -422,6 +422,7 @@ void assoc_send_flow_msg(assoc_t *a, msgq_t *q, uint16_t sid, const wire_msg_t *
 void assoc_discard_data(assoc_t *a, msgq_t *q)
 {
     fairq_discard(&a->fairq, q, wire_ppid(WIRE_DATA));
+    fairq_discard(&a->fairq, q, wire_ppid(WIRE_FIN));
 }
 
 /* ---- flows ---------------------------------------------------------- */

@@ -104,17 +104,23 @@ static void on_tcp_closed(uv_handle_t *h)
 }
 
 /* Closes the TCP side, with a reset when the flow failed so the endpoint
- * sees the failure rather than a clean end. */
+ * sees the failure rather than a clean end. The linger of zero is set here
+ * rather than by uv_tcp_close_reset, which refuses while a half-close waits
+ * for writes: the peer's FIN passed on, then its RST, and the endpoint saw
+ * the bytes cut short end with a clean FIN. */
 static void flow_tcp_release(flow_t *f, int reset)
 {
+    struct linger abort = {.l_onoff = 1, .l_linger = 0};
+    uv_os_fd_t fd;
+
     if (!f->tcp_init) {
         f->tcp_gone = 1;
         return;
     }
     if (uv_is_closing((uv_handle_t *)&f->tcp))
         return;
-    if (reset && f->connected && uv_tcp_close_reset(&f->tcp, on_tcp_closed) == 0)
-        return;
+    if (reset && f->connected && uv_fileno((uv_handle_t *)&f->tcp, &fd) == 0)
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
     uv_close((uv_handle_t *)&f->tcp, on_tcp_closed);
 }
 
@@ -160,7 +166,9 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
         /* A reset aborts, and an abort flushes what is queued (RFC 9293
          * 3.10.5): the reset overtakes the data still waiting here, or
          * hundreds of abandoned clients hold their back ends for seconds
-         * while their last bytes queue behind one another. */
+         * while their last bytes queue behind one another. A FIN waiting
+         * goes too: behind discarded data it would end the stream cleanly
+         * short of its bytes. */
         assoc_discard_data(f->assoc, &f->sendq);
         if (f->got_final)
             flow_send_empty(f, WIRE_CLOSE);

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# A flow that ends while its back end has yet to read what it carried.
-# The back end replies and half-closes at once, then reads nothing for
-# 4 s; the client uploads 900 kB, half-closes, reads the reply and goes.
-# With max_flows = 1 a second client comes meanwhile. The far gateway's
-# flow still writes to the back end, so its stream must not carry a new
-# flow yet: an OPEN on a stream that still carries one ends the
-# association and every flow on it. The second client is turned away
-# (max_flows), the back end reads all 900 kB and a clean end, the
-# association stays up, and once the back end has read, a new flow is
-# carried.
+# Flows that end while their back end has yet to read what they carried.
+# - Stream reuse: the back end replies and half-closes at once, then reads
+#   nothing for 4 s; the client uploads 900 kB, half-closes, reads the
+#   reply and goes. With max_flows = 1 a second client comes meanwhile.
+#   The far gateway's flow still writes to the back end, so its stream
+#   must not carry a new flow yet: an OPEN on a stream that still carries
+#   one ends the association and every flow on it. The second client is
+#   turned away (max_flows), the back end reads all 900 kB and a clean
+#   end, the association stays up, and once the back end has read, a new
+#   flow is carried.
+# - A reset after the half-close: the client uploads 900 kB, half-closes,
+#   then resets while the back end still reads nothing. The far gateway
+#   has passed the FIN on with writes still waiting, then gets the reset:
+#   the back end must see a reset, not a clean end after some of the
+#   bytes.
 . "$(dirname "$0")/lib.sh"
 PROBE="$(dirname "$0")/reset_probe.py"
 MAX_FLOWS=1
@@ -22,12 +27,16 @@ gw_config site-a connect <<'INI'
 accept = 127.0.0.1:7001
 [slow]
 accept = 127.0.0.1:7031
+[cut]
+accept = 127.0.0.1:7032
 INI
 gw_config site-b listen <<'INI'
 [echo]
 connect = 127.0.0.1:9001
 [slow]
 connect = 127.0.0.1:9031
+[cut]
+connect = 127.0.0.1:9032
 INI
 server_start b 127.0.0.1:9001 echo
 pair_start
@@ -63,4 +72,13 @@ for i in $(seq 20); do
 done
 log "a new flow once the back end had read: $r"
 [ "$ok" = 1 ] || fail "no new flow was carried after the back end had read"
+
+in_site b python3 "$PROBE" server 9032 --slow 4 >"$WORK/cut.out" &
+cut_pid=$!
+wait_listen b 9032
+in_site a python3 "$PROBE" client 7032 --upload $N --reset
+wait "$cut_pid" || true
+read -r how secs got <"$WORK/cut.out"
+log "the back end of the reset client saw: $how after ${secs}s, $got bytes"
+[ "$how" = reset ] || fail "the back end saw '$how' after $got bytes instead of a reset"
 done_ok
