@@ -745,6 +745,13 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
             assoc_ready(a);
         if (r >= 0)
             return;
+        /* An ERROR says why the peer gave up (below); anything else out of
+         * turn (a KEEP, a REKEY) ends the handshake now, not at its
+         * deadline. */
+        if (m->type != WIRE_ERROR) {
+            assoc_close(a, code, why);
+            return;
+        }
     }
     if (m->type == WIRE_KEEP)
         return;
@@ -758,11 +765,7 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
         assoc_teardown(a, m->u.reason.code, buf, END_CLOSE);
         return;
     }
-    if (a->state != ASSOC_HANDSHAKE) {
-        assoc_log(a, LOG_WARN, "unexpected %s on stream 0; ignored", wire_type_name(m->type));
-        return;
-    }
-    assoc_close(a, code, why);
+    assoc_log(a, LOG_WARN, "unexpected %s on stream 0; ignored", wire_type_name(m->type));
 }
 
 /* ---- receiving ------------------------------------------------------ */

@@ -36,6 +36,8 @@
  *             --psk-file, else made with a wrong key)
  *   early     OPEN and DATA on stream 1 before any handshake: in clear on
  *             even associations, sealed-looking on odd ones
+ *   keep      a KEEP on stream 0 in clear before any handshake (a message
+ *             of an established association, out of turn)
  *   wrongkey  a HELLO whose Noise message was made with a random key
  *   version   a HELLO of protocol 2 (version 2, nonce, window, name)
  *   replay    one HELLO_i, built once and sent unchanged on every
@@ -107,6 +109,7 @@
 #define T_AUTH      2
 #define T_READY     3
 #define T_ERROR     4
+#define T_KEEP      5
 #define T_OPEN      16
 #define T_DATA      18
 #define T_LAST      22
@@ -150,12 +153,13 @@ typedef enum {
     M_REFLECT,
     M_BIG0,
     M_BIGFLOW,
-    M_SILENT
+    M_SILENT,
+    M_KEEP
 } attack_t;
 
 static const char *const mode_names[] = {"random", "early",   "wrongkey", "version",
                                          "replay", "noproof", "badproof", "reflect",
-                                         "big0",   "bigflow", "silent"};
+                                         "big0",   "bigflow", "silent",   "keep"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -666,6 +670,9 @@ static void script_main(conn_t *c, const opts_t *o)
     case M_NOPROOF:
         send_open_data_sealed(c, o);
         break;
+    case M_KEEP:
+        send_type(c, 0, T_KEEP, "", 1);
+        break;
     case M_EARLY:
         if (o->hello || c->idx % 2 == 0)
             send_open_data(c, o);
@@ -1108,7 +1115,7 @@ static void usage(FILE *out)
                  "               [--psk-file FILE] [-v]\n"
                  "               ATTACK[+hello][:N]...\n"
                  "attacks: random early wrongkey version replay noproof badproof reflect\n"
-                 "         big0 bigflow silent\n"
+                 "         big0 bigflow silent keep\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
