@@ -41,6 +41,7 @@ typedef struct gateway {
     config_t *cfg; /* owned: what runs now (a reload replaces it whole) */
     logger_t log;
     tune_t tune;
+    unsigned tick_hz; /* the kernel's, for what it reports in jiffies */
     gw_state_t state;
     int exit_code; /* what main returns: 0 clean, 1 runtime failure */
 

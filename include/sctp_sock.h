@@ -131,9 +131,17 @@ typedef struct sock_path_info {
     uint32_t mtu;
 } sock_path_info_t;
 
-/* SCTP_GET_PEER_ADDR_INFO for one peer address. -EACCES for a potentially
- * failed path while the kernel hides that state. */
-int sock_path_info(int fd, const addr_t *peer, sock_path_info_t *out);
+/* The kernel's tick, for the values it reports in jiffies (spinfo_srtt,
+ * sas_maxrto: Linux 6.1 copies them raw). Debian's kernels tick at 250 Hz;
+ * a kernel's own config file, when installed, says otherwise. Read once at
+ * start (gateway_t.tick_hz): a scrape of every path must not read a file
+ * for each. */
+unsigned sock_tick_hz(void);
+
+/* SCTP_GET_PEER_ADDR_INFO for one peer address, jiffies converted at
+ * `hz`. -EACCES for a potentially failed path while the kernel hides that
+ * state. */
+int sock_path_info(int fd, const addr_t *peer, unsigned hz, sock_path_info_t *out);
 
 /* The primary peer address (SCTP_STATUS). */
 int sock_primary(int fd, addr_t *out);
@@ -151,7 +159,7 @@ typedef struct sock_assoc_stats {
 
 /* Reads the association's statistics, and so resets max_rto_ms: only
  * assoc.c's assoc_stats_read calls it. */
-int sock_assoc_stats(int fd, sock_assoc_stats_t *out);
+int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out);
 
 /* Closes with an ABORT rather than a graceful SHUTDOWN. */
 void sock_abort(int fd);

@@ -1326,7 +1326,8 @@ void assoc_stats_read(assoc_t *a)
 {
     uint64_t max_rto = a->stats.max_rto_ms;
 
-    if (a->fd < 0 || a->state == ASSOC_CONNECTING || sock_assoc_stats(a->fd, &a->stats) < 0)
+    if (a->fd < 0 || a->state == ASSOC_CONNECTING ||
+        sock_assoc_stats(a->fd, a->gw->tick_hz, &a->stats) < 0)
         return;
     if (a->stats.max_rto_ms < max_rto)
         a->stats.max_rto_ms = max_rto;

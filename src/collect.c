@@ -76,7 +76,7 @@ static void snap_path(assoc_t *a, const path_t *p, const addr_t *primary, int ha
     out->changed_ms = snap_unix(c, p->changed);
     out->changes = p->changes;
     out->state = snap_own_state(p->state);
-    if (a->fd < 0 || sock_path_info(a->fd, &p->addr, &info) < 0)
+    if (a->fd < 0 || sock_path_info(a->fd, &p->addr, a->gw->tick_hz, &info) < 0)
         return;
     out->state = snap_kernel_state(info.state);
     out->srtt_ms = info.srtt_ms;

@@ -1114,6 +1114,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
 
     memset(gw, 0, sizeof(*gw));
     gw->loop = loop;
+    gw->tick_hz = sock_tick_hz();
     gw->cfg = cfg;
     gw->log.level = cfg->log_level;
     gw->log.name = cfg->name;

@@ -516,10 +516,7 @@ int sock_local_addrs(int fd, addr_t *out, size_t max)
     return kept;
 }
 
-/* The kernel's tick, for the values it reports in jiffies (spinfo_srtt,
- * sas_maxrto: Linux 6.1 copies them raw). Debian's kernels tick at 250 Hz;
- * a kernel's own config file, when installed, says otherwise. */
-static unsigned sock_hz(void)
+unsigned sock_tick_hz(void)
 {
     static const char key[] = "CONFIG_HZ=";
     struct utsname u;
@@ -539,10 +536,9 @@ static unsigned sock_hz(void)
     return hz;
 }
 
-/* Status requests are rare: the tick is looked up on each. */
-static uint32_t jiffies_to_ms(uint64_t j)
+static uint32_t jiffies_to_ms(uint64_t j, unsigned hz)
 {
-    return (uint32_t)(j * 1000 / sock_hz());
+    return (uint32_t)(j * 1000 / (hz ? hz : 250));
 }
 
 static sock_path_state_t path_state(int32_t s)
@@ -559,7 +555,7 @@ static sock_path_state_t path_state(int32_t s)
     }
 }
 
-int sock_path_info(int fd, const addr_t *peer, sock_path_info_t *out)
+int sock_path_info(int fd, const addr_t *peer, unsigned hz, sock_path_info_t *out)
 {
     struct sctp_paddrinfo pi;
     socklen_t len = sizeof(pi);
@@ -569,7 +565,7 @@ int sock_path_info(int fd, const addr_t *peer, sock_path_info_t *out)
     if (getsockopt(fd, IPPROTO_SCTP, SCTP_GET_PEER_ADDR_INFO, &pi, &len) < 0)
         return ERR;
     out->state = path_state(pi.spinfo_state);
-    out->srtt_ms = jiffies_to_ms(pi.spinfo_srtt);
+    out->srtt_ms = jiffies_to_ms(pi.spinfo_srtt, hz);
     out->rto_ms = pi.spinfo_rto; /* already milliseconds (jiffies_to_msecs) */
     out->cwnd = pi.spinfo_cwnd;
     out->mtu = pi.spinfo_mtu;
@@ -589,7 +585,7 @@ int sock_primary(int fd, addr_t *out)
     return 0;
 }
 
-int sock_assoc_stats(int fd, sock_assoc_stats_t *out)
+int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out)
 {
     struct sctp_assoc_stats sas;
     socklen_t len = sizeof(sas);
@@ -604,7 +600,7 @@ int sock_assoc_stats(int fd, sock_assoc_stats_t *out)
     out->in_ctrl_chunks = sas.sas_ictrlchunks;
     out->out_data_chunks = sas.sas_oodchunks + sas.sas_ouodchunks;
     out->in_data_chunks = sas.sas_iodchunks + sas.sas_iuodchunks;
-    out->max_rto_ms = jiffies_to_ms(sas.sas_maxrto);
+    out->max_rto_ms = jiffies_to_ms(sas.sas_maxrto, hz);
     return 0;
 }
 
