@@ -827,11 +827,29 @@ static int is_v6_any(const addr_t *a)
     return a->sa.sa_family == AF_INET6 && addr_is_any(a);
 }
 
+/* An IPv4-mapped address ([::ffff:10.0.0.1]) listens on the IPv4 address
+ * itself (service.c binds dual-stack): it is compared as that. */
+static addr_t listener_plain(const addr_t *a)
+{
+    addr_t v4;
+
+    if (a->sa.sa_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr))
+        return *a;
+    memset(&v4, 0, sizeof(v4));
+    v4.v4.sin_family = AF_INET;
+    v4.v4.sin_port = a->v6.sin6_port;
+    memcpy(&v4.v4.sin_addr, &a->v6.sin6_addr.s6_addr[12], sizeof(v4.v4.sin_addr));
+    return v4;
+}
+
 /* Two listeners collide when they share a port and either address covers
  * the other (equal, or one of them is the family's wildcard, or [::] next
  * to any IPv4 address). */
-static int listeners_clash(const addr_t *a, const addr_t *b)
+static int listeners_clash(const addr_t *x, const addr_t *y)
 {
+    addr_t pa = listener_plain(x), pb = listener_plain(y);
+    const addr_t *a = &pa, *b = &pb;
+
     if (a->sa.sa_family != b->sa.sa_family)
         return (is_v6_any(a) || is_v6_any(b)) &&
                (a->sa.sa_family == AF_INET ? a->v4.sin_port == b->v6.sin6_port
@@ -857,7 +875,7 @@ static int check_listener(parse_state_t *st, size_t i)
                               "accept = %s: [%s] already accepts there (line %d)%s",
                               addr_format(&svc->addr, buf, sizeof(buf)), other->name,
                               key_line(st, 1 + j, SEC_SERVICE, "accept"),
-                              svc->addr.sa.sa_family != other->addr.sa.sa_family
+                              is_v6_any(&svc->addr) != is_v6_any(&other->addr)
                                   ? "; [::] listens on every IPv4 address too"
                                   : "");
     }

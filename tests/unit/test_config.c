@@ -596,6 +596,13 @@ static void test_names(fixture_t *fx)
                    "IPv4 address too"));
     CHECK(fails_at(fx, BASE "[d]\naccept = [::]:80\n[a]\naccept = *:80\n", 10,
                    "accept = 0.0.0.0:80: [d] already accepts there (line 8)"));
+    /* An IPv4-mapped address listens on the IPv4 address itself. */
+    CHECK(fails_at(fx, BASE "[a]\naccept = 127.0.0.1:80\n[m]\naccept = [::ffff:127.0.0.1]:80\n", 10,
+                   "accept = [::ffff:127.0.0.1]:80: [a] already accepts there (line 8)"));
+    CHECK(strstr(fx->err, "[::] listens") == NULL);
+    CHECK(fails_at(fx, BASE "[a]\naccept = 127.0.0.1:80\n[m]\naccept = [::ffff:0.0.0.0]:80\n", 10,
+                   "[a] already accepts there (line 8)"));
+    CHECK(loads(fx, BASE "[a]\naccept = 127.0.0.1:80\n[m]\naccept = [::ffff:127.0.0.2]:80\n"));
 }
 
 static void test_psk(fixture_t *fx)
