@@ -68,9 +68,6 @@ typedef struct gateway {
     uv_signal_t sig_hup; /* reload */
     notify_t notify;     /* what the service manager is told (systemd) */
     metrics_t *metrics;  /* the /metrics listener, or NULL */
-    /* Listeners a reload replaced: their clients' callbacks may still name
-     * them, so they are freed with the gateway, once the loop has ended. */
-    metrics_t *metrics_gone;
 
     unsigned fd_flows; /* flows the descriptor limit leaves room for */
 

@@ -447,14 +447,11 @@ static void gateway_stop_services(gateway_t *gw)
     }
 }
 
-/* Stops a metrics listener; its memory goes with the gateway. */
-static void gateway_metrics_retire(gateway_t *gw, metrics_t *m)
+/* Stops a metrics listener; its memory goes once it has closed. */
+static void gateway_metrics_retire(metrics_t *m)
 {
-    if (!m)
-        return;
-    metrics_stop(m);
-    m->gone_next = gw->metrics_gone;
-    gw->metrics_gone = m;
+    if (m)
+        metrics_stop(m);
 }
 
 /* A metrics listener on cfg->metrics into *out. Returns 0 or a libuv
@@ -471,7 +468,7 @@ static int gateway_metrics_open(gateway_t *gw, const config_t *cfg, metrics_t **
         return snprintf(err, len, "metrics: cannot listen on %s: out of memory", where), UV_ENOMEM;
     if ((r = metrics_start(m, gw, &cfg->metrics)) < 0) {
         snprintf(err, len, "metrics: cannot listen on %s: %s", where, uv_strerror(r));
-        gateway_metrics_retire(gw, m);
+        gateway_metrics_retire(m);
         return r;
     }
     *out = m;
@@ -492,7 +489,7 @@ static void gateway_close_handles(gateway_t *gw)
     control_close(gw->control);
     gw->control = NULL;
     notify_close(&gw->notify);
-    gateway_metrics_retire(gw, gw->metrics);
+    gateway_metrics_retire(gw->metrics);
     gw->metrics = NULL;
     log_info(&gw->log, "gw", "stopped");
 }
@@ -640,7 +637,7 @@ static int reload_listen_own(gateway_t *gw, reload_ctx_t *c, char *msg, size_t l
         return r;
     if ((c->plan.live & RELOAD_CONTROL) && c->next->control[0] &&
         (r = control_start(gw, c->next->control, &c->control, msg, len)) < 0) {
-        gateway_metrics_retire(gw, c->metrics);
+        gateway_metrics_retire(c->metrics);
         c->metrics = NULL;
         return r;
     }
@@ -680,7 +677,7 @@ static void reload_own(gateway_t *gw, const reload_ctx_t *c)
     char where[ADDR_STRLEN];
 
     if (c->plan.live & RELOAD_METRICS) {
-        gateway_metrics_retire(gw, gw->metrics);
+        gateway_metrics_retire(gw->metrics);
         gw->metrics = c->metrics;
         if (gw->metrics)
             log_info(&gw->log, "metrics", "reload: serving http://%s/metrics",
@@ -1164,12 +1161,6 @@ void gateway_free(gateway_t *gw)
     sodium_memzero(gw->auth_key, sizeof(gw->auth_key));
     free(gw->svc_stats);
     gw->svc_stats = NULL;
-    while (gw->metrics_gone) {
-        metrics_t *m = gw->metrics_gone;
-
-        gw->metrics_gone = m->gone_next;
-        free(m);
-    }
     config_free(gw->cfg);
     gw->cfg = NULL;
 }

@@ -279,17 +279,25 @@ int metrics_start(metrics_t *m, struct gateway *gw, const addr_t *addr)
     return 0;
 }
 
+static void on_listener_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
 void metrics_stop(metrics_t *m)
 {
     list_t *pos, *tmp;
 
-    if (!m->gw)
-        return;
-    if (m->open)
-        uv_close((uv_handle_t *)&m->listener, NULL);
-    m->open = 0;
-    list_foreach_safe(pos, tmp, &m->clients)
-    {
-        client_close(container_of(pos, metrics_client_t, node));
+    if (m->gw) {
+        list_foreach_safe(pos, tmp, &m->clients)
+        {
+            client_close(container_of(pos, metrics_client_t, node));
+        }
     }
+    if (!m->open) {
+        free(m);
+        return;
+    }
+    m->open = 0;
+    uv_close((uv_handle_t *)&m->listener, on_listener_closed);
 }
