@@ -584,27 +584,27 @@ static const char *peer_of(uv_tcp_t *tcp, char *buf, size_t len)
     return addr_format(&peer, buf, len);
 }
 
-void flow_accept(assoc_t *a, const service_conf_t *svc, uv_stream_t *server)
+int flow_accept(assoc_t *a, const service_conf_t *svc, uv_stream_t *server)
 {
     flow_t *f = flow_new(a, svc->name, 1);
     char who[ADDR_STRLEN];
     wire_msg_t open = {.type = WIRE_OPEN};
 
     if (!f)
-        return; /* the client stays in the backlog; it is retried */
+        return -ENOMEM;
     uv_tcp_init(a->gw->loop, &f->tcp);
     f->tcp_init = 1;
     if (uv_accept(server, (uv_stream_t *)&f->tcp) < 0) {
         f->assoc = NULL;
         flow_close(f, WIRE_E_INTERNAL, "accept failed");
-        return;
+        return 0;
     }
     f->connected = 1;
     uv_tcp_nodelay(&f->tcp, 1);
     if (assoc_add_flow(a, f) < 0) {
         f->assoc = NULL;
         flow_close(f, WIRE_E_LIMIT, "no free stream: max_flows reached");
-        return;
+        return 0;
     }
     flow_count_open(f, 1);
     flow_log(f, LOG_INFO, "opened for client %s on assoc %llu", peer_of(&f->tcp, who, sizeof(who)),
@@ -612,6 +612,7 @@ void flow_accept(assoc_t *a, const service_conf_t *svc, uv_stream_t *server)
     snprintf(open.u.service, sizeof(open.u.service), "%s", svc->name);
     flow_send(f, &open);
     flow_read_start(f);
+    return 0;
 }
 
 static void flow_dial_next(flow_t *f);

@@ -99,8 +99,10 @@ static void service_refuse(service_t *s, const char *why)
     if (episode_hit(&s->refusing, why, uv_now(s->gw->loop)))
         log_warn(&s->gw->log, "svc", "[%s]: refusing clients: %s (%zu flows open)", s->conf.name,
                  why, gateway_flows(s->gw));
-    if (!c)
+    if (!c) {
+        service_pause(s, "out of memory"); /* as in on_connection */
         return;
+    }
     uv_tcp_init(s->gw->loop, c);
     if (uv_accept((uv_stream_t *)&s->listener, (uv_stream_t *)c) == 0 &&
         uv_tcp_close_reset(c, on_refused_closed) == 0)
@@ -145,7 +147,10 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     service_refusals_end(s);
-    flow_accept(a, &s->conf, server);
+    /* libuv holds the client until it is accepted, and the listener goes
+     * deaf meanwhile: a pause closes both and listens again later. */
+    if (flow_accept(a, &s->conf, server) < 0)
+        service_pause(s, "out of memory");
 }
 
 static int service_listen(service_t *s)
