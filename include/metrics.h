@@ -27,22 +27,21 @@
 struct gateway;
 
 typedef struct metrics {
-    struct gateway *gw; /* NULL: never started */
+    struct gateway *gw;
     uv_tcp_t listener;
-    int open;           /* the listener is initialised */
     list_t clients;     /* metrics_client_t, in accept order */
     size_t n_clients;   /* clients in the list */
     episode_t refusing; /* clients reset because METRICS_CLIENTS_MAX were there */
     uint64_t served;    /* requests answered, any status */
 } metrics_t;
 
-/* Listens on addr. Returns 0 or a libuv error (nothing logged). */
-int metrics_start(metrics_t *m, struct gateway *gw, const addr_t *addr);
+/* A new listener on addr into *out. Returns 0 or a libuv error (nothing
+ * logged, nothing left behind). */
+int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr);
 
-/* Closes the listener and every client, and frees m (from malloc) once
- * the listener has closed, at once when it never opened: a reload that
- * moves or stops the listener leaves nothing behind. Clients' memory goes
- * in their own close callbacks. */
+/* Closes the listener and every client; m's memory goes once the listener
+ * has closed, so a reload that moves or stops it leaves nothing behind.
+ * Clients' memory goes in their own close callbacks. NULL is ignored. */
 void metrics_stop(metrics_t *m);
 
 #endif

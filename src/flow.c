@@ -110,7 +110,7 @@ static void on_tcp_closed(uv_handle_t *h)
  * the bytes cut short end with a clean FIN. */
 static void flow_tcp_release(flow_t *f, int reset)
 {
-    struct linger abort = {.l_onoff = 1, .l_linger = 0};
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
     uv_os_fd_t fd;
 
     if (!f->tcp_init) {
@@ -120,7 +120,7 @@ static void flow_tcp_release(flow_t *f, int reset)
     if (uv_is_closing((uv_handle_t *)&f->tcp))
         return;
     if (reset && f->connected && uv_fileno((uv_handle_t *)&f->tcp, &fd) == 0)
-        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort, sizeof(abort));
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     uv_close((uv_handle_t *)&f->tcp, on_tcp_closed);
 }
 

@@ -447,32 +447,18 @@ static void gateway_stop_services(gateway_t *gw)
     }
 }
 
-/* Stops a metrics listener; its memory goes once it has closed. */
-static void gateway_metrics_retire(metrics_t *m)
-{
-    if (m)
-        metrics_stop(m);
-}
-
 /* A metrics listener on cfg->metrics into *out. Returns 0 or a libuv
  * error, with err saying where. */
 static int gateway_metrics_open(gateway_t *gw, const config_t *cfg, metrics_t **out, char *err,
                                 size_t len)
 {
     char where[ADDR_STRLEN];
-    metrics_t *m = calloc(1, sizeof(*m));
-    int r;
+    int r = metrics_start(out, gw, &cfg->metrics);
 
-    addr_format(&cfg->metrics, where, sizeof(where));
-    if (!m)
-        return snprintf(err, len, "metrics: cannot listen on %s: out of memory", where), UV_ENOMEM;
-    if ((r = metrics_start(m, gw, &cfg->metrics)) < 0) {
-        snprintf(err, len, "metrics: cannot listen on %s: %s", where, uv_strerror(r));
-        gateway_metrics_retire(m);
-        return r;
-    }
-    *out = m;
-    return 0;
+    if (r < 0)
+        snprintf(err, len, "metrics: cannot listen on %s: %s",
+                 addr_format(&cfg->metrics, where, sizeof(where)), uv_strerror(r));
+    return r;
 }
 
 static void gateway_close_handles(gateway_t *gw)
@@ -489,7 +475,7 @@ static void gateway_close_handles(gateway_t *gw)
     control_close(gw->control);
     gw->control = NULL;
     notify_close(&gw->notify);
-    gateway_metrics_retire(gw->metrics);
+    metrics_stop(gw->metrics);
     gw->metrics = NULL;
     log_info(&gw->log, "gw", "stopped");
 }
@@ -637,7 +623,7 @@ static int reload_listen_own(gateway_t *gw, reload_ctx_t *c, char *msg, size_t l
         return r;
     if ((c->plan.live & RELOAD_CONTROL) && c->next->control[0] &&
         (r = control_start(gw, c->next->control, &c->control, msg, len)) < 0) {
-        gateway_metrics_retire(c->metrics);
+        metrics_stop(c->metrics);
         c->metrics = NULL;
         return r;
     }
@@ -677,7 +663,7 @@ static void reload_own(gateway_t *gw, const reload_ctx_t *c)
     char where[ADDR_STRLEN];
 
     if (c->plan.live & RELOAD_METRICS) {
-        gateway_metrics_retire(gw->metrics);
+        metrics_stop(gw->metrics);
         gw->metrics = c->metrics;
         if (gw->metrics)
             log_info(&gw->log, "metrics", "reload: serving http://%s/metrics",

@@ -262,20 +262,26 @@ static void on_connection(uv_stream_t *server, int status)
         client_close(c);
 }
 
-int metrics_start(metrics_t *m, struct gateway *gw, const addr_t *addr)
+int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr)
 {
+    metrics_t *m = calloc(1, sizeof(*m));
     int r;
 
-    memset(m, 0, sizeof(*m));
+    if (!m)
+        return UV_ENOMEM;
     m->gw = gw;
     list_init(&m->clients);
-    if ((r = uv_tcp_init(gw->loop, &m->listener)) < 0)
+    if ((r = uv_tcp_init(gw->loop, &m->listener)) < 0) {
+        free(m);
         return r;
-    m->open = 1;
+    }
     m->listener.data = m;
     if ((r = uv_tcp_bind(&m->listener, &addr->sa, 0)) < 0 ||
-        (r = uv_listen((uv_stream_t *)&m->listener, 64, on_connection)) < 0)
+        (r = uv_listen((uv_stream_t *)&m->listener, 64, on_connection)) < 0) {
+        metrics_stop(m);
         return r;
+    }
+    *out = m;
     return 0;
 }
 
@@ -288,16 +294,11 @@ void metrics_stop(metrics_t *m)
 {
     list_t *pos, *tmp;
 
-    if (m->gw) {
-        list_foreach_safe(pos, tmp, &m->clients)
-        {
-            client_close(container_of(pos, metrics_client_t, node));
-        }
-    }
-    if (!m->open) {
-        free(m);
+    if (!m)
         return;
+    list_foreach_safe(pos, tmp, &m->clients)
+    {
+        client_close(container_of(pos, metrics_client_t, node));
     }
-    m->open = 0;
     uv_close((uv_handle_t *)&m->listener, on_listener_closed);
 }
