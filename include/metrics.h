@@ -29,10 +29,15 @@ struct gateway;
 typedef struct metrics {
     struct gateway *gw;
     uv_tcp_t listener;
-    list_t clients;     /* metrics_client_t, in accept order */
-    size_t n_clients;   /* clients in the list */
-    episode_t refusing; /* clients reset because METRICS_CLIENTS_MAX were there */
-    uint64_t served;    /* requests answered, any status */
+    uv_tcp_t refused;    /* the client being reset (metrics_refuse) */
+    int listener_handle; /* the listener's close callback has not run */
+    int refused_handle;  /* `refused` is in use: its close callback has not run */
+    int held;            /* libuv holds a client until `refused` is free */
+    int stopped;         /* metrics_stop has run: freed once both handles have closed */
+    list_t clients;      /* metrics_client_t, in accept order */
+    size_t n_clients;    /* clients in the list */
+    episode_t refusing;  /* clients reset because METRICS_CLIENTS_MAX were there */
+    uint64_t served;     /* requests answered, any status */
 } metrics_t;
 
 /* A new listener on addr into *out. Returns 0 or a libuv error (nothing

@@ -11,6 +11,9 @@
 #include "snapshot.h"
 
 #define METRICS_PATH "/metrics"
+#define STRING_(x)   #x
+#define STRING(x)    STRING_(x)
+#define BUSY         STRING(METRICS_CLIENTS_MAX) " are being served already"
 
 typedef enum {
     MC_READING,   /* waiting for the request head */
@@ -187,27 +190,54 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         client_answer(c, r.status, r.head_only);
 }
 
-static void on_refused_closed(uv_handle_t *h)
+static void on_connection(uv_stream_t *server, int status);
+
+/* m's memory goes once both of its own handles have closed. */
+static void metrics_maybe_free(metrics_t *m)
 {
-    free(h);
+    if (m->stopped && !m->listener_handle && !m->refused_handle)
+        free(m);
 }
 
-/* Past METRICS_CLIENTS_MAX, a client is accepted only to be reset: it fails
- * at once instead of waiting in the backlog. Logged once per episode. */
-static void metrics_refuse(metrics_t *m)
+/* The refused client's handle is free again: a client that arrived
+ * meanwhile, held by libuv, is decided on now. */
+static void on_refused_closed(uv_handle_t *h)
 {
-    uv_tcp_t *t = malloc(sizeof(*t));
+    metrics_t *m = h->data;
 
-    if (episode_hit(&m->refusing, "too many clients", uv_now(m->gw->loop)))
-        log_warn(&m->gw->log, "metrics", "refusing clients: %d are being served already",
-                 METRICS_CLIENTS_MAX);
-    if (!t)
+    m->refused_handle = 0;
+    if (m->stopped) {
+        metrics_maybe_free(m);
         return;
-    uv_tcp_init(m->gw->loop, t);
-    if (uv_accept((uv_stream_t *)&m->listener, (uv_stream_t *)t) == 0 &&
-        uv_tcp_close_reset(t, on_refused_closed) == 0)
+    }
+    if (m->held) {
+        m->held = 0;
+        on_connection((uv_stream_t *)&m->listener, 0);
+    }
+}
+
+/* Past METRICS_CLIENTS_MAX, or with no memory for it, a client is accepted
+ * only to be reset: it fails at once instead of waiting in the backlog.
+ * The handle for that is m's own, so a refusal needs no memory: libuv
+ * holds the client, and the listener stops reading, until it is accepted,
+ * and a failed allocation here would leave the listener deaf. One client
+ * is reset at a time; the next waits for the handle's close callback.
+ * Logged once per episode. */
+static void metrics_refuse(metrics_t *m, const char *why)
+{
+    if (m->refused_handle) {
+        m->held = 1;
         return;
-    uv_close((uv_handle_t *)t, on_refused_closed);
+    }
+    if (episode_hit(&m->refusing, why, uv_now(m->gw->loop)))
+        log_warn(&m->gw->log, "metrics", "refusing clients: %s", why);
+    m->refused_handle = 1;
+    uv_tcp_init(m->gw->loop, &m->refused);
+    m->refused.data = m;
+    if (uv_accept((uv_stream_t *)&m->listener, (uv_stream_t *)&m->refused) == 0 &&
+        uv_tcp_close_reset(&m->refused, on_refused_closed) == 0)
+        return;
+    uv_close((uv_handle_t *)&m->refused, on_refused_closed);
 }
 
 static void client_peer(metrics_client_t *c)
@@ -234,14 +264,14 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     if (m->n_clients >= METRICS_CLIENTS_MAX) {
-        metrics_refuse(m);
+        metrics_refuse(m, BUSY);
         return;
     }
     if (episode_end(&m->refusing, uv_now(m->gw->loop), &ms, &n))
         log_info(&m->gw->log, "metrics", "serving clients again: %lu refused in %llu ms", n,
                  (unsigned long long)ms);
     if (!(c = calloc(1, sizeof(*c)))) {
-        metrics_refuse(m);
+        metrics_refuse(m, "out of memory");
         return;
     }
     c->m = m;
@@ -276,6 +306,7 @@ int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr)
         return r;
     }
     m->listener.data = m;
+    m->listener_handle = 1;
     if ((r = uv_tcp_bind(&m->listener, &addr->sa, 0)) < 0 ||
         (r = uv_listen((uv_stream_t *)&m->listener, 64, on_connection)) < 0) {
         metrics_stop(m);
@@ -287,7 +318,10 @@ int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr)
 
 static void on_listener_closed(uv_handle_t *h)
 {
-    free(h->data);
+    metrics_t *m = h->data;
+
+    m->listener_handle = 0;
+    metrics_maybe_free(m);
 }
 
 void metrics_stop(metrics_t *m)
@@ -296,6 +330,7 @@ void metrics_stop(metrics_t *m)
 
     if (!m)
         return;
+    m->stopped = 1;
     list_foreach_safe(pos, tmp, &m->clients)
     {
         client_close(container_of(pos, metrics_client_t, node));

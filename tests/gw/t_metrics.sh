@@ -200,6 +200,10 @@ wait "$slow_pid" || true
 got=$(tr -d '\r' <"$WORK/slow.out")
 [ "$got" = "HTTP/1.1 408 Request Timeout" ] || fail "slow client: '$got', expected 408 after 5 s"
 wait "$idle_pid" || true
+# The refused clients came in one burst and were reset one at a time on
+# the listener's own handle; every one was, and the listener hears again.
+[ "$(status http://127.0.0.1:9464/metrics)" = 200 ] || fail "no scrape served after the burst"
+wait_log site-a 'metrics: serving clients again: ([5-9]|[1-9][0-9]+) refused' 2
 log "ok: 16 clients at most, the rest reset; the slow client got 408"
 
 wait "$echo_pid" "$bulk_pid" || true
