@@ -539,7 +539,7 @@ static void assoc_established(assoc_t *a)
                     r < 0
                         ? "cannot read the peer's SCTP-AUTH"
                         : "the peer does not do SCTP-AUTH on every chunk (encryption = off there, "
-                          "or an old kernel?)");
+                          "or an older sctpgw?)");
         return;
     }
     /* The peer grants itself this much per flow for the association's

@@ -68,10 +68,8 @@ static int gateway_auth(gateway_t *gw, int fd)
 
     if (!gw->cfg->encryption || (r = sock_auth(fd, gw->auth_key, &what)) >= 0)
         return 0;
-    log_error(&gw->log, "assoc",
-              "cannot set up SCTP-AUTH (%s): %s; it needs Linux 5.4 or later, or "
-              "net.sctp.auth_enable = 1 (or encryption = off)",
-              what, strerror(-r));
+    log_error(&gw->log, "assoc", "cannot set up SCTP-AUTH (%s): %s (or encryption = off)", what,
+              strerror(-r));
     return r;
 }
 

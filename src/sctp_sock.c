@@ -89,9 +89,14 @@ static int tune_data(int fd, unsigned streams, unsigned init_max_ms, unsigned bu
     struct sctp_assoc_value sched = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = SCTP_SS_RR};
     /* Path state changes, potentially-failed included (2 = expose). */
     struct sctp_assoc_value pf = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 2};
+    /* Every message is reliable: without PR-SCTP the kernel refuses a
+     * FORWARD-TSN, which tells it to skip TSNs (auth_chunks). */
+    struct sctp_assoc_value pr_off = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 0};
     int on = 1;
     int r;
 
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_PR_SUPPORTED, &pr_off, sizeof(pr_off))) < 0)
+        return *what = "SCTP_PR_SUPPORTED", r;
     if ((r = setopt(fd, IPPROTO_SCTP, SCTP_INITMSG, &im, sizeof(im))) < 0)
         return *what = "SCTP_INITMSG", r;
     if ((r = set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, buffer)) < 0)
@@ -165,9 +170,13 @@ int sock_interleaving(int fd)
     return v.assoc_value != 0;
 }
 
-/* Chunks a peer must authenticate: everything that carries or acknowledges
- * data, ends the association, probes or moves paths. RFC 4895 forbids INIT,
- * INIT-ACK, SHUTDOWN-COMPLETE and AUTH itself; I-DATA is not implied by DATA. */
+/* Chunks a peer must authenticate: everything that carries, acknowledges
+ * or skips data, ends the association, probes or moves paths, or steers
+ * congestion control. RFC 4895 forbids INIT, INIT-ACK, SHUTDOWN-COMPLETE
+ * and AUTH itself; I-DATA is not implied by DATA. A forged FORWARD-TSN
+ * would make the receiver acknowledge TSNs never sent, and the sender
+ * abort (PR-SCTP is off as well, tune_data); a forged ECNE would halve a
+ * path's window. */
 static const uint8_t auth_chunks[] = {
     0,    /* DATA */
     3,    /* SACK */
@@ -177,9 +186,14 @@ static const uint8_t auth_chunks[] = {
     7,    /* SHUTDOWN */
     8,    /* SHUTDOWN-ACK */
     9,    /* ERROR */
+    12,   /* ECNE */
+    13,   /* CWR */
     64,   /* I-DATA */
     0x80, /* ASCONF-ACK */
+    0x82, /* RE-CONFIG */
+    0xc0, /* FORWARD-TSN */
     0xc1, /* ASCONF */
+    0xc2, /* I-FORWARD-TSN */
 };
 
 static int auth_key(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN])
@@ -213,10 +227,9 @@ int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], const char **what)
     struct sctp_hmacalgo *h = (struct sctp_hmacalgo *)hb;
     int r;
 
-    /* Before Linux 5.4 there is no such option, and net.sctp.auth_enable
-     * decides instead: SCTP_AUTH_CHUNK below then says whether it is on. */
-    r = setopt(fd, IPPROTO_SCTP, SCTP_AUTH_SUPPORTED, &on, sizeof(on));
-    if (r < 0 && r != -ENOPROTOOPT)
+    /* On for this socket whatever net.sctp.auth_enable says (Linux 5.4;
+     * the gateway needs 5.5 for tune_data's options anyway). */
+    if ((r = setopt(fd, IPPROTO_SCTP, SCTP_AUTH_SUPPORTED, &on, sizeof(on))) < 0)
         return *what = "SCTP_AUTH_SUPPORTED", r;
     h->shmac_num_idents = 2;
     h->shmac_idents[0] = SCTP_AUTH_HMAC_ID_SHA256;

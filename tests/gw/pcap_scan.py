@@ -8,7 +8,8 @@ protocol 132, and their bytes from the IP header on), then for each marker
 marker<i>=<occurrences in the raw bytes of the files> (a search of the
 raw bytes, whatever the framing: chunk boundaries may split a marker, never
 hide one that is whole), and with --src/--dst the packets from A to B whose
-first chunk is an ABORT (aborts_src_dst). Plain Python, no scapy."""
+first chunk is an ABORT (aborts_src_dst) or a FORWARD-TSN or I-FORWARD-TSN
+(fwdtsns_src_dst). Plain Python, no scapy."""
 import argparse
 import socket
 import struct
@@ -41,7 +42,7 @@ def main():
     o = p.parse_args()
     src = socket.inet_aton(o.src) if o.src else None
     dst = socket.inet_aton(o.dst) if o.dst else None
-    packets = nbytes = aborts = 0
+    packets = nbytes = aborts = fwdtsns = 0
     counts = [0] * len(o.marker)
     for name in o.files:
         with open(name, "rb") as f:
@@ -57,10 +58,11 @@ def main():
             ihl = (ip[0] & 0x0F) * 4
             if src and ip[12:16] == src and ip[16:20] == dst and len(ip) > ihl + 12:
                 aborts += ip[ihl + 12] == 6
+                fwdtsns += ip[ihl + 12] in (0xC0, 0xC2)
     out = f"sctp_packets={packets} sctp_bytes={nbytes}"
     out += "".join(f" marker{i}={c}" for i, c in enumerate(counts))
     if src:
-        out += f" aborts_src_dst={aborts}"
+        out += f" aborts_src_dst={aborts} fwdtsns_src_dst={fwdtsns}"
     print(out)
     return 0
 

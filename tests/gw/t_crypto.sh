@@ -12,17 +12,21 @@
 # 2. Forged chunks: inject.py, on site a's link 1, learns the association
 #    from the packets a sends b while flows are live, then sends b 64
 #    unordered I-DATA chunks in clear for a live flow's stream, with the
-#    TSNs b expects next, and an ABORT with b's tag: what an attacker on the
-#    link can do. A capture on b's link 1 shows they all arrived; one on b's
-#    loopback shows whether forged bytes reached the back end.
+#    TSNs b expects next, an ABORT with b's tag, and an I-FORWARD-TSN
+#    telling b to skip 16 TSNs past the highest a sent: what an attacker on
+#    the link can do. A capture on b's link 1 shows they all arrived; one on
+#    b's loopback shows whether forged bytes reached the back end.
 #    Encrypted (SCTP-AUTH), b's kernel drops them all: the live flows (paced
 #    echo, still running after the ABORT) complete with every byte, the
 #    association stays up (one `up:`, no association `closed:`), nothing
 #    failed to open, no forged byte reached the back end.
-#    With encryption = off the same forgeries do harm, each on its own live
-#    flows, and the test asserts it: forged bytes reach the back end (b also
-#    acknowledges TSNs a never sent, and a's kernel aborts the association);
-#    the ABORT ends the association at b (`closed:`, flows reset, every
+#    (With the gateway of 69a59d5, which neither authenticated FORWARD-TSN
+#    nor turned PR-SCTP off, the live flows stalled for good half way.)
+#    With encryption = off the I-DATA and ABORT forgeries do harm, each on
+#    its own live flows, and the test asserts it: forged bytes reach the
+#    back end (b also acknowledges TSNs a never sent, and a's kernel aborts
+#    the association); a forged I-FORWARD-TSN does nothing, as PR-SCTP is
+#    off; the ABORT ends the association at b (`closed:`, flows reset, every
 #    client flow lost).
 # 3. Ends that disagree: a on / b off; a off / b on; different key files.
 #    No association, no connection at the back end (its own accept log),
@@ -226,6 +230,7 @@ arrived() {
         case $what in
         data) expect "$s" marker0 '>=' 64 ;;
         abort) expect "$s" aborts_src_dst '>=' 1 ;;
+        fwdtsn) expect "$s" fwdtsns_src_dst '>=' 1 ;;
         esac
     done
     TO_BACKEND=0
@@ -268,7 +273,7 @@ log "part 1 (encrypted) took $((SECONDS - t0)) s"
 t0=$SECONDS
 cap_start b l1 "$WORK/forge-on.pcap"
 cap_start b lo "$WORK/forge-on-lo.pcap"
-forge on data abort
+forge on data abort fwdtsn
 live_start on
 forge_wait on
 sleep 0.5
@@ -289,7 +294,7 @@ for s in site-a site-b; do
 done
 [ "$(count_log site-b 'failed to open|unsealed message|malformed')" -eq 0 ] ||
     fail "a forged message got past SCTP-AUTH to the gateway: $(grep -E 'failed to open|unsealed|malformed' "$WORK/site-b.log")"
-log "ok: encrypted, SCTP-AUTH dropped the forged I-DATA and ABORT"
+log "ok: encrypted, the forged I-DATA, ABORT and I-FORWARD-TSN did nothing"
 stop_pair ""
 log "part 2 (encrypted) took $((SECONDS - t0)) s"
 
@@ -329,6 +334,25 @@ log "live flows, forged I-DATA in clear: $(cat "$WORK/live-offdata.out")"
 for s in site-a-off site-b-off; do log "$s: $(grep -E "$ASSOC_CLOSED" "$WORK/$s.log" || echo no close)"; done
 [ "$TO_BACKEND" -ge 1 ] || fail "in clear, no forged byte reached the back end"
 log "ok: in clear, the forged I-DATA got in: $TO_BACKEND forged messages reached the back end"
+
+# Without SCTP-AUTH, PR-SCTP being off is what makes b's kernel refuse a
+# forged I-FORWARD-TSN: the live flows lose nothing.
+wait_log site-a-off 'up: peer proved' 10 $(($(count_log site-a-off "$ASSOC_CLOSED") + 1))
+closes=$(count_log site-b-off "$ASSOC_CLOSED")
+cap_start b l1 "$WORK/forge-offfwd.pcap"
+forge offfwd fwdtsn
+live_start offfwd
+forge_wait offfwd
+wait "$LIVE_PID" || true
+cap_stop
+arrived offfwd
+r=$(cat "$WORK/live-offfwd.out")
+log "live flows, forged I-FORWARD-TSN in clear: $r"
+expect "$r" ok == 2
+expect "$r" bytes_verified == $((2 * 500 * 1024))
+[ "$(count_log site-b-off "$ASSOC_CLOSED")" -eq "$closes" ] ||
+    fail "in clear, the forged I-FORWARD-TSN ended the association"
+log "ok: in clear, the forged I-FORWARD-TSN did nothing (PR-SCTP is off)"
 
 wait_log site-a-off 'up: peer proved' 10 $(($(count_log site-a-off "$ASSOC_CLOSED") + 1))
 closes=$(count_log site-b-off "$ASSOC_CLOSED")
@@ -385,7 +409,7 @@ KEY_FILE_B=other.key echo_conf -key 9003
 KEY_WHY='closed: handshake timed out without a word from the peer: with encryption on, that is what a different psk_file looks like'
 disagree -key "$KEY_WHY" "$KEY_WHY" 15
 
-NOAUTH='the peer does not do SCTP-AUTH on every chunk \(encryption = off there, or an old kernel\?\)'
+NOAUTH='the peer does not do SCTP-AUTH on every chunk \(encryption = off there, or an older sctpgw\?\)'
 ASSOC_EXTRA_B="encryption = off" echo_conf -aon 9003
 disagree -aon "closed: $NOAUTH" "peer gave up: configuration mismatch: $NOAUTH"
 

@@ -131,9 +131,10 @@ static const char prologue_label[] = "sctpgw";
 static const char protocol_name[] = "Noise_NNpsk0_25519_ChaChaPoly_SHA256";
 
 /* Chunks the gateway asks its peer to authenticate (src/sctp_sock.c):
- * DATA, SACK, HEARTBEAT(-ACK), ABORT, SHUTDOWN(-ACK), ERROR, I-DATA,
- * ASCONF-ACK, ASCONF. */
-static const uint8_t auth_chunks[] = {0, 3, 4, 5, 6, 7, 8, 9, 64, 0x80, 0xc1};
+ * DATA, SACK, HEARTBEAT(-ACK), ABORT, SHUTDOWN(-ACK), ERROR, ECNE, CWR,
+ * I-DATA, ASCONF-ACK, RE-CONFIG, FORWARD-TSN, ASCONF, I-FORWARD-TSN. */
+static const uint8_t auth_chunks[] = {0,  3,  4,  5,    6,    7,    8,    9,
+                                      12, 13, 64, 0x80, 0x82, 0xc0, 0xc1, 0xc2};
 
 enum {
     STREAMS = 16,
