@@ -778,18 +778,19 @@ static void reload_listen_socket(gateway_t *gw, const config_t *next)
                  strerror(-r));
 }
 
+/* Without the key the preferred path is the default, the first address of
+ * remote (where the dial starts, dial_targets), not whatever was set last. */
 static void reload_primary(gateway_t *gw, const config_t *next)
 {
+    const addr_t *primary = next->has_primary ? &next->primary : &next->remote[0];
     list_t *pos;
 
-    if (!next->has_primary) {
-        log_info(&gw->log, "assoc", "reload: primary removed: the kernel keeps its current path");
+    if (!next->has_primary && next->n_remote == 0)
         return;
-    }
     for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
         assoc_t *a = container_of(pos, assoc_t, node);
         if (a->initiator)
-            assoc_set_primary(a, &next->primary);
+            assoc_set_primary(a, primary);
     }
 }
 

@@ -14,7 +14,8 @@
 # 3. primary 10.2.0.2: link 2 carries most of the bytes afterwards (link 1
 #    before), status shows it primary, the flows see no gap over
 #    PRIMARY_GAP_MS, and the log names who asked. An address that is not a
-#    peer's is refused with status 1.
+#    peer's is refused with status 1. A reload moves it as the file says:
+#    without the key, back to the first address of remote.
 # 4. the control socket under abuse: garbage, an over-long line, "reload"
 #    with an argument and more idle clients than it serves are refused
 #    or dropped, the flows carry on, and status answers again afterwards.
@@ -205,6 +206,23 @@ set -e
 [ "$rc" -eq 1 ] && grep -q "not a peer address" <<<"$out" ||
     fail "primary to a stranger: status $rc, $out"
 log "ok: primary to a stranger refused: $out"
+
+# A reload moves the primary as the file says: removing the key moves it
+# back to the default, the first address of remote, from where the
+# command put it; then the key set, then the file as it was.
+reload_primary() { # reload_primary LINE EXPECTED: [association]'s primary line
+    local before
+    sed -i "/^primary = /d; /^\[association\]/a $1" "$WORK/site-a.ini"
+    before=$(count_log site-a 'gw: (reloaded: |reload: .*nothing changed)')
+    kill -HUP "$(gw_pid site-a)"
+    wait_log site-a 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1))
+    status_json site-a "$WORK/s6.json"
+    checks "$WORK/s6.json" <<<"reload to '$1': $2 is primary :: path(\"$2\")[\"primary\"]"
+}
+reload_primary "# no primary" 10.1.0.2
+reload_primary "primary = 10.2.0.2" 10.2.0.2
+reload_primary "primary = 10.1.0.2" 10.1.0.2
+log "ok: reload moves the primary path, to the default when the key goes"
 
 # ---- 4. abuse of the control socket ----------------------------------------
 paced 800 >"$WORK/p4.out" &
