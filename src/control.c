@@ -28,6 +28,11 @@
 struct control {
     gateway_t *gw;
     uv_pipe_t server;
+    uv_pipe_t refused;  /* the client being turned away (ctl_turn_away) */
+    int server_handle;  /* server's close callback has not run */
+    int refused_handle; /* refused is in use: its close callback has not run */
+    int held;           /* libuv holds a client until refused is free */
+    int closed;         /* control_close has run: freed once both handles have closed */
     char path[CONFIG_CONTROL_MAX];
     dev_t dev; /* the socket file made here: removed at close only if still */
     ino_t ino; /* the same file (a second gateway may have replaced it) */
@@ -271,22 +276,49 @@ static void ctl_peer_cred(ctl_client_t *cl)
     }
 }
 
-static void on_refused_closed(uv_handle_t *h)
+static void on_connection(uv_stream_t *server, int status);
+
+/* c's memory goes once both of its own handles have closed. */
+static void ctl_maybe_free(control_t *c)
 {
-    free(h);
+    if (c->closed && !c->server_handle && !c->refused_handle)
+        free(c);
 }
 
-/* Over CTL_CLIENTS_MAX: accepted and closed at once, so the backlog does
- * not hold it. */
+/* The refused client's handle is free again: a client that arrived
+ * meanwhile, held by libuv, is decided on now. */
+static void on_refused_closed(uv_handle_t *h)
+{
+    control_t *c = h->data;
+
+    c->refused_handle = 0;
+    if (c->closed) {
+        ctl_maybe_free(c);
+        return;
+    }
+    if (c->held) {
+        c->held = 0;
+        on_connection((uv_stream_t *)&c->server, 0);
+    }
+}
+
+/* Over CTL_CLIENTS_MAX, or with no memory for it, a client is accepted
+ * and closed at once, so the backlog does not hold it. The handle for
+ * that is c's own, so a refusal needs no memory: libuv holds the client,
+ * and stops watching the listener, until it is accepted, and a failed
+ * allocation here would leave the socket deaf. One client is turned away
+ * at a time; the next waits for the handle's close callback. */
 static void ctl_turn_away(control_t *c)
 {
-    uv_pipe_t *p = malloc(sizeof(*p));
-
-    if (!p)
+    if (c->refused_handle) {
+        c->held = 1;
         return;
-    uv_pipe_init(c->gw->loop, p, 0);
-    (void)uv_accept((uv_stream_t *)&c->server, (uv_stream_t *)p);
-    uv_close((uv_handle_t *)p, on_refused_closed);
+    }
+    c->refused_handle = 1;
+    uv_pipe_init(c->gw->loop, &c->refused, 0);
+    c->refused.data = c;
+    (void)uv_accept((uv_stream_t *)&c->server, (uv_stream_t *)&c->refused);
+    uv_close((uv_handle_t *)&c->refused, on_refused_closed);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -393,7 +425,10 @@ static int ctl_listen(control_t *c, char *err, size_t len)
 
 static void on_server_closed(uv_handle_t *h)
 {
-    free(h->data);
+    control_t *c = h->data;
+
+    c->server_handle = 0;
+    ctl_maybe_free(c);
 }
 
 int control_start(gateway_t *gw, const char *path, control_t **out, char *err, size_t len)
@@ -413,7 +448,9 @@ int control_start(gateway_t *gw, const char *path, control_t **out, char *err, s
     }
     uv_pipe_init(gw->loop, &c->server, 0);
     c->server.data = c;
+    c->server_handle = 1;
     if ((r = ctl_listen(c, err, len)) < 0) {
+        c->closed = 1;
         uv_close((uv_handle_t *)&c->server, on_server_closed);
         return r;
     }
@@ -427,6 +464,7 @@ void control_close(control_t *c)
 
     if (!c)
         return;
+    c->closed = 1;
     while (!list_empty(&c->clients))
         ctl_client_close(container_of(c->clients.next, ctl_client_t, node));
     if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)

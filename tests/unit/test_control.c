@@ -1,0 +1,314 @@
+/* Tests for src/control.c on a real loop, natively: the control socket in
+ * a temporary folder, its clients libuv pipes on the same loop, and the
+ * gateway behind it stubs that answer from a hand-built snapshot. The
+ * allocations of the socket's own code can be made to fail (the test is
+ * linked with --wrap=malloc,--wrap=calloc), to see that a client the
+ * socket has no memory for is still turned away. */
+#include "control.h"
+#include "check.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "gateway.h"
+#include "snapshot.h"
+
+/* ---- the gateway behind the socket ---------------------------------------- */
+
+static int fail_allocs; /* malloc and calloc of the code under test return NULL */
+
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+
+void *__wrap_malloc(size_t size)
+{
+    return fail_allocs ? NULL : __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return fail_allocs ? NULL : __real_calloc(n, size);
+}
+
+static size_t stub_flows; /* flows in the snapshot status takes */
+
+int gateway_snapshot(gateway_t *gw, snapshot_t *out, int with_flows)
+{
+    (void)gw;
+    memset(out, 0, sizeof(*out));
+    snprintf(out->name, sizeof(out->name), "test");
+    if (!with_flows || stub_flows == 0)
+        return 0;
+    if (!(out->flows = calloc(stub_flows, sizeof(*out->flows))))
+        return -ENOMEM;
+    for (size_t i = 0; i < stub_flows; i++) {
+        snap_flow_t *f = &out->flows[i];
+        f->id = i + 1;
+        snprintf(f->service, sizeof(f->service), "echo");
+        snprintf(f->tcp_peer, sizeof(f->tcp_peer), "127.0.0.1:%zu", 10000 + i % 50000);
+        f->bytes_up = f->bytes_down = i * 1000;
+    }
+    out->n_flows = stub_flows;
+    return 0;
+}
+
+int gateway_primary(gateway_t *gw, const addr_t *host, char *msg, size_t len)
+{
+    (void)gw;
+    (void)host;
+    snprintf(msg, len, "primary path set");
+    return 0;
+}
+
+int gateway_reload(gateway_t *gw, char *msg, size_t len)
+{
+    (void)gw;
+    snprintf(msg, len, "reloaded: nothing");
+    return 0;
+}
+
+/* ---- a client on the loop ------------------------------------------------- */
+
+typedef struct tclient {
+    uv_pipe_t pipe;
+    uv_connect_t conn;
+    uv_write_t wr;
+    uv_timer_t pace;  /* reading again after pace_ms */
+    const char *req;  /* sent once connected, or NULL for none */
+    unsigned pace_ms; /* pause after each read; 0: reads at once */
+    int reading;      /* takes what comes; 0: not until tclient_read */
+    char *buf;        /* what came, grown with realloc */
+    size_t got, cap;
+    int ended;   /* EOF, an error, or a failed connect */
+    int handles; /* open handles */
+} tclient_t;
+
+static void on_tc_closed(uv_handle_t *h)
+{
+    tclient_t *tc = h->data;
+
+    tc->handles--;
+}
+
+static void tclient_close(tclient_t *tc)
+{
+    if (uv_is_closing((uv_handle_t *)&tc->pipe))
+        return;
+    uv_close((uv_handle_t *)&tc->pipe, on_tc_closed);
+    uv_close((uv_handle_t *)&tc->pace, on_tc_closed);
+}
+
+static void on_tc_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
+{
+    tclient_t *tc = h->data;
+    size_t want = tc->pace_ms ? 16384 : 65536;
+
+    (void)suggested;
+    if (tc->cap - tc->got < want) {
+        tc->cap = tc->got + want;
+        tc->buf = realloc(tc->buf, tc->cap + 1);
+    }
+    *b = uv_buf_init(tc->buf ? tc->buf + tc->got : NULL, tc->buf ? (unsigned)want : 0);
+}
+
+static void on_tc_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
+
+static void on_tc_pace(uv_timer_t *t)
+{
+    tclient_t *tc = t->data;
+
+    uv_read_start((uv_stream_t *)&tc->pipe, on_tc_alloc, on_tc_read);
+}
+
+static void on_tc_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    tclient_t *tc = s->data;
+
+    (void)b;
+    if (n < 0) {
+        tc->ended = 1;
+        uv_read_stop(s);
+        return;
+    }
+    tc->got += (size_t)n;
+    tc->buf[tc->got] = '\0';
+    if (tc->pace_ms && n > 0) {
+        uv_read_stop(s);
+        uv_timer_start(&tc->pace, on_tc_pace, tc->pace_ms, 0);
+    }
+}
+
+static void tclient_read(tclient_t *tc)
+{
+    tc->reading = 1;
+    uv_read_start((uv_stream_t *)&tc->pipe, on_tc_alloc, on_tc_read);
+}
+
+static void on_tc_connected(uv_connect_t *req, int status)
+{
+    tclient_t *tc = req->data;
+    uv_buf_t b;
+
+    if (status < 0) {
+        tc->ended = 1;
+        return;
+    }
+    if (tc->req) {
+        b = uv_buf_init((char *)tc->req, (unsigned)strlen(tc->req));
+        uv_write(&tc->wr, (uv_stream_t *)&tc->pipe, &b, 1, NULL);
+    }
+    if (tc->reading)
+        tclient_read(tc);
+}
+
+/* Connects to path; sends req (or nothing, when NULL) and reads the answer
+ * unless told not to read. */
+static void tclient_start(uv_loop_t *loop, tclient_t *tc, const char *path, const char *req,
+                          int reading)
+{
+    memset(tc, 0, sizeof(*tc));
+    tc->req = req;
+    tc->reading = reading;
+    uv_pipe_init(loop, &tc->pipe, 0);
+    uv_timer_init(loop, &tc->pace);
+    tc->pipe.data = tc->pace.data = tc->conn.data = tc;
+    tc->handles = 2;
+    uv_pipe_connect(&tc->conn, &tc->pipe, path, on_tc_connected);
+}
+
+/* ---- a scene: a loop, a gateway stub and its control socket ----------------- */
+
+typedef struct scene {
+    uv_loop_t loop;
+    gateway_t gw;
+    control_t *ctl;
+    char dir[64];
+    char path[96];
+} scene_t;
+
+static void scene_start(scene_t *s)
+{
+    char err[256] = "";
+
+    memset(s, 0, sizeof(*s));
+    uv_loop_init(&s->loop);
+    s->gw.loop = &s->loop;
+    s->gw.log.level = LOG_ERROR;
+    s->gw.log.name = "test";
+    snprintf(s->dir, sizeof(s->dir), "/tmp/test_control.XXXXXX");
+    CHECK(mkdtemp(s->dir) != NULL);
+    snprintf(s->path, sizeof(s->path), "%s/ctl.sock", s->dir);
+    CHECK(control_start(&s->gw, s->path, &s->ctl, err, sizeof(err)) == 0);
+    if (err[0])
+        fprintf(stderr, "control_start: %s\n", err);
+}
+
+/* Closes the socket and every client given, runs the loop dry and checks
+ * that nothing was left open. */
+static void scene_end(scene_t *s, tclient_t *tc, size_t n)
+{
+    control_close(s->ctl);
+    for (size_t i = 0; i < n; i++)
+        tclient_close(&tc[i]);
+    uv_run(&s->loop, UV_RUN_DEFAULT);
+    for (size_t i = 0; i < n; i++) {
+        CHECK(tc[i].handles == 0);
+        free(tc[i].buf);
+    }
+    CHECK(uv_loop_close(&s->loop) == 0);
+    unlink(s->path);
+    rmdir(s->dir);
+}
+
+static void on_wake(uv_timer_t *t)
+{
+    *(int *)t->data = 1;
+}
+
+/* Runs the loop until every one of the n clients has ended, or ms passed.
+ * Returns how many ended. */
+static size_t run_until_ended(scene_t *s, tclient_t *tc, size_t n, unsigned ms)
+{
+    uv_timer_t t;
+    int fired = 0;
+    size_t ended = 0;
+
+    uv_timer_init(&s->loop, &t);
+    t.data = &fired;
+    uv_timer_start(&t, on_wake, ms, 0);
+    while (!fired) {
+        ended = 0;
+        for (size_t i = 0; i < n; i++)
+            ended += (size_t)tc[i].ended;
+        if (ended == n)
+            break;
+        uv_run(&s->loop, UV_RUN_ONCE);
+    }
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(&s->loop, UV_RUN_NOWAIT);
+    return ended;
+}
+
+/* Whether a client got an "ok" answer whose body begins with body. */
+static int answered_ok(const tclient_t *tc, const char *body)
+{
+    const char *nl = tc->buf ? strchr(tc->buf, '\n') : NULL;
+
+    return nl && strncmp(tc->buf, "ok", 2) == 0 && strncmp(nl + 1, body, strlen(body)) == 0;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+#define BURST 20 /* clients at once: CTL_CLIENTS_MAX (16) served, the rest turned away */
+
+/* More idle clients than are served at once: those past the limit are
+ * turned away at once, one after the other on the socket's own handle; the
+ * others are dropped at the request deadline. The socket answers after. */
+static void test_burst(void)
+{
+    scene_t s;
+    tclient_t tc[BURST + 1];
+    size_t early;
+
+    scene_start(&s);
+    for (size_t i = 0; i < BURST; i++)
+        tclient_start(&s.loop, &tc[i], s.path, NULL, 1);
+    early = run_until_ended(&s, tc, BURST, 1000);
+    CHECK(early == BURST - 16);
+    CHECK(run_until_ended(&s, tc, BURST, 10000) == BURST);
+    tclient_start(&s.loop, &tc[BURST], s.path, "status json\n", 1);
+    CHECK(run_until_ended(&s, &tc[BURST], 1, 5000) == 1);
+    CHECK(answered_ok(&tc[BURST], "{"));
+    scene_end(&s, tc, BURST + 1);
+}
+
+/* No memory for a client: it is turned away all the same (libuv would
+ * otherwise hold it and stop watching the socket), and the next client,
+ * with memory again, is served. */
+static void test_no_memory(void)
+{
+    scene_t s;
+    tclient_t tc[2];
+
+    scene_start(&s);
+    fail_allocs = 1;
+    tclient_start(&s.loop, &tc[0], s.path, NULL, 1);
+    CHECK(run_until_ended(&s, tc, 1, 1000) == 1);
+    fail_allocs = 0;
+    CHECK(tc[0].got == 0);
+    tclient_start(&s.loop, &tc[1], s.path, "status\n", 1);
+    CHECK(run_until_ended(&s, &tc[1], 1, 2000) == 1);
+    CHECK(answered_ok(&tc[1], "gateway: test"));
+    scene_end(&s, tc, 2);
+}
+
+int main(void)
+{
+    test_burst();
+    test_no_memory();
+    return check_status("test_control");
+}
