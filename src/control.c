@@ -398,24 +398,53 @@ static int ctl_clear_stale(const char *path, char *err, size_t len)
     return 0;
 }
 
+/* The socket, bound here rather than by uv_pipe_bind, which would keep the
+ * path and remove whatever is there when the handle closes, a second
+ * gateway's socket included. Its mode is set before it listens, so no one
+ * can connect before the mode is right. Returns the descriptor, with the
+ * file's identity in *st, or -errno with the reason in err. */
+static int ctl_bind(const char *path, struct stat *st, char *err, size_t len)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int fd, r;
+
+    if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >= sizeof(sun.sun_path))
+        return snprintf(err, len, "%s: path too long for a socket", path), -ENAMETOOLONG;
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+        return snprintf(err, len, "socket: %s", strerror(errno)), -errno;
+    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        r = -errno;
+        snprintf(err, len, "cannot bind the control socket %s: %s", path, strerror(errno));
+        close(fd);
+        return r;
+    }
+    if (chmod(path, CTL_SOCK_MODE) < 0 || stat(path, st) < 0) {
+        r = -errno;
+        snprintf(err, len, "cannot set the mode of %s: %s", path, strerror(errno));
+        unlink(path);
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+/* libuv gets the bound socket (uv_pipe_open) and keeps no path: the file
+ * goes in control_close, and only if it is still the one made here. */
 static int ctl_listen(control_t *c, char *err, size_t len)
 {
     struct stat st;
-    int r;
+    int fd, r;
 
-    if ((r = uv_pipe_bind(&c->server, c->path)) < 0) {
-        snprintf(err, len, "cannot bind the control socket %s: %s", c->path, uv_strerror(r));
-        return r;
-    }
-    /* Before listen: no one can connect before the mode is right. */
-    if (chmod(c->path, CTL_SOCK_MODE) < 0 || stat(c->path, &st) < 0) {
-        r = -errno;
-        snprintf(err, len, "cannot set the mode of %s: %s", c->path, strerror(errno));
+    if ((fd = ctl_bind(c->path, &st, err, len)) < 0)
+        return fd;
+    c->dev = st.st_dev;
+    c->ino = st.st_ino;
+    if ((r = uv_pipe_open(&c->server, fd)) < 0) {
+        snprintf(err, len, "cannot use the control socket %s: %s", c->path, uv_strerror(r));
+        close(fd);
         unlink(c->path);
         return r;
     }
-    c->dev = st.st_dev;
-    c->ino = st.st_ino;
     if ((r = uv_listen((uv_stream_t *)&c->server, CTL_CLIENTS_MAX, on_connection)) < 0) {
         snprintf(err, len, "cannot listen on %s: %s", c->path, uv_strerror(r));
         unlink(c->path);

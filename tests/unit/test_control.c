@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include "gateway.h"
 #include "snapshot.h"
 
@@ -306,9 +308,49 @@ static void test_no_memory(void)
     scene_end(&s, tc, 2);
 }
 
+/* A unix socket bound at path, not listening. Returns its descriptor. */
+static int bind_at(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
+    return fd;
+}
+
+/* The socket file is made with mode 0660 and removed when the socket
+ * closes; but a file another gateway put at the path meanwhile stays. */
+static void test_socket_file(void)
+{
+    scene_t s;
+    struct stat st, other;
+    int fd;
+
+    scene_start(&s);
+    CHECK(stat(s.path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0660);
+    control_close(s.ctl);
+    s.ctl = NULL;
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    CHECK(lstat(s.path, &st) < 0 && errno == ENOENT);
+    scene_end(&s, NULL, 0);
+
+    scene_start(&s);
+    CHECK(unlink(s.path) == 0);
+    fd = bind_at(s.path);
+    CHECK(stat(s.path, &other) == 0);
+    control_close(s.ctl);
+    s.ctl = NULL;
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    CHECK(stat(s.path, &st) == 0 && st.st_ino == other.st_ino);
+    close(fd);
+    scene_end(&s, NULL, 0);
+}
+
 int main(void)
 {
     test_burst();
     test_no_memory();
+    test_socket_file();
     return check_status("test_control");
 }
