@@ -368,13 +368,31 @@ static int ctl_make_dir(const char *path, char *err, size_t len)
     return -errno;
 }
 
-/* A socket file left by a gateway that died is replaced; one a live
- * gateway answers on, or a file that is not a socket, is not touched. */
-static int ctl_clear_stale(const char *path, char *err, size_t len)
+/* Whether a process listens on the socket at path: 1, 0, or -errno. The
+ * connect does not block, since this runs on the loop and a blocking one
+ * waits for as long as the listener's backlog is full: EAGAIN means such
+ * a listener. */
+static int ctl_listened(const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int fd, live;
+
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+        return -errno;
+    live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 || errno == EAGAIN ||
+           errno == EINPROGRESS;
+    close(fd);
+    return live;
+}
+
+/* A socket file left by a gateway that died is replaced; one a process
+ * listens on (another gateway, or this one under another spelling of the
+ * path), or a file that is not a socket, is not touched. */
+static int ctl_clear_stale(const char *path, char *err, size_t len)
+{
     struct stat st;
-    int fd, r;
+    int live;
 
     if (lstat(path, &st) < 0)
         return errno == ENOENT ? 0 : (snprintf(err, len, "%s: %s", path, strerror(errno)), -errno);
@@ -382,13 +400,10 @@ static int ctl_clear_stale(const char *path, char *err, size_t len)
         snprintf(err, len, "%s exists and is not a socket", path);
         return -EEXIST;
     }
-    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return snprintf(err, len, "socket: %s", strerror(errno)), -errno;
-    r = connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-    close(fd);
-    if (r == 0) {
-        snprintf(err, len, "%s is served by another running gateway", path);
+    if ((live = ctl_listened(path)) < 0)
+        return snprintf(err, len, "socket: %s", strerror(-live)), live;
+    if (live) {
+        snprintf(err, len, "%s is in use: a running process listens on it", path);
         return -EADDRINUSE;
     }
     if (unlink(path) < 0 && errno != ENOENT) {

@@ -347,10 +347,55 @@ static void test_socket_file(void)
     scene_end(&s, NULL, 0);
 }
 
+/* A socket file nobody listens on is replaced; one a process listens on
+ * is not, even when its backlog is full (a blocking connect would wait on
+ * it for ever, and with it the loop). */
+static void test_stale_or_live(void)
+{
+    scene_t s;
+    control_t *again = NULL;
+    char err[256] = "";
+    int fd, fds[64];
+    size_t n = 0;
+
+    scene_start(&s);
+    control_close(s.ctl);
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+    fd = bind_at(s.path);
+    CHECK(control_start(&s.gw, s.path, &s.ctl, err, sizeof(err)) == 0);
+    close(fd);
+    CHECK(control_start(&s.gw, s.path, &again, err, sizeof(err)) == -EADDRINUSE && !again);
+    CHECK(strstr(err, "a running process listens on it") != NULL);
+    control_close(s.ctl);
+    s.ctl = NULL;
+    uv_run(&s.loop, UV_RUN_DEFAULT);
+
+    fd = bind_at(s.path);
+    CHECK(listen(fd, 0) == 0);
+    for (; n < sizeof(fds) / sizeof(fds[0]); n++) {
+        struct sockaddr_un sun = {.sun_family = AF_UNIX};
+        snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", s.path);
+        fds[n] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (connect(fds[n], (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+            CHECK(errno == EAGAIN);
+            break;
+        }
+    }
+    CHECK(n < sizeof(fds) / sizeof(fds[0]));
+    alarm(10); /* the test dies here if control_start blocks */
+    CHECK(control_start(&s.gw, s.path, &again, err, sizeof(err)) == -EADDRINUSE && !again);
+    alarm(0);
+    for (size_t i = 0; i <= n && i < sizeof(fds) / sizeof(fds[0]); i++)
+        close(fds[i]);
+    close(fd);
+    scene_end(&s, NULL, 0);
+}
+
 int main(void)
 {
     test_burst();
     test_no_memory();
     test_socket_file();
+    test_stale_or_live();
     return check_status("test_control");
 }
