@@ -3,7 +3,7 @@
  * answer, then is closed. The answer's first line is "ok" or
  * "error: WHY"; after "ok" comes the body (text or JSON).
  *
- * Requests: "status" [json] [flows], "primary ADDR". */
+ * Requests: "status" [json] [flows], "primary ADDR", "reload". */
 #ifndef SCTPGW_CONTROL_H
 #define SCTPGW_CONTROL_H
 
@@ -26,7 +26,7 @@ void control_close(control_t *c);
  * this socket asked for (and that moves the socket) answers it first. */
 void control_close_later(control_t *c);
 
-/* Exit statuses of the client commands (sctpgw status, sctpgw primary). */
+/* Exit statuses of the client commands (sctpgw status, primary and reload). */
 enum {
     CTL_EXIT_OK = 0,          /* done */
     CTL_EXIT_REFUSED = 1,     /* the gateway answered with an error */

@@ -1,4 +1,4 @@
-/* The client side of the control socket (sctpgw status, sctpgw primary):
+/* The client side of the control socket (sctpgw status, primary, reload):
  * a blocking connect, one request line, the answer copied out. Each way
  * the gateway can be out of reach gets its own explanation. */
 #include "control.h"
