@@ -1,7 +1,8 @@
 /* The control socket a gateway serves (`[gateway] control`): a unix stream
  * socket where each connection carries one request line and gets one
- * answer, then is closed. The answer's first line is "ok" or
- * "error: WHY"; after "ok" comes the body (text or JSON).
+ * answer, then is closed. The answer is "ok LEN\n" followed by a body
+ * (text or JSON) of exactly LEN bytes, so that a client can tell an
+ * answer cut short from a whole one, or the one line "error: WHY\n".
  *
  * Requests: "status" [json] [flows], "primary ADDR", "reload". */
 #ifndef SCTPGW_CONTROL_H
@@ -31,12 +32,12 @@ enum {
     CTL_EXIT_OK = 0,          /* done */
     CTL_EXIT_REFUSED = 1,     /* the gateway answered with an error */
     CTL_EXIT_USAGE = 2,       /* bad command line or configuration */
-    CTL_EXIT_UNREACHABLE = 3, /* no socket, permission denied, or no gateway behind it */
+    CTL_EXIT_UNREACHABLE = 3, /* no socket, no permission, nothing behind it, or cut short */
 };
 
 /* Client side: sends one request to the gateway at `path`, writes the body
  * of an "ok" answer to stdout and anything else, explained, to stderr.
- * Returns a CTL_EXIT_* status. */
+ * Returns a CTL_EXIT_* status; an answer cut short is CTL_EXIT_UNREACHABLE. */
 int ctl_request(const char *path, const char *request);
 
 #endif

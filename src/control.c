@@ -1,9 +1,10 @@
 /* The control socket (see control.h): a libuv pipe listener, one request
  * line per connection. Whoever reaches the socket (mode 0660) may ask, but
  * no client can hurt the gateway: a request is at most CONTROL_REQ_MAX
- * bytes, a client that has not asked and read its answer within
- * CTL_DEADLINE_MS is dropped, and at most CTL_CLIENTS_MAX are served at
- * once. The answer is built in memory in one go, from a snapshot. */
+ * bytes, a client that has not asked within CTL_DEADLINE_MS or then takes
+ * nothing of its answer for CTL_STALL_MS is dropped, and at most
+ * CTL_CLIENTS_MAX are served at once. The answer is built in memory in
+ * one go, from a snapshot. */
 #include "control.h"
 
 #include <errno.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,10 +23,15 @@
 #include "render.h"
 #include "snapshot.h"
 
-#define CTL_CLIENTS_MAX 16   /* clients served at once; more are closed at once */
-#define CTL_DEADLINE_MS 5000 /* to send the request and read the whole answer */
-#define CTL_SOCK_MODE   0660 /* the gateway's user and group */
-#define CTL_DIR_MODE    0750
+#define CTL_CLIENTS_MAX 16 /* clients served at once; more are closed at once */
+#ifndef CTL_DEADLINE_MS
+#define CTL_DEADLINE_MS 5000 /* to send the request, from the accept */
+#endif
+#ifndef CTL_STALL_MS
+#define CTL_STALL_MS 5000 /* then, at most between two bites of the answer */
+#endif
+#define CTL_SOCK_MODE 0660 /* the gateway's user and group */
+#define CTL_DIR_MODE  0750
 
 struct control {
     gateway_t *gw;
@@ -48,9 +56,11 @@ typedef struct ctl_client {
     uv_write_t write_req;
     char req[CONTROL_REQ_MAX]; /* the request line as read so far */
     size_t len;
-    char *answer; /* being written */
-    int handles;  /* open handles; freed at 0 */
-    long uid;     /* the asker (SO_PEERCRED), -1 unknown */
+    char *answer;   /* being written */
+    char head[32];  /* "ok LEN\n" before the body of an ok answer */
+    size_t untaken; /* bytes of it the client had not taken at the last look */
+    int handles;    /* open handles; freed at 0 */
+    long uid;       /* the asker (SO_PEERCRED), -1 unknown */
     long pid;
 } ctl_client_t;
 
@@ -78,9 +88,35 @@ static void ctl_client_close(ctl_client_t *cl)
     uv_close((uv_handle_t *)&cl->deadline, on_client_handle_closed);
 }
 
+/* Bytes of the answer the client has not taken yet: libuv's queue and
+ * what waits in the socket (SIOCOUTQ). */
+static size_t ctl_untaken(ctl_client_t *cl)
+{
+    size_t n = uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe);
+    uv_os_fd_t fd;
+    int queued;
+
+    if (uv_fileno((uv_handle_t *)&cl->pipe, &fd) == 0 && ioctl(fd, SIOCOUTQ, &queued) == 0 &&
+        queued > 0)
+        n += (size_t)queued;
+    return n;
+}
+
+/* Before the answer: the request has not come in time. While answering,
+ * the deadline is one of no progress, put off for as long as the client
+ * takes some of the answer in each CTL_STALL_MS: a large answer read as it
+ * comes goes out whole, and a client that stops reading is still dropped. */
 static void on_deadline(uv_timer_t *t)
 {
-    ctl_client_close(t->data);
+    ctl_client_t *cl = t->data;
+    size_t untaken;
+
+    if (cl->answer && (untaken = ctl_untaken(cl)) < cl->untaken) {
+        cl->untaken = untaken;
+        uv_timer_start(t, on_deadline, CTL_STALL_MS, 0);
+        return;
+    }
+    ctl_client_close(cl);
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -89,38 +125,57 @@ static void on_written(uv_write_t *req, int status)
     ctl_client_close(req->data);
 }
 
-/* Sends the answer (ownership of buf passes) and closes once it is out. */
-static void ctl_answer(ctl_client_t *cl, char *buf, size_t len)
+/* Sends the answer (ownership of buf passes) and closes once it is out.
+ * The body of an ok answer comes after "ok LEN\n", its length in bytes,
+ * so a client can tell an answer cut short from a whole one. */
+static void ctl_answer(ctl_client_t *cl, int ok, char *buf, size_t len)
 {
-    uv_buf_t b = uv_buf_init(buf, (unsigned)len);
+    uv_buf_t b[2];
+    unsigned n = 0;
 
     uv_read_stop((uv_stream_t *)&cl->pipe);
     cl->answer = buf;
+    if (ok) {
+        int head = snprintf(cl->head, sizeof(cl->head), "ok %zu\n", len);
+        b[n++] = uv_buf_init(cl->head, (unsigned)head);
+    }
+    b[n++] = uv_buf_init(buf, (unsigned)len);
     cl->write_req.data = cl;
-    if (uv_write(&cl->write_req, (uv_stream_t *)&cl->pipe, &b, 1, on_written) < 0)
+    if (uv_write(&cl->write_req, (uv_stream_t *)&cl->pipe, b, n, on_written) < 0) {
         ctl_client_close(cl);
+        return;
+    }
+    cl->untaken = ctl_untaken(cl);
+    uv_timer_start(&cl->deadline, on_deadline, CTL_STALL_MS, 0);
 }
 
-/* An answer in a memory stream: "ok\n" + body, or "error: WHY\n". */
+/* An answer in a memory stream: the body of an ok answer, or
+ * "error: WHY\n". */
 typedef struct ctl_out {
     FILE *f;
     char *buf;
     size_t len;
 } ctl_out_t;
 
-static void ctl_answer_stream(ctl_client_t *cl, ctl_out_t *o)
+/* A stream that failed (out of memory) would announce a body cut short as
+ * whole: the client gets no answer instead. */
+static void ctl_answer_stream(ctl_client_t *cl, ctl_out_t *o, int ok)
 {
-    if (fclose(o->f) != 0 || !o->buf) {
+    int failed = ferror(o->f);
+
+    if (fclose(o->f) != 0 || failed || !o->buf) {
         free(o->buf);
         ctl_client_close(cl);
         return;
     }
-    ctl_answer(cl, o->buf, o->len);
+    ctl_answer(cl, ok, o->buf, o->len);
 }
 
 /* ---- requests ------------------------------------------------------------ */
 
-static void ctl_status(ctl_client_t *cl, char *args, FILE *out)
+/* Each request writes the body of its ok answer to out and returns 0, or
+ * writes "error: WHY\n" and returns -1. */
+static int ctl_status(ctl_client_t *cl, char *args, FILE *out)
 {
     int json = 0, flows = 0;
     snapshot_t snap;
@@ -133,22 +188,29 @@ static void ctl_status(ctl_client_t *cl, char *args, FILE *out)
             flows = 1;
         else {
             fprintf(out, "error: status takes json and flows, not '%.40s'\n", word);
-            return;
+            return -1;
         }
     }
     if (gateway_snapshot(cl->ctl->gw, &snap, flows) < 0) {
         fprintf(out, "error: out of memory\n");
-        return;
+        return -1;
     }
-    fputs("ok\n", out);
     if (json)
         render_json(&snap, flows, out);
     else
         render_text(&snap, flows, out);
     snapshot_free(&snap);
+    return 0;
 }
 
-static void ctl_primary(ctl_client_t *cl, char *args, FILE *out)
+/* The one line a gateway call (r: 0 or -errno) left in msg, as either. */
+static int ctl_outcome(int r, const char *msg, FILE *out)
+{
+    fprintf(out, "%s%s\n", r < 0 ? "error: " : "", msg);
+    return r < 0 ? -1 : 0;
+}
+
+static int ctl_primary(ctl_client_t *cl, char *args, FILE *out)
 {
     gateway_t *gw = cl->ctl->gw;
     char msg[256];
@@ -157,29 +219,23 @@ static void ctl_primary(ctl_client_t *cl, char *args, FILE *out)
     args += strspn(args, " \t");
     if (addr_parse_host(args, 0, &host) < 0) {
         fprintf(out, "error: primary takes a peer address, not '%.60s'\n", args);
-        return;
+        return -1;
     }
     log_info(&gw->log, "ctl", "primary %s asked by uid %ld pid %ld", args, cl->uid, cl->pid);
-    if (gateway_primary(gw, &host, msg, sizeof(msg)) < 0)
-        fprintf(out, "error: %s\n", msg);
-    else
-        fprintf(out, "ok\n%s\n", msg);
+    return ctl_outcome(gateway_primary(gw, &host, msg, sizeof(msg)), msg, out);
 }
 
-static void ctl_reload(ctl_client_t *cl, char *args, FILE *out)
+static int ctl_reload(ctl_client_t *cl, char *args, FILE *out)
 {
     gateway_t *gw = cl->ctl->gw;
     char msg[1200];
 
     if (args[strspn(args, " \t")]) {
         fprintf(out, "error: reload takes no argument\n");
-        return;
+        return -1;
     }
     log_info(&gw->log, "ctl", "reload asked by uid %ld pid %ld", cl->uid, cl->pid);
-    if (gateway_reload(gw, msg, sizeof(msg)) < 0)
-        fprintf(out, "error: %s\n", msg);
-    else
-        fprintf(out, "ok\n%s\n", msg);
+    return ctl_outcome(gateway_reload(gw, msg, sizeof(msg)), msg, out);
 }
 
 /* Runs one request line (NUL-terminated, without its newline). */
@@ -187,6 +243,7 @@ static void ctl_handle(ctl_client_t *cl, char *line)
 {
     ctl_out_t o = {0};
     char *args;
+    int r = -1;
 
     if (!(o.f = open_memstream(&o.buf, &o.len))) {
         ctl_client_close(cl);
@@ -197,16 +254,16 @@ static void ctl_handle(ctl_client_t *cl, char *line)
     if (*args)
         *args++ = '\0';
     if (strcmp(line, "status") == 0)
-        ctl_status(cl, args, o.f);
+        r = ctl_status(cl, args, o.f);
     else if (strcmp(line, "primary") == 0)
-        ctl_primary(cl, args, o.f);
+        r = ctl_primary(cl, args, o.f);
     else if (strcmp(line, "reload") == 0)
-        ctl_reload(cl, args, o.f);
+        r = ctl_reload(cl, args, o.f);
     else
         fprintf(o.f,
                 "error: unknown request '%.40s' (status [json] [flows], primary ADDR, reload)\n",
                 line);
-    ctl_answer_stream(cl, &o);
+    ctl_answer_stream(cl, &o, r == 0);
 }
 
 /* A request that cannot be taken as it is. */
@@ -219,7 +276,7 @@ static void ctl_refuse(ctl_client_t *cl, const char *why)
         ctl_client_close(cl);
         return;
     }
-    ctl_answer(cl, buf, (size_t)n);
+    ctl_answer(cl, 0, buf, (size_t)n);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)

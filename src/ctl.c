@@ -58,37 +58,88 @@ static int ctl_connect(const char *path)
     return fd;
 }
 
-/* Copies the answer: the body of "ok" to stdout, an error to stderr. */
+/* read(), again after a signal. */
+static ssize_t ctl_read(int fd, char *buf, size_t len)
+{
+    ssize_t n;
+
+    while ((n = read(fd, buf, len)) < 0 && errno == EINTR)
+        continue;
+    return n;
+}
+
+/* The length a first line "ok LEN" announces, or -1 for any other line
+ * (len bytes, without its newline). */
+static long long ctl_length(const char *line, size_t len)
+{
+    long long n = 0;
+
+    if (len < 4 || len > 3 + 18 || memcmp(line, "ok ", 3) != 0)
+        return -1;
+    for (size_t i = 3; i < len; i++) {
+        if (line[i] < '0' || line[i] > '9')
+            return -1;
+        n = n * 10 + (line[i] - '0');
+    }
+    return n;
+}
+
+/* The body of an ok answer, len bytes, to stdout; the first `have` of
+ * them are at the start of buf. Fewer before the end of the stream make
+ * an answer cut short (the gateway dropped the client, or stopped). */
+static int ctl_copy_body(int fd, const char *path, char *buf, size_t size, size_t have,
+                         long long len)
+{
+    long long done = 0;
+    ssize_t n = 0;
+
+    for (;;) {
+        size_t take = (long long)have < len - done ? have : (size_t)(len - done);
+        fwrite(buf, 1, take, stdout);
+        done += (long long)take;
+        if (done == len || (n = ctl_read(fd, buf, size)) <= 0)
+            break;
+        have = (size_t)n;
+    }
+    if (done == len)
+        return CTL_EXIT_OK;
+    fprintf(stderr,
+            "sctpgw: the answer from the gateway at %s was cut short: %lld of %lld bytes%s%s\n",
+            path, done, len, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+    return CTL_EXIT_UNREACHABLE;
+}
+
+/* Copies the answer: the body of "ok LEN" to stdout, "error: WHY" (one
+ * line) to stderr. */
 static int ctl_copy_answer(int fd, const char *path)
 {
-    char buf[65536];
-    ssize_t n;
-    size_t got = 0;
-    int refused = -1; /* unknown until the first line is in */
+    char buf[65536], *nl = NULL;
+    size_t got = 0, line;
+    ssize_t n = 0;
+    long long len;
 
-    while ((n = read(fd, buf + got, sizeof(buf) - got)) > 0 || (n < 0 && errno == EINTR)) {
-        if (n < 0)
-            continue;
+    while (!(nl = memchr(buf, '\n', got)) && got < sizeof(buf) &&
+           (n = ctl_read(fd, buf + got, sizeof(buf) - got)) > 0)
         got += (size_t)n;
-        if (refused < 0) {
-            char *nl = memchr(buf, '\n', got);
-            if (!nl && got < sizeof(buf))
-                continue;
-            refused = strncmp(buf, "ok\n", 3) != 0;
-            if (refused)
-                fputs("sctpgw: the gateway says: ", stderr);
-            fwrite(refused ? buf : buf + 3, 1, refused ? got : got - 3, refused ? stderr : stdout);
-        } else {
-            fwrite(buf, 1, got, refused ? stderr : stdout);
-        }
-        got = 0;
-    }
-    if (n < 0 || refused < 0) {
+    if (got == 0) {
         fprintf(stderr, "sctpgw: no answer from the gateway at %s%s%s\n", path, n < 0 ? ": " : "",
                 n < 0 ? strerror(errno) : "");
         return CTL_EXIT_UNREACHABLE;
     }
-    return refused ? CTL_EXIT_REFUSED : CTL_EXIT_OK;
+    line = nl ? (size_t)(nl - buf) : got;
+    if (nl && strncmp(buf, "error: ", 7) == 0) {
+        fprintf(stderr, "sctpgw: the gateway says: %.*s\n", (int)line, buf);
+        return CTL_EXIT_REFUSED;
+    }
+    if (nl && (len = ctl_length(buf, line)) >= 0) {
+        memmove(buf, nl + 1, got - line - 1);
+        return ctl_copy_body(fd, path, buf, sizeof(buf), got - line - 1, len);
+    }
+    fprintf(stderr, "sctpgw: the answer from the gateway at %s was %s: '%.*s'\n", path,
+            nl || got == sizeof(buf) ? "not understood (a gateway of another version?)"
+                                     : "cut short",
+            (int)(line < 80 ? line : 80), buf);
+    return CTL_EXIT_UNREACHABLE;
 }
 
 int ctl_request(const char *path, const char *request)

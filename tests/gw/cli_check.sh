@@ -51,21 +51,35 @@ else
     check "no SCTP in the kernel" 1 "this kernel has no SCTP" timeout 10 "$bin" -c "$dir/good.ini"
 fi
 # The client commands, without a gateway: each way of being out of reach
-# has its own words and status 3; a refusal is 1; usage and config 2.
+# (an answer cut short among them) has its own words and status 3; a
+# refusal is 1; usage and config 2.
 check "status: no socket" 3 "no control socket at $dir/none.sock" "$bin" status -s "$dir/none.sock"
 python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$dir/stale.sock"
 check "status: a stale socket" 3 "nothing answers on $dir/stale.sock" "$bin" status -s "$dir/stale.sock"
+# The fake gateway answers each client in turn; "ok LEN" announces the
+# body's length, so an answer that ends short of it is not taken as whole.
 python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen()
-for answer in (b"error: not a peer address\n", b"ok\nbody\n"):
-    c, _ = s.accept(); req = c.recv(300); c.sendall(answer + b"request=" + req); c.close()
+def ok(body):
+    return b"ok %d\n" % len(body) + body
+for answer in (lambda r: b"error: not a peer address\n", lambda r: ok(b"request=" + r),
+               lambda r: ok(b"x" * 100000)[:50000], lambda r: b"error: not a pe",
+               lambda r: b"ok\nbody\n", lambda r: ok(b"primary path set\n")):
+    c, _ = s.accept(); req = c.recv(300); c.sendall(answer(req)); c.close()
 ' "$dir/fake.sock" &
 for i in $(seq 50); do [ -S "$dir/fake.sock" ] && break; sleep 0.1; done
 check "primary: the gateway refuses" 1 "the gateway says: error: not a peer address" \
     "$bin" primary 10.9.9.9 -s "$dir/fake.sock"
 check "status --json --flows: the request sent, the body printed" 0 "^request=status json flows$" \
     "$bin" status --flows --json -s "$dir/fake.sock"
+check "status: an answer cut short" 3 "answer from the gateway at $dir/fake.sock was cut short: [0-9]+ of 100000 bytes" \
+    "$bin" status -s "$dir/fake.sock"
+check "reload: an error cut short" 3 "was cut short: .error: not a pe.$" \
+    "$bin" reload -s "$dir/fake.sock"
+check "status: an answer without its length" 3 "was not understood" "$bin" status -s "$dir/fake.sock"
+check "primary: the body of an ok answer, exactly" 0 "^primary path set$" \
+    "$bin" primary 10.1.0.2 -s "$dir/fake.sock"
 wait
 check "status: -c and -s together" 2 usage "$bin" status -c "$dir/good.ini" -s "$dir/x.sock"
 check "primary without an address" 2 usage "$bin" primary -s "$dir/x.sock"

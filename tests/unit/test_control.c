@@ -255,12 +255,30 @@ static size_t run_until_ended(scene_t *s, tclient_t *tc, size_t n, unsigned ms)
     return ended;
 }
 
-/* Whether a client got an "ok" answer whose body begins with body. */
-static int answered_ok(const tclient_t *tc, const char *body)
+/* The length an ok answer announces ("ok LEN\n"), or -1 if it has none;
+ * *head gets the bytes of that first line. */
+static long long announced(const tclient_t *tc, size_t *head)
 {
     const char *nl = tc->buf ? strchr(tc->buf, '\n') : NULL;
+    char *end;
+    long long len;
 
-    return nl && strncmp(tc->buf, "ok", 2) == 0 && strncmp(nl + 1, body, strlen(body)) == 0;
+    if (!nl || strncmp(tc->buf, "ok ", 3) != 0 || tc->buf[3] < '0' || tc->buf[3] > '9')
+        return -1;
+    len = strtoll(tc->buf + 3, &end, 10);
+    *head = (size_t)(nl + 1 - tc->buf);
+    return end == nl ? len : -1;
+}
+
+/* Whether a client got a whole ok answer, its body as long as announced,
+ * that begins with body. */
+static int answered_ok(const tclient_t *tc, const char *body)
+{
+    size_t head = 0;
+    long long len = announced(tc, &head);
+
+    return len >= 0 && tc->got == head + (size_t)len &&
+           strncmp(tc->buf + head, body, strlen(body)) == 0;
 }
 
 /* ---- tests ------------------------------------------------------------------ */
@@ -279,7 +297,7 @@ static void test_burst(void)
     scene_start(&s);
     for (size_t i = 0; i < BURST; i++)
         tclient_start(&s.loop, &tc[i], s.path, NULL, 1);
-    early = run_until_ended(&s, tc, BURST, 1000);
+    early = run_until_ended(&s, tc, BURST, 500);
     CHECK(early == BURST - 16);
     CHECK(run_until_ended(&s, tc, BURST, 10000) == BURST);
     tclient_start(&s.loop, &tc[BURST], s.path, "status json\n", 1);
@@ -391,11 +409,80 @@ static void test_stale_or_live(void)
     scene_end(&s, NULL, 0);
 }
 
+/* An error is one line, with no length; a short ok answer is announced
+ * with its length too. */
+static void test_answers(void)
+{
+    scene_t s;
+    tclient_t tc[3];
+
+    scene_start(&s);
+    tclient_start(&s.loop, &tc[0], s.path, "bogus\n", 1);
+    tclient_start(&s.loop, &tc[1], s.path, "primary 10.1.0.2\n", 1);
+    tclient_start(&s.loop, &tc[2], s.path, "reload now\n", 1);
+    CHECK(run_until_ended(&s, tc, 3, 2000) == 3);
+    CHECK(tc[0].buf && strncmp(tc[0].buf, "error: unknown request 'bogus'", 30) == 0 &&
+          tc[0].buf[tc[0].got - 1] == '\n' && strchr(tc[0].buf, '\n') == tc[0].buf + tc[0].got - 1);
+    CHECK_STR(tc[1].buf, "ok 17\nprimary path set\n");
+    CHECK_STR(tc[2].buf, "error: reload takes no argument\n");
+    scene_end(&s, tc, 3);
+}
+
+#define FLOWS 15000 /* in the large answer: about 2 MB of JSON */
+
+/* A large answer taken slowly, but steadily, comes whole, though it takes
+ * longer than the request deadline and many times CTL_STALL_MS (the test
+ * builds control.c with 1000 and 300 ms). */
+static void test_large_answer(void)
+{
+    scene_t s;
+    tclient_t tc;
+    size_t head = 0;
+    long long len;
+
+    stub_flows = FLOWS;
+    scene_start(&s);
+    tclient_start(&s.loop, &tc, s.path, "status json flows\n", 1);
+    tc.pace_ms = 20;
+    CHECK(run_until_ended(&s, &tc, 1, 30000) == 1);
+    len = announced(&tc, &head);
+    CHECK(len > 2 * 1000 * 1000);
+    CHECK(answered_ok(&tc, "{"));
+    CHECK(tc.got > head && tc.buf[tc.got - 1] == '\n');
+    scene_end(&s, &tc, 1);
+    stub_flows = 0;
+}
+
+/* A client that asks for a large answer and stops reading is dropped once
+ * it has taken nothing for CTL_STALL_MS: what it reads later ends short of
+ * the length announced. */
+static void test_stalled_reader(void)
+{
+    scene_t s;
+    tclient_t tc;
+    size_t head = 0;
+    long long len;
+
+    stub_flows = FLOWS;
+    scene_start(&s);
+    tclient_start(&s.loop, &tc, s.path, "status json flows\n", 0);
+    CHECK(run_until_ended(&s, &tc, 1, 1500) == 0);
+    tclient_read(&tc);
+    CHECK(run_until_ended(&s, &tc, 1, 5000) == 1);
+    len = announced(&tc, &head);
+    CHECK(len > 0 && tc.got < head + (size_t)len);
+    scene_end(&s, &tc, 1);
+    stub_flows = 0;
+}
+
 int main(void)
 {
     test_burst();
     test_no_memory();
     test_socket_file();
     test_stale_or_live();
+    test_answers();
+    test_large_answer();
+    test_stalled_reader();
     return check_status("test_control");
 }
