@@ -1088,6 +1088,26 @@ static void gateway_check_fds(gateway_t *gw)
         log_debug(&gw->log, "gw", "descriptor limit %ld: room for %u flows", limit, gw->fd_flows);
 }
 
+/* The gateway's own handles and the notifier, set up before anything in
+ * gateway_start can fail: gateway_stop, which a failed start is followed
+ * by, closes every one of them. */
+static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
+{
+    uv_timer_init(loop, &gw->dial_timer);
+    uv_timer_init(loop, &gw->drain_timer);
+    uv_timer_init(loop, &gw->listen_retry);
+    gw->listen_retry.data = gw;
+    uv_signal_init(loop, &gw->sig_term);
+    uv_signal_init(loop, &gw->sig_int);
+    uv_signal_init(loop, &gw->sig_hup);
+    gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
+    gw->sig_hup.data = gw;
+    uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
+    uv_signal_start(&gw->sig_int, on_signal, SIGINT);
+    uv_signal_start(&gw->sig_hup, on_sighup, SIGHUP);
+    notify_init(&gw->notify, loop, gateway_status, gw);
+}
+
 int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
 {
     unsigned paths = cfg->role == ROLE_CONNECT ? (unsigned)cfg->n_remote : CONFIG_MAX_ADDRS;
@@ -1104,21 +1124,16 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
     gw->started = uv_now(loop);
     list_init(&gw->assocs);
     list_init(&gw->services);
-    if (sodium_init() < 0 || tune_derive(cfg->failover_ms, cfg->outage_ms, paths, &gw->tune) < 0)
+    gateway_init_handles(gw, loop);
+    if (sodium_init() < 0) {
+        log_error(&gw->log, "gw", "cannot start: libsodium failed to initialise");
         return -EINVAL;
-    uv_timer_init(loop, &gw->dial_timer);
-    uv_timer_init(loop, &gw->drain_timer);
-    uv_timer_init(loop, &gw->listen_retry);
-    gw->listen_retry.data = gw;
-    uv_signal_init(loop, &gw->sig_term);
-    uv_signal_init(loop, &gw->sig_int);
-    uv_signal_init(loop, &gw->sig_hup);
-    gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
-    gw->sig_hup.data = gw;
-    uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
-    uv_signal_start(&gw->sig_int, on_signal, SIGINT);
-    uv_signal_start(&gw->sig_hup, on_sighup, SIGHUP);
-    notify_init(&gw->notify, loop, gateway_status, gw);
+    }
+    if (tune_derive(cfg->failover_ms, cfg->outage_ms, paths, &gw->tune) < 0) {
+        log_error(&gw->log, "gw", "cannot start: failover_ms %u, outage_ms %u cannot be tuned",
+                  cfg->failover_ms, cfg->outage_ms);
+        return -EINVAL;
+    }
     log_info(&gw->log, "gw",
              "sctpgw %s starting as %s; failover_ms %u -> rto %u..%u ms, heartbeat %u ms, "
              "path max retrans %u; outage_ms %u",
