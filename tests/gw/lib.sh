@@ -16,6 +16,11 @@ TOPO=${SCTPGW_TOPO:-$ROOT/tests/net/topo}
 WORK=$(mktemp -d /tmp/sctpgw-test.XXXXXX)
 PIDS=()
 declare -A PID_NAME=()
+# The gateways started (gw_start), and those whose end a test has taken in
+# hand (gw_stop, gw_killed): every other one must exit with status 0 when
+# proc_stop_all stops it, or must not have died before.
+GW_PIDS=()
+declare -A GW_ENDED=()
 FAILED=0
 
 # Sanitizers (a build with SCTPGW_SANITIZE): the gateways run in the
@@ -80,8 +85,46 @@ proc_stop_all() {
         kill -9 "$pid" 2>/dev/null || true
         log "FAIL: ${PID_NAME[$pid]:-pid $pid} still ran 8 s after SIGTERM, 5 s after a second one"
         FAILED=1
+        GW_ENDED[$pid]=1
+    done
+    gw_statuses
+}
+
+# gw_statuses: each gateway no test took in hand exited with status 0 (a
+# clean stop after a signal), whether it was stopped just now or had died
+# before, unnoticed.
+gw_statuses() {
+    local pid rc
+    for pid in "${GW_PIDS[@]}"; do
+        [ -z "${GW_ENDED[$pid]:-}" ] || continue
+        rc=0
+        wait "$pid" 2>/dev/null || rc=$?
+        # 127: not a child of this shell any more (a test waited for it).
+        [ "$rc" -eq 0 ] || [ "$rc" -eq 127 ] && continue
+        log "FAIL: ${PID_NAME[$pid]:-pid $pid} exited with status $rc"
+        FAILED=1
     done
 }
+
+# gw_stop SIGNAL NAME...: stops gateways with SIGNAL (TERM, INT) and waits
+# for each; fails unless each exits with status 0 within 10 s.
+gw_stop() {
+    local sig=$1 name pid rc left
+    shift
+    for name in "$@"; do kill "-$sig" "$(gw_pid "$name")"; done
+    for name in "$@"; do
+        pid=$(gw_pid "$name")
+        GW_ENDED[$pid]=1
+        left=$(proc_wait_exit 10 "$pid")
+        [ -z "$left" ] || fail "$name still runs 10 s after SIG$sig"
+        rc=0
+        wait "$pid" 2>/dev/null || rc=$?
+        [ "$rc" -eq 0 ] || fail "$name exited with status $rc after SIG$sig"
+    done
+}
+
+# gw_killed NAME: the test killed the gateway on purpose (SIGKILL).
+gw_killed() { GW_ENDED[$(gw_pid "$1")]=1; }
 
 # sanitizer_reports: prints every sanitizer report written; fails if any.
 sanitizer_reports() {
@@ -187,6 +230,7 @@ gw_start() {
     # reach it.
     "$TOPO" exec "$site" "${limit[@]}" "$SCTPGW" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
     PIDS+=($!)
+    GW_PIDS+=($!)
     PID_NAME[$!]=$name
     eval "GW_PID_${name//-/_}=$!"
 }
@@ -272,11 +316,13 @@ micro() {
 
 # holds GOT OP WANT: whether the numeric relation holds (OP: == != < <= > >=).
 holds() {
-    local g w
+    local g w num='^-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?$'
     if micro g "$1" && micro w "$3"; then
         (("g $2 w"))
-    else
+    elif [[ $1 =~ $num && $3 =~ $num ]]; then
         awk -v g="$1" -v w="$3" "BEGIN { exit !(g $2 w) }"
+    else
+        return 1 # not numbers ("nan", "-"): nothing holds
     fi
 }
 

@@ -82,6 +82,7 @@ in_bg paced --connect 127.0.0.1:7001 --mode paced --flows 4 --count 3000 --no-fi
 sleep 2
 t_kill=$(now_ms)
 kill -9 "$(gw_pid site-b)"
+gw_killed site-b
 wait_for_ends() {
     local i
     for i in $(seq 300); do
@@ -138,6 +139,7 @@ sleep 2
 [ "$(backend_conns)" -ge 4 ] || fail "the paced flows did not reach the back end"
 t_kill=$(now_ms)
 kill -9 "$(gw_pid site-a)"
+gw_killed site-a
 wait_log site-b 'peer site-a: closed:' 5 1
 for i in $(seq 50); do
     [ "$(backend_conns)" -eq 0 ] && break
@@ -159,6 +161,7 @@ check "$r" assocs_a == 1
 sleep 1
 topo_cut 1 2
 kill -9 "$(gw_pid site-a)"
+gw_killed site-a
 gw_start a site-a
 wait_log site-a 'starting as connect' 10 3
 sleep 2

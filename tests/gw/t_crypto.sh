@@ -128,12 +128,7 @@ connect = 127.0.0.1:$2
 INI
 }
 
-stop_pair() { # stop_pair SUFFIX
-    local a b
-    a=$(gw_pid "site-a$1") b=$(gw_pid "site-b$1")
-    kill -INT "$a" "$b" 2>/dev/null || true
-    wait "$a" "$b" 2>/dev/null || true
-}
+stop_pair() { gw_stop INT "site-a$1" "site-b$1"; } # stop_pair SUFFIX
 
 # marker_client: one connection through site a's [echo] sends MARKER MARKS
 # times (a write each) and reads the echo; prints "echoed=N intact=0|1".
@@ -392,6 +387,7 @@ disagree() {
     log "site-b$sfx: $(grep -E "$3" "$WORK/site-b$sfx.log" | head -n 1)"
     r=$(client a --connect 127.0.0.1:7001 --flows 2 --mode expect-close --timeout-ms 5000)
     expect "$r" ok == 2
+    expect "$r" refused == 0 # turned away by the gateway, not by no one listening
     expect "$r" close_ms '<=' 1000
     [ "$(count_log "site-a$sfx" 'up: peer proved')" -eq 0 ] || fail "site-a$sfx came up"
     [ "$(count_log "site-b$sfx" 'up: peer proved')" -eq 0 ] || fail "site-b$sfx came up"

@@ -73,8 +73,7 @@ cut_under_load() {
     expect "$r" max_gap_ms '<=' $((f + slack))
     [ "$(count_log "site-a-$f" 'up: peer proved the key')" -eq 1 ] || fail "the association was lost"
     [ "$(count_log "site-a-$f" 'reset:')" -eq 0 ] || fail "a flow was reset"
-    kill "$(gw_pid "site-a-$f")" "$(gw_pid "site-b-$f")"
-    wait "$(gw_pid "site-a-$f")" "$(gw_pid "site-b-$f")" 2>/dev/null || true
+    gw_stop TERM "site-a-$f" "site-b-$f"
     topo_restore 1
     sleep 1
 }

@@ -28,12 +28,7 @@ echo_check() { # echo_check FLOWS BYTES
     expect "$r" bytes_verified == $(($1 * $2))
 }
 
-stop_pair() { # stop_pair SUFFIX
-    local a b
-    a=$(gw_pid "site-a$1") b=$(gw_pid "site-b$1")
-    kill -INT "$a" "$b"
-    wait "$a" "$b" 2>/dev/null || true
-}
+stop_pair() { gw_stop INT "site-a$1" "site-b$1"; } # stop_pair SUFFIX
 
 pair_up
 server_start b 127.0.0.1:9001 echo
