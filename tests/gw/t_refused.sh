@@ -28,6 +28,7 @@ for port in 7005 7006; do
     r=$(client a --connect "127.0.0.1:$port" --flows 8 --mode expect-close --timeout-ms 5000)
     log "port $port: $r"
     expect "$r" ok == 8
+    expect "$r" refused == 0
     expect "$r" close_ms '<=' 1000
 done
 wait "$pid" || true

@@ -22,7 +22,10 @@ sleep 1
 r=$(client a --connect 127.0.0.1:7001 --flows 2 --mode expect-close --timeout-ms 5000)
 log "client: $r"
 expect "$r" ok == 2
+expect "$r" refused == 0 # turned away by the gateway, not by no one listening
 expect "$r" close_ms '<=' 1000
+proc_running "$(gw_pid site-a)" || fail "site-a's gateway is gone"
+proc_running "$(gw_pid site-b)" || fail "site-b's gateway is gone"
 [ "$(count_log site-a 'up: peer proved the key')" -eq 0 ] || fail "site-a came up with a wrong key"
 [ "$(count_log site-b 'up: peer proved the key')" -eq 0 ] || fail "site-b came up with a wrong key"
 [ "$(grep -c 'accept' "$WORK/server-9001.log" || true)" -eq 0 ] || fail "the back end saw a connection"

@@ -1711,9 +1711,11 @@ static void flow_connect_failed(flow_t *f, int status)
     client_t *cl = f->cl;
 
     note_connect_settled(f);
-    /* A reset racing the handshake is as much a close as a refusal. */
+    /* A reset racing the handshake is as much a close as one after it;
+     * a refusal (nothing listening) is counted apart, as a test may need
+     * to tell a gateway that turned the client away from no gateway. */
     if (cl->mode == CM_EXPECT_CLOSE && (status == UV_ECONNREFUSED || status == UV_ECONNRESET)) {
-        cl->refused++;
+        cl->refused += status == UV_ECONNREFUSED;
         flow_closed_ok(f);
     } else {
         flow_fail(f, "connect %s", uv_err_name(status));
