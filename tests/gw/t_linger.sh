@@ -41,10 +41,10 @@ pair_start
 
 # Connections that are still more than a closing formality.
 lingering() {
-    {
-        in_site b ss -Htan '( dport = :9001 or dport = :9002 )'
-        in_site a ss -Htan '( sport = :7001 or sport = :7002 )'
-    } | grep -Ecv '^(LISTEN|TIME-WAIT)' || true
+    local b a
+    b=$(in_site b ss -Htan '( dport = :9001 or dport = :9002 )') || fail "ss at site b failed"
+    a=$(in_site a ss -Htan '( sport = :7001 or sport = :7002 )') || fail "ss at site a failed"
+    printf '%s\n%s\n' "$b" "$a" | grep -Ev '^$' | grep -Ecv '^(LISTEN|TIME-WAIT)' || true
 }
 
 # wait_gone WHEN [SECONDS]: within SECONDS (default LINGER_S) no connection
