@@ -12,7 +12,7 @@
 #     bounds and heartbeat interval, read from the kernel (sctp_probe.py:
 #     getsockopt on a copy of the gateway's socket), follow the new
 #     failover_ms: RTO 250..500 -> 75..150 ms, heartbeat 250 -> 75 ms (to a
-#     jiffy); DEBUG lines appear;
+#     jiffy); site a logs DEBUG lines;
 #  3. a broken file (a bad key at a known line, after changes that would
 #     remove [echo] and set log_level error) changes nothing: the error is
 #     logged as FILE:LINE, [echo] and [new] still carry flows, the timers

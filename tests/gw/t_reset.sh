@@ -25,6 +25,7 @@ wait $!
 read -r how secs <"$WORK/backend.out"
 log "back end saw: $how after ${secs}s"
 [ "$how" = reset ] || fail "the back end saw '$how' instead of a reset"
+awk -v s="$secs" 'BEGIN { exit !(s < 2) }' || fail "the reset took ${secs}s to arrive"
 
 # The back end resets: the client must see a reset.
 in_site b python3 "$PROBE" server 9022 --reset &

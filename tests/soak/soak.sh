@@ -97,12 +97,18 @@ churn_round() {
 }
 
 # loop KIND [DELAY_S]: rounds of KIND, each report a line of $WORK/KIND.out,
-# until the stop file appears.
+# until the stop file appears. A round whose client died without a report
+# counts its flows as lost.
 loop() {
-    local kind=$1
+    local kind=${1%[0-9]} out flows
     sleep "${2:-0}"
     while [ ! -e "$STOP" ]; do
-        "${kind%[0-9]}_round" >>"$WORK/${kind%[0-9]}.out"
+        out=$("${kind}_round") || true
+        if [ -z "$out" ]; then
+            flows=${kind^^}_FLOWS
+            out="mode=$kind flows=${!flows} ok=0 failed=${!flows} bytes_verified=0 first_error=no_report"
+        fi
+        echo "$out" >>"$WORK/$kind.out"
     done
 }
 
