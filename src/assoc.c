@@ -270,6 +270,16 @@ static unsigned assoc_bundle(assoc_t *a, const outmsg_t *m, size_t budget)
     return next && next->len <= BUNDLE_MSG_MAX ? SOCK_MORE : 0;
 }
 
+/* Whether a send that failed with r only found the association closing:
+ * once a SHUTDOWN is under way (ours, or the peer's, after which the
+ * kernel takes no more data), a message it refuses is dropped rather than
+ * the association aborted, which would cost the peer its clean end. Flows
+ * still open end with the association. */
+static int assoc_closing_refused(const assoc_t *a, int r)
+{
+    return a->state == ASSOC_SHUTDOWN && (r == -EPIPE || r == -ESHUTDOWN);
+}
+
 /* Hands the kernel what it takes: see assoc_next for the order. */
 static void assoc_flush(assoc_t *a, size_t budget)
 {
@@ -292,14 +302,18 @@ static void assoc_flush(assoc_t *a, size_t budget)
             a->contended |= a->fairq.active > 1;
             break;
         }
-        if (r < 0) {
+        if (r < 0 && !assoc_closing_refused(a, r)) {
             assoc_mark_dead(a, r);
             return;
+        }
+        a->next = NULL;
+        if (r < 0) {
+            free(m);
+            continue;
         }
         a->bundled = more ? a->bundled + 1 : 0;
         a->last_send = uv_now(a->gw->loop);
         a->sent_since += m->len;
-        a->next = NULL;
         free(m);
     }
     if (a->state == ASSOC_SHUTDOWN && !assoc_queued(a))
@@ -846,7 +860,11 @@ static void assoc_on_notification(assoc_t *a, const uint8_t *buf, size_t len)
         assoc_log(a, LOG_WARN, "peer reported an SCTP error");
         break;
     case SCTP_SHUTDOWN_EVENT:
+        /* No new flow goes on it, and what the kernel no longer takes is
+         * dropped (assoc_closing_refused) until the peer's end arrives. */
         assoc_log(a, LOG_INFO, "peer is shutting the association down");
+        if (a->state == ASSOC_READY)
+            assoc_shutdown(a);
         break;
     case SCTP_SENDER_DRY_EVENT:
         assoc_on_dry(a);
