@@ -53,6 +53,8 @@ typedef struct assoc {
     uint64_t stalls_at;                /* loop time stalled flows were last checked */
     uint64_t rekey_started;            /* initiator: when the rekey under way began */
     int heard;                         /* a message (not a notification) came from the peer */
+    uint64_t heard_at;                 /* loop time of the peer's last message */
+    uint64_t ready_at;                 /* loop time it became READY (0: never) */
     int flows_ok;                      /* flows may open: READY is known to be at the initiator */
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */
     uint32_t peer_window;              /* the peer's per-flow window */

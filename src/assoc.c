@@ -663,7 +663,7 @@ static void assoc_ready(assoc_t *a)
         return;
     }
     a->state = ASSOC_READY;
-    a->since = uv_now(a->gw->loop);
+    a->since = a->ready_at = uv_now(a->gw->loop);
     a->flows_ok = a->initiator;
     uv_timer_stop(&a->timer);
     snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
@@ -931,6 +931,7 @@ static void assoc_dispatch(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t le
         return;
     }
     a->heard = 1;
+    a->heard_at = uv_now(a->gw->loop);
     /* Before the proof only stream 0 has a seal counter, so a flow message
      * would fail to open as "on a stream beyond the association's", which
      * misleads whoever reads the log: said for what it is, sealed or not. */
@@ -1031,6 +1032,7 @@ static size_t assoc_take(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t len)
 {
     if (assoc_defers(a, info, len)) {
         a->heard = 1;
+        a->heard_at = uv_now(a->gw->loop);
         if (inbox_push(&a->inbox, info, buf, len) < 0)
             assoc_close(a, WIRE_E_INTERNAL, "out of memory for messages read");
         return 0;

@@ -21,7 +21,8 @@
  * came back) is dialed again within this. A dial to a peer whose host
  * answers costs one INIT and its ABORT, so dialing about once a second is
  * cheap, and a restarted peer carries flows again within about a second. */
-#define DIAL_CAP_MS 1000
+#define DIAL_CAP_MS    1000
+#define DIAL_STABLE_MS 10000 /* a READY association that lasted this resets the backoff */
 /* Anyone who reaches the listening port can open associations and hold
  * them for the handshake's deadline without a word. Past this many peers
  * still proving the key, each new association pushes out the oldest
@@ -343,30 +344,48 @@ struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
     return NULL;
 }
 
-/* A peer that proves the key on a new association has lost its old one
- * (it restarted): its kernel's ABORT for the old one carries no SCTP-AUTH
- * and is dropped, so the old one would otherwise linger until outage_ms. */
-static void gateway_drop_replaced(gateway_t *gw, const struct assoc *fresh)
+/* A new association from a peer whose name an older one carries: if the
+ * old one has heard nothing for failover_ms (a live peer sends at least a
+ * KEEP every half heartbeat interval), its peer restarted, and its
+ * kernel's ABORT for the old one carries no SCTP-AUTH and was dropped: the
+ * old one goes now rather than at outage_ms. If the old one is alive, two
+ * gateways share a name, and replacing each other they would knock each
+ * other off for good: the newcomer is refused. Returns 0, or -1 when the
+ * newcomer was closed. */
+static int gateway_take_name(gateway_t *gw, struct assoc *fresh)
 {
+    uint64_t now = uv_now(gw->loop);
+    char why[200];
     list_t *pos, *tmp;
 
     list_foreach_safe(pos, tmp, &gw->assocs)
     {
         assoc_t *old = container_of(pos, assoc_t, node);
 
-        if (old != fresh && !old->initiator && old->state >= ASSOC_READY &&
-            old->state != ASSOC_CLOSED && strcmp(old->peer_name, fresh->peer_name) == 0)
+        if (old == fresh || old->initiator || old->state < ASSOC_READY ||
+            old->state == ASSOC_CLOSED || strcmp(old->peer_name, fresh->peer_name) != 0)
+            continue;
+        if (now - old->heard_at >= gw->cfg->failover_ms) {
             assoc_abort(old, WIRE_E_LOST, "replaced by a new association from the same peer");
+            continue;
+        }
+        snprintf(why, sizeof(why),
+                 "a gateway named '%s' is connected already (assoc %llu, heard from within "
+                 "failover_ms): two gateways share the name, or it restarted just now",
+                 fresh->peer_name, (unsigned long long)old->id);
+        assoc_close(fresh, WIRE_E_MISMATCH, why);
+        return -1;
     }
+    return 0;
 }
 
 void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
 {
     if (!a->initiator) {
         gateway_unproven_gone(gw, 0);
-        gateway_drop_replaced(gw, a);
+        if (gateway_take_name(gw, a) < 0)
+            return;
     }
-    gw->dial_failures = 0;
     notify_status(&gw->notify);
 }
 
@@ -382,7 +401,10 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
     }
     if (gw->cfg->role != ROLE_CONNECT || gw->state != GW_RUNNING)
         return;
-    if (was_ready)
+    /* Only an association that lasted starts the backoff afresh: one the
+     * peer ends at once (it refuses our name) must not be dialled again
+     * ten times a second. */
+    if (was_ready && uv_now(gw->loop) - a->ready_at >= DIAL_STABLE_MS)
         gw->dial_failures = 0;
     else
         gw->dial_failures++;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Hub and spokes: two connect-role gateways (spoke-1, spoke-2) use one
 # listen-role gateway at the same time, each with its own flows; and the hub
-# opens flows towards each spoke by name (peer = ...).
+# opens flows towards each spoke by name (peer = ...). A third spoke with
+# spoke-1's name is refused, without knocking spoke-1 off.
 . "$(dirname "$0")/lib.sh"
 pair_up
 gw_config spoke-1 connect <<'INI'
@@ -56,4 +57,25 @@ for n in 1 2; do
     log "hub -> spoke-$n: $r"
     expect "$r" ok == 4
 done
+
+# A third spoke that took spoke-1's name by mistake: the hub refuses it
+# with the reason, spoke-1 stays up and carries flows, and the third
+# spoke's redials back off instead of coming ten times a second.
+gw_config spoke-3 connect <<'INI'
+[echo3]
+accept = 127.0.0.1:7021
+INI
+sed -i 's/^name = spoke-3$/name = spoke-1/' "$WORK/spoke-3.ini"
+gw_start a spoke-3
+wait_log spoke-3 "gave up: .*a gateway named 'spoke-1' is connected already" 10
+sleep 5
+refused=$(count_log hub "closed: a gateway named 'spoke-1' is connected already")
+log "the hub refused the second spoke-1 $refused times in about 5 s"
+[ "$refused" -ge 1 ] && [ "$refused" -le 15 ] || fail "refused $refused times: no backoff"
+[ "$(count_log hub 'replaced by a new association')" -eq 0 ] || fail "the hub replaced spoke-1"
+[ "$(count_log spoke-1 'assoc [0-9]+ peer [^ ]+: closed:')" -eq 0 ] || fail "spoke-1's association ended"
+gw_stop TERM spoke-3
+r=$(client b --connect 127.0.0.1:7101 --flows 4 --bytes 100000 --mode echo)
+log "hub -> spoke-1 after the name clash: $r"
+expect "$r" ok == 4
 done_ok
