@@ -161,6 +161,10 @@ typedef struct sock_assoc_stats {
  * assoc.c's assoc_stats_read calls it. */
 int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out);
 
+/* Closes with a graceful SHUTDOWN, which sends what is queued first; what
+ * the peer sent and nobody read is dropped, or the kernel would abort. */
+void sock_close(int fd);
+
 /* Closes with an ABORT rather than a graceful SHUTDOWN. */
 void sock_abort(int fd);
 

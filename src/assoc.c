@@ -1264,7 +1264,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     if (how == END_ABORT)
         sock_abort(a->fd);
     else
-        close(a->fd);
+        sock_close(a->fd);
     a->fd = -1;
     handshake_clear(&a->hs);
     seal_free(&a->seal);

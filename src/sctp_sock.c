@@ -617,6 +617,21 @@ int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out)
     return 0;
 }
 
+/* The kernel turns a close() with messages unread into an ABORT
+ * (sctp_close), which throws away what is still queued to send, such as
+ * the ERROR saying why the association ends: what waits is read and
+ * dropped first. Bounded, so a peer that keeps sending cannot hold the
+ * loop; what arrives after it still makes an ABORT. */
+void sock_close(int fd)
+{
+    char buf[16384];
+
+    for (int i = 0; i < 1024; i++)
+        if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+            break;
+    close(fd);
+}
+
 void sock_abort(int fd)
 {
     struct linger lg = {.l_onoff = 1, .l_linger = 0};

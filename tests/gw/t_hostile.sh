@@ -52,7 +52,8 @@
 #   and the gateway's log, once per association); a replayed HELLO is
 #   answered (HELLO_r) and the association then closed with a sealed ERROR;
 #   no proof, a flow message before the handshake completed; a forged
-#   proof, a message that failed to open; with a wrong SCTP-AUTH key, the
+#   proof, a message that failed to open; a 1 MiB message, that it is
+#   larger than 4096 bytes before the proof; random messages, some reason; with a wrong SCTP-AUTH key, the
 #   tool hears nothing at all (its associations still open, for it, when it
 #   gives up) and site b logs "handshake timed out" for each, at the
 #   deadline;
@@ -268,9 +269,15 @@ expect() { # expect NAME (R holds its report)
     replay/key) heard "$1" "$n" "" ;;
     noproof/key) heard "$1" "$n" "flow message before the handshake completed" ;;
     badproof/key) heard "$1" "$n" "failed to open" ;;
-    # Ended and nothing let through (judge's checks) is what these must show;
-    # silent's deadline is checked on its own below.
-    random/key | big0/key | big0+hello/key | bigflow/key | bigflow+hello/key | silent/key) ;;
+    random/key)
+        check "$1: every one told why (${R[told]} of ${R[assocs]}): ${R[first_error]}" \
+            [ "${R[told]}" -eq "${R[assocs]}" ]
+        ;;
+    big0/key | bigflow/key) heard "$1" 0 "larger than 4096 bytes (the key is not proven yet)" ;;
+    big0+hello/key | bigflow+hello/key)
+        heard "$1" "$n" "larger than 4096 bytes (the key is not proven yet)"
+        ;;
+    silent/key) ;; # its deadline is checked on its own below
     *) check "$1: an outcome is defined for this attack" false ;;
     esac
 }
