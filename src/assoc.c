@@ -142,8 +142,13 @@ static void assoc_arm(assoc_t *a)
 static void on_dead(uv_timer_t *t)
 {
     assoc_t *a = t->data;
+    char why[96];
 
-    assoc_teardown(a, WIRE_E_LOST, strerror(a->dead), END_ABORT);
+    if (a->dead == ERANGE)
+        snprintf(why, sizeof(why), "a stream used up its 2^48 message counters");
+    else
+        snprintf(why, sizeof(why), "the kernel refused a send: %s", strerror(a->dead));
+    assoc_teardown(a, WIRE_E_LOST, why, END_ABORT);
 }
 
 /* A send failed for good. Flows may be deep in a callback, so the teardown
