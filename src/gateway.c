@@ -395,7 +395,10 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
         gateway_unproven_gone(gw, 1);
     if (was_ready)
         notify_status(&gw->notify);
-    if (gw->state == GW_STOPPING && gw->n_assocs == 0) {
+    /* Draining, the last flows may have gone with this association: their
+     * own ends counted it while it still held them (assoc_detach_flows). */
+    if ((gw->state == GW_STOPPING && gw->n_assocs == 0) ||
+        (gw->state == GW_DRAINING && gateway_flows(gw) == 0)) {
         gateway_finish(gw);
         return;
     }
