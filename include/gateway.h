@@ -57,7 +57,8 @@ typedef struct gateway {
     int listen_fd;           /* listen role: the SCTP listening socket, or -1 */
     uv_poll_t listen_poll;   /* its readiness */
     uv_timer_t dial_timer;   /* connect role: next dial, after backoff */
-    unsigned dial_failures;  /* consecutive failed dials: the backoff exponent */
+    unsigned dial_failures;  /* consecutive failed dials, for the log (assoc_close_level) */
+    unsigned dial_backoff;   /* the backoff exponent: reset only by an association that lasted */
     int told_no_idata;       /* the kernel refused I-DATA, and we said so once */
     uint8_t auth_key[32];    /* SCTP-AUTH endpoint key (encryption = on) */
     uv_timer_t drain_timer;  /* drain deadline */

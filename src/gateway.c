@@ -123,7 +123,7 @@ static void gateway_schedule_dial(gateway_t *gw)
 
     if (gw->state != GW_RUNNING)
         return;
-    for (unsigned i = 0; i < gw->dial_failures && delay < DIAL_CAP_MS; i++)
+    for (unsigned i = 0; i < gw->dial_backoff && delay < DIAL_CAP_MS; i++)
         delay *= 2;
     if (delay > DIAL_CAP_MS)
         delay = DIAL_CAP_MS;
@@ -178,6 +178,7 @@ fail:
     if (fd >= 0)
         close(fd);
     gw->dial_failures++;
+    gw->dial_backoff++;
     gateway_schedule_dial(gw);
 }
 
@@ -362,8 +363,9 @@ static int gateway_take_name(gateway_t *gw, struct assoc *fresh)
     {
         assoc_t *old = container_of(pos, assoc_t, node);
 
-        if (old == fresh || old->initiator || old->state < ASSOC_READY ||
-            old->state == ASSOC_CLOSED || strcmp(old->peer_name, fresh->peer_name) != 0)
+        /* One shutting down is leaving anyway: no clash, nothing to end. */
+        if (old == fresh || old->initiator || old->state != ASSOC_READY ||
+            strcmp(old->peer_name, fresh->peer_name) != 0)
             continue;
         if (now - old->heard_at >= gw->cfg->failover_ms) {
             assoc_abort(old, WIRE_E_LOST, "replaced by a new association from the same peer");
@@ -386,6 +388,7 @@ void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
         if (gateway_take_name(gw, a) < 0)
             return;
     }
+    gw->dial_failures = 0;
     notify_status(&gw->notify);
 }
 
@@ -404,13 +407,17 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
     }
     if (gw->cfg->role != ROLE_CONNECT || gw->state != GW_RUNNING)
         return;
+    if (was_ready)
+        gw->dial_failures = 0;
+    else
+        gw->dial_failures++;
     /* Only an association that lasted starts the backoff afresh: one the
      * peer ends at once (it refuses our name) must not be dialled again
      * ten times a second. */
     if (was_ready && uv_now(gw->loop) - a->ready_at >= DIAL_STABLE_MS)
-        gw->dial_failures = 0;
+        gw->dial_backoff = 0;
     else
-        gw->dial_failures++;
+        gw->dial_backoff++;
     gateway_schedule_dial(gw);
 }
 
@@ -551,14 +558,19 @@ static void gateway_drain(gateway_t *gw)
     gateway_stop_services(gw);
     gateway_unlisten(gw);
     uv_timer_stop(&gw->dial_timer);
+    log_info(&gw->log, "gw", "draining: %zu flows may finish within %u ms", gateway_flows(gw),
+             gw->cfg->drain_ms);
     list_foreach_safe(pos, tmp, &gw->assocs)
     {
         assoc_t *a = container_of(pos, assoc_t, node);
-        if (a->state != ASSOC_READY)
-            assoc_abort(a, WIRE_E_SHUTDOWN, "gateway stopping");
+        if (a->state == ASSOC_READY)
+            continue;
+        assoc_abort(a, WIRE_E_SHUTDOWN, "gateway stopping");
+        /* With no flow left, that end finished the drain (on_assoc_gone),
+         * and the associations this loop would visit next are gone. */
+        if (gw->state != GW_DRAINING)
+            return;
     }
-    log_info(&gw->log, "gw", "draining: %zu flows may finish within %u ms", gateway_flows(gw),
-             gw->cfg->drain_ms);
     if (gateway_flows(gw) == 0) {
         gateway_finish(gw);
         return;
