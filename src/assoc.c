@@ -146,6 +146,8 @@ static void on_dead(uv_timer_t *t)
 
     if (a->dead == ERANGE)
         snprintf(why, sizeof(why), "a stream used up its 2^48 message counters");
+    else if (a->dead == ENOMEM)
+        snprintf(why, sizeof(why), "out of memory for a message to send");
     else
         snprintf(why, sizeof(why), "the kernel refused a send: %s", strerror(a->dead));
     assoc_teardown(a, WIRE_E_LOST, why, END_ABORT);
@@ -555,10 +557,9 @@ static void assoc_established(assoc_t *a)
     path_keep(a);
     if (cfg->encryption && (r = sock_peer_auth(a->fd)) != 1) {
         assoc_close(a, WIRE_E_MISMATCH,
-                    r < 0
-                        ? "cannot read the peer's SCTP-AUTH"
-                        : "the peer does not do SCTP-AUTH on every chunk (encryption = off there, "
-                          "or an older sctpgw?)");
+                    r < 0 ? "cannot read the peer's SCTP-AUTH"
+                          : "the peer does not do SCTP-AUTH on every chunk (encryption = off "
+                            "there?)");
         return;
     }
     /* The peer grants itself this much per flow for the association's

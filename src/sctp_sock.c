@@ -90,7 +90,7 @@ static int tune_data(int fd, unsigned streams, unsigned init_max_ms, unsigned bu
     /* Path state changes, potentially-failed included (2 = expose). */
     struct sctp_assoc_value pf = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 2};
     /* Every message is reliable: without PR-SCTP the kernel refuses a
-     * FORWARD-TSN, which tells it to skip TSNs (auth_chunks). */
+     * FORWARD-TSN, which tells it to skip TSNs (auth_more). */
     struct sctp_assoc_value pr_off = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 0};
     int on = 1;
     int r;
@@ -173,11 +173,9 @@ int sock_interleaving(int fd)
 /* Chunks a peer must authenticate: everything that carries, acknowledges
  * or skips data, ends the association, probes or moves paths, or steers
  * congestion control. RFC 4895 forbids INIT, INIT-ACK, SHUTDOWN-COMPLETE
- * and AUTH itself; I-DATA is not implied by DATA. A forged FORWARD-TSN
- * would make the receiver acknowledge TSNs never sent, and the sender
- * abort (PR-SCTP is off as well, tune_data); a forged ECNE would halve a
- * path's window. */
-static const uint8_t auth_chunks[] = {
+ * and AUTH itself; I-DATA is not implied by DATA. The peer must ask the
+ * same of us (sock_peer_auth), or it would take such chunks forged. */
+static const uint8_t auth_core[] = {
     0,    /* DATA */
     3,    /* SACK */
     4,    /* HEARTBEAT */
@@ -186,15 +184,31 @@ static const uint8_t auth_chunks[] = {
     7,    /* SHUTDOWN */
     8,    /* SHUTDOWN-ACK */
     9,    /* ERROR */
-    12,   /* ECNE */
-    13,   /* CWR */
     64,   /* I-DATA */
     0x80, /* ASCONF-ACK */
+    0xc1, /* ASCONF */
+};
+
+/* Asked of the peer as well, but not required of it, so a gateway from
+ * before they were added still connects. A forged FORWARD-TSN would make
+ * the receiver acknowledge TSNs never sent, and the sender abort: PR-SCTP
+ * is off at this end (tune_data), which turns it off for both, so an older
+ * peer's kernel refuses the chunk too. A forged ECNE would halve a path's
+ * window: an older peer's own stays open to that. */
+static const uint8_t auth_more[] = {
+    12,   /* ECNE */
+    13,   /* CWR */
     0x82, /* RE-CONFIG */
     0xc0, /* FORWARD-TSN */
-    0xc1, /* ASCONF */
     0xc2, /* I-FORWARD-TSN */
 };
+
+static int auth_chunk(int fd, uint8_t type)
+{
+    struct sctp_authchunk c = {.sauth_chunk = type};
+
+    return setopt(fd, IPPROTO_SCTP, SCTP_AUTH_CHUNK, &c, sizeof(c));
+}
 
 static int auth_key(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN])
 {
@@ -236,11 +250,12 @@ int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], const char **what)
     h->shmac_idents[1] = SCTP_AUTH_HMAC_ID_SHA1;
     if ((r = setopt(fd, IPPROTO_SCTP, SCTP_HMAC_IDENT, hb, sizeof(hb))) < 0)
         return *what = "SCTP_HMAC_IDENT", r;
-    for (size_t i = 0; i < sizeof(auth_chunks); i++) {
-        struct sctp_authchunk c = {.sauth_chunk = auth_chunks[i]};
-        if ((r = setopt(fd, IPPROTO_SCTP, SCTP_AUTH_CHUNK, &c, sizeof(c))) < 0)
+    for (size_t i = 0; i < sizeof(auth_core); i++)
+        if ((r = auth_chunk(fd, auth_core[i])) < 0)
             return *what = "SCTP_AUTH_CHUNK", r;
-    }
+    for (size_t i = 0; i < sizeof(auth_more); i++)
+        if ((r = auth_chunk(fd, auth_more[i])) < 0)
+            return *what = "SCTP_AUTH_CHUNK", r;
     if ((r = auth_key(fd, key)) < 0)
         return *what = "SCTP_AUTH_KEY", r;
     return 0;
@@ -263,8 +278,8 @@ int sock_peer_auth(int fd)
     len = sizeof(buf);
     if (getsockopt(fd, IPPROTO_SCTP, SCTP_PEER_AUTH_CHUNKS, buf, &len) < 0)
         return ERR;
-    for (size_t i = 0; i < sizeof(auth_chunks); i++)
-        if (!memchr(c->gauth_chunks, auth_chunks[i], c->gauth_number_of_chunks))
+    for (size_t i = 0; i < sizeof(auth_core); i++)
+        if (!memchr(c->gauth_chunks, auth_core[i], c->gauth_number_of_chunks))
             return 0;
     return 1;
 }
@@ -622,11 +637,14 @@ int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out)
  * the ERROR saying why the association ends: what waits is read and
  * dropped first. Bounded, so a peer that keeps sending cannot hold the
  * loop; what arrives after it still makes an ABORT. */
+#define CLOSE_READ_BYTES 16384
+#define CLOSE_READS_MAX  1024 /* 16 MiB at most, more than a receive buffer holds */
+
 void sock_close(int fd)
 {
-    char buf[16384];
+    char buf[CLOSE_READ_BYTES];
 
-    for (int i = 0; i < 1024; i++)
+    for (int i = 0; i < CLOSE_READS_MAX; i++)
         if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
             break;
     close(fd);
