@@ -10,10 +10,10 @@
 #include "render_prom.h"
 #include "snapshot.h"
 
-#define METRICS_PATH "/metrics"
-#define STRING_(x)   #x
-#define STRING(x)    STRING_(x)
-#define BUSY         STRING(METRICS_CLIENTS_MAX) " are being served already"
+#define METRICS_PATH    "/metrics"
+#define METRICS_STR_(x) #x
+#define METRICS_STR(x)  METRICS_STR_(x)
+#define METRICS_BUSY    METRICS_STR(METRICS_CLIENTS_MAX) " are being served already"
 
 typedef enum {
     MC_READING,   /* waiting for the request head */
@@ -264,7 +264,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     if (m->n_clients >= METRICS_CLIENTS_MAX) {
-        metrics_refuse(m, BUSY);
+        metrics_refuse(m, METRICS_BUSY);
         return;
     }
     if (episode_end(&m->refusing, uv_now(m->gw->loop), &ms, &n))

@@ -53,10 +53,10 @@
 #   answered (HELLO_r) and the association then closed with a sealed ERROR;
 #   no proof, a flow message before the handshake completed; a forged
 #   proof, a message that failed to open; a 1 MiB message, that it is
-#   larger than 4096 bytes before the proof; random messages, some reason; with a wrong SCTP-AUTH key, the
-#   tool hears nothing at all (its associations still open, for it, when it
-#   gives up) and site b logs "handshake timed out" for each, at the
-#   deadline;
+#   larger than 4096 bytes before the proof; random messages, some reason;
+#   with a wrong SCTP-AUTH key, the tool hears nothing at all (its
+#   associations still open, for it, when it gives up) and site b logs
+#   "handshake timed out" for each, at the deadline;
 # - the gateway is alive at the end, and its peak resident memory (VmHWM)
 #   stays under RSS_MAX_MB;
 # - every silent association is ended within SILENT_DEADLINE_MS of its
