@@ -17,13 +17,14 @@
 # (c) The near gateway dies unheard: both links are cut before the kill, a
 #     is started again while they are cut, and they are restored 2 s later.
 #     Until then b keeps the old association (it heard nothing); within
-#     UNHEARD_MS (1500) of the restore b has dropped it (its heartbeat, or
+#     UNHEARD_MS (2500) of the restore b has dropped it (its heartbeat, or
 #     a's next INIT, reaches the other end; outage_ms is 30 s, far off),
 #     taken the new one, and its kernel holds exactly one association.
 #     Longer than DROP_MS: after seconds of cut both timers have backed off
 #     to rto_max (250 ms here) with jitter on top, and what follows is a
 #     whole handshake on the bed's emulated CPUs: 676 ms in one run, 1,028
-#     in another.
+#     in another, 1,569 on a machine busy with a build besides. Outage_ms
+#     (30 s) is what it must stay clear of.
 # Times come from $EPOCHREALTIME beside the kill and the gateways' log
 # lines, so that slow process starts in the VM do not count.
 . "$(dirname "$0")/lib.sh"
@@ -32,7 +33,7 @@ RESET_MS=${RESET_MS:-1000}
 REFUSE_MS=${REFUSE_MS:-1000}
 BACK_MS=${BACK_MS:-2000}
 DROP_MS=${DROP_MS:-1000}
-UNHEARD_MS=${UNHEARD_MS:-1500}
+UNHEARD_MS=${UNHEARD_MS:-2500}
 
 # Each bound is judged and said; the test fails at the end if any did not hold.
 BAD=0

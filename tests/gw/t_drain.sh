@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SIGTERM: the gateway stops accepting, lets an open flow finish, then shuts
 # the association down gracefully and exits 0; the peer sees a SHUTDOWN,
-# not a lost association.
+# not a lost association. A listening gateway stopped while handshakes are
+# under way and no flow is open exits 0 at once.
 . "$(dirname "$0")/lib.sh"
 DRAIN_MS=20000
 echo_pair
@@ -24,4 +25,22 @@ set -e
 [ "$rc" -eq 0 ] || fail "sctpgw exited $rc after SIGTERM"
 wait_log site-b 'closed: (peer shut the association down|shut down)' 10
 [ "$(count_log site-b 'communication lost|Connection reset')" -eq 0 ] || fail "site-b saw an abort"
+
+# 2. The listening gateway stopped with no flow open while handshakes are
+# under way: peers with a wrong SCTP-AUTH key, silent until the
+# handshake's deadline. It ends them and exits 0 at once.
+HOSTILE=${HOSTILE:-$(dirname "$GWLOAD")/hostile}
+in_site a ip addr add 10.1.0.4/24 dev l1
+in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind 10.1.0.4 --sctp-auth wrong \
+    --psk-file "$WORK/site.key" --timeout-ms 12500 noproof:10 >"$WORK/hostile.out" \
+    2>"$WORK/hostile.log" &
+PIDS+=($!)
+for i in $(seq 100); do
+    socks=$(in_site b ss -Hn --sctp) || fail "ss at site b failed"
+    [ "$(grep -c '10.1.0.4' <<<"$socks" || true)" -ge 2 ] && break
+    sleep 0.1
+done
+[ "$i" -lt 100 ] || fail "the hostile peer's associations did not come up"
+gw_stop TERM site-b
+log "ok: site b stopped at once with handshakes under way"
 done_ok
