@@ -55,15 +55,20 @@ proc_running() {
     [ "${stat%% *}" != Z ]
 }
 
+# now_ms: the wall clock in milliseconds.
+now_ms() { echo $((${EPOCHREALTIME//[.,]/} / 1000)); }
+
 # proc_wait_exit SECONDS PID...: waits until none of the PIDs runs; prints
-# those still running after SECONDS.
+# those still running after SECONDS of wall-clock time (not of polls: on a
+# busy bed each poll takes far longer than its sleep).
 proc_wait_exit() {
-    local limit=$1 i pid left
+    local limit=$1 pid left end
     shift
-    for ((i = 0; ; i++)); do
+    end=$(($(now_ms) + limit * 1000))
+    while :; do
         left=()
         for pid in "$@"; do proc_running "$pid" && left+=("$pid"); done
-        [ ${#left[@]} -gt 0 ] && [ "$i" -lt $((limit * 10)) ] || break
+        [ ${#left[@]} -gt 0 ] && [ "$(now_ms)" -lt "$end" ] || break
         sleep 0.1
     done
     echo "${left[@]}"

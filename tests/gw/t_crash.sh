@@ -39,8 +39,6 @@ UNHEARD_MS=${UNHEARD_MS:-2500}
 BAD=0
 check() { (expect "$@") || BAD=$((BAD + 1)); }
 
-now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
-
 # log_ms NAME PATTERN N: the time (ms since the epoch) of the Nth log line
 # of a gateway that matches, or nothing.
 log_ms() { log_times "$1" "$2" | sed -n "$3p"; }
