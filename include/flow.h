@@ -60,6 +60,7 @@ typedef struct flow {
     unsigned got_final : 1;   /* the peer's final word received */
     unsigned closed : 1;      /* flow_close() has run */
     unsigned tcp_gone : 1;    /* TCP handle closed (or never opened) */
+    unsigned ending : 1;      /* reset or refused: counted in its association's n_ending */
 } flow_t;
 
 /* A client connected to an accept service: opens a flow on `a`. The client

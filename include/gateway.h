@@ -110,11 +110,15 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready);
 /* Called by assoc.c when its handshake completed. */
 void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a);
 
-/* Called by flow.c whenever a flow is freed, to see whether a drain is over. */
+/* Called by flow.c whenever a flow is reset or freed, to see whether a
+ * drain is over. */
 void gateway_on_flow_gone(gateway_t *gw);
 
-/* Flows open on every association. */
+/* Flows in the tables of every association. */
 size_t gateway_flows(const gateway_t *gw);
+
+/* ...of them, the ones a drain waits for: not reset or refused. */
+size_t gateway_flows_live(const gateway_t *gw);
 
 /* Whether the ends of unproven associations are being counted rather than
  * logged one by one (see gateway.c, UNPROVEN_MAX). */

@@ -471,6 +471,7 @@ void assoc_remove_flow(assoc_t *a, flow_t *f)
         return;
     a->flows[f->sid] = NULL;
     a->n_flows--;
+    a->n_ending -= f->ending;
     a->done_out += f->bytes_up;
     a->done_in += f->bytes_down;
     if (streams_is_ours(&a->streams, f->sid))
@@ -1203,7 +1204,8 @@ static void assoc_free_queue(assoc_t *a)
         free(m);
 }
 
-/* Resets every flow on the association; returns how many there were. */
+/* Resets every flow on the association; returns how many were still open
+ * (the others, ended already, waited only for the peer's last word). */
 static size_t assoc_detach_flows(assoc_t *a, const char *why)
 {
     size_t count = 0;
@@ -1214,10 +1216,10 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
             continue;
         a->flows[sid] = NULL;
         fairq_drop(&a->fairq, &f->sendq);
+        count += !f->closed;
         flow_detach(f, why);
-        count++;
     }
-    a->n_flows = 0;
+    a->n_flows = a->n_ending = 0;
     return count;
 }
 

@@ -148,6 +148,21 @@ static void flow_read_stop(flow_t *f)
     f->reading = 0;
 }
 
+/* A flow reset or refused has nothing left to carry: only its stream
+ * waits for the peer's last word. A drain stops waiting for it, or a peer
+ * that keeps opening flows (each refused) would hold the drain to drain_ms.
+ * A clean end still has bytes queued and stays live until freed. */
+static void flow_mark_ending(flow_t *f, uint16_t code)
+{
+    assoc_t *a = f->assoc;
+
+    if (code == WIRE_OK || !a || a->flows[f->sid] != f)
+        return;
+    f->ending = 1;
+    a->n_ending++;
+    gateway_on_flow_gone(f->gw);
+}
+
 void flow_close(flow_t *f, uint16_t code, const char *why)
 {
     if (f->closed)
@@ -162,6 +177,7 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
                  "reset: %s (%llu bytes up, %llu down)", why, (unsigned long long)f->bytes_up,
                  (unsigned long long)f->bytes_down);
     flow_read_stop(f);
+    flow_mark_ending(f, code);
     if (code != WIRE_OK && f->assoc && !f->sent_final) {
         /* A reset aborts, and an abort flushes what is queued (RFC 9293
          * 3.10.5): the reset overtakes the data still waiting here, or

@@ -401,7 +401,7 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
     /* Draining, the last flows may have gone with this association: their
      * own ends counted it while it still held them (assoc_detach_flows). */
     if ((gw->state == GW_STOPPING && gw->n_assocs == 0) ||
-        (gw->state == GW_DRAINING && gateway_flows(gw) == 0)) {
+        (gw->state == GW_DRAINING && gateway_flows_live(gw) == 0)) {
         gateway_finish(gw);
         return;
     }
@@ -463,6 +463,18 @@ size_t gateway_flows(const gateway_t *gw)
 
     for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next)
         n += container_of(pos, assoc_t, node)->n_flows;
+    return n;
+}
+
+size_t gateway_flows_live(const gateway_t *gw)
+{
+    size_t n = 0;
+    list_t *pos;
+
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        const assoc_t *a = container_of(pos, assoc_t, node);
+        n += a->n_flows - a->n_ending;
+    }
     return n;
 }
 
@@ -539,14 +551,24 @@ static void on_drain_timeout(uv_timer_t *t)
     gateway_t *gw = t->data;
 
     log_warn(&gw->log, "gw", "drain_ms passed with %zu flows open; resetting them",
-             gateway_flows(gw));
+             gateway_flows_live(gw));
     gateway_finish(gw);
 }
 
+static void on_drained(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+
+    if (gw->state == GW_DRAINING)
+        gateway_finish(gw);
+}
+
+/* The drain finishes on the next loop turn, not inside the flow's own
+ * teardown: the associations it shuts down may be the caller's. */
 void gateway_on_flow_gone(gateway_t *gw)
 {
-    if (gw->state == GW_DRAINING && gateway_flows(gw) == 0)
-        gateway_finish(gw);
+    if (gw->state == GW_DRAINING && gateway_flows_live(gw) == 0)
+        uv_timer_start(&gw->drain_timer, on_drained, 0, 0);
 }
 
 static void gateway_drain(gateway_t *gw)
@@ -558,7 +580,7 @@ static void gateway_drain(gateway_t *gw)
     gateway_stop_services(gw);
     gateway_unlisten(gw);
     uv_timer_stop(&gw->dial_timer);
-    log_info(&gw->log, "gw", "draining: %zu flows may finish within %u ms", gateway_flows(gw),
+    log_info(&gw->log, "gw", "draining: %zu flows may finish within %u ms", gateway_flows_live(gw),
              gw->cfg->drain_ms);
     list_foreach_safe(pos, tmp, &gw->assocs)
     {
@@ -571,7 +593,7 @@ static void gateway_drain(gateway_t *gw)
         if (gw->state != GW_DRAINING)
             return;
     }
-    if (gateway_flows(gw) == 0) {
+    if (gateway_flows_live(gw) == 0) {
         gateway_finish(gw);
         return;
     }
