@@ -86,6 +86,7 @@ typedef struct assoc {
     size_t inbox_turn; /* bytes of them handled in this loop turn */
     int told_pieces;   /* logged that the kernel delivers in pieces */
     int told_maxseg;   /* logged that DATA chunks keep no room for a SACK */
+    int name_refused;  /* refused for a name in use: 1 first of an episode, 2 later */
     int handles;       /* open uv handles; freed when it reaches 0 */
 
     /* For status: counters the kernel does not keep. */

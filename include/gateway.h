@@ -13,6 +13,7 @@
 #include "notify.h"
 #include "rlimits.h"
 #include "tune.h"
+#include "wire.h"
 
 struct assoc;
 struct service;
@@ -64,6 +65,8 @@ typedef struct gateway {
     uv_timer_t drain_timer;  /* drain deadline */
     uv_timer_t listen_retry; /* listen role: accepting again after EMFILE */
     episode_t listen_paused; /* ...and that episode */
+    episode_t name_clash;    /* listen role: refusing newcomers under a name in use... */
+    char clash_name[WIRE_NAME_MAX + 1]; /* ...this one */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
     uv_signal_t sig_hup; /* reload */
@@ -109,6 +112,13 @@ void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready);
 
 /* Called by assoc.c when its handshake completed. */
 void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a);
+
+/* Called by assoc.c when a peer has proven the key under `name`, before
+ * READY goes back: 0 when the name is free (perhaps freed now), else the
+ * newcomer must be refused for *why: 1 when the refusal starts an episode
+ * of them (log it), 2 while the episode goes on. */
+int gateway_name_taken(gateway_t *gw, const struct assoc *fresh, const char *name, char *why,
+                       size_t len);
 
 /* Called by flow.c whenever a flow is reset or freed, to see whether a
  * drain is over. */

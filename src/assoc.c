@@ -761,6 +761,11 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
         r = handshake_input(&a->hs, m, &out, &code, &why);
         if (r >= 0 && assoc_take_keys(a) < 0)
             return;
+        if (r == 1 && !a->initiator &&
+            (a->name_refused = gateway_name_taken(a->gw, a, a->hs.peer.name, buf, sizeof(buf)))) {
+            assoc_close(a, WIRE_E_MISMATCH, buf);
+            return;
+        }
         assoc_send_hs(a, &out);
         if (r == 1)
             assoc_ready(a);
@@ -1223,9 +1228,10 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
     return count;
 }
 
-/* A peer that stays down is dialed about once a second: failed dials in a
- * row are logged at the 1st, 2nd, 4th, 8th..., the others at debug, as are
- * the ends of unproven peers during a flood. */
+/* A peer that stays down, or refuses us, is dialed about once a second:
+ * failed dials in a row are logged at the 1st, 2nd, 4th, 8th..., the
+ * others at debug, as are the ends of unproven peers during a flood and
+ * the refusals of a name in use after the first of an episode. */
 static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *streak, size_t len)
 {
     unsigned n = a->gw->dial_failures + 1;
@@ -1234,7 +1240,9 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
     /* In a flood of unproven peers the gateway counts these ends instead. */
     if (a->state == ASSOC_HANDSHAKE && !a->initiator && gateway_flooded(a->gw))
         return LOG_DEBUG;
-    if (a->state != ASSOC_CONNECTING)
+    if (a->name_refused)
+        return a->name_refused == 1 ? LOG_WARN : LOG_DEBUG;
+    if (!a->initiator || (a->state != ASSOC_CONNECTING && a->state != ASSOC_HANDSHAKE))
         return code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
     if (n > 1)
         snprintf(streak, len, " (failed dial %u in a row)", n);
@@ -1253,7 +1261,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
         return;
     /* A peer that never proved the key, unless this gateway is stopping:
      * the count status shows for wrong keys, floods and lost handshakes. */
-    if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING)
+    if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING && !a->name_refused)
         a->gw->handshake_failures++;
     snprintf(reason, sizeof(reason), "%s", why);
     if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING) {

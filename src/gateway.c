@@ -345,18 +345,31 @@ struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
     return NULL;
 }
 
-/* A new association from a peer whose name an older one carries: if the
- * old one has heard nothing for failover_ms (a live peer sends at least a
- * KEEP every half heartbeat interval), its peer restarted, and its
+/* Newcomers under the name in use are refused no more (the name is
+ * free, or another one clashes now): say how many were. */
+static void gateway_name_clash_end(gateway_t *gw)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (episode_end(&gw->name_clash, uv_now(gw->loop), &ms, &n))
+        log_info(&gw->log, "assoc", "peers named '%s': %lu refused in %llu ms", gw->clash_name, n,
+                 (unsigned long long)ms);
+}
+
+/* A peer proved the key under a name an older association carries: if
+ * the old one has heard nothing for failover_ms (a live peer sends at
+ * least a KEEP every half heartbeat interval), its peer restarted, and its
  * kernel's ABORT for the old one carries no SCTP-AUTH and was dropped: the
  * old one goes now rather than at outage_ms. If the old one is alive, two
  * gateways share a name, and replacing each other they would knock each
- * other off for good: the newcomer is refused. Returns 0, or -1 when the
- * newcomer was closed. */
-static int gateway_take_name(gateway_t *gw, struct assoc *fresh)
+ * other off for good: the newcomer is refused before its READY, and as it
+ * will dial again about once a second for as long as it runs, the log says
+ * so once per episode. */
+int gateway_name_taken(gateway_t *gw, const struct assoc *fresh, const char *name, char *why,
+                       size_t len)
 {
     uint64_t now = uv_now(gw->loop);
-    char why[200];
     list_t *pos, *tmp;
 
     list_foreach_safe(pos, tmp, &gw->assocs)
@@ -365,29 +378,30 @@ static int gateway_take_name(gateway_t *gw, struct assoc *fresh)
 
         /* One shutting down is leaving anyway: no clash, nothing to end. */
         if (old == fresh || old->initiator || old->state != ASSOC_READY ||
-            strcmp(old->peer_name, fresh->peer_name) != 0)
+            strcmp(old->peer_name, name) != 0)
             continue;
         if (now - old->heard_at >= gw->cfg->failover_ms) {
             assoc_abort(old, WIRE_E_LOST, "replaced by a new association from the same peer");
             continue;
         }
-        snprintf(why, sizeof(why),
+        snprintf(why, len,
                  "a gateway named '%s' is connected already (assoc %llu, heard from within "
                  "failover_ms): two gateways share the name, or it restarted just now",
-                 fresh->peer_name, (unsigned long long)old->id);
-        assoc_close(fresh, WIRE_E_MISMATCH, why);
-        return -1;
+                 name, (unsigned long long)old->id);
+        if (gw->name_clash.active && strcmp(gw->clash_name, name) != 0)
+            gateway_name_clash_end(gw);
+        snprintf(gw->clash_name, sizeof(gw->clash_name), "%s", name);
+        return episode_hit(&gw->name_clash, "name taken", now) ? 1 : 2;
     }
+    if (gw->name_clash.active && strcmp(gw->clash_name, name) == 0)
+        gateway_name_clash_end(gw);
     return 0;
 }
 
 void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
 {
-    if (!a->initiator) {
+    if (!a->initiator)
         gateway_unproven_gone(gw, 0);
-        if (gateway_take_name(gw, a) < 0)
-            return;
-    }
     gw->dial_failures = 0;
     notify_status(&gw->notify);
 }

@@ -2,7 +2,8 @@
 # Hub and spokes: two connect-role gateways (spoke-1, spoke-2) use one
 # listen-role gateway at the same time, each with its own flows; and the hub
 # opens flows towards each spoke by name (peer = ...). A third spoke with
-# spoke-1's name is refused, without knocking spoke-1 off.
+# spoke-1's name is refused, without knocking spoke-1 off, and takes the
+# name once spoke-1 has left.
 . "$(dirname "$0")/lib.sh"
 pair_up
 gw_config spoke-1 connect <<'INI'
@@ -59,8 +60,10 @@ for n in 1 2; do
 done
 
 # A third spoke that took spoke-1's name by mistake: the hub refuses it
-# with the reason, spoke-1 stays up and carries flows, and the third
-# spoke's redials back off instead of coming ten times a second.
+# before its READY, with the reason, spoke-1 stays up and carries flows,
+# the third spoke's redials back off instead of coming ten times a second,
+# and the refusals are one episode in the hub's log and a streak in the
+# spoke's, not a line each.
 gw_config spoke-3 connect <<'INI'
 [echo3]
 accept = 127.0.0.1:7021
@@ -70,12 +73,24 @@ gw_start a spoke-3
 wait_log spoke-3 "gave up: .*a gateway named 'spoke-1' is connected already" 10
 sleep 5
 refused=$(count_log hub "closed: a gateway named 'spoke-1' is connected already")
-log "the hub refused the second spoke-1 $refused times in about 5 s"
-[ "$refused" -ge 1 ] && [ "$refused" -le 15 ] || fail "refused $refused times: no backoff"
+told=$(count_log spoke-3 "gave up: .*a gateway named 'spoke-1' is connected already")
+log "in about 5 s the hub logged $refused refusals of the name, spoke-3 $told: $(
+    grep -oE 'failed dial [0-9]+ in a row' "$WORK/spoke-3.log" | tail -n 1)"
+[ "$refused" -eq 1 ] || fail "the hub logged $refused refusals, not one for the episode"
+[ "$told" -ge 2 ] && [ "$told" -le 5 ] || fail "spoke-3 logged $told refusals, not a streak"
+[ "$(count_log spoke-3 'up: peer proved the key')" -eq 0 ] || fail "spoke-3 was READY before refused"
 [ "$(count_log hub 'replaced by a new association')" -eq 0 ] || fail "the hub replaced spoke-1"
 [ "$(count_log spoke-1 'assoc [0-9]+ peer [^ ]+: closed:')" -eq 0 ] || fail "spoke-1's association ended"
-gw_stop TERM spoke-3
 r=$(client b --connect 127.0.0.1:7101 --flows 4 --bytes 100000 --mode echo)
-log "hub -> spoke-1 after the name clash: $r"
+log "hub -> spoke-1 during the name clash: $r"
 expect "$r" ok == 4
+# The real spoke-1 leaves: the next dial of the other takes the name, and
+# the hub says how many it refused, and how fast they came.
+gw_stop TERM spoke-1
+wait_log hub "peers named 'spoke-1': [0-9]+ refused in [0-9]+ ms" 10
+wait_log spoke-3 'up: peer proved the key' 10
+read -r n ms < <(grep -oE "peers named 'spoke-1': [0-9]+ refused in [0-9]+ ms" "$WORK/hub.log" |
+    grep -oE '[0-9]+' | paste -sd ' ' | awk '{ print $(NF - 1), $NF }')
+log "the hub refused the second spoke-1 $n times in $ms ms"
+[ "$n" -ge 3 ] && [ $((n * 1000)) -le $((ms * 3)) ] || fail "$n refusals in $ms ms: no backoff"
 done_ok
