@@ -87,6 +87,8 @@ typedef struct assoc {
     int told_pieces;   /* logged that the kernel delivers in pieces */
     int told_maxseg;   /* logged that DATA chunks keep no room for a SACK */
     int name_refused;  /* refused for a name in use: 1 first of an episode, 2 later */
+    episode_t clash;   /* newcomers refused for carrying its peer's name... */
+    uint64_t clash_at; /* ...the last of them */
     int handles;       /* open uv handles; freed when it reaches 0 */
 
     /* For status: counters the kernel does not keep. */

@@ -13,7 +13,6 @@
 #include "notify.h"
 #include "rlimits.h"
 #include "tune.h"
-#include "wire.h"
 
 struct assoc;
 struct service;
@@ -59,14 +58,13 @@ typedef struct gateway {
     uv_poll_t listen_poll;   /* its readiness */
     uv_timer_t dial_timer;   /* connect role: next dial, after backoff */
     unsigned dial_failures;  /* consecutive failed dials, for the log (assoc_close_level) */
+    uint16_t dial_fail_code; /* ...the last one's reason: a new one is always logged */
     unsigned dial_backoff;   /* the backoff exponent: reset only by an association that lasted */
     int told_no_idata;       /* the kernel refused I-DATA, and we said so once */
     uint8_t auth_key[32];    /* SCTP-AUTH endpoint key (encryption = on) */
     uv_timer_t drain_timer;  /* drain deadline */
     uv_timer_t listen_retry; /* listen role: accepting again after EMFILE */
     episode_t listen_paused; /* ...and that episode */
-    episode_t name_clash;    /* listen role: refusing newcomers under a name in use... */
-    char clash_name[WIRE_NAME_MAX + 1]; /* ...this one */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
     uv_signal_t sig_hup; /* reload */

@@ -1228,6 +1228,12 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
     return count;
 }
 
+/* Our dial, not yet carrying flows: its end is a failed dial. */
+static int assoc_dialing(const assoc_t *a)
+{
+    return a->initiator && (a->state == ASSOC_CONNECTING || a->state == ASSOC_HANDSHAKE);
+}
+
 /* A peer that stays down, or refuses us, is dialed about once a second:
  * failed dials in a row are logged at the 1st, 2nd, 4th, 8th..., the
  * others at debug, as are the ends of unproven peers during a flood and
@@ -1237,15 +1243,18 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
     unsigned n = a->gw->dial_failures + 1;
 
     streak[0] = '\0';
+    if (a->name_refused)
+        return a->name_refused == 1 ? LOG_WARN : LOG_DEBUG;
     /* In a flood of unproven peers the gateway counts these ends instead. */
     if (a->state == ASSOC_HANDSHAKE && !a->initiator && gateway_flooded(a->gw))
         return LOG_DEBUG;
-    if (a->name_refused)
-        return a->name_refused == 1 ? LOG_WARN : LOG_DEBUG;
-    if (!a->initiator || (a->state != ASSOC_CONNECTING && a->state != ASSOC_HANDSHAKE))
+    if (!assoc_dialing(a))
         return code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
     if (n > 1)
         snprintf(streak, len, " (failed dial %u in a row)", n);
+    /* A new reason is news, however long the streak. */
+    if (code != a->gw->dial_fail_code)
+        return LOG_WARN;
     return (n & (n - 1)) == 0 ? LOG_WARN : LOG_DEBUG;
 }
 
@@ -1260,9 +1269,14 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     if (a->state == ASSOC_CLOSED)
         return;
     /* A peer that never proved the key, unless this gateway is stopping:
-     * the count status shows for wrong keys, floods and lost handshakes. */
-    if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING && !a->name_refused)
+     * the count status shows for wrong keys, floods and lost handshakes.
+     * One refused for its name proved it, as did the responder whose
+     * HELLO gave an initiator its keys. */
+    if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING && !a->name_refused &&
+        !(a->initiator && a->keyed))
         a->gw->handshake_failures++;
+    if (assoc_dialing(a))
+        a->gw->dial_fail_code = code;
     snprintf(reason, sizeof(reason), "%s", why);
     if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING) {
         err.u.reason.code = code;

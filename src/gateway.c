@@ -23,6 +23,7 @@
  * cheap, and a restarted peer carries flows again within about a second. */
 #define DIAL_CAP_MS    1000
 #define DIAL_STABLE_MS 10000 /* a READY association that lasted this resets the backoff */
+#define CLASH_QUIET_MS 60000 /* refusals of a name this far apart are two episodes */
 /* Anyone who reaches the listening port can open associations and hold
  * them for the handshake's deadline without a word. Past this many peers
  * still proving the key, each new association pushes out the oldest
@@ -345,15 +346,15 @@ struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
     return NULL;
 }
 
-/* Newcomers under the name in use are refused no more (the name is
- * free, or another one clashes now): say how many were. */
-static void gateway_name_clash_end(gateway_t *gw)
+/* The newcomers refused for carrying a's peer's name: an episode ends when
+ * `a` goes, or when none came for a minute, and says how many there were. */
+static void gateway_clash_end(gateway_t *gw, assoc_t *a)
 {
     uint64_t ms;
     unsigned long n;
 
-    if (episode_end(&gw->name_clash, uv_now(gw->loop), &ms, &n))
-        log_info(&gw->log, "assoc", "peers named '%s': %lu refused in %llu ms", gw->clash_name, n,
+    if (episode_end(&a->clash, uv_now(gw->loop), &ms, &n))
+        log_info(&gw->log, "assoc", "peers named '%s': %lu refused in %llu ms", a->peer_name, n,
                  (unsigned long long)ms);
 }
 
@@ -363,9 +364,9 @@ static void gateway_name_clash_end(gateway_t *gw)
  * kernel's ABORT for the old one carries no SCTP-AUTH and was dropped: the
  * old one goes now rather than at outage_ms. If the old one is alive, two
  * gateways share a name, and replacing each other they would knock each
- * other off for good: the newcomer is refused before its READY, and as it
- * will dial again about once a second for as long as it runs, the log says
- * so once per episode. */
+ * other off for good: the newcomer is refused before its READY. It will
+ * dial again about once a second for as long as it runs, so the refusals
+ * are an episode of the old association's, logged once. */
 int gateway_name_taken(gateway_t *gw, const struct assoc *fresh, const char *name, char *why,
                        size_t len)
 {
@@ -388,13 +389,11 @@ int gateway_name_taken(gateway_t *gw, const struct assoc *fresh, const char *nam
                  "a gateway named '%s' is connected already (assoc %llu, heard from within "
                  "failover_ms): two gateways share the name, or it restarted just now",
                  name, (unsigned long long)old->id);
-        if (gw->name_clash.active && strcmp(gw->clash_name, name) != 0)
-            gateway_name_clash_end(gw);
-        snprintf(gw->clash_name, sizeof(gw->clash_name), "%s", name);
-        return episode_hit(&gw->name_clash, "name taken", now) ? 1 : 2;
+        if (old->clash.active && now - old->clash_at >= CLASH_QUIET_MS)
+            gateway_clash_end(gw, old);
+        old->clash_at = now;
+        return episode_hit(&old->clash, "name taken", now) ? 1 : 2;
     }
-    if (gw->name_clash.active && strcmp(gw->clash_name, name) == 0)
-        gateway_name_clash_end(gw);
     return 0;
 }
 
@@ -408,8 +407,9 @@ void gateway_on_assoc_ready(gateway_t *gw, struct assoc *a)
 
 void gateway_on_assoc_gone(gateway_t *gw, struct assoc *a, int was_ready)
 {
+    gateway_clash_end(gw, a);
     if (!a->initiator && !was_ready)
-        gateway_unproven_gone(gw, 1);
+        gateway_unproven_gone(gw, !a->name_refused);
     if (was_ready)
         notify_status(&gw->notify);
     /* Draining, the last flows may have gone with this association: their

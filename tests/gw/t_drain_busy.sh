@@ -27,13 +27,13 @@ server_start a 127.0.0.1:9101 echo
 pair_start
 # Clients for 15 s: longer than gw_stop allows the stop, so a drain that
 # waits for the peer to stop opening fails it.
-client b --connect 127.0.0.1:7101 --flows 1500 --stagger-ms 10 --mode echo --bytes 1000 \
-    --timeout-ms 30000 >"$WORK/far.out" &
+# Started directly, not through `client`, so that $! is gwload itself.
+"$TOPO" exec b "$GWLOAD" client --connect 127.0.0.1:7101 --flows 1500 --stagger-ms 10 \
+    --mode echo --bytes 1000 --timeout-ms 30000 >"$WORK/far.out" 2>>"$WORK/client.log" &
 far=$!
+PIDS+=("$far")
 wait_log site-b 'opened for client' 10 20
 gw_stop TERM site-a
-[ "$(count_log site-a 'drain_ms passed')" -eq 0 ] ||
-    fail "site a's drain waited for drain_ms: $(grep 'drain_ms passed' "$WORK/site-a.log")"
 wait_log site-b 'closed: (peer shut the association down|shut down)' 10
 last=$(grep -E "$ASSOC_CLOSED" "$WORK/site-b.log" | tail -n 1)
 log "site b: $last"
