@@ -53,8 +53,9 @@ typedef struct config {
     size_t n_local;                  /* 0 = all addresses (wildcard) */
     addr_t remote[CONFIG_MAX_ADDRS]; /* remote = a, b; required for connect */
     size_t n_remote;
-    unsigned port;  /* port = 1..65535; default 9899 */
-    addr_t primary; /* primary = addr (one of remote) */
+    unsigned port;     /* port = 1..65535; default 9899 */
+    unsigned udp_port; /* udp_port: SCTP inside UDP to and from it (RFC 6951); 0 = native */
+    addr_t primary;    /* primary = addr (one of remote) */
     int has_primary;
     unsigned failover_ms; /* default 1000; 100..60000 */
     unsigned outage_ms;   /* default 30000; >= failover_ms, <= 3600000 */

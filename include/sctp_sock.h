@@ -129,7 +129,19 @@ typedef struct sock_path_info {
     uint32_t rto_ms;
     uint32_t cwnd;
     uint32_t mtu;
+    uint32_t udp_port; /* the peer's UDP port its SCTP travels inside; 0: native */
 } sock_path_info_t;
+
+/* SCTP inside UDP (RFC 6951) to the peer's UDP `port` for the association
+ * this socket will make: set before connect (an association under way
+ * keeps what it has). A peer that receives a dial over UDP answers over
+ * UDP on every path by itself. Returns 0 or -errno. */
+int sock_udp_encap(int fd, unsigned port);
+
+/* net.sctp.udp_port of this network namespace into *port: the UDP port
+ * the kernel sends from and listens on for SCTP inside UDP, 0 for none.
+ * Returns 0, or -errno (-ENOENT: a kernel older than 5.11). */
+int sock_udp_port(unsigned *port);
 
 /* The kernel's tick, for the values it reports in jiffies (spinfo_srtt,
  * sas_maxrto: Linux 6.1 copies them raw). Debian's kernels tick at 250 Hz;

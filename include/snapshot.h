@@ -32,6 +32,7 @@ typedef struct snap_path {
     uint32_t rto_ms;     /* retransmission timeout now */
     uint32_t cwnd;       /* congestion window, bytes */
     uint32_t mtu;        /* path MTU, bytes */
+    uint32_t udp_port;   /* the peer's UDP port it travels inside (RFC 6951); 0: native */
     uint64_t changed_ms; /* Unix ms of its last state change (0: none since up) */
     uint64_t changes;    /* state changes since the association came up */
 } snap_path_t;

@@ -83,6 +83,7 @@ static void snap_path(assoc_t *a, const path_t *p, const addr_t *primary, int ha
     out->rto_ms = info.rto_ms;
     out->cwnd = info.cwnd;
     out->mtu = info.mtu;
+    out->udp_port = info.udp_port;
 }
 
 static void snap_paths(assoc_t *a, const snap_clock_t *c, snap_assoc_t *out)

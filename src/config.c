@@ -81,6 +81,7 @@ static const key_def_t keys[] = {
     KEY(SEC_ASSOCIATION, "local", set_addrs, CFG(local), CFG(n_local), NULL),
     KEY(SEC_ASSOCIATION, "remote", set_addrs, CFG(remote), CFG(n_remote), NULL),
     NUM(SEC_ASSOCIATION, "port", port, 1, 65535, NULL, NULL, "9899"),
+    NUM(SEC_ASSOCIATION, "udp_port", udp_port, 0, 65535, NULL, NULL, "0"),
     KEY(SEC_ASSOCIATION, "primary", set_host, CFG(primary), CFG(has_primary), NULL),
     NUM(SEC_ASSOCIATION, "failover_ms", failover_ms, 100, 60000, "ms",
         "smaller gaps cannot be honoured by the kernel's timers", "1000"),

@@ -167,6 +167,10 @@ static void gateway_dial(gateway_t *gw)
         log_error(&gw->log, "assoc", "cannot bind the local addresses: %s", strerror(-r));
         goto fail;
     }
+    if (cfg->udp_port && (r = sock_udp_encap(fd, cfg->udp_port)) < 0) {
+        log_error(&gw->log, "assoc", "cannot carry SCTP inside UDP: %s", strerror(-r));
+        goto fail;
+    }
     r = sock_connect(fd, remote, n_remote);
     if (r < 0 && r != -EINPROGRESS) {
         log_warn(&gw->log, "assoc", "cannot dial the peer: %s", strerror(-r));
@@ -1044,6 +1048,34 @@ static void gateway_status(void *arg, char *buf, size_t len)
         snprintf(buf, len, "dialing");
 }
 
+/* SCTP inside UDP needs the kernel's UDP socket on the same port at both
+ * ends: without it packets leave native (no error anywhere) and the peer's
+ * replies find no socket. Sockets copy the setting when they are made, so
+ * it must be in place before the gateway starts. */
+static int gateway_check_udp(gateway_t *gw)
+{
+    unsigned want = gw->cfg->udp_port, have = 0;
+    int r;
+
+    if (!want)
+        return 0;
+    if ((r = sock_udp_port(&have)) < 0) {
+        log_error(&gw->log, "gw", "udp_port = %u: cannot read net.sctp.udp_port: %s", want,
+                  r == -ENOENT ? "no such key (SCTP inside UDP needs Linux 5.11 or later)"
+                               : strerror(-r));
+        return r;
+    }
+    if (have != want) {
+        log_error(&gw->log, "gw",
+                  "udp_port = %u: the kernel's net.sctp.udp_port is %u; set it to %u at both "
+                  "ends before starting (sysctl -w net.sctp.udp_port=%u, and a file in "
+                  "/etc/sysctl.d/ to keep it)",
+                  want, have, want, want);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 /* A kernel without SCTP is a runtime failure to report at once, not a
  * reason to keep dialing. */
 static int gateway_check_sctp(gateway_t *gw)
@@ -1060,7 +1092,7 @@ static int gateway_check_sctp(gateway_t *gw)
         return 0;
     r = gateway_auth(gw, fd); /* found at start rather than at every dial */
     close(fd);
-    return r;
+    return r < 0 ? r : gateway_check_udp(gw);
 }
 
 static int gateway_start_services(gateway_t *gw)
@@ -1212,6 +1244,8 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
              "path max retrans %u; outage_ms %u",
              SCTPGW_VERSION, cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->failover_ms,
              t->rto_min, t->rto_max, t->hb_interval, t->path_max_retrans, cfg->outage_ms);
+    if (cfg->udp_port)
+        log_info(&gw->log, "gw", "SCTP inside UDP (RFC 6951): port %u at both ends", cfg->udp_port);
     if (cfg->encryption)
         handshake_auth_key(cfg->psk, cfg->psk_len, gw->auth_key);
     else

@@ -73,6 +73,8 @@ static void diff_restart(const config_t *old, const config_t *new, reload_plan_t
         restart_add(p, "remote");
     if (old->port != new->port)
         restart_add(p, "port");
+    if (old->udp_port != new->udp_port)
+        restart_add(p, "udp_port");
     if (!psk_equal(old, new))
         restart_add(p, "psk_file");
     if (old->encryption != new->encryption)
@@ -217,6 +219,8 @@ void reload_keep_running(config_t *new, const config_t *old, const reload_plan_t
             port_set(&new->remote[i], new->port);
         port_set(&new->primary, new->port);
     }
+    if (restart_has(plan, "udp_port"))
+        new->udp_port = old->udp_port;
     if (restart_has(plan, "psk_file")) {
         memcpy(new->psk_path, old->psk_path, sizeof(new->psk_path));
         memcpy(new->psk, old->psk, sizeof(new->psk));

@@ -181,8 +181,8 @@ static void text_paths(const snapshot_t *s, const snap_assoc_t *a, FILE *out)
 {
     table_t t;
     char ago[48];
-    static const char *const head[] = {"PATH", "STATE", "PRIMARY", "SRTT",        "RTO",
-                                       "CWND", "MTU",   "CHANGES", "LAST CHANGE", NULL};
+    static const char *const head[] = {"PATH", "STATE",   "PRIMARY",     "SRTT", "RTO", "CWND",
+                                       "MTU",  "CHANGES", "LAST CHANGE", "UDP",  NULL};
 
     table_init(&t, 0xf8, head); /* columns 3..7 are numbers */
     for (size_t i = 0; i < a->n_paths; i++) {
@@ -196,6 +196,10 @@ static void text_paths(const snapshot_t *s, const snap_assoc_t *a, FILE *out)
         table_cell(&t, "%" PRIu32, p->mtu);
         table_cell(&t, "%" PRIu64, p->changes);
         table_cell(&t, "%s", text_ago(s, p->changed_ms, ago, sizeof(ago)));
+        if (p->udp_port)
+            table_cell(&t, "%" PRIu32, p->udp_port);
+        else
+            table_cell(&t, "-");
     }
     table_print(&t, "    ", out);
 }
@@ -364,6 +368,8 @@ static void json_path(const snap_path_t *p, FILE *out)
     json_key_u64("cwnd", p->cwnd, out);
     fputc(',', out);
     json_key_u64("mtu", p->mtu, out);
+    fputc(',', out);
+    json_key_u64("udp_port", p->udp_port, out);
     fputc(',', out);
     json_key_u64("changed_ms", p->changed_ms, out);
     fputc(',', out);

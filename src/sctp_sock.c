@@ -544,6 +544,29 @@ int sock_local_addrs(int fd, addr_t *out, size_t max)
     return kept;
 }
 
+int sock_udp_encap(int fd, unsigned port)
+{
+    struct sctp_udpencaps e;
+
+    /* An address of zeroes: the socket's own, for every path. */
+    memset(&e, 0, sizeof(e));
+    e.sue_assoc_id = SCTP_FUTURE_ASSOC;
+    e.sue_port = htons((uint16_t)port);
+    return setopt(fd, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &e, sizeof(e));
+}
+
+int sock_udp_port(unsigned *port)
+{
+    FILE *f = fopen("/proc/sys/net/sctp/udp_port", "r");
+    int ok;
+
+    if (!f)
+        return -errno;
+    ok = fscanf(f, "%u", port) == 1;
+    fclose(f);
+    return ok ? 0 : -EINVAL;
+}
+
 unsigned sock_tick_hz(void)
 {
     static const char key[] = "CONFIG_HZ=";
@@ -583,6 +606,20 @@ static sock_path_state_t path_state(int32_t s)
     }
 }
 
+/* The peer's UDP port a path's packets travel to, 0 when native (or the
+ * kernel, older than 5.11, has no such option). */
+static uint32_t sock_path_udp(int fd, const addr_t *peer)
+{
+    struct sctp_udpencaps e;
+    socklen_t len = sizeof(e);
+
+    memset(&e, 0, sizeof(e));
+    memcpy(&e.sue_address, peer, addr_len(peer));
+    if (getsockopt(fd, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &e, &len) < 0)
+        return 0;
+    return ntohs(e.sue_port);
+}
+
 int sock_path_info(int fd, const addr_t *peer, unsigned hz, sock_path_info_t *out)
 {
     struct sctp_paddrinfo pi;
@@ -597,6 +634,7 @@ int sock_path_info(int fd, const addr_t *peer, unsigned hz, sock_path_info_t *ou
     out->rto_ms = pi.spinfo_rto; /* already milliseconds (jiffies_to_msecs) */
     out->cwnd = pi.spinfo_cwnd;
     out->mtu = pi.spinfo_mtu;
+    out->udp_port = sock_path_udp(fd, peer);
     return 0;
 }
 

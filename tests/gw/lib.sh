@@ -363,16 +363,22 @@ pair_start() {
 # the association is up.
 echo_pair() {
     pair_up
-    gw_config site-a connect <<'INI'
+    echo_config
+    server_start b 127.0.0.1:9001 echo
+    pair_start
+}
+
+# echo_config [SUFFIX]: the echo pair's configs, site-aSUFFIX and
+# site-bSUFFIX (with $ASSOC_EXTRA, as gw_config).
+echo_config() {
+    gw_config "site-a${1:-}" connect <<'INI'
 [echo]
 accept = 127.0.0.1:7001
 INI
-    gw_config site-b listen <<'INI'
+    gw_config "site-b${1:-}" listen <<'INI'
 [echo]
 connect = 127.0.0.1:9001
 INI
-    server_start b 127.0.0.1:9001 echo
-    pair_start
 }
 
 # echo_bulk_config [SUFFIX]: configs site-aSUFFIX and site-bSUFFIX with two

@@ -8,14 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 pair_of() { # pair_of SUFFIX: a gateway pair named site-aSUFFIX, site-bSUFFIX
-    gw_config "site-a$1" connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-INI
-    gw_config "site-b$1" listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-INI
+    echo_config "$1"
     pair_start "$1"
 }
 

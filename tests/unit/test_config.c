@@ -123,7 +123,7 @@ static void test_minimal(fixture_t *fx)
     CHECK(cfg->n_remote == 2);
     CHECK_STR(fmt(&cfg->remote[0], buf), "10.1.0.2:9899");
     CHECK_STR(fmt(&cfg->remote[1], buf), "10.2.0.2:9899");
-    CHECK(cfg->port == 9899);
+    CHECK(cfg->port == 9899 && cfg->udp_port == 0);
     CHECK(!cfg->has_primary);
     CHECK(cfg->failover_ms == 1000);
     CHECK(cfg->outage_ms == 30000);
@@ -160,6 +160,7 @@ static void test_full(fixture_t *fx)
                        "local = 2001:db8:1::1, [2001:db8:2::1]\n"
                        "remote = 10.1.0.2,10.2.0.2 , 10.3.0.2 ; three links\n"
                        "port = 5000\n"
+                       "udp_port = 9899\n"
                        "primary = 10.2.0.2\n"
                        "failover_ms = 250\n"
                        "outage_ms = 250\n"
@@ -194,13 +195,14 @@ static void test_full(fixture_t *fx)
     CHECK(cfg->failover_ms == 250 && cfg->outage_ms == 250);
     CHECK(cfg->max_flows == 1 && cfg->flow_window == 4096 && cfg->sock_buffer == 65536);
     CHECK(cfg->encryption == 0 && cfg->rekey_s == 1);
+    CHECK(cfg->udp_port == 9899);
     CHECK(cfg->n_services == 3);
     s = config_service(cfg, "web");
-    CHECK(s && s->is_accept && s->line == 22);
+    CHECK(s && s->is_accept && s->line == 23);
     CHECK(s && strcmp(s->peer, "site-b") == 0);
     CHECK_STR(s ? fmt(&s->addr, buf) : NULL, "0.0.0.0:8080");
     s = config_service(cfg, "ssh");
-    CHECK(s && !s->is_accept && s->peer[0] == '\0' && s->line == 25);
+    CHECK(s && !s->is_accept && s->peer[0] == '\0' && s->line == 26);
     CHECK_STR(s ? fmt(&s->addr, buf) : NULL, "[::1]:22");
     CHECK(config_service(cfg, "ssh6") != NULL);
     CHECK(config_service(cfg, "ftp") == NULL);
@@ -418,6 +420,7 @@ static void test_ranges(fixture_t *fx)
     static const range_case_t cases[] = {
         {"drain_ms", 1, 0, 3600000, ""},
         {"port", 0, 1, 65535, ""},
+        {"udp_port", 0, 0, 65535, ""},
         {"failover_ms", 0, 100, 60000, "outage_ms = 3600000\n"},
         {"outage_ms", 0, 100, 3600000, "failover_ms = 100\n"},
         {"max_flows", 0, 1, 32767, ""},

@@ -132,10 +132,11 @@ static void test_restart(void)
                "[gateway]\nname = a2\npsk_file = b.key\n"
                "[association]\nrole = connect\nremote = 10.1.0.2, 10.3.0.2\nport = 9000\n"
                "primary = 10.3.0.2\nlocal = 10.1.0.1\nencryption = off\nsock_buffer = 65536\n"
-               "failover_ms = 500\n"
+               "failover_ms = 500\nudp_port = 9899\n"
                "[web]\naccept = 127.0.0.1:7001\n",
                &p) == 0);
-    CHECK_STR(p.restart, "name, local, remote, port, psk_file, encryption, sock_buffer, primary");
+    CHECK_STR(p.restart,
+              "name, local, remote, port, udp_port, psk_file, encryption, sock_buffer, primary");
     CHECK(p.live == RELOAD_TIMERS);
     reload_keep_running(&new_cfg, &old_cfg, &p);
     /* The default control path, named after the gateway, stays with the name. */
@@ -143,7 +144,7 @@ static void test_restart(void)
     CHECK_STR(new_cfg.name, "a");
     CHECK(new_cfg.n_local == 0);
     CHECK(new_cfg.n_remote == 2 && addr_equal(&new_cfg.remote[1], &old_cfg.remote[1]));
-    CHECK(new_cfg.port == 9899);
+    CHECK(new_cfg.port == 9899 && new_cfg.udp_port == 0);
     CHECK(new_cfg.psk_len == old_cfg.psk_len && memcmp(new_cfg.psk, old_cfg.psk, 48) == 0);
     CHECK(new_cfg.encryption == 1 && new_cfg.sock_buffer == old_cfg.sock_buffer);
     CHECK(addr_equal(&new_cfg.primary, &old_cfg.primary));

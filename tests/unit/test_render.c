@@ -147,6 +147,7 @@ static snapshot_t sample(void)
     assoc.paths[0].rto_ms = 100;
     assoc.paths[0].cwnd = 4380;
     assoc.paths[0].mtu = 1500;
+    assoc.paths[0].udp_port = 9899;
     strcpy(assoc.paths[1].peer, "10.2.0.2");
     assoc.paths[1].state = SNAP_PATH_INACTIVE;
     assoc.paths[1].srtt_ms = 1234;
@@ -249,6 +250,7 @@ static void test_text_alignment(void)
     CHECK(column(t, "PATH", "CWND", 1) == column(t, "10.2.0.2 ", "1200000", 1));
     CHECK(column(t, "PATH", "CWND", 1) == column(t, "10.1.0.2 ", "4380", 1));
     CHECK(column(t, "10.2.0.2 ", "5s ago", 0) == column(t, "PATH", "LAST CHANGE", 0));
+    CHECK(column(t, "10.1.0.2 ", "9899", 0) == column(t, "PATH", "UDP", 0));
     CHECK(column(t, "SERVICE  ", "ROLE", 0) == column(t, "a-much-longer-name", "connect", 0));
     CHECK(column(t, "SERVICE  ", "ROLE", 0) == column(t, "echo ", "accept", 0));
     CHECK(column(t, "SERVICE  ", "OPENED", 1) == column(t, "echo ", "1200", 1));
@@ -298,7 +300,7 @@ static void test_json_fields(void)
     CHECK(strstr(j, "\"rtx_chunks\":7") != NULL);
     CHECK(strstr(j, "{\"peer\":\"10.1.0.2\",\"state\":\"active\",\"primary\":true,"
                     "\"srtt_ms\":12,\"rto_ms\":100,\"cwnd\":4380,\"mtu\":1500,"
-                    "\"changed_ms\":0,\"changes\":0}") != NULL);
+                    "\"udp_port\":9899,\"changed_ms\":0,\"changes\":0}") != NULL);
     CHECK(strstr(j, "\"state\":\"inactive\",\"primary\":false") != NULL);
     CHECK(strstr(j, "\"role\":\"connect\"") != NULL);
     CHECK(strstr(j, "\"flows_refused\":5") != NULL);

@@ -179,6 +179,11 @@ static const char expected[] =
     "# TYPE sctpgw_path_mtu_bytes gauge\n"
     "sctpgw_path_mtu_bytes{peer=\"site-b\",path=\"10.1.0.2\"} 1500\n"
     "sctpgw_path_mtu_bytes{peer=\"site-b\",path=\"10.2.0.2\"} 1500\n"
+    "# HELP sctpgw_path_udp_port The peer's UDP port the path's SCTP travels inside (RFC 6951); 0 "
+    "when native.\n"
+    "# TYPE sctpgw_path_udp_port gauge\n"
+    "sctpgw_path_udp_port{peer=\"site-b\",path=\"10.1.0.2\"} 0\n"
+    "sctpgw_path_udp_port{peer=\"site-b\",path=\"10.2.0.2\"} 0\n"
     "# HELP sctpgw_path_state_changes_total State changes of the path since the association came "
     "up.\n"
     "# TYPE sctpgw_path_state_changes_total counter\n"
@@ -262,7 +267,7 @@ static void test_empty(void)
         help++;
     for (const char *p = text; (p = strstr(p, "# TYPE ")); p++)
         type++;
-    CHECK(help == 31 && type == 31);
+    CHECK(help == 32 && type == 32);
     CHECK(strstr(text, "sctpgw_info{name=\"\",version=\"\"} 1\n") != NULL);
     CHECK(strstr(text, "sctpgw_associations{state=\"ready\"} 0\n") != NULL);
     CHECK(strstr(text, "sctpgw_path_state{") == NULL);

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SCTP inside UDP (udp_port, RFC 6951) across links that drop IP protocol
+# 132, as some clouds and firewalls do. Both links drop native SCTP at both
+# sites (a u32 filter on each ingress), then:
+# - a pair without udp_port never comes up: the drop is real;
+# - a gateway with udp_port but not the kernel's net.sctp.udp_port refuses
+#   to start (exit 1) and says which sysctl to set;
+# - with both set at both ends the association comes up, 16 flows of 1 MiB
+#   arrive intact, no packet leaves in IP fragments (the kernel keeps the
+#   UDP header's 8 bytes free) and none is native (the filters drop none);
+# - link 1 cut, the same association carries flows on link 2, still
+#   inside UDP. `sctpgw status` shows each path inside UDP at both ends.
+. "$(dirname "$0")/lib.sh"
+UDP=9899
+pair_up
+for site in a b; do
+    for l in 1 2; do
+        # Site a's ingress qdisc is topo's own (for cuts, filter prio 1).
+        [ "$site" = a ] || in_site b tc qdisc add dev "l$l" handle ffff: ingress ||
+            fail "cannot add an ingress qdisc at site b"
+        in_site "$site" tc filter add dev "l$l" parent ffff: prio 2 protocol ip \
+            u32 match ip protocol 132 0xff action drop ||
+            fail "cannot drop SCTP on l$l at site $site"
+    done
+done
+# dropped: native SCTP packets the four filters dropped so far.
+dropped() {
+    local site l n=0 c
+    for site in a b; do
+        for l in 1 2; do
+            c=$(in_site "$site" tc -s filter show dev "l$l" parent ffff: prio 2 |
+                awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { print $4; exit }')
+            n=$((n + ${c:-0}))
+        done
+    done
+    echo "$n"
+}
+server_start b 127.0.0.1:9001 echo
+
+# Native SCTP: dropped, so nothing comes up.
+echo_config 1
+gw_start b site-b1
+gw_start a site-a1
+sleep 3
+[ "$(count_log site-a1 'up: peer proved the key')" -eq 0 ] || fail "native SCTP got through"
+d=$(dropped)
+log "native SCTP packets dropped in 3 s: $d"
+[ "$d" -gt 0 ] || fail "the filters dropped nothing"
+gw_stop TERM site-a1 site-b1
+
+# udp_port without the kernel's UDP socket: a clear refusal to start.
+ASSOC_EXTRA="udp_port = $UDP" echo_config 2
+gw_start a site-a2
+pid=$(gw_pid site-a2)
+GW_ENDED[$pid]=1
+[ -z "$(proc_wait_exit 10 "$pid")" ] || fail "site-a2 still runs without net.sctp.udp_port"
+rc=0
+wait "$pid" || rc=$?
+[ "$rc" -eq 1 ] || fail "site-a2 exited with status $rc, not 1"
+wait_log site-a2 "udp_port = $UDP: the kernel's net.sctp.udp_port is 0; set it to $UDP" 1
+
+# Inside UDP: up, bytes intact, no fragment, nothing native.
+for site in a b; do
+    in_site "$site" sh -c "echo $UDP >/proc/sys/net/sctp/udp_port" ||
+        fail "cannot set net.sctp.udp_port at site $site"
+done
+ASSOC_EXTRA="udp_port = $UDP" echo_config 3
+before=$(dropped)
+pair_start 3
+r=$(client a --connect 127.0.0.1:7001 --flows 16 --bytes $((1 << 20)) --mode echo --timeout-ms 120000)
+log "$r"
+expect "$r" ok == 16
+expect "$r" bytes_verified == $((16 * (1 << 20)))
+expect "frag_a=$(net_stat a IpFragCreates)" frag_a == 0
+expect "frag_b=$(net_stat b IpFragCreates)" frag_b == 0
+expect "native_dropped=$(($(dropped) - before))" native_dropped == 0
+for name in site-a3 site-b3; do
+    u=$(gw_status "$name" --json | grep -oE '"udp_port":[0-9]+' | cut -d: -f2 | paste -sd ' ')
+    log "$name: its paths' udp_port: $u"
+    [ "$u" = "$UDP $UDP" ] || fail "$name's two paths are not both inside UDP: $u"
+done
+
+# Link 1 cut: the association moves to link 2, inside UDP too.
+topo_cut 1
+wait_log site-a3 'path 10.1.0.2[^ ]*: (potentially failed|down)' 15
+r=$(client a --connect 127.0.0.1:7001 --flows 4 --bytes $((256 << 10)) --mode echo --timeout-ms 60000)
+log "$r"
+expect "$r" ok == 4
+expect "native_dropped=$(($(dropped) - before))" native_dropped == 0
+[ "$(count_log site-a3 'up: peer proved the key')" -eq 1 ] || fail "site-a3 dialed again"
+[ "$(count_log site-a3 'assoc [0-9]+ peer [^ ]+: closed:')" -eq 0 ] || fail "the association ended"
+done_ok
