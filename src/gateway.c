@@ -146,16 +146,29 @@ static size_t dial_targets(const config_t *cfg, addr_t *out)
     return n;
 }
 
+static int gateway_check_udp(gateway_t *gw, log_level_t level);
+
+/* A dial that fails before it leaves is logged as failed dials are, at
+ * the 1st, 2nd, 4th, 8th... in a row. */
+static log_level_t gateway_dial_level(const gateway_t *gw)
+{
+    unsigned n = gw->dial_failures + 1;
+
+    return (n & (n - 1)) == 0 ? LOG_ERROR : LOG_DEBUG;
+}
+
 static void gateway_dial(gateway_t *gw)
 {
     const config_t *cfg = gw->cfg;
     addr_t local[CONFIG_MAX_ADDRS], remote[CONFIG_MAX_ADDRS];
     size_t n_remote = dial_targets(cfg, remote);
     int v6 = has_v6(cfg->local, cfg->n_local) || has_v6(remote, n_remote);
-    int fd = gateway_socket(gw, v6 ? AF_INET6 : AF_INET);
-    int r = fd;
+    int fd = -1, r;
 
-    if (fd < 0)
+    /* Before the socket, which copies the kernel's UDP port as it is made. */
+    if (gateway_check_udp(gw, gateway_dial_level(gw)) < 0)
+        goto fail;
+    if ((fd = gateway_socket(gw, v6 ? AF_INET6 : AF_INET)) < 0)
         goto fail;
     /* An ephemeral port each time: a new association never looks like a
      * restart of the old one to the peer. */
@@ -1051,8 +1064,9 @@ static void gateway_status(void *arg, char *buf, size_t len)
 /* SCTP inside UDP needs the kernel's UDP socket on the same port at both
  * ends: without it packets leave native (no error anywhere) and the peer's
  * replies find no socket. Sockets copy the setting when they are made, so
- * it must be in place before the gateway starts. */
-static int gateway_check_udp(gateway_t *gw)
+ * it must be in place before the gateway starts, and before each dial
+ * (the setting may have changed since). Logged at `level`. */
+static int gateway_check_udp(gateway_t *gw, log_level_t level)
 {
     unsigned want = gw->cfg->udp_port, have = 0;
     int r;
@@ -1060,13 +1074,13 @@ static int gateway_check_udp(gateway_t *gw)
     if (!want)
         return 0;
     if ((r = sock_udp_port(&have)) < 0) {
-        log_error(&gw->log, "gw", "udp_port = %u: cannot read net.sctp.udp_port: %s", want,
+        log_write(&gw->log, level, "gw", "udp_port = %u: cannot read net.sctp.udp_port: %s", want,
                   r == -ENOENT ? "no such key (SCTP inside UDP needs Linux 5.11 or later)"
                                : strerror(-r));
         return r;
     }
     if (have != want) {
-        log_error(&gw->log, "gw",
+        log_write(&gw->log, level, "gw",
                   "udp_port = %u: the kernel's net.sctp.udp_port is %u; set it to %u at both "
                   "ends before starting (sysctl -w net.sctp.udp_port=%u, and a file in "
                   "/etc/sysctl.d/ to keep it)",
@@ -1092,7 +1106,7 @@ static int gateway_check_sctp(gateway_t *gw)
         return 0;
     r = gateway_auth(gw, fd); /* found at start rather than at every dial */
     close(fd);
-    return r < 0 ? r : gateway_check_udp(gw);
+    return r;
 }
 
 static int gateway_start_services(gateway_t *gw)
@@ -1252,8 +1266,9 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
         log_warn(&gw->log, "gw",
                  "encryption = off: flows cross the links in clear and SCTP "
                  "chunks are not authenticated; only for links already protected");
-    if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_start_services(gw)) < 0 ||
-        (r = gateway_start_metrics(gw)) < 0 || (r = gateway_start_control(gw)) < 0 ||
+    if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_check_udp(gw, LOG_ERROR)) < 0 ||
+        (r = gateway_start_services(gw)) < 0 || (r = gateway_start_metrics(gw)) < 0 ||
+        (r = gateway_start_control(gw)) < 0 ||
         (cfg->role == ROLE_LISTEN && (r = gateway_listen(gw)) < 0))
         return r;
     gateway_check_fds(gw);

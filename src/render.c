@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COLS_MAX 10 /* columns of a text table */
+#define COLS_MAX 12 /* columns of a text table */
 #define CELL_MAX 96 /* bytes of one cell, incl. NUL */
 
 /* ---- text: small helpers ---------------------------------------------- */

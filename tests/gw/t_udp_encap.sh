@@ -4,12 +4,14 @@
 # sites (a u32 filter on each ingress), then:
 # - a pair without udp_port never comes up: the drop is real;
 # - a gateway with udp_port but not the kernel's net.sctp.udp_port refuses
-#   to start (exit 1) and says which sysctl to set;
+#   to start (exit 1), either role, and says which sysctl to set;
 # - with both set at both ends the association comes up, 16 flows of 1 MiB
 #   arrive intact, no packet leaves in IP fragments (the kernel keeps the
 #   UDP header's 8 bytes free) and none is native (the filters drop none);
 # - link 1 cut, the same association carries flows on link 2, still
-#   inside UDP. `sctpgw status` shows each path inside UDP at both ends.
+#   inside UDP. `sctpgw status` shows each path inside UDP at both ends;
+# - the sysctl gone at site a, its redials do not leave native: it says why.
+# (The links are IPv4; the filters drop IPv4 SCTP.)
 . "$(dirname "$0")/lib.sh"
 UDP=9899
 pair_up
@@ -51,20 +53,23 @@ gw_stop TERM site-a1 site-b1
 # udp_port without the kernel's UDP socket: a clear refusal to start.
 ASSOC_EXTRA="udp_port = $UDP" echo_config 2
 gw_start a site-a2
-pid=$(gw_pid site-a2)
-GW_ENDED[$pid]=1
-[ -z "$(proc_wait_exit 10 "$pid")" ] || fail "site-a2 still runs without net.sctp.udp_port"
-rc=0
-wait "$pid" || rc=$?
-[ "$rc" -eq 1 ] || fail "site-a2 exited with status $rc, not 1"
-wait_log site-a2 "udp_port = $UDP: the kernel's net.sctp.udp_port is 0; set it to $UDP" 1
+gw_start b site-b2
+for name in site-a2 site-b2; do
+    pid=$(gw_pid "$name")
+    GW_ENDED[$pid]=1
+    [ -z "$(proc_wait_exit 10 "$pid")" ] || fail "$name still runs without net.sctp.udp_port"
+    rc=0
+    wait "$pid" || rc=$?
+    [ "$rc" -eq 1 ] || fail "$name exited with status $rc, not 1"
+    wait_log "$name" "udp_port = $UDP: the kernel's net.sctp.udp_port is 0; set it to $UDP" 1
+done
 
 # Inside UDP: up, bytes intact, no fragment, nothing native.
 for site in a b; do
     in_site "$site" sh -c "echo $UDP >/proc/sys/net/sctp/udp_port" ||
         fail "cannot set net.sctp.udp_port at site $site"
 done
-ASSOC_EXTRA="udp_port = $UDP" echo_config 3
+ASSOC_EXTRA="udp_port = $UDP" OUTAGE_MS=3000 echo_config 3
 before=$(dropped)
 pair_start 3
 r=$(client a --connect 127.0.0.1:7001 --flows 16 --bytes $((1 << 20)) --mode echo --timeout-ms 120000)
@@ -89,4 +94,14 @@ expect "$r" ok == 4
 expect "native_dropped=$(($(dropped) - before))" native_dropped == 0
 [ "$(count_log site-a3 'up: peer proved the key')" -eq 1 ] || fail "site-a3 dialed again"
 [ "$(count_log site-a3 'assoc [0-9]+ peer [^ ]+: closed:')" -eq 0 ] || fail "the association ended"
+
+# Site a's sysctl reset: its kernel's UDP socket closes, site a hears
+# nothing more, and after outage_ms (3 s) it ends the association. Its
+# redials would leave native; it does not dial, and says why.
+in_site a sh -c 'echo 0 >/proc/sys/net/sctp/udp_port'
+before=$(dropped)
+wait_log site-a3 'no usable path for outage_ms' 15
+wait_log site-a3 "ERROR .*udp_port = $UDP: the kernel's net.sctp.udp_port is 0" 10
+sleep 2
+expect "native_dropped=$(($(dropped) - before))" native_dropped == 0
 done_ok
