@@ -132,6 +132,10 @@ size_t gateway_flows_live(const gateway_t *gw);
  * logged one by one (see gateway.c, UNPROVEN_MAX). */
 int gateway_flooded(const gateway_t *gw);
 
+/* Whether a failed dial now is one to log: the 1st, 2nd, 4th, 8th... in a
+ * row (a peer that stays down is dialed about once a second). */
+int gateway_dial_news(const gateway_t *gw);
+
 /* Whether new flows are refused. */
 int gateway_draining(const gateway_t *gw);
 

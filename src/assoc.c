@@ -1234,8 +1234,7 @@ static int assoc_dialing(const assoc_t *a)
     return a->initiator && (a->state == ASSOC_CONNECTING || a->state == ASSOC_HANDSHAKE);
 }
 
-/* A peer that stays down, or refuses us, is dialed about once a second:
- * failed dials in a row are logged at the 1st, 2nd, 4th, 8th..., the
+/* Failed dials in a row are logged when gateway_dial_news says so, the
  * others at debug, as are the ends of unproven peers during a flood and
  * the refusals of a name in use after the first of an episode. */
 static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *streak, size_t len)
@@ -1255,7 +1254,7 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
     /* A new reason is news, however long the streak. */
     if (code != a->gw->dial_fail_code)
         return LOG_WARN;
-    return (n & (n - 1)) == 0 ? LOG_WARN : LOG_DEBUG;
+    return gateway_dial_news(a->gw) ? LOG_WARN : LOG_DEBUG;
 }
 
 static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end_t how)

@@ -148,13 +148,17 @@ static size_t dial_targets(const config_t *cfg, addr_t *out)
 
 static int gateway_check_udp(gateway_t *gw, log_level_t level);
 
-/* A dial that fails before it leaves is logged as failed dials are, at
- * the 1st, 2nd, 4th, 8th... in a row. */
-static log_level_t gateway_dial_level(const gateway_t *gw)
+int gateway_dial_news(const gateway_t *gw)
 {
     unsigned n = gw->dial_failures + 1;
 
-    return (n & (n - 1)) == 0 ? LOG_ERROR : LOG_DEBUG;
+    return (n & (n - 1)) == 0;
+}
+
+/* A dial that fails before it leaves is logged as failed dials are. */
+static log_level_t gateway_dial_level(const gateway_t *gw)
+{
+    return gateway_dial_news(gw) ? LOG_ERROR : LOG_DEBUG;
 }
 
 static void gateway_dial(gateway_t *gw)
