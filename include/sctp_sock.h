@@ -138,11 +138,6 @@ typedef struct sock_path_info {
  * UDP on every path by itself. Returns 0 or -errno. */
 int sock_udp_encap(int fd, unsigned port);
 
-/* net.sctp.udp_port of this network namespace into *port: the UDP port
- * the kernel sends from and listens on for SCTP inside UDP, 0 for none.
- * Returns 0, or -errno (-ENOENT: a kernel older than 5.11). */
-int sock_udp_port(unsigned *port);
-
 /* The kernel's tick, for the values it reports in jiffies (spinfo_srtt,
  * sas_maxrto: Linux 6.1 copies them raw). Debian's kernels tick at 250 Hz;
  * a kernel's own config file, when installed, says otherwise. Read once at

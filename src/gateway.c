@@ -1077,7 +1077,7 @@ static int gateway_check_udp(gateway_t *gw, log_level_t level)
 
     if (!want)
         return 0;
-    if ((r = sock_udp_port(&have)) < 0) {
+    if ((r = rlimits_sysctl("net.sctp.udp_port", &have)) < 0) {
         log_write(&gw->log, level, "gw", "udp_port = %u: cannot read net.sctp.udp_port: %s", want,
                   r == -ENOENT ? "no such key (SCTP inside UDP needs Linux 5.11 or later)"
                                : strerror(-r));

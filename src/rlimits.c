@@ -3,6 +3,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
 
 int episode_hit(episode_t *e, const char *why, uint64_t now)
@@ -68,4 +70,22 @@ unsigned rlimits_flow_cap(long limit, long open)
     if (room <= 0)
         return 0;
     return room > 65535 ? 65535 : (unsigned)room;
+}
+
+int rlimits_sysctl(const char *key, unsigned *out)
+{
+    char path[128] = "/proc/sys/";
+    size_t at = strlen(path), n = strlen(key);
+    FILE *f;
+    int ok;
+
+    if (!n || n >= sizeof(path) - at || strchr(key, '/'))
+        return -EINVAL;
+    for (size_t i = 0; i <= n; i++)
+        path[at + i] = key[i] == '.' ? '/' : key[i];
+    if (!(f = fopen(path, "re")))
+        return -errno;
+    ok = fscanf(f, "%u", out) == 1;
+    fclose(f);
+    return ok ? 0 : -EINVAL;
 }

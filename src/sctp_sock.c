@@ -555,18 +555,6 @@ int sock_udp_encap(int fd, unsigned port)
     return setopt(fd, IPPROTO_SCTP, SCTP_REMOTE_UDP_ENCAPS_PORT, &e, sizeof(e));
 }
 
-int sock_udp_port(unsigned *port)
-{
-    FILE *f = fopen("/proc/sys/net/sctp/udp_port", "r");
-    int ok;
-
-    if (!f)
-        return -errno;
-    ok = fscanf(f, "%u", port) == 1;
-    fclose(f);
-    return ok ? 0 : -EINVAL;
-}
-
 unsigned sock_tick_hz(void)
 {
     static const char key[] = "CONFIG_HZ=";

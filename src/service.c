@@ -2,7 +2,6 @@
 #include "service.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include "assoc.h"
 #include "flow.h"
@@ -15,7 +14,6 @@
  * the kernel allows (net.core.somaxconn caps it; service_check_backlog
  * warns when that is below max_flows). */
 #define BACKLOG         65535
-#define SOMAXCONN_PATH  "/proc/sys/net/core/somaxconn"
 #define EMFILE_PAUSE_MS 100 /* out of descriptors: stop accepting this long */
 
 static void on_retry(uv_timer_t *t);
@@ -194,18 +192,14 @@ static void on_retry(uv_timer_t *t)
 
 void service_check_backlog(gateway_t *gw)
 {
-    FILE *f = fopen(SOMAXCONN_PATH, "r");
     unsigned cap = 0;
 
-    if (!f)
-        return;
-    if (fscanf(f, "%u", &cap) == 1 && cap < gw->cfg->max_flows)
+    if (rlimits_sysctl("net.core.somaxconn", &cap) == 0 && cap < gw->cfg->max_flows)
         log_warn(&gw->log, "svc",
                  "net.core.somaxconn is %u: a burst of more than %u clients connecting at "
                  "once may be refused by the kernel before the gateway sees them "
                  "(max_flows is %u; raise it with sysctl)",
                  cap, cap, gw->cfg->max_flows);
-    fclose(f);
 }
 
 int service_start(gateway_t *gw, const service_conf_t *conf)

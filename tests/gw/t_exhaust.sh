@@ -8,6 +8,9 @@
 #  2. Site b under a low limit: flows past its room are refused with the
 #     reason at both ends, promptly.
 #  3. max_flows reached: clients past it are refused, in one log line.
+#     A net.core.somaxconn below max_flows is said at start, once (a burst
+#     past it would be refused by the kernel, unseen by the gateway); one
+#     at or above it is not.
 #  4. 1,000 flows push at a back end that reads nothing: each gateway's
 #     memory stays within 1,000 x flow_window plus OVERHEAD_MB, and a paced
 #     flow beside them keeps its pace.
@@ -138,6 +141,15 @@ expect "$r" ok == 30
 expect "$r" failed == 10
 [ "$(count_log site-a 'refusing clients: max_flows reached')" -eq 1 ] ||
     fail "site-a did not log that it reached max_flows once"
+somaxconn=$(in_site a sysctl -n net.core.somaxconn)
+[ "$(count_log site-a 'somaxconn')" -eq 0 ] ||
+    fail "site-a warned about net.core.somaxconn ($somaxconn) with max_flows 30"
+stop_pair
+in_site a sysctl -qw net.core.somaxconn=16
+start_pair "" ""
+in_site a sysctl -qw net.core.somaxconn="$somaxconn"
+[ "$(count_log site-a 'WARN.*net.core.somaxconn is 16: a burst of more than 16 clients')" -eq 1 ] ||
+    fail "site-a did not warn once that net.core.somaxconn (16) is below max_flows (30)"
 stop_pair
 
 log "--- 4. 1,000 flows whose back end reads nothing"

@@ -1,9 +1,12 @@
 /* Resource limits: episodes logged once, the flows a descriptor limit
- * leaves room for, and the descriptor count seen from /proc. */
+ * leaves room for, the descriptor count seen from /proc, and the kernel's
+ * settings read from it. */
 #include "rlimits.h"
 #include "check.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <unistd.h>
 
 static const char *const WHY_FDS = "out of file descriptors";
@@ -51,10 +54,27 @@ static void test_descriptors(void)
     CHECK(rlimits_raise_fds() == limit); /* already raised: stays */
 }
 
+static void test_sysctl(void)
+{
+    unsigned v = 0, want = 0;
+    FILE *f = fopen("/proc/sys/kernel/pid_max", "r");
+
+    CHECK(f && fscanf(f, "%u", &want) == 1);
+    if (f)
+        fclose(f);
+    CHECK(rlimits_sysctl("kernel.pid_max", &v) == 0);
+    CHECK(v == want && v > 0);
+    CHECK(rlimits_sysctl("net.sctp.no_such_key", &v) == -ENOENT);
+    CHECK(rlimits_sysctl("kernel/pid_max", &v) == -EINVAL); /* a path, not a key */
+    CHECK(rlimits_sysctl("", &v) == -EINVAL);
+    CHECK(rlimits_sysctl("kernel.ostype", &v) == -EINVAL); /* "Linux" */
+}
+
 int main(void)
 {
     test_an_episode_is_logged_once();
     test_flow_cap();
     test_descriptors();
+    test_sysctl();
     return check_status("test_rlimits");
 }
