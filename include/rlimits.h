@@ -37,9 +37,10 @@ long rlimits_open_fds(void);
  * each flow holds one descriptor (its client's or its back end's). */
 unsigned rlimits_flow_cap(long limit, long open);
 
-/* A kernel setting of this network namespace (`key` as sysctl spells it,
- * "net.core.somaxconn") into *out. Returns 0, or -errno: -ENOENT for a
- * key this kernel does not have, -EINVAL for one that is not a number. */
+/* A kernel setting as this process sees it (the network ones are per
+ * namespace), `key` as sysctl spells it ("net.core.somaxconn"), into *out.
+ * Returns 0, or -errno: -ENOENT for a key this kernel does not have,
+ * -EINVAL for one that is not a number. */
 int rlimits_sysctl(const char *key, unsigned *out);
 
 #endif
