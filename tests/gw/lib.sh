@@ -267,6 +267,24 @@ count_log() { grep -cE "$2" "$WORK/$1.log" 2>/dev/null || true; }
 # gateway's log that matches, one per line.
 log_times() { grep -E "$2" "$WORK/$1.log" | cut -d' ' -f1 | date -f - +%s%3N; }
 
+# inject_start TAG [inject.py options and actions]: tests/gw/inject.py on
+# site a's link 1 against site b, in the background (INJECT_PID, its report
+# in $WORK/forge-TAG.out); returns once scapy is loaded and it watches for
+# a flow's data, so the caller starts the flows then.
+inject_start() {
+    local tag=$1 i
+    shift
+    in_site a /usr/bin/python3 "$ROOT/tests/gw/inject.py" --iface l1 --src 10.1.0.1 \
+        --dst 10.1.0.2 --ready-file "$WORK/forge-$tag.ready" "$@" >"$WORK/forge-$tag.out" 2>&1 &
+    INJECT_PID=$!
+    for i in $(seq 600); do
+        [ -e "$WORK/forge-$tag.ready" ] && return 0
+        proc_running "$INJECT_PID" || break
+        sleep 0.1
+    done
+    fail "$tag: inject.py did not start: $(cat "$WORK/forge-$tag.out")"
+}
+
 # server_start SITE ADDR MODE [gwload server options]: a back end.
 server_start() {
     local site=$1 addr=$2 mode=$3

@@ -50,7 +50,6 @@
 # figures GAP_MS was set from. T_CRYPTO_ONLY selects parts (see below).
 . "$(dirname "$0")/lib.sh"
 PY=/usr/bin/python3 # scapy is installed for the system's python
-INJECT=$ROOT/tests/gw/inject.py
 SCAN=$ROOT/tests/gw/pcap_scan.py
 MARKER=SCTPGW-CLEAR-TEXT-MARKER-0123456789-abcdefghijklmnopqrstuvwxyz.!
 MARKS=2000
@@ -172,22 +171,13 @@ clear_text() {
     CLEAR_MARKS=$(kv "$s" marker0)
 }
 
-# forge TAG ACTION...: inject.py on site a's link 1 against site b, in the
-# background (FORGE_PID, its report in $WORK/forge-TAG.out); returns once
-# scapy is loaded and it watches for a flow's data.
+# forge TAG ACTION...: inject_start with the actions 2 s apart (FORGE_PID).
 forge() {
-    local tag=$1 i
+    local tag=$1
     shift
     FORGE_ACTIONS=("$@")
-    in_site a "$PY" "$INJECT" --iface l1 --src 10.1.0.1 --dst 10.1.0.2 --pause 2 \
-        --ready-file "$WORK/forge-$tag.ready" "$@" >"$WORK/forge-$tag.out" 2>&1 &
-    FORGE_PID=$!
-    for i in $(seq 600); do
-        [ -e "$WORK/forge-$tag.ready" ] && return 0
-        proc_running "$FORGE_PID" || break
-        sleep 0.1
-    done
-    fail "$tag: inject.py did not start: $(cat "$WORK/forge-$tag.out")"
+    inject_start "$tag" --pause 2 "$@"
+    FORGE_PID=$INJECT_PID
 }
 
 # forge_wait TAG: waits for inject.py; fails unless it did it all, the

@@ -28,14 +28,19 @@ for site in a b; do
             fail "cannot drop SCTP on l$l at site $site"
     done
 done
+# hits SITE DEV PRIO: packets the ingress filter of that priority matched.
+hits() {
+    local c
+    c=$(in_site "$1" tc -s filter show dev "$2" parent ffff: prio "$3" |
+        awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { print $4; exit }')
+    echo "${c:-0}"
+}
 # dropped: native SCTP packets the four filters dropped so far.
 dropped() {
-    local site l n=0 c
+    local site l n=0
     for site in a b; do
         for l in 1 2; do
-            c=$(in_site "$site" tc -s filter show dev "l$l" parent ffff: prio 2 |
-                awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { print $4; exit }')
-            n=$((n + ${c:-0}))
+            n=$((n + $(hits "$site" "l$l" 2)))
         done
     done
     echo "$n"
@@ -99,33 +104,22 @@ done
 STRAY=40000
 in_site a tc filter add dev l1 parent ffff: prio 3 protocol ip u32 match ip protocol 17 0xff \
     match ip dport $STRAY 0xffff action ok || fail "cannot count packets to UDP port $STRAY"
-# scapy loads slowly: the flows start once it watches.
-in_site a /usr/bin/python3 "$ROOT/tests/gw/inject.py" --iface l1 --src 10.1.0.1 --dst 10.1.0.2 \
-    --udp $UDP --udp-sport $STRAY --hmac-id 2 --ready-file "$WORK/forge.ready" auth \
-    >"$WORK/forge.out" 2>&1 &
-forge=$!
-for i in $(seq 600); do
-    [ -e "$WORK/forge.ready" ] && break
-    proc_running "$forge" || break
-    sleep 0.1
-done
-[ -e "$WORK/forge.ready" ] || fail "inject.py did not start: $(cat "$WORK/forge.out")"
+inject_start udp --udp $UDP --udp-sport $STRAY --hmac-id 2 auth
 client a --connect 127.0.0.1:7001 --flows 2 --mode paced --chunk 1024 --interval-ms 20 \
     --count 300 --timeout-ms 40000 >"$WORK/beside.out" &
 beside=$!
 rc=0
-wait "$forge" || rc=$?
-log "forged: $(cat "$WORK/forge.out")"
+wait "$INJECT_PID" || rc=$?
+log "forged: $(cat "$WORK/forge-udp.out")"
 [ "$rc" -eq 0 ] || fail "inject.py failed ($rc)"
 wait "$beside" || true
 r=$(cat "$WORK/beside.out")
 log "beside the forged packet: $r"
 expect "$r" ok == 2
 expect "$r" bytes_verified == $((2 * 300 * 1024))
-stray=$(in_site a tc -s filter show dev l1 parent ffff: prio 3 |
-    awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { print $4; exit }')
-log "site b sent ${stray:-0} packets to UDP port $STRAY after the forged one"
-[ "${stray:-0}" -ge 1 ] || fail "no reply to the forged packet at UDP port $STRAY: it did not \
+stray=$(hits a l1 3)
+log "site b sent $stray packets to UDP port $STRAY after the forged one"
+[ "$stray" -ge 1 ] || fail "no reply to the forged packet at UDP port $STRAY: it did not \
 reach site b, or the kernel no longer takes the port from an unauthenticated packet"
 [ "$(count_log site-a3 'assoc [0-9]+ peer [^ ]+: closed:')" -eq 0 ] || fail "the association ended"
 
