@@ -199,6 +199,52 @@ make_key() { # make_key FILE
     chmod 600 "$1"
 }
 
+# native_sctp_drop: both links drop native SCTP (IPv4, IP protocol 132) at
+# both sites, as some clouds and firewalls do: a u32 filter of priority 2
+# on each link's ingress (site a's ingress qdisc is topo's, whose cuts use
+# priority 1). SCTP inside UDP (udp_port) passes.
+native_sctp_drop() {
+    local site l
+    for site in a b; do
+        for l in 1 2; do
+            [ "$site" = a ] || in_site b tc qdisc add dev "l$l" handle ffff: ingress ||
+                fail "cannot add an ingress qdisc at site b"
+            in_site "$site" tc filter add dev "l$l" parent ffff: prio 2 protocol ip \
+                u32 match ip protocol 132 0xff action drop ||
+                fail "cannot drop SCTP on l$l at site $site"
+        done
+    done
+}
+
+# tc_hits SITE DEV PRIO: packets the ingress filter of that priority matched.
+tc_hits() {
+    local c
+    c=$(in_site "$1" tc -s filter show dev "$2" parent ffff: prio "$3" |
+        awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { print $4; exit }')
+    echo "${c:-0}"
+}
+
+# native_dropped: native SCTP packets native_sctp_drop's filters dropped.
+native_dropped() {
+    local site l n=0
+    for site in a b; do
+        for l in 1 2; do
+            n=$((n + $(tc_hits "$site" "l$l" 2)))
+        done
+    done
+    echo "$n"
+}
+
+# udp_sysctl PORT: net.sctp.udp_port (per namespace) at both sites, the
+# kernel's UDP socket for SCTP inside UDP.
+udp_sysctl() {
+    local site
+    for site in a b; do
+        in_site "$site" sh -c "echo $1 >/proc/sys/net/sctp/udp_port" ||
+            fail "cannot set net.sctp.udp_port at site $site"
+    done
+}
+
 # gw_config NAME ROLE
 # Writes $WORK/NAME.ini for site a (connect) or site b (listen), with the
 # control socket $WORK/NAME.sock (gw_status), the key $WORK/site.key and

@@ -18,33 +18,7 @@
 . "$(dirname "$0")/lib.sh"
 UDP=9899
 pair_up
-for site in a b; do
-    for l in 1 2; do
-        # Site a's ingress qdisc is topo's own (for cuts, filter prio 1).
-        [ "$site" = a ] || in_site b tc qdisc add dev "l$l" handle ffff: ingress ||
-            fail "cannot add an ingress qdisc at site b"
-        in_site "$site" tc filter add dev "l$l" parent ffff: prio 2 protocol ip \
-            u32 match ip protocol 132 0xff action drop ||
-            fail "cannot drop SCTP on l$l at site $site"
-    done
-done
-# hits SITE DEV PRIO: packets the ingress filter of that priority matched.
-hits() {
-    local c
-    c=$(in_site "$1" tc -s filter show dev "$2" parent ffff: prio "$3" |
-        awk '/Sent [0-9]+ bytes [0-9]+ pkt/ { print $4; exit }')
-    echo "${c:-0}"
-}
-# dropped: native SCTP packets the four filters dropped so far.
-dropped() {
-    local site l n=0
-    for site in a b; do
-        for l in 1 2; do
-            n=$((n + $(hits "$site" "l$l" 2)))
-        done
-    done
-    echo "$n"
-}
+native_sctp_drop
 server_start b 127.0.0.1:9001 echo
 
 # Native SCTP: dropped, so nothing comes up.
@@ -53,7 +27,7 @@ gw_start b site-b1
 gw_start a site-a1
 sleep 3
 [ "$(count_log site-a1 'up: peer proved the key')" -eq 0 ] || fail "native SCTP got through"
-d=$(dropped)
+d=$(native_dropped)
 log "native SCTP packets dropped in 3 s: $d"
 [ "$d" -gt 0 ] || fail "the filters dropped nothing"
 gw_stop TERM site-a1 site-b1
@@ -73,12 +47,9 @@ for name in site-a2 site-b2; do
 done
 
 # Inside UDP: up, bytes intact, no fragment, nothing native.
-for site in a b; do
-    in_site "$site" sh -c "echo $UDP >/proc/sys/net/sctp/udp_port" ||
-        fail "cannot set net.sctp.udp_port at site $site"
-done
+udp_sysctl $UDP
 ASSOC_EXTRA="udp_port = $UDP" OUTAGE_MS=3000 echo_config 3
-before=$(dropped)
+before=$(native_dropped)
 pair_start 3
 r=$(client a --connect 127.0.0.1:7001 --flows 16 --bytes $((1 << 20)) --mode echo --timeout-ms 120000)
 log "$r"
@@ -86,7 +57,7 @@ expect "$r" ok == 16
 expect "$r" bytes_verified == $((16 * (1 << 20)))
 expect "frag_a=$(net_stat a IpFragCreates)" frag_a == 0
 expect "frag_b=$(net_stat b IpFragCreates)" frag_b == 0
-expect "native_dropped=$(($(dropped) - before))" native_dropped == 0
+expect "native_dropped=$(($(native_dropped) - before))" native_dropped == 0
 for name in site-a3 site-b3; do
     u=$(gw_status "$name" --json | grep -oE '"udp_port":[0-9]+' | cut -d: -f2 | paste -sd ' ')
     log "$name: its paths' udp_port: $u"
@@ -117,7 +88,7 @@ r=$(cat "$WORK/beside.out")
 log "beside the forged packet: $r"
 expect "$r" ok == 2
 expect "$r" bytes_verified == $((2 * 300 * 1024))
-stray=$(hits a l1 3)
+stray=$(tc_hits a l1 3)
 log "site b sent $stray packets to UDP port $STRAY after the forged one"
 [ "$stray" -ge 1 ] || fail "no reply to the forged packet at UDP port $STRAY: it did not \
 reach site b, or the kernel no longer takes the port from an unauthenticated packet"
@@ -129,7 +100,7 @@ wait_log site-a3 'path 10.1.0.2[^ ]*: (potentially failed|down)' 15
 r=$(client a --connect 127.0.0.1:7001 --flows 4 --bytes $((256 << 10)) --mode echo --timeout-ms 60000)
 log "$r"
 expect "$r" ok == 4
-expect "native_dropped=$(($(dropped) - before))" native_dropped == 0
+expect "native_dropped=$(($(native_dropped) - before))" native_dropped == 0
 [ "$(count_log site-a3 'up: peer proved the key')" -eq 1 ] || fail "site-a3 dialed again"
 [ "$(count_log site-a3 'assoc [0-9]+ peer [^ ]+: closed:')" -eq 0 ] || fail "the association ended"
 
@@ -137,9 +108,9 @@ expect "native_dropped=$(($(dropped) - before))" native_dropped == 0
 # nothing more, and after outage_ms (3 s) it ends the association. Its
 # redials would leave native; it does not dial, and says why.
 in_site a sh -c 'echo 0 >/proc/sys/net/sctp/udp_port'
-before=$(dropped)
+before=$(native_dropped)
 wait_log site-a3 'no usable path for outage_ms' 15
 wait_log site-a3 "ERROR .*udp_port = $UDP: the kernel's net.sctp.udp_port is 0" 10
 sleep 2
-expect "native_dropped=$(($(dropped) - before))" native_dropped == 0
+expect "native_dropped=$(($(native_dropped) - before))" native_dropped == 0
 done_ok

@@ -3,10 +3,13 @@
 # as root). tests/soak/run starts it from the host; tests/gw/t_soak.sh runs a
 # ten-flap version in the suite.
 #
-# Usage: soak.sh [--flaps N] [--minutes M] [--out DIR]
+# Usage: soak.sh [--flaps N] [--minutes M] [--udp PORT] [--out DIR]
 #   --flaps N    flaps to make (default 100; 0: no limit)
 #   --minutes M  stop flapping after M minutes (default: no limit; alone it
 #                makes the number of flaps unlimited)
+#   --udp PORT   SCTP inside UDP (udp_port = PORT, net.sctp.udp_port at
+#                both sites) across links that drop native SCTP, as a cloud
+#                may: every path must come back inside UDP after each flap
 #   --out DIR    also write report.txt, flaps.txt, gaps.txt and the logs there
 #
 # One gateway pair (failover_ms 500, outage_ms 4000) over two links with 5 ms
@@ -39,18 +42,22 @@
 #                     at start (after a warm-up round, flows closed) and at
 #                     end (every flow closed): fds at end <= fds at start,
 #                     RSS growth <= RSS_GROWTH_KB (8192 by default)
+#   native packets    with --udp: native SCTP packets the links dropped
+#                     (a path redialled or answered outside UDP): 0
 . "$(dirname "$0")/../gw/lib.sh"
 
-flaps=100 minutes=0 out="" flaps_set=0
+flaps=100 minutes=0 out="" flaps_set=0 udp=0
 while [ $# -gt 0 ]; do
     case $1 in
     --flaps) flaps=$2 flaps_set=1 && shift 2 ;;
     --minutes) minutes=$2 && shift 2 ;;
+    --udp) udp=$2 && shift 2 ;;
     --out) out=$2 && shift 2 ;;
-    *) fail "usage: soak.sh [--flaps N] [--minutes M] [--out DIR]" ;;
+    *) fail "usage: soak.sh [--flaps N] [--minutes M] [--udp PORT] [--out DIR]" ;;
     esac
 done
-[[ $flaps =~ ^[0-9]+$ && $minutes =~ ^[0-9]+$ ]] || fail "--flaps and --minutes take whole numbers"
+[[ $flaps =~ ^[0-9]+$ && $minutes =~ ^[0-9]+$ && $udp =~ ^[0-9]+$ ]] ||
+    fail "--flaps, --minutes and --udp take whole numbers"
 [ "$minutes" -eq 0 ] || [ "$flaps_set" -eq 1 ] || flaps=0
 [ "$flaps" -gt 0 ] || [ "$minutes" -gt 0 ] || fail "give --flaps or --minutes"
 
@@ -185,6 +192,11 @@ flap() {
 pair_up
 server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 bulk
+if [ "$udp" -gt 0 ]; then
+    native_sctp_drop
+    udp_sysctl "$udp"
+    ASSOC_EXTRA="udp_port = $udp"
+fi
 FAILOVER_MS=$FAILOVER_MS OUTAGE_MS=$OUTAGE_MS echo_bulk_config
 pair_start
 sleep 1 # both paths confirmed by heartbeats
@@ -274,9 +286,12 @@ report() {
                 m1, f + s, mb, f + s
         }' "$WORK/flaps.txt" "$WORK/gaps.txt"
     echo "association ups at site a: $(count_log site-a 'up: peer proved the key')"
+    [ "$udp" -eq 0 ] || echo "inside UDP port $udp; native SCTP packets dropped: $NATIVE"
     LOST=$lost MISMATCHED=$mismatched
 }
 
+NATIVE=0
+[ "$udp" -eq 0 ] || NATIVE=$(native_dropped)
 report >"$WORK/report.txt" # in this shell: it sets LOST and MISMATCHED
 cat "$WORK/report.txt"
 if [ -n "$out" ]; then
@@ -305,6 +320,7 @@ verdict $((MISMATCHED == 0)) "bytes mismatched: $MISMATCHED (want 0)"
 verdict "$(grep -q ' OVER ' "$WORK/report.txt" && echo 0 || echo 1)" \
     "every flap's largest gap within its bound ($(grep -c ' OVER ' "$WORK/report.txt" || true) over)"
 verdict $((ups == 1)) "site a's association up once in the whole run ($ups)"
+[ "$udp" -eq 0 ] || verdict $((NATIVE == 0)) "native SCTP packets dropped: $NATIVE (want 0)"
 verdict $((fds_a1 <= fds_a0)) "site-a's descriptors: $fds_a0 at start, $fds_a1 at end"
 verdict $((fds_b1 <= fds_b0)) "site-b's descriptors: $fds_b0 at start, $fds_b1 at end"
 verdict $((rss_a1 - rss_a0 <= RSS_GROWTH_KB)) \
