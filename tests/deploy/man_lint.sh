@@ -37,9 +37,8 @@ done
 # its default: the page has "*name* =" and, where the table has a default,
 # the same text in "Default: _value_" in that key's paragraph.
 ini=$src/deploy/man/sctpgw.ini.5.scd
-n=0
+keys=$("$src/tests/tools/config_keys.sh" "$src")
 while IFS=$'\t' read -r key deflt; do
-    n=$((n + 1))
     if ! grep -qF "*$key* =" "$ini"; then
         echo "man_lint: key $key (src/config.c) is not in sctpgw.ini(5)" >&2
         bad=1
@@ -54,13 +53,7 @@ while IFS=$'\t' read -r key deflt; do
         echo "man_lint: sctpgw.ini(5) does not give $key's default, $deflt" >&2
         bad=1
     fi
-done < <(sed -n '/^static const key_def_t keys\[\] = {$/,/^};$/p' "$src/src/config.c" |
-    tr '\n' ' ' | grep -oE '(KEY|NUM)\(SEC_[A-Z]+, "[a-z_]+",[^()]*(\([^()]*\)[^()]*)*\)' |
-    sed -E 's/^(KEY|NUM)\(SEC_[A-Z]+, "([a-z_]+)",.*, *("[^"]*"|NULL)\)$/\2\t\3/')
-[ "$n" -ge 19 ] || {
-    echo "man_lint: read only $n keys from src/config.c's table; has its form changed?" >&2
-    exit 1
-}
+done <<<"$keys"
 
 # Every metric name in the renderer's source, as "*name*" in METRICS.
 m=0
@@ -75,6 +68,6 @@ done
     echo "man_lint: found only $m metric names in src/render_prom.c; has its form changed?" >&2
     exit 1
 }
-[ "$bad" -eq 0 ] && echo "ok: all $n keys of src/config.c documented with their defaults" &&
+[ "$bad" -eq 0 ] && echo "ok: all $(grep -c . <<<"$keys") keys of src/config.c documented with their defaults" &&
     echo "ok: all $m metrics of src/render_prom.c named in sctpgw(8)"
 exit "$bad"
