@@ -199,10 +199,11 @@ make_key() { # make_key FILE
     chmod 600 "$1"
 }
 
-# native_sctp_drop: both links drop native SCTP (IPv4, IP protocol 132) at
-# both sites, as some clouds and firewalls do: a u32 filter of priority 2
-# on each link's ingress (site a's ingress qdisc is topo's, whose cuts use
-# priority 1). SCTP inside UDP (udp_port) passes.
+# native_sctp_drop: both links drop native SCTP (IP protocol 132) at both
+# sites, as some clouds and firewalls do: u32 filters on each link's
+# ingress, priority 2 for IPv4 and 4 for IPv6 (a priority holds one
+# protocol; site a's ingress qdisc is topo's, whose cuts use priority 1).
+# SCTP inside UDP (udp_port) passes.
 native_sctp_drop() {
     local site l
     for site in a b; do
@@ -210,7 +211,9 @@ native_sctp_drop() {
             [ "$site" = a ] || in_site b tc qdisc add dev "l$l" handle ffff: ingress ||
                 fail "cannot add an ingress qdisc at site b"
             in_site "$site" tc filter add dev "l$l" parent ffff: prio 2 protocol ip \
-                u32 match ip protocol 132 0xff action drop ||
+                u32 match ip protocol 132 0xff action drop &&
+                in_site "$site" tc filter add dev "l$l" parent ffff: prio 4 protocol ipv6 \
+                    u32 match ip6 protocol 132 0xff action drop ||
                 fail "cannot drop SCTP on l$l at site $site"
         done
     done
@@ -229,7 +232,7 @@ native_dropped() {
     local site l n=0
     for site in a b; do
         for l in 1 2; do
-            n=$((n + $(tc_hits "$site" "l$l" 2)))
+            n=$((n + $(tc_hits "$site" "l$l" 2) + $(tc_hits "$site" "l$l" 4)))
         done
     done
     echo "$n"

@@ -13,8 +13,9 @@
 #   flows beside it nothing;
 # - link 1 cut, the same association carries flows on link 2, still
 #   inside UDP. `sctpgw status` shows each path inside UDP at both ends;
-# - the sysctl gone at site a, its redials do not leave native: it says why.
-# (The links are IPv4; the filters drop IPv4 SCTP.)
+# - the sysctl gone at site a, its redials do not leave native: it says why;
+# - a pair on the links' IPv6 addresses: the same, inside UDP over IPv6.
+# (The filters drop native SCTP over IPv4 and IPv6.)
 . "$(dirname "$0")/lib.sh"
 UDP=9899
 pair_up
@@ -113,4 +114,40 @@ wait_log site-a3 'no usable path for outage_ms' 15
 wait_log site-a3 "ERROR .*udp_port = $UDP: the kernel's net.sctp.udp_port is 0" 10
 sleep 2
 expect "native_dropped=$(($(native_dropped) - before))" native_dropped == 0
+
+# IPv6 links inside UDP: the kernel's UDP socket for IPv6 carries both
+# paths; no fragment, nothing native.
+gw_stop TERM site-a3 site-b3
+topo_restore 1
+udp_sysctl $UDP
+for name in site-a4 site-b4; do
+    if [ "$name" = site-a4 ]; then
+        assoc="role = connect
+local = fd00:1::1, fd00:2::1
+remote = fd00:1::2, fd00:2::2
+primary = fd00:1::2"
+        svc="accept = 127.0.0.1:7004"
+    else
+        assoc="role = listen
+local = fd00:1::2, fd00:2::2"
+        svc="connect = 127.0.0.1:9001"
+    fi
+    printf '[gateway]\nname = %s\npsk_file = site.key\ncontrol = %s\n[association]\n%s\n' \
+        "$name" "$WORK/$name.sock" "$assoc" >"$WORK/$name.ini"
+    printf 'udp_port = %s\nfailover_ms = 500\n[echo]\n%s\n' "$UDP" "$svc" >>"$WORK/$name.ini"
+done
+before=$(native_dropped)
+pair_start 4
+grep -q 'paths fd00:1::2' "$WORK/site-a4.log" || fail "site-a4's association is not on IPv6"
+r=$(client a --connect 127.0.0.1:7004 --flows 8 --bytes $((1 << 20)) --mode echo --timeout-ms 120000)
+log "IPv6 inside UDP: $r"
+expect "$r" ok == 8
+expect "$r" bytes_verified == $((8 << 20))
+expect "frag6_a=$(net_stat a Ip6FragCreates)" frag6_a == 0
+expect "frag6_b=$(net_stat b Ip6FragCreates)" frag6_b == 0
+expect "native_dropped=$(($(native_dropped) - before))" native_dropped == 0
+for name in site-a4 site-b4; do
+    u=$(gw_status "$name" --json | grep -oE '"udp_port":[0-9]+' | cut -d: -f2 | paste -sd ' ')
+    [ "$u" = "$UDP $UDP" ] || fail "$name's two IPv6 paths are not both inside UDP: $u"
+done
 done_ok
