@@ -13,7 +13,8 @@
 #   flows beside it nothing;
 # - link 1 cut, the same association carries flows on link 2, still
 #   inside UDP. `sctpgw status` shows each path inside UDP at both ends;
-# - the sysctl gone at site a, its redials do not leave native: it says why;
+# - the sysctl gone at site a, its redials do not leave native: it says
+#   why; set again, site a dials inside UDP and carries flows;
 # - a pair on the links' IPv6 addresses: the same, inside UDP over IPv6.
 # (The filters drop native SCTP over IPv4 and IPv6.)
 . "$(dirname "$0")/lib.sh"
@@ -115,11 +116,18 @@ wait_log site-a3 "ERROR .*udp_port = $UDP: the kernel's net.sctp.udp_port is 0" 
 sleep 2
 expect "native_dropped=$(($(native_dropped) - before))" native_dropped == 0
 
+# The sysctl back: site a dials again, inside UDP, and carries flows.
+topo_restore 1
+udp_sysctl $UDP
+wait_log site-a3 'up: peer proved the key' 30 2
+r=$(client a --connect 127.0.0.1:7001 --flows 4 --bytes $((256 << 10)) --mode echo --timeout-ms 60000)
+log "redialled: $r"
+expect "$r" ok == 4
+expect "native_dropped=$(($(native_dropped) - before))" native_dropped == 0
+
 # IPv6 links inside UDP: the kernel's UDP socket for IPv6 carries both
 # paths; no fragment, nothing native.
 gw_stop TERM site-a3 site-b3
-topo_restore 1
-udp_sysctl $UDP
 for name in site-a4 site-b4; do
     if [ "$name" = site-a4 ]; then
         assoc="role = connect
