@@ -59,7 +59,11 @@ void notify_ready(notify_t *n)
     notify_send(n, "READY=1");
     if (n->watchdog_ms && n->watchdog_ms < every)
         every = n->watchdog_ms;
-    uv_timer_start(&n->timer, on_notify_timer, every, every);
+    /* Started once: READY=1 also ends every reload, and restarting the
+     * timer there would push the next ping back each time, so reloads
+     * closer together than a ping's interval would starve the watchdog. */
+    if (!uv_is_active((uv_handle_t *)&n->timer))
+        uv_timer_start(&n->timer, on_notify_timer, every, every);
 }
 
 void notify_reloading(notify_t *n)

@@ -6,7 +6,8 @@
 # comes at half of WATCHDOG_USEC when WATCHDOG_PID is the gateway's own pid
 # and never when it is another process's, SIGHUP sends RELOADING=1 (with
 # MONOTONIC_USEC=) then READY=1, and SIGTERM sends STOPPING=1 before a clean
-# exit. Each gateway's environment is what systemd would set.
+# exit; reloads every 100 ms do not hold the pings back. Each gateway's
+# environment is what systemd would set.
 . "$(dirname "$0")/lib.sh"
 SINK=$ROOT/tests/gw/notify_sink.py
 
@@ -140,6 +141,22 @@ up_after=$(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)
 grep -q 'gw: reloaded: nothing changed' "$WORK/site-a.log" ||
     fail "site a: the reload did not log 'nothing changed': $(grep reload "$WORK/site-a.log")"
 log "ok: SIGHUP at site a: RELOADING=1 with MONOTONIC_USEC=$usec, then READY=1"
+
+# Reloads closer together than the pings (every 100 ms for 4 s, a ping due
+# every 500 ms): the pings keep coming. Each reload's READY=1 once
+# restarted their timer, and not one came.
+t0=$EPOCHREALTIME
+p0=$(n_notify a '^[0-9.]+ WATCHDOG=1$')
+end=$((${t0/./} + 4000000))
+while [ "${EPOCHREALTIME/./}" -lt "$end" ]; do
+    kill -HUP "$(gw_pid site-a)"
+    sleep 0.1
+done
+p1=$(n_notify a '^[0-9.]+ WATCHDOG=1$')
+s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+log "$(count_log site-a 'gw: reloaded: nothing changed') reloads; $((p1 - p0)) watchdog pings in $s s"
+[ $((p1 - p0)) -ge 4 ] ||
+    fail "site a: $((p1 - p0)) WATCHDOG=1 in $s s of reloads every 100 ms, expected about 2 a second"
 
 for s in a b; do
     kill -TERM "$(gw_pid site-$s)"
