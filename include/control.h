@@ -33,6 +33,7 @@ enum {
     CTL_EXIT_REFUSED = 1,     /* the gateway answered with an error */
     CTL_EXIT_USAGE = 2,       /* bad command line or configuration */
     CTL_EXIT_UNREACHABLE = 3, /* no socket, no permission, nothing behind it, or cut short */
+    CTL_EXIT_OUTPUT = 4,      /* the answer could not be written to stdout */
 };
 
 /* Client side: sends one request to the gateway at `path`, writes the body

@@ -142,6 +142,18 @@ static int ctl_copy_answer(int fd, const char *path)
     return CTL_EXIT_UNREACHABLE;
 }
 
+/* What went to stdout must have arrived: a full disk or a closed pipe
+ * otherwise looks like an empty answer given with success. */
+static int ctl_flush(int code)
+{
+    int err = fflush(stdout) ? errno : ferror(stdout) ? EIO : 0;
+
+    if (!err)
+        return code;
+    fprintf(stderr, "sctpgw: cannot write the answer to standard output: %s\n", strerror(err));
+    return CTL_EXIT_OUTPUT;
+}
+
 int ctl_request(const char *path, const char *request)
 {
     char line[CONTROL_REQ_MAX];
@@ -154,12 +166,14 @@ int ctl_request(const char *path, const char *request)
     }
     if ((fd = ctl_connect(path)) < 0)
         return ctl_unreachable(path, errno);
-    if (write(fd, line, (size_t)n) != n) {
+    /* MSG_NOSIGNAL: a gateway that closes first (it turns away a client
+     * over its limit, or stops) is an error to explain, not SIGPIPE. */
+    if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
         fprintf(stderr, "sctpgw: cannot send to the gateway at %s: %s\n", path, strerror(errno));
         close(fd);
         return CTL_EXIT_UNREACHABLE;
     }
     code = ctl_copy_answer(fd, path);
     close(fd);
-    return code;
+    return ctl_flush(code);
 }
