@@ -550,8 +550,14 @@ void flow_on_message(flow_t *f, const wire_msg_t *m)
             flow_log(f, LOG_DEBUG, "peer connected to the back end");
         break;
     case WIRE_CLOSE:
+        /* A final word that only follows both FINs, or answers ours: one
+         * before them would leave the flow waiting for a FIN that cannot
+         * follow, holding its back end until the association ends. */
         f->got_final = 1;
-        flow_maybe_free(f);
+        if (!f->closed && !(f->fin_recv && f->read_eof))
+            flow_close(f, WIRE_E_PROTOCOL, "peer sent CLOSE before both FINs");
+        else
+            flow_maybe_free(f);
         break;
     default:
         flow_close(f, WIRE_E_PROTOCOL, "unexpected message on a flow stream");

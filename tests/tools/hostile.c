@@ -56,6 +56,12 @@
  *   big0      a 1 MiB message on stream 0
  *   bigflow   a 1 MiB DATA message on stream 1
  *   silent    nothing at all: the association is held open, without a word
+ *   earlyclose  the one attack of a peer WITH the key (--auth-key-file and
+ *             --psk-file: a compromised or broken peer gateway): it passes
+ *             both layers (a valid HELLO, a sealed AUTH), waits for READY,
+ *             then opens a flow on stream 1 (OPEN, DATA) and sends CLOSE
+ *             at once, before either side's FIN: a final word the flow
+ *             protocol allows only after both FINs (include/wire.h)
  * +hello makes early, big0 and bigflow start with a valid HELLO and wait for
  * the gateway's answer first (then big0 and bigflow are sealed-looking).
  * OPENs name --service (default "trap").
@@ -112,6 +118,7 @@
 #define T_KEEP      5
 #define T_OPEN      16
 #define T_DATA      18
+#define T_CLOSE     22
 #define T_LAST      22
 #define VERSION     3
 #define F_SEALED    0x0001u
@@ -155,12 +162,13 @@ typedef enum {
     M_BIG0,
     M_BIGFLOW,
     M_SILENT,
-    M_KEEP
+    M_KEEP,
+    M_EARLYCLOSE
 } attack_t;
 
-static const char *const mode_names[] = {"random", "early",   "wrongkey", "version",
-                                         "replay", "noproof", "badproof", "reflect",
-                                         "big0",   "bigflow", "silent",   "keep"};
+static const char *const mode_names[] = {"random",  "early",    "wrongkey",  "version", "replay",
+                                         "noproof", "badproof", "reflect",   "big0",    "bigflow",
+                                         "silent",  "keep",     "earlyclose"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -641,6 +649,7 @@ static int script_start(conn_t *c, const opts_t *o)
         return 1;
     case M_NOPROOF:
     case M_BADPROOF:
+    case M_EARLYCLOSE:
         send_hello(c, o, 1);
         return 1;
     default:
@@ -670,6 +679,9 @@ static void script_main(conn_t *c, const opts_t *o)
         break;
     case M_NOPROOF:
         send_open_data_sealed(c, o);
+        break;
+    case M_EARLYCLOSE:
+        send_sealed(c, 0, T_AUTH, (const uint8_t *)"", 1); /* the proof: keys taken */
         break;
     case M_KEEP:
         send_type(c, 0, T_KEEP, "", 1);
@@ -907,8 +919,9 @@ static void conn_on_error(conn_t *c, const uint8_t *buf, size_t len, first_t *fi
 }
 
 /* A sealed message on stream 0: opened with the keys our HELLO gave, when
- * it had them. */
-static void conn_on_sealed(conn_t *c, uint32_t ppid, uint8_t *buf, size_t len, first_t *first)
+ * it had them. earlyclose's flow starts at the gateway's READY. */
+static void conn_on_sealed(conn_t *c, const opts_t *o, uint32_t ppid, uint8_t *buf, size_t len,
+                           first_t *first)
 {
     uint8_t ad[6];
 
@@ -921,8 +934,10 @@ static void conn_on_sealed(conn_t *c, uint32_t ppid, uint8_t *buf, size_t len, f
     }
     c->nz.rx_ctr0++;
     len -= SEAL_OVER;
-    if (buf[len] == T_READY)
-        c->ready++;
+    if (buf[len] == T_READY && ++c->ready == 1 && o->mode == M_EARLYCLOSE) {
+        send_open_data_sealed(c, o);
+        send_sealed(c, 1, T_CLOSE, (const uint8_t *)"", 1);
+    }
     if (buf[len] == T_ERROR)
         conn_on_error(c, buf, len, first);
 }
@@ -936,7 +951,7 @@ static void conn_on_msg(conn_t *c, const opts_t *o, uint16_t sid, uint32_t ppid,
         return;
     }
     if ((ppid & ~0xffu) == PPID_SEALED) {
-        conn_on_sealed(c, ppid, buf, len, first);
+        conn_on_sealed(c, o, ppid, buf, len, first);
         return;
     }
     if (ppid == PPID_BASE + T_ERROR)
@@ -1116,7 +1131,7 @@ static void usage(FILE *out)
                  "               [--psk-file FILE] [-v]\n"
                  "               ATTACK[+hello][:N]...\n"
                  "attacks: random early wrongkey version replay noproof badproof reflect\n"
-                 "         big0 bigflow silent keep\n"
+                 "         big0 bigflow silent keep earlyclose\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
@@ -1242,6 +1257,11 @@ static int parse_opts(opts_t *o, int argc, char **argv)
         if (!o->has_psk && (o->hello || o->mode == M_REPLAY || o->mode == M_NOPROOF ||
                             o->mode == M_BADPROOF || o->mode == M_REFLECT)) {
             fprintf(stderr, "hostile: %s needs a valid HELLO: give --psk-file\n", argv[i]);
+            return -1;
+        }
+        if (o->mode == M_EARLYCLOSE && (!o->has_psk || o->auth != AUTH_KEY)) {
+            fprintf(stderr, "hostile: %s needs the key: give --psk-file and --auth-key-file\n",
+                    argv[i]);
             return -1;
         }
     }

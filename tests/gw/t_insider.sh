@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A peer WITH the key that breaks the flow protocol (tests/tools/hostile.c,
+# attack earlyclose): past SCTP-AUTH and the handshake, on an association
+# of its own, it opens a flow to site b's [trap] service and sends
+# CLOSE on it before any FIN. Site b must end that flow, say why,
+# and hold nothing for it: within 5 s no trap flow counted and no
+# connection to the trap back end left, while the insider's association
+# is still up and site a's flows beside it lose nothing. (A CLOSE was
+# taken as the final word whenever it came: the flow then waited for a
+# FIN that could never follow and held its back end, its descriptor and
+# its stream until the association ended.)
+. "$(dirname "$0")/lib.sh"
+HOSTILE=${HOSTILE:-$(dirname "$GWLOAD")/hostile}
+INSIDER=10.1.0.3
+[ -x "$HOSTILE" ] || fail "no hostile tool at $HOSTILE (set HOSTILE)"
+pair_up
+in_site a ip addr add "$INSIDER/24" dev l1
+gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+INI
+gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+
+[trap]
+connect = 127.0.0.1:9009
+INI
+server_start b 127.0.0.1:9001 echo
+server_start b 127.0.0.1:9009 sink
+pair_start
+
+# trap_open: site b's count of open [trap] flows.
+trap_open() {
+    gw_status site-b --json | python3 -c 'import json, sys
+print(next(s["flows_open"] for s in json.load(sys.stdin)["services"] if s["name"] == "trap"))'
+}
+# trap_conns: TCP connections to the trap back end at site b.
+trap_conns() { in_site b ss -Htn state established dst 127.0.0.1:9009 | wc -l; }
+
+client a --connect 127.0.0.1:7001 --flows 2 --mode paced --chunk 1024 --interval-ms 20 \
+    --count 400 --timeout-ms 60000 >"$WORK/beside.out" &
+beside=$!
+KEY=$WORK/site.key
+in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
+    --psk-file "$KEY" --service trap --timeout-ms 20000 earlyclose:1 \
+    >"$WORK/insider.out" 2>>"$WORK/insider.log" &
+insider=$!
+PIDS+=("$insider")
+wait_log site-b "peer sent CLOSE before both FINs" 15
+t0=$(now_ms)
+until [ "$(trap_open)" -eq 0 ] && [ "$(trap_conns)" -eq 0 ]; do
+    [ $(($(now_ms) - t0)) -lt 5000 ] ||
+        fail "5 s after the early CLOSEs site b still holds $(trap_open) trap flows and" \
+            "$(trap_conns) connections to the trap back end"
+    sleep 0.2
+done
+log "ok: the early CLOSEs' flows ended within $(($(now_ms) - t0)) ms"
+kill -0 "$insider" 2>/dev/null || fail "the insider's associations ended before the check: $(cat "$WORK/insider.out")"
+wait "$beside" || true
+r=$(cat "$WORK/beside.out")
+log "beside: $r"
+expect "$r" ok == 2
+expect "$r" bytes_verified == $((2 * 400 * 1024))
+wait "$insider" || fail "the hostile tool failed: $(cat "$WORK/insider.log")"
+r=$(cat "$WORK/insider.out")
+log "insider: $r"
+expect "$r" ready == 1
+expect "$r" flow_replies ">=" 1
+expect "$r" still_open == 1
+done_ok
