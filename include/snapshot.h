@@ -61,8 +61,7 @@ typedef struct snap_assoc {
     /* SCTP_GET_ASSOC_STATS, accumulated since the association came up (the
      * kernel resets some fields on every read: assoc.c reads it in one
      * place and adds). */
-    uint64_t rtx_chunks;  /* retransmitted DATA chunks */
-    uint64_t t3_expiries; /* retransmission timeouts */
+    uint64_t rtx_chunks; /* retransmitted DATA chunks */
     uint64_t out_packets, in_packets;
     uint64_t out_ctrl_chunks, in_ctrl_chunks;
     uint64_t out_data_chunks, in_data_chunks;

@@ -218,8 +218,6 @@ static const family_t assoc_families[] = {
      NULL},
     {"sctpgw_association_retransmitted_chunks_total", "counter",
      "DATA chunks the kernel retransmitted on the association.", AS(rtx_chunks), V_COUNT, NULL},
-    {"sctpgw_association_retransmission_timeouts_total", "counter",
-     "Retransmission timer (T3-rtx) expiries on the association.", AS(t3_expiries), V_COUNT, NULL},
     {"sctpgw_association_sent_packets_total", "counter", "SCTP packets sent on the association.",
      AS(out_packets), V_COUNT, NULL},
     {"sctpgw_association_received_packets_total", "counter",

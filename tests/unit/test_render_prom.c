@@ -33,7 +33,6 @@ static void snapshot_build(snapshot_t *s, snap_assoc_t a[3], snap_service_t sv[2
     a[0].bytes_out = 1000;
     a[0].bytes_in = 2000;
     a[0].rtx_chunks = 5;
-    a[0].t3_expiries = 1;
     a[0].out_packets = 100;
     a[0].in_packets = 90;
     a[0].out_data_chunks = 80;
@@ -129,10 +128,6 @@ static const char expected[] =
     "the association.\n"
     "# TYPE sctpgw_association_retransmitted_chunks_total counter\n"
     "sctpgw_association_retransmitted_chunks_total{peer=\"site-b\"} 5\n"
-    "# HELP sctpgw_association_retransmission_timeouts_total Retransmission timer (T3-rtx) "
-    "expiries on the association.\n"
-    "# TYPE sctpgw_association_retransmission_timeouts_total counter\n"
-    "sctpgw_association_retransmission_timeouts_total{peer=\"site-b\"} 1\n"
     "# HELP sctpgw_association_sent_packets_total SCTP packets sent on the association.\n"
     "# TYPE sctpgw_association_sent_packets_total counter\n"
     "sctpgw_association_sent_packets_total{peer=\"site-b\"} 100\n"
@@ -267,7 +262,7 @@ static void test_empty(void)
         help++;
     for (const char *p = text; (p = strstr(p, "# TYPE ")); p++)
         type++;
-    CHECK(help == 32 && type == 32);
+    CHECK(help == 31 && type == 31);
     CHECK(strstr(text, "sctpgw_info{name=\"\",version=\"\"} 1\n") != NULL);
     CHECK(strstr(text, "sctpgw_associations{state=\"ready\"} 0\n") != NULL);
     CHECK(strstr(text, "sctpgw_path_state{") == NULL);
