@@ -396,12 +396,19 @@ static void json_assoc_counters(const snap_assoc_t *a, FILE *out)
         const char *key;
         uint64_t val;
     } c[] = {
-        {"flows_open", a->flows_open},         {"flows_opened", a->flows_opened},
-        {"bytes_out", a->bytes_out},           {"bytes_in", a->bytes_in},
-        {"rtx_chunks", a->rtx_chunks},         {"out_packets", a->out_packets},
-        {"in_packets", a->in_packets},         {"out_ctrl_chunks", a->out_ctrl_chunks},
-        {"in_ctrl_chunks", a->in_ctrl_chunks}, {"out_data_chunks", a->out_data_chunks},
-        {"in_data_chunks", a->in_data_chunks}, {"max_rto_ms", a->max_rto_ms},
+        {"flows_open", a->flows_open},
+        {"flows_opened", a->flows_opened},
+        {"bytes_out", a->bytes_out},
+        {"bytes_in", a->bytes_in},
+        /* SCTP_GET_ASSOC_STATS */
+        {"rtx_chunks", a->rtx_chunks},
+        {"out_packets", a->out_packets},
+        {"in_packets", a->in_packets},
+        {"out_ctrl_chunks", a->out_ctrl_chunks},
+        {"in_ctrl_chunks", a->in_ctrl_chunks},
+        {"out_data_chunks", a->out_data_chunks},
+        {"in_data_chunks", a->in_data_chunks},
+        {"max_rto_ms", a->max_rto_ms},
     };
 
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
