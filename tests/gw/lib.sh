@@ -448,6 +448,25 @@ connect = 127.0.0.1:9001
 INI
 }
 
+# trap_config: the echo pair's configs, site b also carrying [trap] (the
+# service tests/tools/hostile names) to a sink back end on 127.0.0.1:9009;
+# both back ends started.
+trap_config() {
+    gw_config site-a connect <<'INI'
+[echo]
+accept = 127.0.0.1:7001
+INI
+    gw_config site-b listen <<'INI'
+[echo]
+connect = 127.0.0.1:9001
+
+[trap]
+connect = 127.0.0.1:9009
+INI
+    server_start b 127.0.0.1:9001 echo
+    server_start b 127.0.0.1:9009 sink
+}
+
 # echo_bulk_config [SUFFIX]: configs site-aSUFFIX and site-bSUFFIX with two
 # services: [echo] 127.0.0.1:7001 -> 9001 and [bulk] 127.0.0.1:7002 -> 9002.
 echo_bulk_config() {

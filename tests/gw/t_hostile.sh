@@ -127,19 +127,7 @@ parse() {
 pair_up
 in_site a ip addr add "$HOSTILE_ADDR/24" dev l1
 in_site a ip addr add "$WRONG_ADDR/24" dev l1
-gw_config site-a connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-INI
-gw_config site-b listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-
-[trap]
-connect = 127.0.0.1:9009
-INI
-server_start b 127.0.0.1:9001 echo
-server_start b 127.0.0.1:9009 sink
+trap_config
 pair_start
 GW=$(gw_pid site-b)
 # A sanitized gateway holds freed memory in quarantine: its bound is wider.

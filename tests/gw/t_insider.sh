@@ -15,19 +15,7 @@ INSIDER=10.1.0.3
 [ -x "$HOSTILE" ] || fail "no hostile tool at $HOSTILE (set HOSTILE)"
 pair_up
 in_site a ip addr add "$INSIDER/24" dev l1
-gw_config site-a connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-INI
-gw_config site-b listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-
-[trap]
-connect = 127.0.0.1:9009
-INI
-server_start b 127.0.0.1:9001 echo
-server_start b 127.0.0.1:9009 sink
+trap_config
 pair_start
 
 # trap_open: site b's count of open [trap] flows.

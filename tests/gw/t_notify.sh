@@ -51,19 +51,8 @@ wait_notify() {
 }
 n_notify() { grep -cE "$2" "$WORK/notify-$1.out" 2>/dev/null || true; }
 
-echo_pair_config() {
-    gw_config site-a connect <<'INI'
-[echo]
-accept = 127.0.0.1:7001
-INI
-    gw_config site-b listen <<'INI'
-[echo]
-connect = 127.0.0.1:9001
-INI
-}
-
 pair_up
-echo_pair_config
+echo_config
 server_start b 127.0.0.1:9001 echo
 sink_start a
 sink_start b
