@@ -142,8 +142,8 @@ static int ctl_copy_answer(int fd, const char *path)
     return CTL_EXIT_UNREACHABLE;
 }
 
-/* What went to stdout must have arrived: a full disk or a closed pipe
- * otherwise looks like an empty answer given with success. */
+/* What went to stdout must have arrived: a full disk otherwise looks like
+ * an empty answer given with success. */
 static int ctl_flush(int code)
 {
     int err = fflush(stdout) ? errno : ferror(stdout) ? EIO : 0;
