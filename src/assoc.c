@@ -281,10 +281,13 @@ static unsigned assoc_bundle(assoc_t *a, const outmsg_t *m, size_t budget)
  * once a SHUTDOWN is under way (ours, or the peer's, after which the
  * kernel takes no more data), a message it refuses is dropped rather than
  * the association aborted, which would cost the peer its clean end. Flows
- * still open end with the association. */
+ * still open end with the association. ESHUTDOWN is the kernel's word for
+ * the peer's SHUTDOWN too, which can arrive before its notification is
+ * read: the end then comes from the receive side, as a clean one, after
+ * everything the peer sent before it. */
 static int assoc_closing_refused(const assoc_t *a, int r)
 {
-    return a->state == ASSOC_SHUTDOWN && (r == -EPIPE || r == -ESHUTDOWN);
+    return r == -ESHUTDOWN || (a->state == ASSOC_SHUTDOWN && r == -EPIPE);
 }
 
 /* Hands the kernel what it takes: see assoc_next for the order. */
