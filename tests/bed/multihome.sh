@@ -53,6 +53,9 @@ for i in 0 1; do
 done
 frtx=$(($(sctp_mib a SctpFastRetransmits) - frtx0))
 disc=$(($(sctp_mib b SctpInDataChunkDiscards) - disc0))
-[ "$frtx" = 0 ] && [ "$disc" = 0 ] ||
+# A reordered packet arrives twice, so reordering shows in the discards;
+# a fast retransmit without one is a packet lost (once in a clean-clone
+# run, the emulated CPUs busy), which a stray one may be.
+[ "$disc" = 0 ] && [ "$frtx" -le 2 ] ||
     bed_fail "bulk over clean links: $frtx fast retransmits, $disc DATA chunks discarded (the links reorder)"
 echo "PASS: multihomed associations carry all data over IPv4 and IPv6, in order"
