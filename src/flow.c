@@ -282,10 +282,16 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     }
     free(m);
-    if (nread == 0 || nread == UV_ENOBUFS)
+    if (nread == 0)
         return;
     if (nread == UV_EOF) {
         flow_on_eof(f);
+        return;
+    }
+    if (nread == UV_ENOBUFS) {
+        /* on_alloc found no memory (a flow without credit is not read):
+         * libuv keeps watching the socket, so returning would spin. */
+        flow_close(f, WIRE_E_INTERNAL, "out of memory for a read");
         return;
     }
     snprintf(why, sizeof(why), "%s: %s", f->opener ? "client" : "back end",

@@ -275,14 +275,16 @@ gw_config() {
 }
 
 # gw_start SITE NAME: runs sctpgw -c $WORK/NAME.ini in the site's namespace
-# (with GW_NOFILE=SOFT:HARD, under that descriptor limit).
+# (with GW_NOFILE=SOFT:HARD, under that descriptor limit; with GW_SETENV set
+# to VAR=VALUE words, in that environment).
 gw_start() {
-    local site=$1 name=$2 limit=()
-    [ -z "${GW_NOFILE:-}" ] || limit=(prlimit "--nofile=$GW_NOFILE")
+    local site=$1 name=$2 wrap=()
+    [ -z "${GW_NOFILE:-}" ] || wrap=(prlimit "--nofile=$GW_NOFILE")
+    [ -z "${GW_SETENV:-}" ] || wrap+=(env $GW_SETENV)
     # Started directly (not through a shell function) so that $! is the
-    # gateway itself once topo and prlimit have exec'd into it: signals
+    # gateway itself once topo, prlimit and env have exec'd into it: signals
     # reach it.
-    "$TOPO" exec "$site" "${limit[@]}" "$SCTPGW" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
+    "$TOPO" exec "$site" "${wrap[@]}" "$SCTPGW" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
     PIDS+=($!)
     GW_PIDS+=($!)
     PID_NAME[$!]=$name
