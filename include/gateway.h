@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include <uv.h>
+#include "acceptor.h"
 #include "config.h"
 #include "list.h"
 #include "log.h"
@@ -54,8 +55,7 @@ typedef struct gateway {
     uint64_t flood_ended;   /* unproven associations ended since then */
     uint64_t flood_dropped; /* of which pushed out by newer ones at the cap */
 
-    int listen_fd;           /* listen role: the SCTP listening socket, or -1 */
-    uv_poll_t listen_poll;   /* its readiness */
+    acceptor_t peers;        /* listen role: the SCTP listener (peers.fd -1 without) */
     uv_timer_t dial_timer;   /* connect role: next dial, after backoff */
     unsigned dial_failures;  /* consecutive failed dials, for the log (assoc_close_level) */
     uint16_t dial_fail_code; /* ...the last one's reason: a new one is always logged */
@@ -63,8 +63,6 @@ typedef struct gateway {
     int told_no_idata;       /* the kernel refused I-DATA, and we said so once */
     uint8_t auth_key[32];    /* SCTP-AUTH endpoint key (encryption = on) */
     uv_timer_t drain_timer;  /* drain deadline */
-    uv_timer_t listen_retry; /* listen role: accepting again after EMFILE */
-    episode_t listen_paused; /* ...and that episode */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
     uv_signal_t sig_hup; /* reload */

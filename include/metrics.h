@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <uv.h>
+#include "acceptor.h"
 #include "addr.h"
 #include "list.h"
 #include "rlimits.h"
@@ -28,12 +29,7 @@ struct gateway;
 
 typedef struct metrics {
     struct gateway *gw;
-    uv_tcp_t listener;
-    uv_tcp_t refused;    /* the client being reset (metrics_refuse) */
-    int listener_handle; /* the listener's close callback has not run */
-    int refused_handle;  /* `refused` is in use: its close callback has not run */
-    int held;            /* libuv holds a client until `refused` is free */
-    int stopped;         /* metrics_stop has run: freed once both handles have closed */
+    acceptor_t listener; /* the listening socket (acceptor.h) */
     list_t clients;      /* metrics_client_t, in accept order */
     size_t n_clients;    /* clients in the list */
     episode_t refusing;  /* clients reset because METRICS_CLIENTS_MAX were there */

@@ -17,7 +17,7 @@ typedef struct service {
     list_t node;         /* in gw->services while it accepts */
     service_conf_t conf; /* its section, copied: configurations come and go */
     uv_tcp_t listener;
-    uv_timer_t retry;    /* listens again after a pause (EMFILE) */
+    uv_timer_t retry;    /* listens again after a pause (accept() failed) */
     int open;            /* the listener is initialised and not being closed */
     int listener_handle; /* the listener handle exists (its close callback has not run) */
     int retry_handle;    /* the retry timer exists (likewise) */

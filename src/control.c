@@ -1,9 +1,9 @@
-/* The control socket (see control.h): a libuv pipe listener, one request
- * line per connection. Whoever reaches the socket (mode 0660) may ask, but
- * no client can hurt the gateway: a request is at most CONTROL_REQ_MAX
- * bytes, a client that has not asked within CTL_DEADLINE_MS or then takes
- * nothing of its answer for CTL_STALL_MS is dropped, and at most
- * CTL_CLIENTS_MAX are served at once. The answer is built in memory in
+/* The control socket (see control.h): a Unix socket listener (acceptor.h),
+ * one request line per connection. Whoever reaches the socket (mode 0660)
+ * may ask, but no client can hurt the gateway: a request is at most
+ * CONTROL_REQ_MAX bytes, a client that has not asked within CTL_DEADLINE_MS
+ * or then takes nothing of its answer for CTL_STALL_MS is dropped, and at
+ * most CTL_CLIENTS_MAX are served at once. The answer is built in memory in
  * one go, from a snapshot. */
 #include "control.h"
 
@@ -35,12 +35,7 @@
 
 struct control {
     gateway_t *gw;
-    uv_pipe_t server;
-    uv_pipe_t refused;  /* the client being turned away (ctl_turn_away) */
-    int server_handle;  /* server's close callback has not run */
-    int refused_handle; /* refused is in use: its close callback has not run */
-    int held;           /* libuv holds a client until refused is free */
-    int closed;         /* control_close has run: freed once both handles have closed */
+    acceptor_t server; /* the listener */
     char path[CONFIG_CONTROL_MAX];
     dev_t dev; /* the socket file made here: removed at close only if still */
     ino_t ino; /* the same file (a second gateway may have replaced it) */
@@ -319,88 +314,43 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
     }
 }
 
-static void ctl_peer_cred(ctl_client_t *cl)
+static void ctl_peer_cred(ctl_client_t *cl, int fd)
 {
     struct ucred cred;
     socklen_t len = sizeof(cred);
-    uv_os_fd_t fd;
 
     cl->uid = cl->pid = -1;
-    if (uv_fileno((uv_handle_t *)&cl->pipe, &fd) == 0 &&
-        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
         cl->uid = (long)cred.uid;
         cl->pid = (long)cred.pid;
     }
 }
 
-static void on_connection(uv_stream_t *server, int status);
-
-/* c's memory goes once both of its own handles have closed. */
-static void ctl_maybe_free(control_t *c)
+/* Over CTL_CLIENTS_MAX, or with no memory for it, a client is closed at
+ * once: it reads the end of the connection rather than waiting in the
+ * backlog. */
+static void on_client(acceptor_t *ac, int fd)
 {
-    if (c->closed && !c->server_handle && !c->refused_handle)
-        free(c);
-}
-
-/* The refused client's handle is free again: a client that arrived
- * meanwhile, held by libuv, is decided on now. */
-static void on_refused_closed(uv_handle_t *h)
-{
-    control_t *c = h->data;
-
-    c->refused_handle = 0;
-    if (c->closed) {
-        ctl_maybe_free(c);
-        return;
-    }
-    if (c->held) {
-        c->held = 0;
-        on_connection((uv_stream_t *)&c->server, 0);
-    }
-}
-
-/* Over CTL_CLIENTS_MAX, or with no memory for it, a client is accepted
- * and closed at once, so the backlog does not hold it. The handle for
- * that is c's own, so a refusal needs no memory: libuv holds the client,
- * and stops watching the listener, until it is accepted, and a failed
- * allocation here would leave the socket deaf. One client is turned away
- * at a time; the next waits for the handle's close callback. */
-static void ctl_turn_away(control_t *c)
-{
-    if (c->refused_handle) {
-        c->held = 1;
-        return;
-    }
-    c->refused_handle = 1;
-    uv_pipe_init(c->gw->loop, &c->refused, 0);
-    c->refused.data = c;
-    (void)uv_accept((uv_stream_t *)&c->server, (uv_stream_t *)&c->refused);
-    uv_close((uv_handle_t *)&c->refused, on_refused_closed);
-}
-
-static void on_connection(uv_stream_t *server, int status)
-{
-    control_t *c = server->data;
+    control_t *c = container_of(ac, control_t, server);
     ctl_client_t *cl;
 
-    if (status < 0)
-        return;
     if (c->n_clients >= CTL_CLIENTS_MAX || !(cl = calloc(1, sizeof(*cl)))) {
-        ctl_turn_away(c);
+        close(fd);
         return;
     }
     cl->ctl = c;
+    ctl_peer_cred(cl, fd);
     uv_pipe_init(c->gw->loop, &cl->pipe, 0);
     uv_timer_init(c->gw->loop, &cl->deadline);
     cl->pipe.data = cl->deadline.data = cl;
     cl->handles = 2;
     list_push(&c->clients, &cl->node);
     c->n_clients++;
-    if (uv_accept(server, (uv_stream_t *)&cl->pipe) < 0) {
+    if (uv_pipe_open(&cl->pipe, fd) < 0) {
+        close(fd);
         ctl_client_close(cl);
         return;
     }
-    ctl_peer_cred(cl);
     uv_timer_start(&cl->deadline, on_deadline, CTL_DEADLINE_MS, 0);
     if (uv_read_start((uv_stream_t *)&cl->pipe, on_alloc, on_read) < 0)
         ctl_client_close(cl);
@@ -500,8 +450,8 @@ static int ctl_bind(const char *path, struct stat *st, char *err, size_t len)
     return fd;
 }
 
-/* libuv gets the bound socket (uv_pipe_open) and keeps no path: the file
- * goes in control_close, and only if it is still the one made here. */
+/* The file goes in control_close, and only if it is still the one made
+ * here. */
 static int ctl_listen(control_t *c, char *err, size_t len)
 {
     struct stat st;
@@ -511,25 +461,23 @@ static int ctl_listen(control_t *c, char *err, size_t len)
         return fd;
     c->dev = st.st_dev;
     c->ino = st.st_ino;
-    if ((r = uv_pipe_open(&c->server, fd)) < 0) {
+    r = listen(fd, CTL_CLIENTS_MAX) < 0 ? -errno : 0;
+    if (r == 0 && (r = acceptor_start(&c->server, c->gw->loop, fd, &c->gw->log, "ctl",
+                                      "control clients", on_client)) < 0) {
         snprintf(err, len, "cannot use the control socket %s: %s", c->path, uv_strerror(r));
-        close(fd);
-        unlink(c->path);
-        return r;
+    } else if (r < 0) {
+        snprintf(err, len, "cannot listen on %s: %s", c->path, strerror(-r));
     }
-    if ((r = uv_listen((uv_stream_t *)&c->server, CTL_CLIENTS_MAX, on_connection)) < 0) {
-        snprintf(err, len, "cannot listen on %s: %s", c->path, uv_strerror(r));
+    if (r < 0) {
+        close(fd);
         unlink(c->path);
     }
     return r;
 }
 
-static void on_server_closed(uv_handle_t *h)
+static void on_server_closed(acceptor_t *ac)
 {
-    control_t *c = h->data;
-
-    c->server_handle = 0;
-    ctl_maybe_free(c);
+    free(container_of(ac, control_t, server));
 }
 
 int control_start(gateway_t *gw, const char *path, control_t **out, char *err, size_t len)
@@ -543,16 +491,9 @@ int control_start(gateway_t *gw, const char *path, control_t **out, char *err, s
     c->gw = gw;
     snprintf(c->path, sizeof(c->path), "%s", path);
     list_init(&c->clients);
-    if ((r = ctl_make_dir(path, err, len)) < 0 || (r = ctl_clear_stale(path, err, len)) < 0) {
+    if ((r = ctl_make_dir(path, err, len)) < 0 || (r = ctl_clear_stale(path, err, len)) < 0 ||
+        (r = ctl_listen(c, err, len)) < 0) {
         free(c);
-        return r;
-    }
-    uv_pipe_init(gw->loop, &c->server, 0);
-    c->server.data = c;
-    c->server_handle = 1;
-    if ((r = ctl_listen(c, err, len)) < 0) {
-        c->closed = 1;
-        uv_close((uv_handle_t *)&c->server, on_server_closed);
         return r;
     }
     *out = c;
@@ -565,12 +506,11 @@ void control_close(control_t *c)
 
     if (!c)
         return;
-    c->closed = 1;
     while (!list_empty(&c->clients))
         ctl_client_close(container_of(c->clients.next, ctl_client_t, node));
     if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
         unlink(c->path);
-    uv_close((uv_handle_t *)&c->server, on_server_closed);
+    acceptor_close(&c->server, on_server_closed);
 }
 
 static void on_later_closed(uv_handle_t *h)

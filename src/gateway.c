@@ -31,10 +31,6 @@
  * which proves the key within a few round trips, is only pushed out if
  * this many others arrive while it does. As many as the listen backlog. */
 #define UNPROVEN_MAX 128
-/* Associations accepted per readiness callback: a flood of them is taken
- * in slices, with the live flows served in between. */
-#define ACCEPT_BUDGET   32
-#define LISTEN_PAUSE_MS 100 /* out of descriptors: the listener rests this long */
 
 static void gateway_dial(gateway_t *gw);
 static void gateway_finish(gateway_t *gw);
@@ -257,58 +253,17 @@ static void gateway_unproven_gone(gateway_t *gw, int ended)
              (unsigned long long)gw->flood_dropped);
 }
 
-static void on_listen_ready(uv_poll_t *p, int status, int events);
-
-static void on_listen_retry(uv_timer_t *t)
+/* A peer's association, accepted: taken only while running. */
+static void on_peer(acceptor_t *ac, int fd)
 {
-    gateway_t *gw = t->data;
+    gateway_t *gw = container_of(ac, gateway_t, peers);
 
-    if (gw->state == GW_RUNNING && gw->listen_fd >= 0)
-        uv_poll_start(&gw->listen_poll, UV_READABLE, on_listen_ready);
-}
-
-/* accept() failed for want of descriptors or memory: the peer waits in the
- * backlog while the listener rests, rather than the loop spinning on a
- * readiness it cannot serve. Logged once per episode. */
-static void gateway_pause_listen(gateway_t *gw, int err)
-{
-    if (episode_hit(&gw->listen_paused, "no descriptors or memory", uv_now(gw->loop)))
-        log_warn(&gw->log, "assoc", "not accepting peers for now: %s", strerror(err));
-    uv_poll_stop(&gw->listen_poll);
-    uv_timer_start(&gw->listen_retry, on_listen_retry, LISTEN_PAUSE_MS, 0);
-}
-
-static void on_listen_ready(uv_poll_t *p, int status, int events)
-{
-    gateway_t *gw = p->data;
-    uint64_t ms;
-    unsigned long n;
-    int fd;
-
-    (void)events;
-    if (status < 0)
+    if (gw->state != GW_RUNNING) {
+        close(fd);
         return;
-    for (int i = 0; i < ACCEPT_BUDGET; i++) {
-        fd = accept4(gw->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
-            gateway_pause_listen(gw, errno);
-            return;
-        }
-        if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED)
-                log_warn(&gw->log, "assoc", "accepting a peer: %s", strerror(errno));
-            return;
-        }
-        if (episode_end(&gw->listen_paused, uv_now(gw->loop), &ms, &n))
-            log_info(&gw->log, "assoc", "accepting peers again after %llu ms",
-                     (unsigned long long)ms);
-        if (gw->state != GW_RUNNING) {
-            close(fd);
-            continue;
-        }
-        gateway_make_room(gw);
-        assoc_new(gw, fd, 0);
     }
+    gateway_make_room(gw);
+    assoc_new(gw, fd, 0);
 }
 
 static int gateway_listen(gateway_t *gw)
@@ -332,21 +287,13 @@ static int gateway_listen(gateway_t *gw)
         close(fd);
         return r;
     }
-    gw->listen_fd = fd;
-    uv_poll_init_socket(gw->loop, &gw->listen_poll, fd);
-    gw->listen_poll.data = gw;
-    uv_poll_start(&gw->listen_poll, UV_READABLE, on_listen_ready);
+    if ((r = acceptor_start(&gw->peers, gw->loop, fd, &gw->log, "assoc", "peers", on_peer)) < 0) {
+        log_error(&gw->log, "assoc", "cannot watch the SCTP listener: %s", uv_strerror(r));
+        close(fd);
+        return r;
+    }
     log_info(&gw->log, "assoc", "listening for peers on SCTP port %u", cfg->port);
     return 0;
-}
-
-static void gateway_unlisten(gateway_t *gw)
-{
-    if (gw->listen_fd < 0)
-        return;
-    uv_close((uv_handle_t *)&gw->listen_poll, NULL);
-    close(gw->listen_fd);
-    gw->listen_fd = -1;
 }
 
 /* ---- associations ------------------------------------------------------ */
@@ -542,10 +489,9 @@ static void gateway_close_handles(gateway_t *gw)
 {
     gw->state = GW_STOPPED;
     gateway_stop_services(gw);
-    gateway_unlisten(gw);
+    acceptor_close(&gw->peers, NULL);
     uv_close((uv_handle_t *)&gw->dial_timer, NULL);
     uv_close((uv_handle_t *)&gw->drain_timer, NULL);
-    uv_close((uv_handle_t *)&gw->listen_retry, NULL);
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
     uv_close((uv_handle_t *)&gw->sig_hup, NULL);
@@ -613,7 +559,7 @@ static void gateway_drain(gateway_t *gw)
     gw->state = GW_DRAINING;
     notify_stopping(&gw->notify);
     gateway_stop_services(gw);
-    gateway_unlisten(gw);
+    acceptor_close(&gw->peers, NULL);
     uv_timer_stop(&gw->dial_timer);
     log_info(&gw->log, "gw", "draining: %zu flows may finish within %u ms", gateway_flows_live(gw),
              gw->cfg->drain_ms);
@@ -864,9 +810,9 @@ static void reload_listen_socket(gateway_t *gw, const config_t *next)
     const char *what = "";
     int r;
 
-    if (gw->listen_fd < 0)
+    if (gw->peers.fd < 0)
         return;
-    r = sock_tune(gw->listen_fd, &gw->tune, gateway_streams(next), next->sock_buffer, &what);
+    r = sock_tune(gw->peers.fd, &gw->tune, gateway_streams(next), next->sock_buffer, &what);
     if (r < 0)
         log_warn(&gw->log, "assoc", "reload: cannot set %s on the listening socket: %s", what,
                  strerror(-r));
@@ -1218,8 +1164,6 @@ static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
 {
     uv_timer_init(loop, &gw->dial_timer);
     uv_timer_init(loop, &gw->drain_timer);
-    uv_timer_init(loop, &gw->listen_retry);
-    gw->listen_retry.data = gw;
     uv_signal_init(loop, &gw->sig_term);
     uv_signal_init(loop, &gw->sig_int);
     uv_signal_init(loop, &gw->sig_hup);
@@ -1243,7 +1187,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
     gw->cfg = cfg;
     gw->log.level = cfg->log_level;
     gw->log.name = cfg->name;
-    gw->listen_fd = -1;
+    gw->peers.fd = -1;
     gw->started = uv_now(loop);
     list_init(&gw->assocs);
     list_init(&gw->services);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include "gateway.h"
 #include "http.h"
 #include "render_prom.h"
@@ -190,54 +192,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         client_answer(c, r.status, r.head_only);
 }
 
-static void on_connection(uv_stream_t *server, int status);
-
-/* m's memory goes once both of its own handles have closed. */
-static void metrics_maybe_free(metrics_t *m)
+/* Past METRICS_CLIENTS_MAX, or with no memory for it, a client is reset:
+ * it fails at once instead of waiting in the backlog. Logged once per
+ * episode. */
+static void metrics_refuse(metrics_t *m, int fd, const char *why)
 {
-    if (m->stopped && !m->listener_handle && !m->refused_handle)
-        free(m);
-}
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
 
-/* The refused client's handle is free again: a client that arrived
- * meanwhile, held by libuv, is decided on now. */
-static void on_refused_closed(uv_handle_t *h)
-{
-    metrics_t *m = h->data;
-
-    m->refused_handle = 0;
-    if (m->stopped) {
-        metrics_maybe_free(m);
-        return;
-    }
-    if (m->held) {
-        m->held = 0;
-        on_connection((uv_stream_t *)&m->listener, 0);
-    }
-}
-
-/* Past METRICS_CLIENTS_MAX, or with no memory for it, a client is accepted
- * only to be reset: it fails at once instead of waiting in the backlog.
- * The handle for that is m's own, so a refusal needs no memory: libuv
- * holds the client, and the listener stops reading, until it is accepted,
- * and a failed allocation here would leave the listener deaf. One client
- * is reset at a time; the next waits for the handle's close callback.
- * Logged once per episode. */
-static void metrics_refuse(metrics_t *m, const char *why)
-{
-    if (m->refused_handle) {
-        m->held = 1;
-        return;
-    }
     if (episode_hit(&m->refusing, why, uv_now(m->gw->loop)))
         log_warn(&m->gw->log, "metrics", "refusing clients: %s", why);
-    m->refused_handle = 1;
-    uv_tcp_init(m->gw->loop, &m->refused);
-    m->refused.data = m;
-    if (uv_accept((uv_stream_t *)&m->listener, (uv_stream_t *)&m->refused) == 0 &&
-        uv_tcp_close_reset(&m->refused, on_refused_closed) == 0)
-        return;
-    uv_close((uv_handle_t *)&m->refused, on_refused_closed);
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    close(fd);
 }
 
 static void client_peer(metrics_client_t *c)
@@ -252,26 +217,22 @@ static void client_peer(metrics_client_t *c)
         addr_format(&a, c->peer, sizeof(c->peer));
 }
 
-static void on_connection(uv_stream_t *server, int status)
+static void on_client(acceptor_t *ac, int fd)
 {
-    metrics_t *m = server->data;
+    metrics_t *m = container_of(ac, metrics_t, listener);
     metrics_client_t *c;
     uint64_t ms;
     unsigned long n;
 
-    if (status < 0) {
-        log_debug(&m->gw->log, "metrics", "accepting a client: %s", uv_strerror(status));
-        return;
-    }
     if (m->n_clients >= METRICS_CLIENTS_MAX) {
-        metrics_refuse(m, METRICS_BUSY);
+        metrics_refuse(m, fd, METRICS_BUSY);
         return;
     }
     if (episode_end(&m->refusing, uv_now(m->gw->loop), &ms, &n))
         log_info(&m->gw->log, "metrics", "serving clients again: %lu refused in %llu ms", n,
                  (unsigned long long)ms);
     if (!(c = calloc(1, sizeof(*c)))) {
-        metrics_refuse(m, "out of memory");
+        metrics_refuse(m, fd, "out of memory");
         return;
     }
     c->m = m;
@@ -282,7 +243,8 @@ static void on_connection(uv_stream_t *server, int status)
     uv_tcp_init(m->gw->loop, &c->tcp);
     uv_timer_init(m->gw->loop, &c->timer);
     c->handles = 2;
-    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+    if (uv_tcp_open(&c->tcp, fd) < 0) {
+        close(fd);
         client_close(c);
         return;
     }
@@ -295,33 +257,29 @@ static void on_connection(uv_stream_t *server, int status)
 int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr)
 {
     metrics_t *m = calloc(1, sizeof(*m));
-    int r;
+    int fd, r;
 
     if (!m)
         return UV_ENOMEM;
     m->gw = gw;
     list_init(&m->clients);
-    if ((r = uv_tcp_init(gw->loop, &m->listener)) < 0) {
+    if ((fd = acceptor_tcp_listen(addr, 64)) < 0) {
         free(m);
-        return r;
+        return fd;
     }
-    m->listener.data = m;
-    m->listener_handle = 1;
-    if ((r = uv_tcp_bind(&m->listener, &addr->sa, 0)) < 0 ||
-        (r = uv_listen((uv_stream_t *)&m->listener, 64, on_connection)) < 0) {
-        metrics_stop(m);
+    if ((r = acceptor_start(&m->listener, gw->loop, fd, &gw->log, "metrics", "metrics clients",
+                            on_client)) < 0) {
+        close(fd);
+        free(m);
         return r;
     }
     *out = m;
     return 0;
 }
 
-static void on_listener_closed(uv_handle_t *h)
+static void on_listener_closed(acceptor_t *ac)
 {
-    metrics_t *m = h->data;
-
-    m->listener_handle = 0;
-    metrics_maybe_free(m);
+    free(container_of(ac, metrics_t, listener));
 }
 
 void metrics_stop(metrics_t *m)
@@ -330,10 +288,9 @@ void metrics_stop(metrics_t *m)
 
     if (!m)
         return;
-    m->stopped = 1;
     list_foreach_safe(pos, tmp, &m->clients)
     {
         client_close(container_of(pos, metrics_client_t, node));
     }
-    uv_close((uv_handle_t *)&m->listener, on_listener_closed);
+    acceptor_close(&m->listener, on_listener_closed);
 }

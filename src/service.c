@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include "acceptor.h"
 #include "assoc.h"
 #include "flow.h"
 #include "gateway.h"
@@ -13,8 +14,7 @@
  * us. A burst may be as large as max_flows, so the backlog is as deep as
  * the kernel allows (net.core.somaxconn caps it; service_check_backlog
  * warns when that is below max_flows). */
-#define BACKLOG         65535
-#define EMFILE_PAUSE_MS 100 /* out of descriptors: stop accepting this long */
+#define BACKLOG 65535
 
 static void on_retry(uv_timer_t *t);
 
@@ -58,7 +58,7 @@ static void on_paused(uv_handle_t *h)
         return;
     }
     if (!gateway_draining(s->gw))
-        uv_timer_start(&s->retry, on_retry, EMFILE_PAUSE_MS, 0);
+        uv_timer_start(&s->retry, on_retry, ACCEPTOR_PAUSE_MS, 0);
 }
 
 /* Closes the listener and tries again after a pause. While it is closed the
@@ -137,8 +137,15 @@ static void on_connection(uv_stream_t *server, int status)
         service_pause(s, "out of file descriptors");
         return;
     }
-    if (status < 0)
+    if (status < 0 && acceptor_stuck(-status)) {
+        /* The client stays queued (no memory, a policy): libuv would call
+         * accept() again at once, inside the loop, for as long as that
+         * lasts, and every flow would stall meanwhile. */
+        service_pause(s, uv_strerror(status));
         return;
+    }
+    if (status < 0)
+        return; /* that client is gone; libuv goes on to the next */
     a = gateway_draining(s->gw) ? NULL : gateway_pick(s->gw, &s->conf);
     if ((why = service_refusal(s, a))) {
         service_refuse(s, why);

@@ -1,23 +1,94 @@
 #!/usr/bin/env bash
-# A gateway out of memory (tests/tools/failmalloc preloaded into site a:
-# while $WORK/nomem exists, every malloc of 4 KiB or more fails). A bulk
-# upload runs when the shortage starts, so site a's reads from its client
-# find no buffer. The gateway must say so and end that flow, not spin on a
-# read it cannot take (it used a whole CPU with nothing logged, and the
-# flow hung); and once memory is back, the same association carries new
-# flows intact.
+# Gateways short of memory (tests/tools/fault preloaded into both: each
+# fault is on while its file exists). A gateway must say what fails, rest
+# rather than spin, keep its other flows moving, and carry on once the
+# shortage ends:
+# 1. site b's SCTP listener: accept() refused by a policy (EPERM) when
+#    site a dials. Before: a warning and a try on every loop turn.
+# 2. site a's accept service and control socket: accept() fails for want
+#    of memory (ENOMEM) while a paced flow runs and a client and a status
+#    request arrive. Before: libuv retried inside the loop for as long as
+#    it lasted, and every flow stalled.
+# 3. site a's reads: every malloc of 4 KiB or more fails while a bulk
+#    upload runs. Before: the read watcher spun at a whole CPU with nothing
+#    logged and the flow hung. Now that flow is reset, and once memory is
+#    back the same association carries new flows intact.
 . "$(dirname "$0")/lib.sh"
-FAILMALLOC=${FAILMALLOC:-$(dirname "$GWLOAD")/libfailmalloc.so}
-[ -f "$FAILMALLOC" ] || fail "no failmalloc module at $FAILMALLOC (set FAILMALLOC)"
+FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
+[ -f "$FAULT" ] || fail "no fault module at $FAULT (set FAULT)"
+EPERM=1
+ENOMEM=12
+
+# fault_env SITE ERRNO: the module and its switches for a site's gateway
+# ($WORK/SITE.nomem: mallocs fail; $WORK/SITE.noaccept: accept4 does).
+fault_env() {
+    echo "LD_PRELOAD=$FAULT FAULT_MALLOC_WHILE=$WORK/$1.nomem FAULT_MALLOC_MIN=4096" \
+        "FAULT_ACCEPT_WHILE=$WORK/$1.noaccept FAULT_ACCEPT_ERRNO=$2"
+}
+
+# cpu_permille NAME MS: how much of a CPU a gateway used over the next MS.
+cpu_permille() {
+    local stat=/proc/$(gw_pid "$1")/stat t0 c0 c1
+    t0=$(now_ms) c0=$(awk '{ print $14 + $15 }' "$stat")
+    sleep "$(($2 / 1000)).$(printf %03d $(($2 % 1000)))"
+    c1=$(awk '{ print $14 + $15 }' "$stat")
+    echo $(((c1 - c0) * 1000 * 1000 / $(getconf CLK_TCK) / ($(now_ms) - t0)))
+}
+
+# no_spin NAME WHAT: fails if the gateway used half a CPU or more over 2 s.
+no_spin() {
+    local used
+    used=$(cpu_permille "$1" 2000)
+    log "$1 used $used per mille of a CPU while $2"
+    [ "$used" -lt 500 ] || fail "$1 used $used per mille of a CPU while $2: spinning"
+}
+
 pair_up
 echo_bulk_config
 server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 bulk
-GW_SETENV="LD_PRELOAD=$FAILMALLOC FAILMALLOC_WHILE=$WORK/nomem FAILMALLOC_MIN=4096" pair_start
 
-# cpu_ticks PID: the process's user and system time, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+log "1. site b cannot accept peers (EPERM)"
+touch "$WORK/site-b.noaccept"
+GW_SETENV=$(fault_env site-b $EPERM) gw_start b site-b
+GW_SETENV=$(fault_env site-a $ENOMEM) gw_start a site-a
+wait_log site-b 'not accepting peers for now: Operation not permitted' 20
+no_spin site-b "it could not accept peers"
+n=$(count_log site-b 'accept')
+[ "$n" -eq 1 ] || fail "site b logged $n lines about accepting, not one: $(grep accept "$WORK/site-b.log" | head -3)"
+rm "$WORK/site-b.noaccept"
+wait_log site-b 'accepting peers again after' 10
+wait_log site-a 'up: peer proved the key' 30
+wait_log site-b 'up: peer proved the key' 10
 
+log "2. site a cannot accept clients (ENOMEM)"
+client a --connect 127.0.0.1:7001 --flows 1 --mode paced --chunk 1024 --interval-ms 20 \
+    --count 300 --timeout-ms 60000 >"$WORK/paced.out" &
+paced=$!
+sleep 1
+touch "$WORK/site-a.noaccept"
+client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 3000 >"$WORK/during.out" &
+gw_status site-a >"$WORK/status.out" 2>&1 &
+status=$!
+sleep 0.5
+no_spin site-a "it could not accept clients"
+wait_log site-a '\[echo\]: not accepting for now: not enough memory' 5
+wait_log site-a 'not accepting control clients for now: Cannot allocate memory' 5
+rm "$WORK/site-a.noaccept"
+wait "$status" || fail "sctpgw status asked meanwhile failed: $(cat "$WORK/status.out")"
+grep -q '^gateway: site-a' "$WORK/status.out" || fail "status asked meanwhile: $(cat "$WORK/status.out")"
+log "ok: the status request asked meanwhile was answered once accept() worked"
+wait "$paced" || true
+r=$(cat "$WORK/paced.out")
+log "paced flow beside: $r"
+expect "$r" ok == 1
+expect "$r" bytes_verified == $((300 * 1024))
+expect "$r" max_gap_ms "<" 1000
+wait_log site-a '\[echo\]: accepting again after' 5
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 10000)
+expect "$r" ok == 1
+
+log "3. site a has no memory for reads"
 client a --connect 127.0.0.1:7002 --mode bulk --flows 1 --bytes 64G --timeout-ms 120000 \
     >"$WORK/bulk.out" &
 bulk=$!
@@ -25,20 +96,13 @@ until [ "$(gw_bytes_out site-a | cut -d' ' -f2)" -gt 4000000 ]; do
     kill -0 "$bulk" 2>/dev/null || fail "the upload ended before the shortage: $(cat "$WORK/bulk.out")"
     sleep 0.5
 done
-touch "$WORK/nomem"
-log "out of memory from now on"
+touch "$WORK/site-a.nomem"
 sleep 1
-pid=$(gw_pid site-a)
-t0=$(now_ms) c0=$(cpu_ticks "$pid")
-sleep 2
-used=$(((($(cpu_ticks "$pid") - c0) * 1000 / $(getconf CLK_TCK)) * 1000 / ($(now_ms) - t0)))
-log "site a used $used per mille of a CPU while out of memory"
-[ "$used" -lt 500 ] || fail "site a used $used per mille of a CPU while out of memory: spinning"
-wait_log site-a 'flow [0-9]+ \[bulk\].*reset: out of memory' 10
+no_spin site-a "out of memory"
+wait_log site-a 'flow [0-9]+ \[bulk\].*reset: out of memory for a read' 10
 timeout 30 tail --pid="$bulk" -f /dev/null || fail "the upload's client did not see its flow end"
 log "upload: $(cat "$WORK/bulk.out")"
-rm "$WORK/nomem"
-
+rm "$WORK/site-a.nomem"
 r=$(client a --connect 127.0.0.1:7001 --flows 4 --bytes 1M --timeout-ms 60000)
 log "memory back: $r"
 expect "$r" ok == 4

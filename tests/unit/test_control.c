@@ -3,7 +3,8 @@
  * gateway behind it stubs that answer from a hand-built snapshot. The
  * allocations of the socket's own code can be made to fail (the test is
  * linked with --wrap=malloc,--wrap=calloc), to see that a client the
- * socket has no memory for is still turned away. */
+ * socket has no memory for is still turned away, and so can its accept()
+ * (--wrap=accept4). */
 #include "control.h"
 #include "check.h"
 
@@ -34,6 +35,22 @@ void *__wrap_malloc(size_t size)
 void *__wrap_calloc(size_t n, size_t size)
 {
     return fail_allocs ? NULL : __real_calloc(n, size);
+}
+
+static int fail_accepts;      /* accept4 fails with this errno */
+static unsigned long accepts; /* accept4 calls */
+
+int __real_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+int __wrap_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
+
+int __wrap_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    accepts++;
+    if (fail_accepts) {
+        errno = fail_accepts;
+        return -1;
+    }
+    return __real_accept4(fd, addr, len, flags);
 }
 
 static size_t stub_flows; /* flows in the snapshot status takes */
@@ -326,6 +343,27 @@ static void test_no_memory(void)
     scene_end(&s, tc, 2);
 }
 
+/* accept() failing for want of memory leaves the client in the backlog and
+ * the socket readable: the listener rests between tries (a few calls in
+ * half a second, not one per loop turn), and serves the client once
+ * accept() works again. */
+static void test_accept_fails(void)
+{
+    scene_t s;
+    tclient_t tc[1];
+
+    scene_start(&s);
+    fail_accepts = ENOMEM;
+    accepts = 0;
+    tclient_start(&s.loop, &tc[0], s.path, "status\n", 1);
+    CHECK(run_until_ended(&s, tc, 1, 500) == 0);
+    CHECK(accepts >= 2 && accepts <= 10);
+    fail_accepts = 0;
+    CHECK(run_until_ended(&s, tc, 1, 2000) == 1);
+    CHECK(answered_ok(&tc[0], "gateway: test"));
+    scene_end(&s, tc, 1);
+}
+
 /* A unix socket bound at path, not listening. Returns its descriptor. */
 static int bind_at(const char *path)
 {
@@ -479,6 +517,7 @@ int main(void)
 {
     test_burst();
     test_no_memory();
+    test_accept_fails();
     test_socket_file();
     test_stale_or_live();
     test_answers();

@@ -1,0 +1,60 @@
+/* An accept loop on a listening socket the gateway made itself, for the
+ * listeners whose clients it takes as descriptors: the SCTP listener, the
+ * control socket and the metrics port (accept services use libuv's own,
+ * service.c). A listening socket stays readable while a client waits in
+ * its backlog, so an accept() that fails for want of memory or descriptors,
+ * or by a policy, would be tried again on every loop turn (libuv's
+ * uv_listen even retries at once, inside the loop, until it works): here
+ * such a failure rests the listener for ACCEPTOR_PAUSE_MS instead, logged
+ * once per episode, and the client waits in the backlog meanwhile. */
+#ifndef SCTPGW_ACCEPTOR_H
+#define SCTPGW_ACCEPTOR_H
+
+#include <uv.h>
+#include "addr.h"
+#include "log.h"
+#include "rlimits.h"
+
+#define ACCEPTOR_PAUSE_MS 100 /* how long a listener rests after accept() failed */
+#define ACCEPTOR_BUDGET   32  /* clients taken per readiness: others' turn comes */
+
+typedef struct acceptor acceptor_t;
+
+/* A client's descriptor (nonblocking, close-on-exec), now the callee's. */
+typedef void acceptor_client_cb(acceptor_t *ac, int fd);
+typedef void acceptor_closed_cb(acceptor_t *ac);
+
+struct acceptor {
+    int fd;                    /* the listening socket, the acceptor's own */
+    uv_poll_t poll;            /* its readiness */
+    uv_timer_t retry;          /* the end of a rest */
+    int handles;               /* of poll and retry, not yet closed */
+    const logger_t *log;       /* where a rest is said */
+    const char *subsys, *what; /* "assoc", "peers": "not accepting peers for now" */
+    acceptor_client_cb *on_client;
+    acceptor_closed_cb *on_closed; /* both handles closed: the owner may go */
+    episode_t resting;             /* accept() failing, and since when */
+};
+
+/* Watches `fd`, a socket that listens already, which the acceptor owns
+ * from then on (closed by acceptor_close). Returns 0, or a libuv error
+ * with nothing started and `fd` still the caller's. */
+int acceptor_start(acceptor_t *ac, uv_loop_t *loop, int fd, const logger_t *log, const char *subsys,
+                   const char *what, acceptor_client_cb *on_client);
+
+/* Closes the socket at once (clients in its backlog are refused) and the
+ * handles; on_closed, if given, runs once both have closed. Nothing is
+ * done, and on_closed never runs, for an acceptor that did not start. */
+void acceptor_close(acceptor_t *ac, acceptor_closed_cb *on_closed);
+
+/* A TCP socket listening on addr, as libuv makes one (SO_REUSEADDR; an
+ * IPv6 wildcard takes IPv4 clients too). Returns its descriptor or -errno. */
+int acceptor_tcp_listen(const addr_t *addr, int backlog);
+
+/* Whether an accept() error leaves the client in the backlog, so that the
+ * next accept() would fail alike: anything but a network error of that one
+ * client, which accept() took off the queue (accept(2): ENETDOWN, EPROTO,
+ * ...), an aborted connection or an empty backlog. `err` is a positive errno. */
+int acceptor_stuck(int err);
+
+#endif

@@ -1,0 +1,131 @@
+/* Accept loops that rest when accept() fails (see acceptor.h). */
+#include "acceptor.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void on_ready(uv_poll_t *p, int status, int events);
+
+int acceptor_stuck(int err)
+{
+    switch (err) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+    case EINTR:
+    case ECONNABORTED:
+    case ENETDOWN:
+    case EPROTO:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+        return 0;
+    default:
+        return 1;
+    }
+}
+
+int acceptor_tcp_listen(const addr_t *addr, int backlog)
+{
+    int one = 1, zero = 0, r;
+    int fd = socket(addr->sa.sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+        (addr->sa.sa_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) ||
+        bind(fd, &addr->sa, addr_len(addr)) < 0 || listen(fd, backlog) < 0) {
+        r = -errno;
+        close(fd);
+        return r;
+    }
+    return fd;
+}
+
+static void on_retry(uv_timer_t *t)
+{
+    acceptor_t *ac = t->data;
+
+    uv_poll_start(&ac->poll, UV_READABLE, on_ready);
+}
+
+static void acceptor_rest(acceptor_t *ac, int err)
+{
+    if (episode_hit(&ac->resting, "accept failed", uv_now(ac->retry.loop)))
+        log_warn(ac->log, ac->subsys, "not accepting %s for now: %s", ac->what, strerror(err));
+    uv_poll_stop(&ac->poll);
+    uv_timer_start(&ac->retry, on_retry, ACCEPTOR_PAUSE_MS, 0);
+}
+
+static void on_ready(uv_poll_t *p, int status, int events)
+{
+    acceptor_t *ac = p->data;
+    uint64_t ms;
+    unsigned long n;
+    int fd;
+
+    (void)events;
+    if (status < 0)
+        return;
+    for (int i = 0; i < ACCEPTOR_BUDGET && ac->fd >= 0; i++) {
+        fd = accept4(ac->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && acceptor_stuck(errno)) {
+            acceptor_rest(ac, errno);
+            return;
+        }
+        if (fd < 0)
+            return; /* the backlog is empty, or that client is gone */
+        if (episode_end(&ac->resting, uv_now(p->loop), &ms, &n))
+            log_info(ac->log, ac->subsys, "accepting %s again after %llu ms", ac->what,
+                     (unsigned long long)ms);
+        ac->on_client(ac, fd); /* may close ac */
+    }
+}
+
+int acceptor_start(acceptor_t *ac, uv_loop_t *loop, int fd, const logger_t *log, const char *subsys,
+                   const char *what, acceptor_client_cb *on_client)
+{
+    int r;
+
+    memset(ac, 0, sizeof(*ac));
+    ac->fd = -1;
+    if ((r = uv_poll_init_socket(loop, &ac->poll, fd)) < 0)
+        return r;
+    uv_timer_init(loop, &ac->retry);
+    ac->poll.data = ac->retry.data = ac;
+    ac->handles = 2;
+    ac->fd = fd;
+    ac->log = log;
+    ac->subsys = subsys;
+    ac->what = what;
+    ac->on_client = on_client;
+    uv_poll_start(&ac->poll, UV_READABLE, on_ready);
+    return 0;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    acceptor_t *ac = h->data;
+
+    if (--ac->handles == 0 && ac->on_closed)
+        ac->on_closed(ac);
+}
+
+void acceptor_close(acceptor_t *ac, acceptor_closed_cb *on_closed)
+{
+    if (ac->fd < 0)
+        return;
+    ac->on_closed = on_closed;
+    uv_close((uv_handle_t *)&ac->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&ac->retry, on_handle_closed);
+    close(ac->fd);
+    ac->fd = -1;
+}

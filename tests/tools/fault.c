@@ -1,0 +1,51 @@
+/* fault: an LD_PRELOAD module for t_nomem that makes a gateway short of
+ * memory on demand, as the kernel or the C library would. Each fault is on
+ * while its file exists, so a test turns it on and off from outside:
+ *   FAULT_MALLOC_WHILE=FILE FAULT_MALLOC_MIN=N: malloc of N bytes or more
+ *     fails with ENOMEM (smaller ones go on: the loop itself must run);
+ *   FAULT_ACCEPT_WHILE=FILE FAULT_ACCEPT_ERRNO=E: accept4() fails with
+ *     errno E and leaves the client queued, as the kernel does when it has
+ *     no memory for the new socket or a security module refuses it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+
+void *__libc_malloc(size_t n);
+
+static int fault_on(const char *file_var)
+{
+    const char *path = getenv(file_var);
+
+    return path && access(path, F_OK) == 0;
+}
+
+static unsigned long fault_num(const char *var)
+{
+    const char *v = getenv(var);
+
+    return v ? strtoul(v, NULL, 10) : 0;
+}
+
+void *malloc(size_t n)
+{
+    unsigned long min = fault_num("FAULT_MALLOC_MIN");
+
+    if (min && n >= min && fault_on("FAULT_MALLOC_WHILE")) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __libc_malloc(n);
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    unsigned long err = fault_num("FAULT_ACCEPT_ERRNO");
+
+    if (err && fault_on("FAULT_ACCEPT_WHILE")) {
+        errno = (int)err;
+        return -1;
+    }
+    return (int)syscall(SYS_accept4, fd, addr, len, flags);
+}
