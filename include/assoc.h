@@ -42,6 +42,7 @@ typedef struct assoc {
     uv_timer_t timer;   /* connect/handshake/shutdown deadline */
     uv_timer_t reap;    /* tears down after a failed send, from the loop */
     uv_timer_t warm;    /* sends KEEP while idle (assoc_on_warm) */
+    uv_timer_t starved; /* tries again while SCTP's memory is short (assoc_on_writable) */
     uv_idle_t flusher;  /* hands the flows' queues to the kernel once per loop turn */
     size_t turn_bytes;  /* flows' bytes handed to the kernel in this loop turn */
     uint64_t last_send; /* loop time of the last message handed to the kernel */
@@ -72,6 +73,7 @@ typedef struct assoc {
     msgq_t urgent;       /* stream 0 and credit grants: ahead of every flow */
     fairq_t fairq;       /* the flows' own queues, served fairly */
     int kernel_full;     /* the socket refused a message: wait until writable */
+    uint64_t starved_at; /* loop time the socket last refused one while writable, or 0 */
     unsigned bundled;    /* messages sent with MSG_MORE since one without */
     pace_t pace;         /* the kernel's share: SO_SNDBUF as decided */
     int sndbuf_hit;      /* kernel_full happened since the last sizing */

@@ -15,6 +15,7 @@
 #define SHUTDOWN_TIMEOUT_MS  5000  /* graceful SHUTDOWN before an ABORT */
 #define REKEY_GRACE_MS       10000 /* a rekey's bound beyond outage_ms */
 #define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
+#define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
 #define READ_BUDGET          256   /* messages per readiness callback */
 /* Bytes read from the socket per readiness callback, and of them handled
  * there (opened, written to TCP): a loop turn that spent longer handling
@@ -129,7 +130,8 @@ static void assoc_arm(assoc_t *a)
 
     if (a->state == ASSOC_CLOSED)
         return;
-    if ((a->kernel_full && assoc_queued(a)) || a->state == ASSOC_CONNECTING)
+    if ((a->kernel_full && assoc_queued(a) && !uv_is_active((uv_handle_t *)&a->starved)) ||
+        a->state == ASSOC_CONNECTING)
         want |= UV_WRITABLE;
     if (want == a->poll_events)
         return;
@@ -1118,6 +1120,43 @@ static void assoc_read(assoc_t *a)
         uv_idle_start(&a->opener, on_inbox);
 }
 
+static void on_starved(uv_timer_t *t);
+
+/* The socket has room. If it still refuses the first message, what is
+ * short is SCTP's memory (net.sctp.sctp_mem), not the socket's buffer: the
+ * socket stays writable, so waiting for that would spin the loop for as
+ * long as the shortage lasts. It is tried again every ASSOC_STARVED_MS
+ * instead; said once per episode (one with no refusal for a second ends). */
+static void assoc_on_writable(assoc_t *a)
+{
+    uint64_t sent = a->sent_since, now = uv_now(a->gw->loop);
+
+    a->kernel_full = 0;
+    assoc_flush(a, 0);
+    if (a->state == ASSOC_CLOSED)
+        return;
+    if (a->kernel_full && a->sent_since == sent) {
+        if (!a->starved_at || now - a->starved_at > 1000)
+            assoc_log(a, LOG_WARN,
+                      "the kernel has no memory for SCTP sends (net.sctp.sctp_mem): "
+                      "trying again every %u ms",
+                      ASSOC_STARVED_MS);
+        a->starved_at = now;
+        uv_timer_start(&a->starved, on_starved, ASSOC_STARVED_MS, 0);
+        assoc_arm(a);
+        return;
+    }
+    assoc_flush_turn(a);
+}
+
+static void on_starved(uv_timer_t *t)
+{
+    assoc_t *a = t->data;
+
+    if (a->state != ASSOC_CLOSED)
+        assoc_on_writable(a);
+}
+
 static void on_poll(uv_poll_t *p, int status, int events)
 {
     assoc_t *a = p->data;
@@ -1139,11 +1178,8 @@ static void on_poll(uv_poll_t *p, int status, int events)
         }
         assoc_established(a);
     }
-    if ((events & UV_WRITABLE) && a->state != ASSOC_CLOSED) {
-        a->kernel_full = 0;
-        assoc_flush(a, 0);
-        assoc_flush_turn(a);
-    }
+    if ((events & UV_WRITABLE) && a->state != ASSOC_CLOSED)
+        assoc_on_writable(a);
     if ((events & UV_READABLE) && a->state != ASSOC_CLOSED)
         assoc_read(a);
 }
@@ -1181,6 +1217,9 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     a->handles++;
     uv_timer_init(gw->loop, &a->warm);
     a->warm.data = a;
+    a->handles++;
+    uv_timer_init(gw->loop, &a->starved);
+    a->starved.data = a;
     a->handles++;
     uv_idle_init(gw->loop, &a->flusher);
     a->flusher.data = a;
@@ -1307,6 +1346,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     uv_close((uv_handle_t *)&a->timer, on_handle_closed);
     uv_close((uv_handle_t *)&a->reap, on_handle_closed);
     uv_close((uv_handle_t *)&a->warm, on_handle_closed);
+    uv_close((uv_handle_t *)&a->starved, on_handle_closed);
     uv_close((uv_handle_t *)&a->flusher, on_handle_closed);
     uv_close((uv_handle_t *)&a->opener, on_handle_closed);
     uv_close((uv_handle_t *)&a->paths.outage, on_handle_closed);

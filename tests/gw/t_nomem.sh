@@ -13,6 +13,11 @@
 #    upload runs. Before: the read watcher spun at a whole CPU with nothing
 #    logged and the flow hung. Now that flow is reset, and once memory is
 #    back the same association carries new flows intact.
+# 4. the kernel's memory for SCTP (net.sctp.sctp_mem, the whole VM's)
+#    squeezed to nothing during a bulk upload: the sockets stay writable
+#    but refuse every send. Before: the gateways spun on that readiness
+#    (up to a whole CPU each). Now they say so and try again every 10 ms, and
+#    once the memory is back the upload completes intact.
 . "$(dirname "$0")/lib.sh"
 FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
 [ -f "$FAULT" ] || fail "no fault module at $FAULT (set FAULT)"
@@ -107,6 +112,32 @@ r=$(client a --connect 127.0.0.1:7001 --flows 4 --bytes 1M --timeout-ms 60000)
 log "memory back: $r"
 expect "$r" ok == 4
 expect "$r" bytes_verified == $((4 * 1048576))
+
+log "4. no kernel memory for SCTP"
+client a --connect 127.0.0.1:7002 --mode bulk --flows 1 --bytes 100M --timeout-ms 120000 \
+    >"$WORK/bulk.out" &
+bulk=$!
+sleep 2
+mem=$(cat /proc/sys/net/sctp/sctp_mem)
+echo "1 1 1" >/proc/sys/net/sctp/sctp_mem
+sleep 0.5
+cpu_permille site-a 2000 >"$WORK/cpu-a" &
+a_check=$!
+used_b=$(cpu_permille site-b 2000)
+wait "$a_check"
+used_a=$(cat "$WORK/cpu-a")
+echo "$mem" >/proc/sys/net/sctp/sctp_mem
+log "while SCTP had no memory site a used $used_a and site b $used_b per mille of a CPU"
+[ "$used_a" -lt 500 ] && [ "$used_b" -lt 500 ] ||
+    fail "site a used $used_a and site b $used_b per mille of a CPU while SCTP had no memory: spinning"
+log "SCTP's memory back ($mem)"
+[ "$(count_log site-a 'no memory for SCTP sends')$(count_log site-b 'no memory for SCTP sends')" != 00 ] ||
+    fail "neither gateway said that SCTP had no memory"
+wait "$bulk" || true
+r=$(cat "$WORK/bulk.out")
+log "upload: $r"
+expect "$r" ok == 1
+expect "$r" bytes_verified == $((100 * 1048576))
 for site in site-a site-b; do
     [ "$(count_log "$site" 'assoc [0-9]+ peer [^:]*: closed')" -eq 0 ] ||
         fail "$site: the association ended: $(grep -E 'assoc [0-9]+ peer [^:]*: closed' "$WORK/$site.log")"
