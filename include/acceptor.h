@@ -1,12 +1,13 @@
-/* An accept loop on a listening socket the gateway made itself, for the
- * listeners whose clients it takes as descriptors: the SCTP listener, the
- * control socket and the metrics port (accept services use libuv's own,
- * service.c). A listening socket stays readable while a client waits in
- * its backlog, so an accept() that fails for want of memory or descriptors,
- * or by a policy, would be tried again on every loop turn (libuv's
- * uv_listen even retries at once, inside the loop, until it works): here
- * such a failure rests the listener for ACCEPTOR_PAUSE_MS instead, logged
- * once per episode, and the client waits in the backlog meanwhile. */
+/* An accept loop on a listening socket the gateway made itself, for every
+ * listener whose clients it takes: the SCTP listener, the accept services,
+ * the control socket and the metrics port. A listening socket stays
+ * readable while a client waits in its backlog, so an accept() that fails
+ * for want of memory or descriptors, or by a policy, would be tried again
+ * on every loop turn (libuv's uv_listen even retries at once, inside the
+ * loop, until it works, and when out of descriptors accepts and closes
+ * waiting clients without a word): here such a failure rests the listener
+ * for ACCEPTOR_PAUSE_MS instead, logged once per episode, and the client
+ * waits in the backlog meanwhile. */
 #ifndef SCTPGW_ACCEPTOR_H
 #define SCTPGW_ACCEPTOR_H
 
@@ -50,6 +51,10 @@ void acceptor_close(acceptor_t *ac, acceptor_closed_cb *on_closed);
 /* A TCP socket listening on addr, as libuv makes one (SO_REUSEADDR; an
  * IPv6 wildcard takes IPv4 clients too). Returns its descriptor or -errno. */
 int acceptor_tcp_listen(const addr_t *addr, int backlog);
+
+/* Closes an accepted client's descriptor with a reset, for a client turned
+ * away: it fails at once instead of waiting for an answer. */
+void acceptor_reset(int fd);
 
 /* Whether an accept() error leaves the client in the backlog, so that the
  * next accept() would fail alike: anything but a network error of that one

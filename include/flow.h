@@ -63,11 +63,10 @@ typedef struct flow {
     unsigned ending : 1;      /* reset or refused: counted in its association's n_ending */
 } flow_t;
 
-/* A client connected to an accept service: opens a flow on `a`. The client
- * is accepted from `server`; on failure it is reset and the reason logged.
- * Returns -ENOMEM, the client not accepted, when there was no memory for
- * the flow: libuv then stops polling the listener until it accepts. */
-int flow_accept(struct assoc *a, const service_conf_t *svc, uv_stream_t *server);
+/* A client accepted by a service, `fd`, becomes a flow on `a`; on failure
+ * it is closed and the reason logged. Returns -ENOMEM when there was no
+ * memory for the flow: `fd` is then still the caller's. */
+int flow_accept(struct assoc *a, const service_conf_t *svc, int fd);
 
 /* The peer opened a flow on `sid` for `service`. */
 void flow_open_inbound(struct assoc *a, uint16_t sid, const char *service);

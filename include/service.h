@@ -1,11 +1,13 @@
 /* Accept services: a TCP listener per [service] with accept = ..., whose
  * clients become flows on an association. Each is allocated on its own and
  * holds a copy of its section, so a reload can add one, or stop one while
- * the others run on: its memory goes once its handles have closed. */
+ * the others run on: its memory goes once its handles have closed. The
+ * accept loop is acceptor.c's, as for the gateway's other listeners. */
 #ifndef SCTPGW_SERVICE_H
 #define SCTPGW_SERVICE_H
 
 #include <uv.h>
+#include "acceptor.h"
 #include "config.h"
 #include "list.h"
 #include "rlimits.h"
@@ -14,16 +16,12 @@ struct gateway;
 
 typedef struct service {
     struct gateway *gw;
-    list_t node;         /* in gw->services while it accepts */
-    service_conf_t conf; /* its section, copied: configurations come and go */
-    uv_tcp_t listener;
-    uv_timer_t retry;    /* listens again after a pause (accept() failed) */
-    int open;            /* the listener is initialised and not being closed */
-    int listener_handle; /* the listener handle exists (its close callback has not run) */
-    int retry_handle;    /* the retry timer exists (likewise) */
-    int stopped;         /* service_stop has run: freed once both handles have closed */
-    episode_t refusing;  /* clients accepted only to be reset */
-    episode_t paused;    /* the listener closed for a while */
+    list_t node;                     /* in gw->services while it accepts */
+    service_conf_t conf;             /* its section, copied: configurations come and go */
+    acceptor_t acceptor;             /* its listener, resting while accept() fails */
+    char what[CONFIG_NAME_MAX + 12]; /* "[NAME] clients", for the log */
+    int stopped;                     /* service_stop has run: freed once the acceptor has closed */
+    episode_t refusing;              /* clients accepted only to be reset */
 } service_t;
 
 /* Allocates a service for `conf` (copied), binds and listens, and adds it

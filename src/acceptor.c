@@ -50,6 +50,14 @@ int acceptor_tcp_listen(const addr_t *addr, int backlog)
     return fd;
 }
 
+void acceptor_reset(int fd)
+{
+    struct linger reset = {.l_onoff = 1, .l_linger = 0};
+
+    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+    close(fd);
+}
+
 static void on_retry(uv_timer_t *t)
 {
     acceptor_t *ac = t->data;

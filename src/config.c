@@ -821,7 +821,7 @@ static int check_psk(parse_state_t *st)
     return 0;
 }
 
-/* The IPv6 wildcard listens dual-stack (service.c): it takes the port on
+/* The IPv6 wildcard listens dual-stack (acceptor_tcp_listen): it takes the port on
  * every IPv4 address as well. */
 static int is_v6_any(const addr_t *a)
 {
@@ -829,7 +829,7 @@ static int is_v6_any(const addr_t *a)
 }
 
 /* An IPv4-mapped address ([::ffff:10.0.0.1]) listens on the IPv4 address
- * itself (service.c binds dual-stack): it is compared as that. */
+ * itself (acceptor_tcp_listen binds dual-stack): it is compared as that. */
 static addr_t listener_plain(const addr_t *a)
 {
     addr_t v4;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include "assoc.h"
 #include "dial.h"
 #include "gateway.h"
@@ -612,7 +613,7 @@ static const char *peer_of(uv_tcp_t *tcp, char *buf, size_t len)
     return addr_format(&peer, buf, len);
 }
 
-int flow_accept(assoc_t *a, const service_conf_t *svc, uv_stream_t *server)
+int flow_accept(assoc_t *a, const service_conf_t *svc, int fd)
 {
     flow_t *f = flow_new(a, svc->name, 1);
     char who[ADDR_STRLEN];
@@ -622,7 +623,8 @@ int flow_accept(assoc_t *a, const service_conf_t *svc, uv_stream_t *server)
         return -ENOMEM;
     uv_tcp_init(a->gw->loop, &f->tcp);
     f->tcp_init = 1;
-    if (uv_accept(server, (uv_stream_t *)&f->tcp) < 0) {
+    if (uv_tcp_open(&f->tcp, fd) < 0) {
+        close(fd); /* not the handle's: it would not take it */
         f->assoc = NULL;
         flow_close(f, WIRE_E_INTERNAL, "accept failed");
         return 0;

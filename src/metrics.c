@@ -197,12 +197,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
  * episode. */
 static void metrics_refuse(metrics_t *m, int fd, const char *why)
 {
-    struct linger reset = {.l_onoff = 1, .l_linger = 0};
-
     if (episode_hit(&m->refusing, why, uv_now(m->gw->loop)))
         log_warn(&m->gw->log, "metrics", "refusing clients: %s", why);
-    (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
-    close(fd);
+    acceptor_reset(fd);
 }
 
 static void client_peer(metrics_client_t *c)

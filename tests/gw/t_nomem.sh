@@ -9,6 +9,12 @@
 #    of memory (ENOMEM) while a paced flow runs and a client and a status
 #    request arrive. Before: libuv retried inside the loop for as long as
 #    it lasted, and every flow stalled.
+#    Then the service out of descriptors for real (its soft RLIMIT_NOFILE
+#    lowered below what it holds) while a client connects. Before: the
+#    service closed its listener, which reset the waiting client (or,
+#    with a spare descriptor, libuv accepted and closed it unlogged). Now
+#    the listener says so and rests, and the client, kept waiting in the
+#    backlog, is served once descriptors are back.
 # 3. site a's reads: every malloc of 4 KiB or more fails while a bulk
 #    upload runs. Before: the read watcher spun at a whole CPU with nothing
 #    logged and the flow hung. Now that flow is reset, and once memory is
@@ -77,7 +83,7 @@ gw_status site-a >"$WORK/status.out" 2>&1 &
 status=$!
 sleep 0.5
 no_spin site-a "it could not accept clients"
-wait_log site-a '\[echo\]: not accepting for now: not enough memory' 5
+wait_log site-a 'not accepting \[echo\] clients for now: Cannot allocate memory' 5
 wait_log site-a 'not accepting control clients for now: Cannot allocate memory' 5
 rm "$WORK/site-a.noaccept"
 wait "$status" || fail "sctpgw status asked meanwhile failed: $(cat "$WORK/status.out")"
@@ -89,9 +95,27 @@ log "paced flow beside: $r"
 expect "$r" ok == 1
 expect "$r" bytes_verified == $((300 * 1024))
 expect "$r" max_gap_ms "<" 1000
-wait_log site-a '\[echo\]: accepting again after' 5
+wait_log site-a 'accepting \[echo\] clients again after' 5
 r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 10000)
 expect "$r" ok == 1
+
+pid=$(gw_pid site-a)
+nofile=$(prlimit --pid "$pid" --nofile --noheadings --output SOFT)
+# Below what it holds (past standard error): no new descriptor can be had.
+prlimit --pid "$pid" --nofile=3: || fail "cannot lower site a's descriptor limit"
+log "site a's descriptor limit lowered from $nofile to 3 ($(ls "/proc/$pid/fd" | wc -l) open)"
+client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 20000 >"$WORK/emfile.out" &
+waiting=$!
+wait_log site-a 'not accepting \[echo\] clients for now: Too many open files' 5
+no_spin site-a "it had no descriptors"
+kill -0 "$waiting" 2>/dev/null || fail "the client was dropped while site a had no descriptors: $(cat "$WORK/emfile.out")"
+prlimit --pid "$pid" --nofile="$nofile:"
+wait "$waiting" || true
+r=$(cat "$WORK/emfile.out")
+log "client that waited for a descriptor: $r"
+expect "$r" ok == 1
+expect "$r" bytes_verified == 1000
+wait_log site-a 'accepting \[echo\] clients again after' 5 2
 
 log "3. site a has no memory for reads"
 client a --connect 127.0.0.1:7002 --mode bulk --flows 1 --bytes 64G --timeout-ms 120000 \
