@@ -52,7 +52,8 @@ typedef struct assoc {
     outmsg_t *next;                    /* taken from a queue (and sealed) but not yet sent */
     uint64_t rekeyed_at;               /* loop time of the last rekey (or READY) */
     uint64_t stalls_at;                /* loop time stalled flows were last checked */
-    uint64_t rekey_started;            /* initiator: when the rekey under way began */
+    uint64_t rekey_started;            /* when the rekey under way began (0: none) */
+    uint64_t old_keys_since;           /* since when the peer's old keys wait (0: gone) */
     int heard;                         /* a message (not a notification) came from the peer */
     uint64_t heard_at;                 /* loop time of the peer's last message */
     uint64_t ready_at;                 /* loop time it became READY (0: never) */

@@ -135,6 +135,11 @@ int seal_on_control(seal_t *s, const wire_msg_t *m, wire_msg_t *out);
  * answerable. Returns 1 with the REKEY to send, else 0. */
 int seal_pending(seal_t *s, wire_msg_t *out);
 
+/* Whether the peer's old receive key is still held after its SWITCH, for
+ * the messages it said it sealed with it: 1 with how many it announced and
+ * how many have been opened, else 0. */
+int seal_old_waits(const seal_t *s, uint64_t *announced, uint64_t *opened);
+
 /* Short texts for logs. */
 const char *seal_err_name(seal_err_t e);
 

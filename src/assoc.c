@@ -712,22 +712,52 @@ static int assoc_take_keys(assoc_t *a)
     return 0;
 }
 
+/* How long `busy` has lasted, from *since (set the first time it is seen). */
+static uint64_t assoc_lasted(uint64_t *since, int busy, uint64_t now)
+{
+    if (!busy)
+        *since = 0;
+    else if (!*since)
+        *since = now;
+    return busy ? now - *since : 0;
+}
+
+/* Every step of a rekey, at either end, and the last messages under the
+ * peer's old keys wait only for messages in flight, which an association
+ * that is still up delivers within outage_ms. A peer that lets either wait
+ * longer (broken, or holding the key and misusing it) would stop rekeys
+ * and keep old keys for good: the association ends, saying which. */
+static int assoc_rekey_stuck(assoc_t *a, uint64_t now)
+{
+    uint64_t bound = a->gw->cfg->outage_ms + REKEY_GRACE_MS, announced = 0, opened = 0;
+    int old = seal_old_waits(&a->seal, &announced, &opened);
+    char why[160];
+
+    if (assoc_lasted(&a->rekey_started, a->seal.phase != SEAL_IDLE, now) > bound) {
+        assoc_close(a, WIRE_E_PROTOCOL, "rekey: the peer did not complete it in time");
+        return 1;
+    }
+    if (assoc_lasted(&a->old_keys_since, old, now) <= bound)
+        return 0;
+    snprintf(why, sizeof(why),
+             "rekey: the peer announced %llu messages under its old keys, %llu came in %llu ms",
+             (unsigned long long)announced, (unsigned long long)opened,
+             (unsigned long long)(now - a->old_keys_since));
+    assoc_close(a, WIRE_E_PROTOCOL, why);
+    return 1;
+}
+
 /* Fresh keys every rekey_s, or sooner after SEAL_REKEY_BYTES: started by
- * the initiator from the warm timer, so at most a few hundred ms late. */
+ * the initiator from the warm timer, so at most a few hundred ms late; at
+ * both ends the same timer holds the peer to assoc_rekey_stuck's bounds. */
 static void assoc_rekey_check(assoc_t *a)
 {
     wire_msg_t out;
     uint64_t now = uv_now(a->gw->loop);
 
-    if (!a->initiator || !a->keyed || !a->gw->cfg->encryption || a->state != ASSOC_READY)
+    if (!a->keyed || !a->gw->cfg->encryption || a->state != ASSOC_READY ||
+        assoc_rekey_stuck(a, now) || !a->initiator)
         return;
-    /* Every step of a rekey waits only for messages in flight, which an
-     * association that is still up delivers within outage_ms. */
-    if (a->seal.phase != SEAL_IDLE &&
-        now - a->rekey_started > a->gw->cfg->outage_ms + REKEY_GRACE_MS) {
-        assoc_close(a, WIRE_E_PROTOCOL, "rekey: the peer did not complete it in time");
-        return;
-    }
     if (now - a->rekeyed_at < a->gw->cfg->rekey_s * 1000ull && !seal_rekey_due(&a->seal))
         return;
     if (seal_rekey_start(&a->seal, &out)) {

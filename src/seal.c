@@ -288,6 +288,17 @@ int seal_pending(seal_t *s, wire_msg_t *out)
     return r;
 }
 
+int seal_old_waits(const seal_t *s, uint64_t *announced, uint64_t *opened)
+{
+    const seal_rx_t *old = &s->rx[(s->rx_newest + 1) & 1u];
+
+    if (!old->live || !old->last_known)
+        return 0;
+    *announced = old->last;
+    *opened = old->opened;
+    return 1;
+}
+
 const char *seal_err_name(seal_err_t e)
 {
     switch (e) {

@@ -9,10 +9,19 @@
 # taken as the final word whenever it came: the flow then waited for a
 # FIN that could never follow and held its back end, its descriptor and
 # its stream until the association ended.)
+# Two more insiders at the same time misuse the rekey (include/seal.h):
+# halfrekey offers fresh keys and never switches; badswitch switches but
+# announces 1,000 more messages under the old keys than it sealed. Site b
+# must end each association, saying which, once outage_ms (2 s here) and
+# the 10 s of grace have passed, not before (12-16 s after it came up),
+# and tell the insider why. (Before, site b waited for good: a responder's
+# rekey had no deadline, and an old key was kept for as many messages as
+# the peer announced, while no new rekey could start.)
 . "$(dirname "$0")/lib.sh"
 HOSTILE=${HOSTILE:-$(dirname "$GWLOAD")/hostile}
 INSIDER=10.1.0.3
 [ -x "$HOSTILE" ] || fail "no hostile tool at $HOSTILE (set HOSTILE)"
+OUTAGE_MS=2000 # the rekey's bound is outage_ms + 10 s
 pair_up
 in_site a ip addr add "$INSIDER/24" dev l1
 trap_config
@@ -35,6 +44,15 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "
     >"$WORK/insider.out" 2>>"$WORK/insider.log" &
 insider=$!
 PIDS+=("$insider")
+# One association per name at site b: each insider has its own.
+declare -A rekeyer
+for attack in halfrekey badswitch; do
+    in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
+        --psk-file "$KEY" --name "$attack" --timeout-ms 30000 "$attack:1" \
+        >"$WORK/$attack.out" 2>>"$WORK/insider.log" &
+    rekeyer[$attack]=$!
+    PIDS+=("$!")
+done
 wait_log site-b "peer sent CLOSE before both FINs" 15
 t0=$(now_ms)
 until [ "$(trap_open)" -eq 0 ] && [ "$(trap_conns)" -eq 0 ]; do
@@ -56,4 +74,19 @@ log "insider: $r"
 expect "$r" ready == 1
 expect "$r" flow_replies ">=" 1
 expect "$r" still_open == 1
+
+wait_log site-b "closed: rekey: the peer did not complete it in time" 20
+wait_log site-b "closed: rekey: the peer announced [0-9]+ messages under its old keys, [0-9]+ came in" 20
+for attack in halfrekey badswitch; do
+    wait "${rekeyer[$attack]}" || fail "$attack: the hostile tool failed: $(cat "$WORK/insider.log")"
+    r=$(cat "$WORK/$attack.out")
+    log "$attack: $r"
+    expect "$r" ready == 1
+    expect "$r" ended == 1
+    expect "$r" told == 1
+    expect "$r" end_ms_min ">=" 12000
+    expect "$r" end_ms_max "<" 16000
+done
+[ "$(count_log site-b 'assoc [0-9]+ peer site-a: closed')" -eq 0 ] ||
+    fail "site b's association with site a ended: $(grep -E 'peer site-a: closed' "$WORK/site-b.log")"
 done_ok

@@ -56,12 +56,17 @@
  *   big0      a 1 MiB message on stream 0
  *   bigflow   a 1 MiB DATA message on stream 1
  *   silent    nothing at all: the association is held open, without a word
- *   earlyclose  the one attack of a peer WITH the key (--auth-key-file and
+ *   earlyclose  an attack of a peer WITH the key (--auth-key-file and
  *             --psk-file: a compromised or broken peer gateway): it passes
  *             both layers (a valid HELLO, a sealed AUTH), waits for READY,
  *             then opens a flow on stream 1 (OPEN, DATA) and sends CLOSE
  *             at once, before either side's FIN: a final word the flow
  *             protocol allows only after both FINs (include/wire.h)
+ *   halfrekey  with the key, likewise: at READY it starts a rekey (a sealed
+ *             REKEY, include/seal.h) and never finishes it (no SWITCH)
+ *   badswitch  with the key: at READY it rekeys properly but its SWITCH
+ *             announces 1,000 more messages under the old keys than it
+ *             sealed, which would keep them, and stop rekeys, for good
  * +hello makes early, big0 and bigflow start with a valid HELLO and wait for
  * the gateway's answer first (then big0 and bigflow are sealed-looking).
  * OPENs name --service (default "trap").
@@ -109,26 +114,29 @@
 #include <unistd.h>
 
 /* The gateway's wire format (include/wire.h, include/seal.h), restated. */
-#define PPID_BASE   0x53470000u
-#define PPID_SEALED 0x53470100u /* + the low byte of the keys' epoch (0 at first) */
-#define T_HELLO     1
-#define T_AUTH      2
-#define T_READY     3
-#define T_ERROR     4
-#define T_KEEP      5
-#define T_OPEN      16
-#define T_DATA      18
-#define T_CLOSE     22
-#define T_LAST      22
-#define VERSION     3
-#define F_SEALED    0x0001u
-#define TAG_LEN     16            /* Poly1305 */
-#define SEAL_OVER   (1 + TAG_LEN) /* a sealed message: payload, type byte, tag */
-#define KEY_LEN     32
-#define HELLO_MAX   (4 + 256)
-#define V2_NONCE    32 /* protocol 2's HELLO: version, flags, nonce, window, name */
-#define BIG_LEN     (1024 * 1024)
-#define RAND_MAX_B  70000 /* above the gateway's 64 KiB message limit */
+#define PPID_BASE      0x53470000u
+#define PPID_SEALED    0x53470100u /* + the low byte of the keys' epoch (0 at first) */
+#define T_HELLO        1
+#define T_AUTH         2
+#define T_READY        3
+#define T_ERROR        4
+#define T_KEEP         5
+#define T_REKEY        6
+#define T_SWITCH       7
+#define T_OPEN         16
+#define T_DATA         18
+#define T_CLOSE        22
+#define T_LAST         22
+#define VERSION        3
+#define F_SEALED       0x0001u
+#define TAG_LEN        16            /* Poly1305 */
+#define SEAL_OVER      (1 + TAG_LEN) /* a sealed message: payload, type byte, tag */
+#define KEY_LEN        32
+#define HELLO_MAX      (4 + 256)
+#define V2_NONCE       32 /* protocol 2's HELLO: version, flags, nonce, window, name */
+#define BIG_LEN        (1024 * 1024)
+#define HELLO_NAME_MAX 32    /* of the name in our HELLO (--name) */
+#define RAND_MAX_B     70000 /* above the gateway's 64 KiB message limit */
 
 /* Key derivations (src/handshake.c): HMAC-SHA-256 keyed with a label over
  * the key file's bytes. */
@@ -163,12 +171,14 @@ typedef enum {
     M_BIGFLOW,
     M_SILENT,
     M_KEEP,
-    M_EARLYCLOSE
+    M_EARLYCLOSE,
+    M_HALFREKEY,
+    M_BADSWITCH
 } attack_t;
 
-static const char *const mode_names[] = {"random",  "early",    "wrongkey",  "version", "replay",
-                                         "noproof", "badproof", "reflect",   "big0",    "bigflow",
-                                         "silent",  "keep",     "earlyclose"};
+static const char *const mode_names[] = {
+    "random", "early",   "wrongkey", "version", "replay",     "noproof",   "badproof", "reflect",
+    "big0",   "bigflow", "silent",   "keep",    "earlyclose", "halfrekey", "badswitch"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -193,6 +203,11 @@ typedef struct nz {
     uint64_t tx_ctr[2]; /* streams 0 and 1 */
     uint64_t rx_ctr0;
     int started, keyed;
+    /* A rekey (halfrekey, badswitch): our ephemeral, then the next keys. */
+    uint8_t re_priv[32], r2i_next[KEY_LEN];
+    uint8_t tx_epoch; /* 1 once we switched */
+    int rx_next;      /* r2i_next holds the gateway's epoch 1 */
+    uint64_t sealed;  /* messages sealed under the first keys */
 } nz_t;
 
 typedef struct conn {
@@ -230,6 +245,7 @@ typedef struct opts {
     uint8_t auth_key[KEY_LEN]; /* the SCTP-AUTH endpoint key (auth != off) */
     uint8_t psk[KEY_LEN];      /* the Noise psk, when has_psk */
     int has_psk;
+    const char *name; /* in our HELLO: "intruder" unless --name */
     unsigned assocs, burst, timeout_ms, retries;
     unsigned rate; /* new connects per second at most, 0: no limit */
     uint64_t seed;
@@ -386,12 +402,13 @@ static int aead_open(const uint8_t k[32], uint64_t n, const uint8_t *ad, size_t 
 }
 
 /* A HELLO_i (version 3, sealed flag) whose Noise message -> psk, e carries
- * the tool's wire_peer_t; `psk` is the Noise psk, right or wrong. */
-static size_t build_hello(nz_t *z, const uint8_t psk[KEY_LEN], uint8_t out[HELLO_MAX])
+ * the tool's wire_peer_t named `name` (at most HELLO_NAME_MAX bytes); `psk` is
+ * the Noise psk, right or wrong. */
+static size_t build_hello(nz_t *z, const uint8_t psk[KEY_LEN], const char *name,
+                          uint8_t out[HELLO_MAX])
 {
-    static const char name[] = "intruder";
-    uint8_t pro[sizeof(prologue_label) - 1 + 4], payload[9 + sizeof(name)], tmp[32];
-    size_t plen = 0, n = sizeof(prologue_label) - 1;
+    uint8_t pro[sizeof(prologue_label) - 1 + 4], payload[9 + HELLO_NAME_MAX], tmp[32];
+    size_t plen = 0, n = sizeof(prologue_label) - 1, name_len = strlen(name);
 
     memset(z, 0, sizeof(*z));
     rnd_fill(z->e_priv, 32);
@@ -411,9 +428,9 @@ static size_t build_hello(nz_t *z, const uint8_t psk[KEY_LEN], uint8_t out[HELLO
     payload[4] = 0; /* flow window 1 MiB */
     payload[5] = 0x10;
     payload[6] = payload[7] = 0;
-    payload[8] = (uint8_t)(sizeof(name) - 1);
-    memcpy(payload + 9, name, sizeof(name) - 1);
-    plen = 9 + sizeof(name) - 1;
+    payload[8] = (uint8_t)name_len;
+    memcpy(payload + 9, name, name_len);
+    plen = 9 + name_len;
     put16(out, VERSION);
     put16(out + 2, F_SEALED);
     memcpy(out + 4, z->e_pub, 32);
@@ -493,9 +510,10 @@ static void send_sealed(conn_t *c, uint16_t sid, unsigned type, const uint8_t *p
         return;
     memcpy(b, p, len);
     b[len] = (uint8_t)type;
-    seal_ad(sid, PPID_SEALED, ad);
+    seal_ad(sid, PPID_SEALED | c->nz.tx_epoch, ad);
     aead_seal(c->nz.i2r, (uint64_t)sid << 48 | c->nz.tx_ctr[sid]++, ad, sizeof(ad), b, len + 1, b);
-    send_msg(c, sid, PPID_SEALED, b, len + SEAL_OVER);
+    c->nz.sealed += c->nz.tx_epoch == 0;
+    send_msg(c, sid, PPID_SEALED | c->nz.tx_epoch, b, len + SEAL_OVER);
 }
 
 /* Sealed-looking: random bytes the size of a sealed `len`-byte payload. */
@@ -516,7 +534,7 @@ static void send_hello(conn_t *c, const opts_t *o, int valid)
     size_t n;
 
     rnd_fill(wrong, sizeof(wrong));
-    n = build_hello(&c->nz, valid ? o->psk : wrong, b);
+    n = build_hello(&c->nz, valid ? o->psk : wrong, o->name, b);
     if (!valid)
         c->nz.started = 0; /* its answer could not open anyway */
     send_type(c, 0, T_HELLO, b, n);
@@ -650,6 +668,8 @@ static int script_start(conn_t *c, const opts_t *o)
     case M_NOPROOF:
     case M_BADPROOF:
     case M_EARLYCLOSE:
+    case M_HALFREKEY:
+    case M_BADSWITCH:
         send_hello(c, o, 1);
         return 1;
     default:
@@ -681,6 +701,8 @@ static void script_main(conn_t *c, const opts_t *o)
         send_open_data_sealed(c, o);
         break;
     case M_EARLYCLOSE:
+    case M_HALFREKEY:
+    case M_BADSWITCH:
         send_sealed(c, 0, T_AUTH, (const uint8_t *)"", 1); /* the proof: keys taken */
         break;
     case M_KEEP:
@@ -918,26 +940,76 @@ static void conn_on_error(conn_t *c, const uint8_t *buf, size_t len, first_t *fi
     }
 }
 
-/* A sealed message on stream 0: opened with the keys our HELLO gave, when
- * it had them. earlyclose's flow starts at the gateway's READY. */
+/* A rekey's first step, as the gateway's initiator takes it (seal.c). */
+static void rekey_offer(conn_t *c)
+{
+    uint8_t pub[32];
+
+    randombytes_buf(c->nz.re_priv, sizeof(c->nz.re_priv));
+    crypto_scalarmult_curve25519_base(pub, c->nz.re_priv);
+    send_sealed(c, 0, T_REKEY, pub, sizeof(pub));
+}
+
+/* The gateway's answer: ck', k_i2r', k_r2i' = HKDF(ck, DH(ours, theirs)),
+ * then our SWITCH under the new keys, announcing `extra` messages more
+ * under the old ones than we sealed. */
+static void rekey_switch(conn_t *c, const uint8_t *key, size_t len, uint64_t extra)
+{
+    uint8_t dh[32], count[8];
+    uint64_t n = c->nz.sealed + extra;
+
+    if (len != 32 || crypto_scalarmult_curve25519(dh, c->nz.re_priv, key) != 0)
+        return;
+    hkdf(c->nz.ck, dh, sizeof(dh), c->nz.ck, c->nz.i2r, c->nz.r2i_next);
+    c->nz.rx_next = 1;
+    c->nz.tx_epoch = 1;
+    for (int i = 0; i < 8; i++)
+        count[i] = (uint8_t)(n >> (56 - 8 * i));
+    send_sealed(c, 0, T_SWITCH, count, sizeof(count));
+}
+
+/* The key that opens the gateway's messages of an epoch, or NULL. */
+static const uint8_t *rx_key(const conn_t *c, uint32_t ppid)
+{
+    if (!c->nz.keyed)
+        return NULL;
+    if ((ppid & 0xffu) == 0)
+        return c->nz.r2i;
+    return (ppid & 0xffu) == 1 && c->nz.rx_next ? c->nz.r2i_next : NULL;
+}
+
+/* What the insiders do at the gateway's READY. */
+static void conn_on_ready(conn_t *c, const opts_t *o)
+{
+    if (o->mode == M_EARLYCLOSE) {
+        send_open_data_sealed(c, o);
+        send_sealed(c, 1, T_CLOSE, (const uint8_t *)"", 1);
+    }
+    if (o->mode == M_HALFREKEY || o->mode == M_BADSWITCH)
+        rekey_offer(c);
+}
+
+/* A sealed message on stream 0: opened with the keys our HELLO gave (or a
+ * rekey's), when it had them. The insiders act at the gateway's READY. */
 static void conn_on_sealed(conn_t *c, const opts_t *o, uint32_t ppid, uint8_t *buf, size_t len,
                            first_t *first)
 {
+    const uint8_t *key = rx_key(c, ppid);
     uint8_t ad[6];
 
     c->sealed_rx++;
     seal_ad(0, ppid, ad);
-    if (!c->nz.keyed || len < SEAL_OVER ||
-        aead_open(c->nz.r2i, c->nz.rx_ctr0, ad, sizeof(ad), buf, len, buf) != 0) {
+    if (!key || len < SEAL_OVER ||
+        aead_open(key, c->nz.rx_ctr0, ad, sizeof(ad), buf, len, buf) != 0) {
         c->unopened++;
         return;
     }
     c->nz.rx_ctr0++;
     len -= SEAL_OVER;
-    if (buf[len] == T_READY && ++c->ready == 1 && o->mode == M_EARLYCLOSE) {
-        send_open_data_sealed(c, o);
-        send_sealed(c, 1, T_CLOSE, (const uint8_t *)"", 1);
-    }
+    if (buf[len] == T_READY && ++c->ready == 1)
+        conn_on_ready(c, o);
+    if (buf[len] == T_REKEY && o->mode == M_BADSWITCH && !c->nz.rx_next)
+        rekey_switch(c, buf, len, 1000);
     if (buf[len] == T_ERROR)
         conn_on_error(c, buf, len, first);
 }
@@ -1128,10 +1200,10 @@ static void usage(FILE *out)
     fprintf(out, "usage: hostile --connect HOST:PORT [--bind ADDR] [--burst N] [--rate N]\n"
                  "               [--retries N] [--seed S] [--service NAME] [--timeout-ms T]\n"
                  "               [--sctp-auth off|wrong | --auth-key-file FILE]\n"
-                 "               [--psk-file FILE] [-v]\n"
+                 "               [--psk-file FILE] [--name NAME] [-v]\n"
                  "               ATTACK[+hello][:N]...\n"
                  "attacks: random early wrongkey version replay noproof badproof reflect\n"
-                 "         big0 bigflow silent keep earlyclose\n"
+                 "         big0 bigflow silent keep earlyclose halfrekey badswitch\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
@@ -1176,6 +1248,7 @@ static int parse_opts(opts_t *o, int argc, char **argv)
         {"seed", required_argument, NULL, 's'},
         {"rate", required_argument, NULL, 'R'},
         {"service", required_argument, NULL, 'S'},
+        {"name", required_argument, NULL, 'N'},
         {"timeout-ms", required_argument, NULL, 't'},
         {"sctp-auth", required_argument, NULL, 'A'},
         {"auth-key-file", required_argument, NULL, 'K'},
@@ -1185,7 +1258,12 @@ static int parse_opts(opts_t *o, int argc, char **argv)
     };
     int c, have_peer = 0;
 
-    *o = (opts_t){.burst = 64, .timeout_ms = 30000, .retries = 20, .seed = 1, .service = "trap"};
+    *o = (opts_t){.burst = 64,
+                  .timeout_ms = 30000,
+                  .retries = 20,
+                  .seed = 1,
+                  .service = "trap",
+                  .name = "intruder"};
     while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -1214,6 +1292,11 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             if (strlen(optarg) == 0 || strlen(optarg) > 63)
                 return -1;
             o->service = optarg;
+            break;
+        case 'N':
+            if (strlen(optarg) == 0 || strlen(optarg) > HELLO_NAME_MAX)
+                return -1;
+            o->name = optarg;
             break;
         case 't':
             o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
@@ -1259,7 +1342,8 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             fprintf(stderr, "hostile: %s needs a valid HELLO: give --psk-file\n", argv[i]);
             return -1;
         }
-        if (o->mode == M_EARLYCLOSE && (!o->has_psk || o->auth != AUTH_KEY)) {
+        if ((o->mode == M_EARLYCLOSE || o->mode == M_HALFREKEY || o->mode == M_BADSWITCH) &&
+            (!o->has_psk || o->auth != AUTH_KEY)) {
             fprintf(stderr, "hostile: %s needs the key: give --psk-file and --auth-key-file\n",
                     argv[i]);
             return -1;
@@ -1302,7 +1386,7 @@ static int attack(const opts_t *o, const char *name)
         return -1;
     }
     if (o->mode == M_REPLAY)
-        replay_len = build_hello(&replay_nz, o->psk, replay_hello);
+        replay_len = build_hello(&replay_nz, o->psk, o->name, replay_hello);
     for (unsigned i = 0; i < rn.n; i++)
         rn.cs[i].idx = i;
     raise_fd_limit(rn.n);

@@ -486,6 +486,41 @@ static void test_rekey_deferred(void)
     seal_free(&r);
 }
 
+/* What the gateway watches for a peer that keeps its old keys alive
+ * (seal_old_waits; assoc.c ends such an association): after an honest
+ * SWITCH the old key goes with its last message; after one announcing
+ * more than were sealed it stays while the new keys work. */
+static void test_rekey_old_waits(void)
+{
+    static held_t late;
+    seal_t i, r;
+    wire_msg_t offer, answer, sw_i, sw_r, out;
+    uint64_t announced = 0, opened = 0;
+
+    pair(&i, &r, 0);
+    CHECK(seal_old_waits(&r, &announced, &opened) == 0);
+    hold(&i, 2, 1, &late); /* under epoch 0, delivered after the SWITCH */
+    rekey(&i, &r);
+    CHECK(seal_old_waits(&r, &announced, &opened) == 1 && announced == opened + 1);
+    CHECK(seal_old_waits(&i, &announced, &opened) == 0);
+    deliver(&r, &late);
+    CHECK(seal_old_waits(&r, &announced, &opened) == 0);
+
+    CHECK(seal_rekey_start(&i, &offer) == 1);
+    CHECK(ctl(&i, &r, &offer, &answer) == 1);
+    CHECK(ctl(&r, &i, &answer, &sw_i) == 1 && sw_i.type == WIRE_SWITCH);
+    sw_i.u.count += 1000;
+    CHECK(ctl(&i, &r, &sw_i, &sw_r) == 1);
+    CHECK(ctl(&r, &i, &sw_r, &out) == 0);
+    CHECK(seal_old_waits(&r, &announced, &opened) == 1 && announced == opened + 1000);
+    roundtrip(&i, &r, 1, 3);
+    roundtrip(&r, &i, 1, 4);
+    CHECK(seal_old_waits(&r, &announced, &opened) == 1 && announced == opened + 1000);
+    CHECK(seal_old_waits(&i, &announced, &opened) == 0);
+    seal_free(&i);
+    seal_free(&r);
+}
+
 /* Every REKEY and SWITCH out of turn, and low-order keys. */
 static void test_rekey_refusals(void)
 {
@@ -652,6 +687,7 @@ int main(void)
     test_interleave();
     test_rekey_in_flight();
     test_rekey_deferred();
+    test_rekey_old_waits();
     test_rekey_refusals();
     test_rekey_due();
     test_rekey_many();
