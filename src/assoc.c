@@ -16,7 +16,8 @@
 #define REKEY_GRACE_MS       10000 /* a rekey's bound beyond outage_ms */
 #define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
 #define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
-#define READ_BUDGET          256   /* messages per readiness callback */
+#define TELL_ROOM            (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
+#define READ_BUDGET          256          /* messages per readiness callback */
 /* Bytes read from the socket per readiness callback, and of them handled
  * there (opened, written to TCP): a loop turn that spent longer handling
  * would hold every other flow's reads and writes back. Reading is cheap
@@ -284,12 +285,15 @@ static unsigned assoc_bundle(assoc_t *a, const outmsg_t *m, size_t budget)
  * kernel takes no more data), a message it refuses is dropped rather than
  * the association aborted, which would cost the peer its clean end. Flows
  * still open end with the association. ESHUTDOWN is the kernel's word for
- * the peer's SHUTDOWN too, which can arrive before its notification is
- * read: the end then comes from the receive side, as a clean one, after
- * everything the peer sent before it. */
-static int assoc_closing_refused(const assoc_t *a, int r)
+ * the peer's SHUTDOWN, and EPIPE for an association already gone (the
+ * peer's SHUTDOWN complete, or its ABORT), either of which can come before
+ * the receive side has been read: the end then comes from there, after
+ * everything the peer sent before it, its last word (an ERROR: why it gave
+ * up) included. A gateway that ran again after a pause (SIGSTOP) otherwise
+ * said only that the kernel refused a send. */
+static int assoc_closing_refused(int r)
 {
-    return r == -ESHUTDOWN || (a->state == ASSOC_SHUTDOWN && r == -EPIPE);
+    return r == -ESHUTDOWN || r == -EPIPE;
 }
 
 /* Hands the kernel what it takes: see assoc_next for the order. */
@@ -314,7 +318,7 @@ static void assoc_flush(assoc_t *a, size_t budget)
             a->contended |= a->fairq.active > 1;
             break;
         }
-        if (r < 0 && !assoc_closing_refused(a, r)) {
+        if (r < 0 && !assoc_closing_refused(r)) {
             assoc_mark_dead(a, r);
             return;
         }
@@ -1329,12 +1333,30 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
     return gateway_dial_news(a->gw) ? LOG_WARN : LOG_DEBUG;
 }
 
+/* The last word: the peer learns why, whatever the load. Under load the
+ * socket may be full (a peer that stops reading fills it), and everything
+ * queued goes with the association anyway, so the ERROR goes now, after
+ * the message already taken and sealed (the peer opens a stream's
+ * messages in order), with the send buffer raised to take both: the
+ * kernel takes a message whenever the buffer has any room, and the
+ * graceful close delivers it once the peer reads again. */
+static void assoc_tell(assoc_t *a, uint16_t code, const char *reason)
+{
+    wire_msg_t err = {.type = WIRE_ERROR};
+
+    err.u.reason.code = code;
+    snprintf(err.u.reason.text, sizeof(err.u.reason.text), "%.255s", reason);
+    assoc_send_msg(a, &err);
+    (void)sock_set_sndbuf(a->fd, a->pace.sndbuf + TELL_ROOM + (a->next ? 2 * a->next->len : 0));
+    a->kernel_full = 0;
+    assoc_flush(a, 0);
+}
+
 static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end_t how)
 {
     int was_ready = a->state == ASSOC_READY || a->state == ASSOC_SHUTDOWN;
     char reason[WIRE_TEXT_MAX + 64], streak[40];
     log_level_t level = assoc_close_level(a, code, streak, sizeof(streak));
-    wire_msg_t err = {.type = WIRE_ERROR};
     size_t flows;
 
     if (a->state == ASSOC_CLOSED)
@@ -1349,12 +1371,8 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     if (assoc_dialing(a))
         a->gw->dial_fail_code = code;
     snprintf(reason, sizeof(reason), "%s", why);
-    if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING) {
-        err.u.reason.code = code;
-        snprintf(err.u.reason.text, sizeof(err.u.reason.text), "%.255s", reason);
-        assoc_send_msg(a, &err);
-        assoc_flush(a, 0);
-    }
+    if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING)
+        assoc_tell(a, code, reason);
     a->state = ASSOC_CLOSED;
     flows = assoc_detach_flows(a, reason);
     assoc_log(a, level, "closed: %s; %zu flow%s reset%s", reason, flows, flows == 1 ? "" : "s",

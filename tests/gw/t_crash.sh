@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Crashes: a gateway killed with SIGKILL, then started again.
+# Crashes: a gateway killed with SIGKILL, then started again; and hangs: a
+# gateway stopped (SIGSTOP) that runs again.
 #
 # (a) The far gateway (site b) dies while 4 paced and 2 bulk flows carry
 #     data. Every near-end client sees its flows reset (gwload: "reset at
@@ -25,6 +26,20 @@
 #     whole handshake on the bed's emulated CPUs: 676 ms in one run, 1,028
 #     in another, 1,569 on a machine busy with a build besides. Outage_ms
 #     (30 s) is what it must stay clear of.
+# (d) The far gateway hangs for 3 s (SIGSTOP: a process stuck on swap, a
+#     debugger, a frozen container) while two paced echo flows and a bulk
+#     upload run. Its kernel keeps the association and answers heartbeats;
+#     once it runs again every flow completes with every byte and no
+#     association ends: a hang shorter than outage_ms costs time only.
+# (e) The far gateway hangs while site a (rekey_s = 1, outage_ms = 500)
+#     uploads in bulk: site a's rekey cannot complete, and outage_ms + 10 s
+#     later a ends the association, saying why, though its socket is full
+#     of bytes b is not reading. Running again, b must read the bytes and
+#     then the reason ("peer gave up: ..."). Before: the ERROR could wait
+#     behind the full socket and go with the association, and b's first
+#     send after the hang failed (EPIPE: the association was gone) and b
+#     ended it at once with "the kernel refused a send: Broken pipe",
+#     unread; in three runs b said why in only one.
 # Times come from $EPOCHREALTIME beside the kill and the gateways' log
 # lines, so that slow process starts in the VM do not count.
 . "$(dirname "$0")/lib.sh"
@@ -48,6 +63,12 @@ assocs() { in_site "$1" tail -n +2 /proc/net/sctp/assocs | wc -l; }
 
 # backend_conns: connections site b holds to its echo back end.
 backend_conns() { in_site b ss -Htn state established '( dport = :9001 )' | wc -l; }
+
+# assoc_ends: how many associations each site has ended so far.
+assoc_ends() {
+    local p='assoc [0-9]+ peer [^:]*: closed'
+    echo "a=$(count_log site-a "$p") b=$(count_log site-b "$p")"
+}
 
 # works: one echo flow through the pair succeeds.
 works() {
@@ -182,5 +203,66 @@ sleep 1
 r="assocs_b=$(assocs b) assocs_a=$(assocs a)"
 check "$r" assocs_b == 1
 check "$r" assocs_a == 1
+
+# ---- (d) the far gateway hangs for 3 s ----------------------------------------
+closed=$(assoc_ends)
+in_bg frozen-paced --connect 127.0.0.1:7001 --flows 2 --mode paced --chunk 1024 \
+    --interval-ms 20 --count 250 --timeout-ms 30000
+frozen=($!)
+in_bg frozen-bulk --connect 127.0.0.1:7002 --mode bulk --flows 1 --bytes 32M --timeout-ms 30000
+frozen+=($!)
+sleep 1
+kill -STOP "$(gw_pid site-b)"
+sleep 3
+kill -CONT "$(gw_pid site-b)"
+wait "${frozen[@]}"
+r=$(cat "$WORK/frozen-paced.out")
+log "paced flows beside the hang: $r"
+check "$r" ok == 2
+check "$r" bytes_verified == $((2 * 250 * 1024))
+check "$r" max_gap_ms ">" 2500 # the hang held them
+r=$(cat "$WORK/frozen-bulk.out")
+log "bulk upload beside the hang: $r"
+check "$r" ok == 1
+check "$r" bytes_verified == $((32 * 1048576))
+r=$(assoc_ends)
+[ "$r" = "$closed" ] || { log "FAIL: an association ended during the hang ($closed before, $r after)" && BAD=$((BAD + 1)); }
+
+# ---- (e) the far gateway hangs during a rekey -----------------------------------
+gw_stop TERM site-a site-b
+
+# hang_in_rekey S LOAD...: a pair of its own (site-aS, site-bS: rekey_s = 1
+# at a, outage_ms = 500) and a client running LOAD; site b hangs until site
+# a ends the association, and runs again 2 s later: b must then say why a
+# gave up.
+hang_in_rekey() {
+    local s=$1 load t_stop ends='assoc [0-9]+ peer [^:]*: closed: '
+    shift
+    OUTAGE_MS=500 echo_bulk_config "$s"
+    sed -i 's/^outage_ms = 500$/&\nrekey_s = 1/' "$WORK/site-a$s.ini" # the dialling end's
+    pair_start "$s"
+    in_bg "hang$s" --timeout-ms 60000 "$@"
+    load=$!
+    wait_log "site-a$s" 'fresh keys' 10
+    sleep 1
+    kill -STOP "$(gw_pid "site-b$s")"
+    t_stop=$(now_ms)
+    wait_log "site-a$s" "$ends" 20
+    log "site a, $(($(now_ms) - t_stop)) ms into the hang: $(grep -E "$ends" "$WORK/site-a$s.log")"
+    sleep 2
+    kill -CONT "$(gw_pid "site-b$s")"
+    wait_log "site-b$s" "$ends" 15
+    r=$(grep -E "$ends" "$WORK/site-b$s.log" | head -n 1)
+    log "site b: $r"
+    [[ "$r" =~ "closed: peer gave up: protocol error: rekey: the peer did not complete it in time" ]] ||
+        { log "FAIL: site b did not say why site a gave up" && BAD=$((BAD + 1)); }
+    wait "$load"
+    gw_stop TERM "site-a$s" "site-b$s"
+}
+log "(e) b hangs in a rekey beside a paced flow: a's end completes while b hangs"
+hang_in_rekey -2 --connect 127.0.0.1:7001 --mode paced --flows 1 --chunk 1024 --interval-ms 20 \
+    --count 2000
+log "(e) b hangs in a rekey beside a bulk upload: a's socket is full"
+hang_in_rekey -3 --connect 127.0.0.1:7002 --mode bulk --flows 1 --bytes 64G
 [ "$BAD" -eq 0 ] || fail "$BAD of the checks did not hold"
 done_ok

@@ -24,6 +24,12 @@
 #    but refuse every send. Before: the gateways spun on that readiness
 #    (up to a whole CPU each). Now they say so and try again every 10 ms, and
 #    once the memory is back the upload completes intact.
+# 5. site a's memory for messages read (calloc) runs out while four flows
+#    echo bulk both ways: site a must end the association and tell site b
+#    why, though its socket is full with the bulk flows' bytes. Before: the
+#    ERROR waited behind them and went with the association, and site b
+#    said only that its peer shut the association down. Then, memory back,
+#    the pair comes up again and carries a flow.
 . "$(dirname "$0")/lib.sh"
 FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
 [ -f "$FAULT" ] || fail "no fault module at $FAULT (set FAULT)"
@@ -31,9 +37,11 @@ EPERM=1
 ENOMEM=12
 
 # fault_env SITE ERRNO: the module and its switches for a site's gateway
-# ($WORK/SITE.nomem: mallocs fail; $WORK/SITE.noaccept: accept4 does).
+# ($WORK/SITE.nomem: mallocs fail; SITE.nocalloc: callocs; SITE.noaccept:
+# accept4).
 fault_env() {
     echo "LD_PRELOAD=$FAULT FAULT_MALLOC_WHILE=$WORK/$1.nomem FAULT_MALLOC_MIN=4096" \
+        "FAULT_CALLOC_WHILE=$WORK/$1.nocalloc FAULT_CALLOC_MIN=4096" \
         "FAULT_ACCEPT_WHILE=$WORK/$1.noaccept FAULT_ACCEPT_ERRNO=$2"
 }
 
@@ -166,4 +174,24 @@ for site in site-a site-b; do
     [ "$(count_log "$site" 'assoc [0-9]+ peer [^:]*: closed')" -eq 0 ] ||
         fail "$site: the association ended: $(grep -E 'assoc [0-9]+ peer [^:]*: closed' "$WORK/$site.log")"
 done
+
+log "5. site a has no memory for messages read, under load both ways"
+client a --connect 127.0.0.1:7001 --flows 4 --bytes 1G --timeout-ms 60000 >"$WORK/both.out" &
+both=$!
+start=$(gw_bytes_out site-a | cut -d' ' -f2)
+until [ "$(gw_bytes_out site-a | cut -d' ' -f2)" -gt $((start + 8000000)) ]; do
+    kill -0 "$both" 2>/dev/null || fail "the echo flows ended before the shortage: $(cat "$WORK/both.out")"
+    sleep 0.5
+done
+touch "$WORK/site-a.nocalloc"
+wait_log site-a 'closed: out of memory for messages read' 10
+rm "$WORK/site-a.nocalloc"
+wait_log site-b 'peer gave up: .*out of memory for messages read' 5
+log "ok: $(grep -E 'peer gave up' "$WORK/site-b.log" | cut -d' ' -f5-)"
+wait "$both" || true
+wait_log site-a 'up: peer proved the key' 30 2
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1M --timeout-ms 30000)
+log "memory back: $r"
+expect "$r" ok == 1
+expect "$r" bytes_verified == 1048576
 done_ok

@@ -3,6 +3,9 @@
  * while its file exists, so a test turns it on and off from outside:
  *   FAULT_MALLOC_WHILE=FILE FAULT_MALLOC_MIN=N: malloc of N bytes or more
  *     fails with ENOMEM (smaller ones go on: the loop itself must run);
+ *   FAULT_CALLOC_WHILE=FILE FAULT_CALLOC_MIN=N: calloc likewise (the
+ *     gateway's receive side takes what it reads with calloc, its flows'
+ *     reads with malloc: one can fail without the other);
  *   FAULT_ACCEPT_WHILE=FILE FAULT_ACCEPT_ERRNO=E: accept4() fails with
  *     errno E and leaves the client queued, as the kernel does when it has
  *     no memory for the new socket or a security module refuses it. */
@@ -13,6 +16,7 @@
 #include <sys/syscall.h>
 
 void *__libc_malloc(size_t n);
+void *__libc_calloc(size_t n, size_t size);
 
 static int fault_on(const char *file_var)
 {
@@ -37,6 +41,17 @@ void *malloc(size_t n)
         return NULL;
     }
     return __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    unsigned long min = fault_num("FAULT_CALLOC_MIN");
+
+    if (min && n * size >= min && fault_on("FAULT_CALLOC_WHILE")) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return __libc_calloc(n, size);
 }
 
 int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
