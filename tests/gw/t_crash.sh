@@ -32,14 +32,16 @@
 #     once it runs again every flow completes with every byte and no
 #     association ends: a hang shorter than outage_ms costs time only.
 # (e) The far gateway hangs while site a (rekey_s = 1, outage_ms = 500)
-#     uploads in bulk: site a's rekey cannot complete, and outage_ms + 10 s
-#     later a ends the association, saying why, though its socket is full
-#     of bytes b is not reading. Running again, b must read the bytes and
-#     then the reason ("peer gave up: ..."). Before: the ERROR could wait
-#     behind the full socket and go with the association, and b's first
-#     send after the hang failed (EPIPE: the association was gone) and b
-#     ended it at once with "the kernel refused a send: Broken pipe",
-#     unread; in three runs b said why in only one.
+#     carries a flow: site a's rekey cannot complete, and outage_ms + 10 s
+#     later a ends the association, saying why. Once beside a paced flow
+#     (a's shutdown then completes while b hangs), once beside a bulk
+#     upload (a's socket is full of bytes b is not reading). Running again
+#     2 s later, b must read what came and then the reason ("peer gave up:
+#     ..."). Before: b's first send after the hang failed (EPIPE: the
+#     association was gone) and b ended it at once, "the kernel refused a
+#     send: Broken pipe", the reason unread (both halves, two runs of
+#     eebd666); and the ERROR could wait behind a full socket and go with
+#     the association.
 # Times come from $EPOCHREALTIME beside the kill and the gateways' log
 # lines, so that slow process starts in the VM do not count.
 . "$(dirname "$0")/lib.sh"

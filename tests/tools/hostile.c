@@ -501,7 +501,7 @@ static void send_type(conn_t *c, uint16_t sid, unsigned type, const void *buf, s
     send_msg(c, sid, PPID_BASE + type, buf, len);
 }
 
-/* A message sealed properly under the keys derived from our HELLO. */
+/* A message sealed properly under our keys: our HELLO's, or a rekey's. */
 static void send_sealed(conn_t *c, uint16_t sid, unsigned type, const uint8_t *p, size_t len)
 {
     uint8_t b[128 + SEAL_OVER], ad[6];
