@@ -13,13 +13,16 @@ and a back end that ends its connections as they arrive.
         halfclose send 1 KiB, half-close, close without reading the echo
         linger    send 1 KiB, read nothing, reset after 100 ms
     prints "opened=X failed=Y" (connections that could not even connect),
-    then each failure's errno and count
+    then each failure's errno and count; SIGUSR1 prints where it is (for a
+    test that waited too long)
     abandon.py server PORT         accept forever; close or reset each
                                    connection at once, alternately
 """
 import collections
 import errno
+import faulthandler
 import selectors
+import signal
 import socket
 import struct
 import sys
@@ -127,6 +130,7 @@ def server(port):
 
 
 def main():
+    faulthandler.register(signal.SIGUSR1)
     if sys.argv[1] == "client":
         client(int(sys.argv[2]), int(sys.argv[3]))
     else:
