@@ -133,10 +133,13 @@ http_route_t http_route(const char *buf, size_t len, const char *path)
 {
     http_route_t r = {0, 0};
     size_t next = 0, plen = strlen(path);
-    long n = line_end(buf, len, &next);
+    long n;
     line_t l;
     int f;
 
+    if (len > HTTP_HEAD_MAX)
+        len = HTTP_HEAD_MAX; /* a head must end within them, or it is 431 */
+    n = line_end(buf, len, &next);
     if (line_scan(buf, n < 0 ? len : (size_t)n, n >= 0, &l)) {
         r.status = 400;
         return r;

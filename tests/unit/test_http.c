@@ -96,6 +96,14 @@ static void test_too_long(void)
     n = (size_t)sprintf(buf, "GET /");
     memset(buf + n, 'a', HTTP_HEAD_MAX + 100 - n);
     CHECK(http_route(buf, HTTP_HEAD_MAX, "/metrics").status == 431);
+    /* a head that ends, but past the limit: as if cut there */
+    n = (size_t)sprintf(buf, "GET /metrics HTTP/1.1\r\nX: ");
+    memset(buf + n, 'a', HTTP_HEAD_MAX + 100 - n);
+    memcpy(buf + HTTP_HEAD_MAX + 100 - 4, "\r\n\r\n", 4);
+    CHECK(http_route(buf, HTTP_HEAD_MAX + 100, "/metrics").status == 431);
+    /* one that ends within it, a body after */
+    memcpy(buf + HTTP_HEAD_MAX - 4, "\r\n\r\n", 4);
+    CHECK(http_route(buf, HTTP_HEAD_MAX + 100, "/metrics").status == 200);
     free(buf);
 }
 
