@@ -225,6 +225,28 @@ def config_seeds():
     return seeds
 
 
+def http_seeds():
+    """The bytes a client sends to the metrics port."""
+    ok = b"GET /metrics HTTP/1.1\r\nHost: 10.0.0.1:9100\r\nAccept: text/plain\r\n\r\n"
+    return {
+        "get": ok,
+        "head": ok.replace(b"GET", b"HEAD", 1),
+        "query": ok.replace(b"/metrics", b"/metrics?name=a", 1),
+        "http10-lf": b"GET /metrics HTTP/1.0\n\n",
+        "post": ok.replace(b"GET", b"POST", 1),
+        "other-path": ok.replace(b"/metrics", b"/metricsx", 1),
+        "http2": ok.replace(b"HTTP/1.1", b"HTTP/2.0", 1),
+        "bad-version": ok.replace(b"HTTP/1.1", b"HTTQ/1.1", 1),
+        "folded": ok.replace(b"\r\nAccept", b"\r\n Accept", 1),
+        "stray-cr": ok.replace(b"text/plain", b"text\r/plain", 1),
+        "no-blank-line": ok[:-2],
+        "with-body": b"GET /metrics HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody",
+        "long-field": b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 9000 + b"\r\n\r\n",
+        "double-space": b"GET  /metrics HTTP/1.1\r\n\r\n",
+        "empty": b"",
+    }
+
+
 def write(target, seeds):
     d = os.path.join(OUT, target)
     shutil.rmtree(d, ignore_errors=True)
@@ -238,6 +260,7 @@ def main():
     write("wire", wire_seeds())
     write("addr", addr_seeds())
     write("reasm", reasm_seeds())
+    write("http", http_seeds())
     write("handshake", handshake_seeds())
     write("config", config_seeds())
     write("seal", seal_seeds())
