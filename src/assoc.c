@@ -17,7 +17,8 @@
 #define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
 #define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
 #define TELL_ROOM            (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
-#define READ_BUDGET          256          /* messages per readiness callback */
+#define FAILED_READS_MAX     64  /* reads of what a failed socket still holds (assoc_on_failed) */
+#define READ_BUDGET          256 /* messages per readiness callback */
 /* Bytes read from the socket per readiness callback, and of them handled
  * there (opened, written to TCP): a loop turn that spent longer handling
  * would hold every other flow's reads and writes back. Reading is cheap
@@ -289,11 +290,14 @@ static unsigned assoc_bundle(assoc_t *a, const outmsg_t *m, size_t budget)
  * peer's SHUTDOWN complete, or its ABORT), either of which can come before
  * the receive side has been read: the end then comes from there, after
  * everything the peer sent before it, its last word (an ERROR: why it gave
- * up) included. A gateway that ran again after a pause (SIGSTOP) otherwise
- * said only that the kernel refused a send. */
+ * up) included. ECONNRESET (the peer's ABORT) and ETIMEDOUT (the peer
+ * lost) are the socket's error, which a send may report before any read:
+ * the notification of the end waits behind the peer's last messages. A
+ * gateway that ran again after a pause (SIGSTOP) otherwise said only that
+ * the kernel refused a send, and dropped what the peer had sent last. */
 static int assoc_closing_refused(int r)
 {
-    return r == -ESHUTDOWN || r == -EPIPE;
+    return r == -ESHUTDOWN || r == -EPIPE || r == -ECONNRESET || r == -ETIMEDOUT;
 }
 
 /* Hands the kernel what it takes: see assoc_next for the order. */
@@ -873,11 +877,27 @@ static void assoc_on_malformed(assoc_t *a, const sock_rcv_t *info, size_t len)
         assoc_close(a, WIRE_E_PROTOCOL, why);
 }
 
+/* The kernel attaches the peer's ABORT chunk to the notification when
+ * that is what ended the association, and its first cause's code. */
+static void assoc_on_lost(assoc_t *a, const struct sctp_assoc_change *ac)
+{
+    char why[64];
+
+    if (ac->sac_length <= sizeof(*ac))
+        snprintf(why, sizeof(why), "communication lost (peer unreachable)");
+    else if (ac->sac_error)
+        snprintf(why, sizeof(why), "the peer aborted the association (cause %u)",
+                 ntohs(ac->sac_error)); /* as the ABORT chunk carried it */
+    else
+        snprintf(why, sizeof(why), "the peer aborted the association");
+    assoc_teardown(a, WIRE_E_LOST, why, END_ABORT);
+}
+
 static void assoc_on_assoc_change(assoc_t *a, const struct sctp_assoc_change *ac)
 {
     switch (ac->sac_state) {
     case SCTP_COMM_LOST:
-        assoc_teardown(a, WIRE_E_LOST, "communication lost (peer unreachable)", END_ABORT);
+        assoc_on_lost(a, ac);
         break;
     case SCTP_RESTART:
         assoc_teardown(a, WIRE_E_LOST, "peer restarted", END_ABORT);
@@ -1191,16 +1211,36 @@ static void on_starved(uv_timer_t *t)
         assoc_on_writable(a);
 }
 
+/* The socket reports an error (libuv says EBADF for POLLERR, whatever else
+ * is ready, and stops the handle): a refused INIT, the peer's ABORT, the
+ * association lost. Once it was up, what the peer sent before the end is
+ * still queued ahead of the error, acknowledged to the peer: it goes to
+ * its flows, and the notification after it says how the association
+ * ended (assoc_notice_ends). The socket's own error only when nothing
+ * says more. */
+static void assoc_on_failed(assoc_t *a, int status)
+{
+    int r;
+
+    for (int i = 0;
+         i < FAILED_READS_MAX && a->state != ASSOC_CONNECTING && a->state != ASSOC_CLOSED; i++) {
+        assoc_read_some(a);
+        if (a->state != ASSOC_CLOSED)
+            assoc_inbox_run(a, SIZE_MAX);
+    }
+    if (a->state == ASSOC_CLOSED)
+        return;
+    r = sock_error(a->fd);
+    assoc_teardown(a, WIRE_E_LOST, r < 0 ? strerror(-r) : uv_strerror(status), END_ABORT);
+}
+
 static void on_poll(uv_poll_t *p, int status, int events)
 {
     assoc_t *a = p->data;
     int r;
 
     if (status < 0) {
-        /* libuv says EBADF when the socket only reports POLLERR; the
-         * socket's own error says what happened (a refused INIT, say). */
-        r = sock_error(a->fd);
-        assoc_teardown(a, WIRE_E_LOST, r < 0 ? strerror(-r) : uv_strerror(status), END_ABORT);
+        assoc_on_failed(a, status);
         return;
     }
     if (a->state == ASSOC_CONNECTING) {

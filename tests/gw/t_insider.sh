@@ -16,7 +16,8 @@
 # the 10 s of grace have passed, not before (12-16 s after it came up),
 # and tell the insider why. (Before, site b waited for good: a responder's
 # rekey had no deadline, and an old key was kept for as many messages as
-# the peer announced, while no new rekey could start.)
+# the peer announced, while no new rekey could start.) Last, a peer that
+# aborts right after it sent (lastwords, below).
 . "$(dirname "$0")/lib.sh"
 HOSTILE=${HOSTILE:-$(dirname "$GWLOAD")/hostile}
 INSIDER=10.1.0.3
@@ -89,4 +90,36 @@ for attack in halfrekey badswitch; do
 done
 [ "$(count_log site-b 'assoc [0-9]+ peer site-a: closed')" -eq 0 ] ||
     fail "site b's association with site a ended: $(grep -E 'peer site-a: closed' "$WORK/site-b.log")"
+
+# A peer that dies right after it sent (lastwords): site b is stopped
+# while the last DATA and FIN of a flow arrive, acknowledged by its kernel,
+# and the ABORT after them. Once it runs again, every byte must reach the
+# flow (18 + 256 * 128, counted in [trap]'s bytes from the peer beside the
+# 18 of earlyclose's flow) and the log must say the peer aborted: the
+# socket's error came first, at a send or at the poll, and site b ended
+# the association there, unread ("the kernel refused a send: Connection
+# reset by peer"; 36 bytes).
+in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
+    --psk-file "$KEY" --name lastwords --pause-ms 1500 --timeout-ms 20000 lastwords:1 \
+    >"$WORK/lastwords.out" 2>>"$WORK/insider.log" &
+last=$!
+t0=$(now_ms)
+until [ "$(trap_conns)" -ge 1 ]; do
+    [ $(($(now_ms) - t0)) -lt 10000 ] || fail "lastwords: no connection to the trap back end in 10 s"
+    sleep 0.1
+done
+kill -STOP "$(gw_pid site-b)"
+if ! wait "$last"; then
+    kill -CONT "$(gw_pid site-b)"
+    fail "lastwords: the hostile tool failed: $(cat "$WORK/insider.log")"
+fi
+log "lastwords: $(cat "$WORK/lastwords.out")"
+kill -CONT "$(gw_pid site-b)"
+wait_log site-b "peer lastwords: closed: the peer aborted the association \(cause 12\)" 10
+r=$(gw_status site-b --json | python3 -c 'import json, sys
+print(next(s["bytes_in"] for s in json.load(sys.stdin)["services"] if s["name"] == "trap"))')
+[ "$r" -eq $((18 + 18 + 256 * 128)) ] ||
+    fail "lastwords: [trap] took $r bytes from its peers, not $((18 + 18 + 256 * 128))"
+log "ok: every byte the peer sent before its ABORT reached the flow; the back end" \
+    "got $(grep -o 'rx=[0-9]*' "$WORK/server-9009.log" | tail -n 1)"
 done_ok

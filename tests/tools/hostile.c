@@ -67,6 +67,14 @@
  *   badswitch  with the key: at READY it rekeys properly but its SWITCH
  *             announces 1,000 more messages under the old keys than it
  *             sealed, which would keep them, and stop rekeys, for good
+ *   lastwords  with the key, a peer gateway that dies right after it sent:
+ *             at READY it opens a flow on stream 1 (OPEN, DATA), and
+ *             --pause-ms later (default 2000) sends LASTWORDS_MSGS more DATA
+ *             of 128 bytes and FIN, waits until the gateway's kernel has
+ *             acknowledged them all, and aborts the association (the
+ *             ABORT a kernel sends for a process that dies with unread
+ *             data): what the gateway's kernel acknowledged must reach
+ *             the back end
  * +hello makes early, big0 and bigflow start with a valid HELLO and wait for
  * the gateway's answer first (then big0 and bigflow are sealed-looking).
  * OPENs name --service (default "trap").
@@ -125,6 +133,7 @@
 #define T_SWITCH       7
 #define T_OPEN         16
 #define T_DATA         18
+#define T_FIN          19
 #define T_CLOSE        22
 #define T_LAST         22
 #define VERSION        3
@@ -135,6 +144,7 @@
 #define HELLO_MAX      (4 + 256)
 #define V2_NONCE       32 /* protocol 2's HELLO: version, flags, nonce, window, name */
 #define BIG_LEN        (1024 * 1024)
+#define LASTWORDS_MSGS 256   /* lastwords: DATA messages of 128 bytes before the ABORT */
 #define HELLO_NAME_MAX 32    /* of the name in our HELLO (--name) */
 #define RAND_MAX_B     70000 /* above the gateway's 64 KiB message limit */
 
@@ -173,12 +183,14 @@ typedef enum {
     M_KEEP,
     M_EARLYCLOSE,
     M_HALFREKEY,
-    M_BADSWITCH
+    M_BADSWITCH,
+    M_LASTWORDS
 } attack_t;
 
-static const char *const mode_names[] = {
-    "random", "early",   "wrongkey", "version", "replay",     "noproof",   "badproof", "reflect",
-    "big0",   "bigflow", "silent",   "keep",    "earlyclose", "halfrekey", "badswitch"};
+static const char *const mode_names[] = {"random",     "early",     "wrongkey",  "version",
+                                         "replay",     "noproof",   "badproof",  "reflect",
+                                         "big0",       "bigflow",   "silent",    "keep",
+                                         "earlyclose", "halfrekey", "badswitch", "lastwords"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -229,6 +241,7 @@ typedef struct conn {
     int sys_err;         /* errno of the end, or of a failed connect */
     unsigned tries;      /* connects made */
     double not_before;   /* a refused connect is tried again after a pause */
+    double last_at;      /* lastwords: when to send them and abort, or 0 */
     nz_t nz;
 } conn_t;
 
@@ -251,6 +264,7 @@ typedef struct opts {
     uint64_t seed;
     int hello, verbose;
     const char *service;
+    unsigned pause_ms; /* lastwords: from READY to the last words */
 } opts_t;
 
 static uint64_t rng_state;
@@ -670,6 +684,7 @@ static int script_start(conn_t *c, const opts_t *o)
     case M_EARLYCLOSE:
     case M_HALFREKEY:
     case M_BADSWITCH:
+    case M_LASTWORDS:
         send_hello(c, o, 1);
         return 1;
     default:
@@ -703,6 +718,7 @@ static void script_main(conn_t *c, const opts_t *o)
     case M_EARLYCLOSE:
     case M_HALFREKEY:
     case M_BADSWITCH:
+    case M_LASTWORDS:
         send_sealed(c, 0, T_AUTH, (const uint8_t *)"", 1); /* the proof: keys taken */
         break;
     case M_KEEP:
@@ -890,6 +906,45 @@ static void conn_dial(run_t *rn, conn_t *c, const opts_t *o, int ep)
 
 /* Dials while fewer than --burst are connecting and --rate allows:
  * refused ones whose pause is over first, then new ones. */
+/* Whether the peer's kernel has acknowledged all we sent (2 s at most). */
+static void wait_acked(int fd)
+{
+    struct sctp_status st;
+    socklen_t len;
+
+    for (int i = 0; i < 200; i++) {
+        memset(&st, 0, sizeof(st));
+        len = sizeof(st);
+        if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0 ||
+            (st.sstat_unackdata == 0 && st.sstat_penddata == 0))
+            return;
+        usleep(10000);
+    }
+}
+
+/* lastwords: the flow's last DATA and FIN, then an ABORT once they are
+ * acknowledged. */
+static void run_lastwords(run_t *rn)
+{
+    uint8_t b[128];
+    struct linger now = {.l_onoff = 1, .l_linger = 0};
+
+    memset(b, 'w', sizeof(b));
+    for (unsigned i = 0; i < rn->n; i++) {
+        conn_t *c = &rn->cs[i];
+
+        if (!c->last_at || c->state == S_ENDED || now_s() < c->last_at)
+            continue;
+        c->last_at = 0;
+        for (int m = 0; m < LASTWORDS_MSGS; m++)
+            send_sealed(c, 1, T_DATA, b, sizeof(b));
+        send_sealed(c, 1, T_FIN, (const uint8_t *)"", 1);
+        wait_acked(c->fd);
+        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+        conn_end(rn, c, END_ABORT, 0);
+    }
+}
+
 static void run_dial(run_t *rn, const opts_t *o, int ep)
 {
     double now = now_s();
@@ -987,6 +1042,10 @@ static void conn_on_ready(conn_t *c, const opts_t *o)
     }
     if (o->mode == M_HALFREKEY || o->mode == M_BADSWITCH)
         rekey_offer(c);
+    if (o->mode == M_LASTWORDS) {
+        send_open_data_sealed(c, o);
+        c->last_at = now_s() + o->pause_ms / 1e3;
+    }
 }
 
 /* A sealed message on stream 0: opened with the keys our HELLO gave (or a
@@ -1200,10 +1259,10 @@ static void usage(FILE *out)
     fprintf(out, "usage: hostile --connect HOST:PORT [--bind ADDR] [--burst N] [--rate N]\n"
                  "               [--retries N] [--seed S] [--service NAME] [--timeout-ms T]\n"
                  "               [--sctp-auth off|wrong | --auth-key-file FILE]\n"
-                 "               [--psk-file FILE] [--name NAME] [-v]\n"
+                 "               [--psk-file FILE] [--name NAME] [--pause-ms T] [-v]\n"
                  "               ATTACK[+hello][:N]...\n"
                  "attacks: random early wrongkey version replay noproof badproof reflect\n"
-                 "         big0 bigflow silent keep earlyclose halfrekey badswitch\n"
+                 "         big0 bigflow silent keep earlyclose halfrekey badswitch lastwords\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
@@ -1250,6 +1309,7 @@ static int parse_opts(opts_t *o, int argc, char **argv)
         {"service", required_argument, NULL, 'S'},
         {"name", required_argument, NULL, 'N'},
         {"timeout-ms", required_argument, NULL, 't'},
+        {"pause-ms", required_argument, NULL, 'p'},
         {"sctp-auth", required_argument, NULL, 'A'},
         {"auth-key-file", required_argument, NULL, 'K'},
         {"psk-file", required_argument, NULL, 'P'},
@@ -1260,6 +1320,7 @@ static int parse_opts(opts_t *o, int argc, char **argv)
 
     *o = (opts_t){.burst = 64,
                   .timeout_ms = 30000,
+                  .pause_ms = 2000,
                   .retries = 20,
                   .seed = 1,
                   .service = "trap",
@@ -1300,6 +1361,9 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             break;
         case 't':
             o->timeout_ms = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'p':
+            o->pause_ms = (unsigned)strtoul(optarg, NULL, 10);
             break;
         case 'A':
             if (strcmp(optarg, "off") && strcmp(optarg, "wrong"))
@@ -1342,7 +1406,8 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             fprintf(stderr, "hostile: %s needs a valid HELLO: give --psk-file\n", argv[i]);
             return -1;
         }
-        if ((o->mode == M_EARLYCLOSE || o->mode == M_HALFREKEY || o->mode == M_BADSWITCH) &&
+        if ((o->mode == M_EARLYCLOSE || o->mode == M_HALFREKEY || o->mode == M_BADSWITCH ||
+             o->mode == M_LASTWORDS) &&
             (!o->has_psk || o->auth != AUTH_KEY)) {
             fprintf(stderr, "hostile: %s needs the key: give --psk-file and --auth-key-file\n",
                     argv[i]);
@@ -1392,6 +1457,7 @@ static int attack(const opts_t *o, const char *name)
     raise_fd_limit(rn.n);
     for (;;) {
         run_dial(&rn, o, ep);
+        run_lastwords(&rn);
         if (!rn.live || now_s() >= deadline)
             break;
         n = epoll_wait(ep, evs, 256, 50);
