@@ -24,6 +24,7 @@ struct flow_write;
 typedef struct flow {
     struct gateway *gw;              /* owner, for the loop, config and log */
     struct assoc *assoc;             /* NULL once the association has gone */
+    list_t finishing;                /* in gw->finishing: see flow_detach */
     msgq_t sendq;                    /* its messages not yet handed to the kernel */
     uint64_t id;                     /* for logs */
     uint64_t started;                /* loop time it was created, for its age */
@@ -87,7 +88,10 @@ void flow_check_stalled(flow_t *f);
  * TCP side is reset and the peer told. `why` goes to the log. */
 void flow_close(flow_t *f, uint16_t code, const char *why);
 
-/* The association is gone: reset the TCP side, nothing more to send. */
-void flow_detach(flow_t *f, const char *why);
+/* The association is gone: reset the TCP side, nothing more to send. A
+ * flow whose peer had finished sending first passes what it sent on, its
+ * FIN last, and then closes (kept meanwhile in gw->finishing). Returns 1
+ * when it reset the flow. */
+int flow_detach(flow_t *f, const char *why);
 
 #endif

@@ -49,6 +49,8 @@ typedef struct gateway {
     list_t services; /* accept services that listen (service_t.node) */
     list_t assocs;   /* every live association */
     size_t n_assocs;
+    list_t finishing;       /* flows writing the peer's last bytes after it went (flow_detach) */
+    size_t n_finishing;     /* their count, among the live flows */
     size_t n_unproven;      /* accepted associations whose peer has not proven the key yet */
     int flooded;            /* n_unproven reached its cap and has not been 0 since */
     uint64_t flood_since;   /* loop time it did */

@@ -1337,8 +1337,7 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
             continue;
         a->flows[sid] = NULL;
         fairq_drop(&a->fairq, &f->sendq);
-        count += !f->closed;
-        flow_detach(f, why);
+        count += (size_t)flow_detach(f, why);
     }
     a->n_flows = a->n_ending = 0;
     return count;

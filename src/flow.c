@@ -169,6 +169,10 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
     if (f->closed)
         return;
     f->closed = 1;
+    if (!list_empty(&f->finishing)) {
+        list_remove(&f->finishing);
+        f->gw->n_finishing--;
+    }
     flow_dial_end(f);
     if (code == WIRE_OK)
         flow_log(f, LOG_INFO, "closed: %s (%llu bytes up, %llu down)", why,
@@ -197,15 +201,34 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
     flow_maybe_free(f);
 }
 
-void flow_detach(flow_t *f, const char *why)
+int flow_detach(flow_t *f, const char *why)
 {
     f->assoc = NULL;
     /* A flow closed already may have waited only for the peer's final
      * word, which will never come now. */
-    if (f->closed)
+    if (f->closed) {
         flow_maybe_free(f);
-    else
-        flow_close(f, WIRE_E_LOST, why);
+        return 0;
+    }
+    /* The peer's direction is whole: its bytes still queued, here or in
+     * the socket, and its FIN go on, unless the gateway is stopping. A
+     * reset now would throw them away. With the FIN passed on already the
+     * flow closes now; else on_shutdown closes it once it is. */
+    if (f->fin_recv && f->connected && f->gw->state <= GW_DRAINING) {
+        if (f->tcp_shut) {
+            flow_close(f, WIRE_OK,
+                       "the peer's bytes and FIN passed on before its association went");
+            return 0;
+        }
+        flow_read_stop(f);
+        list_push(&f->gw->finishing, &f->finishing);
+        f->gw->n_finishing++;
+        flow_log(f, LOG_DEBUG, "%s; passing on the peer's last %zu bytes and its FIN", why,
+                 f->write_pending);
+        return 0;
+    }
+    flow_close(f, WIRE_E_LOST, why);
+    return 1;
 }
 
 /* Both TCP directions finished: the flow ends cleanly. */
@@ -460,6 +483,11 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     f->tcp_shut = 1;
     flow_check_final(f);
     flow_check_tcp_done(f);
+    /* A flow finishing after its association went: closed, not reset, or
+     * the reset would drop what the socket has yet to deliver. The kernel
+     * delivers it, and resets the endpoint if it sends more. */
+    if (!f->closed && !f->assoc)
+        flow_close(f, WIRE_OK, "the peer's bytes and FIN passed on after its association went");
 }
 
 /* The peer's FIN: half-close our TCP side once everything before it has
@@ -582,6 +610,7 @@ static flow_t *flow_new(assoc_t *a, const char *service, int opener)
         return NULL;
     f->gw = a->gw;
     f->assoc = a;
+    list_init(&f->finishing);
     f->id = ++a->gw->next_flow_id;
     f->started = uv_now(a->gw->loop);
     f->opener = opener ? 1 : 0;

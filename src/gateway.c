@@ -445,7 +445,7 @@ size_t gateway_flows(const gateway_t *gw)
 
     for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next)
         n += container_of(pos, assoc_t, node)->n_flows;
-    return n;
+    return n + gw->n_finishing;
 }
 
 size_t gateway_flows_live(const gateway_t *gw)
@@ -457,7 +457,18 @@ size_t gateway_flows_live(const gateway_t *gw)
         const assoc_t *a = container_of(pos, assoc_t, node);
         n += a->n_flows - a->n_ending;
     }
-    return n;
+    return n + gw->n_finishing;
+}
+
+/* Flows still passing on what a gone peer sent are reset. */
+static void gateway_reset_finishing(gateway_t *gw, const char *why)
+{
+    list_t *pos, *tmp;
+
+    list_foreach_safe(pos, tmp, &gw->finishing)
+    {
+        flow_close(container_of(pos, flow_t, finishing), WIRE_E_SHUTDOWN, why);
+    }
 }
 
 /* Every listener of an accept service closes. */
@@ -512,6 +523,7 @@ static void gateway_finish(gateway_t *gw)
     if (gw->state == GW_STOPPED)
         return;
     uv_timer_stop(&gw->drain_timer);
+    gateway_reset_finishing(gw, "drain timeout");
     if (gw->n_assocs == 0) {
         gateway_close_handles(gw);
         return;
@@ -589,6 +601,7 @@ void gateway_stop(gateway_t *gw)
         return;
     gw->state = GW_STOPPING;
     notify_stopping(&gw->notify);
+    gateway_reset_finishing(gw, "gateway stopping now");
     list_foreach_safe(pos, tmp, &gw->assocs)
     {
         assoc_abort(container_of(pos, assoc_t, node), WIRE_E_SHUTDOWN, "gateway stopping now");
@@ -1190,6 +1203,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
     gw->peers.fd = -1;
     gw->started = uv_now(loop);
     list_init(&gw->assocs);
+    list_init(&gw->finishing);
     list_init(&gw->services);
     gateway_init_handles(gw, loop);
     if (sodium_init() < 0) {

@@ -70,7 +70,8 @@
  *   lastwords  with the key, a peer gateway that dies right after it sent:
  *             at READY it opens a flow on stream 1 (OPEN, DATA), and
  *             --pause-ms later (default 2000) sends LASTWORDS_MSGS more DATA
- *             of 128 bytes and FIN, waits until the gateway's kernel has
+ *             of LASTWORDS_LEN bytes and FIN, waits until the gateway's
+ *             kernel has
  *             acknowledged them all, and aborts the association (the
  *             ABORT a kernel sends for a process that dies with unread
  *             data): what the gateway's kernel acknowledged must reach
@@ -144,7 +145,8 @@
 #define HELLO_MAX      (4 + 256)
 #define V2_NONCE       32 /* protocol 2's HELLO: version, flags, nonce, window, name */
 #define BIG_LEN        (1024 * 1024)
-#define LASTWORDS_MSGS 256   /* lastwords: DATA messages of 128 bytes before the ABORT */
+#define LASTWORDS_MSGS 32    /* lastwords: DATA messages before the ABORT... */
+#define LASTWORDS_LEN  16384 /* ...of this many bytes (the largest sealed message sent) */
 #define HELLO_NAME_MAX 32    /* of the name in our HELLO (--name) */
 #define RAND_MAX_B     70000 /* above the gateway's 64 KiB message limit */
 
@@ -518,9 +520,9 @@ static void send_type(conn_t *c, uint16_t sid, unsigned type, const void *buf, s
 /* A message sealed properly under our keys: our HELLO's, or a rekey's. */
 static void send_sealed(conn_t *c, uint16_t sid, unsigned type, const uint8_t *p, size_t len)
 {
-    uint8_t b[128 + SEAL_OVER], ad[6];
+    uint8_t b[LASTWORDS_LEN + SEAL_OVER], ad[6];
 
-    if (len > 128 || sid > 1 || !c->nz.keyed)
+    if (len > LASTWORDS_LEN || sid > 1 || !c->nz.keyed)
         return;
     memcpy(b, p, len);
     b[len] = (uint8_t)type;
@@ -926,7 +928,7 @@ static void wait_acked(int fd)
  * acknowledged. */
 static void run_lastwords(run_t *rn)
 {
-    uint8_t b[128];
+    static uint8_t b[LASTWORDS_LEN];
     struct linger now = {.l_onoff = 1, .l_linger = 0};
 
     memset(b, 'w', sizeof(b));
