@@ -71,11 +71,10 @@
  *             at READY it opens a flow on stream 1 (OPEN, DATA), and
  *             --pause-ms later (default 2000) sends LASTWORDS_MSGS more DATA
  *             of LASTWORDS_LEN bytes and FIN, waits until the gateway's
- *             kernel has
- *             acknowledged them all, and aborts the association (the
- *             ABORT a kernel sends for a process that dies with unread
- *             data): what the gateway's kernel acknowledged must reach
- *             the back end
+ *             kernel has acknowledged them all, and aborts the association
+ *             (the ABORT a kernel sends for a process that dies with
+ *             unread data): what the gateway's kernel acknowledged must
+ *             reach the back end
  * +hello makes early, big0 and bigflow start with a valid HELLO and wait for
  * the gateway's answer first (then big0 and bigflow are sealed-looking).
  * OPENs name --service (default "trap").
@@ -906,9 +905,7 @@ static void conn_dial(run_t *rn, conn_t *c, const opts_t *o, int ep)
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* Dials while fewer than --burst are connecting and --rate allows:
- * refused ones whose pause is over first, then new ones. */
-/* Whether the peer's kernel has acknowledged all we sent (2 s at most). */
+/* Waits until the peer's kernel has acknowledged all we sent (2 s at most). */
 static void wait_acked(int fd)
 {
     struct sctp_status st;
@@ -947,6 +944,8 @@ static void run_lastwords(run_t *rn)
     }
 }
 
+/* Dials while fewer than --burst are connecting and --rate allows:
+ * refused ones whose pause is over first, then new ones. */
 static void run_dial(run_t *rn, const opts_t *o, int ep)
 {
     double now = now_s();
