@@ -85,6 +85,7 @@ typedef enum {
     SNAP_FLOW_HALF_DOWN,   /* the peer finished sending; client still sends */
     SNAP_FLOW_CREDIT_WAIT, /* open, but waiting for the peer's credit */
     SNAP_FLOW_CLOSING,     /* torn down, stream not yet free */
+    SNAP_FLOW_FINISHING,   /* association gone; the peer's last bytes and FIN still going out */
 } snap_flow_state_t;
 
 typedef struct snap_flow {

@@ -186,6 +186,8 @@ static int snap_assocs(gateway_t *gw, const snap_clock_t *c, snapshot_t *out)
 /* ---- services and flows ---------------------------------------------- */
 
 /* Calls fn on every flow still on an association. */
+/* Every live flow: those of the associations, then those finishing after
+ * theirs ended (a drain waits for them too). */
 static void snap_each_flow(gateway_t *gw, void (*fn)(const flow_t *f, void *arg), void *arg)
 {
     list_t *pos;
@@ -196,6 +198,8 @@ static void snap_each_flow(gateway_t *gw, void (*fn)(const flow_t *f, void *arg)
             if (a->flows[sid])
                 fn(a->flows[sid], arg);
     }
+    for (pos = gw->finishing.next; pos != &gw->finishing; pos = pos->next)
+        fn(container_of(pos, flow_t, finishing), arg);
 }
 
 static void snap_count_flow(const flow_t *f, void *arg)
@@ -242,6 +246,8 @@ static int snap_services(gateway_t *gw, snapshot_t *out)
 
 static snap_flow_state_t snap_flow_state(const flow_t *f)
 {
+    if (!list_empty(&f->finishing))
+        return SNAP_FLOW_FINISHING;
     if (f->closed || (f->read_eof && f->fin_recv))
         return SNAP_FLOW_CLOSING;
     if (!f->connected)

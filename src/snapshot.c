@@ -32,7 +32,8 @@ const char *snap_assoc_state_name(snap_assoc_state_t s)
 const char *snap_flow_state_name(snap_flow_state_t s)
 {
     static const char *const names[] = {"opening",          "open",        "half-closed-up",
-                                        "half-closed-down", "credit-wait", "closing"};
+                                        "half-closed-down", "credit-wait", "closing",
+                                        "finishing"};
 
     return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }

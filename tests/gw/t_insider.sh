@@ -113,9 +113,14 @@ done
 # reset by peer"); and a flow was reset with its association, dropping
 # what its back end's socket had not taken yet.
 LAST_BYTES=$((18 + 32 * 16384))
-in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
-    --psk-file "$KEY" --name lastwords --service slow --pause-ms 1500 --timeout-ms 20000 \
-    lastwords:1 >"$WORK/lastwords.out" 2>>"$WORK/insider.log" &
+# lastwords NAME SERVICE PAUSE_MS: the insider NAME opens a flow of
+# SERVICE and sends its last bytes, then its ABORT (output in NAME.out).
+lastwords() {
+    in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
+        --psk-file "$KEY" --name "$1" --service "$2" --pause-ms "$3" --timeout-ms 20000 \
+        lastwords:1 >"$WORK/$1.out" 2>>"$WORK/insider.log"
+}
+lastwords lastwords slow 1500 &
 last=$!
 wait_log server-9010 "conn 1 accepted" 10
 kill -STOP "$(gw_pid site-b)"
@@ -129,16 +134,23 @@ wait_log site-b "peer lastwords: closed: the peer aborted the association \(caus
 wait_log server-9010 "conn 1 eof after $LAST_BYTES bytes" 15
 log "ok: the back end got every byte the peer sent before its ABORT, and its FIN"
 
-# Such a flow to a back end that reads nothing holds site b's stop for
-# drain_ms (5 s), then is reset, like any flow still open. Small TCP
+# Such a flow to a back end that reads nothing is listed by status as
+# finishing, holds site b's stop for drain_ms (5 s), then is reset, like
+# any flow still open. Small TCP
 # buffers at site b keep most of the 512 KiB in the gateway.
 in_site b sysctl -qw net.ipv4.tcp_rmem="4096 16384 16384" net.ipv4.tcp_wmem="4096 16384 16384"
-in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
-    --psk-file "$KEY" --name stuck --service stuck --pause-ms 500 --timeout-ms 20000 \
-    lastwords:1 >"$WORK/stuck.out" 2>>"$WORK/insider.log" &
-last=$!
-wait "$last" || fail "stuck: the hostile tool failed: $(cat "$WORK/insider.log")"
+lastwords stuck stuck 500 || fail "stuck: the hostile tool failed: $(cat "$WORK/insider.log")"
 wait_log site-b "peer stuck: closed: the peer aborted the association" 10
+r=$(gw_status site-b --json --flows | python3 -c 'import json, sys
+d = json.load(sys.stdin)
+f = [f for f in d["flows"] if f["service"] == "stuck"]
+s = next(s for s in d["services"] if s["name"] == "stuck")
+done = [f for f in f if f["state"] == "finishing" and f["assoc"] == 0]
+print("listed=%d finishing=%d open=%d" % (len(f), len(done), s["flows_open"]))')
+log "status of site b: [stuck] $r"
+expect "$r" listed == 1
+expect "$r" finishing == 1
+expect "$r" open == 1
 gw_stop TERM site-b
 wait_log site-b "drain_ms passed with 1 flows open; resetting them" 1
 log "ok: site b stopped, the flow to the stuck back end reset at drain_ms"

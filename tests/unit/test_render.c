@@ -350,6 +350,7 @@ static void test_names(void)
     CHECK_STR(snap_path_state_name(SNAP_PATH_UNCONFIRMED), "unconfirmed");
     CHECK_STR(snap_assoc_state_name(SNAP_ASSOC_HANDSHAKE), "handshake");
     CHECK_STR(snap_flow_state_name(SNAP_FLOW_CREDIT_WAIT), "credit-wait");
+    CHECK_STR(snap_flow_state_name(SNAP_FLOW_FINISHING), "finishing");
     CHECK_STR(snap_flow_state_name((snap_flow_state_t)99), "unknown");
 }
 
