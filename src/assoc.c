@@ -599,6 +599,10 @@ static void assoc_keep_bundle_room(assoc_t *a)
     if (a->state != ASSOC_READY) /* the kernel may have freed it already */
         return;
     r = sock_keep_bundle_room(a->fd, &what);
+    /* EINVAL: the kernel freed the association (a peer's ABORT), and its
+     * end waits behind the messages still to be read: nothing to warn of. */
+    if (r == -EINVAL)
+        return;
     if (r < 0 && !a->told_maxseg) {
         a->told_maxseg = 1;
         assoc_log(a, LOG_WARN, "cannot keep room for SACKs in DATA chunks (%s: %s)", what,
