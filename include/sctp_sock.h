@@ -175,4 +175,8 @@ void sock_close(int fd);
 /* Closes with an ABORT rather than a graceful SHUTDOWN. */
 void sock_abort(int fd);
 
+/* The name of an ERROR or ABORT chunk's cause code (host order), as RFC
+ * 9260 3.3.10, RFC 5061 and RFC 4895 give it, or "unknown cause". */
+const char *sock_cause_name(unsigned code);
+
 #endif

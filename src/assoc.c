@@ -17,8 +17,9 @@
 #define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
 #define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
 #define TELL_ROOM            (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
-#define FAILED_READS_MAX     64  /* reads of what a failed socket still holds (assoc_on_failed) */
-#define READ_BUDGET          256 /* messages per readiness callback */
+#define FAILED_READS_MAX     64    /* reads of what a failed socket still holds (assoc_on_failed) */
+#define PEER_ERRORS_QUIET_MS 10000 /* the peer's ERRORs this far apart are two episodes */
+#define READ_BUDGET          256   /* messages per readiness callback */
 /* Bytes read from the socket per readiness callback, and of them handled
  * there (opened, written to TCP): a loop turn that spent longer handling
  * would hold every other flow's reads and writes back. Reading is cheap
@@ -885,13 +886,14 @@ static void assoc_on_malformed(assoc_t *a, const sock_rcv_t *info, size_t len)
  * that is what ended the association, and its first cause's code. */
 static void assoc_on_lost(assoc_t *a, const struct sctp_assoc_change *ac)
 {
-    char why[64];
+    char why[128];
 
     if (ac->sac_length <= sizeof(*ac))
         snprintf(why, sizeof(why), "communication lost (peer unreachable)");
     else if (ac->sac_error)
-        snprintf(why, sizeof(why), "the peer aborted the association (cause %u)",
-                 ntohs(ac->sac_error)); /* as the ABORT chunk carried it */
+        snprintf(why, sizeof(why), "the peer aborted the association (cause %u, %s)",
+                 ntohs(ac->sac_error), /* as the ABORT chunk carried it */
+                 sock_cause_name(ntohs(ac->sac_error)));
     else
         snprintf(why, sizeof(why), "the peer aborted the association");
     assoc_teardown(a, WIRE_E_LOST, why, END_ABORT);
@@ -917,6 +919,32 @@ static void assoc_on_assoc_change(assoc_t *a, const struct sctp_assoc_change *ac
     }
 }
 
+/* An episode of the peer's ERROR chunks is over: how many, over how long. */
+static void assoc_peer_errors_end(assoc_t *a)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (episode_end(&a->peer_errors, a->peer_error_at, &ms, &n) && n > 1)
+        assoc_log(a, LOG_INFO, "the peer reported %lu SCTP errors in %llu ms", n,
+                  (unsigned long long)ms);
+}
+
+/* An ERROR chunk from the peer's kernel: the first of an episode is a
+ * warning, the rest debug lines and a count when it ends. Thousands of
+ * them (a broken peer, or in clear a forger on a link) make two lines. */
+static void assoc_on_peer_error(assoc_t *a, const struct sctp_remote_error *e)
+{
+    uint64_t now = uv_now(a->gw->loop);
+    unsigned cause = ntohs(e->sre_error); /* as the ERROR chunk carried it */
+
+    if (a->peer_errors.active && now - a->peer_error_at >= PEER_ERRORS_QUIET_MS)
+        assoc_peer_errors_end(a);
+    a->peer_error_at = now;
+    assoc_log(a, episode_hit(&a->peer_errors, "", now) ? LOG_WARN : LOG_DEBUG,
+              "the peer reported an SCTP error: cause %u (%s)", cause, sock_cause_name(cause));
+}
+
 static void assoc_on_notification(assoc_t *a, const uint8_t *buf, size_t len)
 {
     const union sctp_notification *n = (const void *)buf;
@@ -932,7 +960,8 @@ static void assoc_on_notification(assoc_t *a, const uint8_t *buf, size_t len)
         path_on_change(a, buf, len);
         break;
     case SCTP_REMOTE_ERROR:
-        assoc_log(a, LOG_WARN, "peer reported an SCTP error");
+        if (len >= sizeof(n->sn_remote_error))
+            assoc_on_peer_error(a, &n->sn_remote_error);
         break;
     case SCTP_SHUTDOWN_EVENT:
         /* No new flow goes on it, and what the kernel no longer takes is
@@ -1417,6 +1446,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING)
         assoc_tell(a, code, reason);
     a->state = ASSOC_CLOSED;
+    assoc_peer_errors_end(a);
     flows = assoc_detach_flows(a, reason);
     assoc_log(a, level, "closed: %s; %zu flow%s reset%s", reason, flows, flows == 1 ? "" : "s",
               streak);

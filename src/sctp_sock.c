@@ -683,3 +683,36 @@ void sock_abort(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
     close(fd);
 }
+
+const char *sock_cause_name(unsigned code)
+{
+    static const struct {
+        unsigned code;
+        const char *name;
+    } causes[] = {
+        {1, "invalid stream identifier"},
+        {2, "missing mandatory parameter"},
+        {3, "stale cookie"},
+        {4, "out of resource"},
+        {5, "unresolvable address"},
+        {6, "unrecognized chunk type"},
+        {7, "invalid mandatory parameter"},
+        {8, "unrecognized parameters"},
+        {9, "no user data"},
+        {10, "cookie received while shutting down"},
+        {11, "restart of an association with new addresses"},
+        {12, "user-initiated abort"},
+        {13, "protocol violation"},
+        {0x00A0, "request to delete the last remaining IP address"},
+        {0x00A1, "operation refused due to resource shortage"},
+        {0x00A2, "request to delete the source IP address"},
+        {0x00A3, "association aborted due to an illegal ASCONF-ACK"},
+        {0x00A4, "request refused: no authorization"},
+        {0x0105, "unsupported HMAC identifier"},
+    };
+
+    for (size_t i = 0; i < sizeof(causes) / sizeof(causes[0]); i++)
+        if (causes[i].code == code)
+            return causes[i].name;
+    return "unknown cause";
+}

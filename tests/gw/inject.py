@@ -22,6 +22,8 @@ so the bytes are built here) or DATA.
          duplicates) and the PPID of a gateway's DATA in clear; bundled 32
          to a packet.
   abort  one ABORT (T bit clear, so the tag is DST's own).
+  error  N (--count) ERROR chunks, each with one cause, "invalid stream
+         identifier" (1) for stream 65535, bundled 32 to a packet.
   fwdtsn one FORWARD-TSN (I-FORWARD-TSN where the association carries
          I-DATA, RFC 8260) moving the cumulative TSN --skip TSNs past the
          highest seen (default 16): told to skip TSNs never sent, the
@@ -62,6 +64,8 @@ ETH_P_ALL = 3
 CID_DATA = 0
 CID_HEARTBEAT = 4
 CID_ABORT = 6
+CID_ERROR = 9
+CAUSE_INVALID_STREAM = 1
 CID_AUTH = 0x0F
 HMAC_SHA256 = 3
 CID_IDATA = 64
@@ -196,6 +200,13 @@ def act(o, what, src, dst):
         send(w, o, struct.pack(">BBH", CID_ABORT, 0, 4))
         print(f"abort: sent=1 {seen}", flush=True)
         return True
+    if what == "error":
+        cause = struct.pack(">HHHH", CAUSE_INVALID_STREAM, 8, 0xFFFF, 0)
+        chunk = struct.pack(">BBH", CID_ERROR, 0, 4 + len(cause)) + cause
+        for i in range(0, o.count, PER_PACKET):
+            send(w, o, chunk * min(PER_PACKET, o.count - i))
+        print(f"error: sent={o.count} {seen}", flush=True)
+        return True
     if what == "fwdtsn":
         ctype = CID_IFWD_TSN if w.chunk_type == CID_IDATA else CID_FWD_TSN
         cum = (w.top_tsn + o.skip) & 0xFFFFFFFF
@@ -214,7 +225,7 @@ def act(o, what, src, dst):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn", "auth"])
+    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn", "auth", "error"])
     p.add_argument("--iface", required=True)
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)

@@ -12,22 +12,26 @@
 # 2. Forged chunks: inject.py, on site a's link 1, learns the association
 #    from the packets a sends b while flows are live, then sends b 64
 #    unordered I-DATA chunks in clear for a live flow's stream, with the
-#    TSNs b expects next, an ABORT with b's tag, and an I-FORWARD-TSN
-#    telling b to skip 16 TSNs past the highest a sent: what an attacker on
-#    the link can do. A capture on b's link 1 shows they all arrived; one on
-#    b's loopback shows whether forged bytes reached the back end.
+#    TSNs b expects next, an ABORT with b's tag, an I-FORWARD-TSN telling
+#    b to skip 16 TSNs past the highest a sent, and 64 ERROR chunks: what
+#    an attacker on the link can do. A capture on b's link 1 shows they
+#    all arrived; one on b's loopback shows whether forged bytes reached
+#    the back end.
 #    Encrypted (SCTP-AUTH), b's kernel drops them all: the live flows (paced
 #    echo, still running after the ABORT) complete with every byte, the
 #    association stays up (one `up:`, no association `closed:`), nothing
-#    failed to open, no forged byte reached the back end.
+#    failed to open, no forged byte reached the back end, no peer's
+#    error logged.
 #    (With the gateway of 69a59d5, which neither authenticated FORWARD-TSN
 #    nor turned PR-SCTP off, the live flows stalled for good half way.)
 #    With encryption = off the I-DATA and ABORT forgeries do harm, each on
 #    its own live flows, and the test asserts it: forged bytes reach the
 #    back end (b also acknowledges TSNs a never sent, and a's kernel aborts
 #    the association); a forged I-FORWARD-TSN does nothing, as PR-SCTP is
-#    off; the ABORT ends the association at b (`closed:`, flows reset, every
-#    client flow lost).
+#    off; 640 forged ERRORs make one warning at b, which names their
+#    cause, and a count when the association ends (before: 640 warnings,
+#    no cause); the ABORT ends the association at b (`closed:`, flows
+#    reset, every client flow lost).
 # 3. Ends that disagree: a on / b off; a off / b on; different key files.
 #    No association, no connection at the back end (its own accept log),
 #    clients refused within 1 s. Mismatch: within 5 s the end with
@@ -54,6 +58,7 @@ SCAN=$ROOT/tests/gw/pcap_scan.py
 MARKER=SCTPGW-CLEAR-TEXT-MARKER-0123456789-abcdefghijklmnopqrstuvwxyz.!
 MARKS=2000
 FORGED="FORGED-BY-INJECT"
+LIVE_COUNT=500 # messages of each live flow (live_start)
 # Part 4's bound on the paced flows' largest gap. Measured in the VM (TCG,
 # 2 cores, bulk flows running): 357-774 ms with rekey_s = 1, 240-473 ms with
 # encryption = off; about 2-3x that, so as not to flake on a busy machine.
@@ -176,7 +181,7 @@ forge() {
     local tag=$1
     shift
     FORGE_ACTIONS=("$@")
-    inject_start "$tag" --pause 2 "$@"
+    inject_start "$tag" --pause 2 --count "${FORGE_COUNT:-64}" "$@"
     FORGE_PID=$INJECT_PID
 }
 
@@ -198,7 +203,7 @@ forge_wait() {
 # client's messages to $WORK/live-TAG.err.
 live_start() {
     in_site a "$GWLOAD" client --connect 127.0.0.1:7001 --flows 2 --mode paced --chunk 1024 \
-        --interval-ms 20 --count 500 --timeout-ms 40000 -v \
+        --interval-ms 20 --count "$LIVE_COUNT" --timeout-ms 40000 -v \
         >"$WORK/live-$1.out" 2>"$WORK/live-$1.err" &
     LIVE_PID=$!
 }
@@ -216,6 +221,7 @@ arrived() {
         data) expect "$s" marker0 '>=' 64 ;;
         abort) expect "$s" aborts_src_dst '>=' 1 ;;
         fwdtsn) expect "$s" fwdtsns_src_dst '>=' 1 ;;
+        error) expect "$s" errors_src_dst '>=' "${FORGE_COUNT:-64}" ;;
         esac
     done
     TO_BACKEND=0
@@ -258,7 +264,7 @@ log "part 1 (encrypted) took $((SECONDS - t0)) s"
 t0=$SECONDS
 cap_start b l1 "$WORK/forge-on.pcap"
 cap_start b lo "$WORK/forge-on-lo.pcap"
-forge on data abort fwdtsn
+forge on data abort fwdtsn error
 live_start on
 forge_wait on
 sleep 0.5
@@ -271,15 +277,15 @@ r=$(cat "$WORK/live-on.out")
 log "live flows through the forgeries: $r"
 expect "$r" ok == 2
 expect "$r" failed == 0
-expect "$r" bytes_verified == $((2 * 500 * 1024))
+expect "$r" bytes_verified == $((2 * LIVE_COUNT * 1024))
 for s in site-a site-b; do
     [ "$(count_log $s 'up: peer proved')" -eq 1 ] || fail "$s: the association came up again"
     [ "$(count_log $s "$ASSOC_CLOSED")" -eq 0 ] ||
         fail "$s: the association closed: $(grep -E "$ASSOC_CLOSED" "$WORK/$s.log")"
 done
-[ "$(count_log site-b 'failed to open|unsealed message|malformed')" -eq 0 ] ||
-    fail "a forged message got past SCTP-AUTH to the gateway: $(grep -E 'failed to open|unsealed|malformed' "$WORK/site-b.log")"
-log "ok: encrypted, the forged I-DATA, ABORT and I-FORWARD-TSN did nothing"
+[ "$(count_log site-b 'failed to open|unsealed message|malformed|peer reported')" -eq 0 ] ||
+    fail "a forged chunk got past SCTP-AUTH to the gateway: $(grep -E 'failed to open|unsealed|malformed|peer reported' "$WORK/site-b.log")"
+log "ok: encrypted, the forged I-DATA, ABORT, I-FORWARD-TSN and ERRORs did nothing"
 stop_pair ""
 log "part 2 (encrypted) took $((SECONDS - t0)) s"
 
@@ -334,10 +340,31 @@ arrived offfwd
 r=$(cat "$WORK/live-offfwd.out")
 log "live flows, forged I-FORWARD-TSN in clear: $r"
 expect "$r" ok == 2
-expect "$r" bytes_verified == $((2 * 500 * 1024))
+expect "$r" bytes_verified == $((2 * LIVE_COUNT * 1024))
 [ "$(count_log site-b-off "$ASSOC_CLOSED")" -eq "$closes" ] ||
     fail "in clear, the forged I-FORWARD-TSN ended the association"
 log "ok: in clear, the forged I-FORWARD-TSN did nothing (PR-SCTP is off)"
+
+# In clear, a flood of forged ERROR chunks reaches site b as its peer's
+# SCTP errors: one warning naming the cause, the count once the episode
+# ends (with the association, below); the flows carry on.
+cap_start b l1 "$WORK/forge-offerr.pcap"
+FORGE_COUNT=640 forge offerr error
+live_start offerr
+forge_wait offerr
+wait "$LIVE_PID" || true
+cap_stop
+FORGE_COUNT=640 arrived offerr
+r=$(cat "$WORK/live-offerr.out")
+log "live flows, forged ERRORs in clear: $r"
+expect "$r" ok == 2
+expect "$r" bytes_verified == $((2 * LIVE_COUNT * 1024))
+[ "$(count_log site-b-off "$ASSOC_CLOSED")" -eq "$closes" ] ||
+    fail "in clear, the forged ERRORs ended the association"
+warned=$(count_log site-b-off 'peer reported an SCTP error')
+[ "$warned" -eq 1 ] && [ "$(count_log site-b-off 'WARN .*the peer reported an SCTP error: cause 1 \(invalid stream identifier\)')" -eq 1 ] ||
+    fail "in clear, 640 forged ERRORs made $warned lines (one warning naming the cause expected): $(grep 'the peer reported' "$WORK/site-b-off.log" | head -n 3)"
+log "ok: in clear, 640 forged ERRORs made one warning: $(grep 'the peer reported' "$WORK/site-b-off.log")"
 
 wait_log site-a-off 'up: peer proved' 10 $(($(count_log site-a-off "$ASSOC_CLOSED") + 1))
 closes=$(count_log site-b-off "$ASSOC_CLOSED")
@@ -355,6 +382,10 @@ log "live flows, forged ABORT in clear: $r; site b: $last"
 expect "$r" ok == 0
 grep -qE ' [1-9][0-9]* flows? reset' <<<"$last" || fail "in clear, the forged ABORT reset no flow"
 log "ok: in clear, the forged ABORT ended the association"
+n=$(grep -oE 'the peer reported [0-9]+ SCTP errors in [0-9]+ ms' "$WORK/site-b-off.log" | head -n 1 | cut -d' ' -f4)
+[ -n "$n" ] && [ "$n" -ge 2 ] && [ "$n" -le 640 ] ||
+    fail "in clear, no count of the forged ERRORs when their association ended"
+log "ok: site b counted $n of the 640 forged ERRORs when the association ended"
 stop_pair -off
 log "part 2 (in clear) took $((SECONDS - t0)) s"
 

@@ -130,7 +130,7 @@ if ! wait "$last"; then
 fi
 log "lastwords: $(cat "$WORK/lastwords.out")"
 kill -CONT "$(gw_pid site-b)"
-wait_log site-b "peer lastwords: closed: the peer aborted the association \(cause 12\)" 10
+wait_log site-b "peer lastwords: closed: the peer aborted the association \(cause 12, user-initiated abort\)" 10
 wait_log server-9010 "conn 1 eof after $LAST_BYTES bytes" 15
 log "ok: the back end got every byte the peer sent before its ABORT, and its FIN"
 
