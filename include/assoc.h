@@ -89,6 +89,7 @@ typedef struct assoc {
     size_t inbox_turn;      /* bytes of them handled in this loop turn */
     int told_pieces;        /* logged that the kernel delivers in pieces */
     int told_maxseg;        /* logged that DATA chunks keep no room for a SACK */
+    int proved;             /* the peer proved the key (assoc_ready) */
     int name_refused;       /* refused for a name in use: 1 first of an episode, 2 later */
     episode_t clash;        /* newcomers refused for carrying its peer's name... */
     uint64_t clash_at;      /* ...the last of them */

@@ -681,17 +681,21 @@ static void assoc_ready(assoc_t *a)
 {
     uint64_t every = a->gw->tune.hb_interval / 2;
     char paths[256];
-    int r = assoc_setup_streams(a);
+    int r;
 
-    if (r < 0) {
-        assoc_close(a, WIRE_E_INTERNAL, strerror(-r));
+    a->proved = 1; /* what fails from here on is this gateway's, not the handshake's */
+    snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
+    if ((r = assoc_setup_streams(a)) < 0) {
+        char why[96];
+
+        snprintf(why, sizeof(why), "cannot set up the association's tables: %s", strerror(-r));
+        assoc_close(a, WIRE_E_INTERNAL, why);
         return;
     }
     a->state = ASSOC_READY;
     a->since = a->ready_at = uv_now(a->gw->loop);
     a->flows_ok = a->initiator;
     uv_timer_stop(&a->timer);
-    snprintf(a->peer_name, sizeof(a->peer_name), "%s", a->hs.peer.name);
     a->peer_window = a->hs.peer.flow_window;
     handshake_clear(&a->hs);
     a->last_send = a->rekeyed_at = uv_now(a->gw->loop);
@@ -1437,8 +1441,8 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
      * the count status shows for wrong keys, floods and lost handshakes.
      * One refused for its name proved it, as did the responder whose
      * HELLO gave an initiator its keys. */
-    if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING && !a->name_refused &&
-        !(a->initiator && a->keyed))
+    if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING && !a->proved &&
+        !a->name_refused && !(a->initiator && a->keyed))
         a->gw->handshake_failures++;
     if (assoc_dialing(a))
         a->gw->dial_fail_code = code;

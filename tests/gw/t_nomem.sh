@@ -30,18 +30,24 @@
 #    ERROR waited behind them and went with the association, and site b
 #    said only that its peer shut the association down. Then, memory back,
 #    the pair comes up again and carries a flow.
+# 6. site b's memory for a new association's tables (calloc) runs out
+#    just as site a, restarted, proves the key: site b must say so, tell
+#    site a why, and not count it among the handshake failures (wrong
+#    keys, floods); once memory is back the pair comes up again. Before:
+#    "closed: Cannot allocate memory", counted as a failed handshake.
 . "$(dirname "$0")/lib.sh"
 FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
 [ -f "$FAULT" ] || fail "no fault module at $FAULT (set FAULT)"
 EPERM=1
 ENOMEM=12
 
-# fault_env SITE ERRNO: the module and its switches for a site's gateway
-# ($WORK/SITE.nomem: mallocs fail; SITE.nocalloc: callocs; SITE.noaccept:
-# accept4).
+# fault_env SITE ERRNO [CALLOC_MIN]: the module and its switches for a
+# site's gateway ($WORK/SITE.nomem: mallocs of 4 KiB or more fail;
+# SITE.nocalloc: callocs of CALLOC_MIN bytes or more, default 4 KiB;
+# SITE.noaccept: accept4).
 fault_env() {
     echo "LD_PRELOAD=$FAULT FAULT_MALLOC_WHILE=$WORK/$1.nomem FAULT_MALLOC_MIN=4096" \
-        "FAULT_CALLOC_WHILE=$WORK/$1.nocalloc FAULT_CALLOC_MIN=4096" \
+        "FAULT_CALLOC_WHILE=$WORK/$1.nocalloc FAULT_CALLOC_MIN=${3:-4096}" \
         "FAULT_ACCEPT_WHILE=$WORK/$1.noaccept FAULT_ACCEPT_ERRNO=$2"
 }
 
@@ -69,7 +75,9 @@ server_start b 127.0.0.1:9002 bulk
 
 log "1. site b cannot accept peers (EPERM)"
 touch "$WORK/site-b.noaccept"
-GW_SETENV=$(fault_env site-b $EPERM) gw_start b site-b
+# Site b's callocs fail from 32 KiB (part 6): an association's stream
+# table (8 bytes a stream, 8,193 streams) but not the association itself.
+GW_SETENV=$(fault_env site-b $EPERM 32768) gw_start b site-b
 GW_SETENV=$(fault_env site-a $ENOMEM) gw_start a site-a
 wait_log site-b 'not accepting peers for now: Operation not permitted' 20
 no_spin site-b "it could not accept peers"
@@ -190,6 +198,29 @@ wait_log site-b 'peer gave up: .*out of memory for messages read' 5
 log "ok: $(grep -E 'peer gave up' "$WORK/site-b.log" | cut -d' ' -f5-)"
 wait "$both" || true
 wait_log site-a 'up: peer proved the key' 30 2
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1M --timeout-ms 30000)
+log "memory back: $r"
+expect "$r" ok == 1
+expect "$r" bytes_verified == 1048576
+
+log "6. site b without memory for a new association's tables (calloc)"
+failures() {
+    gw_status site-b --json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["gateway"]["handshake_failures"])'
+}
+before=$(failures)
+ups=$(count_log site-a 'up: peer proved the key')
+gw_stop TERM site-a
+touch "$WORK/site-b.nocalloc"
+GW_SETENV=$(fault_env site-a $ENOMEM) gw_start a site-a
+wait_log site-b "closed: cannot set up the association's tables: Cannot allocate memory" 20
+rm "$WORK/site-b.nocalloc"
+wait_log site-a "peer gave up: internal error: cannot set up the association's tables" 5
+after=$(failures)
+log "site b's handshake failures: $before before, $after after"
+[ "$after" -eq "$before" ] ||
+    fail "site b counted a peer that proved the key among its handshake failures"
+wait_log site-a 'up: peer proved the key' 30 $((ups + 1))
 r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1M --timeout-ms 30000)
 log "memory back: $r"
 expect "$r" ok == 1
