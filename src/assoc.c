@@ -1019,7 +1019,13 @@ static int assoc_unseal(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t *len)
         assoc_close(a, WIRE_E_SEAL, why);
         return -1;
     }
-    e = a->keyed ? seal_open(&a->seal, info->sid, info->ppid, buf, *len, &type, len) : SEAL_E_EPOCH;
+    if (!a->keyed) {
+        snprintf(why, sizeof(why), "a sealed message on stream %u before the handshake gave keys",
+                 info->sid);
+        assoc_close(a, WIRE_E_SEAL, why);
+        return -1;
+    }
+    e = seal_open(&a->seal, info->sid, info->ppid, buf, *len, &type, len);
     if (e == SEAL_OK) {
         info->ppid = wire_ppid(type);
         return 0;

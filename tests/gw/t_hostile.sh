@@ -18,8 +18,9 @@
 #   from the key file: a leaked endpoint key) without the Noise key, each
 #   attack on its own associations: random messages (random streams, PPIDs
 #   clear and sealed, sizes and bytes; half after a HELLO), OPEN and DATA
-#   before any handshake (clear and sealed-looking), a KEEP before any
-#   handshake (closed at once, not at the deadline), a HELLO made with a
+#   before any handshake (clear and sealed-looking), a KEEP and a
+#   sealed-looking message on stream 0 before any handshake (closed at
+#   once, not at the deadline, each saying which), a HELLO made with a
 #   wrong key, a HELLO of protocol 2, one recorded HELLO replayed on ten
 #   associations then OPEN/DATA in clear and a forged AUTH (or the other way
 #   round), a valid HELLO then sealed OPEN/DATA without the proof, a forged
@@ -248,6 +249,11 @@ expect() { # expect NAME (R holds its report)
         check "$1: each closed at once, not at the handshake's deadline (the last after ${R[end_ms_max]} ms)" \
             [ "${R[end_ms_max]}" -le 2000 ]
         ;;
+    sealed0/key)
+        heard "$1" 0 "a sealed message on stream 0 before the handshake gave keys"
+        check "$1: each closed at once, not at the handshake's deadline (the last after ${R[end_ms_max]} ms)" \
+            [ "${R[end_ms_max]}" -le 2000 ]
+        ;;
     wrongkey/key | reflect/key) heard "$1" 0 "does not open with our key" ;;
     version/key)
         heard "$1" 0 "the peer speaks another protocol version"
@@ -277,7 +283,7 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$HOSTILE_ADDR" --seed "$SEE
     --sctp-auth off --psk-file "$KEY" noproof:10 >"$WORK/hostile.out" 2>>"$WORK/hostile.log"
 in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$HOSTILE_ADDR" --seed "$SEED" \
     --auth-key-file "$KEY" --psk-file "$KEY" --burst 16 --rate "$RATE" --timeout-ms 40000 \
-    random:40 early:10 keep:10 wrongkey:10 version:10 replay:10 noproof:10 badproof:10 reflect:10 \
+    random:40 early:10 keep:10 sealed0:10 wrongkey:10 version:10 replay:10 noproof:10 badproof:10 reflect:10 \
     big0:3 big0+hello:3 bigflow:3 bigflow+hello:3 >>"$WORK/hostile.out" 2>>"$WORK/hostile.log"
 say "the handshake's attacks ended $((SECONDS - t0)) s after the first"
 wait "$wrong_pid" || true
@@ -295,7 +301,7 @@ say "attacks took $((SECONDS - t0)) s; the gateway used $(((cpu1 - cpu0) * 10)) 
 while read -r line; do
     judge "$line"
 done <"$WORK/hostile.out"
-[ "$(grep -c '^attack=' "$WORK/hostile.out")" -eq 16 ] || fail "the hostile tool did not report 16 attacks"
+[ "$(grep -c '^attack=' "$WORK/hostile.out")" -eq 17 ] || fail "the hostile tool did not report 17 attacks"
 parse "$(grep '^attack=silent ' "$WORK/hostile.out")"
 # within OPEN LAST DEADLINE: none left open, and the last ended in time.
 within() { [ "$1" -eq 0 ] && [ "$2" -ge 0 ] && [ "$2" -le "$3" ]; }

@@ -38,6 +38,7 @@
  *             even associations, sealed-looking on odd ones
  *   keep      a KEEP on stream 0 in clear before any handshake (a message
  *             of an established association, out of turn)
+ *   sealed0   a sealed-looking message on stream 0 before any handshake
  *   wrongkey  a HELLO whose Noise message was made with a random key
  *   version   a HELLO of protocol 2 (version 2, nonce, window, name)
  *   replay    one HELLO_i, built once and sent unchanged on every
@@ -185,13 +186,14 @@ typedef enum {
     M_EARLYCLOSE,
     M_HALFREKEY,
     M_BADSWITCH,
-    M_LASTWORDS
+    M_LASTWORDS,
+    M_SEALED0
 } attack_t;
 
-static const char *const mode_names[] = {"random",     "early",     "wrongkey",  "version",
-                                         "replay",     "noproof",   "badproof",  "reflect",
-                                         "big0",       "bigflow",   "silent",    "keep",
-                                         "earlyclose", "halfrekey", "badswitch", "lastwords"};
+static const char *const mode_names[] = {
+    "random",     "early",     "wrongkey",  "version",   "replay", "noproof",
+    "badproof",   "reflect",   "big0",      "bigflow",   "silent", "keep",
+    "earlyclose", "halfrekey", "badswitch", "lastwords", "sealed0"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -724,6 +726,9 @@ static void script_main(conn_t *c, const opts_t *o)
         break;
     case M_KEEP:
         send_type(c, 0, T_KEEP, "", 1);
+        break;
+    case M_SEALED0:
+        send_forged(c, 0, 1);
         break;
     case M_EARLY:
         if (o->hello || c->idx % 2 == 0)
