@@ -185,9 +185,8 @@ static int snap_assocs(gateway_t *gw, const snap_clock_t *c, snapshot_t *out)
 
 /* ---- services and flows ---------------------------------------------- */
 
-/* Calls fn on every flow still on an association. */
-/* Every live flow: those of the associations, then those finishing after
- * theirs ended (a drain waits for them too). */
+/* Calls fn on every live flow: those of the associations, then those
+ * finishing after theirs ended (a drain waits for them too). */
 static void snap_each_flow(gateway_t *gw, void (*fn)(const flow_t *f, void *arg), void *arg)
 {
     list_t *pos;
