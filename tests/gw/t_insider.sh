@@ -136,8 +136,8 @@ log "ok: the back end got every byte the peer sent before its ABORT, and its FIN
 
 # Such a flow to a back end that reads nothing is listed by status as
 # finishing, holds site b's stop for drain_ms (5 s), then is reset, like
-# any flow still open. Small TCP
-# buffers at site b keep most of the 512 KiB in the gateway.
+# any flow still open. Small TCP buffers at site b keep most of the
+# 512 KiB in the gateway.
 in_site b sysctl -qw net.ipv4.tcp_rmem="4096 16384 16384" net.ipv4.tcp_wmem="4096 16384 16384"
 lastwords stuck stuck 500 || fail "stuck: the hostile tool failed: $(cat "$WORK/insider.log")"
 wait_log site-b "peer stuck: closed: the peer aborted the association" 10
