@@ -83,19 +83,17 @@ typedef struct assoc {
     uint64_t sent_since; /* bytes handed to the kernel since then */
     uint64_t probe_at;   /* loop time a KEEP left an idle association, or 0 */
 
-    reasm_t rx;             /* messages being received, piece by piece */
-    inbox_t inbox;          /* read, not yet handled: large ones, a bounded amount a turn */
-    uv_idle_t opener;       /* handles the inbox's messages once per loop turn */
-    size_t inbox_turn;      /* bytes of them handled in this loop turn */
-    int told_pieces;        /* logged that the kernel delivers in pieces */
-    int told_maxseg;        /* logged that DATA chunks keep no room for a SACK */
-    int proved;             /* the peer proved the key (assoc_ready) */
-    int name_refused;       /* refused for a name in use: 1 first of an episode, 2 later */
-    episode_t clash;        /* newcomers refused for carrying its peer's name... */
-    uint64_t clash_at;      /* ...the last of them */
-    episode_t peer_errors;  /* ERROR chunks from the peer's kernel... */
-    uint64_t peer_error_at; /* ...the last of them */
-    int handles;            /* open uv handles; freed when it reaches 0 */
+    reasm_t rx;            /* messages being received, piece by piece */
+    inbox_t inbox;         /* read, not yet handled: large ones, a bounded amount a turn */
+    uv_idle_t opener;      /* handles the inbox's messages once per loop turn */
+    size_t inbox_turn;     /* bytes of them handled in this loop turn */
+    int told_pieces;       /* logged that the kernel delivers in pieces */
+    int told_maxseg;       /* logged that DATA chunks keep no room for a SACK */
+    int proved;            /* the peer proved the key (assoc_ready) */
+    int name_refused;      /* refused for a name in use: 1 first of an episode, 2 later */
+    episode_t clash;       /* newcomers refused for carrying its peer's name */
+    episode_t peer_errors; /* ERROR chunks from the peer's kernel */
+    int handles;           /* open uv handles; freed when it reaches 0 */
 
     /* For status: counters the kernel does not keep. */
     uint64_t since;           /* loop time it entered its state */

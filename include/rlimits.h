@@ -14,6 +14,7 @@
 typedef struct episode {
     int active;
     uint64_t since_ms;  /* when it started */
+    uint64_t last_ms;   /* its latest hit */
     unsigned long hits; /* clients turned away during it */
     const char *why;    /* its reason, a string literal */
 } episode_t;
@@ -25,6 +26,10 @@ int episode_hit(episode_t *e, const char *why, uint64_t now);
 /* Ends the episode, if one is active: returns 1 and fills how long it
  * lasted and how many it turned away (log that), else 0. */
 int episode_end(episode_t *e, uint64_t now, uint64_t *lasted_ms, unsigned long *hits);
+
+/* 1 if an episode is active and nothing hit it for `quiet_ms` until `now`:
+ * for limits that end by themselves, a hit after such a gap starts another. */
+int episode_quiet(const episode_t *e, uint64_t now, uint64_t quiet_ms);
 
 /* Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit
  * now in force (raised or not), or -errno. */

@@ -929,7 +929,7 @@ static void assoc_peer_errors_end(assoc_t *a)
     uint64_t ms;
     unsigned long n;
 
-    if (episode_end(&a->peer_errors, a->peer_error_at, &ms, &n) && n > 1)
+    if (episode_end(&a->peer_errors, a->peer_errors.last_ms, &ms, &n) && n > 1)
         assoc_log(a, LOG_INFO, "the peer reported %lu SCTP errors in %llu ms", n,
                   (unsigned long long)ms);
 }
@@ -942,9 +942,8 @@ static void assoc_on_peer_error(assoc_t *a, const struct sctp_remote_error *e)
     uint64_t now = uv_now(a->gw->loop);
     unsigned cause = ntohs(e->sre_error); /* as the ERROR chunk carried it */
 
-    if (a->peer_errors.active && now - a->peer_error_at >= PEER_ERRORS_QUIET_MS)
+    if (episode_quiet(&a->peer_errors, now, PEER_ERRORS_QUIET_MS))
         assoc_peer_errors_end(a);
-    a->peer_error_at = now;
     assoc_log(a, episode_hit(&a->peer_errors, "", now) ? LOG_WARN : LOG_DEBUG,
               "the peer reported an SCTP error: cause %u (%s)", cause, sock_cause_name(cause));
 }

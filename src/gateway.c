@@ -357,9 +357,8 @@ int gateway_name_taken(gateway_t *gw, const struct assoc *fresh, const char *nam
                  "a gateway named '%s' is connected already (assoc %llu, heard from within "
                  "failover_ms): two gateways share the name, or it restarted just now",
                  name, (unsigned long long)old->id);
-        if (old->clash.active && now - old->clash_at >= CLASH_QUIET_MS)
+        if (episode_quiet(&old->clash, now, CLASH_QUIET_MS))
             gateway_clash_end(gw, old);
-        old->clash_at = now;
         return episode_hit(&old->clash, "name taken", now) ? 1 : 2;
     }
     return 0;

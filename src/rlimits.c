@@ -18,6 +18,7 @@ int episode_hit(episode_t *e, const char *why, uint64_t now)
         e->why = why;
     }
     e->hits++;
+    e->last_ms = now;
     return starts;
 }
 
@@ -29,6 +30,11 @@ int episode_end(episode_t *e, uint64_t now, uint64_t *lasted_ms, unsigned long *
     *lasted_ms = now - e->since_ms;
     *hits = e->hits;
     return 1;
+}
+
+int episode_quiet(const episode_t *e, uint64_t now, uint64_t quiet_ms)
+{
+    return e->active && now - e->last_ms >= quiet_ms;
 }
 
 long rlimits_raise_fds(void)

@@ -19,14 +19,18 @@ static void test_an_episode_is_logged_once(void)
     unsigned long n = 0;
 
     CHECK(episode_end(&e, 5, &ms, &n) == 0); /* none yet: nothing to say */
+    CHECK(episode_quiet(&e, 5, 0) == 0);     /* none to be quiet */
     CHECK(episode_hit(&e, WHY_FDS, 100) == 1);
     for (int i = 0; i < 999; i++)
         CHECK(episode_hit(&e, WHY_FDS, 100 + (uint64_t)i) == 0);
     CHECK(e.why == WHY_FDS);
+    CHECK(episode_quiet(&e, 1597, 500) == 0); /* the last hit was at 1098 */
+    CHECK(episode_quiet(&e, 1598, 500) == 1);
     CHECK(episode_end(&e, 1600, &ms, &n) == 1);
     CHECK(ms == 1500);
     CHECK(n == 1000);
     CHECK(episode_end(&e, 1700, &ms, &n) == 0); /* ended once */
+    CHECK(episode_quiet(&e, 1700, 500) == 0);
     CHECK(episode_hit(&e, WHY_MAX, 2000) == 1); /* a new one starts afresh */
     CHECK(episode_end(&e, 2000, &ms, &n) == 1);
     CHECK(ms == 0 && n == 1);
