@@ -37,6 +37,7 @@ typedef struct flow {
     uint64_t bytes_up;    /* TCP -> SCTP */
     uint64_t bytes_down;  /* SCTP -> TCP */
     size_t write_pending; /* bytes in uv_write requests */
+    uint64_t dropped;     /* finishing: the endpoint's bytes that had nowhere to go */
 
     /* A back end by name: the dial, until connected or closed, and the
      * peer's bytes that came before the connection (bounded by the flow's
@@ -90,8 +91,12 @@ void flow_close(flow_t *f, uint16_t code, const char *why);
 
 /* The association is gone: reset the TCP side, nothing more to send. A
  * flow whose peer had finished sending first passes what it sent on, its
- * FIN last, and then closes (kept meanwhile in gw->finishing). Returns 1
- * when it reset the flow. */
+ * FIN last, and closes once the kernel has delivered them (kept meanwhile
+ * in gw->finishing). Returns 1 when it reset the flow. */
 int flow_detach(flow_t *f, const char *why);
+
+/* A finishing flow closes if the kernel has delivered all it wrote, else
+ * it is looked at again later (gateway_finish_later). */
+void flow_finish_check(flow_t *f);
 
 #endif

@@ -65,6 +65,7 @@ typedef struct gateway {
     int told_no_idata;       /* the kernel refused I-DATA, and we said so once */
     uint8_t auth_key[32];    /* SCTP-AUTH endpoint key (encryption = on) */
     uv_timer_t drain_timer;  /* drain deadline */
+    uv_timer_t finish_timer; /* looks at finishing flows (flow_finish_check) */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
     uv_signal_t sig_hup; /* reload */
@@ -121,6 +122,10 @@ int gateway_name_taken(gateway_t *gw, const struct assoc *fresh, const char *nam
 /* Called by flow.c whenever a flow is reset or freed, to see whether a
  * drain is over. */
 void gateway_on_flow_gone(gateway_t *gw);
+
+/* A finishing flow waits for the kernel to deliver what it wrote: the
+ * gateway looks at every finishing flow again in a while. */
+void gateway_finish_later(gateway_t *gw);
 
 /* Flows in the tables of every association. */
 size_t gateway_flows(const gateway_t *gw);

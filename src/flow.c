@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 #include "assoc.h"
 #include "dial.h"
 #include "gateway.h"
@@ -17,6 +19,9 @@
  * (5 s by default in resolv.conf), short enough for a client to see the
  * failure rather than wonder. */
 #define DIAL_TOTAL_MS 10000
+
+/* What a finishing flow reads at a time from its endpoint, to drop it. */
+#define DROP_READ_BYTES 16384u
 
 /* A uv_write request with the bytes it writes. */
 typedef struct flow_write {
@@ -201,6 +206,80 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
     flow_maybe_free(f);
 }
 
+/* A finishing flow still reads what its endpoint sends, and drops it:
+ * nothing can carry it now, and an endpoint blocked writing to a socket
+ * nobody reads may stop reading the peer's last bytes, which then never
+ * leave. flow_finish_check tells the endpoint with a reset. */
+static void on_drop_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    char *p = malloc(DROP_READ_BYTES);
+
+    (void)h;
+    (void)suggested;
+    *buf = uv_buf_init(p, p ? DROP_READ_BYTES : 0);
+}
+
+static void on_drop_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    flow_t *f = container_of(s, flow_t, tcp);
+    char why[160];
+
+    free(buf->base);
+    if (nread >= 0) {
+        f->dropped += (uint64_t)nread;
+        return;
+    }
+    flow_read_stop(f);
+    if (nread == UV_EOF) {
+        f->read_eof = 1;
+        flow_finish_check(f);
+        return;
+    }
+    snprintf(why, sizeof(why), "%s: %s after its association went",
+             f->opener ? "client" : "back end",
+             nread == UV_ENOBUFS ? "no memory for a read" : uv_strerror((int)nread));
+    flow_close(f, WIRE_E_RESET, why);
+}
+
+static void flow_drop_start(flow_t *f)
+{
+    flow_read_stop(f);
+    if (!f->read_eof && uv_read_start((uv_stream_t *)&f->tcp, on_drop_alloc, on_drop_read) == 0)
+        f->reading = 1;
+}
+
+/* Closing a socket with bytes unread makes the kernel reset the connection
+ * at once and throw away what it had yet to deliver (tcp(7), RFC 2525
+ * 2.17), so a finishing flow closes only once everything it wrote and its
+ * FIN are acknowledged. If the endpoint sent anything meanwhile, it went
+ * nowhere, and the reset tells it so. */
+void flow_finish_check(flow_t *f)
+{
+    uv_os_fd_t fd;
+    int queued = 0, unread = 0;
+    char why[160];
+
+    if (f->closed || !f->tcp_shut)
+        return;
+    if (uv_fileno((uv_handle_t *)&f->tcp, &fd) == 0) {
+        if (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0) {
+            gateway_finish_later(f->gw);
+            return;
+        }
+        if (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
+            f->dropped += (uint64_t)unread;
+    }
+    if (!f->dropped) {
+        flow_close(f, WIRE_OK, "the peer's bytes and FIN passed on after its association went");
+        return;
+    }
+    snprintf(why, sizeof(why),
+             "the peer's bytes and FIN passed on after its association went; %llu bytes "
+             "from the %s after it had nowhere to go",
+             (unsigned long long)f->dropped, f->opener ? "client" : "back end");
+    flow_close(f, WIRE_E_RESET, why);
+}
+
 int flow_detach(flow_t *f, const char *why)
 {
     f->assoc = NULL;
@@ -212,19 +291,15 @@ int flow_detach(flow_t *f, const char *why)
     }
     /* The peer's direction is whole: its bytes still queued, here or in
      * the socket, and its FIN go on, unless the gateway is stopping. A
-     * reset now would throw them away. With the FIN passed on already the
-     * flow closes now; else on_shutdown closes it once it is. */
+     * reset now would throw them away. The flow finishes once the kernel
+     * has delivered them (flow_finish_check). */
     if (f->fin_recv && f->connected && f->gw->state <= GW_DRAINING) {
-        if (f->tcp_shut) {
-            flow_close(f, WIRE_OK,
-                       "the peer's bytes and FIN passed on before its association went");
-            return 0;
-        }
-        flow_read_stop(f);
         list_push(&f->gw->finishing, &f->finishing);
         f->gw->n_finishing++;
         flow_log(f, LOG_DEBUG, "%s; passing on the peer's last %zu bytes and its FIN", why,
                  f->write_pending);
+        flow_drop_start(f);
+        flow_finish_check(f);
         return 0;
     }
     flow_close(f, WIRE_E_LOST, why);
@@ -481,13 +556,12 @@ static void on_shutdown(uv_shutdown_t *req, int status)
         return;
     }
     f->tcp_shut = 1;
+    if (!f->assoc) {
+        flow_finish_check(f); /* finishing after its association went */
+        return;
+    }
     flow_check_final(f);
     flow_check_tcp_done(f);
-    /* A flow finishing after its association went: closed, not reset, or
-     * the reset would drop what the socket has yet to deliver. The kernel
-     * delivers it, and resets the endpoint if it sends more. */
-    if (!f->closed && !f->assoc)
-        flow_close(f, WIRE_OK, "the peer's bytes and FIN passed on after its association went");
 }
 
 /* The peer's FIN: half-close our TCP side once everything before it has

@@ -21,9 +21,10 @@
  * came back) is dialed again within this. A dial to a peer whose host
  * answers costs one INIT and its ABORT, so dialing about once a second is
  * cheap, and a restarted peer carries flows again within about a second. */
-#define DIAL_CAP_MS    1000
-#define DIAL_STABLE_MS 10000 /* a READY association that lasted this resets the backoff */
-#define CLASH_QUIET_MS 60000 /* refusals of a name this far apart are two episodes */
+#define DIAL_CAP_MS     1000
+#define DIAL_STABLE_MS  10000 /* a READY association that lasted this resets the backoff */
+#define CLASH_QUIET_MS  60000 /* refusals of a name this far apart are two episodes */
+#define FINISH_CHECK_MS 50    /* how often a finishing flow's socket is looked at */
 /* Anyone who reaches the listening port can open associations and hold
  * them for the handshake's deadline without a word. Past this many peers
  * still proving the key, each new association pushes out the oldest
@@ -502,6 +503,7 @@ static void gateway_close_handles(gateway_t *gw)
     acceptor_close(&gw->peers, NULL);
     uv_close((uv_handle_t *)&gw->dial_timer, NULL);
     uv_close((uv_handle_t *)&gw->drain_timer, NULL);
+    uv_close((uv_handle_t *)&gw->finish_timer, NULL);
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
     uv_close((uv_handle_t *)&gw->sig_hup, NULL);
@@ -561,6 +563,24 @@ void gateway_on_flow_gone(gateway_t *gw)
 {
     if (gw->state == GW_DRAINING && gateway_flows_live(gw) == 0)
         uv_timer_start(&gw->drain_timer, on_drained, 0, 0);
+}
+
+static void on_finish_timer(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+    list_t *pos, *tmp;
+
+    list_foreach_safe(pos, tmp, &gw->finishing)
+    {
+        flow_finish_check(container_of(pos, flow_t, finishing));
+    }
+}
+
+void gateway_finish_later(gateway_t *gw)
+{
+    if (!uv_is_active((uv_handle_t *)&gw->finish_timer) &&
+        !uv_is_closing((uv_handle_t *)&gw->finish_timer))
+        uv_timer_start(&gw->finish_timer, on_finish_timer, FINISH_CHECK_MS, 0);
 }
 
 static void gateway_drain(gateway_t *gw)
@@ -1176,11 +1196,12 @@ static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
 {
     uv_timer_init(loop, &gw->dial_timer);
     uv_timer_init(loop, &gw->drain_timer);
+    uv_timer_init(loop, &gw->finish_timer);
     uv_signal_init(loop, &gw->sig_term);
     uv_signal_init(loop, &gw->sig_int);
     uv_signal_init(loop, &gw->sig_hup);
     gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
-    gw->sig_hup.data = gw;
+    gw->sig_hup.data = gw->finish_timer.data = gw;
     uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
     uv_signal_start(&gw->sig_int, on_signal, SIGINT);
     uv_signal_start(&gw->sig_hup, on_sighup, SIGHUP);

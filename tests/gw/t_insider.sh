@@ -27,7 +27,7 @@ pair_up
 in_site a ip addr add "$INSIDER/24" dev l1
 trap_config
 # lastwords' back ends: one starts reading 4 s after it is connected, one
-# never does.
+# never does, one echoes what it reads from 4 s on.
 cat >>"$WORK/site-b.ini" <<'INI'
 
 [slow]
@@ -35,9 +35,13 @@ connect = 127.0.0.1:9010
 
 [stuck]
 connect = 127.0.0.1:9011
+
+[echoing]
+connect = 127.0.0.1:9012
 INI
 server_start b 127.0.0.1:9010 sink --delay-read-ms 4000
 server_start b 127.0.0.1:9011 sink --delay-read-ms 600000
+server_start b 127.0.0.1:9012 echo --delay-read-ms 4000
 pair_start
 
 # trap_open: site b's count of open [trap] flows.
@@ -120,19 +124,36 @@ lastwords() {
         --psk-file "$KEY" --name "$1" --service "$2" --pause-ms "$3" --timeout-ms 20000 \
         lastwords:1 >"$WORK/$1.out" 2>>"$WORK/insider.log"
 }
-lastwords lastwords slow 1500 &
-last=$!
-wait_log server-9010 "conn 1 accepted" 10
-kill -STOP "$(gw_pid site-b)"
-if ! wait "$last"; then
+# lastwords_stopped NAME SERVICE PORT: lastwords with site b stopped
+# meanwhile; the back end on PORT must get every byte and the FIN.
+lastwords_stopped() {
+    local last
+    lastwords "$1" "$2" 1500 &
+    last=$!
+    wait_log "server-$3" "conn 1 accepted" 10
+    kill -STOP "$(gw_pid site-b)"
+    if ! wait "$last"; then
+        kill -CONT "$(gw_pid site-b)"
+        fail "$1: the hostile tool failed: $(cat "$WORK/insider.log")"
+    fi
+    log "$1: $(cat "$WORK/$1.out")"
     kill -CONT "$(gw_pid site-b)"
-    fail "lastwords: the hostile tool failed: $(cat "$WORK/insider.log")"
-fi
-log "lastwords: $(cat "$WORK/lastwords.out")"
-kill -CONT "$(gw_pid site-b)"
-wait_log site-b "peer lastwords: closed: the peer aborted the association \(cause 12, user-initiated abort\)" 10
-wait_log server-9010 "conn 1 eof after $LAST_BYTES bytes" 15
+    wait_log site-b "peer $1: closed: the peer aborted the association \(cause 12, user-initiated abort\)" 10
+    wait_log "server-$3" "conn 1 eof after $LAST_BYTES bytes" 15
+}
+lastwords_stopped lastwords slow 9010
 log "ok: the back end got every byte the peer sent before its ABORT, and its FIN"
+
+# The same to a back end that echoes what it reads: its echo comes after
+# the association went and has nowhere to go. Site b must still deliver
+# every byte and the FIN, then reset the back end for what it sent. (The
+# flow read nothing once its association went: the echo filled site b's
+# socket, the back end stopped reading, and the last bytes waited for
+# drain_ms; closing with the echo unread, the kernel would have reset the
+# connection and dropped what it had yet to send.)
+lastwords_stopped echoing echoing 9012
+wait_log site-b "\\[echoing\\] sid [0-9]+: reset: the peer's bytes and FIN passed on after its association went; [0-9]+ bytes from the back end after it had nowhere to go" 10
+log "ok: the echoing back end got every byte and the FIN, then a reset for its echo"
 
 # Such a flow to a back end that reads nothing is listed by status as
 # finishing, holds site b's stop for drain_ms (5 s), then is reset, like
