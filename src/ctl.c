@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
@@ -12,6 +13,9 @@
 #include <sys/un.h>
 
 #define CTL_WAIT_S 10 /* for the answer; a snapshot takes milliseconds */
+/* The largest answer taken: the status of 65,535 flows in JSON is about
+ * 20 MB. */
+#define CTL_BODY_MAX (256LL * 1024 * 1024)
 
 /* Why connect() failed, for a person. */
 static int ctl_unreachable(const char *path, int err)
@@ -85,26 +89,32 @@ static long long ctl_length(const char *line, size_t len)
 }
 
 /* The body of an ok answer, len bytes, to stdout; the first `have` of
- * them are at the start of buf. Fewer before the end of the stream make
- * an answer cut short (the gateway dropped the client, or stopped). */
-static int ctl_copy_body(int fd, const char *path, char *buf, size_t size, size_t have,
-                         long long len)
+ * them are in head. It is read whole before any of it is written: whoever
+ * reads stdout may pause (a pager not scrolled yet), and a client that
+ * takes nothing for a few seconds is dropped by the gateway as stuck
+ * (CTL_STALL_MS), its answer cut short. Fewer bytes before the end of the
+ * stream make an answer cut short (the gateway dropped the client, or
+ * stopped). */
+static int ctl_copy_body(int fd, const char *path, const char *head, size_t have, long long len)
 {
-    long long done = 0;
+    size_t done = (long long)have < len ? have : (size_t)len;
     ssize_t n = 0;
+    char *body;
 
-    for (;;) {
-        size_t take = (long long)have < len - done ? have : (size_t)(len - done);
-        fwrite(buf, 1, take, stdout);
-        done += (long long)take;
-        if (done == len || (n = ctl_read(fd, buf, size)) <= 0)
-            break;
-        have = (size_t)n;
+    if (len > CTL_BODY_MAX || !(body = malloc(len ? (size_t)len : 1))) {
+        fprintf(stderr, "sctpgw: the answer from the gateway at %s is %lld bytes: %s\n", path, len,
+                len > CTL_BODY_MAX ? "too large to take" : "no memory to take it");
+        return CTL_EXIT_UNREACHABLE;
     }
-    if (done == len)
+    memcpy(body, head, done);
+    while (done < (size_t)len && (n = ctl_read(fd, body + done, (size_t)len - done)) > 0)
+        done += (size_t)n;
+    fwrite(body, 1, done, stdout);
+    free(body);
+    if (done == (size_t)len)
         return CTL_EXIT_OK;
     fprintf(stderr,
-            "sctpgw: the answer from the gateway at %s was cut short: %lld of %lld bytes%s%s\n",
+            "sctpgw: the answer from the gateway at %s was cut short: %zu of %lld bytes%s%s\n",
             path, done, len, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
     return CTL_EXIT_UNREACHABLE;
 }
@@ -132,8 +142,7 @@ static int ctl_copy_answer(int fd, const char *path)
         return CTL_EXIT_REFUSED;
     }
     if (nl && (len = ctl_length(buf, line)) >= 0) {
-        memmove(buf, nl + 1, got - line - 1);
-        return ctl_copy_body(fd, path, buf, sizeof(buf), got - line - 1, len);
+        return ctl_copy_body(fd, path, nl + 1, got - line - 1, len);
     }
     fprintf(stderr, "sctpgw: the answer from the gateway at %s was %s: '%.*s'\n", path,
             nl || got == sizeof(buf) ? "not understood (a gateway of another version?)"

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include "gateway.h"
 #include "snapshot.h"
 
@@ -513,6 +514,54 @@ static void test_stalled_reader(void)
     stub_flows = 0;
 }
 
+/* sctpgw status, its output read by a pager that waits longer than
+ * CTL_STALL_MS before it reads: the answer must come whole. (The client
+ * copied the answer to stdout as it read, so it stopped reading while
+ * stdout was full, and the gateway dropped it as stuck.) */
+static void test_paused_stdout(void)
+{
+    scene_t s;
+    int out[2], got[2], status = -1;
+    pid_t pager, cli;
+    size_t total = 0;
+    char last = 0;
+
+    stub_flows = FLOWS;
+    scene_start(&s);
+    CHECK(pipe(out) == 0 && pipe(got) == 0);
+    if ((pager = fork()) == 0) {
+        char b[65536];
+        ssize_t n;
+
+        close(out[1]);
+        usleep(3 * CTL_STALL_MS * 1000);
+        while ((n = read(out[0], b, sizeof(b))) > 0) {
+            total += (size_t)n;
+            last = b[n - 1];
+        }
+        _exit(write(got[1], &total, sizeof(total)) == sizeof(total) && last == '\n' ? 0 : 1);
+    }
+    if ((cli = fork()) == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        _exit(ctl_request(s.path, "status json flows"));
+    }
+    close(out[0]);
+    close(out[1]);
+    close(got[1]);
+    while (waitpid(cli, &status, WNOHANG) == 0) {
+        uv_run(&s.loop, UV_RUN_NOWAIT);
+        usleep(1000);
+    }
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == CTL_EXIT_OK);
+    CHECK(waitpid(pager, &status, 0) == pager && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(read(got[0], &total, sizeof(total)) == sizeof(total) && total > 2 * 1000 * 1000);
+    close(got[0]);
+    scene_end(&s, NULL, 0);
+    stub_flows = 0;
+}
+
 int main(void)
 {
     test_burst();
@@ -523,5 +572,6 @@ int main(void)
     test_answers();
     test_large_answer();
     test_stalled_reader();
+    test_paused_stdout();
     return check_status("test_control");
 }
