@@ -22,9 +22,16 @@
 #              the paced flows' gaps (OUT/gaps.txt) and, from them, each
 #              path's window and threshold around the failover
 #              (OUT/paths.txt, tests/bench/paths.py)
+#   headroom   w5b's interactive flow alone, then beside its four bulk flows
+#              paced at the source (gwload --rate) at each aggregate rate of
+#              RATES (bytes/s, 0 unpaced; default 0 5000000 3500000 2500000
+#              1500000),
+#              twice: p50/p99, the rate on link 1 and the CPUs busy
+#              (OUT/headroom.txt): what the CPUs' room buys the interactive
+#              flow where they are the limit
 #
 # Usage (host): tests/vm/run --share OUT -- tests/bench/profile.sh OUT \
-#                   callgrind|perf|hops|queues|paths [w1|w2|w3|w5|w5b|w6|w6b] [BYTES]
+#                   callgrind|perf|hops|queues|paths|headroom [w1|w2|w3|w5|w5b|w6|w6b] [BYTES]
 # Then: callgrind_annotate OUT/callgrind.out.site-a | head -40
 # w3 is 300 round trips of 100 bytes on one flow (the benchmark's W3; its
 # p50_us and p99_us on stdout), w5 one bulk flow beside the interactive
@@ -46,7 +53,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 : "${SCTPGW:?path of the sctpgw binary}"
 : "${GWLOAD:?path of the gwload binary}"
 OUT=${1:?output folder}
-TOOL=${2:?callgrind, perf, hops, queues or paths}
+TOOL=${2:?callgrind, perf, hops, queues, paths or headroom}
 WORKLOAD=${3:-w1}
 BYTES=${4:-8M}
 WORK=$(mktemp -d /tmp/sctpgw-prof.XXXXXX)
@@ -61,8 +68,8 @@ trap cleanup EXIT
 mkdir -p "$OUT"
 
 case "$TOOL:$WORKLOAD" in
-callgrind:* | perf:* | queues:* | hops:w5b | paths:w6 | paths:w6b) ;;
-*) echo "profile: $TOOL $WORKLOAD: unknown (hops takes w5b, paths w6 or w6b)" >&2 && exit 2 ;;
+callgrind:* | perf:* | queues:* | hops:w5b | headroom:w5b | paths:w6 | paths:w6b) ;;
+*) echo "profile: $TOOL $WORKLOAD: unknown (hops and headroom take w5b, paths w6 or w6b)" >&2 && exit 2 ;;
 esac
 if [ "$TOOL" = hops ] && [ "${ENCRYPTION:-on}" = off ]; then
     echo "profile: hops reads the sealed messages' sizes: run it encrypted" >&2
@@ -150,6 +157,46 @@ interactive() {
     ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7402 --mode interactive --chunk 100 \
         --interval-ms 20 --count "$1" --no-fin --timeout-ms 60000
 }
+# One row of headroom: the interactive flow beside four bulk flows at an
+# aggregate rate (0: as fast as they go; none: no bulk flows).
+headroom_row() {
+    local rate=$1 bulk='' tx0 tx1 t0 t1 cpu0 cpu1 r pace=()
+    [ "$rate" != 0 ] && pace=(--rate "$rate")
+    if [ "$rate" != none ]; then
+        ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 4 \
+            --bytes 64G "${pace[@]}" --timeout-ms 600000 >/dev/null &
+        bulk=$!
+        sleep 2
+    fi
+    tx0=$(ip netns exec sga cat /sys/class/net/l1/statistics/tx_bytes) t0=$(date +%s.%N)
+    cpu0=$(head -n 1 /proc/stat)
+    r=$(interactive 400) || rc=1
+    tx1=$(ip netns exec sga cat /sys/class/net/l1/statistics/tx_bytes) t1=$(date +%s.%N)
+    cpu1=$(head -n 1 /proc/stat)
+    [ -n "$bulk" ] && kill "$bulk" && wait "$bulk" 2>/dev/null
+    python3 - "$rate" "$r" "$tx0" "$tx1" "$t0" "$t1" "$cpu0" "$cpu1" <<'EOF3'
+import re, sys
+rate, r, tx0, tx1, t0, t1, c0, c1 = sys.argv[1:]
+kv = dict(re.findall(r"(\w+)=(\S+)", r))
+a, b = [list(map(int, c.split()[1:])) for c in (c0, c1)]
+d = [y - x for x, y in zip(a, b)]
+busy = 2 * (1 - (d[3] + d[4]) / sum(d))  # of the bed's two CPUs
+print("%-10s %8.1f %8.1f %15.1f %11.2f" % (rate, float(kv.get("p50_us", 0)) / 1e3,
+      float(kv.get("p99_us", 0)) / 1e3, (int(tx1) - int(tx0)) * 8 / (float(t1) - float(t0)) / 1e6, busy))
+EOF3
+    sleep 3
+}
+headroom() {
+    {
+        echo "bulk B/s   p50 ms   p99 ms   link 1 Mbit/s   CPUs busy"
+        headroom_row none
+        for _ in 1 2; do
+            for rate in ${RATES:-0 5000000 3500000 2500000 1500000}; do headroom_row "$rate"; done
+        done
+        headroom_row none
+    } >"$OUT/headroom.txt"
+    cat "$OUT/headroom.txt"
+}
 case "$WORKLOAD" in
 w1) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --bytes "$BYTES" --no-fin --timeout-ms 600000 || rc=1 ;;
 w2) ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 64 --bytes "$BYTES" --no-fin --timeout-ms 600000 || rc=1 ;;
@@ -164,12 +211,16 @@ w5)
     kill "$bulk"
     ;;
 w5b)
-    ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 4 --bytes 64G \
-        --timeout-ms 600000 >/dev/null &
-    bulk=$!
-    sleep 2
-    interactive 500 || rc=1
-    kill "$bulk"
+    if [ "$TOOL" = headroom ]; then
+        headroom
+    else
+        ip netns exec sga "$GWLOAD" client --connect 127.0.0.1:7401 --mode bulk --flows 4 --bytes 64G \
+            --timeout-ms 600000 >/dev/null &
+        bulk=$!
+        sleep 2
+        interactive 500 || rc=1
+        kill "$bulk"
+    fi
     ;;
 w6 | w6b)
     if [ "$WORKLOAD" = w6b ]; then

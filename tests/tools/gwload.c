@@ -228,6 +228,16 @@ static void stream_nodelay(uv_tcp_t *h)
         sctp_tune(fd);
 }
 
+/* TCP paces a socket with a maximum rate itself, with or without the fq
+ * queueing discipline. */
+static void stream_pace(uv_tcp_t *h, uint64_t bytes_per_s)
+{
+    uv_os_fd_t fd;
+
+    if (uv_fileno((uv_handle_t *)h, &fd) == 0)
+        setsockopt(fd, SOL_SOCKET, SO_MAX_PACING_RATE, &bytes_per_s, sizeof(bytes_per_s));
+}
+
 static void put_be64(uint8_t *p, uint64_t v)
 {
     for (int i = 7; i >= 0; i--, v >>= 8)
@@ -949,6 +959,7 @@ typedef struct client {
     cmode_t mode;
     unsigned nflows, count, interval_ms, timeout_ms, hold_ms, stagger_ms;
     uint64_t bytes, chunk, seed, one_bytes;
+    uint64_t rate; /* --rate: bulk flows' aggregate, bytes per second, or 0 */
     bool bytes_set, verbose, open_echo;
     bool fin_late; /* SCTP: no end-of-stream; done once every echo is back */
     const char *ready_file, *timeline_file, *at_cmd;
@@ -1679,6 +1690,8 @@ static void flow_connected(flow_t *f)
 
     f->connected = true;
     stream_nodelay(&f->tcp); /* small chunks are latency probes */
+    if (cl->rate)
+        stream_pace(&f->tcp, cl->rate / cl->nflows);
     rc = uv_read_start((uv_stream_t *)&f->tcp, client_alloc, on_flow_read);
     if (rc < 0) {
         flow_fail(f, "read %s", uv_err_name(rc));
@@ -1912,6 +1925,9 @@ static void client_usage(FILE *out)
                  "  --sctp          connect over a one-to-one SCTP socket instead of TCP\n"
                  "                  (no halfclose mode: SCTP has no half-close)\n"
                  "  --sock-buffer B SCTP send and receive buffers (default 4M; 0: the kernel's)\n"
+                 "  --rate R        bulk over TCP: the flows' aggregate paced at R bytes per\n"
+                 "                  second (suffixes K M G), each at R / N (the kernel's\n"
+                 "                  SO_MAX_PACING_RATE): load that leaves the CPUs room\n"
                  "  --no-fin        echo, paced, interactive, idle, rr: no half-close; a flow\n"
                  "                  closes once every echo is back (as over SCTP), so proxies\n"
                  "                  that end both directions on a half-close are measured too\n"
@@ -1998,6 +2014,8 @@ static int client_option(client_t *cl, int c, const char *arg)
     case 'X':
         cl->stop_file = arg;
         return 0;
+    case 'r':
+        return parse_size(arg, &cl->rate);
     default:
         return -1;
     }
@@ -2021,6 +2039,10 @@ static int client_finish_options(client_t *cl)
         return -1;
     if (cl->mode == CM_BULK && cl->bytes == 0)
         return -1;
+    if (cl->rate && (cl->mode != CM_BULK || use_sctp || cl->rate < cl->nflows)) {
+        fprintf(stderr, "gwload client: --rate paces TCP bulk flows, at least 1 B/s each\n");
+        return -1;
+    }
     if (use_sctp && cl->mode == CM_HALFCLOSE) {
         fprintf(stderr, "gwload client: SCTP has no half-close\n");
         return -1;
@@ -2065,6 +2087,7 @@ static int client_parse(client_t *cl, int argc, char **argv)
         {"gap-log", required_argument, NULL, 'g'},
         {"gap-min-ms", required_argument, NULL, 'G'},
         {"stop-file", required_argument, NULL, 'X'},
+        {"rate", required_argument, NULL, 'r'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
