@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# A listener without `local` binds every address of the host on an IPv6
+# socket, which reports its IPv4 peers mapped (::ffff:10.2.0.1). An
+# operator's `sctpgw primary 10.2.0.1` at that end must find the path:
+# exit 0, status shows that path primary, and an echo flow carries every
+# byte. (The addresses were compared by family only: "10.2.0.1 is not a
+# peer address of any ready association".)
+. "$(dirname "$0")/lib.sh"
+pair_up
+echo_config
+sed -i '/^local = /d' "$WORK/site-b.ini"
+server_start b 127.0.0.1:9001 echo
+pair_start
+out=$("$SCTPGW" primary 10.2.0.1 -s "$WORK/site-b.sock" 2>&1) ||
+    fail "primary 10.2.0.1 at the listener without local: $out"
+log "primary 10.2.0.1: $out"
+r=$(gw_status site-b --json | python3 -c 'import json, sys
+paths = json.load(sys.stdin)["associations"][0]["paths"]
+p = {p["peer"]: p["primary"] for p in paths}
+print("mapped=%d primary2=%d primary1=%d" % (all(k.startswith("::ffff:") for k in p),
+      p.get("::ffff:10.2.0.1", False), p.get("::ffff:10.1.0.1", False)))')
+log "status of site b: $r"
+expect "$r" mapped == 1
+expect "$r" primary2 == 1
+expect "$r" primary1 == 0
+r=$(client a --connect 127.0.0.1:7001 --flows 2 --bytes 1M --mode echo)
+log "echo: $r"
+expect "$r" ok == 2
+expect "$r" bytes_verified == $((2 << 20))
+done_ok
