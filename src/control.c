@@ -21,6 +21,7 @@
 #include "gateway.h"
 #include "list.h"
 #include "render.h"
+#include "rlimits.h"
 #include "snapshot.h"
 
 #define CTL_CLIENTS_MAX 16 /* clients served at once; more are closed at once */
@@ -41,6 +42,7 @@ struct control {
     ino_t ino; /* the same file (a second gateway may have replaced it) */
     list_t clients;
     size_t n_clients;
+    episode_t refusing; /* clients turned away (CTL_CLIENTS_MAX, no memory) */
 };
 
 typedef struct ctl_client {
@@ -326,18 +328,38 @@ static void ctl_peer_cred(ctl_client_t *cl, int fd)
     }
 }
 
-/* Over CTL_CLIENTS_MAX, or with no memory for it, a client is closed at
- * once: it reads the end of the connection rather than waiting in the
- * backlog. */
+/* Over CTL_CLIENTS_MAX, or with no memory for it, a client is told so
+ * and closed at once rather than left waiting in the backlog: an operator
+ * locked out by others holding the socket reads why, and so does the log,
+ * once an episode. */
+static void ctl_turn_away(control_t *c, int fd, const char *why)
+{
+    static const char busy[] = "error: busy, try again\n";
+
+    if (episode_hit(&c->refusing, why, uv_now(c->gw->loop)))
+        log_warn(&c->gw->log, "ctl", "refusing clients: %s", why);
+    (void)send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    close(fd);
+}
+
 static void on_client(acceptor_t *ac, int fd)
 {
     control_t *c = container_of(ac, control_t, server);
     ctl_client_t *cl;
+    uint64_t ms;
+    unsigned long n;
 
-    if (c->n_clients >= CTL_CLIENTS_MAX || !(cl = calloc(1, sizeof(*cl)))) {
-        close(fd);
+    if (c->n_clients >= CTL_CLIENTS_MAX) {
+        ctl_turn_away(c, fd, "as many clients as it serves at once are connected");
         return;
     }
+    if (!(cl = calloc(1, sizeof(*cl)))) {
+        ctl_turn_away(c, fd, "out of memory");
+        return;
+    }
+    if (episode_end(&c->refusing, uv_now(c->gw->loop), &ms, &n))
+        log_info(&c->gw->log, "ctl", "serving clients again: %lu refused in %llu ms", n,
+                 (unsigned long long)ms);
     cl->ctl = c;
     ctl_peer_cred(cl, fd);
     uv_pipe_init(c->gw->loop, &cl->pipe, 0);
