@@ -64,6 +64,10 @@ static const char *service_refusal(service_t *s, const assoc_t *a)
         return "out of file descriptors";
     if (a->n_flows >= gw->cfg->max_flows)
         return "max_flows reached";
+    /* Streams are negotiated: a peer with a lower max_flows, or ours
+     * raised by a reload since the association came up, leaves fewer. */
+    if (!streams_available(&a->streams))
+        return "no free stream (the association has fewer streams than max_flows needs)";
     return NULL;
 }
 

@@ -10,7 +10,8 @@
 #  3. max_flows reached: clients past it are refused, in one log line.
 #     A net.core.somaxconn below max_flows is said at start, once (a burst
 #     past it would be refused by the kernel, unseen by the gateway); one
-#     at or above it is not.
+#     at or above it is not. The same refusal when the peer's lower
+#     max_flows leaves fewer streams (3b).
 #  4. 1,000 flows push at a back end that reads nothing: each gateway's
 #     memory stays within 1,000 x flow_window plus OVERHEAD_MB, and a paced
 #     flow beside them keeps its pace.
@@ -150,6 +151,25 @@ start_pair "" ""
 in_site a sysctl -qw net.core.somaxconn="$somaxconn"
 [ "$(count_log site-a 'WARN.*net.core.somaxconn is 16: a burst of more than 16 clients')" -eq 1 ] ||
     fail "site-a did not warn once that net.core.somaxconn (16) is below max_flows (30)"
+stop_pair
+
+log "--- 3b. the peer's max_flows lower than ours"
+# Streams are negotiated: site b's 20 leave site a 20 streams of its own,
+# whatever its max_flows (30). Clients past them are refused as at
+# max_flows: once in the log, each counted. (Each was reset with a line
+# of its own saying "max_flows reached", and not counted.)
+MAX_FLOWS=30 configs
+sed -i 's/^max_flows = 30$/max_flows = 20/' "$WORK/site-b.ini"
+start_pair "" ""
+r=$(client a --connect 127.0.0.1:7001 --flows 30 --mode idle --hold-ms 2000 --timeout-ms 30000)
+log "30 clients, 20 streams: $r"
+expect "$r" ok == 20
+expect "$r" failed == 10
+[ "$(count_log site-a 'refusing clients: no free stream')" -eq 1 ] ||
+    fail "site-a did not log once that it ran out of streams"
+refused=$(gw_status site-a --json | python3 -c 'import json, sys
+print(next(s["flows_refused"] for s in json.load(sys.stdin)["services"] if s["name"] == "echo"))')
+expect "refused=$refused" refused == 10
 stop_pair
 
 log "--- 4. 1,000 flows whose back end reads nothing"
