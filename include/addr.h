@@ -44,6 +44,11 @@ socklen_t addr_len(const addr_t *a);
 /* Writes "1.2.3.4:80" or "[::1]:80" (port omitted when 0) into buf. */
 const char *addr_format(const addr_t *a, char *buf, size_t len);
 
+/* Writes the host alone, "10.2.0.1" or "fd00:1::2%2", into buf; an
+ * IPv4-mapped address (how an IPv6 socket reports IPv4 peers) as the IPv4
+ * address an operator writes. */
+const char *addr_format_host(const addr_t *a, char *buf, size_t len);
+
 /* Same host and port (and family). */
 int addr_equal(const addr_t *a, const addr_t *b);
 

@@ -267,6 +267,19 @@ const char *addr_format(const addr_t *a, char *buf, size_t len)
     return buf;
 }
 
+const char *addr_format_host(const addr_t *a, char *buf, size_t len)
+{
+    addr_t h = *a;
+
+    if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr)) {
+        memset(&h, 0, sizeof(h));
+        h.v4.sin_family = AF_INET;
+        memcpy(&h.v4.sin_addr, &a->v6.sin6_addr.s6_addr[12], sizeof(h.v4.sin_addr));
+    }
+    h.v4.sin_port = 0; /* same offset in both families */
+    return addr_format(&h, buf, len);
+}
+
 int addr_equal(const addr_t *a, const addr_t *b)
 {
     if (a->sa.sa_family != b->sa.sa_family)

@@ -27,14 +27,6 @@ static uint64_t snap_unix(const snap_clock_t *c, uint64_t loop_t)
     return c->unix_ms - (c->loop_ms > loop_t ? c->loop_ms - loop_t : 0);
 }
 
-static void snap_host(const addr_t *a, char *buf, size_t len)
-{
-    addr_t bare = *a;
-
-    bare.v4.sin_port = 0; /* same offset in both families */
-    addr_format(&bare, buf, len);
-}
-
 /* Same host, whatever the ports. */
 static int snap_same_host(const addr_t *a, const addr_t *b)
 {
@@ -71,7 +63,7 @@ static void snap_path(assoc_t *a, const path_t *p, const addr_t *primary, int ha
 {
     sock_path_info_t info;
 
-    snap_host(&p->addr, out->peer, sizeof(out->peer));
+    addr_format_host(&p->addr, out->peer, sizeof(out->peer));
     out->primary = has_primary && snap_same_host(&p->addr, primary);
     out->changed_ms = snap_unix(c, p->changed);
     out->changes = p->changes;
@@ -104,7 +96,7 @@ static size_t snap_addrs(int fd, int local, char (*out)[ADDR_STRLEN])
                   : sock_peer_addrs(fd, addrs, SNAP_ADDRS_MAX);
 
     for (int i = 0; i < n; i++)
-        snap_host(&addrs[i], out[i], ADDR_STRLEN);
+        addr_format_host(&addrs[i], out[i], ADDR_STRLEN);
     return n < 0 ? 0 : (size_t)n;
 }
 

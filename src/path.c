@@ -150,13 +150,10 @@ const char *path_describe(const assoc_t *a, char *buf, size_t len)
     char host[ADDR_STRLEN];
 
     buf[0] = '\0';
-    for (size_t i = 0; i < a->paths.n && off < len; i++) {
-        addr_t bare = a->paths.p[i].addr;
-        bare.v4.sin_port = 0; /* same offset in both families */
+    for (size_t i = 0; i < a->paths.n && off < len; i++)
         off += (size_t)snprintf(buf + off, len - off, "%s%s (%s)", i ? ", " : "",
-                                addr_format(&bare, host, sizeof(host)),
+                                addr_format_host(&a->paths.p[i].addr, host, sizeof(host)),
                                 state_names[a->paths.p[i].state]);
-    }
     return buf;
 }
 
@@ -271,7 +268,7 @@ void path_on_change(assoc_t *a, const void *notification, size_t len)
     p = path_add(&a->paths, &addr);
     log_write(&a->gw->log, path_level(a, moves && to != PATH_ACTIVE ? LOG_WARN : LOG_INFO), "path",
               "assoc %llu path %s: %s", (unsigned long long)a->id,
-              addr_format(&addr, host, sizeof(host)), what);
+              addr_format_host(&addr, host, sizeof(host)), what);
     if (p && moves && p->state != to) {
         p->changes++;
         p->changed = uv_now(a->gw->loop);

@@ -259,6 +259,24 @@ static void test_format_edges(void)
     CHECK_STR(addr_format(&a, small, sizeof(small)), "192.1");
 }
 
+/* A path's host, as status and the log show it: no port, and an IPv4 peer
+ * an IPv6 socket reports mapped as the IPv4 address an operator writes. */
+static void test_format_host(void)
+{
+    char buf[ADDR_STRLEN];
+    addr_t a;
+
+    CHECK(addr_parse_host("::ffff:10.2.0.1", 9899, &a) == 0);
+    CHECK_STR(addr_format(&a, buf, sizeof(buf)), "[::ffff:10.2.0.1]:9899");
+    CHECK_STR(addr_format_host(&a, buf, sizeof(buf)), "10.2.0.1");
+    CHECK(addr_parse_host("10.2.0.1", 9899, &a) == 0);
+    CHECK_STR(addr_format_host(&a, buf, sizeof(buf)), "10.2.0.1");
+    CHECK(addr_parse_host("fe80::1%3", 9899, &a) == 0);
+    CHECK_STR(addr_format_host(&a, buf, sizeof(buf)), "fe80::1%3");
+    CHECK(addr_parse_host("::1", 9899, &a) == 0);
+    CHECK_STR(addr_format_host(&a, buf, sizeof(buf)), "::1");
+}
+
 int main(void)
 {
     test_host_accepted();
@@ -268,5 +286,6 @@ int main(void)
     test_nameport();
     test_len_and_equal();
     test_format_edges();
+    test_format_host();
     return check_status("addr");
 }
