@@ -400,7 +400,8 @@ static int ctl_make_dir(const char *path, char *err, size_t len)
 /* Whether a process listens on the socket at path: 1, 0, or -errno. The
  * connect does not block, since this runs on the loop and a blocking one
  * waits for as long as the listener's backlog is full: EAGAIN means such
- * a listener. */
+ * a listener. Only ECONNREFUSED says nobody does: a socket this user may
+ * not connect to (EACCES: another user's gateway) is not stale. */
 static int ctl_listened(const char *path)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
@@ -409,8 +410,11 @@ static int ctl_listened(const char *path)
     snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
         return -errno;
-    live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 || errno == EAGAIN ||
-           errno == EINPROGRESS;
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 || errno == EAGAIN ||
+        errno == EINPROGRESS)
+        live = 1;
+    else
+        live = errno == ECONNREFUSED || errno == ENOENT ? 0 : -errno;
     close(fd);
     return live;
 }
@@ -430,7 +434,9 @@ static int ctl_clear_stale(const char *path, char *err, size_t len)
         return -EEXIST;
     }
     if ((live = ctl_listened(path)) < 0)
-        return snprintf(err, len, "socket: %s", strerror(-live)), live;
+        return snprintf(err, len, "%s: cannot tell whether a process listens on it: %s", path,
+                        strerror(-live)),
+               live;
     if (live) {
         snprintf(err, len, "%s is in use: a running process listens on it", path);
         return -EADDRINUSE;

@@ -497,6 +497,41 @@ static void test_stale_or_live(void)
     scene_end(&s, NULL, 0);
 }
 
+/* A socket another user's gateway listens on, which this user may not
+ * connect to (EACCES), is not stale: it stays, and this gateway does not
+ * start its own there. (It was removed and replaced, the other gateway
+ * left without its socket.) Needs root, to be both users. */
+static void test_other_users_socket(void)
+{
+    scene_t s;
+    struct stat before, after;
+    int status = -1;
+    pid_t pid;
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "test_control: not root, another user's socket not tried\n");
+        return;
+    }
+    scene_start(&s);
+    CHECK(chmod(s.dir, 0777) == 0 && chmod(s.path, 0600) == 0 && stat(s.path, &before) == 0);
+    if ((pid = fork()) == 0) {
+        uv_loop_t loop;
+        gateway_t gw = {.loop = &loop, .log = {.level = LOG_ERROR, .name = "other"}};
+        control_t *c = NULL;
+        char err[256] = "";
+        int r;
+
+        uv_loop_init(&loop);
+        if (setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(2);
+        r = control_start(&gw, s.path, &c, err, sizeof(err));
+        _exit(r == -EACCES && !c && strstr(err, "cannot tell whether a process listens") ? 0 : 1);
+    }
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(stat(s.path, &after) == 0 && after.st_ino == before.st_ino);
+    scene_end(&s, NULL, 0);
+}
+
 /* An error is one line, with no length; a short ok answer is announced
  * with its length too. */
 static void test_answers(void)
@@ -618,6 +653,7 @@ int main(void)
     test_accept_fails();
     test_socket_file();
     test_stale_or_live();
+    test_other_users_socket();
     test_answers();
     test_large_answer();
     test_stalled_reader();
