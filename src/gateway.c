@@ -693,6 +693,12 @@ static int reload_listen_own(gateway_t *gw, reload_ctx_t *c, char *msg, size_t l
         return r;
     if ((c->plan.live & RELOAD_CONTROL) && c->next->control[0] &&
         (r = control_start(gw, c->next->control, &c->control, msg, len)) < 0) {
+        if (!gw->control && !c->next->control_given) {
+            /* As at start: the default socket failing is a warning. */
+            log_warn(&gw->log, "ctl", "%s; still running without a control socket", msg);
+            c->plan.live &= ~RELOAD_CONTROL;
+            return 0;
+        }
         metrics_stop(c->metrics);
         c->metrics = NULL;
         return r;
@@ -980,6 +986,10 @@ int gateway_reload(gateway_t *gw, char *msg, size_t len)
     c->old = gw->cfg;
     c->next = next;
     reload_diff(gw->cfg, next, &c->plan);
+    /* A control socket that could not be made at start is tried again:
+     * its folder may have been mended since. */
+    if (!gw->control && next->control[0])
+        c->plan.live |= RELOAD_CONTROL;
     reload_keep_running(next, gw->cfg, &c->plan);
     reload_find(gw, c);
     if ((r = reload_listen(gw, c, err, sizeof(err))) < 0) {

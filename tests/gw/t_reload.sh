@@ -24,6 +24,8 @@
 #     asked on the socket that moves (the answer comes, the old socket
 #     goes, status answers on the new one, /metrics serves), then metrics
 #     turned off through the new one;
+#  6. a default control socket that could not be made at start is made by
+#     a reload once its folder can be;
 # and at the end every flow that ran across the reloads has all its bytes,
 # verified, on [echo] and on the removed [old] and [gone] alike.
 . "$(dirname "$0")/lib.sh"
@@ -219,4 +221,31 @@ grep -q 'reloaded: metrics' <<<"$out" || fail "metrics off was not applied: $out
 r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
 expect "$r" ok == 1
 log "ok: metrics and the control socket moved, started and stopped live"
+
+# 6. A gateway whose default control socket (/run/sctpgw/NAME.sock) could
+# not be made at start runs without one, and a reload once the folder is
+# mended makes it. (Each reload saw the same path as before and never
+# tried again: status stayed out of reach until a restart.)
+cat >"$WORK/lonely.ini" <<INI
+[gateway]
+name = lonely
+psk_file = site.key
+
+[association]
+role = listen
+port = 9898
+local = 10.1.0.2
+
+[back]
+connect = 127.0.0.1:9
+INI
+rm -rf /run/sctpgw
+: >/run/sctpgw # a file where the folder should be
+gw_start b lonely
+wait_log lonely 'running without a control socket' 10
+rm -f /run/sctpgw
+kill -HUP "$(gw_pid lonely)"
+wait_log lonely 'reload: control socket /run/sctpgw/lonely.sock' 10
+"$SCTPGW" status -s /run/sctpgw/lonely.sock >/dev/null || fail "no status after the reload"
+log "ok: the default control socket, impossible at start, made by a reload"
 done_ok
