@@ -198,12 +198,13 @@ forge_wait() {
     done
 }
 
-# live_start TAG: two paced echo flows (1 KB every 20 ms for 10 s) in the
-# background (LIVE_PID); the report goes to $WORK/live-TAG.out, the
-# client's messages to $WORK/live-TAG.err.
+# live_start TAG [COUNT]: two paced echo flows (1 KB every 20 ms, COUNT
+# each, LIVE_COUNT by default: 10 s) in the background (LIVE_PID); the
+# report goes to $WORK/live-TAG.out, the client's messages to
+# $WORK/live-TAG.err.
 live_start() {
     in_site a "$GWLOAD" client --connect 127.0.0.1:7001 --flows 2 --mode paced --chunk 1024 \
-        --interval-ms 20 --count "$LIVE_COUNT" --timeout-ms 40000 -v \
+        --interval-ms 20 --count "${2:-$LIVE_COUNT}" --timeout-ms 60000 -v \
         >"$WORK/live-$1.out" 2>"$WORK/live-$1.err" &
     LIVE_PID=$!
 }
@@ -265,7 +266,9 @@ t0=$SECONDS
 cap_start b l1 "$WORK/forge-on.pcap"
 cap_start b lo "$WORK/forge-on-lo.pcap"
 forge on data abort fwdtsn error
-live_start on
+# The four injections take 10 to 17 s on the bed: the live flows outlast them.
+on_count=$((LIVE_COUNT * 2))
+live_start on "$on_count"
 forge_wait on
 sleep 0.5
 proc_running "$LIVE_PID" || fail "the live flows ended before the injection was over"
@@ -277,7 +280,7 @@ r=$(cat "$WORK/live-on.out")
 log "live flows through the forgeries: $r"
 expect "$r" ok == 2
 expect "$r" failed == 0
-expect "$r" bytes_verified == $((2 * LIVE_COUNT * 1024))
+expect "$r" bytes_verified == $((2 * on_count * 1024))
 for s in site-a site-b; do
     [ "$(count_log $s 'up: peer proved')" -eq 1 ] || fail "$s: the association came up again"
     [ "$(count_log $s "$ASSOC_CLOSED")" -eq 0 ] ||
