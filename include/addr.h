@@ -3,6 +3,7 @@
 #define SCTPGW_ADDR_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 
@@ -43,6 +44,11 @@ socklen_t addr_len(const addr_t *a);
 
 /* Writes "1.2.3.4:80" or "[::1]:80" (port omitted when 0) into buf. */
 const char *addr_format(const addr_t *a, char *buf, size_t len);
+
+/* The IPv4 address (network order) of an AF_INET address or of an
+ * IPv4-mapped AF_INET6 one (how an IPv6 socket reports IPv4 peers); 0 for
+ * any other. */
+uint32_t addr_v4(const addr_t *a);
 
 /* Writes the host alone, "10.2.0.1" or "fd00:1::2%2", into buf; an
  * IPv4-mapped address (how an IPv6 socket reports IPv4 peers) as the IPv4

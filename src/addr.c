@@ -267,14 +267,23 @@ const char *addr_format(const addr_t *a, char *buf, size_t len)
     return buf;
 }
 
+uint32_t addr_v4(const addr_t *a)
+{
+    if (a->sa.sa_family == AF_INET)
+        return a->v4.sin_addr.s_addr;
+    if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr))
+        return a->v6.sin6_addr.s6_addr32[3];
+    return 0;
+}
+
 const char *addr_format_host(const addr_t *a, char *buf, size_t len)
 {
     addr_t h = *a;
 
-    if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr)) {
+    if (a->sa.sa_family == AF_INET6 && addr_v4(a)) {
         memset(&h, 0, sizeof(h));
         h.v4.sin_family = AF_INET;
-        memcpy(&h.v4.sin_addr, &a->v6.sin6_addr.s6_addr[12], sizeof(h.v4.sin_addr));
+        h.v4.sin_addr.s_addr = addr_v4(a);
     }
     h.v4.sin_port = 0; /* same offset in both families */
     return addr_format(&h, buf, len);

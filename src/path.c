@@ -23,25 +23,14 @@ int path_init(assoc_t *a)
     return r;
 }
 
-/* The IPv4 address of an AF_INET address, or of an IPv4-mapped one, which
- * is how an IPv6 socket (a listener without `local` binds every address
- * of the host) reports IPv4 peers; else 0 (never a peer's). */
-static uint32_t path_v4(const addr_t *a)
-{
-    if (a->sa.sa_family == AF_INET)
-        return a->v4.sin_addr.s_addr;
-    if (a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&a->v6.sin6_addr))
-        return a->v6.sin6_addr.s6_addr32[3];
-    return 0;
-}
-
 /* Paths are told apart by host: the port is the association's. An
- * operator's 10.2.0.1 is the socket's ::ffff:10.2.0.1. */
+ * operator's 10.2.0.1 is the socket's ::ffff:10.2.0.1 (an IPv6 socket, as
+ * a listener without `local` has, reports IPv4 peers mapped). */
 static path_t *path_find(paths_t *ps, const addr_t *addr)
 {
     for (size_t i = 0; i < ps->n; i++) {
         const addr_t *p = &ps->p[i].addr;
-        if (path_v4(p) && path_v4(p) == path_v4(addr))
+        if (addr_v4(p) && addr_v4(p) == addr_v4(addr))
             return &ps->p[i];
         if (p->sa.sa_family != addr->sa.sa_family)
             continue;
