@@ -95,6 +95,22 @@ proc_stop_all() {
     gw_statuses
 }
 
+# proc_sweep_sites: stops whatever still runs in the sites' namespaces, a
+# program a test started there in the background and left (its sockets
+# would outlive the namespaces, and its output the test: the VM waits for
+# it before it stops).
+proc_sweep_sites() {
+    local ns pids=() left
+    declare -p SITE_NS >/dev/null 2>&1 || return 0
+    for ns in "${SITE_NS[@]}"; do
+        pids+=($(ip netns pids "$ns" 2>/dev/null)) || true
+    done
+    [ ${#pids[@]} -gt 0 ] || return 0
+    kill "${pids[@]}" 2>/dev/null || true
+    left=$(proc_wait_exit 2 "${pids[@]}")
+    [ -z "$left" ] || kill -9 $left 2>/dev/null || true
+}
+
 # gw_statuses: each gateway no test took in hand exited with status 0 (a
 # clean stop after a signal), whether it was stopped just now or had died
 # before, unnoticed.
@@ -150,6 +166,7 @@ sanitizer_reports() {
 cleanup() {
     local rc=$?
     proc_stop_all
+    proc_sweep_sites
     sanitizer_reports || FAILED=1
     [ "$FAILED" -eq 0 ] || [ "$rc" -ne 0 ] || rc=1
     if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
@@ -340,7 +357,9 @@ inject_start() {
 server_start() {
     local site=$1 addr=$2 mode=$3
     shift 3
-    in_site "$site" "$GWLOAD" server --listen "$addr" --mode "$mode" -v "$@" \
+    # Not in_site in the background: that forks a subshell around the
+    # server, and stopping the subshell would leave the server running.
+    ip netns exec "${SITE_NS[$site]}" "$GWLOAD" server --listen "$addr" --mode "$mode" -v "$@" \
         2>>"$WORK/server-${addr##*:}.log" &
     PIDS+=($!)
     PID_NAME[$!]="server-${addr##*:}"
