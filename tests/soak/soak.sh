@@ -18,7 +18,8 @@
 #          by the back end;
 #   paced  two overlapping loops of rounds of 4 flows, 1 KiB every 10 ms for
 #          5 s, echoed and verified, each gap of 50 ms or more logged with
-#          its wall-clock time (gwload --gap-log);
+#          its wall-clock time (gwload --gap-log); the rounds under way
+#          when the flaps are over end early (--stop-file);
 #   churn  rounds of 8 short echo flows (16 KiB each), opened and closed one
 #          round after another.
 # A flap cuts link 1, link 2, or (every fifth) both links, holds the cut
@@ -96,7 +97,7 @@ bulk_round() {
 paced_round() {
     client a --connect 127.0.0.1:7001 --mode paced --flows $PACED_FLOWS --count $PACED_COUNT \
         --chunk $PACED_CHUNK --interval-ms 10 --no-fin --timeout-ms 120000 \
-        --gap-log "$WORK/gaps.txt" --gap-min-ms 50
+        --gap-log "$WORK/gaps.txt" --gap-min-ms 50 --stop-file "$STOP"
 }
 churn_round() {
     client a --connect 127.0.0.1:7001 --mode echo --flows $CHURN_FLOWS --bytes $CHURN_BYTES \
@@ -238,11 +239,13 @@ read -r rss_b1 fds_b1 <<<"$(sample site-b)"
 # ---- the report -----------------------------------------------------------
 
 # totals FILE PER_FLOW_BYTES: "rounds flows ok verified expected" of a loop.
+# A paced round the stop file ended early expects what it sent.
 totals() {
     awk -v per="$2" '{
+        delete v
         for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
         rounds++; flows += v["flows"]; ok += v["ok"]; got += v["bytes_verified"]
-        want += v["flows"] * per
+        want += ("bytes_sent" in v && v["mode"] == "paced") ? v["bytes_sent"] : v["flows"] * per
     } END { printf "%d %d %d %.0f %.0f\n", rounds, flows, ok, got, want }' "$1"
 }
 
