@@ -8,13 +8,14 @@
 # both links of the topology; ENCRYPTION (on or off) is written as
 # `encryption =` when given, else the default (on) holds.
 gwpair_write() {
-    local d=$1 failover_ms=$2 enc=${3:-} role
+    local d=$1 failover_ms=$2 enc=${3:-} role site
     mkdir -p "$d" || return 1
     head -c 48 /dev/urandom >"$d/site.key" && chmod 600 "$d/site.key" || return 1
     for role in connect listen; do
+        site=b
+        [ $role = listen ] || site=a
         {
-            printf '[gateway]\nname = site-%s\nlog_level = info\npsk_file = site.key\n\n' \
-                "$([ $role = connect ] && echo a || echo b)"
+            printf '[gateway]\nname = site-%s\nlog_level = info\npsk_file = site.key\n\n' "$site"
             printf '[association]\nrole = %s\nport = 9899\nfailover_ms = %s\n' "$role" "$failover_ms"
             printf 'max_flows = 12000\n'
             [ -z "$enc" ] || printf 'encryption = %s\n' "$enc"

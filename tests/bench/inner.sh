@@ -49,6 +49,7 @@ full)
     W5_COUNT=250 # 5 s of requests every 20 ms
     W5B_BYTES=48M # per bulk flow: outlasts the interactive flow beside it
     W6_FLOWS=8 W6_COUNT=1500 W6_CUT_S=5 W6_GRACE_MS=4000
+    W6B_BYTES=64G # per bulk flow: runs until W6b kills it
     W7_SIZES=(1000 10000) W7_HOLD_MS=4000 W7_ONE=1M
     W7_SKIP_S=6 # process-per-flow systems: skip 10,000 when 1,000 took longer
     SETTLE_S=1 # pauses: a bulk flow ramps up, closed flows go
@@ -61,15 +62,47 @@ smoke)
     W5_COUNT=8
     W5B_BYTES=2M
     W6_FLOWS=2 W6_COUNT=80 W6_CUT_S=0.3 W6_GRACE_MS=400
-    W7_SIZES=(20) W7_HOLD_MS=1000 W7_ONE=64K
+    # W6b's bulk flows bounded: killed after the cut, 64G flows left up to
+    # 8 MB each in socket buffers and proxies, drained for 2-7 s before the
+    # next step, and their load slowed every program start of W6b. At 4M
+    # sctpgw's still run through the cut; faster systems' may end before.
+    W6B_BYTES=4M
+    W7_SIZES=(20) W7_HOLD_MS=500 W7_ONE=64K
     W7_SKIP_S=1000
-    SETTLE_S=0.2
+    SETTLE_S=0.1
     ;;
 *)
     echo "inner.sh: profile must be full or smoke" >&2
     exit 2
     ;;
 esac
+
+# nap SECONDS: a pause without a program start (read times out on a fifo
+# that nobody writes to), or sleep(1) where that does not work.
+NAP_FD=
+nap_init() {
+    local t0 t1
+    mkfifo "$WORK/nap" 2>/dev/null && exec {NAP_FD}<>"$WORK/nap" || {
+        NAP_FD=
+        return 0
+    }
+    t0=$EPOCHREALTIME
+    read -rt 0.05 -u "$NAP_FD" _
+    t1=$EPOCHREALTIME
+    # A read that returned at once would turn every poll into a busy loop.
+    if ((${t1//[.,]/} - ${t0//[.,]/} < 40000)); then
+        exec {NAP_FD}>&-
+        NAP_FD=
+    fi
+}
+nap() {
+    if [ -n "$NAP_FD" ]; then read -rt "$1" -u "$NAP_FD" _; else sleep "$1"; fi
+    return 0
+}
+# pause_s SECONDS: every pause and poll of the run. The full run sleeps as
+# it always did; the smoke run naps, sparing a program start each time.
+pause_s() { if [ "$PROFILE" = smoke ]; then nap "$1"; else sleep "$1"; fi; }
+[ "$PROFILE" != smoke ] || nap_init
 
 PIDS=() # processes of the current system (roots)
 MEM_A=() MEM_B=() # their gateway processes at each site, for memory
@@ -111,15 +144,25 @@ cg_init() {
 
 # mem_kb SITE: anonymous memory (kB) of the site's gateway processes.
 mem_kb() {
-    awk '$1 == "anon" { printf "%d\n", $2 / 1024 }' "$CG/bench-$1/memory.stat" 2>/dev/null || echo 0
+    local f=$CG/bench-$1/memory.stat k v
+    [ -r "$f" ] || {
+        echo 0
+        return
+    }
+    while read -r k v _; do
+        [ "$k" = anon ] && echo $((v / 1024))
+    done <"$f"
 }
 
-# Every process a root process started, the root first.
+# tree PID... : every process these root processes started, the roots
+# included, and every pid listed in the files of the array TREE_FILES; each
+# once.
 tree() {
-    local pid
     ps -e -o pid=,ppid= | awk -v roots="$*" '
         BEGIN { n = split(roots, r, " "); for (i = 1; i <= n; i++) keep[r[i]] = 1 }
-        { parent[$1] = $2; pids[++m] = $1 }
+        FNR == 1 { files++ }
+        files == 1 { parent[$1] = $2; pids[++m] = $1; next }
+        $1 != "" { listed[$1] = 1 }
         END {
             do {
                 changed = 0
@@ -127,8 +170,10 @@ tree() {
                     if (!(pids[i] in keep) && (parent[pids[i]] in keep)) { keep[pids[i]] = 1; changed = 1 }
             } while (changed)
             for (p in keep) print p
-        }'
+            for (p in listed) if (!(p in keep)) print p
+        }' - "${TREE_FILES[@]}"
 }
+TREE_FILES=()
 
 
 
@@ -139,9 +184,12 @@ bg() {
     local ns=$NS_A
     [ "$site" = b ] && ns=$NS_B
     # Into the site's cgroup first (before ip netns exec mounts its own
-    # /sys); sh then execs ip, which execs the command: one pid throughout.
-    sh -c 'echo $$ >"$0/cgroup.procs" 2>/dev/null; exec ip netns exec "$@"' \
-        "$CG/bench-$site" "$ns" "$@" >>"$WORK/$name.log" 2>&1 &
+    # /sys); the subshell then execs ip, which execs the command: one pid
+    # throughout, and no shell started for it.
+    (
+        { echo "$BASHPID" >"$CG/bench-$site/cgroup.procs"; } 2>/dev/null
+        exec ip netns exec "$ns" "$@"
+    ) >>"$WORK/$name.log" 2>&1 &
     LAST_PID=$!
     PIDS+=("$LAST_PID")
 }
@@ -159,17 +207,17 @@ stop_all() {
     local p all=()
     stray_clients
     [ ${#PIDS[@]} -gt 0 ] || return 0
-    # What we started, what it forked, and what sits in the sites' cgroups.
-    mapfile -t all < <({
-        tree "${PIDS[@]}"
-        cat "$CG"/bench-[ab]/cgroup.procs 2>/dev/null
-    } | sort -u)
+    # What we started, what it forked, and what sits in the sites' cgroups
+    # (one program for all of it: ps, then awk).
+    TREE_FILES=()
+    for p in "$CG"/bench-[ab]/cgroup.procs; do [ -r "$p" ] && TREE_FILES+=("$p"); done
+    mapfile -t all < <(tree "${PIDS[@]}")
     for p in "${all[@]}"; do kill "$p" 2>/dev/null; done
     for _ in 1 2 3 4 5 6 7 8 9 10; do
         local alive=0
         for p in "${all[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
         [ "$alive" = 0 ] && break
-        sleep 0.1
+        pause_s 0.1
     done
     for p in "${all[@]}"; do kill -9 "$p" 2>/dev/null; done
     PIDS=()
@@ -186,13 +234,14 @@ cleanup() {
 BACKENDS=()
 trap cleanup EXIT
 
-# wait_listen SITE PORT [tcp|sctp] [SECONDS]
+# wait_listen SITE PORT [tcp|sctp] [SECONDS]. ss -N enters the namespace
+# itself: one program per look, not ip, ss and grep.
 wait_listen() {
     local ns=$NS_A i
     [ "$1" = b ] && ns=$NS_B
     for ((i = 0; i < ${4:-20} * 10; i++)); do
-        ip netns exec "$ns" ss -Hln "--${3:-tcp}" "sport = :$2" 2>/dev/null | grep -q . && return 0
-        sleep 0.1
+        [ -n "$(ss -N "$ns" -Hln "--${3:-tcp}" "sport = :$2" 2>/dev/null)" ] && return 0
+        pause_s 0.1
     done
     return 1
 }
@@ -222,7 +271,9 @@ start_backends() {
             2>>"$WORK/backend-$1.log" &
         BACKENDS+=($!)
     done
-    ip netns exec "$NS_B" iperf3 -s -p 5201 >"$WORK/iperf3-server.log" 2>&1 &
+    # Appended: its log is emptied after each system (a plain > would go on
+    # writing at its old offset, behind a hole).
+    ip netns exec "$NS_B" iperf3 -s -p 5201 >>"$WORK/iperf3-server.log" 2>&1 &
     BACKENDS+=($!)
     ip netns exec "$NS_B" "$SCTPSTREAMS" server --listen 0.0.0.0:9013 2>>"$WORK/backend-9013.log" &
     BACKENDS+=($!)
@@ -264,8 +315,10 @@ setup_ssh() {
     chmod 700 "$d"
     ssh-keygen -q -t ed25519 -N '' -f "$d/host_key" </dev/null || true
     ssh-keygen -q -t ed25519 -N '' -f "$d/client_key" </dev/null || true
-    cp "$d/client_key.pub" "$d/authorized_keys"
-    cat >"$d/sshd_config" <<EOF
+    local key conf
+    read -r key <"$d/client_key.pub"
+    printf '%s\n' "$key" >"$d/authorized_keys"
+    read -r -d '' conf <<EOF
 Port 2222
 ListenAddress 10.1.0.2
 HostKey $d/host_key
@@ -281,6 +334,7 @@ PidFile none
 UseDNS no
 LogLevel ERROR
 EOF
+    printf '%s\n' "$conf" >"$d/sshd_config"
     bg sshd b /usr/sbin/sshd -f "$d/sshd_config" -D -e
     MEM_B+=("$LAST_PID")
     wait_listen b 2222 || {
@@ -333,14 +387,18 @@ setup_mptcp() {
     }
     # Proof that a connection really runs two subflows, one per link.
     client_bg --connect "$ECHO_EP" --mode idle --flows 1 --hold-ms 6000 --no-fin >/dev/null
-    local probe=$! i
+    local probe=$! i subflows=() l la pa
     for ((i = 0; i < 50; i++)); do # the second subflow joins a round trip later
-        sleep 0.1
-        n=$(ip netns exec "$NS_A" ss -Htn state established '( dport = :8302 )' | wc -l)
+        pause_s 0.1
+        mapfile -t subflows < <(ss -N "$NS_A" -Htn state established '( dport = :8302 )')
+        n=${#subflows[@]}
         [ "$n" -ge 2 ] && break
     done
-    MPTCP_PATHS=$(ip netns exec "$NS_A" ss -Htn state established '( dport = :8302 )' |
-        awk '{ print $3 "->" $4 }' | tr '\n' ' ')
+    MPTCP_PATHS=
+    for l in "${subflows[@]}"; do
+        read -r _ _ la pa _ <<<"$l"
+        MPTCP_PATHS+="$la->$pa "
+    done
     kill "$probe" 2>/dev/null
     wait "$probe"
     rec mptcp subflows "$n"
@@ -377,14 +435,24 @@ sctpgw_start() {
     BULK_EP=127.0.0.1:7401 ECHO_EP=127.0.0.1:7402 CF=(--no-fin)
     local i
     for ((i = 0; i < 200; i++)); do
-        grep -q 'up: peer proved the key' "$WORK/sctpgw-a.log" 2>/dev/null && break
-        sleep 0.1
+        log_has "$WORK/sctpgw-a.log" 'up: peer proved the key' && break
+        pause_s 0.1
     done
-    grep -q 'up: peer proved the key' "$WORK/sctpgw-a.log" 2>/dev/null || {
+    log_has "$WORK/sctpgw-a.log" 'up: peer proved the key' || {
         SETUP_ERR="the association did not come up: $(tail -n 2 "$WORK/sctpgw-a.log" | tr '\n' ' ')"
         return 1
     }
-    sleep "$SETTLE_S" # both paths confirmed by heartbeats
+    pause_s "$SETTLE_S" # both paths confirmed by heartbeats
+}
+
+# log_has FILE TEXT: whether a line of FILE holds TEXT (grep -q, in bash).
+log_has() {
+    local l
+    [ -r "$1" ] || return 1
+    while IFS= read -r l || [ -n "$l" ]; do
+        [[ $l == *"$2"* ]] && return 0
+    done <"$1"
+    return 1
 }
 
 # ---------------------------------------------------------------- workloads
@@ -396,18 +464,18 @@ sctpgw_start() {
 # a proxy has delivered what a killed bulk client had handed it (W5's bulk
 # flow drained for 2.4 s into W5b's interactive flow alone, W5b's into W6).
 quiesce() {
-    local i n
+    local i n conns
     for ((i = 0; i < 150; i++)); do
-        n=$(ip netns exec "$NS_B" ss -Htn state established '( sport = :9001 or sport = :9002 )' |
-            wc -l)
+        mapfile -t conns < <(ss -N "$NS_B" -Htn state established '( sport = :9001 or sport = :9002 )')
+        n=${#conns[@]}
         [ "$n" = 0 ] && break
-        sleep 0.2
+        pause_s 0.2
     done
     if [ "$n" != 0 ]; then
         log "$n connections to the back ends still open"
         [ "$n" -gt "$LINGER_MAX" ] && LINGER_MAX=$n
     fi
-    sleep "$SETTLE_S"
+    pause_s "$SETTLE_S"
 }
 
 failed_reason() { # a report line's first error, or the tool's stderr
@@ -538,7 +606,7 @@ w5() {
     rec_latency "$s" "w5_@_alone_ms" "$(interactive)"
     client_bg --connect "$BULK_EP" --mode bulk --bytes 64G "${CF[@]}" --timeout-ms 600000 >/dev/null
     bulk=$!
-    sleep "$SETTLE_S" # the bulk flow fills its window
+    pause_s "$SETTLE_S" # the bulk flow fills its window
     rec_latency "$s" "w5_@_bulk_ms" "$(interactive)"
     kill "$bulk" 2>/dev/null
     wait "$bulk" 2>/dev/null
@@ -553,10 +621,10 @@ w5b() {
     (client --connect "$BULK_EP" --mode bulk --flows 4 --bytes "$W5B_BYTES" "${CF[@]}" \
         --timeout-ms 300000 >"$out") &
     bulk=$!
-    sleep "$SETTLE_S" # the bulk flows fill their windows
+    pause_s "$SETTLE_S" # the bulk flows fill their windows
     rec_latency "$s" "w5b_@_bulk_ms" "$(interactive)"
     wait "$bulk"
-    r=$(cat "$out")
+    r=$(<"$out")
     if ok_all "$r"; then
         rec "$s" w5b_bulk_mbit "$(kv "$r" mbit_s)"
     else
@@ -567,8 +635,21 @@ w5b() {
 # Retransmissions counted in site a's namespace: SCTP chunks, or TCP
 # segments for the systems that carry the links with TCP.
 retrans() {
-    ip netns exec "$NS_A" nstat -az SctpRetransChunks TcpRetransSegs 2>/dev/null |
-        awk '$1 == "SctpRetransChunks" || $1 == "TcpRetransSegs" { n += $2 } END { print n + 0 }'
+    local k v n=0
+    while read -r k v _; do
+        case $k in
+        SctpRetransChunks | TcpRetransSegs) [[ $v =~ ^[0-9]+$ ]] && n=$((n + v)) ;;
+        esac
+    done < <(ip netns exec "$NS_A" nstat -az SctpRetransChunks TcpRetransSegs 2>/dev/null)
+    echo "$n"
+}
+
+# s_to_ms SECONDS: whole milliseconds (at most three decimals), in bash.
+s_to_ms() {
+    local i=${1%%.*} f=
+    [[ $1 == *.* ]] && f=${1#*.}
+    f=${f}000
+    echo $((10#${i:-0} * 1000 + 10#${f:0:3}))
 }
 
 # w6_cut SYSTEM KEY: W6's paced flows with link 1 cut W6_CUT_S after they
@@ -581,18 +662,19 @@ retrans() {
 # often that, before the cut took effect (tests/bench/README.md, "W6 at
 # 300 ms"). Timeline in RAW/KEY-SYSTEM.tl.
 w6_cut() {
-    local s=$1 key=$2 r ready=$WORK/$2.ready lost rt0
+    local s=$1 key=$2 r ready=$WORK/$2.ready lost rt0 t_cut=
     rm -f "$ready" "$WORK/cut.t"
     rt0=$(retrans)
     # The client cuts link 1 itself, W6_CUT_S after its flows started.
     r=$(client --connect "$ECHO_EP" --mode paced --flows "$W6_FLOWS" --chunk 1024 --interval-ms 10 \
         --count "$W6_COUNT" "${CF[@]}" --no-fin --ready-file "$ready" --timeline "$RAW/$key-$s.tl" \
         --timeline-ms 50 --timeout-ms $((W6_COUNT * 10 + W6_GRACE_MS)) \
-        --at-ms "$(awk -v s="$W6_CUT_S" 'BEGIN { print s * 1000 }')" --at-early \
+        --at-ms "$(s_to_ms "$W6_CUT_S")" --at-early \
         --at-cmd "'$ROOT/tests/net/topo' cut --on-stdin 1; date +%s.%N >'$WORK/cut.t'")
     # When the cut was in place, in ms since the flows started (the
     # timeline's 0).
-    awk -v t1="$(cat "$WORK/cut.t" 2>/dev/null)" -v t0="$(date +%s.%N -r "$ready" 2>/dev/null)" \
+    { read -r t_cut <"$WORK/cut.t"; } 2>/dev/null
+    awk -v t1="$t_cut" -v t0="$(date +%s.%N -r "$ready" 2>/dev/null)" \
         'BEGIN { if (t1 && t0) printf "%.0f\n", (t1 - t0) * 1000 }' >"$RAW/$key-$s.cut"
     topo_restore 1
     rec "$s" "${key}_retrans" $(($(retrans) - rt0))
@@ -610,13 +692,14 @@ w6_cut() {
 
 w6() { w6_cut "$1" w6; }
 
-# W6b: the same cut while four bulk flows fill the links.
+# W6b: the same cut while four bulk flows fill the links (W6B_BYTES each:
+# the full run's outlast the cut, and are killed after it).
 w6b() {
     local s=$1 bulk
-    client_bg --connect "$BULK_EP" --mode bulk --flows 4 --bytes 64G "${CF[@]}" --timeout-ms 600000 \
-        >/dev/null
+    client_bg --connect "$BULK_EP" --mode bulk --flows 4 --bytes "$W6B_BYTES" "${CF[@]}" \
+        --timeout-ms 600000 >/dev/null
     bulk=$!
-    sleep "$SETTLE_S" # the bulk flows fill their windows
+    pause_s "$SETTLE_S" # the bulk flows fill their windows
     w6_cut "$s" w6b
     kill "$bulk" 2>/dev/null
     wait "$bulk" 2>/dev/null
@@ -643,12 +726,12 @@ w7() {
             --one-bytes "$W7_ONE" "${CF[@]}" --no-fin --ready-file "$ready" \
             --timeout-ms 240000 >"$WORK/w7.out" &
         pid=$!
-        while [ ! -e "$ready" ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+        while [ ! -e "$ready" ] && kill -0 "$pid" 2>/dev/null; do pause_s 0.1; done
         a1=$(mem_kb a)
         b1=$(mem_kb b)
         log "$s $n flows: gateway memory a ${a0}->${a1} kB, b ${b0}->${b1} kB"
         wait "$pid"
-        r=$(cat "$WORK/w7.out")
+        r=$(<"$WORK/w7.out")
         if ok_all "$r"; then
             t_open=$(div "$(kv "$r" open_ms)" 1000)
             kib_prev=$(((a1 - a0 + b1 - b0) / n))
@@ -748,9 +831,16 @@ for s in "${SYSTEMS[@]}"; do
     rec "$s" lingering "$LINGER_MAX"
     stop_all
     declare -F "teardown_$s" >/dev/null && "teardown_$s"
-    # The programs' own logs, for what went wrong.
+    # The programs' own logs, for what went wrong. Most are empty (the back
+    # ends', the systems' before): no tail started for those.
     mkdir -p "$RAW/logs/$s"
-    for f in "$WORK"/*.log; do [ -f "$f" ] && tail -n 200 "$f" >"$RAW/logs/$s/${f##*/}" && : >"$f"; done
+    for f in "$WORK"/*.log; do
+        if [ -s "$f" ]; then
+            tail -n 200 "$f" >"$RAW/logs/$s/${f##*/}" && : >"$f"
+        elif [ -f "$f" ]; then
+            : >"$RAW/logs/$s/${f##*/}"
+        fi
+    done
     rec "$s" time_total $((SECONDS - T_SYS))
 done
 rec meta time_total $((SECONDS - T_START))
