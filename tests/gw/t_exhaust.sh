@@ -60,17 +60,8 @@ room() {
     grep -oE 'leaves room for [0-9]+ flows' "$WORK/$1.log" | grep -oE '[0-9]+' | head -n 1
 }
 
-# rss_kb NAME: the gateway's resident memory now (builtins only: part 4
-# samples it every half second).
-rss_kb() {
-    local key kb rest
-    while read -r key kb rest; do
-        [ "$key" != VmRSS: ] || {
-            echo "$kb"
-            return
-        }
-    done <"/proc/$(gw_pid "$1")/status"
-}
+# rss_kb NAME: the gateway's resident memory now.
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$(gw_pid "$1")/status"; }
 
 # beside COUNT [gwload options]: a paced echo flow in the background, its
 # report in $WORK/beside.out.
