@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Reload (SIGHUP) during verified flows. Site a accepts [echo] (7001), [old]
 # (7002) and [gone] (7004); site b connects all three to one echo back end;
-# paced flows run on all three all along. Then:
+# paced flows run on all three through steps 1 to 4. Then:
 #  1. both ends reload at once: failover_ms 1000 -> 300, log_level debug,
 #     [new] added at both; site b (the connecting end) drops [old], site a
 #     (the accepting end) drops [gone]; each logs the 2 open flows of the
@@ -26,19 +26,26 @@
 #     turned off through the new one;
 #  6. a default control socket that could not be made at start is made by
 #     a reload once its folder can be;
-# and at the end every flow that ran across the reloads has all its bytes,
-# verified, on [echo] and on the removed [old] and [gone] alike.
+# and every flow that ran across the reloads (still running after step 4,
+# then told to stop) has all its bytes, verified, on [echo] and on the
+# removed [old] and [gone] alike.
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=1000
-CHUNKS=2500
+# The paced flows run until told to stop ($STOP) once step 4 is done, not
+# for a count sized for a slow bed: CHUNKS only caps them (1 KiB every
+# 10 ms: 60 s).
+CHUNKS=6000
+STOP=$WORK/flows.stop
 
 # site_config SITE NAME ROLE SERVICES...: a config whose services are given
-# as "name=accept:PORT" or "name=connect:PORT" (on 127.0.0.1).
+# as "name=accept:PORT" or "name=connect:PORT" (on 127.0.0.1); split with
+# builtins (two cuts a service made a config cost half a second).
 site_config() {
-    local name=$1 role=$2 s
+    local name=$1 role=$2 s kind
     shift 2
     for s in "$@"; do
-        printf '[%s]\n%s = 127.0.0.1:%s\n\n' "${s%%=*}" "$(cut -d= -f2 <<<"$s" | cut -d: -f1)" "${s##*:}"
+        kind=${s#*=}
+        printf '[%s]\n%s = 127.0.0.1:%s\n\n' "${s%%=*}" "${kind%%:*}" "${s##*:}"
     done | gw_config "$name" "$role"
 }
 
@@ -84,16 +91,17 @@ timers_read
 expect_timers site-a 250 500 250
 expect_timers site-b 250 500 250
 
-# 4 flows on [echo], 2 on [old] and 2 on [gone], 1 KiB every 10 ms for
-# about 25 s.
-client a --connect 127.0.0.1:7001 --flows 4 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
-    >"$WORK/echo.out" &
+# 4 flows on [echo], 2 on [old] and 2 on [gone], 1 KiB every 10 ms until
+# step 4 is done.
+paced() { # paced PORT FLOWS
+    client a --connect "127.0.0.1:$1" --flows "$2" --mode paced --count "$CHUNKS" \
+        --timeout-ms 90000 --stop-file "$STOP"
+}
+paced 7001 4 >"$WORK/echo.out" &
 echo_pid=$!
-client a --connect 127.0.0.1:7002 --flows 2 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
-    >"$WORK/old.out" &
+paced 7002 2 >"$WORK/old.out" &
 old_pid=$!
-client a --connect 127.0.0.1:7004 --flows 2 --mode paced --count "$CHUNKS" --timeout-ms 50000 \
-    >"$WORK/gone.out" &
+paced 7004 2 >"$WORK/gone.out" &
 gone_pid=$!
 wait_log site-a 'opened for client' 10 8
 [ "$(count_log site-a ' DEBUG ')" -eq 0 ] || fail "site a logged DEBUG lines at log_level info"
@@ -174,24 +182,34 @@ expect "$r" ok == 1
     fail "site a: a new association came up after a port change that needs a restart"
 [ "$(count_log site-b 'up: peer proved the key')" -eq 1 ] ||
     fail "site b: the association was replaced during the reloads"
+# The gateway's JSON is compact, "reloads" then "restart_needed": read with
+# a bash regex rather than a python3 start.
 st=$(gw_status site-a --json)
-python3 -c 'import json, sys; s = json.loads(sys.argv[1])["gateway"]
-assert s["restart_needed"] == "port", s
-assert s["reloads"] == 2, s' "$st" || fail "status does not report the reloads and the port: $st"
+if ! [[ $st =~ \"gateway\":\{[^}]*\"reloads\":([0-9]+),\"restart_needed\":\"([^\"]*)\" ]] ||
+    [ "${BASH_REMATCH[2]}" != port ] || [ "${BASH_REMATCH[1]}" != 2 ]; then
+    fail "status does not report the reloads and the port: $st"
+fi
 log "ok: port change reported (in status too), not applied; log_level applied"
 
+# The flows ran across every reload above: still running, told to stop now.
+for pid in "$echo_pid" "$old_pid" "$gone_pid"; do
+    proc_running "$pid" || fail "paced flows ended before the reloads were done: raise CHUNKS"
+done
+: >"$STOP"
 wait "$echo_pid" || true
 wait "$old_pid" || true
 wait "$gone_pid" || true
 r=$(cat "$WORK/echo.out")
 log "[echo] across the reloads: $r"
 expect "$r" ok == 4
-expect "$r" bytes_verified == $((4 * CHUNKS * 1024))
+expect "$r" bytes_sent '>' 0
+expect "$r" bytes_verified == "$(kv "$r" bytes_sent)"
 for svc in old gone; do
     r=$(cat "$WORK/$svc.out")
     log "[$svc] across its removal: $r"
     expect "$r" ok == 2
-    expect "$r" bytes_verified == $((2 * CHUNKS * 1024))
+    expect "$r" bytes_sent '>' 0
+    expect "$r" bytes_verified == "$(kv "$r" bytes_sent)"
 done
 
 # 5. The gateway's own listeners move live: metrics turned on and the
