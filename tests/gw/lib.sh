@@ -450,6 +450,15 @@ expect() {
     fi
 }
 
+# expect_whole REPORT FLOWS: FLOWS flows ended well and every byte they
+# sent came back, some at least (a stop file ends paced flows whatever
+# they had sent by then).
+expect_whole() {
+    expect "$1" ok == "$2"
+    expect "$1" bytes_sent '>' 0
+    expect "$1" bytes_verified == "$(kv "$1" bytes_sent)"
+}
+
 # The standard pair: site a dials, site b listens; both get the services
 # given on stdin of each call.
 pair_up() {

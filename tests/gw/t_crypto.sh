@@ -284,9 +284,7 @@ arrived on
 [ "$TO_BACKEND" -eq 0 ] || fail "encrypted, forged bytes reached the back end $TO_BACKEND times"
 r=$(cat "$WORK/live-on.out")
 log "live flows through the forgeries: $r"
-expect "$r" ok == 2
-expect "$r" failed == 0
-expect "$r" bytes_verified == "$(kv "$r" bytes_sent)"
+expect_whole "$r" 2
 expect "$r" bytes_sent ">=" $((2 * 50 * 1024)) # a second at least
 for s in site-a site-b; do
     [ "$(count_log $s 'up: peer proved')" -eq 1 ] || fail "$s: the association came up again"
@@ -351,8 +349,7 @@ harmless() {
     arrived "$tag"
     r=$(cat "$WORK/live-$tag.out")
     log "live flows, forged $2 in clear: $r"
-    expect "$r" ok == 2
-    expect "$r" bytes_verified == "$(kv "$r" bytes_sent)"
+    expect_whole "$r" 2
     expect "$r" bytes_sent ">=" $((2 * 50 * 1024))
     [ "$(count_log site-b-off "$ASSOC_CLOSED")" -eq "$closes" ] ||
         fail "in clear, the forged $2 ended the association"

@@ -241,10 +241,8 @@ declare -A SENT=()
 for svc in echo bulk; do
     r=$(cat "$WORK/$svc.out")
     n=$([ $svc = echo ] && echo 4 || echo 2)
-    expect "$r" ok == "$n"
-    expect "$r" bytes_sent '>' 0
+    expect_whole "$r" "$n"
     SENT[$svc]=$(kv "$r" bytes_sent)
-    expect "$r" bytes_verified == "${SENT[$svc]}"
 done
 # A flow's stream is free a round trip after its client has gone.
 for i in $(seq 30); do

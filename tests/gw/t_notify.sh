@@ -115,9 +115,7 @@ touch "$WORK/paced.stop"
 wait "$cpid" || true
 r=$(<"$WORK/paced.out")
 log "paced: $r"
-expect "$r" ok == 2
-expect "$r" bytes_sent '>' 0
-expect "$r" bytes_verified == "$(kv "$r" bytes_sent)"
+expect_whole "$r" 2
 for i in $(seq 50); do
     [ "$(n_notify a '^[0-9.]+ STATUS=association up, 0 flows$')" -gt "$z0" ] && break
     sleep 0.1

@@ -103,9 +103,7 @@ paced_stop() {
 check_paced() { # check_paced TAG MAX_GAP_MS: every byte sent came back
     local r
     r=$(cat "$WORK/$1.out")
-    expect "$r" ok == 4
-    expect "$r" bytes_sent '>' 0
-    expect "$r" bytes_verified == "$(kv "$r" bytes_sent)"
+    expect_whole "$r" 4
     expect "$r" max_gap_ms '<=' "$2"
 }
 # until_file FILE SECONDS: waits until FILE exists.
