@@ -289,7 +289,7 @@ assert ask(b"x" * 10000).startswith(b"error: request too long"), "long line"
 assert ask(b"reload now\n").startswith(b"error: reload takes no argument"), "reload"
 idle = []
 for _ in range(20):
-    s = socket.socket(socket.AF_UNIX); s.settimeout(8); s.connect(path); idle.append(s)
+    s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(8); idle.append(s)
 # Read until the gateway lets go of each: those past the 16 served at once,
 # told so; the others at the 5 s deadline. One still held 8 s into its
 # read (None) was kept.
