@@ -95,6 +95,18 @@ proc_stop_all() {
     gw_statuses
 }
 
+# wait_file FILE SECONDS [PID]: waits until FILE exists (a program's
+# --ready-file); false after SECONDS, or as soon as PID, the program that
+# makes it, has ended without.
+wait_file() {
+    local end=$(($(now_ms) + $2 * 1000))
+    until [ -e "$1" ]; do
+        [ -z "${3:-}" ] || proc_running "$3" || [ -e "$1" ] || return 1
+        [ "$(now_ms)" -lt "$end" ] || return 1
+        sleep 0.05
+    done
+}
+
 # proc_sweep_sites: stops whatever still runs in the sites' namespaces, a
 # program a test started there in the background and left (its sockets
 # would outlive the namespaces, and its output the test: the VM waits for
@@ -359,17 +371,13 @@ log_times() { grep -E "$2" "$WORK/$1.log" | cut -d' ' -f1 | date -f - +%s%3N; }
 # in $WORK/forge-TAG.out); returns once scapy is loaded and it watches for
 # a flow's data, so the caller starts the flows then.
 inject_start() {
-    local tag=$1 i
+    local tag=$1
     shift
     in_site a /usr/bin/python3 "$ROOT/tests/gw/inject.py" --iface l1 --src 10.1.0.1 \
         --dst 10.1.0.2 --ready-file "$WORK/forge-$tag.ready" "$@" >"$WORK/forge-$tag.out" 2>&1 &
     INJECT_PID=$!
-    for i in $(seq 600); do
-        [ -e "$WORK/forge-$tag.ready" ] && return 0
-        proc_running "$INJECT_PID" || break
-        sleep 0.1
-    done
-    fail "$tag: inject.py did not start: $(cat "$WORK/forge-$tag.out")"
+    wait_file "$WORK/forge-$tag.ready" 60 "$INJECT_PID" ||
+        fail "$tag: inject.py did not start: $(cat "$WORK/forge-$tag.out")"
 }
 
 # server_start SITE ADDR MODE [gwload server options]: a back end.

@@ -256,15 +256,11 @@ rekey_pair() {
 # flow is open and a rekey has completed since, site b hangs.
 declare -A HANG_LOAD=() HANG_STOP=()
 hang_begin() {
-    local s=$1 n i
+    local s=$1 n
     shift
     in_bg "hang$s" --timeout-ms 60000 --ready-file "$WORK/hang$s.ready" "$@"
     HANG_LOAD[$s]=$!
-    for i in {1..100}; do
-        [ -e "$WORK/hang$s.ready" ] && break
-        sleep 0.1
-    done
-    [ -e "$WORK/hang$s.ready" ] || fail "site-a$s: the load's flow did not open"
+    wait_file "$WORK/hang$s.ready" 10 || fail "site-a$s: the load's flow did not open"
     n=$(count_log "site-a$s" 'fresh keys')
     wait_log "site-a$s" 'fresh keys' 10 $((n + 1))
     kill -STOP "$(gw_pid "site-b$s")"

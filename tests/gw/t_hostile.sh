@@ -198,12 +198,8 @@ interactive() { # interactive COUNT [gwload options]
 }
 # The measurement before the attacks begins once the paced flows run (their
 # pace starts as they make the ready file), not after a fixed second.
-for _ in $(seq 100); do
-    [ ! -e "$WORK/legit-paced.ready" ] || break
-    proc_running "$legit_p" || fail "the paced flows ended before they began: $(<"$WORK/legit-paced.out")"
-    sleep 0.1
-done
-[ -e "$WORK/legit-paced.ready" ] || fail "the paced flows did not open within 10 s"
+wait_file "$WORK/legit-paced.ready" 10 "$legit_p" ||
+    fail "the paced flows did not begin within 10 s: $(<"$WORK/legit-paced.out")"
 before=$(interactive 150)
 say "legitimate flows before the attacks: $before"
 interactive $((LEGIT_MAX_S * 50)) --stop-file "$STOP" >"$WORK/legit-interactive.out" &

@@ -147,9 +147,8 @@ slow_pid=$!
 # Every flow open at site a, then half a second (25 chunks a flow) for
 # site b's ends to open and the bytes to flow; as much again between the
 # two scrapes whose bytes must grow.
-for ((i = 0; i < 200; i++)); do
-    [ -e "$WORK/echo.ready" ] && [ -e "$WORK/bulk.ready" ] && break
-    sleep 0.05
+for f in echo bulk; do
+    wait_file "$WORK/$f.ready" 10 || fail "the $f flows did not open: $(cat "$WORK/$f.out")"
 done
 sleep 0.5
 scrape a traffic1

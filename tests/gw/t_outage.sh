@@ -14,17 +14,13 @@ up_ms=$(now_ms)
 # carry bytes: every flow open, half a second of pace (50 chunks a flow),
 # and the association up a second at least, its paths settled.
 paced() {
-    local tag=$1 count=$2 i
+    local tag=$1 count=$2
     shift 2
     client a --connect 127.0.0.1:7001 --flows 4 --mode paced --chunk 1024 --interval-ms 10 \
         --count "$count" --timeout-ms 60000 --ready-file "$WORK/$tag.ready" "$@" \
         >"$WORK/$tag.out" &
     pid=$!
-    for ((i = 0; i < 200; i++)); do
-        [ -e "$WORK/$tag.ready" ] && break
-        sleep 0.05
-    done
-    [ -e "$WORK/$tag.ready" ] || fail "$tag: the flows did not open: $(cat "$WORK/$tag.out")"
+    wait_file "$WORK/$tag.ready" 10 || fail "$tag: the flows did not open: $(cat "$WORK/$tag.out")"
     sleep 0.5
     while [ "$(now_ms)" -lt $((up_ms + 1000)) ]; do sleep 0.1; done
 }

@@ -106,22 +106,13 @@ check_paced() { # check_paced TAG MAX_GAP_MS: every byte sent came back
     expect_whole "$r" 4
     expect "$r" max_gap_ms '<=' "$2"
 }
-# until_file FILE SECONDS: waits until FILE exists.
-until_file() {
-    local i
-    for ((i = 0; i < $2 * 20; i++)); do
-        [ -e "$1" ] && return 0
-        sleep 0.05
-    done
-    fail "no $1 within $2 s"
-}
 
 # ---- 1. steady state --------------------------------------------------------
 until_path site-a 10.2.0.2 active 5000 >/dev/null # confirmed by a heartbeat
 # Half a second of pace before each snapshot: 50 chunks a flow, plenty to
 # show the flows' bytes and every counter grow.
 paced p1 --ready-file "$WORK/p1.ready"
-until_file "$WORK/p1.ready" 10
+wait_file "$WORK/p1.ready" 10 || fail "the p1 flows did not open"
 sleep 0.5
 status_json site-a "$WORK/s1.json" --flows
 sleep 0.5
@@ -218,7 +209,7 @@ mv "$WORK/tx.tmp" "$WORK/tx.at"
 SH
 l1=$(tx_bytes 1) l2=$(tx_bytes 2)
 paced p3 --at-ms 2000 --at-cmd "sh $WORK/primary.sh"
-until_file "$WORK/tx.at" 30
+wait_file "$WORK/tx.at" 30 || fail "no primary request within 30 s: $(cat "$WORK/primary.out" 2>/dev/null)"
 sleep 2
 paced_stop p3
 [ "$(cat "$WORK/primary.rc")" = 0 ] || fail "primary 10.2.0.2 failed: $(cat "$WORK/primary.out")"
