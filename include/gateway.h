@@ -21,8 +21,9 @@ struct control;
 struct snapshot;
 
 /* A service's counters that outlive its flows (one per config service, in
- * cfg order): the bytes of flows still open are added when a snapshot is
- * taken. */
+ * cfg order): the bytes of flows still on an association are added when a
+ * snapshot is taken; a flow's own go here as it leaves (flow_detach, or
+ * when it is freed). */
 typedef struct svc_stats {
     uint64_t opened;   /* flows that took a stream */
     uint64_t refused;  /* clients or OPENs turned away by this gateway */

@@ -201,8 +201,10 @@ static void snap_count_flow(const flow_t *f, void *arg)
         snap_service_t *s = &out->services[i];
         if (strcmp(s->name, f->service) == 0) {
             s->flows_open++;
-            s->bytes_out += f->bytes_up;
-            s->bytes_in += f->bytes_down;
+            if (!f->counted) {
+                s->bytes_out += f->bytes_up;
+                s->bytes_in += f->bytes_down;
+            }
             return;
         }
     }

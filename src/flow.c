@@ -74,11 +74,18 @@ static void flow_send_empty(flow_t *f, wire_type_t type)
     flow_send(f, &m);
 }
 
-/* Its bytes go to its service's totals as it leaves. */
-static void flow_count_done(const flow_t *f)
+/* Its bytes go to its service's totals once, when it leaves its
+ * association: they no longer change from then on, and its memory may
+ * outlive it until its TCP handle has closed, in no list a snapshot reads.
+ * A service's bytes must never dip, or a scrape reads a counter reset. */
+static void flow_count_done(flow_t *f)
 {
-    svc_stats_t *st = gateway_svc_stats(f->gw, f->service);
+    svc_stats_t *st;
 
+    if (f->counted)
+        return;
+    f->counted = 1;
+    st = gateway_svc_stats(f->gw, f->service);
     if (!st)
         return;
     st->done_out += f->bytes_up;
@@ -283,6 +290,7 @@ void flow_finish_check(flow_t *f)
 int flow_detach(flow_t *f, const char *why)
 {
     f->assoc = NULL;
+    flow_count_done(f);
     /* A flow closed already may have waited only for the peer's final
      * word, which will never come now. */
     if (f->closed) {
