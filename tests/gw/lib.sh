@@ -47,10 +47,11 @@ fail() {
 
 # proc_running PID: whether PID still runs (an exited child not yet reaped
 # is a zombie: it no longer runs). The proc_ names keep clear of the tests'
-# own helpers.
+# own helpers. $(<FILE) forks but starts no program: 5 ms a call in the
+# bed, against 100 for $(cat FILE), and cleanup polls every PID started.
 proc_running() {
     local stat
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    { stat=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
     stat=${stat##*) }
     [ "${stat%% *}" != Z ]
 }
@@ -377,7 +378,7 @@ inject_start() {
         --dst 10.1.0.2 --ready-file "$WORK/forge-$tag.ready" "$@" >"$WORK/forge-$tag.out" 2>&1 &
     INJECT_PID=$!
     wait_file "$WORK/forge-$tag.ready" 60 "$INJECT_PID" ||
-        fail "$tag: inject.py did not start: $(cat "$WORK/forge-$tag.out")"
+        fail "$tag: inject.py did not start: $(<"$WORK/forge-$tag.out")"
 }
 
 # server_start SITE ADDR MODE [gwload server options]: a back end.

@@ -115,7 +115,7 @@ wait_for_ends() {
 }
 wait_for_ends
 for c in paced bulk; do
-    r="$(cat "$WORK/$c.out") ended_ms=$(($(cat "$WORK/$c.end" 2>/dev/null || echo 99999999999999) - t_kill))"
+    r="$(<"$WORK/$c.out") ended_ms=$(($(cat "$WORK/$c.end" 2>/dev/null || echo 99999999999999) - t_kill))"
     log "$c clients, site b killed: $r"
     check "$r" ok == 0
     check "$r" ended_ms '<=' "$RESET_MS"
@@ -225,12 +225,12 @@ kill -STOP "$(gw_pid site-b)"
 sleep 3
 kill -CONT "$(gw_pid site-b)"
 wait "${frozen[@]}"
-r=$(cat "$WORK/frozen-paced.out")
+r=$(<"$WORK/frozen-paced.out")
 log "paced flows beside the hang: $r"
 check "$r" ok == 2
 check "$r" bytes_verified == $((2 * 250 * 1024))
 check "$r" max_gap_ms ">" 2500 # the hang held them
-r=$(cat "$WORK/frozen-bulk.out")
+r=$(<"$WORK/frozen-bulk.out")
 log "bulk upload beside the hang: $r"
 check "$r" ok == 1
 check "$r" bytes_verified == $((16 * 1048576))

@@ -92,7 +92,7 @@ cap_start() {
         grep -q 'listening on' "$3.err" 2>/dev/null && return 0
         sleep 0.1
     done
-    fail "tcpdump on $2 at site $1 did not start: $(cat "$3.err")"
+    fail "tcpdump on $2 at site $1 did not start: $(<"$3.err")"
 }
 
 # cap_stop: stops the captures once they grow by less than 16 KB in half
@@ -282,7 +282,7 @@ live_stop on
 cap_stop
 arrived on
 [ "$TO_BACKEND" -eq 0 ] || fail "encrypted, forged bytes reached the back end $TO_BACKEND times"
-r=$(cat "$WORK/live-on.out")
+r=$(<"$WORK/live-on.out")
 log "live flows through the forgeries: $r"
 expect_whole "$r" 2
 expect "$r" bytes_sent ">=" $((2 * 50 * 1024)) # a second at least
@@ -329,7 +329,7 @@ forge_wait offdata
 live_stop offdata
 cap_stop
 arrived offdata
-log "live flows, forged I-DATA in clear: $(cat "$WORK/live-offdata.out")"
+log "live flows, forged I-DATA in clear: $(<"$WORK/live-offdata.out")"
 for s in site-a-off site-b-off; do log "$s: $(grep -E "$ASSOC_CLOSED" "$WORK/$s.log" || echo no close)"; done
 [ "$TO_BACKEND" -ge 1 ] || fail "in clear, no forged byte reached the back end"
 log "ok: in clear, the forged I-DATA got in: $TO_BACKEND forged messages reached the back end"
@@ -347,7 +347,7 @@ harmless() {
     live_stop "$tag"
     cap_stop
     arrived "$tag"
-    r=$(cat "$WORK/live-$tag.out")
+    r=$(<"$WORK/live-$tag.out")
     log "live flows, forged $2 in clear: $r"
     expect_whole "$r" 2
     expect "$r" bytes_sent ">=" $((2 * 50 * 1024))
@@ -381,7 +381,7 @@ wait_log site-b-off "$ASSOC_CLOSED" 5 $((closes + 1))
 live_stop offabort
 cap_stop
 arrived offabort
-r=$(cat "$WORK/live-offabort.out")
+r=$(<"$WORK/live-offabort.out")
 last=$(grep -E "$ASSOC_CLOSED" "$WORK/site-b-off.log" | tail -n 1)
 log "live flows, forged ABORT in clear: $r; site b: $last"
 expect "$r" ok == 0
@@ -453,7 +453,7 @@ load() {
     PACED=$(client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 1024 \
         --interval-ms 10 --count 1000 --timeout-ms 120000)
     wait "$bulk" || true
-    BULK=$(cat "$WORK/bulk$1.out")
+    BULK=$(<"$WORK/bulk$1.out")
     log "load$1: bulk $BULK"
     log "load$1: paced $PACED"
     log "load$1: fresh keys at a: $(count_log "site-a$1" 'fresh keys'), at b: $(count_log "site-b$1" 'fresh keys')"

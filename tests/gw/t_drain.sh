@@ -15,7 +15,7 @@ r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode expect-close --timeout-ms
 log "new client while draining: $r"
 expect "$r" ok == 1
 wait "$pid" || true
-r=$(cat "$WORK/drain.out")
+r=$(<"$WORK/drain.out")
 log "open flows: $r"
 expect "$r" ok == 2
 set +e

@@ -80,7 +80,7 @@ beside() {
 # what it was to run beside is over (it must still run then).
 beside_stop() {
     proc_running "$BESIDE" ||
-        fail "the flow beside ended before it was told to: $(cat "$WORK/beside.out")"
+        fail "the flow beside ended before it was told to: $(<"$WORK/beside.out")"
     : >"$WORK/beside.stop"
 }
 
@@ -89,7 +89,7 @@ beside_stop() {
 check_beside() {
     wait "$BESIDE" || true
     local r
-    r=$(cat "$WORK/beside.out")
+    r=$(<"$WORK/beside.out")
     log "beside: $r"
     if [ "$1" = - ]; then
         expect_whole "$r" 1
@@ -114,7 +114,7 @@ overfill() {
     expect "$r" ok == 8
     expect "$r" close_ms '<=' 1000
     wait "$idle" || true
-    r=$(cat "$WORK/idle.out")
+    r=$(<"$WORK/idle.out")
     log "idle: $r"
     expect "$r" ok '>=' $(($1 - 2))
     expect "$r" failed '>=' "$2"

@@ -22,7 +22,7 @@ for link in 1 2; do
     sleep 2
     topo_cut "$link"
     wait "$pid" || true
-    r=$(cat "$WORK/paced.out")
+    r=$(<"$WORK/paced.out")
     log "link $link cut: $r"
     expect "$r" ok == 8
     expect "$r" bytes_verified == $((8 * 500 * 1024))

@@ -66,10 +66,10 @@ cut_under_load() {
     log "bulk after the cut: $rate bytes/s (the link: 1250000)"
     [ "$rate" -ge 500000 ] || fail "the bulk flows moved $rate bytes/s after the failover, under 40% of the link"
     wait "$paced" || true
-    kill -0 "$bulk" 2>/dev/null || fail "the bulk flows ended during the failover: $(cat "$WORK/bulk.out")"
+    kill -0 "$bulk" 2>/dev/null || fail "the bulk flows ended during the failover: $(<"$WORK/bulk.out")"
     kill "$bulk" 2>/dev/null || true
     wait "$bulk" 2>/dev/null || true
-    r=$(cat "$WORK/paced.out")
+    r=$(<"$WORK/paced.out")
     log "failover_ms $f, paced beside bulk, link 1 cut: $r"
     expect "$r" ok == 8
     expect "$r" bytes_verified == $((8 * 700 * 256))

@@ -37,7 +37,7 @@ log "bulk from 1 s after the cut: $rate bytes/s (the link: $LINK_BYTES_S)"
 grep -h 'path' "$WORK"/site-a.log | tail -n 3 >&2 || true
 [ "$rate" -ge $((LINK_BYTES_S * 7 / 10)) ] ||
     fail "the backup carried $rate bytes/s from 1 s after the cut, under 70% of the link"
-kill -0 "$bulk" 2>/dev/null || fail "the bulk flow ended during the failover: $(cat "$WORK/bulk.out")"
+kill -0 "$bulk" 2>/dev/null || fail "the bulk flow ended during the failover: $(<"$WORK/bulk.out")"
 [ "$(count_log site-a 'up: peer proved the key')" -eq 1 ] || fail "the association was lost"
 kill "$bulk" 2>/dev/null || true
 wait "$bulk" 2>/dev/null || true

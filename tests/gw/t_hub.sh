@@ -45,7 +45,7 @@ client a --connect 127.0.0.1:7011 --flows 16 --bytes $((1 << 20)) --mode echo >"
 p2=$!
 wait "$p1" "$p2" || true
 for s in s1 s2; do
-    r=$(cat "$WORK/$s.out")
+    r=$(<"$WORK/$s.out")
     log "$s: $r"
     expect "$r" ok == 16
     expect "$r" bytes_verified == $((16 << 20))

@@ -87,14 +87,14 @@ until [ "$(trap_open)" -eq 0 ] && [ "$(trap_conns)" -eq 0 ]; do
     sleep 0.2
 done
 log "ok: the early CLOSEs' flows ended within $(($(now_ms) - t0)) ms"
-kill -0 "$insider" 2>/dev/null || fail "the insider's associations ended before the check: $(cat "$WORK/insider.out")"
+kill -0 "$insider" 2>/dev/null || fail "the insider's associations ended before the check: $(<"$WORK/insider.out")"
 wait "$beside" || true
-r=$(cat "$WORK/beside.out")
+r=$(<"$WORK/beside.out")
 log "beside: $r"
 expect "$r" ok == 2
 expect "$r" bytes_verified == $((2 * 400 * 1024))
-wait "$insider" || fail "the hostile tool failed: $(cat "$WORK/insider.log")"
-r=$(cat "$WORK/insider.out")
+wait "$insider" || fail "the hostile tool failed: $(<"$WORK/insider.log")"
+r=$(<"$WORK/insider.out")
 log "insider: $r"
 expect "$r" ready == 1
 expect "$r" flow_replies ">=" 1
@@ -103,8 +103,8 @@ expect "$r" still_open == 1
 wait_log site-b "closed: rekey: the peer did not complete it in time" 20
 wait_log site-b "closed: rekey: the peer announced [0-9]+ messages under its old keys, [0-9]+ came in" 20
 for attack in halfrekey badswitch; do
-    wait "${rekeyer[$attack]}" || fail "$attack: the hostile tool failed: $(cat "$WORK/insider.log")"
-    r=$(cat "$WORK/$attack.out")
+    wait "${rekeyer[$attack]}" || fail "$attack: the hostile tool failed: $(<"$WORK/insider.log")"
+    r=$(<"$WORK/$attack.out")
     log "$attack: $r"
     expect "$r" ready == 1
     expect "$r" ended == 1
@@ -161,9 +161,9 @@ lastwords_stopped() {
     for i in "${!pids[@]}"; do
         wait "${pids[$i]}" && continue
         kill -CONT "$(gw_pid site-b)"
-        fail "${names[$i]}: the hostile tool failed: $(cat "$WORK/insider.log")"
+        fail "${names[$i]}: the hostile tool failed: $(<"$WORK/insider.log")"
     done
-    for name in "${names[@]}"; do log "$name: $(cat "$WORK/$name.out")"; done
+    for name in "${names[@]}"; do log "$name: $(<"$WORK/$name.out")"; done
     kill -CONT "$(gw_pid site-b)"
     for i in "${!pids[@]}"; do
         wait_log site-b "peer ${names[$i]}: closed: the peer aborted the association \(cause 12, user-initiated abort\)" 10
@@ -188,7 +188,7 @@ log "ok: the echoing back end got every byte and the FIN, then a reset for its e
 # any flow still open. Small TCP buffers at site b keep most of the
 # 512 KiB in the gateway.
 in_site b sysctl -qw net.ipv4.tcp_rmem="4096 16384 16384" net.ipv4.tcp_wmem="4096 16384 16384"
-lastwords stuck stuck 500 || fail "stuck: the hostile tool failed: $(cat "$WORK/insider.log")"
+lastwords stuck stuck 500 || fail "stuck: the hostile tool failed: $(<"$WORK/insider.log")"
 wait_log site-b "peer stuck: closed: the peer aborted the association" 10
 # Read from the compact JSON with bash regexes: a flow is
 # {"id":..,"service":..,"assoc":..,..,"state":..} (no braces inside), a

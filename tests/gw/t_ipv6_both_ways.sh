@@ -43,7 +43,7 @@ wait "$ab" || true
 log "b -> a: $r"
 expect "$r" ok == 8
 expect "$r" bytes_verified == $((8 << 20))
-r=$(cat "$WORK/ab.out")
+r=$(<"$WORK/ab.out")
 log "a -> b: $r"
 expect "$r" ok == 8
 expect "$r" bytes_verified == $((8 << 20))

@@ -109,7 +109,7 @@ abandon_report() {
             echo "client $i still running: $(ps -o stat=,wchan:32= -p "$pid")"
             cat "/proc/$pid/stack" 2>/dev/null || true
         fi
-        echo "client $i said: $(cat "$WORK/abandon.$i.out")"
+        echo "client $i said: $(<"$WORK/abandon.$i.out")"
     done
     in_site a ss -Htnpi | grep -A1 python3 | head -40 || true
 }
@@ -133,7 +133,7 @@ wait_abandon
 cat "$WORK"/abandon.?.out >"$WORK/abandon.out"
 log "abandoned: $(tr '\n' ' ' <"$WORK/abandon.out")"
 # 2,000 connections arrive at once: each one must get through.
-grep -q 'failed=[1-9]' "$WORK/abandon.out" && fail "clients could not connect: $(cat "$WORK/abandon.out")"
+grep -q 'failed=[1-9]' "$WORK/abandon.out" && fail "clients could not connect: $(<"$WORK/abandon.out")"
 
 wait_gone "the abandoning clients went"
 

@@ -55,7 +55,7 @@ promcheck() {
     local name
     for name in "$@"; do
         "$PROM" check metrics <"$WORK/$name.prom" >"$WORK/$name.promtool" 2>&1 ||
-            fail "$name: promtool check metrics: $(cat "$WORK/$name.promtool")"
+            fail "$name: promtool check metrics: $(<"$WORK/$name.promtool")"
         log "ok: $name: promtool check metrics clean"
     done
 }
@@ -148,7 +148,7 @@ slow_pid=$!
 # site b's ends to open and the bytes to flow; as much again between the
 # two scrapes whose bytes must grow.
 for f in echo bulk; do
-    wait_file "$WORK/$f.ready" 10 || fail "the $f flows did not open: $(cat "$WORK/$f.out")"
+    wait_file "$WORK/$f.ready" 10 || fail "the $f flows did not open: $(<"$WORK/$f.out")"
 done
 sleep 0.5
 scrape a traffic1
@@ -238,7 +238,7 @@ proc_running "$echo_pid" && proc_running "$bulk_pid" ||
 wait "$echo_pid" "$bulk_pid" || true
 declare -A SENT=()
 for svc in echo bulk; do
-    r=$(cat "$WORK/$svc.out")
+    r=$(<"$WORK/$svc.out")
     n=$([ $svc = echo ] && echo 4 || echo 2)
     expect_whole "$r" "$n"
     SENT[$svc]=$(kv "$r" bytes_sent)

@@ -110,14 +110,14 @@ wait "${CLIENTS[@]}" || true
 check() {
     local name=$1 report want
     shift
-    report=" $(cat "$WORK/$name.out") "
+    report=" $(<"$WORK/$name.out") "
     for want in "$@"; do
         [[ $report == *" $want "* ]] || fail "$name: expected $want; report:$report"
     done
     log "ok: $name:$report"
 }
 # close_ms NAME: the report's close_ms.
-close_ms() { local r; r=$(cat "$WORK/$1.out"); r=${r##*close_ms=}; echo "${r%% *}"; }
+close_ms() { local r; r=$(<"$WORK/$1.out"); r=${r##*close_ms=}; echo "${r%% *}"; }
 
 # A name from the hosts file; a numeric back end's flows beside everything.
 check echo ok=4 bytes_verified=$((4 * 256 * 1024))

@@ -104,14 +104,14 @@ no_spin site-a "it could not accept clients"
 wait_log site-a 'not accepting \[echo\] clients for now: Cannot allocate memory' 5
 wait_log site-a 'not accepting control clients for now: Cannot allocate memory' 5
 rm "$WORK/site-a.noaccept"
-wait "$status" || fail "sctpgw status asked meanwhile failed: $(cat "$WORK/status.out")"
-grep -q '^gateway: site-a' "$WORK/status.out" || fail "status asked meanwhile: $(cat "$WORK/status.out")"
+wait "$status" || fail "sctpgw status asked meanwhile failed: $(<"$WORK/status.out")"
+grep -q '^gateway: site-a' "$WORK/status.out" || fail "status asked meanwhile: $(<"$WORK/status.out")"
 log "ok: the status request asked meanwhile was answered once accept() worked"
 proc_running "$paced" ||
-    fail "the paced flow ended before the shortage did: $(cat "$WORK/paced.out")"
+    fail "the paced flow ended before the shortage did: $(<"$WORK/paced.out")"
 : >"$WORK/paced.stop"
 wait "$paced" || true
-r=$(cat "$WORK/paced.out")
+r=$(<"$WORK/paced.out")
 log "paced flow beside: $r"
 expect_whole "$r" 1
 expect "$r" max_gap_ms "<" 1000
@@ -128,10 +128,10 @@ client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 20000 >"$W
 waiting=$!
 wait_log site-a 'not accepting \[echo\] clients for now: Too many open files' 5
 no_spin site-a "it had no descriptors"
-kill -0 "$waiting" 2>/dev/null || fail "the client was dropped while site a had no descriptors: $(cat "$WORK/emfile.out")"
+kill -0 "$waiting" 2>/dev/null || fail "the client was dropped while site a had no descriptors: $(<"$WORK/emfile.out")"
 prlimit --pid "$pid" --nofile="$nofile:"
 wait "$waiting" || true
-r=$(cat "$WORK/emfile.out")
+r=$(<"$WORK/emfile.out")
 log "client that waited for a descriptor: $r"
 expect "$r" ok == 1
 expect "$r" bytes_verified == 1000
@@ -142,7 +142,7 @@ client a --connect 127.0.0.1:7002 --mode bulk --flows 1 --bytes 64G --timeout-ms
     >"$WORK/bulk.out" &
 bulk=$!
 until [ "$(gw_bytes_out site-a | cut -d' ' -f2)" -gt 4000000 ]; do
-    kill -0 "$bulk" 2>/dev/null || fail "the upload ended before the shortage: $(cat "$WORK/bulk.out")"
+    kill -0 "$bulk" 2>/dev/null || fail "the upload ended before the shortage: $(<"$WORK/bulk.out")"
     sleep 0.5
 done
 touch "$WORK/site-a.nomem"
@@ -150,7 +150,7 @@ sleep 1
 no_spin site-a "out of memory"
 wait_log site-a 'flow [0-9]+ \[bulk\].*reset: out of memory for a read' 10
 timeout 30 tail --pid="$bulk" -f /dev/null || fail "the upload's client did not see its flow end"
-log "upload: $(cat "$WORK/bulk.out")"
+log "upload: $(<"$WORK/bulk.out")"
 rm "$WORK/site-a.nomem"
 r=$(client a --connect 127.0.0.1:7001 --flows 4 --bytes 1M --timeout-ms 60000)
 log "memory back: $r"
@@ -172,7 +172,7 @@ cpu_permille site-a 2000 >"$WORK/cpu-a" &
 a_check=$!
 used_b=$(cpu_permille site-b 2000)
 wait "$a_check"
-used_a=$(cat "$WORK/cpu-a")
+used_a=$(<"$WORK/cpu-a")
 echo "$mem" >/proc/sys/net/sctp/sctp_mem
 log "while SCTP had no memory site a used $used_a and site b $used_b per mille of a CPU"
 [ "$used_a" -lt 500 ] && [ "$used_b" -lt 500 ] ||
@@ -181,7 +181,7 @@ log "SCTP's memory back ($mem)"
 [ "$(count_log site-a 'no memory for SCTP sends')$(count_log site-b 'no memory for SCTP sends')" != 00 ] ||
     fail "neither gateway said that SCTP had no memory"
 wait "$bulk" || true
-r=$(cat "$WORK/bulk.out")
+r=$(<"$WORK/bulk.out")
 log "upload: $r"
 expect "$r" ok == 1
 expect "$r" bytes_verified == $((24 * 1048576))
@@ -195,7 +195,7 @@ client a --connect 127.0.0.1:7001 --flows 4 --bytes 1G --timeout-ms 60000 >"$WOR
 both=$!
 start=$(gw_bytes_out site-a | cut -d' ' -f2)
 until [ "$(gw_bytes_out site-a | cut -d' ' -f2)" -gt $((start + 8000000)) ]; do
-    kill -0 "$both" 2>/dev/null || fail "the echo flows ended before the shortage: $(cat "$WORK/both.out")"
+    kill -0 "$both" 2>/dev/null || fail "the echo flows ended before the shortage: $(<"$WORK/both.out")"
     sleep 0.5
 done
 touch "$WORK/site-a.nocalloc"

@@ -75,16 +75,16 @@ sink_wait a b
 notify_start b site-b 1
 wait_notify b '^[0-9.]+ READY=1$'
 grep -qE '^[0-9.]+ STATUS=listening, 0 associations, 0 flows$' "$WORK/notify-b.out" ||
-    fail "site b: no 'listening, 0 associations' status with READY=1: $(cat "$WORK/notify-b.out")"
+    fail "site b: no 'listening, 0 associations' status with READY=1: $(<"$WORK/notify-b.out")"
 awk 'NR > 1 && $6 == 9899 { found = 1 } END { exit !found }' "$WORK/notify-b.out.sctp-eps" ||
-    fail "site b: READY=1 came before the SCTP port 9899 listened: $(cat "$WORK/notify-b.out.sctp-eps")"
+    fail "site b: READY=1 came before the SCTP port 9899 listened: $(<"$WORK/notify-b.out.sctp-eps")"
 log "ok: site b READY=1 while listening on SCTP port 9899"
 
 # Site a: its own pid in WATCHDOG_PID, so pings every 500 ms.
 notify_start a site-a self
 wait_notify a '^[0-9.]+ READY=1$'
 grep -qE '^[0-9.]+ STATUS=dialing$' "$WORK/notify-a.out" ||
-    fail "site a: no 'dialing' status with READY=1: $(cat "$WORK/notify-a.out")"
+    fail "site a: no 'dialing' status with READY=1: $(<"$WORK/notify-a.out")"
 # 0100007F:1B59 is 127.0.0.1:7001, state 0A is LISTEN.
 grep -qE '^ *[0-9]+: 0100007F:1B59 00000000:0000 0A ' "$WORK/notify-a.out.tcp" ||
     fail "site a: READY=1 came before [echo] listened on 127.0.0.1:7001"
@@ -121,7 +121,7 @@ for i in $(seq 50); do
     sleep 0.1
 done
 [ "$(n_notify a '^[0-9.]+ STATUS=association up, 0 flows$')" -gt "$z0" ] ||
-    fail "site a: no 'association up, 0 flows' status after the flows ended: $(cat "$WORK/notify-a.out")"
+    fail "site a: no 'association up, 0 flows' status after the flows ended: $(<"$WORK/notify-a.out")"
 log "ok: site a's STATUS counted the 2 flows and their end"
 
 # The rest of the pings' window (bash arithmetic in microseconds: awk
@@ -152,12 +152,12 @@ for i in $(seq 50); do
     sleep 0.1
 done
 [ "$(n_notify a '^[0-9.]+ READY=1$')" -eq $((r0 + 1)) ] ||
-    fail "site a: no second READY=1 after SIGHUP: $(cat "$WORK/notify-a.out")"
+    fail "site a: no second READY=1 after SIGHUP: $(<"$WORK/notify-a.out")"
 # Order: RELOADING=1, its MONOTONIC_USEC= right after, then READY=1.
 seq_ok=$(awk '$2 == "RELOADING=1" { r = NR } $2 ~ /^MONOTONIC_USEC=/ && r && NR == r + 1 { m = NR }
     $2 == "READY=1" && m && NR > m { ok = 1 } END { print ok + 0 }' "$WORK/notify-a.out")
 [ "$seq_ok" -eq 1 ] ||
-    fail "site a: not RELOADING=1, MONOTONIC_USEC=, READY=1 in that order: $(cat "$WORK/notify-a.out")"
+    fail "site a: not RELOADING=1, MONOTONIC_USEC=, READY=1 in that order: $(<"$WORK/notify-a.out")"
 usec=$(sed -nE 's/^[0-9.]+ MONOTONIC_USEC=([0-9]+)$/\1/p' "$WORK/notify-a.out" | tail -n 1)
 up_after=$(uptime_us)
 # CLOCK_MONOTONIC and /proc/uptime agree to well within a second in the VM

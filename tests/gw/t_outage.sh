@@ -20,7 +20,7 @@ paced() {
         --count "$count" --timeout-ms 60000 --ready-file "$WORK/$tag.ready" "$@" \
         >"$WORK/$tag.out" &
     pid=$!
-    wait_file "$WORK/$tag.ready" 10 || fail "$tag: the flows did not open: $(cat "$WORK/$tag.out")"
+    wait_file "$WORK/$tag.ready" 10 || fail "$tag: the flows did not open: $(<"$WORK/$tag.out")"
     sleep 0.5
     while [ "$(now_ms)" -lt $((up_ms + 1000)) ]; do sleep 0.1; done
 }
@@ -34,10 +34,10 @@ topo_cut 1 2
 sleep 1.5
 topo_restore 1 2
 sleep 0.5
-proc_running "$pid" || fail "the flows ended before the outage was over: $(cat "$WORK/short.out")"
+proc_running "$pid" || fail "the flows ended before the outage was over: $(<"$WORK/short.out")"
 : >"$WORK/short.stop"
 wait "$pid" || true
-r=$(cat "$WORK/short.out")
+r=$(<"$WORK/short.out")
 log "short outage: $r"
 expect_whole "$r" 4
 [ "$(count_log site-a 'up: peer proved the key')" -eq 1 ] || fail "association lost in a short outage"
@@ -50,7 +50,7 @@ topo_cut 1 2
 cut_ms=$(now_ms)
 wait_log site-a 'no usable path for outage_ms' 15
 wait "$pid" || true
-r=$(cat "$WORK/long.out")
+r=$(<"$WORK/long.out")
 log "long outage: $r"
 expect "$r" failed == 4
 reset_ms=$(($(now_ms) - cut_ms))

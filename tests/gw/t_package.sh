@@ -106,7 +106,7 @@ rc=$?
 set -e
 [ "$rc" -eq 1 ] || fail "site-c without CAP_NET_BIND_SERVICE exited $rc, not 1"
 grep -qE 'cannot listen on 127.0.0.1:444: permission denied' "$WORK/site-c.log" ||
-    fail "site-c did not say why: $(cat "$WORK/site-c.log")"
+    fail "site-c did not say why: $(<"$WORK/site-c.log")"
 log "ok: without the capability port 444 is refused with a clear error (exit 1)"
 
 # Both stopped at once, as proc_stop_all would; each is waited for.

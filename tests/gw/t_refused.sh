@@ -32,7 +32,7 @@ for port in 7005 7006; do
     expect "$r" close_ms '<=' 1000
 done
 wait "$pid" || true
-r=$(cat "$WORK/beside.out")
+r=$(<"$WORK/beside.out")
 log "beside: $r"
 expect "$r" ok == 4
 expect "$r" bytes_verified == $((4 * 300 * 1024))

@@ -199,11 +199,11 @@ done
 wait "$echo_pid" || true
 wait "$old_pid" || true
 wait "$gone_pid" || true
-r=$(cat "$WORK/echo.out")
+r=$(<"$WORK/echo.out")
 log "[echo] across the reloads: $r"
 expect_whole "$r" 4
 for svc in old gone; do
-    r=$(cat "$WORK/$svc.out")
+    r=$(<"$WORK/$svc.out")
     log "[$svc] across its removal: $r"
     expect_whole "$r" 2
 done

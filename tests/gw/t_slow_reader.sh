@@ -33,7 +33,7 @@ expect "$both" ok == 1
 t_alone=$(kv "$alone" elapsed_ms)
 expect "$both" elapsed_ms '<=' $((2 * t_alone + 200))
 # ...beside a flow that was there and stuck all along, not one turned away.
-proc_running "$slow" || fail "the slow flow ended before the fast one: $(cat "$WORK/slow.out")"
+proc_running "$slow" || fail "the slow flow ended before the fast one: $(<"$WORK/slow.out")"
 grep -q 'conn 1 accepted' "$WORK/server-9004.log" || fail "the slow back end saw no connection"
 kill "$slow" 2>/dev/null || true
 done_ok

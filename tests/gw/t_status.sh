@@ -49,7 +49,7 @@ until_path() {
         status_json "$1" "$WORK/poll.json"
         now=$(date +%s%3N)
         grep -qE "\"peer\":\"$2\",\"state\":\"($3)\"" "$WORK/poll.json" && break
-        [ $((now - t0)) -le "$4" ] || fail "path $2 not $3 within $4 ms: $(cat "$WORK/poll.json")"
+        [ $((now - t0)) -le "$4" ] || fail "path $2 not $3 within $4 ms: $(<"$WORK/poll.json")"
         sleep 0.05
     done
     [ $((now - t0)) -le "$4" ] || fail "path $2 shown $3 only after $((now - t0)) ms (limit $4)"
@@ -96,13 +96,13 @@ paced() {
 # paced_stop TAG: ends the flows (they were to run through what was
 # watched: still running now) and waits for their report.
 paced_stop() {
-    proc_running "$pid" || fail "$1: the flows ended before they were told to: $(cat "$WORK/$1.out")"
+    proc_running "$pid" || fail "$1: the flows ended before they were told to: $(<"$WORK/$1.out")"
     : >"$WORK/$1.stop"
     wait "$pid" || true
 }
 check_paced() { # check_paced TAG MAX_GAP_MS: every byte sent came back
     local r
-    r=$(cat "$WORK/$1.out")
+    r=$(<"$WORK/$1.out")
     expect_whole "$r" 4
     expect "$r" max_gap_ms '<=' "$2"
 }
@@ -164,7 +164,7 @@ paced p2 --at-ms 1500 --at-cmd "sh $WORK/cut.sh"
 for i in $(seq 300); do [ -s "$WORK/tx.cut" ] && break; sleep 0.1; done
 [ -s "$WORK/tx.cut" ] || fail "the link was not cut"
 log "cut link 1"
-cut_ms=$(cat "$WORK/cut.ms")
+cut_ms=$(<"$WORK/cut.ms")
 { read -r l1; read -r l2; } <"$WORK/tx.cut"
 { read -r x1; read -r l2; } <"$WORK/tx.before"
 out=$(until_path site-a 10.1.0.2 'pf|inactive' $((FAILOVER_MS + OUT_SLACK_MS)))
@@ -212,8 +212,8 @@ paced p3 --at-ms 2000 --at-cmd "sh $WORK/primary.sh"
 wait_file "$WORK/tx.at" 30 || fail "no primary request within 30 s: $(cat "$WORK/primary.out" 2>/dev/null)"
 sleep 2
 paced_stop p3
-[ "$(cat "$WORK/primary.rc")" = 0 ] || fail "primary 10.2.0.2 failed: $(cat "$WORK/primary.out")"
-log "$(cat "$WORK/primary.out")"
+[ "$(<"$WORK/primary.rc")" = 0 ] || fail "primary 10.2.0.2 failed: $(<"$WORK/primary.out")"
+log "$(<"$WORK/primary.out")"
 status_json site-a "$WORK/s5.json"
 { read -r m1; read -r m2; } <"$WORK/tx.before"
 b1=$((m1 - l1)) b2=$((m2 - l2))

@@ -103,13 +103,13 @@ client a --connect 127.0.0.1:7001 --flows 2 --mode paced --chunk 1024 --interval
 beside=$!
 rc=0
 wait "$INJECT_PID" || rc=$?
-log "forged: $(cat "$WORK/forge-udp.out")"
+log "forged: $(<"$WORK/forge-udp.out")"
 [ "$rc" -eq 0 ] || fail "inject.py failed ($rc)"
 sleep 2
-proc_running "$beside" || fail "the flows beside the forged packet ended early: $(cat "$WORK/beside.out")"
+proc_running "$beside" || fail "the flows beside the forged packet ended early: $(<"$WORK/beside.out")"
 : >"$WORK/beside.stop"
 wait "$beside" || true
-r=$(cat "$WORK/beside.out")
+r=$(<"$WORK/beside.out")
 log "beside the forged packet: $r"
 expect_whole "$r" 2
 stray=$(tc_hits a l1 3)
