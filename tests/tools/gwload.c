@@ -395,6 +395,7 @@ typedef struct conn {
     size_t len, cap;
     int open_handles;
     bool paused, closing;
+    bool echo_failed; /* echo mode: a write failed; the rest read is dropped */
     /* bulk mode */
     uint8_t hdr[BULK_HDR];
     size_t hdr_len;
@@ -496,6 +497,21 @@ static void conn_read_start(conn_t *c)
         conn_close(c);
 }
 
+/* A failed echo (the peer reset the connection) ends the echo, not the
+ * reading: what the peer sent before its reset is still in our socket, and
+ * reading on, the log says how much of it came. */
+static void echo_fail(conn_t *c, int err)
+{
+    if (!c->echo_failed)
+        srv_log(c->srv, "conn %" PRIu64 " echo %s after %" PRIu64 " bytes read", c->id,
+                uv_err_name(err), c->rx);
+    c->echo_failed = true;
+    if (c->paused && !c->closing) {
+        c->paused = false;
+        conn_read_start(c);
+    }
+}
+
 static void on_echo_written(uv_write_t *req, int status)
 {
     wbuf_t *w = (wbuf_t *)req;
@@ -504,7 +520,8 @@ static void on_echo_written(uv_write_t *req, int status)
 
     free(w);
     if (status < 0) {
-        conn_close(c);
+        c->dropped += len;
+        echo_fail(c, status);
         return;
     }
     c->tx += len;
@@ -519,15 +536,21 @@ static void on_echo_written(uv_write_t *req, int status)
 static void echo_bytes(conn_t *c, const uint8_t *p, size_t n)
 {
     uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-    int done = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    int done;
     wbuf_t *w;
 
+    if (c->echo_failed) {
+        c->dropped += n;
+        return;
+    }
+    done = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (done == (int)n) {
         c->tx += n;
         return;
     }
     if (done < 0 && done != UV_EAGAIN) {
-        conn_close(c);
+        c->dropped += n;
+        echo_fail(c, done);
         return;
     }
     if (done > 0)
@@ -642,7 +665,14 @@ static void on_reply_written(uv_write_t *req, int status)
 
 static void conn_on_eof(conn_t *c)
 {
-    srv_log(c->srv, "conn %" PRIu64 " eof after %" PRIu64 " bytes", c->id, c->rx);
+    /* Once a write has failed on the peer's reset, the kernel reports the
+     * end of what was received the same way whether a FIN came or not. */
+    if (c->echo_failed)
+        srv_log(c->srv,
+                "conn %" PRIu64 " end after %" PRIu64 " bytes (after the reset: FIN unknown)",
+                c->id, c->rx);
+    else
+        srv_log(c->srv, "conn %" PRIu64 " eof after %" PRIu64 " bytes", c->id, c->rx);
     if (c->srv->mode == SRV_REPLY && c->len > 0) {
         uv_buf_t b = uv_buf_init((char *)c->store, (unsigned)c->len);
 
