@@ -27,7 +27,7 @@ struct snapshot;
 typedef struct svc_stats {
     uint64_t opened;   /* flows that took a stream */
     uint64_t refused;  /* clients or OPENs turned away by this gateway */
-    uint64_t done_out; /* payload bytes toward the peer of flows that have ended */
+    uint64_t done_out; /* payload bytes toward the peer of flows that left their association */
     uint64_t done_in;  /* ...and from the peer */
 } svc_stats_t;
 
