@@ -59,8 +59,11 @@ static flow_t *flow_make(uint64_t up, uint64_t down)
 static void service_totals(uint64_t *out, uint64_t *in, uint64_t *open)
 {
     snapshot_t s;
+    int ok = gateway_snapshot(&gw, &s, 1) == 0;
 
-    CHECK(gateway_snapshot(&gw, &s, 1) == 0);
+    CHECK(ok);
+    if (!ok)
+        exit(1);
     CHECK(s.n_services == 1);
     *out = s.services[0].bytes_out;
     *in = s.services[0].bytes_in;
