@@ -199,8 +199,12 @@ cleanup() {
     elif [ -n "${SCTPGW_TEST_KEEP_ALL:-}" ] && [ -n "${SCTPGW_TEST_KEEP:-}" ]; then
         cp -r "$WORK" "$SCTPGW_TEST_KEEP/" || true # ...and of a passing test too
     fi
-    "$TOPO" down >/dev/null 2>&1 || true
-    rm -rf "$WORK"
+    # The test-bed VM stops right after, and its namespaces and files go
+    # with it: deleting them there took 0.6 s of every test.
+    if [ -z "${SCTPGW_IN_VM:-}" ]; then
+        "$TOPO" down >/dev/null 2>&1 || true
+        rm -rf "$WORK"
+    fi
     exit "$rc"
 }
 trap cleanup EXIT
