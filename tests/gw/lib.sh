@@ -215,7 +215,10 @@ topo_cut() { log "cut link $*"; "$TOPO" cut "$@"; }
 topo_restore() { log "restore link $*"; "$TOPO" restore "$@"; }
 # The sites' namespaces, named once: in_site runs often, and each start of
 # the topo executable (bash) costs 0.3 s under emulation.
-declare -A SITE_NS=([a]=$("$TOPO" ns a) [b]=$("$TOPO" ns b))
+mapfile -t _ns < <("$TOPO" ns a b)
+[ ${#_ns[@]} -eq 2 ] || fail "cannot name the sites' namespaces (topo ns a b)"
+declare -A SITE_NS=([a]=${_ns[0]} [b]=${_ns[1]})
+unset _ns
 in_site() {
     local ns=${SITE_NS[$1]:?in_site: site must be a or b}
     shift

@@ -20,7 +20,7 @@
 . "$(dirname "$0")/lib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 pair_up
-NS_B=$("$TOPO" ns b)
+NS_B=${SITE_NS[b]}
 # lib.sh's cleanup reads the exit status from $?: keep it past the rm (and
 # past errexit, which would end the trap at a failing status).
 trap 'rc=$?; set +e; rm -rf "/etc/netns/$NS_B"; (exit $rc); cleanup' EXIT

@@ -158,9 +158,13 @@ _topo_parse() {
 }
 
 topo_ns() {
+    local site
     _topo_init
-    _topo_check_site "${1:-}" || return 1
-    echo "$_topo_p$1"
+    [ $# -gt 0 ] || set -- ''
+    for site in "$@"; do
+        _topo_check_site "$site" || return 1
+        echo "$_topo_p$site"
+    done
 }
 
 topo_addr() {
@@ -195,7 +199,7 @@ topo_down() {
                 return 1
             }
     fi
-    rm -rf "$_topo_st"
+    [ ! -e "$_topo_st" ] || rm -rf "$_topo_st"
 }
 
 topo_up() {
@@ -249,8 +253,7 @@ topo_up() {
         _topo_err "cannot add the ingress qdiscs at site a"
         return 1
     }
-    _topo_steer || return 1
-    _topo_idata || return 1
+    _topo_sites_set || return 1
     echo "$links" >"$_topo_st/links"
     for ((i = 1; i <= links; i++)); do
         _topo_store "$i" "$delay" "$loss" "$rate"
@@ -263,32 +266,26 @@ topo_up() {
 # reorders. SCTP reads reordering as loss (spurious fast retransmits halve
 # its window; TCP copes), so an unsteered bed understates SCTP. RPS over all
 # CPUs picks the CPU by flow hash, like a NIC's RSS: one flow, one CPU.
-_topo_steer() {
-    local site mask cpus
+# Both sites also allow I-DATA (RFC 8260), as deploy/sysctl.d has a
+# gateway's host do; a test that wants it off sets net.sctp.intl_enable = 0
+# itself. Without SCTP in the kernel (the host) there is nothing to allow.
+# One shell a site does both: each program start counts under emulation.
+_topo_sites_set() {
+    local site mask cpus rc
     cpus=$(nproc)
     ((cpus > 32)) && cpus=32 # the first 32 are plenty, and fit one mask word
     mask=$(printf '%x' $(((1 << cpus) - 1)))
     for site in a b; do
-        ip netns exec "$_topo_p$site" sh -c \
-            'for q in /sys/class/net/l*/queues/rx-*/rps_cpus; do echo "$1" >"$q" || exit 1; done' \
-            sh "$mask" || {
-            _topo_err "cannot steer the links' receive queues (RPS) at site $site"
-            return 1
-        }
-    done
-}
-
-# Both sites allow I-DATA (RFC 8260), as deploy/sysctl.d has a gateway's
-# host do; a test that wants it off sets net.sctp.intl_enable = 0 itself.
-# Without SCTP in the kernel (the host) there is nothing to allow.
-_topo_idata() {
-    local site
-    [ -e /proc/sys/net/sctp ] || return 0
-    for site in a b; do
-        ip netns exec "$_topo_p$site" sh -c 'echo 1 >/proc/sys/net/sctp/intl_enable' || {
-            _topo_err "cannot allow I-DATA (net.sctp.intl_enable) at site $site"
-            return 1
-        }
+        ip netns exec "$_topo_p$site" sh -c '
+            for q in /sys/class/net/l*/queues/rx-*/rps_cpus; do echo "$1" >"$q" || exit 3; done
+            [ ! -e /proc/sys/net/sctp ] || echo 1 >/proc/sys/net/sctp/intl_enable || exit 4' \
+            sh "$mask"
+        rc=$?
+        case $rc in
+        0) ;;
+        4) _topo_err "cannot allow I-DATA (net.sctp.intl_enable) at site $site" ;;
+        *) _topo_err "cannot steer the links' receive queues (RPS) at site $site" ;;
+        esac || return 1
     done
 }
 
