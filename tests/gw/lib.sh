@@ -231,9 +231,11 @@ net_stat() {
     in_site "$1" nstat -asz "$2" | awk -v k="$2" '$1 == k { n = $2 } END { if (n == "") exit 1; print n }'
 }
 
-make_key() { # make_key FILE
-    head -c 48 /dev/urandom >"$1"
-    chmod 600 "$1"
+make_key() { # make_key FILE, readable by its owner only
+    (
+        umask 077
+        head -c 48 /dev/urandom >"$1"
+    )
 }
 
 # native_sctp_drop: both links drop native SCTP (IP protocol 132) at both
@@ -405,8 +407,8 @@ server_start() {
 # (a program start can take a second on a busy machine).
 wait_listen() {
     local i
-    for i in $(seq 100); do
-        in_site "$1" ss -Hltn "sport = :$2" | grep -q . && return 0
+    for ((i = 0; i < 100; i++)); do
+        [ -z "$(in_site "$1" ss -Hltn "sport = :$2")" ] || return 0
         sleep 0.1
     done
     fail "nothing listens on port $2 at site $1"
@@ -564,4 +566,4 @@ bytes_rate() {
     awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); printf "%d", (y[2] - x[2]) * 1000 / (y[1] - x[1]) }'
 }
 
-done_ok() { log "PASS: $(basename "$0")"; }
+done_ok() { log "PASS: ${0##*/}"; }
