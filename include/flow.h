@@ -63,7 +63,6 @@ typedef struct flow {
     unsigned closed : 1;      /* flow_close() has run */
     unsigned tcp_gone : 1;    /* TCP handle closed (or never opened) */
     unsigned ending : 1;      /* reset or refused: counted in its association's n_ending */
-    unsigned counted : 1;     /* its bytes are in its service's totals (flow_detach) */
 } flow_t;
 
 /* A client accepted by a service, `fd`, becomes a flow on `a`; on failure

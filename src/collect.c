@@ -201,7 +201,7 @@ static void snap_count_flow(const flow_t *f, void *arg)
         snap_service_t *s = &out->services[i];
         if (strcmp(s->name, f->service) == 0) {
             s->flows_open++;
-            if (!f->counted) {
+            if (f->assoc) { /* else in the totals already (flow_count_done) */
                 s->bytes_out += f->bytes_up;
                 s->bytes_in += f->bytes_down;
             }

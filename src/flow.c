@@ -74,18 +74,16 @@ static void flow_send_empty(flow_t *f, wire_type_t type)
     flow_send(f, &m);
 }
 
-/* Its bytes go to its service's totals once, when it leaves its
- * association: they no longer change from then on, and its memory may
- * outlive it until its TCP handle has closed, in no list a snapshot reads.
- * A service's bytes must never dip, or a scrape reads a counter reset. */
-static void flow_count_done(flow_t *f)
+/* Its bytes go to its service's totals as it leaves its association
+ * (freed from its table, or detached when the association went): they no
+ * longer change from then on, and a detached flow's memory may outlive it
+ * until its TCP handle has closed, in no list a snapshot reads. So a flow
+ * with no association is in the totals, and a service's bytes never dip
+ * (a scrape would read a counter reset). */
+static void flow_count_done(const flow_t *f)
 {
-    svc_stats_t *st;
+    svc_stats_t *st = gateway_svc_stats(f->gw, f->service);
 
-    if (f->counted)
-        return;
-    f->counted = 1;
-    st = gateway_svc_stats(f->gw, f->service);
     if (!st)
         return;
     st->done_out += f->bytes_up;
@@ -101,9 +99,10 @@ static void flow_maybe_free(flow_t *f)
         return;
     if (f->assoc && (!(f->sent_final && f->got_final) || f->sendq.head))
         return;
-    if (f->assoc)
+    if (f->assoc) {
         assoc_remove_flow(f->assoc, f);
-    flow_count_done(f);
+        flow_count_done(f);
+    }
     free(f);
     gateway_on_flow_gone(gw);
 }
