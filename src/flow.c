@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include "assoc.h"
 #include "dial.h"
 #include "gateway.h"
@@ -254,6 +256,25 @@ static void flow_drop_start(flow_t *f)
         f->reading = 1;
 }
 
+/* The error that ended the connection, or 0 while it lives. Once the
+ * endpoint has half-closed, nothing reads or writes the socket and libuv
+ * watches it no more; a reset (or a peer the kernel gave up on) then shows
+ * only in the socket's state, while SIOCOUTQ keeps counting the bytes it
+ * will never acknowledge. */
+static int flow_tcp_gone_error(uv_os_fd_t fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+    int err = 0;
+
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 || ti.tcpi_state != TCP_CLOSE)
+        return 0;
+    len = sizeof(err);
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0)
+        err = ECONNRESET;
+    return err;
+}
+
 /* Closing a socket with bytes unread makes the kernel reset the connection
  * at once and throw away what it had yet to deliver (tcp(7), RFC 2525
  * 2.17), so a finishing flow closes only once everything it wrote and its
@@ -262,14 +283,22 @@ static void flow_drop_start(flow_t *f)
 void flow_finish_check(flow_t *f)
 {
     uv_os_fd_t fd;
-    int queued = 0, unread = 0;
+    int queued = 0, unread = 0, err;
     char why[160];
 
     if (f->closed || !f->tcp_shut)
         return;
     if (uv_fileno((uv_handle_t *)&f->tcp, &fd) == 0) {
         if (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0) {
-            gateway_finish_later(f->gw);
+            if (!(err = flow_tcp_gone_error(fd))) {
+                gateway_finish_later(f->gw);
+                return;
+            }
+            snprintf(why, sizeof(why),
+                     "%s: %s with %d bytes unacknowledged, after its "
+                     "association went",
+                     f->opener ? "client" : "back end", strerror(err), queued);
+            flow_close(f, WIRE_E_RESET, why);
             return;
         }
         if (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)

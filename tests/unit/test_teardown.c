@@ -1,0 +1,208 @@
+/* Tests of src/flow.c's real teardown on a real loop, with a gateway (and
+ * where needed an association) built by hand, and no SCTP socket:
+ * - a service's byte totals in src/collect.c's snapshots stay in them from
+ *   the moment a flow leaves its association until after its memory has
+ *   gone, never counted twice: they come from a counter that a Prometheus
+ *   scrape must never see go down (it reads that as a reset);
+ * - a flow finishing without its association, whose endpoint resets with
+ *   bytes unacknowledged, ends (a real TCP connection over loopback);
+ * Flows are placed where flow.c keeps them; their handles close on a later
+ * loop turn, as a real flow's do. */
+#include "check.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/sockios.h>
+#include "flow.h"
+#include "gateway.h"
+#include "snapshot.h"
+
+static uv_loop_t loop;
+static gateway_t gw;
+static config_t cfg;
+static svc_stats_t stats[1];
+
+static void gw_init(void)
+{
+    CHECK(uv_loop_init(&loop) == 0);
+    snprintf(cfg.name, sizeof(cfg.name), "test");
+    snprintf(cfg.services[0].name, sizeof(cfg.services[0].name), "echo");
+    cfg.services[0].is_accept = 1;
+    cfg.n_services = 1;
+    gw.loop = &loop;
+    gw.cfg = &cfg;
+    gw.log.level = LOG_ERROR; /* the flows' "closed" lines are not the test */
+    gw.log.name = "test";
+    gw.svc_stats = stats;
+    list_init(&gw.assocs);
+    list_init(&gw.finishing);
+    CHECK(uv_timer_init(&loop, &gw.finish_timer) == 0);
+    gw.finish_timer.data = &gw;
+}
+
+/* A flow of "echo" with its bytes so far, in no list yet. */
+static flow_t *flow_make(uint64_t up, uint64_t down)
+{
+    flow_t *f = calloc(1, sizeof(*f));
+
+    CHECK(f != NULL);
+    if (!f)
+        exit(1);
+    f->gw = &gw;
+    snprintf(f->service, sizeof(f->service), "echo");
+    list_init(&f->finishing);
+    msgq_init(&f->sendq);
+    CHECK(uv_tcp_init(&loop, &f->tcp) == 0);
+    f->tcp_init = 1;
+    f->bytes_up = up;
+    f->bytes_down = down;
+    return f;
+}
+
+/* The service's totals and open flows in a snapshot taken now. */
+static void service_totals(uint64_t *out, uint64_t *in, uint64_t *open)
+{
+    snapshot_t s;
+    int ok = gateway_snapshot(&gw, &s, 1) == 0;
+
+    CHECK(ok);
+    if (!ok)
+        exit(1);
+    CHECK(s.n_services == 1);
+    *out = s.services[0].bytes_out;
+    *in = s.services[0].bytes_in;
+    *open = s.services[0].flows_open;
+    snapshot_free(&s);
+}
+
+#define CHECK_TOTALS(want_out, want_in, want_open)                                                 \
+    do {                                                                                           \
+        uint64_t o_, i_, n_;                                                                       \
+        service_totals(&o_, &i_, &n_);                                                             \
+        CHECK(o_ == (want_out));                                                                   \
+        CHECK(i_ == (want_in));                                                                    \
+        CHECK(n_ == (want_open));                                                                  \
+    } while (0)
+
+/* A flow whose peer had finished sending when its association went:
+ * flow_detach keeps it on the finishing list to pass the last bytes on,
+ * then it closes, and its memory stays until its TCP handle's close
+ * callback. (Its handle has no socket: it never has anything to write.) */
+static void test_finishing_flow_closes(void)
+{
+    flow_t *f = flow_make(1000, 2000);
+
+    f->fin_recv = 1;
+    f->connected = 1;
+    CHECK(flow_detach(f, "association gone") == 0);
+    CHECK(gw.n_finishing == 1);
+    CHECK_TOTALS(1000, 2000, 1);
+    flow_close(f, WIRE_OK, "the peer's bytes and FIN passed on");
+    CHECK(gw.n_finishing == 0);
+    CHECK_TOTALS(1000, 2000, 0); /* its handle is still closing */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_TOTALS(1000, 2000, 0); /* freed */
+}
+
+/* A flow still open when its association goes is reset by flow_detach:
+ * in no list from then on, until its handle has closed. */
+static void test_detached_flow_resets(void)
+{
+    flow_t *f = flow_make(30, 40);
+
+    CHECK(flow_detach(f, "association gone") == 1);
+    CHECK_TOTALS(1030, 2040, 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_TOTALS(1030, 2040, 0);
+}
+
+/* Runs the loop until `done` holds or `ms` have passed; returns done. */
+static int run_until(int (*done)(void), uint64_t ms)
+{
+    uint64_t end = uv_now(&loop) + ms;
+
+    while (!done() && uv_now(&loop) < end) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        usleep(5000);
+        uv_update_time(&loop);
+    }
+    return done();
+}
+
+static int no_flow_finishing(void)
+{
+    return gw.n_finishing == 0;
+}
+
+/* A TCP connection over loopback: *srv is the gateway's end, holding more
+ * than the client's small window can take; the client has half-closed. */
+static int tcp_pair_stuck(int *srv, int *cli)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(sa);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), small = 4096, queued = 0;
+    static char junk[65536];
+
+    *cli = socket(AF_INET, SOCK_STREAM, 0);
+    if (lfd < 0 || *cli < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        listen(lfd, 1) != 0 || getsockname(lfd, (struct sockaddr *)&sa, &len) != 0 ||
+        setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) != 0 ||
+        connect(*cli, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        (*srv = accept(lfd, NULL, NULL)) < 0)
+        return -1;
+    close(lfd);
+    if (fcntl(*srv, F_SETFL, O_NONBLOCK) != 0)
+        return -1;
+    while (write(*srv, junk, sizeof(junk)) > 0)
+        ;
+    usleep(100000); /* what the client's window takes is acknowledged */
+    if (errno != EAGAIN || shutdown(*cli, SHUT_WR) != 0 || shutdown(*srv, SHUT_WR) != 0 ||
+        ioctl(*srv, SIOCOUTQ, &queued) != 0 || queued <= 0)
+        return -1;
+    return 0;
+}
+
+/* A flow finishing without its association waits for its endpoint to
+ * acknowledge the last bytes. Once the endpoint has half-closed nothing
+ * reads or writes the socket: the endpoint's reset must still end the
+ * flow, though the kernel's count of unacknowledged bytes stays put. */
+static void test_finishing_flow_reset_by_endpoint(void)
+{
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    int srv = -1, cli = -1;
+    flow_t *f;
+
+    CHECK(tcp_pair_stuck(&srv, &cli) == 0);
+    if (srv < 0 || cli < 0)
+        return;
+    f = flow_make(5, 6);
+    CHECK(uv_tcp_open(&f->tcp, srv) == 0);
+    f->opener = f->connected = f->fin_recv = f->read_eof = f->tcp_shut = 1;
+    CHECK(flow_detach(f, "association gone") == 0);
+    CHECK(!run_until(no_flow_finishing, 300)); /* the client lives: it may read yet */
+    CHECK(setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
+    close(cli);
+    CHECK(run_until(no_flow_finishing, 2000));
+    if (!no_flow_finishing())
+        flow_close(f, WIRE_E_RESET, "test over");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_TOTALS(1035, 2046, 0);
+}
+
+int main(void)
+{
+    gw_init();
+    test_finishing_flow_closes();
+    test_detached_flow_resets();
+    test_finishing_flow_reset_by_endpoint();
+    uv_close((uv_handle_t *)&gw.finish_timer, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+    return check_status("test_teardown");
+}
