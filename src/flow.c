@@ -92,19 +92,24 @@ static void flow_count_done(const flow_t *f)
     st->done_in += f->bytes_down;
 }
 
-/* Frees the flow once every part of it is over. */
+/* A closed flow leaves its stream as soon as both final words have been
+ * exchanged and ours has gone to the kernel, without waiting for its TCP
+ * handle's close callback (later in the loop turn): from then on the
+ * stream's allocator may OPEN a new flow on it, and that OPEN must not find
+ * this one in the table. The flow is freed once every part of it is over. */
 static void flow_maybe_free(flow_t *f)
 {
     gateway_t *gw = f->gw;
 
-    if (!f->closed || !f->tcp_gone)
+    if (!f->closed)
         return;
-    if (f->assoc && (!(f->sent_final && f->got_final) || f->sendq.head))
-        return;
-    if (f->assoc) {
+    if (f->assoc && f->sent_final && f->got_final && !f->sendq.head) {
         assoc_remove_flow(f->assoc, f);
+        f->assoc = NULL;
         flow_count_done(f);
     }
+    if (f->assoc || !f->tcp_gone)
+        return;
     free(f);
     gateway_on_flow_gone(gw);
 }

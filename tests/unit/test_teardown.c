@@ -6,6 +6,8 @@
  *   scrape must never see go down (it reads that as a reset);
  * - a flow finishing without its association, whose endpoint resets with
  *   bytes unacknowledged, ends (a real TCP connection over loopback);
+ * - a closed flow leaves its stream as soon as both final words have been
+ *   exchanged, before its TCP handle has closed.
  * Flows are placed where flow.c keeps them; their handles close on a later
  * loop turn, as a real flow's do. */
 #include "check.h"
@@ -19,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
+#include "assoc.h"
 #include "flow.h"
 #include "gateway.h"
 #include "snapshot.h"
@@ -195,12 +198,52 @@ static void test_finishing_flow_reset_by_endpoint(void)
     CHECK_TOTALS(1035, 2046, 0);
 }
 
+/* A flow reset here, its RST handed to the kernel (sent_final), closes its
+ * TCP handle; the peer's CLOSE then completes the stream's final words. The
+ * peer may OPEN a new flow on the stream as soon as it has sent that CLOSE,
+ * and that OPEN may be read in the same loop turn: the old flow must be out
+ * of the table by then, not on the handle's close callback. */
+static void test_stream_free_once_final_words_exchanged(void)
+{
+    assoc_t *a = calloc(1, sizeof(*a));
+    wire_msg_t close_msg = {.type = WIRE_CLOSE};
+    flow_t *f = flow_make(7, 8);
+
+    CHECK(a != NULL);
+    if (!a)
+        exit(1);
+    a->gw = &gw;
+    a->state = ASSOC_READY;
+    a->nstreams = 8;
+    a->flows = calloc(a->nstreams, sizeof(*a->flows));
+    CHECK(a->flows != NULL && streams_init(&a->streams, a->nstreams, 0, 8) == 0);
+    fairq_init(&a->fairq, WIRE_MSG_MAX);
+    f->sid = 3; /* the peer's half: it opened this flow */
+    f->assoc = a;
+    a->flows[3] = f;
+    a->n_flows = 1;
+    f->sent_final = 1;
+    flow_close(f, WIRE_E_RESET, "back end reset");
+    CHECK(a->flows[3] == f); /* the peer's last word is still owed */
+    flow_on_message(f, &close_msg);
+    CHECK(a->flows[3] == NULL);
+    CHECK(a->n_flows == 0 && a->n_ending == 0);
+    CHECK(a->done_out == 7 && a->done_in == 8);
+    CHECK_TOTALS(1042, 2054, 0); /* its handle is still closing */
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK_TOTALS(1042, 2054, 0); /* freed */
+    streams_free_all(&a->streams);
+    free(a->flows);
+    free(a);
+}
+
 int main(void)
 {
     gw_init();
     test_finishing_flow_closes();
     test_detached_flow_resets();
     test_finishing_flow_reset_by_endpoint();
+    test_stream_free_once_final_words_exchanged();
     uv_close((uv_handle_t *)&gw.finish_timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
