@@ -90,6 +90,7 @@ typedef enum { END_ABORT, END_CLOSE, END_TELL } assoc_end_t;
 
 static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end_t how);
 static void assoc_rekey_check(assoc_t *a);
+static void assoc_inbox_run(assoc_t *a, size_t budget);
 
 static void assoc_log(const assoc_t *a, log_level_t lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -840,6 +841,10 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
     if (m->type == WIRE_ERROR) {
         snprintf(buf, sizeof(buf), "peer gave up: %s%s%s", wire_code_name(m->u.reason.code),
                  m->u.reason.text[0] ? ": " : "", m->u.reason.text);
+        /* Stream 0 never waits in the inbox: what the peer sent before its
+         * ERROR is handled first, as it was sent, so that a flow whose last
+         * bytes and FIN are there finishes instead of being reset. */
+        assoc_inbox_run(a, SIZE_MAX);
         assoc_teardown(a, m->u.reason.code, buf, END_CLOSE);
         return;
     }

@@ -19,7 +19,8 @@
 # and tell the insider why. (Before, site b waited for good: a responder's
 # rekey had no deadline, and an old key was kept for as many messages as
 # the peer announced, while no new rekey could start.) Last, a peer that
-# aborts right after it sent (lastwords, below).
+# aborts right after it sent (lastwords, below), and one that gives up
+# with an ERROR right after it sent (giveup).
 . "$(dirname "$0")/lib.sh"
 HOSTILE=${HOSTILE:-$(dirname "$GWLOAD")/hostile}
 INSIDER=10.1.0.3
@@ -32,7 +33,8 @@ pair_up
 in_site a ip addr add "$INSIDER/24" dev l1
 trap_config
 # lastwords' back ends: one starts reading 4 s after it is connected, one
-# never does, one echoes what it reads from 4 s on.
+# never does, one echoes what it reads from 4 s on; giveup's reads from 4 s
+# on.
 cat >>"$WORK/site-b.ini" <<'INI'
 
 [slow]
@@ -43,10 +45,14 @@ connect = 127.0.0.1:9011
 
 [echoing]
 connect = 127.0.0.1:9012
+
+[giving]
+connect = 127.0.0.1:9013
 INI
 server_start b 127.0.0.1:9010 sink --delay-read-ms 4000
 server_start b 127.0.0.1:9011 sink --delay-read-ms 600000
 server_start b 127.0.0.1:9012 echo --delay-read-ms 4000
+server_start b 127.0.0.1:9013 sink --delay-read-ms 4000
 pair_start
 
 # trap_open: site b's count of open [trap] flows, read from its compact
@@ -127,25 +133,38 @@ done
 # each on an association of its own (a socket of its own at site b), to a
 # back end that only reads and to one that echoes (below): the back ends'
 # 4 s without reading, which the check needs, pass once for both.
+# A third peer meanwhile gives up as a gateway does (giveup): its last
+# words are DATA, FIN and an ERROR on stream 0, all read in one go once
+# site b runs again. The flow's messages wait in site b's inbox to be
+# opened (src/inbox.c), the ERROR does not: it must not overtake them
+# (before, site b ended the association on the ERROR at once, reset the
+# flow and threw its last 512 KiB away).
 LAST_BYTES=$((18 + 32 * 16384))
-# lastwords NAME SERVICE PAUSE_MS: the insider NAME opens a flow of
-# SERVICE and sends its last bytes, then its ABORT (output in NAME.out).
+# lastwords NAME SERVICE PAUSE_MS [MODE]: the insider NAME opens a flow of
+# SERVICE and sends its last bytes, then its ABORT, or with MODE giveup its
+# ERROR (output in NAME.out).
 lastwords() {
     in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
         --psk-file "$KEY" --name "$1" --service "$2" --pause-ms "$3" --timeout-ms 20000 \
-        lastwords:1 >"$WORK/$1.out" 2>>"$WORK/insider.log"
+        "${4:-lastwords}:1" >"$WORK/$1.out" 2>>"$WORK/insider.log"
 }
 # lastwords_stopped NAME:SERVICE:PORT...: lastwords for each at once, with
 # site b stopped once every back end took its connection, while the last
 # words arrive (each tool waits 1.5 s from READY before it sends them: it
 # must still run at the stop); each back end on its PORT must get every
-# byte and the FIN.
+# byte and the FIN. The insider named giveup gives up instead of aborting.
 lastwords_stopped() {
-    local one name port i pids=() names=() ports=() ends=()
+    local one name port i pids=() names=() ports=() ends=() said=()
     for one in "$@"; do
         name=${one%%:*}
         one=${one#*:}
-        lastwords "$name" "${one%%:*}" 1500 &
+        if [ "$name" = giveup ]; then
+            lastwords "$name" "${one%%:*}" 1500 giveup &
+            said+=("peer gave up: internal error: giving up; 0 flows reset")
+        else
+            lastwords "$name" "${one%%:*}" 1500 &
+            said+=("the peer aborted the association \(cause 12, user-initiated abort\)")
+        fi
         pids+=($!)
         names+=("$name")
         ports+=("${one#*:}")
@@ -172,12 +191,12 @@ lastwords_stopped() {
     for name in "${names[@]}"; do log "$name: $(<"$WORK/$name.out")"; done
     kill -CONT "$(gw_pid site-b)"
     for i in "${!pids[@]}"; do
-        wait_log site-b "peer ${names[$i]}: closed: the peer aborted the association \(cause 12, user-initiated abort\)" 10
+        wait_log site-b "peer ${names[$i]}: closed: ${said[$i]}" 10
         wait_log "server-${ports[$i]}" "conn 1 ${ends[$i]} after $LAST_BYTES bytes" 15
     done
 }
-lastwords_stopped lastwords:slow:9010 echoing:echoing:9012
-log "ok: the back end got every byte the peer sent before its ABORT, and its FIN"
+lastwords_stopped lastwords:slow:9010 echoing:echoing:9012 giveup:giving:9013
+log "ok: the back end got every byte the peer sent before its ABORT or its ERROR, and its FIN"
 
 # The same to a back end that echoes what it reads (echoing, above): its
 # echo comes after the association went and has nowhere to go. Site b must

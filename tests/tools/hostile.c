@@ -76,6 +76,10 @@
  *             (the ABORT a kernel sends for a process that dies with
  *             unread data): what the gateway's kernel acknowledged must
  *             reach the back end
+ *   giveup     as lastwords, but the peer gives up as a gateway does: after
+ *             the FIN a sealed ERROR on stream 0 (internal error, "giving
+ *             up"), then a graceful close: what came before the ERROR
+ *             must reach the back end too
  * +hello makes early, big0 and bigflow start with a valid HELLO and wait for
  * the gateway's answer first (then big0 and bigflow are sealed-looking).
  * OPENs name --service (default "trap").
@@ -137,6 +141,7 @@
 #define T_FIN          19
 #define T_CLOSE        22
 #define T_LAST         22
+#define E_INTERNAL     9 /* a reason code: out of memory or another local failure */
 #define VERSION        3
 #define F_SEALED       0x0001u
 #define TAG_LEN        16            /* Poly1305 */
@@ -187,13 +192,14 @@ typedef enum {
     M_HALFREKEY,
     M_BADSWITCH,
     M_LASTWORDS,
-    M_SEALED0
+    M_SEALED0,
+    M_GIVEUP
 } attack_t;
 
 static const char *const mode_names[] = {
-    "random",     "early",     "wrongkey",  "version",   "replay", "noproof",
-    "badproof",   "reflect",   "big0",      "bigflow",   "silent", "keep",
-    "earlyclose", "halfrekey", "badswitch", "lastwords", "sealed0"};
+    "random",     "early",     "wrongkey",  "version",   "replay",  "noproof",
+    "badproof",   "reflect",   "big0",      "bigflow",   "silent",  "keep",
+    "earlyclose", "halfrekey", "badswitch", "lastwords", "sealed0", "giveup"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -688,6 +694,7 @@ static int script_start(conn_t *c, const opts_t *o)
     case M_HALFREKEY:
     case M_BADSWITCH:
     case M_LASTWORDS:
+    case M_GIVEUP:
         send_hello(c, o, 1);
         return 1;
     default:
@@ -722,6 +729,7 @@ static void script_main(conn_t *c, const opts_t *o)
     case M_HALFREKEY:
     case M_BADSWITCH:
     case M_LASTWORDS:
+    case M_GIVEUP:
         send_sealed(c, 0, T_AUTH, (const uint8_t *)"", 1); /* the proof: keys taken */
         break;
     case M_KEEP:
@@ -927,10 +935,11 @@ static void wait_acked(int fd)
 }
 
 /* lastwords: the flow's last DATA and FIN, then an ABORT once they are
- * acknowledged. */
-static void run_lastwords(run_t *rn)
+ * acknowledged; giveup: an ERROR after them, then a graceful close. */
+static void run_lastwords(run_t *rn, const opts_t *o)
 {
     static uint8_t b[LASTWORDS_LEN];
+    static const uint8_t error[] = {0, E_INTERNAL, 9, 'g', 'i', 'v', 'i', 'n', 'g', ' ', 'u', 'p'};
     struct linger now = {.l_onoff = 1, .l_linger = 0};
 
     memset(b, 'w', sizeof(b));
@@ -943,9 +952,12 @@ static void run_lastwords(run_t *rn)
         for (int m = 0; m < LASTWORDS_MSGS; m++)
             send_sealed(c, 1, T_DATA, b, sizeof(b));
         send_sealed(c, 1, T_FIN, (const uint8_t *)"", 1);
+        if (o->mode == M_GIVEUP)
+            send_sealed(c, 0, T_ERROR, error, sizeof(error));
         wait_acked(c->fd);
-        setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
-        conn_end(rn, c, END_ABORT, 0);
+        if (o->mode == M_LASTWORDS)
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &now, sizeof(now));
+        conn_end(rn, c, o->mode == M_GIVEUP ? END_SHUTDOWN : END_ABORT, 0);
     }
 }
 
@@ -1048,7 +1060,7 @@ static void conn_on_ready(conn_t *c, const opts_t *o)
     }
     if (o->mode == M_HALFREKEY || o->mode == M_BADSWITCH)
         rekey_offer(c);
-    if (o->mode == M_LASTWORDS) {
+    if (o->mode == M_LASTWORDS || o->mode == M_GIVEUP) {
         send_open_data_sealed(c, o);
         c->last_at = now_s() + o->pause_ms / 1e3;
     }
@@ -1269,6 +1281,7 @@ static void usage(FILE *out)
                  "               ATTACK[+hello][:N]...\n"
                  "attacks: random early wrongkey version replay noproof badproof reflect\n"
                  "         big0 bigflow silent keep earlyclose halfrekey badswitch lastwords\n"
+                 "         sealed0 giveup\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
@@ -1413,7 +1426,7 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             return -1;
         }
         if ((o->mode == M_EARLYCLOSE || o->mode == M_HALFREKEY || o->mode == M_BADSWITCH ||
-             o->mode == M_LASTWORDS) &&
+             o->mode == M_LASTWORDS || o->mode == M_GIVEUP) &&
             (!o->has_psk || o->auth != AUTH_KEY)) {
             fprintf(stderr, "hostile: %s needs the key: give --psk-file and --auth-key-file\n",
                     argv[i]);
@@ -1463,7 +1476,7 @@ static int attack(const opts_t *o, const char *name)
     raise_fd_limit(rn.n);
     for (;;) {
         run_dial(&rn, o, ep);
-        run_lastwords(&rn);
+        run_lastwords(&rn, o);
         if (!rn.live || now_s() >= deadline)
             break;
         n = epoll_wait(ep, evs, 256, 50);
