@@ -1004,6 +1004,27 @@ int config_load_stream(FILE *fp, const char *path, config_t *cfg, char *err, siz
     return failed ? -1 : 0;
 }
 
+/* O_NONBLOCK: a configuration path that names a FIFO would otherwise wait
+ * for a writer, and a reload asked for then would hang the gateway. */
+static FILE *config_open(const char *path, const char *shown, char *err, size_t errlen)
+{
+    struct stat sb;
+    FILE *fp = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
+        snprintf(err, errlen, "%s: not a regular file", shown);
+    else if (!(fp = fdopen(fd, "r")))
+        snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
+    if (!fp)
+        close(fd);
+    return fp;
+}
+
 int config_load(const char *path, config_t *cfg, char *err, size_t errlen)
 {
     FILE *fp;
@@ -1016,10 +1037,8 @@ int config_load(const char *path, config_t *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "%s: path too long", cfg->path);
         return -1;
     }
-    if (!(fp = fopen(path, "re"))) {
-        snprintf(err, errlen, "%s: cannot open: %s", cfg->path, strerror(errno));
+    if (!(fp = config_open(path, cfg->path, err, errlen)))
         return -1;
-    }
     r = config_load_stream(fp, path, cfg, err, errlen);
     fclose(fp);
     return r;

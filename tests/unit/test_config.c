@@ -218,8 +218,15 @@ static void test_file_errors(fixture_t *fx)
     CHECK(config_load(err, fx->cfg, err, sizeof(err)) == -1);
     CHECK_STR(err, want);
 
-    snprintf(want, sizeof(want), "%s: cannot read: Is a directory", fx->dir);
+    snprintf(want, sizeof(want), "%s: not a regular file", fx->dir);
     CHECK(config_load(fx->dir, fx->cfg, err, sizeof(err)) == -1);
+    CHECK_STR(err, want);
+
+    /* A FIFO would wait for a writer: a reload would hang the gateway. */
+    snprintf(err, sizeof(err), "%s/fifo.ini", fx->dir);
+    snprintf(want, sizeof(want), "%s/fifo.ini: not a regular file", fx->dir);
+    CHECK(mkfifo(err, 0600) == 0);
+    CHECK(config_load(err, fx->cfg, err, sizeof(err)) == -1);
     CHECK_STR(err, want);
 }
 
