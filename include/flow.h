@@ -36,12 +36,15 @@ typedef struct flow {
     credit_t credit;
     uint64_t bytes_up;    /* TCP -> SCTP */
     uint64_t bytes_down;  /* SCTP -> TCP */
-    size_t write_pending; /* bytes in uv_write requests */
+    size_t write_pending; /* bytes not yet written to the socket: in writes and held */
+    uint32_t writes;      /* uv_write requests under way */
     uint64_t dropped;     /* finishing: the endpoint's bytes that had nowhere to go */
 
-    /* A back end by name: the dial, until connected or closed, and the
-     * peer's bytes that came before the connection (bounded by the flow's
-     * window, since no credit goes back until they are written). */
+    /* A back end by name: the dial, until connected or closed. Held: the
+     * peer's bytes that came before the connection, or small ones that came
+     * while writes were under way, gathered a few KiB to a buffer (bounded
+     * by the flow's window, since no credit goes back until they are
+     * written). */
     struct dial *dial;
     struct flow_write *held;       /* first held write, in order */
     struct flow_write **held_tail; /* where the next one is linked */

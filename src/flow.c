@@ -25,12 +25,19 @@
 /* What a finishing flow reads at a time from its endpoint, to drop it. */
 #define DROP_READ_BYTES 16384u
 
+/* Smaller messages for a TCP end that is not keeping up are gathered into
+ * buffers of this size. A write request of its own costs about 220 bytes
+ * beside its data, so a peer sending 1-byte messages to a stalled back end
+ * would otherwise hold some 240 bytes of memory per byte of its window. */
+#define WRITE_GATHER_BYTES 4096u
+
 /* A uv_write request with the bytes it writes. */
 typedef struct flow_write {
     uv_write_t req;
     flow_t *flow;
-    struct flow_write *next; /* held until the back end connects */
+    struct flow_write *next; /* while held */
     uint32_t len;
+    uint32_t cap; /* room in data */
     uint8_t data[];
 } flow_write_t;
 
@@ -490,6 +497,8 @@ static void flow_consumed(flow_t *f, uint32_t n)
     }
 }
 
+static void flow_release_held(flow_t *f);
+
 static void on_write(uv_write_t *req, int status)
 {
     flow_write_t *w = container_of(req, flow_write_t, req);
@@ -499,6 +508,7 @@ static void on_write(uv_write_t *req, int status)
 
     free(w);
     f->write_pending -= len;
+    f->writes--;
     if (f->closed)
         return;
     if (status < 0) {
@@ -508,43 +518,67 @@ static void on_write(uv_write_t *req, int status)
         return;
     }
     flow_consumed(f, len);
+    if (!f->closed && !f->dial && f->writes == 0)
+        flow_release_held(f);
 }
 
-/* Keeps a copy of the peer's bytes until the back end by name connects:
- * no TCP connection exists to queue them on yet, and a failed address's
- * connection would cancel what was queued on it. */
+/* Keeps a copy of the peer's bytes that cannot be written yet: the back
+ * end by name has not connected (no TCP connection exists to queue them
+ * on, and a failed address's connection would cancel what was queued on
+ * it), or they are small and writes are under way. They join the last
+ * held buffer when it has room. */
 static void flow_hold(flow_t *f, const uint8_t *bytes, uint32_t len)
 {
-    flow_write_t *w = malloc(sizeof(*w) + len);
+    flow_write_t *last = f->held ? container_of(f->held_tail, flow_write_t, next) : NULL;
+    flow_write_t *w;
+    uint32_t cap = len > WRITE_GATHER_BYTES ? len : WRITE_GATHER_BYTES;
 
-    if (!w) {
+    if (last && last->cap - last->len >= len) {
+        memcpy(last->data + last->len, bytes, len);
+        last->len += len;
+        f->write_pending += len;
+        return;
+    }
+    if (!(w = malloc(sizeof(*w) + cap))) {
         flow_close(f, WIRE_E_INTERNAL, "out of memory");
         return;
     }
     w->flow = f;
     w->len = len;
+    w->cap = cap;
     w->next = NULL;
     memcpy(w->data, bytes, len);
     if (!f->held)
         f->held_tail = &f->held;
     *f->held_tail = w;
     f->held_tail = &w->next;
+    f->write_pending += len;
 }
 
-/* The back end connected: what was held is written, in order. */
+static int flow_submit(flow_t *f, flow_write_t *w)
+{
+    uv_buf_t b = uv_buf_init((char *)w->data, w->len);
+
+    if (uv_write(&w->req, (uv_stream_t *)&f->tcp, &b, 1, on_write) < 0) {
+        f->write_pending -= w->len;
+        free(w);
+        flow_close(f, WIRE_E_RESET, "cannot write to the TCP connection");
+        return -1;
+    }
+    f->writes++;
+    return 0;
+}
+
+/* What was held is written, in order: the back end connected, the writes
+ * under way are done, or a larger message or the FIN must follow it. */
 static void flow_release_held(flow_t *f)
 {
     while (f->held && !f->closed) {
         flow_write_t *w = f->held;
-        uv_buf_t b = uv_buf_init((char *)w->data, w->len);
 
         f->held = w->next;
-        if (uv_write(&w->req, (uv_stream_t *)&f->tcp, &b, 1, on_write) < 0) {
-            free(w);
-            flow_close(f, WIRE_E_RESET, "cannot write to the TCP connection");
+        if (flow_submit(f, w) < 0)
             return;
-        }
-        f->write_pending += w->len;
     }
 }
 
@@ -569,21 +603,23 @@ static void flow_write(flow_t *f, const uint8_t *bytes, uint32_t len)
     }
     if (n > 0)
         flow_consumed(f, (uint32_t)n);
-    w = malloc(sizeof(*w) + len - (uint32_t)n);
-    if (!w) {
+    len -= (uint32_t)n;
+    if (len < WRITE_GATHER_BYTES && f->writes > 0) {
+        flow_hold(f, bytes + n, len);
+        return;
+    }
+    flow_release_held(f);
+    if (f->closed)
+        return;
+    if (!(w = malloc(sizeof(*w) + len))) {
         flow_close(f, WIRE_E_INTERNAL, "out of memory");
         return;
     }
     w->flow = f;
-    w->len = len - (uint32_t)n;
-    memcpy(w->data, bytes + n, w->len);
-    b = uv_buf_init((char *)w->data, w->len);
-    if (uv_write(&w->req, (uv_stream_t *)&f->tcp, &b, 1, on_write) < 0) {
-        free(w);
-        flow_close(f, WIRE_E_RESET, "cannot write to the TCP connection");
-        return;
-    }
-    f->write_pending += w->len;
+    w->len = w->cap = len;
+    memcpy(w->data, bytes + n, len);
+    f->write_pending += len;
+    flow_submit(f, w);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
@@ -610,6 +646,9 @@ static void on_shutdown(uv_shutdown_t *req, int status)
 static void flow_pass_fin(flow_t *f)
 {
     if (!f->connected || f->closed)
+        return;
+    flow_release_held(f);
+    if (f->closed)
         return;
     if (uv_shutdown(&f->shutdown_req, (uv_stream_t *)&f->tcp, on_shutdown) < 0)
         flow_close(f, WIRE_E_RESET, "cannot pass the half-close on");

@@ -1,5 +1,5 @@
-/* Tests of src/flow.c's real teardown on a real loop, with a gateway (and
- * where needed an association) built by hand, and no SCTP socket:
+/* Tests of src/flow.c on a real loop, with a gateway (and where needed an
+ * association) built by hand, and no SCTP socket:
  * - a service's byte totals in src/collect.c's snapshots stay in them from
  *   the moment a flow leaves its association until after its memory has
  *   gone, never counted twice: they come from a counter that a Prometheus
@@ -7,7 +7,10 @@
  * - a flow finishing without its association, whose endpoint resets with
  *   bytes unacknowledged, ends (a real TCP connection over loopback);
  * - a closed flow leaves its stream as soon as both final words have been
- *   exchanged, before its TCP handle has closed.
+ *   exchanged, before its TCP handle has closed;
+ * - the peer's bytes for a TCP end that does not read cost memory in
+ *   proportion to them, however small the messages they come in, and
+ *   arrive whole and in order once it reads.
  * Flows are placed where flow.c keeps them; their handles close on a later
  * loop turn, as a real flow's do. */
 #include "check.h"
@@ -25,6 +28,19 @@
 #include "flow.h"
 #include "gateway.h"
 #include "snapshot.h"
+
+/* Bytes asked of malloc while `counting`: what the flow's writes hold. */
+void *__real_malloc(size_t size);
+void *__wrap_malloc(size_t size);
+static size_t malloc_bytes;
+static int counting;
+
+void *__wrap_malloc(size_t size)
+{
+    if (counting)
+        malloc_bytes += size;
+    return __real_malloc(size);
+}
 
 static uv_loop_t loop;
 static gateway_t gw;
@@ -143,24 +159,37 @@ static int no_flow_finishing(void)
     return gw.n_finishing == 0;
 }
 
-/* A TCP connection over loopback: *srv is the gateway's end, holding more
- * than the client's small window can take; the client has half-closed. */
-static int tcp_pair_stuck(int *srv, int *cli)
+/* A TCP connection over loopback with small buffers: *srv is the
+ * gateway's end (non-blocking), *cli the endpoint's. */
+static int tcp_pair_open(int *srv, int *cli)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof(sa);
-    int lfd = socket(AF_INET, SOCK_STREAM, 0), small = 4096, queued = 0;
-    static char junk[65536];
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), small = 4096, r = -1;
 
+    *srv = -1;
     *cli = socket(AF_INET, SOCK_STREAM, 0);
-    if (lfd < 0 || *cli < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        listen(lfd, 1) != 0 || getsockname(lfd, (struct sockaddr *)&sa, &len) != 0 ||
-        setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) != 0 ||
-        connect(*cli, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-        (*srv = accept(lfd, NULL, NULL)) < 0)
-        return -1;
-    close(lfd);
-    if (fcntl(*srv, F_SETFL, O_NONBLOCK) != 0)
+    if (lfd >= 0 && *cli >= 0 && bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        listen(lfd, 1) == 0 && getsockname(lfd, (struct sockaddr *)&sa, &len) == 0 &&
+        setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)) == 0 &&
+        connect(*cli, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+        (*srv = accept(lfd, NULL, NULL)) >= 0 &&
+        setsockopt(*srv, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)) == 0 &&
+        fcntl(*srv, F_SETFL, O_NONBLOCK) == 0)
+        r = 0;
+    if (lfd >= 0)
+        close(lfd);
+    return r;
+}
+
+/* tcp_pair_open, the gateway's end holding more than the endpoint's
+ * window takes, and both ends half-closed. */
+static int tcp_pair_stuck(int *srv, int *cli)
+{
+    static char junk[65536];
+    int queued = 0;
+
+    if (tcp_pair_open(srv, cli) < 0)
         return -1;
     while (write(*srv, junk, sizeof(junk)) > 0)
         ;
@@ -178,7 +207,7 @@ static int tcp_pair_stuck(int *srv, int *cli)
 static void test_finishing_flow_reset_by_endpoint(void)
 {
     struct linger lg = {.l_onoff = 1, .l_linger = 0};
-    int srv = -1, cli = -1;
+    int srv, cli;
     flow_t *f;
 
     CHECK(tcp_pair_stuck(&srv, &cli) == 0);
@@ -237,6 +266,62 @@ static void test_stream_free_once_final_words_exchanged(void)
     free(a);
 }
 
+/* What the client has read of the bytes i % 251, in order; -1 once one
+ * came out of order. */
+static long got;
+static int reader_fd = -1;
+static long want;
+
+static int client_has_all(void)
+{
+    static uint8_t b[65536];
+    ssize_t n;
+
+    while (got >= 0 && (n = read(reader_fd, b, sizeof(b))) > 0)
+        for (ssize_t i = 0; i < n && got >= 0; i++)
+            got = b[i] == (uint8_t)(got % 251) ? got + 1 : -1;
+    return got < 0 || got >= want;
+}
+
+/* A back end that stopped reading while the peer sends one byte a message:
+ * each message that cannot be written at once used to get a write request
+ * of its own, about 240 bytes of memory for each byte of the window. */
+static void test_small_messages_to_a_stalled_end(void)
+{
+    enum { MSGS = 200000 };
+    wire_msg_t data = {.type = WIRE_DATA};
+    int srv, cli;
+    uint8_t byte;
+    flow_t *f;
+
+    CHECK(tcp_pair_open(&srv, &cli) == 0);
+    if (srv < 0 || cli < 0)
+        return;
+    f = flow_make(0, 0);
+    CHECK(uv_tcp_open(&f->tcp, srv) == 0);
+    f->connected = 1;
+    credit_init(&f->credit, 1 << 20, 1 << 20);
+    data.u.data.bytes = &byte;
+    data.u.data.len = 1;
+    counting = 1;
+    for (long i = 0; i < MSGS && !f->closed; i++) {
+        byte = (uint8_t)(i % 251);
+        flow_on_message(f, &data);
+    }
+    counting = 0;
+    CHECK(!f->closed);
+    CHECK(malloc_bytes < 2 * MSGS + 65536);
+    reader_fd = cli;
+    want = MSGS;
+    CHECK(fcntl(cli, F_SETFL, O_NONBLOCK) == 0);
+    CHECK(run_until(client_has_all, 10000));
+    CHECK(got == MSGS);
+    CHECK(f->write_pending == 0);
+    flow_close(f, WIRE_OK, "test over");
+    uv_run(&loop, UV_RUN_DEFAULT);
+    close(cli);
+}
+
 int main(void)
 {
     gw_init();
@@ -244,8 +329,9 @@ int main(void)
     test_detached_flow_resets();
     test_finishing_flow_reset_by_endpoint();
     test_stream_free_once_final_words_exchanged();
+    test_small_messages_to_a_stalled_end();
     uv_close((uv_handle_t *)&gw.finish_timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
-    return check_status("test_teardown");
+    return check_status("test_flow");
 }
