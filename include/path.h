@@ -12,7 +12,10 @@
 
 #define PATH_MAX_ADDRS 16
 
-typedef enum { PATH_ACTIVE, PATH_PF, PATH_DOWN } path_state_t;
+/* UNCONFIRMED: an address the kernel has not heard from yet (one only read
+ * in the peer's INIT, say): no data goes there, and should it fail the
+ * kernel says nothing, so it never counts as usable until confirmed. */
+typedef enum { PATH_ACTIVE, PATH_PF, PATH_DOWN, PATH_UNCONFIRMED } path_state_t;
 
 typedef struct path {
     addr_t addr; /* peer address */
@@ -35,7 +38,7 @@ struct assoc;
 /* Initialises the timer handle (counted in a->handles). */
 int path_init(struct assoc *a);
 
-/* Reads the peer's addresses once the association is up and logs them. */
+/* Reads the peer's addresses and their states once the association is up. */
 void path_start(struct assoc *a);
 
 /* Hands the backup paths' heartbeats from the kernel's timer to the

@@ -55,7 +55,16 @@ static snap_path_state_t snap_kernel_state(sock_path_state_t s)
 /* Our own view, for a path the kernel will not describe. */
 static snap_path_state_t snap_own_state(path_state_t s)
 {
-    return s == PATH_ACTIVE ? SNAP_PATH_ACTIVE : s == PATH_PF ? SNAP_PATH_PF : SNAP_PATH_INACTIVE;
+    switch (s) {
+    case PATH_ACTIVE:
+        return SNAP_PATH_ACTIVE;
+    case PATH_PF:
+        return SNAP_PATH_PF;
+    case PATH_UNCONFIRMED:
+        return SNAP_PATH_UNCONFIRMED;
+    default:
+        return SNAP_PATH_INACTIVE;
+    }
 }
 
 static void snap_path(assoc_t *a, const path_t *p, const addr_t *primary, int has_primary,

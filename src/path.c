@@ -12,6 +12,7 @@ static const char *const state_names[] = {
     [PATH_ACTIVE] = "active",
     [PATH_PF] = "potentially failed",
     [PATH_DOWN] = "down",
+    [PATH_UNCONFIRMED] = "unconfirmed",
 };
 
 int path_init(assoc_t *a)
@@ -41,7 +42,7 @@ static path_t *path_find(paths_t *ps, const addr_t *addr)
     return NULL;
 }
 
-static path_t *path_add(paths_t *ps, const addr_t *addr)
+static path_t *path_add(paths_t *ps, const addr_t *addr, path_state_t state)
 {
     path_t *p = path_find(ps, addr);
 
@@ -49,8 +50,33 @@ static path_t *path_add(paths_t *ps, const addr_t *addr)
         return p;
     p = &ps->p[ps->n++];
     p->addr = *addr;
-    p->state = PATH_ACTIVE;
+    p->state = state;
     return p;
+}
+
+/* A path's state as the kernel has it now. Only a path that has been
+ * confirmed reports its failure, so one still unconfirmed must not count
+ * as usable: an association made while a link was down would otherwise
+ * never see its last usable path go. */
+static path_state_t path_kernel_state(const assoc_t *a, const addr_t *addr)
+{
+    sock_path_info_t info;
+    int r = sock_path_info(a->fd, addr, a->gw->tick_hz, &info);
+
+    if (r == -EACCES)
+        return PATH_PF; /* the kernel hides that state from the old API */
+    if (r < 0)
+        return PATH_ACTIVE; /* as before: its notifications will say */
+    switch (info.state) {
+    case SOCK_PATH_UNCONFIRMED:
+        return PATH_UNCONFIRMED;
+    case SOCK_PATH_PF:
+        return PATH_PF;
+    case SOCK_PATH_INACTIVE:
+        return PATH_DOWN;
+    default:
+        return PATH_ACTIVE;
+    }
 }
 
 /* Each path's first heartbeat is asked for at once: it confirms the path
@@ -62,7 +88,7 @@ void path_start(assoc_t *a)
     int n = sock_peer_addrs(a->fd, addrs, PATH_MAX_ADDRS);
 
     for (int i = 0; i < n; i++) {
-        path_add(&a->paths, &addrs[i]);
+        path_add(&a->paths, &addrs[i], path_kernel_state(a, &addrs[i]));
         (void)sock_heartbeat(a->fd, &addrs[i]); /* a refusal leaves the kernel's own */
     }
     a->paths.kept_at = uv_now(a->gw->loop);
@@ -254,7 +280,7 @@ void path_on_change(assoc_t *a, const void *notification, size_t len)
            pc->spc_aaddr.ss_family == AF_INET6 ? sizeof(addr.v6) : sizeof(addr.v4));
     addr.v4.sin_port = 0;
     moves = path_transition(pc->spc_state, &to, &what);
-    p = path_add(&a->paths, &addr);
+    p = path_add(&a->paths, &addr, PATH_ACTIVE);
     log_write(&a->gw->log, path_level(a, moves && to != PATH_ACTIVE ? LOG_WARN : LOG_INFO), "path",
               "assoc %llu path %s: %s", (unsigned long long)a->id,
               addr_format_host(&addr, host, sizeof(host)), what);

@@ -64,9 +64,14 @@ log "after recovery: $r"
 expect "$r" ok == 4
 
 # A link already dead when the association comes up: its path is never
-# confirmed, yet must not count as usable (the kernel reports it
-# potentially failed, then down, as its heartbeats go unanswered). Cutting
-# the other link is then an outage, ridden out and ended as any other.
+# confirmed, yet must not count as usable. Site a, which dialed that
+# address itself, hears from the kernel that it is potentially failed,
+# then down, as its heartbeats go unanswered; site b, which only read it
+# in site a's INIT, hears nothing: an unconfirmed path that fails stays
+# unconfirmed, without a notification. Cutting the other link is then an
+# outage at both sites, ridden out and ended as any other. (Site b counted
+# the unconfirmed path as usable, rode no outage and kept the dead
+# association until the kernel's own limit, minutes later.)
 gw_stop TERM site-a
 topo_cut 2
 gw_start a site-a
@@ -74,12 +79,19 @@ wait_log site-a 'up: peer proved the key' 20 3
 sleep 1
 rides=$(count_log site-a 'no usable path; riding the outage out')
 ends=$(count_log site-a 'no usable path for outage_ms')
+rides_b=$(count_log site-b 'no usable path; riding the outage out')
+ends_b=$(count_log site-b 'no usable path for outage_ms')
 topo_cut 1
 cut_ms=$(now_ms)
 wait_log site-a 'no usable path; riding the outage out' 5 $((rides + 1))
 wait_log site-a 'no usable path for outage_ms' 15 $((ends + 1))
 ended_ms=$(($(now_ms) - cut_ms))
 [ "$ended_ms" -le 10000 ] || fail "the association ended only ${ended_ms} ms after the cut"
-log "ok: with link 2 dead from the start, cutting link 1 is an outage, ended after ${ended_ms} ms"
+wait_log site-b 'no usable path; riding the outage out' 5 $((rides_b + 1))
+wait_log site-b 'no usable path for outage_ms' 10 $((ends_b + 1))
+ended_b_ms=$(($(now_ms) - cut_ms))
+[ "$ended_b_ms" -le 10000 ] || fail "site b ended the association only ${ended_b_ms} ms after the cut"
+log "ok: with link 2 dead from the start, cutting link 1 is an outage, ended after" \
+    "${ended_ms} ms at site a, ${ended_b_ms} ms at site b"
 topo_restore 1 2
 done_ok
