@@ -553,10 +553,17 @@ static void assoc_established(assoc_t *a)
 {
     const config_t *cfg = a->gw->cfg;
     hs_out_t out;
-    int r;
+    const char *what = "";
+    int r, kept;
 
     a->state = ASSOC_HANDSHAKE;
     a->since = uv_now(a->gw->loop);
+    /* A dial's socket took the timers of its day, and the association
+     * copied them as it began; a reload meanwhile reached only the
+     * socket's defaults (the kernel has no association to set until it
+     * is established), so the association gets the current ones now. */
+    if (a->initiator && (r = sock_retune(a->fd, &a->gw->tune, &kept, &what)) < 0)
+        assoc_log(a, LOG_WARN, "cannot tune its timers (%s: %s)", what, strerror(-r));
     a->msg_max = sock_interleaving(a->fd) == 1 ? WIRE_DATA_MAX : MSG_MAX_CLASSIC;
     pace_init(&a->pace, a->gw->cfg->sock_buffer, MSG_MAX_CLASSIC, a->msg_max);
     a->fairq.quantum = a->pace.msg;

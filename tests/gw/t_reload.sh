@@ -26,6 +26,11 @@
 #     turned off through the new one;
 #  6. a default control socket that could not be made at start is made by
 #     a reload once its folder can be;
+#  7. a reload while site a dials (its INITs unanswered, the links cut):
+#     the association that comes up once the links are back has the new
+#     timers, read from the kernel (it kept those its socket was made
+#     with: the kernel applies options to an association only once it is
+#     established, so the reload had reached the socket's defaults only);
 # and every flow that ran across the reloads (still running after step 4,
 # then told to stop) has all its bytes, verified, on [echo] and on the
 # removed [old] and [gone] alike.
@@ -262,4 +267,27 @@ kill -HUP "$(gw_pid lonely)"
 wait_log lonely 'reload: control socket /run/sctpgw/lonely.sock' 10
 "$SCTPGW" status -s /run/sctpgw/lonely.sock >/dev/null || fail "no status after the reload"
 log "ok: the default control socket, impossible at start, made by a reload"
+
+# 7. A reload while site a dials. At failover_ms 2000 its INITs go 1 s
+# apart, eight of them before the dial gives up: the links come back
+# within the dial that the reload found under way.
+gw_stop TERM site-a
+LOG_LEVEL=debug FAILOVER_MS=2000 site_config site-a connect echo=accept:7001
+topo_cut 1 2
+ups=$(count_log site-a 'up: peer proved the key')
+dials=$(count_log site-a 'dialing again')
+gw_start a site-a
+sleep 1.5
+LOG_LEVEL=debug FAILOVER_MS=300 site_config site-a connect echo=accept:7001
+hup site-a
+wait_log site-a 'reload: failover_ms 2000 -> 300' 1
+topo_restore 1 2
+wait_log site-a 'up: peer proved the key' 20 $((ups + 1))
+[ "$(count_log site-a 'dialing again')" -eq "$dials" ] ||
+    fail "site a dialed again: the dial under way at the reload did not come up"
+timers_read
+expect_timers site-a 75 150 75
+r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+log "ok: an association dialed across a reload has the new timers"
 done_ok
