@@ -66,6 +66,7 @@ typedef struct flow {
     unsigned closed : 1;      /* flow_close() has run */
     unsigned tcp_gone : 1;    /* TCP handle closed (or never opened) */
     unsigned ending : 1;      /* reset or refused: counted in its association's n_ending */
+    unsigned unsent : 1;      /* finishing: its queued messages went with its association */
 } flow_t;
 
 /* A client accepted by a service, `fd`, becomes a flow on `a`; on failure
@@ -95,7 +96,8 @@ void flow_close(flow_t *f, uint16_t code, const char *why);
 /* The association is gone: reset the TCP side, nothing more to send. A
  * flow whose peer had finished sending first passes what it sent on, its
  * FIN last, and closes once the kernel has delivered them (kept meanwhile
- * in gw->finishing). Returns 1 when it reset the flow. */
+ * in gw->finishing), with a reset if any of its endpoint's bytes or its FIN
+ * were still queued or came after. Returns 1 when it reset the flow. */
 int flow_detach(flow_t *f, const char *why);
 
 /* A finishing flow closes if the kernel has delivered all it wrote, else

@@ -1390,7 +1390,6 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
         if (!f)
             continue;
         a->flows[sid] = NULL;
-        fairq_drop(&a->fairq, &f->sendq);
         count += (size_t)flow_detach(f, why);
     }
     a->n_flows = a->n_ending = 0;

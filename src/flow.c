@@ -316,19 +316,31 @@ void flow_finish_check(flow_t *f)
         if (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
             f->dropped += (uint64_t)unread;
     }
-    if (!f->dropped) {
+    if (!f->dropped && !f->unsent) {
         flow_close(f, WIRE_OK, "the peer's bytes and FIN passed on after its association went");
         return;
     }
-    snprintf(why, sizeof(why),
-             "the peer's bytes and FIN passed on after its association went; %llu bytes "
-             "from the %s after it had nowhere to go",
-             (unsigned long long)f->dropped, f->opener ? "client" : "back end");
+    if (f->unsent)
+        snprintf(why, sizeof(why),
+                 "the peer's bytes and FIN passed on after its association went; the %s's "
+                 "last messages went with it, unsent",
+                 f->opener ? "client" : "back end");
+    else
+        snprintf(why, sizeof(why),
+                 "the peer's bytes and FIN passed on after its association went; %llu bytes "
+                 "from the %s after it had nowhere to go",
+                 (unsigned long long)f->dropped, f->opener ? "client" : "back end");
     flow_close(f, WIRE_E_RESET, why);
 }
 
 int flow_detach(flow_t *f, const char *why)
 {
+    /* What the endpoint sent that was still queued here goes with the
+     * association: if the flow finishes, its endpoint must not see a clean
+     * end (flow_finish_check). */
+    f->unsent = f->sendq.head != NULL;
+    if (f->assoc)
+        fairq_drop(&f->assoc->fairq, &f->sendq);
     f->assoc = NULL;
     flow_count_done(f);
     /* A flow closed already may have waited only for the peer's final

@@ -6,6 +6,8 @@
  *   scrape must never see go down (it reads that as a reset);
  * - a flow finishing without its association, whose endpoint resets with
  *   bytes unacknowledged, ends (a real TCP connection over loopback);
+ * - a flow finishing without its association, whose endpoint's last bytes
+ *   or FIN were still queued when it went, ends with a reset;
  * - a closed flow leaves its stream as soon as both final words have been
  *   exchanged, before its TCP handle has closed;
  * - the peer's bytes for a TCP end that does not read cost memory in
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/sockios.h>
@@ -82,6 +85,40 @@ static flow_t *flow_make(uint64_t up, uint64_t down)
     f->bytes_up = up;
     f->bytes_down = down;
     return f;
+}
+
+/* flow_make, on the gateway's end of a TCP connection. */
+static flow_t *flow_on(int srv, uint64_t up, uint64_t down)
+{
+    flow_t *f = flow_make(up, down);
+
+    CHECK(uv_tcp_open(&f->tcp, srv) == 0);
+    f->connected = 1;
+    return f;
+}
+
+/* An association with no socket, ready, of 8 streams. */
+static assoc_t *assoc_make(void)
+{
+    assoc_t *a = calloc(1, sizeof(*a));
+
+    CHECK(a != NULL);
+    if (!a)
+        exit(1);
+    a->gw = &gw;
+    a->state = ASSOC_READY;
+    a->nstreams = 8;
+    a->flows = calloc(a->nstreams, sizeof(*a->flows));
+    CHECK(a->flows != NULL && streams_init(&a->streams, a->nstreams, 0, 8) == 0);
+    fairq_init(&a->fairq, WIRE_MSG_MAX);
+    return a;
+}
+
+static void assoc_unmake(assoc_t *a)
+{
+    streams_free_all(&a->streams);
+    free(a->flows);
+    free(a);
 }
 
 /* The service's totals and open flows in a snapshot taken now. */
@@ -213,9 +250,8 @@ static void test_finishing_flow_reset_by_endpoint(void)
     CHECK(tcp_pair_stuck(&srv, &cli) == 0);
     if (srv < 0 || cli < 0)
         return;
-    f = flow_make(5, 6);
-    CHECK(uv_tcp_open(&f->tcp, srv) == 0);
-    f->opener = f->connected = f->fin_recv = f->read_eof = f->tcp_shut = 1;
+    f = flow_on(srv, 5, 6);
+    f->opener = f->fin_recv = f->read_eof = f->tcp_shut = 1;
     CHECK(flow_detach(f, "association gone") == 0);
     CHECK(!run_until(no_flow_finishing, 300)); /* the client lives: it may read yet */
     CHECK(setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
@@ -234,19 +270,10 @@ static void test_finishing_flow_reset_by_endpoint(void)
  * of the table by then, not on the handle's close callback. */
 static void test_stream_free_once_final_words_exchanged(void)
 {
-    assoc_t *a = calloc(1, sizeof(*a));
+    assoc_t *a = assoc_make();
     wire_msg_t close_msg = {.type = WIRE_CLOSE};
     flow_t *f = flow_make(7, 8);
 
-    CHECK(a != NULL);
-    if (!a)
-        exit(1);
-    a->gw = &gw;
-    a->state = ASSOC_READY;
-    a->nstreams = 8;
-    a->flows = calloc(a->nstreams, sizeof(*a->flows));
-    CHECK(a->flows != NULL && streams_init(&a->streams, a->nstreams, 0, 8) == 0);
-    fairq_init(&a->fairq, WIRE_MSG_MAX);
     f->sid = 3; /* the peer's half: it opened this flow */
     f->assoc = a;
     a->flows[3] = f;
@@ -261,9 +288,49 @@ static void test_stream_free_once_final_words_exchanged(void)
     CHECK_TOTALS(1042, 2054, 0); /* its handle is still closing */
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK_TOTALS(1042, 2054, 0); /* freed */
-    streams_free_all(&a->streams);
-    free(a->flows);
-    free(a);
+    assoc_unmake(a);
+}
+
+/* The endpoint's TCP state, as the kernel has it. */
+static int tcp_state(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 ? ti.tcpi_state : -1;
+}
+
+/* A flow whose peer had finished sending, with its endpoint's last bytes
+ * and FIN still queued for the peer when its association goes: those never
+ * leave, so the endpoint gets the peer's bytes and FIN, then a reset, not a
+ * clean end its peer never saw. */
+static void test_finishing_flow_with_messages_unsent(void)
+{
+    assoc_t *a = assoc_make();
+    outmsg_t *m = calloc(1, sizeof(*m) + 16);
+    int srv, cli;
+    flow_t *f;
+
+    CHECK(m != NULL && tcp_pair_open(&srv, &cli) == 0 && shutdown(srv, SHUT_WR) == 0);
+    if (!m || srv < 0 || cli < 0)
+        return;
+    f = flow_on(srv, 11, 12);
+    f->opener = f->fin_recv = f->read_eof = f->tcp_shut = 1;
+    f->sid = 2;
+    f->assoc = a;
+    a->flows[2] = f;
+    a->n_flows = 1;
+    m->len = 16;
+    fairq_push(&a->fairq, &f->sendq, m); /* its last DATA (or FIN), not yet sent */
+    a->flows[2] = NULL;
+    CHECK(flow_detach(f, "association gone") == 0);
+    CHECK(a->fairq.active == 0 && a->fairq.bytes == 0);
+    CHECK(run_until(no_flow_finishing, 2000));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(tcp_state(cli) == TCP_CLOSE); /* reset; a clean end leaves it in CLOSE_WAIT */
+    CHECK_TOTALS(1053, 2066, 0);
+    close(cli);
+    assoc_unmake(a);
 }
 
 /* What the client has read of the bytes i % 251, in order; -1 once one
@@ -297,9 +364,7 @@ static void test_small_messages_to_a_stalled_end(void)
     CHECK(tcp_pair_open(&srv, &cli) == 0);
     if (srv < 0 || cli < 0)
         return;
-    f = flow_make(0, 0);
-    CHECK(uv_tcp_open(&f->tcp, srv) == 0);
-    f->connected = 1;
+    f = flow_on(srv, 0, 0);
     credit_init(&f->credit, 1 << 20, 1 << 20);
     data.u.data.bytes = &byte;
     data.u.data.len = 1;
@@ -329,6 +394,7 @@ int main(void)
     test_detached_flow_resets();
     test_finishing_flow_reset_by_endpoint();
     test_stream_free_once_final_words_exchanged();
+    test_finishing_flow_with_messages_unsent();
     test_small_messages_to_a_stalled_end();
     uv_close((uv_handle_t *)&gw.finish_timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
