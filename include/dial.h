@@ -1,7 +1,8 @@
-/* Dialling a back end by name: the lookup on the loop's thread pool
+/* Dialling a back end: by name, the lookup on the loop's thread pool
  * (uv_getaddrinfo, so the loop never blocks and a DNS change takes effect
  * with the next flow), then the addresses one at a time, all within one
- * bound on the total time.
+ * bound on the total time; by address, that one address within the bound
+ * (the kernel alone would retry a SYN nobody answers for about 2 minutes).
  *
  * A dial belongs to one flow, which asks it for the next address after each
  * failed connection. The flow may end at any moment, even while the lookup
@@ -33,6 +34,7 @@ typedef struct dial {
     uint64_t deadline;       /* loop time by which the dial must be over */
     dial_cb cb;              /* the owner's callback; NULL once aborted */
     void *data;              /* the owner */
+    addr_t only;             /* a dial by address: the address */
     unsigned resolving : 1;  /* the lookup has not returned yet */
     unsigned timer_gone : 1; /* the timer handle has closed */
     char name[];             /* "host:port", for logs */
@@ -42,6 +44,11 @@ typedef struct dial {
  * within total_ms. Returns the dial or NULL with *err set (-errno / UV_*). */
 dial_t *dial_start(uv_loop_t *loop, const char *host, unsigned port, unsigned total_ms, dial_cb cb,
                    void *data, int *err);
+
+/* A dial of one known address, as dial_start's after its lookup: the
+ * owner asks dial_next for it at once. Returns NULL with *err set. */
+dial_t *dial_start_addr(uv_loop_t *loop, const addr_t *addr, unsigned total_ms, dial_cb cb,
+                        void *data, int *err);
 
 /* The next address to try, with its share of what is left of the bound
  * (the timer restarts: DIAL_TIMEOUT if it runs out). Returns 0, or -ENOENT

@@ -40,7 +40,7 @@ typedef struct flow {
     uint32_t writes;      /* uv_write requests under way */
     uint64_t dropped;     /* finishing: the endpoint's bytes that had nowhere to go */
 
-    /* A back end by name: the dial, until connected or closed. Held: the
+    /* Connecting a back end: the dial, until connected or closed. Held: the
      * peer's bytes that came before the connection, or small ones that came
      * while writes were under way, gathered a few KiB to a buffer (bounded
      * by the flow's window, since no credit goes back until they are

@@ -1,4 +1,4 @@
-/* Dialling a back end by name (see dial.h). */
+/* Dialling a back end (see dial.h). */
 #include "dial.h"
 
 #include <errno.h>
@@ -99,19 +99,52 @@ dial_t *dial_start(uv_loop_t *loop, const char *host, unsigned port, unsigned to
     return d;
 }
 
-int dial_next(dial_t *d, addr_t *out)
+dial_t *dial_start_addr(uv_loop_t *loop, const addr_t *addr, unsigned total_ms, dial_cb cb,
+                        void *data, int *err)
 {
-    uint64_t now = uv_now(d->loop);
-    uint64_t share;
+    dial_t *d = calloc(1, sizeof(*d) + ADDR_STRLEN);
 
+    if (!d) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    d->loop = loop;
+    d->cb = cb;
+    d->data = data;
+    addr_format(addr, d->name, ADDR_STRLEN);
+    d->only = *addr;
+    d->left = 1;
+    uv_timer_init(loop, &d->timer);
+    d->timer.data = d;
+    d->deadline = uv_now(loop) + total_ms;
+    return d;
+}
+
+/* Copies the lookup's next address of a family the gateway connects to. */
+static int dial_take(dial_t *d, addr_t *out)
+{
     while (d->next && d->next->ai_family != AF_INET && d->next->ai_family != AF_INET6)
         d->next = d->next->ai_next;
-    if (!d->next || d->left == 0)
+    if (!d->next)
         return -ENOENT;
     memset(out, 0, sizeof(*out));
     memcpy(out, d->next->ai_addr,
            d->next->ai_addrlen < sizeof(*out) ? d->next->ai_addrlen : sizeof(*out));
     d->next = d->next->ai_next;
+    return 0;
+}
+
+int dial_next(dial_t *d, addr_t *out)
+{
+    uint64_t now = uv_now(d->loop);
+    uint64_t share;
+
+    if (d->left == 0)
+        return -ENOENT;
+    if (!d->res)
+        *out = d->only;
+    else if (dial_take(d, out) < 0)
+        return -ENOENT;
     /* An address that never answers (its packets dropped) must not take
      * the time of those after it: each gets an equal share of what is left. */
     share = d->deadline > now ? (d->deadline - now) / d->left : 0;

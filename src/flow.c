@@ -16,10 +16,10 @@
 #include "dial.h"
 #include "gateway.h"
 
-/* How long a back end by name may take, lookup and every address tried
- * included, before the flow is reset: longer than one resolver timeout
- * (5 s by default in resolv.conf), short enough for a client to see the
- * failure rather than wonder. */
+/* How long a back end may take to connect, a name's lookup and every
+ * address tried included, before the flow is reset: longer than one
+ * resolver timeout (5 s by default in resolv.conf), short enough for a
+ * client to see the failure rather than wonder. */
 #define DIAL_TOTAL_MS 10000
 
 /* What a finishing flow reads at a time from its endpoint, to drop it. */
@@ -535,7 +535,7 @@ static void on_write(uv_write_t *req, int status)
 }
 
 /* Keeps a copy of the peer's bytes that cannot be written yet: the back
- * end by name has not connected (no TCP connection exists to queue them
+ * end has not connected (no TCP connection exists to queue them
  * on, and a failed address's connection would cancel what was queued on
  * it), or they are small and writes are under way. They join the last
  * held buffer when it has room. */
@@ -853,22 +853,18 @@ static void flow_connected(flow_t *f)
     uv_tcp_nodelay(&f->tcp, 1);
     flow_send(f, &ok);
     f->result_sent = 1;
-    if (f->dial) {
-        flow_log(f, LOG_DEBUG, "connected to the back end %s at %s", f->dial->name,
-                 addr_format(&f->dial_addr, where, sizeof(where)));
-        flow_dial_end(f);
-        flow_release_held(f);
-        if (f->closed)
-            return;
-    } else {
-        flow_log(f, LOG_DEBUG, "connected to the back end");
-    }
+    flow_log(f, LOG_DEBUG, "connected to the back end %s at %s", f->dial->name,
+             addr_format(&f->dial_addr, where, sizeof(where)));
+    flow_dial_end(f);
+    flow_release_held(f);
+    if (f->closed)
+        return;
     if (f->fin_recv)
         flow_pass_fin(f);
     flow_read_start(f);
 }
 
-/* One address of a back end by name failed: the next one is tried once
+/* One address of a back end failed: the next one, if any, is tried once
  * the failed connection's handle has closed (a new address may be of the
  * other family, so it needs a socket of its own). */
 static void flow_dial_failed(flow_t *f, int status)
@@ -885,23 +881,14 @@ static void flow_dial_failed(flow_t *f, int status)
 static void on_connect(uv_connect_t *req, int status)
 {
     flow_t *f = container_of(req, flow_t, connect_req);
-    char why[160];
-    char where[ADDR_STRLEN];
 
     if (f->closed)
         return;
-    if (f->dial && status < 0) {
+    if (status < 0) {
         /* UV_ECANCELED: the attempt's share of the time ran out and its
          * handle is closing already; on_attempt_closed goes on. */
         if (status != UV_ECANCELED)
             flow_dial_failed(f, status);
-        return;
-    }
-    if (status < 0) {
-        const service_conf_t *svc = config_service(f->gw->cfg, f->service);
-        snprintf(why, sizeof(why), "back end %s: %s",
-                 svc ? addr_format(&svc->addr, where, sizeof(where)) : "?", uv_strerror(status));
-        flow_close(f, status == UV_ECONNREFUSED ? WIRE_E_REFUSED : WIRE_E_UNREACHABLE, why);
         return;
     }
     flow_connected(f);
@@ -931,9 +918,13 @@ static void flow_dial_next(flow_t *f)
     int r;
 
     if (dial_next(f->dial, &f->dial_addr) < 0) {
-        snprintf(why, sizeof(why), "back end %s: %u address%s tried, none connected (last %s: %s)",
-                 f->dial->name, f->dial->tried, f->dial->tried == 1 ? "" : "es",
-                 addr_format(&f->dial_addr, where, sizeof(where)), uv_strerror(f->dial_err));
+        if (f->dial->tried == 1)
+            snprintf(why, sizeof(why), "back end %s: %s", f->dial->name, uv_strerror(f->dial_err));
+        else
+            snprintf(why, sizeof(why),
+                     "back end %s: %u addresses tried, none connected (last %s: %s)", f->dial->name,
+                     f->dial->tried, addr_format(&f->dial_addr, where, sizeof(where)),
+                     uv_strerror(f->dial_err));
         flow_close(f, f->dial_err == UV_ECONNREFUSED ? WIRE_E_REFUSED : WIRE_E_UNREACHABLE, why);
         return;
     }
@@ -967,19 +958,21 @@ static void on_dial(void *data, dial_event_t ev, int status)
     flow_close(f, WIRE_E_NAME, why);
 }
 
-/* Connects the flow to its service's back end: a numeric address at once,
- * a name through a dial. Returns 0 or a UV_* error. */
+/* Connects the flow to its service's back end through a dial: a numeric
+ * address at once, a name once looked up. Returns 0 or a UV_* error. */
 static int flow_connect(flow_t *f, const service_conf_t *svc)
 {
     int r;
 
-    if (!svc->is_name) {
-        uv_tcp_init(f->gw->loop, &f->tcp);
-        f->tcp_init = 1;
-        return uv_tcp_connect(&f->connect_req, &f->tcp, &svc->addr.sa, on_connect);
+    if (svc->is_name) {
+        f->dial = dial_start(f->gw->loop, svc->host, svc->port, DIAL_TOTAL_MS, on_dial, f, &r);
+        return f->dial ? 0 : r;
     }
-    f->dial = dial_start(f->gw->loop, svc->host, svc->port, DIAL_TOTAL_MS, on_dial, f, &r);
-    return f->dial ? 0 : r;
+    f->dial = dial_start_addr(f->gw->loop, &svc->addr, DIAL_TOTAL_MS, on_dial, f, &r);
+    if (!f->dial)
+        return r;
+    flow_dial_next(f);
+    return 0;
 }
 
 /* The reason an inbound OPEN is refused, or WIRE_OK. */

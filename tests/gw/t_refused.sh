@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # A back end that is down and a service unknown to the peer: the client's
 # connection is closed within 1 s, the reason is logged at both ends, and a
-# flow running beside them is untouched.
+# flow running beside them is untouched. A back end given by address that
+# never answers (its listener's queue full, so the kernel drops each SYN)
+# resets its flows at the gateway's 10 s bound, not after the kernel's
+# 2 minutes of SYN retries.
 . "$(dirname "$0")/lib.sh"
 pair_up
 gw_config site-a connect <<'INI'
@@ -11,14 +14,31 @@ accept = 127.0.0.1:7001
 accept = 127.0.0.1:7005
 [nowhere]
 accept = 127.0.0.1:7006
+[silent]
+accept = 127.0.0.1:7007
 INI
 gw_config site-b listen <<'INI'
 [echo]
 connect = 127.0.0.1:9001
 [down]
 connect = 127.0.0.1:9005
+[silent]
+connect = 127.0.0.1:9007
 INI
 server_start b 127.0.0.1:9001 echo
+# The silent back end: a listener with room for one connection, taken.
+ip netns exec "${SITE_NS[b]}" python3 -c '
+import socket, sys, time
+l = socket.socket()
+l.bind(("127.0.0.1", 9007))
+l.listen(0)
+c = socket.create_connection(("127.0.0.1", 9007))
+open(sys.argv[1], "w").close()
+time.sleep(600)
+' "$WORK/silent.ready" &
+PIDS+=($!)
+PID_NAME[$!]=silent
+wait_file "$WORK/silent.ready" 10
 pair_start
 client a --connect 127.0.0.1:7001 --flows 4 --mode paced --count 300 --timeout-ms 60000 \
     >"$WORK/beside.out" &
@@ -31,6 +51,11 @@ for port in 7005 7006; do
     expect "$r" refused == 0
     expect "$r" close_ms '<=' 1000
 done
+r=$(client a --connect 127.0.0.1:7007 --flows 2 --mode expect-close --timeout-ms 20000)
+log "port 7007 (silent back end): $r"
+expect "$r" ok == 2
+expect "$r" close_ms '>=' 9500
+expect "$r" close_ms '<=' 13000
 wait "$pid" || true
 r=$(<"$WORK/beside.out")
 log "beside: $r"
@@ -39,6 +64,10 @@ expect "$r" bytes_verified == $((4 * 300 * 1024))
 # Both ends say why.
 [ "$(count_log site-b 'back end 127.0.0.1:9005: connection refused')" -ge 1 ] || fail "site-b did not log the refusal"
 [ "$(count_log site-a 'peer: connection refused')" -ge 1 ] || fail "site-a did not log the refusal"
+[ "$(count_log site-b 'back end 127.0.0.1:9007: connection timed out')" -eq 2 ] ||
+    fail "site-b did not log the silent back end's timeouts"
+[ "$(count_log site-a 'peer: back end unreachable')" -ge 2 ] ||
+    fail "site-a did not log the silent back end's timeouts"
 [ "$(count_log site-b 'unknown service|no such connect service')" -ge 1 ] || fail "site-b did not log the unknown service"
 [ "$(count_log site-a 'peer: unknown service')" -ge 1 ] || fail "site-a did not log the unknown service"
 done_ok

@@ -6,6 +6,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <string.h>
 
 typedef struct owner {
     dial_t *dial;
@@ -133,6 +134,28 @@ static void test_share_timeout(uv_loop_t *loop)
     CHECK(uv_now(loop) - t0 <= 1000);
 }
 
+/* A dial by address: no lookup, the address handed out once with the
+ * whole bound, DIAL_TIMEOUT when it runs out, then no address is left. */
+static void test_by_address(uv_loop_t *loop)
+{
+    addr_t want, a;
+    owner_t o = {0};
+    int err = 0;
+    uint64_t t0 = uv_now(loop);
+
+    CHECK(addr_parse_hostport("[::1]:9005", &want) == 0);
+    o.dial = dial_start_addr(loop, &want, 200, on_share, &o, &err);
+    CHECK(o.dial != NULL);
+    if (!o.dial)
+        return;
+    CHECK_STR(o.dial->name, "[::1]:9005");
+    CHECK(dial_next(o.dial, &a) == 0 && memcmp(&a, &want, sizeof(a)) == 0);
+    CHECK(dial_next(o.dial, &a) == -ENOENT);
+    uv_run(loop, UV_RUN_DEFAULT);
+    CHECK(o.resolved == 0 && o.timeouts == 1 && o.status == UV_ETIMEDOUT);
+    CHECK(uv_now(loop) - t0 >= 190 && uv_now(loop) - t0 <= 1000);
+}
+
 int main(void)
 {
     uv_loop_t loop;
@@ -142,6 +165,7 @@ int main(void)
     test_abort_while_resolving(&loop);
     test_abort_while_connecting(&loop);
     test_share_timeout(&loop);
+    test_by_address(&loop);
     CHECK(uv_loop_close(&loop) == 0);
     return check_status("dial");
 }
