@@ -30,6 +30,15 @@
  *                                back well inside rto_min or a lone chunk
  *                                would time out spuriously and mark its path
  *                                PF; short, as the window opens with SACKs.
+ *   handshake_ms = max(10000, 2 * rto_max): the gateway's bound on an
+ *                                association's connect and key proof. Ten
+ *                                seconds are many round trips, but at
+ *                                failover_ms above 20000 one lost INIT or
+ *                                handshake message waits rto_max (rto_initial)
+ *                                for its retransmission: the bound must cover
+ *                                it.
+ *   shutdown_ms = max(5000, 2 * rto_max): the same for a graceful SHUTDOWN
+ *                                before the gateway aborts.
  *   outage: the gateway itself aborts the association outage_ms after the
  *           last usable path went away (assoc.c). The kernel's own limit,
  *           asoc_max_retrans, is only a backstop set well beyond that: during
@@ -81,6 +90,8 @@ typedef struct tune {
     unsigned asoc_max_retrans; /* kernel backstop for the association */
     unsigned sack_delay;       /* ms */
     unsigned outage_ms;        /* the gateway's own total-outage limit */
+    unsigned handshake_ms;     /* the gateway's bound on connect and key proof */
+    unsigned shutdown_ms;      /* the gateway's bound on a graceful shutdown */
 } tune_t;
 
 #define TUNE_FAILOVER_MIN 100 /* below this the timers cannot keep the promise */

@@ -11,8 +11,6 @@
 #include <sodium.h>
 #include "flow.h"
 
-#define HANDSHAKE_TIMEOUT_MS 10000 /* connect + key proof */
-#define SHUTDOWN_TIMEOUT_MS  5000  /* graceful SHUTDOWN before an ABORT */
 #define REKEY_GRACE_MS       10000 /* a rekey's bound beyond outage_ms */
 #define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
 #define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
@@ -1361,7 +1359,7 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     gw->n_assocs++;
     if (!initiator)
         gw->n_unproven++; /* until gateway_on_assoc_ready or _gone */
-    uv_timer_start(&a->timer, on_deadline, HANDSHAKE_TIMEOUT_MS, 0);
+    uv_timer_start(&a->timer, on_deadline, gw->tune.handshake_ms, 0);
     if (initiator)
         assoc_arm(a);
     else
@@ -1514,7 +1512,7 @@ void assoc_shutdown(assoc_t *a)
     }
     a->state = ASSOC_SHUTDOWN;
     a->since = uv_now(a->gw->loop);
-    uv_timer_start(&a->timer, on_deadline, SHUTDOWN_TIMEOUT_MS, 0);
+    uv_timer_start(&a->timer, on_deadline, a->gw->tune.shutdown_ms, 0);
     assoc_flush(a, 0);
     assoc_flush_turn(a);
 }

@@ -6,6 +6,10 @@
 /* The kernel never sends heartbeats closer than this (sctp_transport_timeout). */
 #define KERNEL_HB_FLOOR_MS 200u
 
+/* The gateway's own bounds, when no retransmission is longer. */
+#define HANDSHAKE_FLOOR_MS 10000u
+#define SHUTDOWN_FLOOR_MS  5000u
+
 static unsigned umax(unsigned a, unsigned b)
 {
     return a > b ? a : b;
@@ -33,6 +37,8 @@ int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t
     t->path_max_retrans = 2;
     t->sack_delay = umax(1, umin(200, failover_ms / 20));
     t->outage_ms = outage_ms;
+    t->handshake_ms = umax(HANDSHAKE_FLOOR_MS, 2 * t->rto_max);
+    t->shutdown_ms = umax(SHUTDOWN_FLOOR_MS, 2 * t->rto_max);
     strikes_per_ms = 1.0 / t->rto_max + (double)paths / KERNEL_HB_FLOOR_MS;
     backstop = 2.0 * outage_ms * strikes_per_ms + 10;
     t->asoc_max_retrans = backstop > 65535 ? 65535u : (unsigned)backstop;

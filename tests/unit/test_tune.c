@@ -80,6 +80,29 @@ static void test_floors(void)
     CHECK(t.sack_delay == 199);
 }
 
+/* The gateway's handshake and shutdown bounds: fixed while they are long
+ * beside a retransmission, then twice rto_max, so that one lost packet
+ * (resent after up to rto_max, rto_initial for an INIT) never ends the
+ * association. At failover 60000 the fixed 10 s were a third of one. */
+static void test_deadlines(void)
+{
+    tune_t t;
+
+    CHECK(tune_derive(500, 30000, 2, &t) == 0);
+    CHECK(t.handshake_ms == 10000 && t.shutdown_ms == 5000);
+    CHECK(tune_derive(10000, 30000, 2, &t) == 0);
+    CHECK(t.handshake_ms == 10000 && t.shutdown_ms == 10000);
+    CHECK(tune_derive(20000, 30000, 2, &t) == 0);
+    CHECK(t.handshake_ms == 20000 && t.shutdown_ms == 20000);
+    CHECK(tune_derive(60000, 60000, 2, &t) == 0);
+    CHECK(t.handshake_ms == 60000 && t.shutdown_ms == 60000);
+    for (unsigned fo = 100; fo <= 60000; fo += 100) {
+        CHECK(tune_derive(fo, 60000, 2, &t) == 0);
+        CHECK(t.handshake_ms >= 10000 && t.handshake_ms >= 2 * t.rto_initial);
+        CHECK(t.shutdown_ms >= 5000 && t.shutdown_ms >= 2 * t.rto_max);
+    }
+}
+
 static void test_invalid(void)
 {
     tune_t t;
@@ -198,6 +221,7 @@ int main(void)
 {
     test_defaults();
     test_floors();
+    test_deadlines();
     test_invalid();
     test_paths_zero();
     test_backstop();
