@@ -764,32 +764,46 @@ static int fd_read_exact(int fd, uint8_t *buf, size_t len)
     return 0;
 }
 
+#define NOT_REGULAR (-2)
+
+/* Opens a file to read, only if it is a regular file, and with O_NONBLOCK:
+ * a path naming a FIFO would otherwise wait for a writer, and a mistyped
+ * one hang the gateway at start, or on a reload with every flow on the
+ * loop. Returns the descriptor with *sb filled, -1 with errno set, or
+ * NOT_REGULAR. */
+static int regular_open(const char *path, struct stat *sb)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, sb) == 0 && S_ISREG(sb->st_mode))
+        return fd;
+    close(fd);
+    return NOT_REGULAR;
+}
+
 /* Checks the open key file and reads it into cfg->psk. The key is secret,
  * so a file others may read is refused rather than trusted. */
-static int psk_read(int fd, config_t *cfg, char *msg, size_t len)
+static int psk_read(int fd, const struct stat *sb, config_t *cfg, char *msg, size_t len)
 {
     const char *path = cfg->psk_path;
-    struct stat sb;
 
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
-        snprintf(msg, len, "%s is not a regular file", path);
-        return -1;
-    }
-    if (sb.st_mode & 077) {
+    if (sb->st_mode & 077) {
         snprintf(msg, len, "%s must not be readable by group or others; chmod 600 %s", path, path);
         return -1;
     }
-    if (sb.st_size < CONFIG_PSK_MIN || sb.st_size > CONFIG_PSK_MAX) {
+    if (sb->st_size < CONFIG_PSK_MIN || sb->st_size > CONFIG_PSK_MAX) {
         snprintf(msg, len,
                  "%s holds %lld bytes; a key is %d to %d bytes: head -c 48 /dev/urandom > %s", path,
-                 (long long)sb.st_size, CONFIG_PSK_MIN, CONFIG_PSK_MAX, path);
+                 (long long)sb->st_size, CONFIG_PSK_MIN, CONFIG_PSK_MAX, path);
         return -1;
     }
-    if (fd_read_exact(fd, cfg->psk, (size_t)sb.st_size) < 0) {
+    if (fd_read_exact(fd, cfg->psk, (size_t)sb->st_size) < 0) {
         snprintf(msg, len, "cannot read %s: %s", path, strerror(errno));
         return -1;
     }
-    cfg->psk_len = (size_t)sb.st_size;
+    cfg->psk_len = (size_t)sb->st_size;
     return 0;
 }
 
@@ -800,6 +814,7 @@ static int check_psk(parse_state_t *st)
     int line = key_line(st, 0, SEC_GATEWAY, "psk_file");
     char written[sizeof(cfg->psk_path)];
     char msg[sizeof(cfg->psk_path) * 2 + 100];
+    struct stat sb;
     int fd, r;
 
     if (!line)
@@ -808,13 +823,14 @@ static int check_psk(parse_state_t *st)
     memcpy(written, cfg->psk_path, sizeof(written));
     if (path_resolve(cfg->path, written, cfg->psk_path, sizeof(cfg->psk_path)) < 0)
         return parse_fail(st, line, "psk_file = %s: path too long", written);
-    /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, and a
-     * mistyped psk_file would hang the gateway instead of being reported. */
-    fd = open(cfg->psk_path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    fd = regular_open(cfg->psk_path, &sb);
+    if (fd == NOT_REGULAR)
+        return parse_fail(st, line, "psk_file = %s: %s is not a regular file", written,
+                          cfg->psk_path);
     if (fd < 0)
         return parse_fail(st, line, "psk_file = %s: cannot open %s: %s", written, cfg->psk_path,
                           strerror(errno));
-    r = psk_read(fd, cfg, msg, sizeof(msg));
+    r = psk_read(fd, &sb, cfg, msg, sizeof(msg));
     close(fd);
     if (r < 0)
         return parse_fail(st, line, "psk_file = %s: %s", written, msg);
@@ -1004,23 +1020,19 @@ int config_load_stream(FILE *fp, const char *path, config_t *cfg, char *err, siz
     return failed ? -1 : 0;
 }
 
-/* O_NONBLOCK: a configuration path that names a FIFO would otherwise wait
- * for a writer, and a reload asked for then would hang the gateway. */
 static FILE *config_open(const char *path, const char *shown, char *err, size_t errlen)
 {
     struct stat sb;
     FILE *fp = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    int fd = regular_open(path, &sb);
 
-    if (fd < 0) {
-        snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
+    if (fd == NOT_REGULAR) {
+        snprintf(err, errlen, "%s: not a regular file", shown);
         return NULL;
     }
-    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode))
-        snprintf(err, errlen, "%s: not a regular file", shown);
-    else if (!(fp = fdopen(fd, "r")))
+    if (fd < 0 || !(fp = fdopen(fd, "r")))
         snprintf(err, errlen, "%s: cannot open: %s", shown, strerror(errno));
-    if (!fp)
+    if (!fp && fd >= 0)
         close(fd);
     return fp;
 }
