@@ -534,11 +534,11 @@ static void on_write(uv_write_t *req, int status)
         flow_release_held(f);
 }
 
-/* Keeps a copy of the peer's bytes that cannot be written yet: the back
- * end has not connected (no TCP connection exists to queue them
- * on, and a failed address's connection would cancel what was queued on
- * it), or they are small and writes are under way. They join the last
- * held buffer when it has room. */
+/* Keeps a copy of the peer's bytes that the socket did not take. They
+ * stay held while the back end has not connected (no TCP connection exists
+ * to queue them on, and a failed address's connection would cancel what
+ * was queued on it), or while they are small and writes are under way;
+ * small ones join the last held buffer when it has room. */
 static void flow_hold(flow_t *f, const uint8_t *bytes, uint32_t len)
 {
     flow_write_t *last = f->held ? container_of(f->held_tail, flow_write_t, next) : NULL;
@@ -594,11 +594,11 @@ static void flow_release_held(flow_t *f)
     }
 }
 
-/* Writes what the socket takes now and queues a copy of the rest. */
+/* Writes what the socket takes now and holds a copy of the rest, written
+ * at once when it is large or no write is under way. */
 static void flow_write(flow_t *f, const uint8_t *bytes, uint32_t len)
 {
     uv_buf_t b = uv_buf_init((char *)bytes, len);
-    flow_write_t *w;
     int n = 0;
 
     if (f->dial) {
@@ -616,22 +616,9 @@ static void flow_write(flow_t *f, const uint8_t *bytes, uint32_t len)
     if (n > 0)
         flow_consumed(f, (uint32_t)n);
     len -= (uint32_t)n;
-    if (len < WRITE_GATHER_BYTES && f->writes > 0) {
-        flow_hold(f, bytes + n, len);
-        return;
-    }
-    flow_release_held(f);
-    if (f->closed)
-        return;
-    if (!(w = malloc(sizeof(*w) + len))) {
-        flow_close(f, WIRE_E_INTERNAL, "out of memory");
-        return;
-    }
-    w->flow = f;
-    w->len = w->cap = len;
-    memcpy(w->data, bytes + n, len);
-    f->write_pending += len;
-    flow_submit(f, w);
+    flow_hold(f, bytes + n, len);
+    if (!f->closed && (len >= WRITE_GATHER_BYTES || f->writes == 0))
+        flow_release_held(f);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status)
