@@ -380,7 +380,9 @@ static void on_client(acceptor_t *ac, int fd)
 
 /* ---- the listener -------------------------------------------------------- */
 
-/* The folder, made if missing (its parent must exist). */
+/* The folder, made if missing (its parent must exist). mkdir's mode goes
+ * through the umask, and the shipped unit's (0077) would leave the group
+ * out: the mode is set again. A folder that was there is left as it is. */
 static int ctl_make_dir(const char *path, char *err, size_t len)
 {
     char dir[CONFIG_CONTROL_MAX];
@@ -391,8 +393,12 @@ static int ctl_make_dir(const char *path, char *err, size_t len)
     if (!slash || slash == dir)
         return 0;
     *slash = '\0';
-    if (mkdir(dir, CTL_DIR_MODE) == 0 || errno == EEXIST)
+    if (mkdir(dir, CTL_DIR_MODE) == 0) {
+        if (chmod(dir, CTL_DIR_MODE) == 0)
+            return 0;
+    } else if (errno == EEXIST) {
         return 0;
+    }
     snprintf(err, len, "cannot make the control socket's folder %s: %s", dir, strerror(errno));
     return -errno;
 }

@@ -453,6 +453,37 @@ static void test_socket_file(void)
     scene_end(&s, NULL, 0);
 }
 
+/* A missing folder is made with mode 0750 (the group may use the socket),
+ * whatever the umask: the shipped unit's 0077 made it 0700. */
+static void test_folder_made(void)
+{
+    char dir[64], sub[96], path[128], err[256] = "";
+    uv_loop_t loop;
+    gateway_t gw = {0};
+    control_t *c = NULL;
+    struct stat st;
+    mode_t old = umask(077);
+
+    uv_loop_init(&loop);
+    gw.loop = &loop;
+    gw.log.level = LOG_ERROR;
+    gw.log.name = "test";
+    snprintf(dir, sizeof(dir), "/tmp/test_control.XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(sub, sizeof(sub), "%s/run", dir);
+    snprintf(path, sizeof(path), "%s/ctl.sock", sub);
+    CHECK(control_start(&gw, path, &c, err, sizeof(err)) == 0);
+    umask(old);
+    CHECK(stat(sub, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0750);
+    if (c)
+        control_close(c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
+}
+
 /* A socket file nobody listens on is replaced; one a process listens on
  * is not, even when its backlog is full (a blocking connect would wait on
  * it for ever, and with it the loop). */
@@ -652,6 +683,7 @@ int main(void)
     test_no_memory();
     test_accept_fails();
     test_socket_file();
+    test_folder_made();
     test_stale_or_live();
     test_other_users_socket();
     test_answers();
