@@ -556,11 +556,12 @@ static void assoc_established(assoc_t *a)
 
     a->state = ASSOC_HANDSHAKE;
     a->since = uv_now(a->gw->loop);
-    /* A dial's socket took the timers of its day, and the association
-     * copied them as it began; a reload meanwhile reached only the
-     * socket's defaults (the kernel has no association to set until it
-     * is established), so the association gets the current ones now. */
-    if (a->initiator && (r = sock_retune(a->fd, &a->gw->tune, &kept, &what)) < 0)
+    /* The association copied its socket's timers as it began: a dial's
+     * socket took those of its day, and an association the kernel set up
+     * on the listener may have waited to be accepted. A reload meanwhile
+     * reached only the sockets' defaults (the kernel has no association to
+     * set until there is one), so the association gets the current ones. */
+    if ((r = sock_retune(a->fd, &a->gw->tune, &kept, &what)) < 0)
         assoc_log(a, LOG_WARN, "cannot tune its timers (%s: %s)", what, strerror(-r));
     a->msg_max = sock_interleaving(a->fd) == 1 ? WIRE_DATA_MAX : MSG_MAX_CLASSIC;
     pace_init(&a->pace, a->gw->cfg->sock_buffer, MSG_MAX_CLASSIC, a->msg_max);
