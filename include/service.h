@@ -29,6 +29,10 @@ typedef struct service {
  * is left to undo). */
 int service_start(struct gateway *gw, const service_conf_t *conf);
 
+/* A running listener serves `conf` (copied) from now on: a reload changed
+ * its service's settings or handed it to a service of another name. */
+void service_reconf(service_t *s, const service_conf_t *conf);
+
 /* Warns when the kernel caps every listener's backlog below max_flows. */
 void service_check_backlog(struct gateway *gw);
 

@@ -755,13 +755,23 @@ static void reload_own(gateway_t *gw, const reload_ctx_t *c)
     }
 }
 
+/* Where a connect service's flows go: its address, or its name and port. */
+static const char *service_target(const service_conf_t *sc, char *buf, size_t len)
+{
+    if (sc->is_name)
+        snprintf(buf, len, "%s:%u", sc->host, sc->port);
+    else
+        addr_format(&sc->addr, buf, len);
+    return buf;
+}
+
 /* Listeners close, carry on or have opened; connect services need no more
  * than the new configuration. Flows are never touched: they hold their
  * service's name, not the service. */
 static void reload_services(gateway_t *gw, const reload_ctx_t *c)
 {
     const reload_plan_t *p = &c->plan;
-    char where[ADDR_STRLEN];
+    char where[ADDR_NAME_LEN + 8], was[ADDR_NAME_LEN + 8];
 
     for (size_t i = 0; i < p->n_stop; i++) {
         const service_conf_t *o = &c->old->services[p->stop[i]];
@@ -780,7 +790,10 @@ static void reload_services(gateway_t *gw, const reload_ctx_t *c)
         if (strcmp(c->keep[i]->conf.name, n->name) != 0)
             log_info(&gw->log, "svc", "reload: [%s] takes over the listener of [%s] on %s", n->name,
                      c->keep[i]->conf.name, addr_format(&n->addr, where, sizeof(where)));
-        c->keep[i]->conf = *n;
+        if (strcmp(c->keep[i]->conf.peer, n->peer) != 0)
+            log_info(&gw->log, "svc", "reload: [%s]: new clients go to %s%s", n->name,
+                     n->peer[0] ? "peer " : "any peer with an association up", n->peer);
+        service_reconf(c->keep[i], n);
     }
     for (size_t i = 0; i < p->n_start; i++) {
         const service_conf_t *n = &c->next->services[p->start[i]];
@@ -798,9 +811,12 @@ static void reload_services(gateway_t *gw, const reload_ctx_t *c)
     for (size_t i = 0; i < c->next->n_services; i++) {
         const service_conf_t *n = &c->next->services[i];
         const service_conf_t *o = config_service(c->old, n->name);
-        if (!n->is_accept && (!o || o->is_accept || !addr_equal(&o->addr, &n->addr)))
+        if (n->is_accept)
+            continue;
+        service_target(n, where, sizeof(where));
+        if (!o || o->is_accept || strcmp(service_target(o, was, sizeof(was)), where) != 0)
             log_info(&gw->log, "svc", "reload: [%s]: new flows from the peer connect to %s",
-                     n->name, addr_format(&n->addr, where, sizeof(where)));
+                     n->name, where);
     }
 }
 
@@ -918,6 +934,11 @@ static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
         log_info(&gw->log, "gw",
                  "reload: max_flows %u -> %u (a live association keeps the streams it has)",
                  c->old->max_flows, next->max_flows);
+    if (live & RELOAD_MAX_FLOWS && gw->fd_flows < next->max_flows)
+        log_warn(&gw->log, "gw",
+                 "the descriptor limit leaves room for %u flows, fewer than max_flows %u: raise "
+                 "the hard limit (LimitNOFILE=, ulimit -Hn) and restart",
+                 gw->fd_flows, next->max_flows);
     if (live & RELOAD_WINDOW)
         log_info(&gw->log, "gw", "reload: flow_window %u -> %u for associations made from now on",
                  c->old->flow_window, next->flow_window);
@@ -1004,6 +1025,8 @@ int gateway_reload(gateway_t *gw, char *msg, size_t len)
     gw->log.name = next->name;
     next = NULL;
     gw->reloads++;
+    if (c->plan.live & RELOAD_MAX_FLOWS)
+        service_check_backlog(gw);
     reload_describe(&c->plan, live, sizeof(live));
     snprintf(msg, len, "reloaded: %s%s%s", live, gw->restart_needed[0] ? "; needs a restart: " : "",
              gw->restart_needed);
@@ -1112,10 +1135,7 @@ static int gateway_start_services(gateway_t *gw)
         return -ENOMEM;
     for (size_t i = 0; i < cfg->n_services; i++) {
         const service_conf_t *sc = &cfg->services[i];
-        if (sc->is_name)
-            snprintf(where, sizeof(where), "%s:%u", sc->host, sc->port);
-        else
-            addr_format(&sc->addr, where, sizeof(where));
+        service_target(sc, where, sizeof(where));
         if (!sc->is_accept) {
             log_info(&gw->log, "svc", "[%s]: flows from the peer connect to %s%s", sc->name, where,
                      sc->is_name ? " (a name, looked up as each flow opens)" : "");

@@ -87,6 +87,12 @@ static void on_client(acceptor_t *ac, int fd)
         service_refuse(s, fd, "out of memory");
 }
 
+void service_reconf(service_t *s, const service_conf_t *conf)
+{
+    s->conf = *conf;
+    snprintf(s->what, sizeof(s->what), "[%s] clients", conf->name); /* the acceptor's logs */
+}
+
 void service_check_backlog(gateway_t *gw)
 {
     unsigned cap = 0;

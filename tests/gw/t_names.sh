@@ -167,4 +167,16 @@ n=$(grep -E '\[slow\].*(reset|closed):' "$WORK/site-b.log" | grep -oE 'flow [0-9
 proc_running "$(gw_pid site-b)" || fail "site-b died"
 client a --connect 127.0.0.1:7001 --flows 2 --bytes 64K >"$WORK/after.out"
 check after ok=2 bytes_verified=$((2 * 64 * 1024))
+
+# A reload of the same file moves no back end: a name has no address to
+# compare, and every reload used to log each named service as moving
+# ("new flows from the peer connect to -").
+before=$(count_log site-b 'gw: (reloaded: |reload: .*nothing changed)')
+kill -HUP "$(gw_pid site-b)"
+wait_log site-b 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1)) ||
+    fail "site-b did not reload"
+[ "$(count_log site-b 'reload: \[.*\]: new flows from the peer connect to')" -eq 0 ] ||
+    fail "site-b: a reload that changed nothing logged a back end moving"
+[ "$(count_log site-b '\[echo\]: flows from the peer connect to echo.test:9001 ')" -eq 1 ] ||
+    fail "site-b did not name [echo]'s back end at start"
 done_ok
