@@ -15,16 +15,15 @@
 
 /* The clocks of one snapshot: objects keep loop times, output wants Unix. */
 typedef struct snap_clock {
-    uint64_t unix_ms; /* now, wall clock */
-    uint64_t loop_ms; /* now, loop clock */
+    uint64_t unix_ms;   /* now, wall clock */
+    uint64_t loop_ms;   /* now, loop clock */
+    uint64_t unix_base; /* Unix ms at loop time 0, as read at start */
 } snap_clock_t;
 
 /* A loop time as Unix ms; 0 stays 0 (never). */
 static uint64_t snap_unix(const snap_clock_t *c, uint64_t loop_t)
 {
-    if (loop_t == 0)
-        return 0;
-    return c->unix_ms - (c->loop_ms > loop_t ? c->loop_ms - loop_t : 0);
+    return loop_t ? c->unix_base + loop_t : 0;
 }
 
 /* Same host, whatever the ports. */
@@ -337,6 +336,7 @@ int gateway_snapshot(gateway_t *gw, snapshot_t *out, int with_flows)
     uv_update_time(gw->loop); /* a request may come long after the loop turn began */
     c.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     c.loop_ms = uv_now(gw->loop);
+    c.unix_base = gw->unix_base;
     snap_gateway(gw, &c, out);
     if (snap_services(gw, out) < 0 || snap_assocs(gw, &c, out) < 0 ||
         (with_flows && snap_flows(gw, &c, out) < 0)) {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "assoc.h"
@@ -1219,6 +1220,18 @@ static void gateway_check_fds(gateway_t *gw)
         log_debug(&gw->log, "gw", "descriptor limit %ld: room for %u flows", limit, gw->fd_flows);
 }
 
+/* The wall clock, in ms. Read once at start: timestamps that a snapshot
+ * derives from loop times then stay put from one scrape to the next (two
+ * clocks read apart and cut to whole milliseconds differ by one either
+ * way, and a metric's changes() would see every scrape as a change). */
+static uint64_t gateway_unix_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 /* The gateway's own handles and the notifier, set up before anything in
  * gateway_start can fail: gateway_stop, which a failed start is followed
  * by, closes every one of them. */
@@ -1252,6 +1265,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
     gw->log.name = cfg->name;
     gw->peers.fd = -1;
     gw->started = uv_now(loop);
+    gw->unix_base = gateway_unix_ms() - gw->started;
     list_init(&gw->assocs);
     list_init(&gw->finishing);
     list_init(&gw->services);

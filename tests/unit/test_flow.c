@@ -12,7 +12,8 @@
  *   exchanged, before its TCP handle has closed;
  * - the peer's bytes for a TCP end that does not read cost memory in
  *   proportion to them, however small the messages they come in, and
- *   arrive whole and in order once it reads.
+ *   arrive whole and in order once it reads;
+ * - the gateway's start time is the same in every snapshot.
  * Flows are placed where flow.c keeps them; their handles close on a later
  * loop turn, as a real flow's do. */
 #include "check.h"
@@ -387,6 +388,30 @@ static void test_small_messages_to_a_stalled_end(void)
     close(cli);
 }
 
+/* The start time a snapshot reports is the same in every snapshot: a
+ * Prometheus rule on changes() of it, or of a last-change timestamp, must
+ * not see each scrape as a restart. */
+static void test_snapshot_start_time_stays(void)
+{
+    uint64_t first = 0;
+    int moved = 0;
+
+    gw.started = uv_now(&loop);
+    for (int i = 0; i < 200; i++) {
+        snapshot_t s;
+
+        usleep(270);
+        if (gateway_snapshot(&gw, &s, 0) < 0)
+            exit(1);
+        if (!first)
+            first = s.start_ms;
+        moved += s.start_ms != first;
+        snapshot_free(&s);
+    }
+    CHECK(first != 0);
+    CHECK(moved == 0);
+}
+
 int main(void)
 {
     gw_init();
@@ -396,6 +421,7 @@ int main(void)
     test_stream_free_once_final_words_exchanged();
     test_finishing_flow_with_messages_unsent();
     test_small_messages_to_a_stalled_end();
+    test_snapshot_start_time_stays();
     uv_close((uv_handle_t *)&gw.finish_timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
