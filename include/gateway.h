@@ -139,6 +139,11 @@ size_t gateway_flows_live(const gateway_t *gw);
  * logged one by one (see gateway.c, UNPROVEN_MAX). */
 int gateway_flooded(const gateway_t *gw);
 
+/* The unproven association a new one pushes out once UNPROVEN_MAX are
+ * proving the key at once, or NULL: the oldest of those that got least
+ * far (see gateway.c). */
+struct assoc *gateway_evictee(const gateway_t *gw);
+
 /* Whether a failed dial now is one to log: the 1st, 2nd, 4th, 8th... in a
  * row (a peer that stays down is dialed about once a second). */
 int gateway_dial_news(const gateway_t *gw);

@@ -209,12 +209,41 @@ int gateway_flooded(const gateway_t *gw)
     return gw->flooded;
 }
 
-/* Room for one more unproven association: at the cap, the oldest one goes
- * (the list keeps associations in the order they came). A flood is logged
- * once as it starts and once as it ends, not per association. */
+/* How far an accepted association has got in proving the key: 0 silent
+ * (with encryption on, a peer with another key is silence: SCTP-AUTH drops
+ * its chunks), 1 heard, 2 keyed (its HELLO opened: it holds the key). */
+static int assoc_progress(const assoc_t *a)
+{
+    return a->keyed ? 2 : a->heard ? 1 : 0;
+}
+
+/* The oldest of those that got least far (the list keeps associations in
+ * the order they came). A flood of outsiders, who never get as far as a
+ * real peer with the key, then never pushes that peer out however fast
+ * it comes. */
+assoc_t *gateway_evictee(const gateway_t *gw)
+{
+    assoc_t *pick = NULL;
+    list_t *pos;
+
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        assoc_t *a = container_of(pos, assoc_t, node);
+        if (a->initiator || a->state != ASSOC_HANDSHAKE)
+            continue;
+        if (!pick || assoc_progress(a) < assoc_progress(pick))
+            pick = a;
+        if (assoc_progress(a) == 0)
+            break;
+    }
+    return pick;
+}
+
+/* Room for one more unproven association: at the cap, one goes
+ * (gateway_evictee). A flood is logged once as it starts and once as it
+ * ends, not per association. */
 static void gateway_make_room(gateway_t *gw)
 {
-    list_t *pos;
+    assoc_t *a;
 
     if (gw->n_unproven < UNPROVEN_MAX)
         return;
@@ -224,16 +253,12 @@ static void gateway_make_room(gateway_t *gw)
         gw->flood_ended = gw->flood_dropped = 0;
         log_warn(&gw->log, "assoc",
                  "%d peers are proving the key at once (a flood?): each new one pushes out the "
-                 "oldest; their ends are counted until none is left",
+                 "oldest of those that got least far; their ends are counted until none is left",
                  UNPROVEN_MAX);
     }
-    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
-        assoc_t *a = container_of(pos, assoc_t, node);
-        if (!a->initiator && a->state == ASSOC_HANDSHAKE) {
-            gw->flood_dropped++;
-            assoc_abort(a, WIRE_E_LIMIT, "pushed out: too many peers proving the key at once");
-            return;
-        }
+    if ((a = gateway_evictee(gw))) {
+        gw->flood_dropped++;
+        assoc_abort(a, WIRE_E_LIMIT, "pushed out: too many peers proving the key at once");
     }
 }
 

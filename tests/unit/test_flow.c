@@ -13,7 +13,9 @@
  * - the peer's bytes for a TCP end that does not read cost memory in
  *   proportion to them, however small the messages they come in, and
  *   arrive whole and in order once it reads;
- * - the gateway's start time is the same in every snapshot.
+ * - the gateway's start time is the same in every snapshot;
+ * - at the cap of unproven associations, a peer that holds the key is the
+ *   last to be pushed out.
  * Flows are placed where flow.c keeps them; their handles close on a later
  * loop turn, as a real flow's do. */
 #include "check.h"
@@ -412,6 +414,38 @@ static void test_snapshot_start_time_stays(void)
     CHECK(moved == 0);
 }
 
+/* At the cap of unproven associations the one pushed out is the oldest
+ * silent one, then the oldest heard; one that holds the key (its HELLO
+ * opened) goes last. A flood of outsiders without the key, however fast,
+ * never pushes out a real peer in the middle of its handshake. */
+static void test_evictee(void)
+{
+    assoc_t *a[4];
+    gateway_t g = {0};
+
+    list_init(&g.assocs);
+    CHECK(gateway_evictee(&g) == NULL);
+    for (int i = 0; i < 4; i++) {
+        a[i] = calloc(1, sizeof(*a[i]));
+        if (!a[i])
+            exit(1);
+        a[i]->state = ASSOC_HANDSHAKE;
+        list_push(&g.assocs, &a[i]->node);
+    }
+    a[0]->heard = a[0]->keyed = 1; /* a real peer, the oldest */
+    a[1]->heard = 1;
+    CHECK(gateway_evictee(&g) == a[2]); /* silent */
+    a[2]->heard = a[3]->heard = 1;
+    CHECK(gateway_evictee(&g) == a[1]);
+    a[1]->keyed = a[2]->keyed = a[3]->keyed = 1;
+    CHECK(gateway_evictee(&g) == a[0]); /* all keyed: the oldest */
+    a[0]->state = ASSOC_READY;          /* proven: never pushed out */
+    a[1]->initiator = 1;                /* our own dial: never */
+    CHECK(gateway_evictee(&g) == a[2]);
+    for (int i = 0; i < 4; i++)
+        free(a[i]);
+}
+
 int main(void)
 {
     gw_init();
@@ -422,6 +456,7 @@ int main(void)
     test_finishing_flow_with_messages_unsent();
     test_small_messages_to_a_stalled_end();
     test_snapshot_start_time_stays();
+    test_evictee();
     uv_close((uv_handle_t *)&gw.finish_timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
