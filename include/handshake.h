@@ -10,7 +10,8 @@
  *
  * Each HELLO is `version | flags | Noise message`; each payload a
  * wire_peer_t (version, flags, flow window, name), so names and windows are
- * encrypted. The prologue is "sctpgw" and HELLO_i's clear version and flags,
+ * encrypted (HELLO_i's under the key file alone: it has no forward secrecy,
+ * noise.h). The prologue is "sctpgw" and HELLO_i's clear version and flags,
  * so a change to them in flight (a downgrade to `encryption = off`, say)
  * makes HELLO_i fail to open; the responder repeats its own inside its
  * payload for the initiator to compare. The Noise psk is HKDF-Extract of

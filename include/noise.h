@@ -15,7 +15,10 @@
  * it in before the first message, so the initiator's first payload already
  * proves the key to the responder and a peer without it learns nothing; the
  * ee exchange gives every association fresh keys, so a key file stolen later
- * does not open recorded traffic (forward secrecy). The first message can be
+ * does not open recorded traffic (forward secrecy) from the second message
+ * on. The first message's payload is sealed under the psk and the public e
+ * alone: a stolen key file opens a recorded one (in sctpgw: the dialling
+ * gateway's name, window and flags, no flow byte). The first message can be
  * replayed; the responder trusts the initiator only once a transport
  * message under the new keys arrives (handshake.h).
  */
