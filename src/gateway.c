@@ -325,20 +325,26 @@ static int gateway_listen(gateway_t *gw)
 
 /* ---- associations ------------------------------------------------------ */
 
+/* The oldest association that may carry the service's flows and has room
+ * for one more; when none has, the oldest that may, for the refusal to
+ * say why (service.c). */
 struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
 {
-    list_t *pos, *tmp;
+    assoc_t *full = NULL;
+    list_t *pos;
 
-    list_foreach_safe(pos, tmp, &gw->assocs)
-    {
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
         assoc_t *a = container_of(pos, assoc_t, node);
         if (a->state != ASSOC_READY || !a->flows_ok)
             continue;
         if (svc->peer[0] && strcmp(svc->peer, a->peer_name) != 0)
             continue;
-        return a;
+        if (a->n_flows < gw->cfg->max_flows && streams_available(&a->streams))
+            return a;
+        if (!full)
+            full = a;
     }
-    return NULL;
+    return full;
 }
 
 /* The newcomers refused for carrying a's peer's name: an episode ends when

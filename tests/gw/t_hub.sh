@@ -3,7 +3,9 @@
 # listen-role gateway at the same time, each with its own flows; and the hub
 # opens flows towards each spoke by name (peer = ...). A third spoke with
 # spoke-1's name is refused, without knocking spoke-1 off, and takes the
-# name once spoke-1 has left.
+# name once spoke-1 has left. A service with no peer named goes to a spoke
+# with room: with the oldest spoke full (max_flows = 2), the hub's flows
+# go to the next one instead of being refused.
 . "$(dirname "$0")/lib.sh"
 pair_up
 gw_config spoke-1 connect <<'INI'
@@ -27,6 +29,8 @@ peer = spoke-1
 [back2]
 accept = 127.0.0.1:7102
 peer = spoke-2
+[any]
+accept = 127.0.0.1:7103
 INI
 server_start b 127.0.0.1:9001 echo
 server_start a 127.0.0.1:9101 echo
@@ -93,4 +97,23 @@ read -r n ms < <(grep -oE "peers named 'spoke-1': [0-9]+ refused in [0-9]+ ms" "
     grep -oE '[0-9]+' | paste -sd ' ' | awk '{ print $(NF - 1), $NF }')
 log "the hub refused the second spoke-1 $n times in $ms ms"
 [ "$n" -ge 3 ] && [ $((n * 1000)) -le $((ms * 3)) ] || fail "$n refusals in $ms ms: no backoff"
+
+# Any peer: the oldest spoke, spoke-4, has room for 2 flows (max_flows = 2
+# gives its association 5 streams, 2 of them the hub's); spoke-5, newer,
+# has room. Six flows held open at once all go through, none refused.
+gw_stop TERM spoke-2 spoke-3
+for n in 4 5; do
+    MAX_FLOWS=$((n == 4 ? 2 : 4096)) gw_config spoke-$n connect <<'INI'
+[any]
+connect = 127.0.0.1:9101
+INI
+    gw_start a spoke-$n
+    wait_log spoke-$n 'up: peer proved the key'
+done
+before=$(count_log hub 'refusing clients')
+r=$(client b --connect 127.0.0.1:7103 --flows 6 --mode paced --count 100 --timeout-ms 30000)
+log "hub -> any peer, the oldest full: $r"
+expect "$r" ok == 6
+[ "$(count_log hub 'refusing clients')" -eq "$before" ] ||
+    fail "the hub refused clients with a spoke free: $(grep 'refusing clients' "$WORK/hub.log" | tail -n 1)"
 done_ok
