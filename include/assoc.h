@@ -56,6 +56,7 @@ typedef struct assoc {
     uint64_t old_keys_since;           /* since when the peer's old keys wait (0: gone) */
     int heard;                         /* a message (not a notification) came from the peer */
     uint64_t heard_at;                 /* loop time of the peer's last message */
+    uint64_t dry_at;                   /* loop time all we sent was acked (SENDER_DRY) */
     uint64_t ready_at;                 /* loop time it became READY (0: never) */
     int flows_ok;                      /* flows may open: READY is known to be at the initiator */
     char peer_name[WIRE_NAME_MAX + 1]; /* from the peer's HELLO */

@@ -677,6 +677,7 @@ static void assoc_on_dry(assoc_t *a)
 {
     unsigned n;
 
+    a->dry_at = uv_now(a->gw->loop);
     if (a->state == ASSOC_READY && !a->flows_ok && sock_in_flight(a->fd, &n) == 0 && n == 0)
         assoc_allow_flows(a, "READY was acknowledged");
 }

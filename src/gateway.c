@@ -360,10 +360,13 @@ static void gateway_clash_end(gateway_t *gw, assoc_t *a)
 }
 
 /* A peer proved the key under a name an older association carries: if
- * the old one has heard nothing for failover_ms (a live peer sends at
- * least a KEEP every half heartbeat interval), its peer restarted, and its
- * kernel's ABORT for the old one carries no SCTP-AUTH and was dropped: the
- * old one goes now rather than at outage_ms. If the old one is alive, two
+ * the old one has neither heard from its peer nor had all it sent
+ * acknowledged for failover_ms, its peer restarted, and its kernel's ABORT
+ * for the old one carries no SCTP-AUTH and was dropped: the old one goes
+ * now rather than at outage_ms. Both are asked: an idle peer sends a KEEP
+ * only every quarter of its own failover_ms, which may be longer than
+ * ours, while its kernel acknowledges our KEEPs (every eighth of ours) at
+ * once; a peer busy reading sends credit. If the old one is alive, two
  * gateways share a name, and replacing each other they would knock each
  * other off for good: the newcomer is refused before its READY. It will
  * dial again about once a second for as long as it runs, so the refusals
@@ -382,12 +385,13 @@ int gateway_name_taken(gateway_t *gw, const struct assoc *fresh, const char *nam
         if (old == fresh || old->initiator || old->state != ASSOC_READY ||
             strcmp(old->peer_name, name) != 0)
             continue;
-        if (now - old->heard_at >= gw->cfg->failover_ms) {
+        if (now - old->heard_at >= gw->cfg->failover_ms &&
+            now - old->dry_at >= gw->cfg->failover_ms) {
             assoc_abort(old, WIRE_E_LOST, "replaced by a new association from the same peer");
             continue;
         }
         snprintf(why, len,
-                 "a gateway named '%s' is connected already (assoc %llu, heard from within "
+                 "a gateway named '%s' is connected already (assoc %llu, alive within "
                  "failover_ms): two gateways share the name, or it restarted just now",
                  name, (unsigned long long)old->id);
         if (episode_quiet(&old->clash, now, CLASH_QUIET_MS))

@@ -3,7 +3,9 @@
 # listen-role gateway at the same time, each with its own flows; and the hub
 # opens flows towards each spoke by name (peer = ...). A third spoke with
 # spoke-1's name is refused, without knocking spoke-1 off, and takes the
-# name once spoke-1 has left. A service with no peer named goes to a spoke
+# name once spoke-1 has left; the same when the spoke is idle with a
+# failover_ms 16 times the hub's (its KEEPs 2 s apart: the hub must not
+# take it for dead). A service with no peer named goes to a spoke
 # with room: with the oldest spoke full (max_flows = 2), the hub's flows
 # go to the next one instead of being refused.
 . "$(dirname "$0")/lib.sh"
@@ -97,6 +99,26 @@ read -r n ms < <(grep -oE "peers named 'spoke-1': [0-9]+ refused in [0-9]+ ms" "
     grep -oE '[0-9]+' | paste -sd ' ' | awk '{ print $(NF - 1), $NF }')
 log "the hub refused the second spoke-1 $n times in $ms ms"
 [ "$n" -ge 3 ] && [ $((n * 1000)) -le $((ms * 3)) ] || fail "$n refusals in $ms ms: no backoff"
+
+# A spoke idle with failover_ms = 8000 sends a KEEP only every 1 to 2 s,
+# far apart beside the hub's 500: a second gateway of its name is still
+# refused, and it is never replaced (its kernel acknowledges the hub's
+# KEEPs at once).
+FAILOVER_MS=8000 gw_config spoke-6 connect </dev/null
+gw_start a spoke-6
+wait_log spoke-6 'up: peer proved the key'
+sleep 3
+replaced=$(count_log hub 'replaced by a new association')
+gw_config spoke-7 connect </dev/null
+sed -i 's/^name = spoke-7$/name = spoke-6/' "$WORK/spoke-7.ini"
+gw_start a spoke-7
+wait_log spoke-7 "gave up: .*a gateway named 'spoke-6' is connected already" 10
+sleep 4
+[ "$(count_log hub 'replaced by a new association')" -eq "$replaced" ] ||
+    fail "the hub replaced the idle spoke-6, alive, with a second of its name"
+[ "$(count_log spoke-6 'assoc [0-9]+ peer [^ ]+: closed:')" -eq 0 ] || fail "spoke-6's association ended"
+[ "$(count_log spoke-7 'up: peer proved the key')" -eq 0 ] || fail "spoke-7 took spoke-6's name"
+gw_stop TERM spoke-6 spoke-7
 
 # Any peer: the oldest spoke, spoke-4, has room for 2 flows (max_flows = 2
 # gives its association 5 streams, 2 of them the hub's); spoke-5, newer,
