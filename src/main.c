@@ -28,8 +28,8 @@ static void usage(FILE *out)
             "\n"
             "exit status: 0 clean stop, 1 runtime failure, 2 configuration error;\n"
             "status, primary and reload: 0 done, 1 refused by the gateway, 2 usage or\n"
-            "configuration error, 3 gateway unreachable or its answer cut short\n"
-            "(see sctpgw(8))\n"
+            "configuration error, 3 gateway unreachable or its answer cut short,\n"
+            "4 the answer could not be written out (see sctpgw(8))\n"
             "SIGTERM or SIGINT: stop accepting, let open flows finish for drain_ms,\n"
             "then shut the association down; a second signal stops at once.\n"
             "SIGHUP: read FILE again and apply what can change without a restart\n"
@@ -68,8 +68,12 @@ static int ctl_socket(const char *sock, const char *file, char *out, size_t len)
     config_t *cfg;
 
     if (sock) {
-        snprintf(out, len, "%s", sock);
-        return 0;
+        /* Cut short, it would name another socket (another gateway's). */
+        if ((size_t)snprintf(out, len, "%s", sock) < len)
+            return 0;
+        fprintf(stderr, "sctpgw: -s %s: path too long for a socket (at most %zu bytes)\n", sock,
+                len - 1);
+        return -1;
     }
     if (!file) {
         snprintf(out, len, "%s/sctpgw.sock", CONFIG_CONTROL_DIR);

@@ -81,6 +81,8 @@ check "status: an answer without its length" 3 "was not understood" "$bin" statu
 check "primary: the body of an ok answer, exactly" 0 "^primary path set$" \
     "$bin" primary 10.1.0.2 -s "$dir/fake.sock"
 wait
+long=$dir/$(printf 'x%.0s' $(seq 120)).sock # past a socket path's 107 bytes
+check "status: -s too long for a socket" 2 "path too long for a socket" "$bin" status -s "$long"
 check "status: -c and -s together" 2 usage "$bin" status -c "$dir/good.ini" -s "$dir/x.sock"
 check "primary without an address" 2 usage "$bin" primary -s "$dir/x.sock"
 check "status: a stray argument" 2 usage "$bin" status extra -s "$dir/x.sock"
