@@ -543,7 +543,13 @@ static void flow_hold(flow_t *f, const uint8_t *bytes, uint32_t len)
 {
     flow_write_t *last = f->held ? container_of(f->held_tail, flow_write_t, next) : NULL;
     flow_write_t *w;
-    uint32_t cap = len > WRITE_GATHER_BYTES ? len : WRITE_GATHER_BYTES;
+    uint32_t cap = len;
+
+    /* The first bytes held with no write under way (the peer's first while
+     * the back end connects, or what a full socket left) take what they
+     * need: room to gather is for those that follow. */
+    if (f->held || f->writes)
+        cap = len > WRITE_GATHER_BYTES ? len : WRITE_GATHER_BYTES;
 
     if (last && last->cap - last->len >= len) {
         memcpy(last->data + last->len, bytes, len);
