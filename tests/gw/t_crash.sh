@@ -274,6 +274,12 @@ hang_end() {
     wait_log "site-a$s" "$ends" 20
     t_end=$(log_ms "site-a$s" "$ends" 1)
     log "site a, $((t_end - HANG_STOP[$s])) ms into the hang: $(grep -E "$ends" "$WORK/site-a$s.log")"
+    # The rekey begins within rekey_s of the hang and is given outage_ms +
+    # 10 s: 10.5 to 11.5 s into the hang (11.2 and 11.3 measured), with
+    # room for a busy machine above.
+    [ $((t_end - HANG_STOP[$s])) -ge 10000 ] && [ $((t_end - HANG_STOP[$s])) -le 15000 ] ||
+        { log "FAIL: site a ended $((t_end - HANG_STOP[$s])) ms into the hang, not 10000..15000" &&
+            BAD=$((BAD + 1)); }
     while [ "$(now_ms)" -lt $((t_end + 2000)) ]; do sleep 0.1; done
     kill -CONT "$(gw_pid "site-b$s")"
     wait_log "site-b$s" "$ends" 15

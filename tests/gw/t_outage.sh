@@ -54,7 +54,11 @@ r=$(<"$WORK/long.out")
 log "long outage: $r"
 expect "$r" failed == 4
 reset_ms=$(($(now_ms) - cut_ms))
-[ "$reset_ms" -le 12000 ] || fail "flows were reset only ${reset_ms} ms after the cut"
+log "flows reset ${reset_ms} ms after the cut"
+# outage_ms (4 s) from the last path's loss, which takes about a second
+# (5.0 s in all measured on the bed): 8.5 s leaves room for a busy machine
+# and catches a reset at twice outage_ms.
+[ "$reset_ms" -le 8500 ] || fail "flows were reset only ${reset_ms} ms after the cut"
 sleep 2
 topo_restore 1 2
 # The association comes back (a second "up" line) and new flows work.

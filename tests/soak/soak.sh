@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/soak/soak.sh: the link-flap soak, inside the test bed (tests/vm/run,
 # as root). tests/soak/run starts it from the host; tests/gw/t_soak.sh runs a
-# ten-flap version in the suite.
+# five-flap version in the suite.
 #
 # Usage: soak.sh [--flaps N] [--minutes M] [--udp PORT] [--out DIR]
 #   --flaps N    flaps to make (default 100; 0: no limit)
@@ -280,6 +280,9 @@ report() {
             for (i = 1; i <= n; i++) {
                 bound = (kind[i] == "both" ? down[i] : 0) + f + s
                 over = gap[i] > bound ? "  OVER " bound : ""
+                # Both links down for a second or more stalls every paced
+                # flow: no gap logged means the gap log is not working.
+                if (kind[i] == "both" && gap[i] == 0) over = "  UNSEEN (no gap logged)"
                 printf "  flap %d: %s, held %d ms, cut to restored %d ms: %.0f%s\n", id[i],
                     kind[i] == "both" ? "both links" : "link " kind[i], hold[i], down[i], gap[i], over
                 if (kind[i] == "both") { if (gap[i] > mb) mb = gap[i] }
@@ -322,6 +325,8 @@ verdict $((LOST == 0)) "flows lost: $LOST (want 0)"
 verdict $((MISMATCHED == 0)) "bytes mismatched: $MISMATCHED (want 0)"
 verdict "$(grep -q ' OVER ' "$WORK/report.txt" && echo 0 || echo 1)" \
     "every flap's largest gap within its bound ($(grep -c ' OVER ' "$WORK/report.txt" || true) over)"
+verdict "$(grep -q ' UNSEEN ' "$WORK/report.txt" && echo 0 || echo 1)" \
+    "every both-links flap's gap logged ($(grep -c ' UNSEEN ' "$WORK/report.txt" || true) not)"
 verdict $((ups == 1)) "site a's association up once in the whole run ($ups)"
 [ "$udp" -eq 0 ] || verdict $((NATIVE == 0)) "native SCTP packets dropped: $NATIVE (want 0)"
 verdict $((fds_a1 <= fds_a0)) "site-a's descriptors: $fds_a0 at start, $fds_a1 at end"
