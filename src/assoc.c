@@ -15,6 +15,7 @@
 #define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
 #define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
 #define TELL_ROOM            (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
+#define TELL_LINGER_MS       500          /* the socket stays open this long after a last ERROR */
 #define FAILED_READS_MAX     64    /* reads of what a failed socket still holds (assoc_on_failed) */
 #define PEER_ERRORS_QUIET_MS 10000 /* the peer's ERRORs this far apart are two episodes */
 #define READ_BUDGET          256   /* messages per readiness callback */
@@ -1425,6 +1426,42 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
     return gateway_dial_news(a->gw) ? LOG_WARN : LOG_DEBUG;
 }
 
+/* A socket whose last ERROR may still wait for room in the congestion
+ * window: closing it now would make the kernel ABORT (sock_close: a
+ * message half received is enough), which throws that ERROR away, and the
+ * peer would see an abort with no reason. It is closed a little later;
+ * the association is gone from the gateway already. */
+typedef struct closer {
+    uv_timer_t timer;
+    int fd;
+} closer_t;
+
+static void on_closer_done(uv_handle_t *h)
+{
+    free(container_of((uv_timer_t *)h, closer_t, timer));
+}
+
+static void on_closer(uv_timer_t *t)
+{
+    closer_t *c = container_of(t, closer_t, timer);
+
+    sock_close(c->fd);
+    uv_close((uv_handle_t *)t, on_closer_done);
+}
+
+static void assoc_close_later(uv_loop_t *loop, int fd)
+{
+    closer_t *c = malloc(sizeof(*c));
+
+    if (!c) {
+        sock_close(fd);
+        return;
+    }
+    c->fd = fd;
+    uv_timer_init(loop, &c->timer);
+    uv_timer_start(&c->timer, on_closer, TELL_LINGER_MS, 0);
+}
+
 /* The last word: the peer learns why, whatever the load. Under load the
  * socket may be full (a peer that stops reading fills it), and everything
  * queued goes with the association anyway, so the ERROR goes now, after
@@ -1450,6 +1487,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     char reason[WIRE_TEXT_MAX + 64], streak[40];
     log_level_t level = assoc_close_level(a, code, streak, sizeof(streak));
     size_t flows;
+    int told;
 
     if (a->state == ASSOC_CLOSED)
         return;
@@ -1463,7 +1501,8 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     if (assoc_dialing(a))
         a->gw->dial_fail_code = code;
     snprintf(reason, sizeof(reason), "%s", why);
-    if (how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING)
+    told = how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING;
+    if (told)
         assoc_tell(a, code, reason);
     a->state = ASSOC_CLOSED;
     assoc_peer_errors_end(a);
@@ -1475,6 +1514,8 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     uv_poll_stop(&a->poll);
     if (how == END_ABORT)
         sock_abort(a->fd);
+    else if (told)
+        assoc_close_later(a->gw->loop, a->fd);
     else
         sock_close(a->fd);
     a->fd = -1;
