@@ -84,4 +84,8 @@ void config_free(config_t *cfg);
 /* Finds a service by name, or NULL. */
 const service_conf_t *config_service(const config_t *cfg, const char *name);
 
+/* Writes where a service listens or connects, as logs and status show it:
+ * its address, or a back end's name and port. Returns buf. */
+const char *config_service_target(const service_conf_t *sc, char *buf, size_t len);
+
 #endif

@@ -232,10 +232,7 @@ static int snap_services(gateway_t *gw, snapshot_t *out)
 
         snprintf(s->name, sizeof(s->name), "%s", sc->name);
         s->is_accept = sc->is_accept;
-        if (sc->is_name)
-            snprintf(s->addr, sizeof(s->addr), "%s:%u", sc->host, sc->port);
-        else
-            addr_format(&sc->addr, s->addr, sizeof(s->addr));
+        config_service_target(sc, s->addr, sizeof(s->addr));
         s->flows_opened = st->opened;
         s->flows_refused = st->refused;
         s->bytes_out = st->done_out;

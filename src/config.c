@@ -1065,6 +1065,15 @@ const service_conf_t *config_service(const config_t *cfg, const char *name)
     return NULL;
 }
 
+const char *config_service_target(const service_conf_t *sc, char *buf, size_t len)
+{
+    if (sc->is_name)
+        snprintf(buf, len, "%s:%u", sc->host, sc->port);
+    else
+        addr_format(&sc->addr, buf, len);
+    return buf;
+}
+
 void config_free(config_t *cfg)
 {
     if (!cfg)

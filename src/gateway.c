@@ -791,16 +791,6 @@ static void reload_own(gateway_t *gw, const reload_ctx_t *c)
     }
 }
 
-/* Where a connect service's flows go: its address, or its name and port. */
-static const char *service_target(const service_conf_t *sc, char *buf, size_t len)
-{
-    if (sc->is_name)
-        snprintf(buf, len, "%s:%u", sc->host, sc->port);
-    else
-        addr_format(&sc->addr, buf, len);
-    return buf;
-}
-
 /* Listeners close, carry on or have opened; connect services need no more
  * than the new configuration. Flows are never touched: they hold their
  * service's name, not the service. */
@@ -849,8 +839,8 @@ static void reload_services(gateway_t *gw, const reload_ctx_t *c)
         const service_conf_t *o = config_service(c->old, n->name);
         if (n->is_accept)
             continue;
-        service_target(n, where, sizeof(where));
-        if (!o || o->is_accept || strcmp(service_target(o, was, sizeof(was)), where) != 0)
+        config_service_target(n, where, sizeof(where));
+        if (!o || o->is_accept || strcmp(config_service_target(o, was, sizeof(was)), where) != 0)
             log_info(&gw->log, "svc", "reload: [%s]: new flows from the peer connect to %s",
                      n->name, where);
     }
@@ -1171,7 +1161,7 @@ static int gateway_start_services(gateway_t *gw)
         return -ENOMEM;
     for (size_t i = 0; i < cfg->n_services; i++) {
         const service_conf_t *sc = &cfg->services[i];
-        service_target(sc, where, sizeof(where));
+        config_service_target(sc, where, sizeof(where));
         if (!sc->is_accept) {
             log_info(&gw->log, "svc", "[%s]: flows from the peer connect to %s%s", sc->name, where,
                      sc->is_name ? " (a name, looked up as each flow opens)" : "");

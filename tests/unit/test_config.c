@@ -554,6 +554,10 @@ static void test_names(fixture_t *fx)
     CHECK_STR(s ? s->host : NULL, "Back-End_1.example.");
     s = config_service(fx->cfg, "one");
     CHECK(s && s->is_name);
+    CHECK_STR(config_service_target(config_service(fx->cfg, "db"), text, sizeof(text)),
+              "db.example.internal:5432");
+    CHECK_STR(config_service_target(config_service(fx->cfg, "num6"), text, sizeof(text)),
+              "[2001:db8::1]:80");
 
     /* A line holds at most 198 characters (inih's buffer, in the system
      * library), so a name of more than about 180 cannot be written at all:
