@@ -295,8 +295,9 @@ static int flow_tcp_gone_error(uv_os_fd_t fd)
 void flow_finish_check(flow_t *f)
 {
     uv_os_fd_t fd;
+    const char *who = f->opener ? "client" : "back end";
     int queued = 0, unread = 0, err;
-    char why[160];
+    char why[200], tail[96] = "";
 
     if (f->closed || !f->tcp_shut)
         return;
@@ -309,28 +310,21 @@ void flow_finish_check(flow_t *f)
             snprintf(why, sizeof(why),
                      "%s: %s with %d bytes unacknowledged, after its "
                      "association went",
-                     f->opener ? "client" : "back end", strerror(err), queued);
+                     who, strerror(err), queued);
             flow_close(f, WIRE_E_RESET, why);
             return;
         }
         if (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
             f->dropped += (uint64_t)unread;
     }
-    if (!f->dropped && !f->unsent) {
-        flow_close(f, WIRE_OK, "the peer's bytes and FIN passed on after its association went");
-        return;
-    }
     if (f->unsent)
-        snprintf(why, sizeof(why),
-                 "the peer's bytes and FIN passed on after its association went; the %s's "
-                 "last messages went with it, unsent",
-                 f->opener ? "client" : "back end");
-    else
-        snprintf(why, sizeof(why),
-                 "the peer's bytes and FIN passed on after its association went; %llu bytes "
-                 "from the %s after it had nowhere to go",
-                 (unsigned long long)f->dropped, f->opener ? "client" : "back end");
-    flow_close(f, WIRE_E_RESET, why);
+        snprintf(tail, sizeof(tail), "; the %s's last messages went with it, unsent", who);
+    else if (f->dropped)
+        snprintf(tail, sizeof(tail), "; %llu bytes from the %s after it had nowhere to go",
+                 (unsigned long long)f->dropped, who);
+    snprintf(why, sizeof(why), "the peer's bytes and FIN passed on after its association went%s",
+             tail);
+    flow_close(f, tail[0] ? WIRE_E_RESET : WIRE_OK, why);
 }
 
 int flow_detach(flow_t *f, const char *why)
