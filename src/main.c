@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
+#include "addr.h"
 #include "config.h"
 #include "control.h"
 #include "gateway.h"
@@ -97,27 +98,35 @@ static int ctl_socket(const char *sock, const char *file, char *out, size_t len)
 static int ctl_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"socket", required_argument, NULL, 's'},
-        {"json", no_argument, NULL, 'j'},
-        {"flows", no_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"socket", required_argument, NULL, 's'},
+        {"json", no_argument, NULL, 'j'},         {"flows", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
-    const char *file = NULL, *sock = NULL;
-    int status = strcmp(argv[0], "status") == 0, json = 0, flows = 0, c;
-    int args = strcmp(argv[0], "primary") == 0; /* operands after the options */
-    char path[CONFIG_CONTROL_MAX], req[CONTROL_REQ_MAX];
+    const char *file = NULL, *sock = NULL, *cmd = argv[0];
+    int status = strcmp(cmd, "status") == 0, json = 0, flows = 0, c;
+    int args = strcmp(cmd, "primary") == 0; /* operands after the options */
+    char path[CONFIG_CONTROL_MAX], req[CONTROL_REQ_MAX], prog[32];
+    addr_t host;
 
-    while ((c = getopt_long(argc, argv, "c:s:", opts, NULL)) != -1) {
+    /* getopt names argv[0] in its messages: "sctpgw status: ...". */
+    snprintf(prog, sizeof(prog), "sctpgw %s", cmd);
+    argv[0] = prog;
+    while ((c = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
         if (c == 'c' || c == 's')
             *(c == 'c' ? &file : &sock) = optarg;
         else if (status && (c == 'j' || c == 'f'))
             *(c == 'j' ? &json : &flows) = 1;
+        else if (c == 'h')
+            return usage(stdout), CTL_EXIT_OK;
         else
             return usage(stderr), CTL_EXIT_USAGE;
     }
     if ((file && sock) || optind != argc - args)
         return usage(stderr), CTL_EXIT_USAGE;
+    if (args && addr_parse_host(argv[optind], 0, &host) < 0) {
+        fprintf(stderr, "sctpgw primary: '%s' is not an IP address\n", argv[optind]);
+        return CTL_EXIT_USAGE;
+    }
     if (ctl_socket(sock, file, path, sizeof(path)) < 0)
         return CTL_EXIT_USAGE;
     if (status)

@@ -85,6 +85,11 @@ long=$dir/$(printf 'x%.0s' $(seq 120)).sock # past a socket path's 107 bytes
 check "status: -s too long for a socket" 2 "path too long for a socket" "$bin" status -s "$long"
 check "status: -c and -s together" 2 usage "$bin" status -c "$dir/good.ini" -s "$dir/x.sock"
 check "primary without an address" 2 usage "$bin" primary -s "$dir/x.sock"
+check "primary: not an address, told before any gateway is asked" 2 \
+    "^sctpgw primary: 'fibre' is not an IP address$" "$bin" primary fibre -s "$dir/none.sock"
+check "status --help" 0 'usage: sctpgw' "$bin" status --help
+check "reload: an unknown option, named by its command" 2 "^sctpgw reload: unrecognized option '--frob'" \
+    "$bin" reload --frob
 check "status: a stray argument" 2 usage "$bin" status extra -s "$dir/x.sock"
 check "status: control = off" 2 "control = off" "$bin" status -c "$dir/off.ini"
 check "control: a relative path" 2 "rel.ini:[0-9]+: control = run/x.sock: expected an absolute path" "$bin" --check -c "$dir/rel.ini"
