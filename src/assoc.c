@@ -1381,7 +1381,8 @@ static void assoc_free_queue(assoc_t *a)
 }
 
 /* Resets every flow on the association; returns how many were still open
- * (the others, ended already, waited only for the peer's last word). */
+ * (the others, ended already, waited only for the peer's last word). The
+ * message taken but not sent is its flow's, lost with the rest. */
 static size_t assoc_detach_flows(assoc_t *a, const char *why)
 {
     size_t count = 0;
@@ -1391,7 +1392,7 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
         if (!f)
             continue;
         a->flows[sid] = NULL;
-        count += (size_t)flow_detach(f, why);
+        count += (size_t)flow_detach(f, a->next, why);
     }
     a->n_flows = a->n_ending = 0;
     return count;

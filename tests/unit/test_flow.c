@@ -159,7 +159,7 @@ static void test_finishing_flow_closes(void)
 
     f->fin_recv = 1;
     f->connected = 1;
-    CHECK(flow_detach(f, "association gone") == 0);
+    CHECK(flow_detach(f, NULL, "association gone") == 0);
     CHECK(gw.n_finishing == 1);
     CHECK_TOTALS(1000, 2000, 1);
     flow_close(f, WIRE_OK, "the peer's bytes and FIN passed on");
@@ -175,7 +175,7 @@ static void test_detached_flow_resets(void)
 {
     flow_t *f = flow_make(30, 40);
 
-    CHECK(flow_detach(f, "association gone") == 1);
+    CHECK(flow_detach(f, NULL, "association gone") == 1);
     CHECK_TOTALS(1030, 2040, 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK_TOTALS(1030, 2040, 0);
@@ -255,7 +255,7 @@ static void test_finishing_flow_reset_by_endpoint(void)
         return;
     f = flow_on(srv, 5, 6);
     f->opener = f->fin_recv = f->read_eof = f->tcp_shut = 1;
-    CHECK(flow_detach(f, "association gone") == 0);
+    CHECK(flow_detach(f, NULL, "association gone") == 0);
     CHECK(!run_until(no_flow_finishing, 300)); /* the client lives: it may read yet */
     CHECK(setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
     close(cli);
@@ -304,10 +304,14 @@ static int tcp_state(int fd)
 }
 
 /* A flow whose peer had finished sending, with its endpoint's last bytes
- * and FIN still queued for the peer when its association goes: those never
- * leave, so the endpoint gets the peer's bytes and FIN, then a reset, not a
- * clean end its peer never saw. */
-static void test_finishing_flow_with_messages_unsent(void)
+ * and FIN still queued for the peer when its association goes (`where`
+ * QUEUED), or taken from the queue but refused by a full socket (TAKEN):
+ * those never leave, so the endpoint gets the peer's bytes and FIN, then a
+ * reset, not a clean end its peer never saw. Another flow's message taken
+ * (OTHERS) leaves this one a clean end. */
+enum { QUEUED, TAKEN, OTHERS };
+
+static void finishing_flow_with(int where)
 {
     assoc_t *a = assoc_make();
     outmsg_t *m = calloc(1, sizeof(*m) + 16);
@@ -324,16 +328,30 @@ static void test_finishing_flow_with_messages_unsent(void)
     a->flows[2] = f;
     a->n_flows = 1;
     m->len = 16;
-    fairq_push(&a->fairq, &f->sendq, m); /* its last DATA (or FIN), not yet sent */
+    m->sid = where == OTHERS ? 4 : 2;
+    if (where == QUEUED)
+        fairq_push(&a->fairq, &f->sendq, m); /* its last DATA (or FIN), not yet sent */
     a->flows[2] = NULL;
-    CHECK(flow_detach(f, "association gone") == 0);
+    CHECK(flow_detach(f, where == QUEUED ? NULL : m, "association gone") == 0);
     CHECK(a->fairq.active == 0 && a->fairq.bytes == 0);
     CHECK(run_until(no_flow_finishing, 2000));
     uv_run(&loop, UV_RUN_DEFAULT);
-    CHECK(tcp_state(cli) == TCP_CLOSE); /* reset; a clean end leaves it in CLOSE_WAIT */
-    CHECK_TOTALS(1053, 2066, 0);
+    /* A reset closes it; a clean end leaves it in CLOSE_WAIT. */
+    CHECK(tcp_state(cli) == (where == OTHERS ? TCP_CLOSE_WAIT : TCP_CLOSE));
+    if (where != QUEUED)
+        free(m);
     close(cli);
     assoc_unmake(a);
+}
+
+static void test_finishing_flow_with_messages_unsent(void)
+{
+    finishing_flow_with(QUEUED);
+    CHECK_TOTALS(1053, 2066, 0);
+    finishing_flow_with(TAKEN);
+    CHECK_TOTALS(1064, 2078, 0);
+    finishing_flow_with(OTHERS);
+    CHECK_TOTALS(1075, 2090, 0);
 }
 
 /* What the client has read of the bytes i % 251, in order; -1 once one
