@@ -36,6 +36,12 @@ enum {
     CTL_EXIT_OUTPUT = 4,      /* the answer could not be written to stdout */
 };
 
+/* Client side: the control socket to ask when none is named: the only
+ * socket in `dir` (each gateway names its own after its name key), or
+ * dir/sctpgw.sock when there is none. With several it says which on stderr
+ * and returns -1. */
+int ctl_find_socket(const char *dir, char *out, size_t len);
+
 /* Client side: sends one request to the gateway at `path`, writes the body
  * of an "ok" answer to stdout and anything else, explained, to stderr.
  * Returns a CTL_EXIT_* status; an answer cut short is CTL_EXIT_UNREACHABLE. */

@@ -3,12 +3,14 @@
  * the gateway can be out of reach gets its own explanation. */
 #include "control.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 
@@ -36,6 +38,34 @@ static int ctl_unreachable(const char *path, int err)
     else
         fprintf(stderr, "sctpgw: cannot reach the gateway at %s: %s\n", path, strerror(err));
     return CTL_EXIT_UNREACHABLE;
+}
+
+int ctl_find_socket(const char *dir, char *out, size_t len)
+{
+    char path[512], names[256] = "";
+    size_t n = 0, used = 0;
+    struct dirent *e;
+    struct stat st;
+    DIR *d = opendir(dir);
+
+    snprintf(out, len, "%s/sctpgw.sock", dir);
+    while (d && (e = readdir(d))) {
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
+            continue;
+        if (n++ == 0)
+            snprintf(out, len, "%s", path);
+        if (used < sizeof(names))
+            used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%s", n > 1 ? ", " : "",
+                                     e->d_name);
+    }
+    if (d)
+        closedir(d);
+    if (n < 2)
+        return 0;
+    fprintf(stderr, "sctpgw: %zu control sockets in %s (%s): name one with -s SOCKET or -c FILE\n",
+            n, dir, names);
+    return -1;
 }
 
 static int ctl_connect(const char *path)

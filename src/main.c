@@ -62,7 +62,7 @@ static int run(config_t *cfg)
 }
 
 /* The control socket a client command talks to: -s, else the one the
- * config names, else the default gateway name's. */
+ * config names, else the only one in the default folder. */
 static int ctl_socket(const char *sock, const char *file, char *out, size_t len)
 {
     char err[1024];
@@ -76,10 +76,8 @@ static int ctl_socket(const char *sock, const char *file, char *out, size_t len)
                 len - 1);
         return -1;
     }
-    if (!file) {
-        snprintf(out, len, "%s/sctpgw.sock", CONFIG_CONTROL_DIR);
-        return 0;
-    }
+    if (!file)
+        return ctl_find_socket(CONFIG_CONTROL_DIR, out, len);
     if (!(cfg = calloc(1, sizeof(*cfg))) || config_load(file, cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", cfg ? err : "sctpgw: out of memory");
         free(cfg);

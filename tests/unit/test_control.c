@@ -9,6 +9,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -677,8 +678,38 @@ static void test_paused_stdout(void)
     stub_flows = 0;
 }
 
+/* With no -s or -c, the client asks the only socket in the folder (a
+ * gateway's is named after it), the default name when there is none, and
+ * refuses to guess among several. */
+static void test_find_socket(void)
+{
+    char dir[64], path[128], a[128], b[128], got[256];
+    int fa, fb;
+
+    snprintf(dir, sizeof(dir), "/tmp/test_control.XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/sctpgw.sock", dir);
+    CHECK(ctl_find_socket(dir, got, sizeof(got)) == 0);
+    CHECK_STR(got, path);
+    snprintf(a, sizeof(a), "%s/site-a.sock", dir);
+    snprintf(b, sizeof(b), "%s/site-b.sock", dir);
+    fa = bind_at(a);
+    CHECK(close(open(b, O_CREAT | O_WRONLY, 0600)) == 0); /* a file, not a socket */
+    CHECK(ctl_find_socket(dir, got, sizeof(got)) == 0);
+    CHECK_STR(got, a);
+    CHECK(unlink(b) == 0);
+    fb = bind_at(b);
+    CHECK(ctl_find_socket(dir, got, sizeof(got)) == -1);
+    close(fa);
+    close(fb);
+    unlink(a);
+    unlink(b);
+    rmdir(dir);
+}
+
 int main(void)
 {
+    test_find_socket();
     test_burst();
     test_no_memory();
     test_accept_fails();
