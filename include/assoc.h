@@ -18,6 +18,10 @@
 #include "sctp_sock.h"
 #include "seal.h"
 #include "streams.h"
+
+/* A socket closed after telling the peer why stays open this long, so the
+ * ERROR can leave (assoc.c, closer_t). */
+#define ASSOC_TELL_LINGER_MS 500
 #include "wire.h"
 
 struct flow;

@@ -57,6 +57,7 @@ typedef struct gateway {
     uint64_t flood_since;   /* loop time it did */
     uint64_t flood_ended;   /* unproven associations ended since then */
     uint64_t flood_dropped; /* of which pushed out by newer ones at the cap */
+    size_t n_closers;       /* sockets held open after their last ERROR (assoc.c) */
 
     acceptor_t peers;        /* listen role: the SCTP listener (peers.fd -1 without) */
     uv_timer_t dial_timer;   /* connect role: next dial, after backoff */

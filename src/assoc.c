@@ -15,7 +15,7 @@
 #define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
 #define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
 #define TELL_ROOM            (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
-#define TELL_LINGER_MS       500          /* the socket stays open this long after a last ERROR */
+#define CLOSERS_MAX          32           /* sockets so held at once; see closer_t */
 #define FAILED_READS_MAX     64    /* reads of what a failed socket still holds (assoc_on_failed) */
 #define PEER_ERRORS_QUIET_MS 10000 /* the peer's ERRORs this far apart are two episodes */
 #define READ_BUDGET          256   /* messages per readiness callback */
@@ -1431,10 +1431,13 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
  * window: closing it now would make the kernel ABORT (sock_close: a
  * message half received is enough), which throws that ERROR away, and the
  * peer would see an abort with no reason. It is closed a little later;
- * the association is gone from the gateway already. */
+ * the association is gone from the gateway already. At most CLOSERS_MAX
+ * wait at once, within the descriptors the gateway keeps for itself: a
+ * flood of peers told off closes at once. */
 typedef struct closer {
     uv_timer_t timer;
     int fd;
+    gateway_t *gw;
 } closer_t;
 
 static void on_closer_done(uv_handle_t *h)
@@ -1447,20 +1450,23 @@ static void on_closer(uv_timer_t *t)
     closer_t *c = container_of(t, closer_t, timer);
 
     sock_close(c->fd);
+    c->gw->n_closers--;
     uv_close((uv_handle_t *)t, on_closer_done);
 }
 
-static void assoc_close_later(uv_loop_t *loop, int fd)
+static void assoc_close_later(gateway_t *gw, int fd)
 {
-    closer_t *c = malloc(sizeof(*c));
+    closer_t *c = gw->n_closers < CLOSERS_MAX ? malloc(sizeof(*c)) : NULL;
 
     if (!c) {
         sock_close(fd);
         return;
     }
     c->fd = fd;
-    uv_timer_init(loop, &c->timer);
-    uv_timer_start(&c->timer, on_closer, TELL_LINGER_MS, 0);
+    c->gw = gw;
+    gw->n_closers++;
+    uv_timer_init(gw->loop, &c->timer);
+    uv_timer_start(&c->timer, on_closer, ASSOC_TELL_LINGER_MS, 0);
 }
 
 /* The last word: the peer learns why, whatever the load. Under load the
@@ -1516,7 +1522,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     if (how == END_ABORT)
         sock_abort(a->fd);
     else if (told)
-        assoc_close_later(a->gw->loop, a->fd);
+        assoc_close_later(a->gw, a->fd);
     else
         sock_close(a->fd);
     a->fd = -1;

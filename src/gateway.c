@@ -127,6 +127,11 @@ static void gateway_schedule_dial(gateway_t *gw)
     if (delay > DIAL_CAP_MS)
         delay = DIAL_CAP_MS;
     delay = delay / 2 + randombytes_uniform((uint32_t)(delay / 2) + 1);
+    /* While the last association's socket still waits to close after
+     * telling the peer why, the peer still has it and would refuse a new
+     * one under the same name. */
+    if (gw->n_closers)
+        delay += ASSOC_TELL_LINGER_MS;
     log_debug(&gw->log, "assoc", "dialing again in %llu ms", (unsigned long long)delay);
     uv_timer_start(&gw->dial_timer, on_dial_timer, delay, 0);
 }
