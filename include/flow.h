@@ -97,8 +97,9 @@ void flow_close(flow_t *f, uint16_t code, const char *why);
  * flow whose peer had finished sending first passes what it sent on, its
  * FIN last, and closes once the kernel has delivered them (kept meanwhile
  * in gw->finishing), with a reset if any of its endpoint's bytes or its FIN
- * were still queued, were in `taken` (the message the association had
- * taken from a queue but not sent; NULL: none) or came after. Returns 1
+ * were still queued, were in `taken` (the flow's DATA or FIN the
+ * association had taken from its queue but not sent; NULL: none) or came
+ * after. Returns 1
  * when it reset the flow. */
 int flow_detach(flow_t *f, const outmsg_t *taken, const char *why);
 

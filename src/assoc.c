@@ -254,6 +254,7 @@ static outmsg_t *assoc_next(assoc_t *a, size_t *budget)
         a->turn_bytes += m->len;
     }
     a->next = m;
+    a->next_flow = q != &a->urgent;
     if (assoc_seal(a, m) < 0)
         return NULL;
     if (q != &a->urgent)
@@ -1381,8 +1382,9 @@ static void assoc_free_queue(assoc_t *a)
 }
 
 /* Resets every flow on the association; returns how many were still open
- * (the others, ended already, waited only for the peer's last word). The
- * message taken but not sent is its flow's, lost with the rest. */
+ * (the others, ended already, waited only for the peer's last word). A
+ * flow's DATA or FIN taken but not sent is lost with the rest; a WINDOW
+ * (urgent, with the flow's sid) is not the endpoint's. */
 static size_t assoc_detach_flows(assoc_t *a, const char *why)
 {
     size_t count = 0;
@@ -1392,7 +1394,7 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
         if (!f)
             continue;
         a->flows[sid] = NULL;
-        count += (size_t)flow_detach(f, a->next, why);
+        count += (size_t)flow_detach(f, a->next_flow ? a->next : NULL, why);
     }
     a->n_flows = a->n_ending = 0;
     return count;
