@@ -155,7 +155,11 @@ static void on_dead(uv_timer_t *t)
         snprintf(why, sizeof(why), "out of memory for a message to send");
     else
         snprintf(why, sizeof(why), "the kernel refused a send: %s", strerror(a->dead));
-    assoc_teardown(a, WIRE_E_LOST, why, END_ABORT);
+    /* What the peer sent before is whole and acknowledged: its flows get
+     * it, and one whose last bytes and FIN are there finishes. */
+    assoc_inbox_run(a, SIZE_MAX);
+    if (a->state != ASSOC_CLOSED)
+        assoc_teardown(a, WIRE_E_LOST, why, END_ABORT);
 }
 
 /* A send failed for good. Flows may be deep in a callback, so the teardown
@@ -1194,7 +1198,9 @@ static void assoc_read_some(assoc_t *a)
             return;
         }
         if (n < 0) {
-            assoc_teardown(a, WIRE_E_LOST, strerror((int)-n), END_ABORT);
+            assoc_inbox_run(a, SIZE_MAX);
+            if (a->state != ASSOC_CLOSED)
+                assoc_teardown(a, WIRE_E_LOST, strerror((int)-n), END_ABORT);
             return;
         }
         bytes += (size_t)n;
