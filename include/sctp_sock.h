@@ -43,6 +43,12 @@ int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], const char **what);
  * every chunk we require, 0 when not, or -errno. */
 int sock_peer_auth(int fd);
 
+/* What the kernel gives fd when asked for `size` bytes each way as
+ * sock_tune asks (past net.core.wmem_max and rmem_max only with
+ * CAP_NET_ADMIN): the smaller of the two, in the units asked (the kernel
+ * doubles both for its bookkeeping). 0 if it cannot tell. */
+unsigned sock_buffer_granted(int fd, unsigned size);
+
 /* Sets SO_SNDBUF on a live association (the kernel doubles it and charges
  * every chunk until it is acknowledged). */
 int sock_set_sndbuf(int fd, unsigned bytes);

@@ -284,6 +284,19 @@ int sock_peer_auth(int fd)
     return 1;
 }
 
+unsigned sock_buffer_granted(int fd, unsigned size)
+{
+    int snd = 0, rcv = 0;
+    socklen_t len = sizeof(snd);
+
+    if (set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, size) < 0 ||
+        set_buffer(fd, SO_RCVBUFFORCE, SO_RCVBUF, size) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &snd, &len) < 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, &len) < 0)
+        return 0;
+    return (unsigned)(snd < rcv ? snd : rcv) / 2;
+}
+
 int sock_set_sndbuf(int fd, unsigned bytes)
 {
     return set_buffer(fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);

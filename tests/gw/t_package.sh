@@ -12,6 +12,8 @@
 #     with the gateway's effective capabilities exactly CAP_NET_BIND_SERVICE;
 #   - without that capability the same gateway cannot take port 444 and
 #     says why (exit 1): the unit needs it, and nothing more, for that;
+#     and a sock_buffer past net.core.wmem_max is reported, not taken
+#     smaller without a word;
 #   - reinstalling and removing the package leave the operator's files in
 #     /etc/sctpgw as they were, and the user.
 . "$(dirname "$0")/lib.sh"
@@ -59,6 +61,8 @@ gw_config site-c connect <<'INI'
 [echo]
 accept = 127.0.0.1:444
 INI
+# Past net.core.wmem_max (16 MiB in the VM) only CAP_NET_ADMIN gets more.
+sed -i 's/^role = connect/&\nsock_buffer = 33554432/' "$WORK/site-c.ini"
 # The operator's files name no control socket: the default, in the folder
 # the unit's RuntimeDirectory= makes (made here as systemd would).
 sed -i '/^control = /d' "$WORK"/site-{a,b,c}.ini
@@ -108,6 +112,9 @@ set -e
 grep -qE 'cannot listen on 127.0.0.1:444: permission denied' "$WORK/site-c.log" ||
     fail "site-c did not say why: $(<"$WORK/site-c.log")"
 log "ok: without the capability port 444 is refused with a clear error (exit 1)"
+grep -qE 'sock_buffer = 33554432: the kernel gives 16777216 \(net.core.wmem_max' "$WORK/site-c.log" ||
+    fail "site-c took a smaller buffer without a word: $(<"$WORK/site-c.log")"
+log "ok: a sock_buffer past the kernel's caps is reported with what it gives"
 
 # Both stopped at once, as proc_stop_all would; each is waited for.
 kill -TERM "$(gw_pid site-a)" "$(gw_pid site-b)"
