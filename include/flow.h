@@ -39,6 +39,7 @@ typedef struct flow {
     size_t write_pending; /* bytes not yet written to the socket: in writes and held */
     uint32_t writes;      /* uv_write requests under way */
     uint64_t dropped;     /* finishing: the endpoint's bytes that had nowhere to go */
+    uint64_t sent_seq;    /* its association's sent_seq at its last DATA or FIN; max: refused */
 
     /* Connecting a back end: the dial, until connected or closed. Held: the
      * peer's bytes that came before the connection, or small ones that came
@@ -97,11 +98,9 @@ void flow_close(flow_t *f, uint16_t code, const char *why);
  * flow whose peer had finished sending first passes what it sent on, its
  * FIN last, and closes once the kernel has delivered them (kept meanwhile
  * in gw->finishing), with a reset if any of its endpoint's bytes or its FIN
- * were still queued, were in `taken` (the flow's DATA or FIN the
- * association had taken from its queue but not sent; NULL: none) or came
- * after. Returns 1
- * when it reset the flow. */
-int flow_detach(flow_t *f, const outmsg_t *taken, const char *why);
+ * were still queued, were `lost` (the association knows some never reached
+ * the peer) or came after. Returns 1 when it reset the flow. */
+int flow_detach(flow_t *f, int lost, const char *why);
 
 /* A finishing flow closes if the kernel has delivered all it wrote, else
  * it is looked at again later (gateway_finish_later). */

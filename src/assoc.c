@@ -306,6 +306,18 @@ static int assoc_closing_refused(int r)
     return r == -ESHUTDOWN || r == -EPIPE || r == -ECONNRESET || r == -ETIMEDOUT;
 }
 
+/* Counts m as handed to the kernel (r >= 0) or refused by an association
+ * that is ending; a flow's own DATA or FIN marks the flow (assoc_flow_lost). */
+static void assoc_count_sent(assoc_t *a, const outmsg_t *m, int r)
+{
+    flow_t *own = a->next_flow && a->flows ? a->flows[m->sid] : NULL;
+
+    if (r >= 0)
+        a->sent_seq++;
+    if (own)
+        own->sent_seq = r >= 0 ? a->sent_seq : UINT64_MAX;
+}
+
 /* Hands the kernel what it takes: see assoc_next for the order. */
 static void assoc_flush(assoc_t *a, size_t budget)
 {
@@ -333,6 +345,7 @@ static void assoc_flush(assoc_t *a, size_t budget)
             return;
         }
         a->next = NULL;
+        assoc_count_sent(a, m, r);
         if (r < 0) {
             free(m);
             continue;
@@ -678,12 +691,15 @@ static void assoc_allow_flows(assoc_t *a, const char *how)
 
 /* A SENDER_DRY event: with nothing unacknowledged left, READY included,
  * the initiator holds it (an event read late, from before READY, finds
- * READY still in flight and changes nothing). */
+ * READY still in flight and changes nothing). The event came after the
+ * last read that found nothing waiting, so everything sent before that
+ * read was acknowledged; what was sent since may not be. */
 static void assoc_on_dry(assoc_t *a)
 {
     unsigned n;
 
     a->dry_at = uv_now(a->gw->loop);
+    a->dry_seq = a->empty_seq;
     if (a->state == ASSOC_READY && !a->flows_ok && sock_in_flight(a->fd, &n) == 0 && n == 0)
         assoc_allow_flows(a, "READY was acknowledged");
 }
@@ -1189,8 +1205,10 @@ static void assoc_read_some(assoc_t *a)
          i++) {
         at = reasm_room(&a->rx, &room);
         n = sock_recv(a->fd, at, room, &info);
-        if (n == -EAGAIN)
+        if (n == -EAGAIN) {
+            a->empty_seq = a->sent_seq;
             return;
+        }
         if (n == 0) {
             assoc_inbox_run(a, SIZE_MAX); /* everything the peer sent before */
             if (a->state != ASSOC_CLOSED)
@@ -1387,11 +1405,20 @@ static void assoc_free_queue(assoc_t *a)
         free(m);
 }
 
+/* Whether some of f's own DATA or FIN never reached the peer: taken from
+ * its queue but refused by a full socket or by the association ending, or, when the association
+ * ends in an abort (which throws away what the kernel holds), handed to the kernel after the last
+ * point all was acknowledged. A WINDOW (urgent, with the flow's sid) is not the endpoint's. */
+static int assoc_flow_lost(const assoc_t *a, const flow_t *f, int aborted)
+{
+    if ((a->next && a->next_flow && a->next->sid == f->sid) || f->sent_seq == UINT64_MAX)
+        return 1;
+    return aborted && f->sent_seq > a->dry_seq;
+}
+
 /* Resets every flow on the association; returns how many were still open
- * (the others, ended already, waited only for the peer's last word). A
- * flow's DATA or FIN taken but not sent is lost with the rest; a WINDOW
- * (urgent, with the flow's sid) is not the endpoint's. */
-static size_t assoc_detach_flows(assoc_t *a, const char *why)
+ * (the others, ended already, waited only for the peer's last word). */
+static size_t assoc_detach_flows(assoc_t *a, const char *why, int aborted)
 {
     size_t count = 0;
 
@@ -1400,7 +1427,7 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why)
         if (!f)
             continue;
         a->flows[sid] = NULL;
-        count += (size_t)flow_detach(f, a->next_flow ? a->next : NULL, why);
+        count += (size_t)flow_detach(f, assoc_flow_lost(a, f, aborted), why);
     }
     a->n_flows = a->n_ending = 0;
     return count;
@@ -1521,7 +1548,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
         assoc_tell(a, code, reason);
     a->state = ASSOC_CLOSED;
     assoc_peer_errors_end(a);
-    flows = assoc_detach_flows(a, reason);
+    flows = assoc_detach_flows(a, reason, how == END_ABORT);
     assoc_log(a, level, "closed: %s; %zu flow%s reset%s", reason, flows, flows == 1 ? "" : "s",
               streak);
     assoc_free_queue(a);

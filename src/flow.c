@@ -327,12 +327,12 @@ void flow_finish_check(flow_t *f)
     flow_close(f, tail[0] ? WIRE_E_RESET : WIRE_OK, why);
 }
 
-int flow_detach(flow_t *f, const outmsg_t *taken, const char *why)
+int flow_detach(flow_t *f, int lost, const char *why)
 {
     /* What the endpoint sent that was still queued here goes with the
      * association: if the flow finishes, its endpoint must not see a clean
      * end (flow_finish_check). */
-    f->unsent = f->sendq.head != NULL || (taken && taken->sid == f->sid);
+    f->unsent = f->sendq.head != NULL || lost;
     if (f->assoc)
         fairq_drop(&f->assoc->fairq, &f->sendq);
     f->assoc = NULL;

@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
 # Total outage (every link cut). Shorter than outage_ms: the flows survive
 # with every byte. Longer: the flows are reset, the association comes back
-# once the links do, and new flows work. A link dead before the association
-# comes up does not count as a usable path.
+# once the links do, and new flows work; a flow whose peer had finished
+# and whose client's last bytes were still unacknowledged when it ended is
+# reset, not closed as if they had arrived. A link dead before the
+# association comes up does not count as a usable path.
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=500
 OUTAGE_MS=4000
-echo_pair
+HALF="$(dirname "$0")/half_open.py"
+pair_up
+echo_config
+# [half]: a back end that sends its bytes and FIN first (half_open.py).
+printf '\n[half]\naccept = 127.0.0.1:7003\n' >>"$WORK/site-a.ini"
+printf '\n[half]\nconnect = 127.0.0.1:9003\n' >>"$WORK/site-b.ini"
+in_site b python3 -I -S "$HALF" server 9003 2>>"$WORK/half-server.log" &
+PIDS+=($!)
+server_start b 127.0.0.1:9001 echo
+pair_start
+wait_listen b 9003
 up_ms=$(now_ms)
 
 # paced TAG COUNT [gwload options]: 4 paced flows, 1 KiB every 10 ms, in the
@@ -44,10 +56,23 @@ expect_whole "$r" 4
 
 # An outage past 4 s: the flows are reset, promptly after outage_ms. The
 # links stay cut 2 s more, while site a dials again (its INITs unanswered),
-# then come back.
+# then come back. Beside them two downloads whose back end has sent all
+# and its FIN: client "late" sends its last bytes once the links are cut,
+# client "early" a second before. When the association ends, late's bytes
+# are in site a's kernel unacknowledged and go with it: late is reset (it
+# was closed as if they had arrived before). Early's were acknowledged:
+# its connection is left as it was.
+for name in early late; do
+    in_site a python3 -I -S "$HALF" client 7003 "$WORK" "$name" 2>>"$WORK/half-client.log" &
+    PIDS+=($!)
+    wait_file "$WORK/$name.ready" 10 || fail "half: client $name got no bytes and FIN"
+done
+: >"$WORK/early.go"
+sleep 1
 paced long 2000
 topo_cut 1 2
 cut_ms=$(now_ms)
+: >"$WORK/late.go"
 wait_log site-a 'no usable path for outage_ms' 15
 wait "$pid" || true
 r=$(<"$WORK/long.out")
@@ -59,6 +84,16 @@ log "flows reset ${reset_ms} ms after the cut"
 # (5.0 s in all measured on the bed): 8.5 s leaves room for a busy machine
 # and catches a reset at twice outage_ms.
 [ "$reset_ms" -le 8500 ] || fail "flows were reset only ${reset_ms} ms after the cut"
+sleep 0.5
+: >"$WORK/early.stop"
+: >"$WORK/late.stop"
+wait_file "$WORK/early.out" 10 && wait_file "$WORK/late.out" 10 || fail "half: no report"
+[ "$(<"$WORK/late.out")" = reset ] ||
+    fail "half: client late, whose last bytes never arrived, was not reset: $(<"$WORK/late.out")"
+[ "$(<"$WORK/early.out")" = open ] ||
+    fail "half: client early, whose bytes arrived, was reset: $(<"$WORK/early.out")"
+wait_log site-a "\\[half\\] sid [0-9]+: reset: the peer's bytes and FIN passed on after its association went; the client's last messages went with it, unsent" 5
+log "ok: unacknowledged last bytes at the end: that client reset, the one whose bytes arrived not"
 sleep 2
 topo_restore 1 2
 # The association comes back (a second "up" line) and new flows work.

@@ -159,7 +159,7 @@ static void test_finishing_flow_closes(void)
 
     f->fin_recv = 1;
     f->connected = 1;
-    CHECK(flow_detach(f, NULL, "association gone") == 0);
+    CHECK(flow_detach(f, 0, "association gone") == 0);
     CHECK(gw.n_finishing == 1);
     CHECK_TOTALS(1000, 2000, 1);
     flow_close(f, WIRE_OK, "the peer's bytes and FIN passed on");
@@ -175,7 +175,7 @@ static void test_detached_flow_resets(void)
 {
     flow_t *f = flow_make(30, 40);
 
-    CHECK(flow_detach(f, NULL, "association gone") == 1);
+    CHECK(flow_detach(f, 0, "association gone") == 1);
     CHECK_TOTALS(1030, 2040, 0);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK_TOTALS(1030, 2040, 0);
@@ -255,7 +255,7 @@ static void test_finishing_flow_reset_by_endpoint(void)
         return;
     f = flow_on(srv, 5, 6);
     f->opener = f->fin_recv = f->read_eof = f->tcp_shut = 1;
-    CHECK(flow_detach(f, NULL, "association gone") == 0);
+    CHECK(flow_detach(f, 0, "association gone") == 0);
     CHECK(!run_until(no_flow_finishing, 300)); /* the client lives: it may read yet */
     CHECK(setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == 0);
     close(cli);
@@ -305,11 +305,12 @@ static int tcp_state(int fd)
 
 /* A flow whose peer had finished sending, with its endpoint's last bytes
  * and FIN still queued for the peer when its association goes (`where`
- * QUEUED), or taken from the queue but refused by a full socket (TAKEN):
- * those never leave, so the endpoint gets the peer's bytes and FIN, then a
- * reset, not a clean end its peer never saw. Another flow's message taken
- * (OTHERS) leaves this one a clean end. */
-enum { QUEUED, TAKEN, OTHERS };
+ * QUEUED), or known by the association to be lost (LOST: taken but
+ * refused, or in the kernel unacknowledged at an abort): those never
+ * reach the peer, so the endpoint gets the peer's bytes and FIN, then a
+ * reset, not a clean end its peer never saw. With nothing lost (NONE) the
+ * end is clean. */
+enum { QUEUED, LOST, NONE };
 
 static void finishing_flow_with(int where)
 {
@@ -328,16 +329,16 @@ static void finishing_flow_with(int where)
     a->flows[2] = f;
     a->n_flows = 1;
     m->len = 16;
-    m->sid = where == OTHERS ? 4 : 2;
+    m->sid = 2;
     if (where == QUEUED)
         fairq_push(&a->fairq, &f->sendq, m); /* its last DATA (or FIN), not yet sent */
     a->flows[2] = NULL;
-    CHECK(flow_detach(f, where == QUEUED ? NULL : m, "association gone") == 0);
+    CHECK(flow_detach(f, where == LOST, "association gone") == 0);
     CHECK(a->fairq.active == 0 && a->fairq.bytes == 0);
     CHECK(run_until(no_flow_finishing, 2000));
     uv_run(&loop, UV_RUN_DEFAULT);
     /* A reset closes it; a clean end leaves it in CLOSE_WAIT. */
-    CHECK(tcp_state(cli) == (where == OTHERS ? TCP_CLOSE_WAIT : TCP_CLOSE));
+    CHECK(tcp_state(cli) == (where == NONE ? TCP_CLOSE_WAIT : TCP_CLOSE));
     if (where != QUEUED)
         free(m);
     close(cli);
@@ -348,9 +349,9 @@ static void test_finishing_flow_with_messages_unsent(void)
 {
     finishing_flow_with(QUEUED);
     CHECK_TOTALS(1053, 2066, 0);
-    finishing_flow_with(TAKEN);
+    finishing_flow_with(LOST);
     CHECK_TOTALS(1064, 2078, 0);
-    finishing_flow_with(OTHERS);
+    finishing_flow_with(NONE);
     CHECK_TOTALS(1075, 2090, 0);
 }
 
