@@ -18,11 +18,11 @@
 #include "sctp_sock.h"
 #include "seal.h"
 #include "streams.h"
+#include "wire.h"
 
 /* A socket closed after telling the peer why stays open this long, so the
  * ERROR can leave (assoc.c, closer_t). */
 #define ASSOC_TELL_LINGER_MS 500
-#include "wire.h"
 
 struct flow;
 

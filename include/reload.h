@@ -10,7 +10,8 @@
  * the reload: the window is announced once, in the handshake); drain_ms;
  * rekey_s. What only a new association or a new process can change (name,
  * role, local, remote, port, udp_port, psk_file and the key in it,
- * encryption, sock_buffer) is reported and kept as it runs, never applied half-way. */
+ * encryption, sock_buffer) is reported and kept as it runs, never applied
+ * half-way. */
 #ifndef SCTPGW_RELOAD_H
 #define SCTPGW_RELOAD_H
 

@@ -1406,9 +1406,11 @@ static void assoc_free_queue(assoc_t *a)
 }
 
 /* Whether some of f's own DATA or FIN never reached the peer: taken from
- * its queue but refused by a full socket or by the association ending, or, when the association
- * ends in an abort (which throws away what the kernel holds), handed to the kernel after the last
- * point all was acknowledged. A WINDOW (urgent, with the flow's sid) is not the endpoint's. */
+ * its queue but refused by a full socket or by the association ending,
+ * or, when the association ends in an abort (which throws away what the
+ * kernel holds), handed to the kernel after the last point all was
+ * acknowledged. A WINDOW (urgent, with the flow's sid) is not the
+ * endpoint's. */
 static int assoc_flow_lost(const assoc_t *a, const flow_t *f, int aborted)
 {
     if ((a->next && a->next_flow && a->next->sid == f->sid) || f->sent_seq == UINT64_MAX)

@@ -1136,8 +1136,6 @@ static int gateway_check_udp(gateway_t *gw, log_level_t level)
     return 0;
 }
 
-/* A kernel without SCTP is a runtime failure to report at once, not a
- * reason to keep dialing. */
 /* Past the sysctls' caps the kernel takes a smaller buffer without a word,
  * and with it fewer bytes in flight per association: the shipped unit has
  * no CAP_NET_ADMIN to go beyond them. */
@@ -1152,6 +1150,8 @@ static void gateway_check_buffer(gateway_t *gw, int fd)
                  want, got);
 }
 
+/* A kernel without SCTP is a runtime failure to report at once, not a
+ * reason to keep dialing. */
 static int gateway_check_sctp(gateway_t *gw)
 {
     int fd = sock_open(AF_INET), r;
