@@ -67,6 +67,10 @@ int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd);
 /* From SCTP_STATUS: DATA chunks not yet acknowledged, sent or not. */
 int sock_in_flight(int fd, unsigned *chunks);
 
+/* The length of the first message or notification waiting to be read (0:
+ * none), or -errno. */
+int sock_unread(int fd);
+
 /* Subscribes to association, path, shutdown and error notifications, and
  * to the sender-dry event (everything sent has been acknowledged). */
 int sock_subscribe(int fd);

@@ -662,6 +662,17 @@ static void assoc_check_stalled(assoc_t *a)
  * by a retransmission timeout, sooner than by heartbeats. The peer is asked
  * to acknowledge at once: a lone KEEP would otherwise wait out its SACK
  * delay, and the round trip measured on it would be that much too long. */
+/* The KEEP's SENDER_DRY measures a round trip only if no other can come
+ * first: nothing is in flight (no event to come for earlier data) and
+ * nothing waits to be read (no earlier event read late: the sample would
+ * be about 0 and pin the least round trip there, pace_bound). */
+static int assoc_quiet(assoc_t *a)
+{
+    unsigned n;
+
+    return sock_in_flight(a->fd, &n) == 0 && n == 0 && sock_unread(a->fd) == 0;
+}
+
 static void on_warm(uv_timer_t *t)
 {
     assoc_t *a = t->data;
@@ -674,7 +685,7 @@ static void on_warm(uv_timer_t *t)
         return;
     if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))
         return;
-    a->probe_at = uv_now(a->gw->loop);
+    a->probe_at = assoc_quiet(a) ? uv_now(a->gw->loop) : 0;
     assoc_send_flagged(a, NULL, WIRE_CONTROL_SID, &keep, SOCK_SACK_NOW);
 }
 

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/utsname.h>
+#include <linux/sockios.h>
 #include <netinet/sctp.h>
 
 #define ERR (-errno)
@@ -365,6 +367,13 @@ int sock_in_flight(int fd, unsigned *chunks)
         return r;
     *chunks = st.sstat_unackdata + st.sstat_penddata;
     return 0;
+}
+
+int sock_unread(int fd)
+{
+    int n = 0;
+
+    return ioctl(fd, SIOCINQ, &n) < 0 ? ERR : n;
 }
 
 int sock_subscribe(int fd)

@@ -1,6 +1,6 @@
 /* sctp_sock.c's parts that need no SCTP in the kernel: what the kernel
- * grants a socket's buffers, for the start's warning (gateway.c). Any
- * socket family obeys the same net.core caps. */
+ * grants a socket's buffers, for the start's warning (gateway.c), and
+ * what waits to be read. Any socket family answers them alike. */
 #include "sctp_sock.h"
 #include "check.h"
 
@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 static unsigned sysctl_value(const char *path)
 {
@@ -48,8 +50,31 @@ static void test_buffer_granted(void)
     close(fd);
 }
 
+/* What waits to be read: the first message's length, then none. */
+static void test_unread(void)
+{
+    struct sockaddr_in at = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(at);
+    int rx = socket(AF_INET, SOCK_DGRAM, 0), tx = socket(AF_INET, SOCK_DGRAM, 0);
+    char buf[16];
+
+    CHECK(rx >= 0 && tx >= 0 && bind(rx, (struct sockaddr *)&at, sizeof(at)) == 0 &&
+          getsockname(rx, (struct sockaddr *)&at, &len) == 0);
+    CHECK(sock_unread(rx) == 0);
+    CHECK(sendto(tx, "hello", 5, 0, (struct sockaddr *)&at, sizeof(at)) == 5);
+    CHECK(sendto(tx, "hi", 2, 0, (struct sockaddr *)&at, sizeof(at)) == 2);
+    usleep(10000);
+    CHECK(sock_unread(rx) == 5);
+    CHECK(recv(rx, buf, sizeof(buf), 0) == 5 && sock_unread(rx) == 2);
+    CHECK(recv(rx, buf, sizeof(buf), 0) == 2 && sock_unread(rx) == 0);
+    CHECK(sock_unread(-1) < 0);
+    close(rx);
+    close(tx);
+}
+
 int main(void)
 {
     test_buffer_granted();
+    test_unread();
     return check_status("test_sctp_sock");
 }
