@@ -51,8 +51,8 @@ typedef struct assoc {
     size_t turn_bytes;  /* flows' bytes handed to the kernel in this loop turn */
     uint64_t last_send; /* loop time of the last message handed to the kernel */
     /* Messages handed to the kernel, counted: how many when a read last
-     * found nothing waiting, and how many the last SENDER_DRY says were
-     * acknowledged (it came after that read: see assoc_on_dry). */
+     * found nothing waiting, and how many are known acknowledged (at the
+     * last SENDER_DRY: see assoc_on_dry). */
     uint64_t sent_seq, empty_seq, dry_seq;
     handshake_t hs;
     seal_t seal;                       /* the keys, once the handshake gave them */

@@ -702,16 +702,18 @@ static void assoc_allow_flows(assoc_t *a, const char *how)
 
 /* A SENDER_DRY event: with nothing unacknowledged left, READY included,
  * the initiator holds it (an event read late, from before READY, finds
- * READY still in flight and changes nothing). The event came after the
- * last read that found nothing waiting, so everything sent before that
- * read was acknowledged; what was sent since may not be. */
+ * READY still in flight and changes nothing). With nothing in flight now,
+ * all that was sent is acknowledged; otherwise the event came after the
+ * last read that found nothing waiting, so at least what was sent before
+ * that read is. */
 static void assoc_on_dry(assoc_t *a)
 {
     unsigned n;
+    int dry = sock_in_flight(a->fd, &n) == 0 && n == 0;
 
     a->dry_at = uv_now(a->gw->loop);
-    a->dry_seq = a->empty_seq;
-    if (a->state == ASSOC_READY && !a->flows_ok && sock_in_flight(a->fd, &n) == 0 && n == 0)
+    a->dry_seq = dry ? a->sent_seq : a->empty_seq > a->dry_seq ? a->empty_seq : a->dry_seq;
+    if (a->state == ASSOC_READY && !a->flows_ok && dry)
         assoc_allow_flows(a, "READY was acknowledged");
 }
 
