@@ -42,12 +42,10 @@
  *   outage: the gateway itself aborts the association outage_ms after the
  *           last usable path went away (assoc.c). The kernel's own limit,
  *           asoc_max_retrans, is only a backstop set well beyond that: during
- *           a total outage errors accrue at most once per rto_max from T3,
- *           and on each path once per 200 ms (the kernel's heartbeat floor)
- *           and once per rto_max (the heartbeat path_probe asks for), so
- *           asoc_max_retrans = 2 * outage * ((1 + paths)/rto_max + paths/200),
- *           capped at 65535. paths is TUNE_PATHS, as many as a peer may
- *           have: a listener may offer more addresses than remote lists.
+ *           a total outage errors accrue at most once per rto_max from T3 and
+ *           once per 200 ms (the kernel's heartbeat floor) per path, so
+ *           asoc_max_retrans = 2 * outage * (1/rto_max + paths/200), capped
+ *           at 65535.
  *
  * Under load the budget is measured, not derived. What it guarantees: with
  * bulk flows filling links of 10 Mbit/s (t_failover_load: four bulk flows,
@@ -97,7 +95,6 @@ typedef struct tune {
 } tune_t;
 
 #define TUNE_FAILOVER_MIN 100 /* below this the timers cannot keep the promise */
-#define TUNE_PATHS        16  /* peer addresses the backstop allows for, as path.h tracks */
 
 /* Derives the settings; `paths` is how many peer addresses there may be.
  * Returns 0, or -EINVAL when failover_ms is below TUNE_FAILOVER_MIN or

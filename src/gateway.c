@@ -861,12 +861,13 @@ static unsigned gateway_streams(const config_t *cfg)
 static void reload_tune(gateway_t *gw, const reload_ctx_t *c)
 {
     const config_t *old = c->old, *next = c->next;
+    unsigned paths = next->role == ROLE_CONNECT ? (unsigned)next->n_remote : CONFIG_MAX_ADDRS;
     const tune_t *t = &gw->tune;
     size_t n = 0, kept = 0;
     list_t *pos;
     int k;
 
-    if (tune_derive(next->failover_ms, next->outage_ms, TUNE_PATHS, &gw->tune) < 0)
+    if (tune_derive(next->failover_ms, next->outage_ms, paths, &gw->tune) < 0)
         return; /* config_load has checked both */
     for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
         if (assoc_retune(container_of(pos, assoc_t, node), &k) == 0) {
@@ -1297,6 +1298,7 @@ static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
 
 int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
 {
+    unsigned paths = cfg->role == ROLE_CONNECT ? (unsigned)cfg->n_remote : CONFIG_MAX_ADDRS;
     const tune_t *t = &gw->tune;
     int r;
 
@@ -1317,7 +1319,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
         log_error(&gw->log, "gw", "cannot start: libsodium failed to initialise");
         return -EINVAL;
     }
-    if (tune_derive(cfg->failover_ms, cfg->outage_ms, TUNE_PATHS, &gw->tune) < 0) {
+    if (tune_derive(cfg->failover_ms, cfg->outage_ms, paths, &gw->tune) < 0) {
         log_error(&gw->log, "gw", "cannot start: failover_ms %u, outage_ms %u cannot be tuned",
                   cfg->failover_ms, cfg->outage_ms);
         return -EINVAL;

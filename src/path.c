@@ -7,10 +7,6 @@
 #include <netinet/sctp.h>
 #include "assoc.h"
 #include "sctp_sock.h"
-#include "tune.h"
-
-/* The kernel's error limit allows for this many paths' heartbeats. */
-_Static_assert(TUNE_PATHS >= PATH_MAX_ADDRS, "tune.h's backstop counts every tracked path");
 
 static const char *const state_names[] = {
     [PATH_ACTIVE] = "active",

@@ -39,9 +39,7 @@ int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t
     t->outage_ms = outage_ms;
     t->handshake_ms = umax(HANDSHAKE_FLOOR_MS, 2 * t->rto_max);
     t->shutdown_ms = umax(SHUTDOWN_FLOOR_MS, 2 * t->rto_max);
-    /* T3 once per rto_max; on each path the kernel's heartbeat once per
-     * 200 ms and the one path_probe asks for once per rto_max. */
-    strikes_per_ms = (1.0 + paths) / t->rto_max + (double)paths / KERNEL_HB_FLOOR_MS;
+    strikes_per_ms = 1.0 / t->rto_max + (double)paths / KERNEL_HB_FLOOR_MS;
     backstop = 2.0 * outage_ms * strikes_per_ms + 10;
     t->asoc_max_retrans = backstop > 65535 ? 65535u : (unsigned)backstop;
     return 0;

@@ -6,7 +6,7 @@ Usage: sctp_probe.py PID...
 Takes a copy of each SCTP socket of each process PID (pidfd_getfd, as root)
 and, for the first one with an established association, prints one line:
 
-    pid=PID rto_initial=500 rto_max=500 rto_min=250 hbinterval=252 pathmaxrxt=2 asocmaxrxt=6850
+    pid=PID rto_initial=500 rto_max=500 rto_min=250 hbinterval=252 pathmaxrxt=2 asocmaxrxt=730
 
 the association's own values (SCTP_RTOINFO, SCTP_PEER_ADDR_PARAMS with no
 address, SCTP_ASSOCINFO; on a one-to-one socket the kernel ignores the

@@ -22,8 +22,8 @@ static void test_defaults(void)
     CHECK(t.path_max_retrans == 2);
     CHECK(t.sack_delay == 50);
     CHECK(t.outage_ms == 30000);
-    /* 2 * 30000 * (2/500 + 1/200) = 540, plus the margin */
-    CHECK(t.asoc_max_retrans == 550);
+    /* 2 * 30000 * (1/500 + 1/200) = 420, plus the margin */
+    CHECK(t.asoc_max_retrans == 430);
 
     /* failover 500, as the integration tests run */
     memset(&t, 0xff, sizeof(t));
@@ -36,19 +36,13 @@ static void test_defaults(void)
     CHECK(t.path_max_retrans == 2);
     CHECK(t.sack_delay == 25);
     CHECK(t.outage_ms == 30000);
-    /* 2 * 30000 * (2/250 + 1/200) = 780 */
-    CHECK(t.asoc_max_retrans == 790);
+    /* 2 * 30000 * (1/250 + 1/200) = 540 */
+    CHECK(t.asoc_max_retrans == 550);
 
-    /* two paths: 2 * 30000 * (3/500 + 2/200) = 960 */
+    /* two paths: 2 * 30000 * (1/500 + 2/200) = 720 */
     CHECK(tune_derive(1000, 30000, 2, &t) == 0);
-    CHECK(t.asoc_max_retrans == 970);
+    CHECK(t.asoc_max_retrans == 730);
     CHECK(t.rto_max == 500 && t.hb_interval == 250);
-    /* the gateway's, TUNE_PATHS: 2 * 30000 * (17/500 + 16/200) = 6840;
-     * at failover_ms 100, 2 * 30000 * (17/50 + 16/200) = 25200 */
-    CHECK(tune_derive(1000, 30000, TUNE_PATHS, &t) == 0);
-    CHECK(t.asoc_max_retrans == 6850);
-    CHECK(tune_derive(100, 30000, TUNE_PATHS, &t) == 0);
-    CHECK(t.asoc_max_retrans == 25210);
 }
 
 static void test_floors(void)
@@ -138,9 +132,8 @@ static void test_paths_zero(void)
 }
 
 /* The backstop, for any input: never below the documented
- * 2 * outage * ((1 + paths)/rto_max + paths/200) (exact in integers), so
- * the kernel never aborts before the gateway's own outage limit; and at
- * most 65535. */
+ * 2 * outage * (1/rto_max + paths/200) (exact in integers), so the kernel
+ * never aborts before the gateway's own outage limit; and at most 65535. */
 static void test_backstop(void)
 {
     static const unsigned fo[] = {100, 101,  150,  199,  200,  250,  333,   400,   500,   750,
@@ -167,14 +160,12 @@ static void test_backstop(void)
                 CHECK(t.asoc_max_retrans <= 65535);
 
                 /* strikes within outage_ms at the documented max rate,
-                 * rounded up per source: T3 once per rto_max; on each path
-                 * the kernel's heartbeats once per 200 ms and path_probe's
-                 * once per rto_max */
+                 * rounded up per source: T3 once per rto_max, heartbeats
+                 * once per 200 ms on each path */
                 uint64_t r = t.rto_max;
-                uint64_t strikes =
-                    (1 + p) * ((outage + r - 1) / r) + p * (((uint64_t)outage + 199) / 200);
-                /* 2 * outage * ((1 + p)/r + p/200), rounded up */
-                uint64_t num = 400ull * outage * (1 + p) + 2ull * outage * p * r;
+                uint64_t strikes = (outage + r - 1) / r + p * (((uint64_t)outage + 199) / 200);
+                /* 2 * outage * (1/r + p/200), rounded up */
+                uint64_t num = 400ull * outage + 2ull * outage * p * r;
                 uint64_t den = 200ull * r;
                 uint64_t doubled = (num + den - 1) / den;
 
@@ -204,10 +195,10 @@ static void test_backstop(void)
     CHECK(t.rto_min == UINT_MAX / 4);
     CHECK(t.rto_min <= t.rto_max);
     CHECK(t.sack_delay == 200);
-    /* just below and just above the cap: 2 * o * (2/500 + 1/200) = o * 0.018 */
-    CHECK(tune_derive(1000, 3000000, 1, &t) == 0);
-    CHECK(t.asoc_max_retrans == 54010);
+    /* just below and just above the cap: 2 * o * (1/500 + 1/200) = o * 0.014 */
     CHECK(tune_derive(1000, 4000000, 1, &t) == 0);
+    CHECK(t.asoc_max_retrans == 56010);
+    CHECK(tune_derive(1000, 5000000, 1, &t) == 0);
     CHECK(t.asoc_max_retrans == 65535);
 }
 
