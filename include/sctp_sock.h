@@ -64,8 +64,12 @@ int sock_keep_bundle_room(int fd, const char **what);
  * and the peer's receive window now. */
 int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd);
 
-/* From SCTP_STATUS: DATA chunks not yet acknowledged, sent or not. */
-int sock_in_flight(int fd, unsigned *chunks);
+/* Bytes the kernel holds in DATA chunks, sent or not, until they are
+ * acknowledged (SO_MEMINFO's queued bytes: SCTP charges each chunk until
+ * its SACK frees it): 0 when all that was handed to it is acknowledged, or
+ * -errno. SCTP_STATUS's unackdata is no measure of it: it changes only
+ * when a SACK comes. */
+int sock_unacked(int fd);
 
 /* The length of the first message or notification waiting to be read (0:
  * none), or -errno. */

@@ -652,6 +652,15 @@ static void assoc_check_stalled(assoc_t *a)
             flow_check_stalled(a->flows[sid]);
 }
 
+/* The KEEP's SENDER_DRY measures a round trip only if no other can come
+ * first: nothing is in flight (no event to come for earlier data) and
+ * nothing waits to be read (no earlier event read late: the sample would
+ * be about 0 and pin the least round trip there, pace_bound). */
+static int assoc_quiet(assoc_t *a)
+{
+    return sock_unacked(a->fd) == 0 && sock_unread(a->fd) == 0;
+}
+
 /* The kernel halves an idle path's congestion window, and lowers its
  * slow-start threshold to match, each heartbeat interval (RFC 4960 7.2.1):
  * with the short intervals fast failover needs (125 ms for failover_ms =
@@ -662,17 +671,6 @@ static void assoc_check_stalled(assoc_t *a)
  * by a retransmission timeout, sooner than by heartbeats. The peer is asked
  * to acknowledge at once: a lone KEEP would otherwise wait out its SACK
  * delay, and the round trip measured on it would be that much too long. */
-/* The KEEP's SENDER_DRY measures a round trip only if no other can come
- * first: nothing is in flight (no event to come for earlier data) and
- * nothing waits to be read (no earlier event read late: the sample would
- * be about 0 and pin the least round trip there, pace_bound). */
-static int assoc_quiet(assoc_t *a)
-{
-    unsigned n;
-
-    return sock_in_flight(a->fd, &n) == 0 && n == 0 && sock_unread(a->fd) == 0;
-}
-
 static void on_warm(uv_timer_t *t)
 {
     assoc_t *a = t->data;
@@ -708,8 +706,7 @@ static void assoc_allow_flows(assoc_t *a, const char *how)
  * that read is. */
 static void assoc_on_dry(assoc_t *a)
 {
-    unsigned n;
-    int dry = sock_in_flight(a->fd, &n) == 0 && n == 0;
+    int dry = sock_unacked(a->fd) == 0;
 
     a->dry_at = uv_now(a->gw->loop);
     a->dry_seq = dry ? a->sent_seq : a->empty_seq > a->dry_seq ? a->empty_seq : a->dry_seq;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/utsname.h>
+#include <linux/sock_diag.h>
 #include <linux/sockios.h>
 #include <netinet/sctp.h>
 
@@ -358,15 +359,15 @@ int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd)
     return 0;
 }
 
-int sock_in_flight(int fd, unsigned *chunks)
+int sock_unacked(int fd)
 {
-    struct sctp_status st;
-    int r = sock_status(fd, &st);
+    uint32_t mem[SK_MEMINFO_VARS];
+    socklen_t len = sizeof(mem);
 
-    if (r < 0)
-        return r;
-    *chunks = st.sstat_unackdata + st.sstat_penddata;
-    return 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0)
+        return ERR;
+    return len > SK_MEMINFO_WMEM_QUEUED * sizeof(mem[0]) ? (int)mem[SK_MEMINFO_WMEM_QUEUED]
+                                                         : -EINVAL;
 }
 
 int sock_unread(int fd)
