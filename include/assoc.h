@@ -59,6 +59,7 @@ typedef struct assoc {
     int keyed;                         /* seal holds keys: messages are sealed and opened */
     outmsg_t *next;                    /* taken from a queue (and sealed) but not yet sent */
     int next_flow;                     /* next came from a flow's queue: its DATA or FIN */
+    int telling;                       /* the last ERROR is queued: no flow's message follows */
     uint64_t rekeyed_at;               /* loop time of the last rekey (or READY) */
     uint64_t stalls_at;                /* loop time stalled flows were last checked */
     uint64_t rekey_started;            /* when the rekey under way began (0: none) */

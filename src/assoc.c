@@ -84,8 +84,10 @@ _Static_assert(WIRE_SEAL_MAX <= PACE_MSG_OVERHEAD, "pace's floor must take a sea
 
 /* How an association ends: an ABORT when the peer is gone or stuck, a
  * graceful close otherwise, preceded by an ERROR when this end gives up so
- * the peer can log why. */
-typedef enum { END_ABORT, END_CLOSE, END_TELL } assoc_end_t;
+ * the peer can log why (TELL), or after the peer's ERROR (TOLD: it stopped
+ * reading there). Only a graceful shutdown (CLOSE) delivers all that the
+ * kernel holds. */
+typedef enum { END_ABORT, END_CLOSE, END_TELL, END_TOLD } assoc_end_t;
 
 static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end_t how);
 static void assoc_rekey_check(assoc_t *a);
@@ -246,6 +248,8 @@ static outmsg_t *assoc_next(assoc_t *a, size_t *budget)
         return a->next;
     if (a->urgent.head)
         q = &a->urgent;
+    else if (a->telling)
+        return NULL; /* the peer stops reading at the ERROR */
     else
         q = *budget ? fairq_next(&a->fairq) : assoc_fresh_small(a);
     if (!q)
@@ -413,6 +417,8 @@ int assoc_has_room(const assoc_t *a, const msgq_t *q)
 static void assoc_submit(assoc_t *a, msgq_t *q, outmsg_t *m)
 {
     if (a->state == ASSOC_CLOSED || a->dead) {
+        if (q) /* a flow's DATA or FIN, never to leave (assoc_flow_lost) */
+            container_of(q, flow_t, sendq)->sent_seq = UINT64_MAX;
         free(m);
         return;
     }
@@ -884,7 +890,7 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
          * ERROR is handled first, as it was sent, so that a flow whose last
          * bytes and FIN are there finishes instead of being reset. */
         assoc_inbox_run(a, SIZE_MAX);
-        assoc_teardown(a, m->u.reason.code, buf, END_CLOSE);
+        assoc_teardown(a, m->u.reason.code, buf, END_TOLD);
         return;
     }
     assoc_log(a, LOG_WARN, "unexpected %s on stream 0; ignored", wire_type_name(m->type));
@@ -1216,7 +1222,11 @@ static void assoc_read_some(assoc_t *a)
         at = reasm_room(&a->rx, &room);
         n = sock_recv(a->fd, at, room, &info);
         if (n == -EAGAIN) {
-            a->empty_seq = a->sent_seq;
+            /* While a message is partly read the kernel may park
+             * notifications aside (its partial delivery): then nothing
+             * proves none waits. */
+            if (a->rx.held == 0)
+                a->empty_seq = a->sent_seq;
             return;
         }
         if (n == 0) {
@@ -1417,20 +1427,19 @@ static void assoc_free_queue(assoc_t *a)
 
 /* Whether some of f's own DATA or FIN never reached the peer: taken from
  * its queue but refused by a full socket or by the association ending,
- * or, when the association ends in an abort (which throws away what the
- * kernel holds), handed to the kernel after the last point all was
- * acknowledged. A WINDOW (urgent, with the flow's sid) is not the
- * endpoint's. */
-static int assoc_flow_lost(const assoc_t *a, const flow_t *f, int aborted)
+ * or, unless the end is graceful (`unsure`), handed to the kernel after
+ * the last point all was acknowledged. A WINDOW (urgent, with the flow's
+ * sid) is not the endpoint's. */
+static int assoc_flow_lost(const assoc_t *a, const flow_t *f, int unsure)
 {
     if ((a->next && a->next_flow && a->next->sid == f->sid) || f->sent_seq == UINT64_MAX)
         return 1;
-    return aborted && f->sent_seq > a->dry_seq;
+    return unsure && f->sent_seq > a->dry_seq;
 }
 
 /* Resets every flow on the association; returns how many were still open
  * (the others, ended already, waited only for the peer's last word). */
-static size_t assoc_detach_flows(assoc_t *a, const char *why, int aborted)
+static size_t assoc_detach_flows(assoc_t *a, const char *why, int unsure)
 {
     size_t count = 0;
 
@@ -1439,7 +1448,7 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why, int aborted)
         if (!f)
             continue;
         a->flows[sid] = NULL;
-        count += (size_t)flow_detach(f, assoc_flow_lost(a, f, aborted), why);
+        count += (size_t)flow_detach(f, assoc_flow_lost(a, f, unsure), why);
     }
     a->n_flows = a->n_ending = 0;
     return count;
@@ -1529,6 +1538,7 @@ static void assoc_tell(assoc_t *a, uint16_t code, const char *reason)
 
     err.u.reason.code = code;
     snprintf(err.u.reason.text, sizeof(err.u.reason.text), "%.255s", reason);
+    a->telling = 1;
     assoc_send_msg(a, &err);
     (void)sock_set_sndbuf(a->fd, a->pace.sndbuf + TELL_ROOM + (a->next ? 2 * a->next->len : 0));
     a->kernel_full = 0;
@@ -1560,7 +1570,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
         assoc_tell(a, code, reason);
     a->state = ASSOC_CLOSED;
     assoc_peer_errors_end(a);
-    flows = assoc_detach_flows(a, reason, how == END_ABORT);
+    flows = assoc_detach_flows(a, reason, how != END_CLOSE);
     assoc_log(a, level, "closed: %s; %zu flow%s reset%s", reason, flows, flows == 1 ? "" : "s",
               streak);
     assoc_free_queue(a);
