@@ -37,9 +37,10 @@ enum {
 };
 
 /* Client side: the control socket to ask when none is named: the only
- * socket in `dir` (each gateway names its own after its name key), or
- * dir/sctpgw.sock when there is none. With several it says which on stderr
- * and returns -1. */
+ * socket in `dir` a gateway listens on (each names its own after its name
+ * key), else a stale one (the request then says nothing answers), else
+ * dir/sctpgw.sock. With several live ones it names them on stderr and
+ * returns -1. */
 int ctl_find_socket(const char *dir, char *out, size_t len);
 
 /* Client side: sends one request to the gateway at `path`, writes the body

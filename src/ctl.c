@@ -40,10 +40,29 @@ static int ctl_unreachable(const char *path, int err)
     return CTL_EXIT_UNREACHABLE;
 }
 
+/* A socket file nobody listens on: left by a gateway that died, or by
+ * one renamed (the folder outlives them). The connect does not wait: a
+ * full backlog is a live gateway. */
+static int ctl_stale(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), stale;
+
+    if (fd < 0 || strlen(path) >= sizeof(sun.sun_path)) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    stale = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 && errno == ECONNREFUSED;
+    close(fd);
+    return stale;
+}
+
 int ctl_find_socket(const char *dir, char *out, size_t len)
 {
     char path[512], names[256] = "";
-    size_t n = 0, used = 0;
+    size_t n = 0, used = 0, stale = 0;
     struct dirent *e;
     struct stat st;
     DIR *d = opendir(dir);
@@ -53,6 +72,11 @@ int ctl_find_socket(const char *dir, char *out, size_t len)
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
         if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode))
             continue;
+        if (ctl_stale(path)) {
+            if (n == 0 && !stale++) /* while none is live: it will say why */
+                snprintf(out, len, "%s", path);
+            continue;
+        }
         if (n++ == 0)
             snprintf(out, len, "%s", path);
         if (used < sizeof(names))

@@ -678,9 +678,9 @@ static void test_paused_stdout(void)
     stub_flows = 0;
 }
 
-/* With no -s or -c, the client asks the only socket in the folder (a
- * gateway's is named after it), the default name when there is none, and
- * refuses to guess among several. */
+/* With no -s or -c, the client asks the only socket in the folder a
+ * gateway listens on (each is named after its gateway), else a stale one,
+ * else the default name, and refuses to guess among several live ones. */
 static void test_find_socket(void)
 {
     char dir[64], path[128], a[128], b[128], got[256];
@@ -693,12 +693,18 @@ static void test_find_socket(void)
     CHECK_STR(got, path);
     snprintf(a, sizeof(a), "%s/site-a.sock", dir);
     snprintf(b, sizeof(b), "%s/site-b.sock", dir);
-    fa = bind_at(a);
+    fa = bind_at(a); /* bound, not listening: left by a gateway that died */
     CHECK(close(open(b, O_CREAT | O_WRONLY, 0600)) == 0); /* a file, not a socket */
+    CHECK(ctl_find_socket(dir, got, sizeof(got)) == 0);
+    CHECK_STR(got, a); /* the stale one, which will say nothing answers */
+    CHECK(listen(fa, 1) == 0);
     CHECK(ctl_find_socket(dir, got, sizeof(got)) == 0);
     CHECK_STR(got, a);
     CHECK(unlink(b) == 0);
-    fb = bind_at(b);
+    fb = bind_at(b); /* stale beside a live one */
+    CHECK(ctl_find_socket(dir, got, sizeof(got)) == 0);
+    CHECK_STR(got, a);
+    CHECK(listen(fb, 1) == 0);
     CHECK(ctl_find_socket(dir, got, sizeof(got)) == -1);
     close(fa);
     close(fb);
