@@ -40,23 +40,42 @@ static int ctl_unreachable(const char *path, int err)
     return CTL_EXIT_UNREACHABLE;
 }
 
+/* A connected socket, or -1 with errno; `flags` as socket()'s type
+ * (SOCK_NONBLOCK: a full backlog fails with EAGAIN at once). */
+static int ctl_connect(const char *path, int flags)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct timeval tv = {.tv_sec = CTL_WAIT_S};
+    int fd;
+
+    if (strlen(path) >= sizeof(sun.sun_path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(sun.sun_path, path, strlen(path) + 1);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0)) < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 /* A socket file nobody listens on: left by a gateway that died, or by
  * one renamed (the folder outlives them). The connect does not wait: a
  * full backlog is a live gateway. */
 static int ctl_stale(const char *path)
 {
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), stale;
+    int fd = ctl_connect(path, SOCK_NONBLOCK);
 
-    if (fd < 0 || strlen(path) >= sizeof(sun.sun_path)) {
-        if (fd >= 0)
-            close(fd);
-        return 0;
-    }
-    memcpy(sun.sun_path, path, strlen(path) + 1);
-    stale = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 && errno == ECONNREFUSED;
-    close(fd);
-    return stale;
+    if (fd >= 0)
+        close(fd);
+    return fd < 0 && errno == ECONNREFUSED;
 }
 
 int ctl_find_socket(const char *dir, char *out, size_t len)
@@ -90,30 +109,6 @@ int ctl_find_socket(const char *dir, char *out, size_t len)
     fprintf(stderr, "sctpgw: %zu control sockets in %s (%s): name one with -s SOCKET or -c FILE\n",
             n, dir, names);
     return -1;
-}
-
-static int ctl_connect(const char *path)
-{
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    struct timeval tv = {.tv_sec = CTL_WAIT_S};
-    int fd;
-
-    if (strlen(path) >= sizeof(sun.sun_path)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(sun.sun_path, path, strlen(path) + 1);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
 }
 
 /* read(), again after a signal. */
@@ -227,7 +222,7 @@ int ctl_request(const char *path, const char *request)
         fprintf(stderr, "sctpgw: request too long\n");
         return CTL_EXIT_USAGE;
     }
-    if ((fd = ctl_connect(path)) < 0)
+    if ((fd = ctl_connect(path, 0)) < 0)
         return ctl_unreachable(path, errno);
     /* MSG_NOSIGNAL: a gateway that closes first (it turns away a client
      * over its limit, or stops) is an error to explain, not SIGPIPE. */
