@@ -3,6 +3,7 @@
  * what waits to be read. Any socket family answers them alike. */
 #include "sctp_sock.h"
 #include "check.h"
+#include "rlimits.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,27 +14,17 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
-static unsigned sysctl_value(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    unsigned v = 0;
-
-    CHECK(f && fscanf(f, "%u", &v) == 1);
-    if (f)
-        fclose(f);
-    return v;
-}
-
 /* A small buffer is given whole. Past the caps, a process without
  * CAP_NET_ADMIN (here a child turned into nobody, when run as root) gets
  * the smaller cap: what the start's warning reports. */
 static void test_buffer_granted(void)
 {
-    unsigned cap = sysctl_value("/proc/sys/net/core/wmem_max");
-    unsigned rcap = sysctl_value("/proc/sys/net/core/rmem_max");
+    unsigned cap = 0, rcap = 0;
     int fd = socket(AF_INET, SOCK_DGRAM, 0), status = -1;
     pid_t pid;
 
+    CHECK(rlimits_sysctl("net.core.wmem_max", &cap) == 0);
+    CHECK(rlimits_sysctl("net.core.rmem_max", &rcap) == 0);
     cap = rcap < cap ? rcap : cap;
     CHECK(fd >= 0 && cap >= 4096);
     if (cap > 0x3fffffff) { /* doubled, past what the kernel can count */
