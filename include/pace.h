@@ -6,14 +6,17 @@
  * has received but not yet read, is a byte a quiet flow's next message
  * waits behind: they leave in the order they came. The flows' own queues,
  * served fairly, are where waiting should happen. So:
- *   - the buffer grows (+1/4 a tick) while the socket was full and the
- *     kernel had at most a message unsent: the buffer held sending back;
- *   - it shrinks (-1/8) while more than four messages wait unsent: the
- *     congestion or receive window is the limit, the rest only waits;
+ *   - the buffer grows (+1/4 a tick) while the socket was full: the
+ *     buffer held sending back. The kernel gives no count of the data it
+ *     holds unsent (SCTP_STATUS's penddata is the receive side's gaps, its
+ *     unackdata changes only at a SACK), so what a full socket cannot tell
+ *     apart, a buffer that limits from a window that does, the next bound
+ *     settles;
  *   - it never passes twice what the association delivered at its best
  *     recently over the least round trip seen plus PACE_SLACK_MS (a
- *     bandwidth-delay product with room to grow), less what the peer holds
- *     unread: on a lossless path the congestion window grows without end,
+ *     bandwidth-delay product with room to grow), less what is in flight
+ *     or held unread by the peer (the peer's window the kernel reports
+ *     counts both off): on a lossless path the congestion window grows without end,
  *     and without this bound the queue moves into the network and the
  *     peer's socket. With no round trip measured yet there is no bound;
  *   - it never goes below PACE_FLOOR_MSGS of the messages flows send now
@@ -77,8 +80,7 @@ typedef struct pace {
 typedef struct pace_tick {
     uint64_t elapsed_ms; /* since the previous tick */
     uint64_t sent;       /* bytes handed to the kernel since then */
-    unsigned pending;    /* bytes waiting unsent in the kernel */
-    uint32_t rwnd;       /* the peer's receive window now */
+    uint32_t rwnd;       /* the peer's receive window now, less what is in flight */
     int hit;             /* the socket refused a message since then */
     int contended;       /* ... while another flow's message waited */
 } pace_tick_t;

@@ -60,9 +60,9 @@ int sock_set_sndbuf(int fd, unsigned bytes);
  * that failed. */
 int sock_keep_bundle_room(int fd, const char **what);
 
-/* From SCTP_STATUS: DATA chunks waiting unsent in the kernel (penddata)
- * and the peer's receive window now. */
-int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd);
+/* From SCTP_STATUS: the peer's receive window now, less what is in flight
+ * to it. */
+int sock_peer_rwnd(int fd, uint32_t *peer_rwnd);
 
 /* Bytes the kernel holds in DATA chunks, sent or not, until they are
  * acknowledged (SO_MEMINFO's queued bytes: SCTP charges each chunk until

@@ -57,11 +57,8 @@
 #define BUNDLE_MSG_MAX    512u  /* bytes: a larger message is not held */
 #define BUNDLE_CHUNK_COST 2048u /* send buffer counted per held message */
 /* The kernel's share and the flows' message size (assoc_pace, pace.h) are
- * decided every SNDBUF_TICK_MS while data flows; the kernel's count of
- * unsent chunks is turned into bytes at SNDBUF_CHUNK_BYTES each (a chunk
- * carries at most a path MTU). */
-#define SNDBUF_TICK_MS     20u
-#define SNDBUF_CHUNK_BYTES 1024u
+ * decided every SNDBUF_TICK_MS while data flows. */
+#define SNDBUF_TICK_MS 20u
 _Static_assert(WIRE_SEAL_MAX <= PACE_MSG_OVERHEAD, "pace's floor must take a sealed message");
 /* Without I-DATA, DATA messages are kept to 8 KiB, well under the
  * protocol's 64 KiB: the kernel then neither switches streams inside a
@@ -183,11 +180,10 @@ static void assoc_pace(assoc_t *a)
                      .sent = a->sent_since,
                      .hit = a->sndbuf_hit,
                      .contended = a->contended};
-    unsigned before = a->pace.sndbuf, pending;
+    unsigned before = a->pace.sndbuf;
 
-    if (t.elapsed_ms < SNDBUF_TICK_MS || sock_backlog(a->fd, &pending, &t.rwnd) < 0)
+    if (t.elapsed_ms < SNDBUF_TICK_MS || sock_peer_rwnd(a->fd, &t.rwnd) < 0)
         return;
-    t.pending = pending * SNDBUF_CHUNK_BYTES;
     a->paced_at = now;
     a->sent_since = 0;
     a->sndbuf_hit = a->contended = 0;

@@ -36,13 +36,14 @@ void pace_rtt(pace_t *p, uint64_t now_ms, uint32_t rtt_ms)
     }
 }
 
-/* Twice the delivery rate over the round trip, less what the peer holds. */
+/* Twice the delivery rate over the round trip, less what is in flight or
+ * held by the peer. */
 static uint64_t pace_bound(const pace_t *p, uint32_t rwnd)
 {
-    uint64_t unread = p->rwnd_max > rwnd ? p->rwnd_max - rwnd : 0;
+    uint64_t held = p->rwnd_max > rwnd ? p->rwnd_max - rwnd : 0;
     uint64_t bdp = 2 * p->rate * (p->rtt_ms + PACE_SLACK_MS) / 1000;
 
-    return bdp > unread ? bdp - unread : 0;
+    return bdp > held ? bdp - held : 0;
 }
 
 /* The flows' message size for the next tick (pace.h). */
@@ -68,9 +69,7 @@ unsigned pace_tick(pace_t *p, const pace_tick_t *t)
     p->msg = pace_msg(p, t);
     p->contended = t->contended;
     p->low = pace_floor(p);
-    if (t->pending > 4 * p->msg_max)
-        want -= want / 8;
-    else if (t->hit && t->pending <= p->msg_max)
+    if (t->hit)
         want += want / 4;
     if (p->rtt_ms && p->rate) {
         uint64_t bound = pace_bound(p, t->rwnd);

@@ -347,14 +347,13 @@ int sock_keep_bundle_room(int fd, const char **what)
     return r;
 }
 
-int sock_backlog(int fd, unsigned *pending, uint32_t *peer_rwnd)
+int sock_peer_rwnd(int fd, uint32_t *peer_rwnd)
 {
     struct sctp_status st;
     int r = sock_status(fd, &st);
 
     if (r < 0)
         return r;
-    *pending = st.sstat_penddata;
     *peer_rwnd = st.sstat_rwnd;
     return 0;
 }

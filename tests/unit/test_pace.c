@@ -1,6 +1,6 @@
-/* Sizing the kernel's share: growth while the buffer limits, shrinking
- * while the window limits, the bandwidth-delay bound, what the peer holds
- * unread, and the least round trip; and the flows' message size. */
+/* Sizing the kernel's share: growth while the buffer limits, the
+ * bandwidth-delay bound, what is in flight or unread at the peer, and the
+ * least round trip; and the flows' message size. */
 #include "pace.h"
 #include "check.h"
 
@@ -9,9 +9,9 @@
 #define LOW     (PACE_FLOOR_MSGS * MSG) /* the floor while messages are the largest */
 #define HIGH    (4u * 1024u * 1024u)
 
-static pace_tick_t tick(uint64_t sent, unsigned pending, uint32_t rwnd, int hit)
+static pace_tick_t tick(uint64_t sent, uint32_t rwnd, int hit)
 {
-    pace_tick_t t = {.elapsed_ms = 20, .sent = sent, .pending = pending, .rwnd = rwnd, .hit = hit};
+    pace_tick_t t = {.elapsed_ms = 20, .sent = sent, .rwnd = rwnd, .hit = hit};
 
     return t;
 }
@@ -19,7 +19,7 @@ static pace_tick_t tick(uint64_t sent, unsigned pending, uint32_t rwnd, int hit)
 static void test_grows_while_the_buffer_limits(void)
 {
     pace_t p;
-    pace_tick_t t = tick(1000000, 0, HIGH, 1);
+    pace_tick_t t = tick(1000000, HIGH, 1);
     unsigned prev;
 
     pace_init(&p, HIGH, MSG_MIN, MSG);
@@ -31,33 +31,32 @@ static void test_grows_while_the_buffer_limits(void)
         pace_tick(&p, &t);
     CHECK(p.sndbuf == HIGH); /* no round trip measured: no bound */
     /* not full: stays */
-    t = tick(1000000, 0, HIGH, 0);
+    t = tick(1000000, HIGH, 0);
     CHECK(pace_tick(&p, &t) == HIGH);
 }
 
-static void test_shrinks_while_the_window_limits(void)
+/* A window that limits fills the socket as a small buffer does: the bound
+ * brings the buffer back down once a round trip is known. */
+static void test_bound_takes_back_growth(void)
 {
     pace_t p;
-    pace_tick_t t = tick(1000000, 0, HIGH, 1);
+    pace_tick_t t = tick(1000000, HIGH, 1);
+    uint64_t bound = 2ull * 50000000 * (20 + PACE_SLACK_MS) / 1000;
 
     pace_init(&p, HIGH, MSG_MIN, MSG);
     for (int i = 0; i < 60; i++)
         pace_tick(&p, &t);
-    t = tick(1000000, 5 * MSG, HIGH, 1);
-    CHECK(pace_tick(&p, &t) == HIGH - HIGH / 8);
-    for (int i = 0; i < 200; i++)
-        pace_tick(&p, &t);
-    CHECK(p.sndbuf == LOW);
-    /* a few chunks unsent: neither way */
-    t = tick(1000000, 2 * MSG, HIGH, 1);
-    CHECK(pace_tick(&p, &t) == LOW);
+    CHECK(p.sndbuf == HIGH);
+    pace_rtt(&p, 1000, 20);
+    CHECK(pace_tick(&p, &t) == bound);
+    CHECK(pace_tick(&p, &t) == bound); /* full again: held at the bound */
 }
 
 /* 40 MB/s over a 10 ms round trip: at most 2 x 40 MB/s x 15 ms. */
 static void test_bandwidth_delay_bound(void)
 {
     pace_t p;
-    pace_tick_t t = tick(800000, 0, HIGH, 1);
+    pace_tick_t t = tick(800000, HIGH, 1);
     uint64_t bound = 2ull * 40000000 * (10 + PACE_SLACK_MS) / 1000;
 
     pace_init(&p, HIGH, MSG_MIN, MSG);
@@ -66,12 +65,12 @@ static void test_bandwidth_delay_bound(void)
         pace_tick(&p, &t);
     CHECK(p.rate == 40000000);
     CHECK(p.sndbuf == bound);
-    /* what the peer holds unread (its window below the largest it
+    /* what is in flight or unread at the peer (its window below the largest it
      * advertised) comes off the bound */
-    t = tick(800000, 0, HIGH - 100000, 1);
+    t = tick(800000, HIGH - 100000, 1);
     CHECK(pace_tick(&p, &t) == bound - 100000);
     /* never below the floor */
-    t = tick(800000, 0, 1000, 1);
+    t = tick(800000, 1000, 1);
     CHECK(pace_tick(&p, &t) == LOW);
 }
 
@@ -79,7 +78,7 @@ static void test_bandwidth_delay_bound(void)
 static void test_rate_filter(void)
 {
     pace_t p;
-    pace_tick_t fast = tick(200000, 0, HIGH, 0), idle = tick(0, 0, HIGH, 0);
+    pace_tick_t fast = tick(200000, HIGH, 0), idle = tick(0, HIGH, 0);
 
     pace_init(&p, HIGH, MSG_MIN, MSG);
     pace_tick(&p, &fast);
@@ -96,7 +95,7 @@ static void test_rate_filter(void)
 static void test_message_size(void)
 {
     pace_t p;
-    pace_tick_t t = tick(25000, 0, HIGH, 1);
+    pace_tick_t t = tick(25000, HIGH, 1);
 
     pace_init(&p, HIGH, MSG_MIN, MSG);
     t.contended = 1;
@@ -129,7 +128,7 @@ static void test_message_size(void)
     pace_tick(&p, &t);
     CHECK(p.msg == MSG);
     /* fast and contended: capped at msg_max */
-    t = tick(1000000, 0, HIGH, 1);
+    t = tick(1000000, HIGH, 1);
     t.contended = 1;
     pace_tick(&p, &t);
     CHECK(p.msg == MSG);
@@ -162,7 +161,7 @@ static void test_least_round_trip(void)
 int main(void)
 {
     test_grows_while_the_buffer_limits();
-    test_shrinks_while_the_window_limits();
+    test_bound_takes_back_growth();
     test_bandwidth_delay_bound();
     test_rate_filter();
     test_message_size();
