@@ -112,6 +112,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sock_diag.h>
 #include <getopt.h>
 #include <netinet/in.h>
 #include <netinet/sctp.h>
@@ -918,17 +919,19 @@ static void conn_dial(run_t *rn, conn_t *c, const opts_t *o, int ep)
     epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
-/* Waits until the peer's kernel has acknowledged all we sent (2 s at most). */
+/* Waits until the peer's kernel has acknowledged all we sent (2 s at most):
+ * the kernel charges a DATA chunk to the socket until its SACK frees it
+ * (SCTP_STATUS's unackdata changes only at a SACK, so it reads 0 before the
+ * first one). */
 static void wait_acked(int fd)
 {
-    struct sctp_status st;
+    uint32_t mem[SK_MEMINFO_VARS];
     socklen_t len;
 
     for (int i = 0; i < 200; i++) {
-        memset(&st, 0, sizeof(st));
-        len = sizeof(st);
-        if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0 ||
-            (st.sstat_unackdata == 0 && st.sstat_penddata == 0))
+        len = sizeof(mem);
+        if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) < 0 ||
+            len <= SK_MEMINFO_WMEM_QUEUED * sizeof(mem[0]) || mem[SK_MEMINFO_WMEM_QUEUED] == 0)
             return;
         usleep(10000);
     }
