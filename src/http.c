@@ -144,6 +144,8 @@ http_route_t http_route(const char *buf, size_t len, const char *path)
         r.status = 400;
         return r;
     }
+    /* A HEAD answer carries no body, whatever its status (RFC 9110 9.3.2). */
+    r.head_only = l.method_len == 4 && memcmp(buf, "HEAD", 4) == 0;
     if (n >= 0 && (r.status = version_check(buf + l.version, l.version_len)))
         return r;
     f = n < 0 ? -1 : fields_check(buf, len, next);
@@ -158,8 +160,8 @@ http_route_t http_route(const char *buf, size_t len, const char *path)
         r.status = 404;
     else if (l.method_len == 3 && memcmp(buf, "GET", 3) == 0)
         r.status = 200;
-    else if (l.method_len == 4 && memcmp(buf, "HEAD", 4) == 0)
-        r.status = 200, r.head_only = 1;
+    else if (r.head_only)
+        r.status = 200;
     else
         r.status = 405;
     return r;

@@ -40,6 +40,23 @@ static void test_other_paths_and_methods(void)
     CHECK(route("DELETE /other HTTP/1.1\r\n\r\n") == 404);
 }
 
+/* A HEAD answer carries no body, whatever its status. */
+static void test_head_without_body(void)
+{
+    static const char *heads[] = {"HEAD /other HTTP/1.1\r\n\r\n", "HEAD /metrics HTTP/2.0\r\n\r\n",
+                                  "HEAD /metrics HTTP/1.1\r\nbad field\r\n\r\n"};
+    static const int status[] = {404, 505, 400};
+    static const char get[] = "GET /other HTTP/1.1\r\n\r\n";
+    http_route_t r;
+
+    for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+        r = http_route(heads[i], strlen(heads[i]), "/metrics");
+        CHECK(r.status == status[i] && r.head_only == 1);
+    }
+    r = http_route(get, strlen(get), "/metrics");
+    CHECK(r.status == 404 && r.head_only == 0);
+}
+
 static void test_incomplete(void)
 {
     const char *full = "GET /metrics HTTP/1.1\r\nHost: gw\r\nAccept: */*\r\n\r\n";
@@ -133,6 +150,7 @@ int main(void)
 {
     test_served();
     test_other_paths_and_methods();
+    test_head_without_body();
     test_incomplete();
     test_garbage();
     test_too_long();
