@@ -216,6 +216,7 @@ int ctl_request(const char *path, const char *request)
 {
     char line[CONTROL_REQ_MAX];
     int fd, n, code;
+    ssize_t sent;
 
     n = snprintf(line, sizeof(line), "%s\n", request);
     if (n < 0 || (size_t)n >= sizeof(line) || strchr(request, '\n')) {
@@ -225,8 +226,10 @@ int ctl_request(const char *path, const char *request)
     if ((fd = ctl_connect(path, 0)) < 0)
         return ctl_unreachable(path, errno);
     /* MSG_NOSIGNAL: a gateway that closes first (it turns away a client
-     * over its limit, or stops) is an error to explain, not SIGPIPE. */
-    if (send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
+     * over its limit, or stops) is an error to explain, not SIGPIPE; one
+     * that turned us away may have said why before it closed. */
+    sent = send(fd, line, (size_t)n, MSG_NOSIGNAL);
+    if (sent != n && !(sent < 0 && (errno == EPIPE || errno == ECONNRESET))) {
         fprintf(stderr, "sctpgw: cannot send to the gateway at %s: %s\n", path, strerror(errno));
         close(fd);
         return CTL_EXIT_UNREACHABLE;

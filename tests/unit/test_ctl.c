@@ -17,7 +17,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-typedef enum { SERVE_ANSWER, SERVE_CLOSE } serve_t;
+typedef enum { SERVE_ANSWER, SERVE_CLOSE, SERVE_BUSY } serve_t;
 
 typedef struct {
     int listener;
@@ -40,14 +40,14 @@ static void need(int ok, const char *what)
 int __real_connect(int fd, const struct sockaddr *sa, socklen_t len);
 int __wrap_connect(int fd, const struct sockaddr *sa, socklen_t len);
 
-/* The real connect; with SERVE_CLOSE, then waits until the server has
- * accepted the connection and closed it. */
+/* The real connect; with SERVE_CLOSE or SERVE_BUSY, then waits until the
+ * server has accepted the connection (answered at once) and closed it. */
 int __wrap_connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
     char c;
     int r = __real_connect(fd, sa, len);
 
-    if (r == 0 && current && current->how == SERVE_CLOSE)
+    if (r == 0 && current && current->how != SERVE_ANSWER)
         need(read(current->closed[0], &c, 1) == 1, "wait for the server's close");
     return r;
 }
@@ -59,7 +59,9 @@ static void *serve(void *arg)
     int fd = accept(s->listener, NULL, NULL);
 
     need(fd >= 0, "accept");
-    if (s->how == SERVE_CLOSE) {
+    if (s->how != SERVE_ANSWER) {
+        if (s->how == SERVE_BUSY) /* as a gateway over its client limit */
+            need(write(fd, s->answer, strlen(s->answer)) == (ssize_t)strlen(s->answer), "answer");
         close(fd);
         need(write(s->closed[1], "x", 1) == 1, "say the server closed");
         return NULL;
@@ -133,6 +135,9 @@ static void test_closed_first(const char *path, const char *out)
 {
     signal(SIGPIPE, SIG_DFL);
     CHECK(request_to(out, path, SERVE_CLOSE, NULL) == CTL_EXIT_UNREACHABLE);
+    /* a gateway over its client limit answers "busy" at once and closes:
+     * the request cannot go out, but the answer is there to report */
+    CHECK(request_to(out, path, SERVE_BUSY, "error: busy, try again\n") == CTL_EXIT_REFUSED);
 }
 
 /* stdout that cannot take the answer: status 4, not a silent success. */
