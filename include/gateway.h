@@ -83,7 +83,7 @@ typedef struct gateway {
     uint64_t next_flow_id;
 
     uint64_t started;            /* loop time of gateway_start */
-    uint64_t unix_base;          /* Unix ms at loop time 0, read once at start (collect.c) */
+    uint64_t unix_base;          /* Unix ms at loop time 0; follows a clock step (collect.c) */
     uint64_t handshake_failures; /* associations that ended while proving the key */
     svc_stats_t *svc_stats;      /* per config service, cfg order */
     struct control *control;     /* the control socket, or NULL (control = off) */

@@ -1,9 +1,11 @@
 /* Filling a snapshot (snapshot.h) from the live gateway: its associations,
  * their paths as the kernel reports them, services and flows. Read-only
- * except for assoc_stats_read, the one reader of SCTP_GET_ASSOC_STATS. */
+ * except for assoc_stats_read, the one reader of SCTP_GET_ASSOC_STATS, and
+ * the wall clock's offset (snap_anchor). */
 #include "snapshot.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,11 @@
 typedef struct snap_clock {
     uint64_t unix_ms;   /* now, wall clock */
     uint64_t loop_ms;   /* now, loop clock */
-    uint64_t unix_base; /* Unix ms at loop time 0, as read at start */
+    uint64_t unix_base; /* Unix ms at loop time 0 (snap_anchor) */
 } snap_clock_t;
+
+/* Past this the wall clock is taken to have stepped. */
+#define SNAP_CLOCK_STEP_MS 2000u
 
 /* A loop time as Unix ms; 0 stays 0 (never). */
 static uint64_t snap_unix(const snap_clock_t *c, uint64_t loop_t)
@@ -323,6 +328,23 @@ static void snap_gateway(gateway_t *gw, const snap_clock_t *c, snapshot_t *out)
     snprintf(out->restart_needed, sizeof(out->restart_needed), "%s", gw->restart_needed);
 }
 
+/* Loop times turn into Unix ones with the offset read at start, so that
+ * they stay put from one scrape to the next (gateway_start). Once the wall
+ * clock has stepped (time set at boot, by hand, a suspend), the offset
+ * follows: uptime and every age would carry the step until a restart. */
+static void snap_anchor(gateway_t *gw, snap_clock_t *c)
+{
+    uint64_t base = c->unix_ms - c->loop_ms;
+    uint64_t step = base > gw->unix_base ? base - gw->unix_base : gw->unix_base - base;
+
+    if (step > SNAP_CLOCK_STEP_MS) {
+        log_info(&gw->log, "gw", "the wall clock moved %s by %" PRIu64 " ms: timestamps follow",
+                 base > gw->unix_base ? "forward" : "back", step);
+        gw->unix_base = base;
+    }
+    c->unix_base = gw->unix_base;
+}
+
 int gateway_snapshot(gateway_t *gw, snapshot_t *out, int with_flows)
 {
     struct timespec ts;
@@ -333,7 +355,7 @@ int gateway_snapshot(gateway_t *gw, snapshot_t *out, int with_flows)
     uv_update_time(gw->loop); /* a request may come long after the loop turn began */
     c.unix_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
     c.loop_ms = uv_now(gw->loop);
-    c.unix_base = gw->unix_base;
+    snap_anchor(gw, &c);
     snap_gateway(gw, &c, out);
     if (snap_services(gw, out) < 0 || snap_assocs(gw, &c, out) < 0 ||
         (with_flows && snap_flows(gw, &c, out) < 0)) {

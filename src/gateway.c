@@ -1265,10 +1265,11 @@ static void gateway_check_fds(gateway_t *gw)
         log_debug(&gw->log, "gw", "descriptor limit %ld: room for %u flows", limit, gw->fd_flows);
 }
 
-/* The wall clock, in ms. Read once at start: timestamps that a snapshot
- * derives from loop times then stay put from one scrape to the next (two
- * clocks read apart and cut to whole milliseconds differ by one either
- * way, and a metric's changes() would see every scrape as a change). */
+/* The wall clock, in ms. Read at start, and again by a snapshot only once
+ * the clock has stepped (collect.c): timestamps that a snapshot derives
+ * from loop times then stay put from one scrape to the next (two clocks
+ * read apart and cut to whole milliseconds differ by one either way, and a
+ * metric's changes() would see every scrape as a change). */
 static uint64_t gateway_unix_ms(void)
 {
     struct timespec ts;
