@@ -18,7 +18,8 @@ typedef struct sock_rcv {
     int notification; /* the bytes are an SCTP notification */
 } sock_rcv_t;
 
-/* A one-to-one, non-blocking, close-on-exec SCTP socket of `family`. */
+/* A one-to-one, non-blocking, close-on-exec SCTP socket of `family`; an
+ * IPv6 one takes IPv4 addresses too, whatever net.ipv6.bindv6only says. */
 int sock_open(int family);
 
 /* Applies the derived timers, buffers and stream counts to a socket before

@@ -19,9 +19,19 @@
 
 int sock_open(int family)
 {
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP);
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_SCTP), zero = 0;
 
-    return fd < 0 ? ERR : fd;
+    if (fd < 0)
+        return ERR;
+    /* An IPv6 socket carries IPv4 addresses too, whatever the
+     * net.ipv6.bindv6only sysctl says: a listener without `local` binds
+     * [::], and address lists may mix the families. */
+    if (family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0) {
+        int err = ERR;
+        close(fd);
+        return err;
+    }
+    return fd;
 }
 
 static int setopt(int fd, int level, int name, const void *val, socklen_t len)
