@@ -715,6 +715,28 @@ static int check_primary(parse_state_t *st)
                       addr_format(&cfg->primary, buf, sizeof(buf)));
 }
 
+/* A link is a pair of addresses of one family: a peer address of a family
+ * none of ours has could never carry the association (no source for it). */
+static int check_families(parse_state_t *st)
+{
+    const config_t *cfg = st->cfg;
+    char buf[ADDR_STRLEN];
+    int seen[2] = {0, 0};
+
+    if (cfg->role != ROLE_CONNECT || cfg->n_local == 0)
+        return 0;
+    for (size_t i = 0; i < cfg->n_local; i++)
+        seen[cfg->local[i].sa.sa_family == AF_INET6] = 1;
+    for (size_t i = 0; i < cfg->n_remote; i++) {
+        int v6 = cfg->remote[i].sa.sa_family == AF_INET6;
+        if (!seen[v6])
+            return parse_fail(st, key_line(st, 0, SEC_ASSOCIATION, "remote"),
+                              "remote = %s: local lists no %s address, so no link could reach it",
+                              addr_format(&cfg->remote[i], buf, sizeof(buf)), v6 ? "IPv6" : "IPv4");
+    }
+    return 0;
+}
+
 static int check_timers(parse_state_t *st)
 {
     const config_t *cfg = st->cfg;
@@ -963,7 +985,8 @@ static void port_apply(config_t *cfg)
 /* The rules that involve several keys, run once the whole file is read. */
 static int config_check(parse_state_t *st)
 {
-    if (check_role(st) < 0 || check_primary(st) < 0 || check_timers(st) < 0 || check_psk(st) < 0)
+    if (check_role(st) < 0 || check_primary(st) < 0 || check_families(st) < 0 ||
+        check_timers(st) < 0 || check_psk(st) < 0)
         return -1;
     for (size_t i = 0; i < st->cfg->n_services; i++) {
         if (check_service(st, i) < 0)

@@ -157,7 +157,7 @@ static void test_full(fixture_t *fx)
                        "\n"
                        "[association]\n"
                        "role = connect\r\n"
-                       "local = 2001:db8:1::1, [2001:db8:2::1]\n"
+                       "local = 2001:db8:1::1, [2001:db8:2::1], 10.9.0.1\n"
                        "remote = 10.1.0.2,10.2.0.2 , 10.3.0.2 ; three links\n"
                        "port = 5000\n"
                        "udp_port = 9899\n"
@@ -184,9 +184,10 @@ static void test_full(fixture_t *fx)
     CHECK_STR(cfg->name, "site-a.1_x");
     CHECK(cfg->log_level == LOG_DEBUG);
     CHECK(cfg->drain_ms == 0);
-    CHECK(cfg->n_local == 2);
+    CHECK(cfg->n_local == 3);
     CHECK_STR(fmt(&cfg->local[0], buf), "[2001:db8:1::1]:5000");
     CHECK_STR(fmt(&cfg->local[1], buf), "[2001:db8:2::1]:5000");
+    CHECK_STR(fmt(&cfg->local[2], buf), "10.9.0.1:5000");
     CHECK(cfg->n_remote == 3);
     CHECK_STR(fmt(&cfg->remote[2], buf), "10.3.0.2:5000");
     CHECK(cfg->has_primary);
@@ -494,6 +495,18 @@ static void test_role(fixture_t *fx)
                    "[gateway]\npsk_file = site.key\n[association]\nrole = listen\n"
                    "primary = 10.1.0.1\n",
                    5, "primary = 10.1.0.1: must be one of remote"));
+    /* a peer address of a family none of ours has: no link could reach it */
+    CHECK(fails_at(fx,
+                   "[gateway]\npsk_file = site.key\n[association]\nrole = connect\n"
+                   "local = 10.1.0.1, 10.2.0.1\nremote = 10.1.0.2, fd00::2\n",
+                   6, "remote = fd00::2: local lists no IPv6 address, so no link could reach it"));
+    CHECK(fails_at(fx,
+                   "[gateway]\npsk_file = site.key\n[association]\nrole = connect\n"
+                   "remote = 10.1.0.2\nlocal = fd00::1\n",
+                   5, "remote = 10.1.0.2: local lists no IPv4 address"));
+    CHECK(loads(fx, "[gateway]\npsk_file = site.key\n[association]\nrole = connect\n"
+                    "local = 10.1.0.1, fd00::1\nremote = 10.1.0.2, fd00::2\n"));
+    CHECK(loads(fx, BASE)); /* no local: every address of the host */
 }
 
 static void test_services(fixture_t *fx)
