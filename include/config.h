@@ -84,6 +84,10 @@ void config_free(config_t *cfg);
 /* Finds a service by name, or NULL. */
 const service_conf_t *config_service(const config_t *cfg, const char *name);
 
+/* The peer address the dialling end prefers: primary, or else the first of
+ * remote (where a dial starts); NULL for a listener. */
+const addr_t *config_primary(const config_t *cfg);
+
 /* Writes where a service listens or connects, as logs and status show it:
  * its address, or a back end's name and port. Returns buf. */
 const char *config_service_target(const service_conf_t *sc, char *buf, size_t len);

@@ -192,6 +192,19 @@ static void assoc_pace(assoc_t *a)
     a->fairq.quantum = a->pace.msg;
 }
 
+/* The dialling end's preferred path as the config has it now: a reload
+ * during the dial (which put the primary of its time first) may have
+ * changed or removed it. Without primary the kernel's default is remote's
+ * first, and a remote list changed meanwhile may not hold it: no word. */
+static void assoc_prefer(assoc_t *a, const config_t *cfg)
+{
+    const addr_t *primary = config_primary(cfg);
+    int r;
+
+    if (a->initiator && primary && (r = sock_set_primary(a->fd, primary)) < 0 && cfg->has_primary)
+        assoc_log(a, LOG_WARN, "cannot set the primary path: %s", strerror(-r));
+}
+
 /* A flow's queue went below its limit, or empty. */
 static void assoc_on_flow_sent(assoc_t *a, msgq_t *q)
 {
@@ -595,8 +608,7 @@ static void assoc_established(assoc_t *a)
         return;
     }
     path_start(a);
-    if (cfg->has_primary && a->initiator && (r = sock_set_primary(a->fd, &cfg->primary)) < 0)
-        assoc_log(a, LOG_WARN, "cannot set the primary path: %s", strerror(-r));
+    assoc_prefer(a, cfg);
     path_keep(a);
     if (cfg->encryption && (r = sock_peer_auth(a->fd)) != 1) {
         assoc_close(a, WIRE_E_MISMATCH,

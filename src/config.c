@@ -1088,6 +1088,13 @@ const service_conf_t *config_service(const config_t *cfg, const char *name)
     return NULL;
 }
 
+const addr_t *config_primary(const config_t *cfg)
+{
+    if (cfg->has_primary)
+        return &cfg->primary;
+    return cfg->n_remote ? &cfg->remote[0] : NULL;
+}
+
 const char *config_service_target(const service_conf_t *sc, char *buf, size_t len)
 {
     if (sc->is_name)

@@ -907,10 +907,10 @@ static void reload_listen_socket(gateway_t *gw, const config_t *next)
  * remote (where the dial starts, dial_targets), not whatever was set last. */
 static void reload_primary(gateway_t *gw, const config_t *next)
 {
-    const addr_t *primary = next->has_primary ? &next->primary : &next->remote[0];
+    const addr_t *primary = config_primary(next);
     list_t *pos;
 
-    if (!next->has_primary && next->n_remote == 0)
+    if (!primary)
         return;
     for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
         assoc_t *a = container_of(pos, assoc_t, node);

@@ -507,6 +507,11 @@ static void test_role(fixture_t *fx)
     CHECK(loads(fx, "[gateway]\npsk_file = site.key\n[association]\nrole = connect\n"
                     "local = 10.1.0.1, fd00::1\nremote = 10.1.0.2, fd00::2\n"));
     CHECK(loads(fx, BASE)); /* no local: every address of the host */
+    /* the preferred peer address: primary, else remote's first */
+    CHECK(config_primary(fx->cfg) == &fx->cfg->remote[0]);
+    CHECK(loads(fx, BASE "primary = 10.2.0.2\n") && config_primary(fx->cfg) == &fx->cfg->primary);
+    CHECK(loads(fx, "[gateway]\npsk_file = site.key\n[association]\nrole = listen\n") &&
+          config_primary(fx->cfg) == NULL);
 }
 
 static void test_services(fixture_t *fx)
