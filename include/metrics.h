@@ -5,8 +5,10 @@
  *
  * Bounds, so that a scraper or a stranger on the port costs little and
  * cannot stall the gateway: a request head of at most HTTP_HEAD_MAX bytes
- * (431 past it), METRICS_CLIENTS_MAX clients at once (more are reset at
- * accept), METRICS_REQUEST_MS to send the head (then 408), and
+ * (431 past it), METRICS_CLIENTS_MAX clients at once (past that a
+ * newcomer closes the oldest that is answered or has not sent its request,
+ * and is reset at accept only while all are being answered),
+ * METRICS_REQUEST_MS to send the head (then 408), and
  * METRICS_WRITE_MS for the whole answer to be taken by a client that reads
  * slowly; the answer is written once, reading stops while it is, and the
  * connection closes after it (Connection: close). */
@@ -32,7 +34,7 @@ typedef struct metrics {
     acceptor_t listener; /* the listening socket (acceptor.h) */
     list_t clients;      /* metrics_client_t, in accept order */
     size_t n_clients;    /* clients in the list */
-    episode_t refusing;  /* clients reset because METRICS_CLIENTS_MAX were there */
+    episode_t refusing;  /* clients reset: METRICS_CLIENTS_MAX were being answered */
     uint64_t served;     /* requests answered, any status */
 } metrics_t;
 

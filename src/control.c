@@ -24,7 +24,7 @@
 #include "rlimits.h"
 #include "snapshot.h"
 
-#define CTL_CLIENTS_MAX 16 /* clients served at once; more are closed at once */
+#define CTL_CLIENTS_MAX 16 /* clients served at once; past it the oldest silent one goes */
 #ifndef CTL_DEADLINE_MS
 #define CTL_DEADLINE_MS 5000 /* to send the request, from the accept */
 #endif
@@ -328,7 +328,7 @@ static void ctl_peer_cred(ctl_client_t *cl, int fd)
     }
 }
 
-/* Over CTL_CLIENTS_MAX, or with no memory for it, a client is told so
+/* Over CTL_CLIENTS_MAX being answered, or with no memory for it, a client is told so
  * and closed at once rather than left waiting in the backlog: an operator
  * locked out by others holding the socket reads why, and so does the log,
  * once an episode. */
@@ -342,6 +342,21 @@ static void ctl_turn_away(control_t *c, int fd, const char *why)
     close(fd);
 }
 
+/* At the limit, the client that makes room: the oldest that has not asked
+ * yet. So clients that connect and say nothing cannot lock an operator out;
+ * only clients being answered do. */
+static ctl_client_t *ctl_evictee(control_t *c)
+{
+    list_t *pos;
+
+    for (pos = c->clients.next; pos != &c->clients; pos = pos->next) {
+        ctl_client_t *cl = container_of(pos, ctl_client_t, node);
+        if (!cl->answer)
+            return cl;
+    }
+    return NULL;
+}
+
 static void on_client(acceptor_t *ac, int fd)
 {
     control_t *c = container_of(ac, control_t, server);
@@ -350,8 +365,13 @@ static void on_client(acceptor_t *ac, int fd)
     unsigned long n;
 
     if (c->n_clients >= CTL_CLIENTS_MAX) {
-        ctl_turn_away(c, fd, "as many clients as it serves at once are connected");
-        return;
+        if (!(cl = ctl_evictee(c))) {
+            ctl_turn_away(c, fd, "as many clients as it serves at once are being answered");
+            return;
+        }
+        log_debug(&c->gw->log, "ctl", "closing a client that has not asked (pid %ld) to make room",
+                  cl->pid);
+        ctl_client_close(cl);
     }
     if (!(cl = calloc(1, sizeof(*cl)))) {
         ctl_turn_away(c, fd, "out of memory");

@@ -15,7 +15,7 @@
 #define METRICS_PATH    "/metrics"
 #define METRICS_STR_(x) #x
 #define METRICS_STR(x)  METRICS_STR_(x)
-#define METRICS_BUSY    METRICS_STR(METRICS_CLIENTS_MAX) " are being served already"
+#define METRICS_BUSY    METRICS_STR(METRICS_CLIENTS_MAX) " are being answered already"
 
 typedef enum {
     MC_READING,   /* waiting for the request head */
@@ -192,7 +192,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         client_answer(c, r.status, r.head_only);
 }
 
-/* Past METRICS_CLIENTS_MAX, or with no memory for it, a client is reset:
+/* Past METRICS_CLIENTS_MAX being answered, or with no memory for it, a
+ * client is reset:
  * it fails at once instead of waiting in the backlog. Logged once per
  * episode. */
 static void metrics_refuse(metrics_t *m, int fd, const char *why)
@@ -214,6 +215,24 @@ static void client_peer(metrics_client_t *c)
         addr_format(&a, c->peer, sizeof(c->peer));
 }
 
+/* At the limit, the client that makes room: the oldest already answered,
+ * else the oldest still to send its request. So strangers that connect and
+ * say nothing cannot lock scrapers out; only clients being answered do. */
+static metrics_client_t *metrics_evictee(metrics_t *m)
+{
+    metrics_client_t *silent = NULL;
+    list_t *pos;
+
+    for (pos = m->clients.next; pos != &m->clients; pos = pos->next) {
+        metrics_client_t *c = container_of(pos, metrics_client_t, node);
+        if (c->state == MC_LINGERING)
+            return c;
+        if (c->state == MC_READING && !silent)
+            silent = c;
+    }
+    return silent;
+}
+
 static void on_client(acceptor_t *ac, int fd)
 {
     metrics_t *m = container_of(ac, metrics_t, listener);
@@ -222,10 +241,14 @@ static void on_client(acceptor_t *ac, int fd)
     unsigned long n;
 
     if (m->n_clients >= METRICS_CLIENTS_MAX) {
-        metrics_refuse(m, fd, METRICS_BUSY);
-        return;
-    }
-    if (episode_end(&m->refusing, uv_now(m->gw->loop), &ms, &n))
+        if (!(c = metrics_evictee(m))) {
+            metrics_refuse(m, fd, METRICS_BUSY);
+            return;
+        }
+        log_debug(&m->gw->log, "metrics", "closing %s to make room: %s", c->peer,
+                  c->state == MC_READING ? "no request yet" : "answered");
+        client_close(c);
+    } else if (episode_end(&m->refusing, uv_now(m->gw->loop), &ms, &n))
         log_info(&m->gw->log, "metrics", "serving clients again: %lu refused in %llu ms", n,
                  (unsigned long long)ms);
     if (!(c = calloc(1, sizeof(*c)))) {

@@ -17,8 +17,9 @@
 #    peer's is refused with status 1. A reload moves it as the file says:
 #    without the key, back to the first address of remote.
 # 4. the control socket under abuse: garbage, an over-long line, "reload"
-#    with an argument and more idle clients than it serves are refused
-#    (those past 16 told it is busy) or dropped, the flows carry on, and status answers again afterwards,
+#    with an argument are refused; more idle clients than it serves (16)
+#    do not lock status out (the oldest silent ones make room) and are
+#    dropped; the flows carry on, and status answers again afterwards,
 #    with the whole body its first line "ok LEN" announces.
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=500
@@ -281,9 +282,12 @@ assert ask(b"reload now\n").startswith(b"error: reload takes no argument"), "rel
 idle = []
 for _ in range(20):
     s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(8); idle.append(s)
-# Read until the gateway lets go of each: those past the 16 served at once,
-# told so; the others at the 5 s deadline. One still held 8 s into its
-# read (None) was kept.
+# 16 places held by clients that say nothing: an operator is served all the
+# same, a newcomer closing the oldest silent one (it was told busy).
+head, _, body = ask(b"status json\n").partition(b"\n")
+assert head == b"ok %d" % len(body) and body.startswith(b"{"), "status beside idle clients: %r" % head
+# Read until the gateway lets go of each: closed to make room, or at the
+# 5 s deadline. One still held 8 s into its read (None) was kept.
 def rest(s):
     out = b""
     while True:
@@ -295,11 +299,10 @@ def rest(s):
             return out
         out += b
 got = [rest(s) for s in idle]
-assert all(g in (b"", b"error: busy, try again\n") for g in got), "idle clients kept: %r" % got
-assert got.count(b"") == 16, "%d idle clients served, not 16" % got.count(b"")
+assert all(g == b"" for g in got), "idle clients kept or answered: %r" % got
 head, _, body = ask(b"status json\n").partition(b"\n")
 assert head == b"ok %d" % len(body) and body.startswith(b"{"), "status after the idle clients"
-print("ok: control socket: garbage, a long line and 20 idle clients refused or dropped",
+print("ok: control socket: garbage and a long line refused, status served beside 20 idle clients",
       file=sys.stderr)
 PY
 paced_stop p4
