@@ -75,6 +75,8 @@ typedef struct gateway {
     metrics_t *metrics;  /* the /metrics listener, or NULL */
 
     unsigned fd_flows; /* flows the descriptor limit leaves room for */
+    long fd_limit;     /* the descriptor limit, or 0 when it could not be read */
+    long fd_base;      /* descriptors held at start outside flows and listeners */
 
     uint64_t reloads;         /* reloads applied */
     char restart_needed[256]; /* keys the file changes that only a restart applies, or "" */

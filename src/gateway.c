@@ -934,6 +934,26 @@ static void reload_log_restart(gateway_t *gw, const char *keys)
     }
 }
 
+static void gateway_fd_budget(gateway_t *gw, const config_t *cfg);
+
+/* Listeners a reload opened or closed hold descriptors flows had room for,
+ * or give them back (the reserve is for the rest, not for them). */
+static void reload_fd_budget(gateway_t *gw, const config_t *next, unsigned live)
+{
+    unsigned before = gw->fd_flows;
+
+    gateway_fd_budget(gw, next);
+    if (gw->fd_flows != before)
+        log_info(&gw->log, "gw",
+                 "reload: the descriptor limit now leaves room for %u flows (%u before)",
+                 gw->fd_flows, before);
+    if ((live & RELOAD_MAX_FLOWS || gw->fd_flows < before) && gw->fd_flows < next->max_flows)
+        log_warn(&gw->log, "gw",
+                 "the descriptor limit leaves room for %u flows, fewer than max_flows %u: raise "
+                 "the hard limit (LimitNOFILE=, ulimit -Hn) and restart",
+                 gw->fd_flows, next->max_flows);
+}
+
 /* Applies a plan whose listeners have opened. Nothing here can fail: what
  * the kernel refuses (a re-tune) is logged and the rest goes on. */
 static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
@@ -965,11 +985,7 @@ static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
         log_info(&gw->log, "gw",
                  "reload: max_flows %u -> %u (a live association keeps the streams it has)",
                  c->old->max_flows, next->max_flows);
-    if (live & RELOAD_MAX_FLOWS && gw->fd_flows < next->max_flows)
-        log_warn(&gw->log, "gw",
-                 "the descriptor limit leaves room for %u flows, fewer than max_flows %u: raise "
-                 "the hard limit (LimitNOFILE=, ulimit -Hn) and restart",
-                 gw->fd_flows, next->max_flows);
+    reload_fd_budget(gw, next, live);
     if (live & RELOAD_WINDOW)
         log_info(&gw->log, "gw", "reload: flow_window %u -> %u for associations made from now on",
                  c->old->flow_window, next->flow_window);
@@ -1242,6 +1258,25 @@ static int gateway_start_control(gateway_t *gw)
     return 0;
 }
 
+/* Listening descriptors now: the services', the metrics' and the control
+ * socket's (a reload opens and closes them). */
+static long gateway_listeners(const gateway_t *gw)
+{
+    long n = (gw->metrics != NULL) + (gw->control != NULL);
+
+    for (const list_t *pos = gw->services.next; pos != &gw->services; pos = pos->next)
+        n++;
+    return n;
+}
+
+/* Sets fd_flows from the limit and the descriptors held outside flows. */
+static void gateway_fd_budget(gateway_t *gw, const config_t *cfg)
+{
+    gw->fd_flows = gw->fd_limit > 0
+                       ? rlimits_flow_cap(gw->fd_limit, gw->fd_base + gateway_listeners(gw))
+                       : cfg->max_flows;
+}
+
 /* Each flow holds a descriptor: raise the soft limit as far as the hard one
  * allows (a shell's default of 1024 would cap a gateway near a thousand
  * flows without a word) and say so when max_flows still cannot be reached. */
@@ -1252,10 +1287,12 @@ static void gateway_check_fds(gateway_t *gw)
     if (limit < 0 || open < 0) {
         log_warn(&gw->log, "gw", "cannot read the descriptor limit: %s",
                  strerror((int)-(limit < 0 ? limit : open)));
-        gw->fd_flows = gw->cfg->max_flows;
+        gateway_fd_budget(gw, gw->cfg);
         return;
     }
-    gw->fd_flows = rlimits_flow_cap(limit, open);
+    gw->fd_limit = limit;
+    gw->fd_base = open - gateway_listeners(gw);
+    gateway_fd_budget(gw, gw->cfg);
     if (gw->fd_flows < gw->cfg->max_flows)
         log_warn(&gw->log, "gw",
                  "the descriptor limit (%ld, %ld in use) leaves room for %u flows, fewer than "

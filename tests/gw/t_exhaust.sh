@@ -4,7 +4,8 @@
 #  1. Site a under a low descriptor limit: it says at start how many flows
 #     the limit leaves room for; clients past that are refused at once, in
 #     one log line for the whole episode; a flow running beside carries on;
-#     once flows close, clients are taken again without any help.
+#     once flows close, clients are taken again without any help; a
+#     reload that adds listeners takes their descriptors from that room.
 #  2. Site b under a low limit: flows past its room are refused with the
 #     reason at both ends, promptly.
 #  3. max_flows reached: clients past it are refused, in one log line.
@@ -144,6 +145,13 @@ r=$(client a --connect 127.0.0.1:7001 --flows $((n / 2)) --mode idle --hold-ms 2
 log "after: $r"
 expect "$r" ok == $((n / 2))
 wait_log site-a "accepting clients again: $refused refused in [0-9]+ ms \(out of file descriptors\)" 5
+# A reload that adds four listeners takes their descriptors from the
+# flows' room (it stayed as at start, and they came out of the reserve).
+for port in 7011 7012 7013 7014; do
+    printf '\n[extra%s]\naccept = 127.0.0.1:%s\n' "$port" "$port" >>"$WORK/site-a.ini"
+done
+kill -HUP "$(gw_pid site-a)"
+wait_log site-a "reload: the descriptor limit now leaves room for $((n - 4)) flows \($n before\)" 5
 stop_pair
 
 log "--- 2. site b short of descriptors"
