@@ -328,10 +328,10 @@ static void ctl_peer_cred(ctl_client_t *cl, int fd)
     }
 }
 
-/* Over CTL_CLIENTS_MAX being answered, or with no memory for it, a client is told so
- * and closed at once rather than left waiting in the backlog: an operator
- * locked out by others holding the socket reads why, and so does the log,
- * once an episode. */
+/* With CTL_CLIENTS_MAX being answered, or with no memory for it, a client
+ * is told so and closed at once rather than left waiting in the backlog:
+ * an operator locked out by others holding the socket reads why, and so
+ * does the log, once an episode. */
 static void ctl_turn_away(control_t *c, int fd, const char *why)
 {
     static const char busy[] = "error: busy, try again\n";

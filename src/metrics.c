@@ -192,10 +192,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         client_answer(c, r.status, r.head_only);
 }
 
-/* Past METRICS_CLIENTS_MAX being answered, or with no memory for it, a
- * client is reset:
- * it fails at once instead of waiting in the backlog. Logged once per
- * episode. */
+/* With METRICS_CLIENTS_MAX being answered, or with no memory for it, a
+ * client is reset: it fails at once instead of waiting in the backlog.
+ * Logged once per episode. */
 static void metrics_refuse(metrics_t *m, int fd, const char *why)
 {
     if (episode_hit(&m->refusing, why, uv_now(m->gw->loop)))
