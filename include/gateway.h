@@ -135,7 +135,8 @@ void gateway_finish_later(gateway_t *gw);
 /* Flows in the tables of every association. */
 size_t gateway_flows(const gateway_t *gw);
 
-/* ...of them, the ones a drain waits for: not reset or refused. */
+/* ...of them, the ones a drain waits for and that may hold a descriptor:
+ * not reset or refused (those wait only for the peer's last word). */
 size_t gateway_flows_live(const gateway_t *gw);
 
 /* Whether the ends of unproven associations are being counted rather than

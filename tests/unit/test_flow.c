@@ -295,6 +295,45 @@ static void test_stream_free_once_final_words_exchanged(void)
     assoc_unmake(a);
 }
 
+/* A flow refused (or reset) holds its stream until the peer's last word,
+ * but no descriptor: it leaves the descriptor room to others. (A peer that
+ * never sent that word made every later flow "out of file descriptors".) */
+static void test_ending_flow_holds_no_descriptor(void)
+{
+    assoc_t *a = assoc_make();
+    wire_msg_t close_msg = {.type = WIRE_CLOSE};
+    service_conf_t *svc = &cfg.services[0];
+    flow_t *refused, *opened;
+
+    a->dead = -ECONNRESET; /* what it sends is dropped: no socket here */
+    list_push(&gw.assocs, &a->node);
+    cfg.max_flows = 8;
+    gw.fd_flows = 1;
+    flow_open_inbound(a, 3, "nosuch");
+    refused = a->flows[3];
+    CHECK(refused && refused->closed && refused->ending);
+    svc->is_accept = 0; /* "echo" as a connect service, to the discard port */
+    svc->addr.v4.sin_family = AF_INET;
+    svc->addr.v4.sin_port = htons(9);
+    svc->addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    flow_open_inbound(a, 5, "echo");
+    opened = a->flows[5];
+    CHECK(opened && !opened->closed); /* dialling its back end, not refused */
+    if (opened && !opened->closed)
+        flow_close(opened, WIRE_E_RESET, "test over");
+    svc->is_accept = 1;
+    if (refused)
+        flow_on_message(refused, &close_msg);
+    if (opened)
+        flow_on_message(opened, &close_msg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(a->n_flows == 0);
+    list_remove(&a->node);
+    gw.fd_flows = 0;
+    cfg.max_flows = 0;
+    assoc_unmake(a);
+}
+
 /* The endpoint's TCP state, as the kernel has it. */
 static int tcp_state(int fd)
 {
@@ -492,6 +531,7 @@ int main(void)
     test_detached_flow_resets();
     test_finishing_flow_reset_by_endpoint();
     test_stream_free_once_final_words_exchanged();
+    test_ending_flow_holds_no_descriptor();
     test_finishing_flow_with_messages_unsent();
     test_small_messages_to_a_stalled_end();
     test_snapshot_start_time_stays();
