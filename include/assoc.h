@@ -160,9 +160,10 @@ void assoc_abort(assoc_t *a, uint16_t code, const char *why);
 void assoc_shutdown(assoc_t *a);
 
 /* Applies gw->tune to the live association (a reload changed failover_ms
- * or outage_ms). *limit_kept: the kernel kept its error limit (see
- * sock_retune). Returns 0 or -errno, logged. */
-int assoc_retune(assoc_t *a, int *limit_kept);
+ * or outage_ms). *limit_kept: the error limit the kernel kept (see
+ * sock_retune), or 0 when it took the new one. Returns 0 or -errno,
+ * logged. */
+int assoc_retune(assoc_t *a, unsigned *limit_kept);
 
 /* Moves the association's preferred path to `peer` (logged). */
 void assoc_set_primary(assoc_t *a, const addr_t *peer);

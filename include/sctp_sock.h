@@ -33,6 +33,10 @@ int sock_tune(int fd, const tune_t *t, unsigned streams, unsigned buffer, const 
  * sctp_sock.c). On failure *what names the option. */
 int sock_retune(int fd, const tune_t *t, int *limit_kept, const char **what);
 
+/* The association's error limit as the kernel has it (SCTP_ASSOCINFO's
+ * asocmaxrxt), or -errno. */
+int sock_max_retrans(int fd);
+
 #define SOCK_AUTH_KEY_LEN 32
 
 /* SCTP-AUTH (RFC 4895) for every association of fd, before connect/listen:

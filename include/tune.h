@@ -101,4 +101,11 @@ typedef struct tune {
  * outage_ms below failover_ms. */
 int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t *t);
 
+/* The shortest total outage after which the kernel's error limit `limit`
+ * may end an association whose timers are t's, on `paths` paths: errors
+ * accruing as fast as the formula above allows. A live association keeps
+ * the limit it was made with through a reload (sock_retune), and new
+ * timers may use it up sooner. In ms. */
+unsigned tune_backstop_ms(unsigned limit, const tune_t *t, unsigned paths);
+
 #endif

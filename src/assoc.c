@@ -1632,19 +1632,21 @@ void assoc_shutdown(assoc_t *a)
     assoc_flush_turn(a);
 }
 
-int assoc_retune(assoc_t *a, int *limit_kept)
+int assoc_retune(assoc_t *a, unsigned *limit_kept)
 {
     uint64_t every = a->gw->tune.hb_interval / 2;
     const char *what = "";
-    int r;
+    int r, kept;
 
     *limit_kept = 0;
     if (a->state == ASSOC_CLOSED || a->fd < 0)
         return 0;
-    if ((r = sock_retune(a->fd, &a->gw->tune, limit_kept, &what)) < 0) {
+    if ((r = sock_retune(a->fd, &a->gw->tune, &kept, &what)) < 0) {
         assoc_log(a, LOG_WARN, "cannot re-tune (%s: %s); it keeps its timers", what, strerror(-r));
         return r;
     }
+    if (kept && (r = sock_max_retrans(a->fd)) > 0)
+        *limit_kept = (unsigned)r;
     path_keep_reset(a); /* the kernel's intervals were set for every path */
     /* The warm-up keeps pace with the new heartbeat (tune: every >= 10 ms). */
     if (a->state == ASSOC_READY)

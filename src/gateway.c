@@ -864,15 +864,16 @@ static void reload_tune(gateway_t *gw, const reload_ctx_t *c)
     unsigned paths = next->role == ROLE_CONNECT ? (unsigned)next->n_remote : CONFIG_MAX_ADDRS;
     const tune_t *t = &gw->tune;
     size_t n = 0, kept = 0;
+    unsigned k, least = 0;
     list_t *pos;
-    int k;
 
     if (tune_derive(next->failover_ms, next->outage_ms, paths, &gw->tune) < 0)
         return; /* config_load has checked both */
     for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
         if (assoc_retune(container_of(pos, assoc_t, node), &k) == 0) {
             n++;
-            kept += (size_t)k;
+            kept += k > 0;
+            least = k && (!least || k < least) ? k : least;
         }
     }
     log_info(&gw->log, "gw",
@@ -880,13 +881,14 @@ static void reload_tune(gateway_t *gw, const reload_ctx_t *c)
              "%zu association%s re-tuned",
              old->failover_ms, next->failover_ms, old->outage_ms, next->outage_ms, t->rto_min,
              t->rto_max, t->hb_interval, n, n == 1 ? "" : "s");
-    /* The kernel's own limit was set for the old outage_ms, about twice over. */
-    if (kept && next->outage_ms > 2 * old->outage_ms)
+    /* The kernel's own limit was set for the old timers and outage_ms: the
+     * new timers may use it up sooner (tune_backstop_ms). */
+    if (kept && tune_backstop_ms(least, t, paths) < next->outage_ms)
         log_warn(&gw->log, "gw",
                  "reload: the kernel kept the error limit of %zu live association%s: a total "
                  "outage longer than about %u ms may end it before outage_ms (%u); new "
                  "associations have the new limit",
-                 kept, kept == 1 ? "" : "s", 2 * old->outage_ms, next->outage_ms);
+                 kept, kept == 1 ? "" : "s", tune_backstop_ms(least, t, paths), next->outage_ms);
 }
 
 /* The listening socket's defaults, which accepted associations copy. */

@@ -159,6 +159,16 @@ int sock_retune(int fd, const tune_t *t, int *limit_kept, const char **what)
     return r;
 }
 
+int sock_max_retrans(int fd)
+{
+    struct sctp_assocparams ap = {.sasoc_assoc_id = 0};
+    socklen_t len = sizeof(ap);
+
+    if (getsockopt(fd, IPPROTO_SCTP, SCTP_ASSOCINFO, &ap, &len) < 0)
+        return ERR;
+    return ap.sasoc_asocmaxrxt;
+}
+
 /* The kernel only offers I-DATA when fragment interleaving is on (level 2:
  * pieces of any stream's messages may interleave) and net.sctp.intl_enable
  * allows it; it refuses with EPERM otherwise. */

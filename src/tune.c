@@ -2,6 +2,7 @@
 #include "tune.h"
 
 #include <errno.h>
+#include <limits.h>
 
 /* The kernel never sends heartbeats closer than this (sctp_transport_timeout). */
 #define KERNEL_HB_FLOOR_MS 200u
@@ -20,9 +21,14 @@ static unsigned umin(unsigned a, unsigned b)
     return a < b ? a : b;
 }
 
+/* How fast errors may accrue during a total outage (tune.h). */
+static double tune_strikes_per_ms(unsigned rto_max, unsigned paths)
+{
+    return 1.0 / rto_max + (double)(paths ? paths : 1) / KERNEL_HB_FLOOR_MS;
+}
+
 int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t *t)
 {
-    double strikes_per_ms;
     double backstop;
 
     if (failover_ms < TUNE_FAILOVER_MIN || outage_ms < failover_ms)
@@ -39,8 +45,14 @@ int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t
     t->outage_ms = outage_ms;
     t->handshake_ms = umax(HANDSHAKE_FLOOR_MS, 2 * t->rto_max);
     t->shutdown_ms = umax(SHUTDOWN_FLOOR_MS, 2 * t->rto_max);
-    strikes_per_ms = 1.0 / t->rto_max + (double)paths / KERNEL_HB_FLOOR_MS;
-    backstop = 2.0 * outage_ms * strikes_per_ms + 10;
+    backstop = 2.0 * outage_ms * tune_strikes_per_ms(t->rto_max, paths) + 10;
     t->asoc_max_retrans = backstop > 65535 ? 65535u : (unsigned)backstop;
     return 0;
+}
+
+unsigned tune_backstop_ms(unsigned limit, const tune_t *t, unsigned paths)
+{
+    double ms = limit / tune_strikes_per_ms(t->rto_max, paths);
+
+    return ms > UINT_MAX ? UINT_MAX : (unsigned)ms;
 }

@@ -217,8 +217,28 @@ static void test_rto_order(void)
     }
 }
 
+/* A live association keeps the error limit it was made with through a
+ * reload: how long a total outage it then lasts at least, under the new
+ * timers. Made at failover_ms 1000, outage_ms 30000 on two paths: about
+ * twice outage_ms under its own timers, but a reload to failover_ms 100
+ * makes errors come faster and the kept limit may run out before 30 s. */
+static void test_kept_backstop(void)
+{
+    tune_t made, now;
+
+    CHECK(tune_derive(1000, 30000, 2, &made) == 0);
+    CHECK(tune_backstop_ms(made.asoc_max_retrans, &made, 2) >= 60000);
+    CHECK(tune_backstop_ms(made.asoc_max_retrans, &made, 2) < 61000);
+    CHECK(tune_derive(100, 30000, 2, &now) == 0);
+    CHECK(tune_backstop_ms(made.asoc_max_retrans, &now, 2) < 30000);
+    /* the new limit itself keeps its promise */
+    CHECK(tune_backstop_ms(now.asoc_max_retrans, &now, 2) >= 60000);
+    CHECK(tune_backstop_ms(65535, &now, 0) > 0);
+}
+
 int main(void)
 {
+    test_kept_backstop();
     test_defaults();
     test_floors();
     test_deadlines();
