@@ -43,6 +43,11 @@ struct acceptor {
 int acceptor_start(acceptor_t *ac, uv_loop_t *loop, int fd, const logger_t *log, const char *subsys,
                    const char *what, acceptor_client_cb *on_client);
 
+/* Hands every client waiting in the backlog to on_client, as readiness
+ * would, until the backlog is empty or an accept fails: for a listener
+ * about to close, whose waiting clients the kernel would reset unseen. */
+void acceptor_drain(acceptor_t *ac);
+
 /* Closes the socket at once (clients in its backlog are refused) and the
  * handles; on_closed, if given, runs once both have closed. Nothing is
  * done, and on_closed never runs, for an acceptor that did not start. */

@@ -36,7 +36,8 @@ void service_reconf(service_t *s, const service_conf_t *conf);
 /* Warns when the kernel caps every listener's backlog below max_flows. */
 void service_check_backlog(struct gateway *gw);
 
-/* Stops accepting and leaves gw->services; the handles close and the
+/* Takes (or refuses, with the reason) the clients waiting in the backlog,
+ * stops accepting and leaves gw->services; the handles close and the
  * memory goes asynchronously. Flows it opened are not its own: they go on. */
 void service_stop(service_t *s);
 

@@ -98,6 +98,14 @@ static void on_ready(uv_poll_t *p, int status, int events)
     }
 }
 
+void acceptor_drain(acceptor_t *ac)
+{
+    int fd;
+
+    while (ac->fd >= 0 && (fd = accept4(ac->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+        ac->on_client(ac, fd);
+}
+
 int acceptor_start(acceptor_t *ac, uv_loop_t *loop, int fd, const logger_t *log, const char *subsys,
                    const char *what, acceptor_client_cb *on_client)
 {

@@ -136,6 +136,10 @@ void service_stop(service_t *s)
 {
     if (s->stopped)
         return;
+    /* Clients that connected before the close are taken (a service moved
+     * by a reload still exists) or refused with a reason, not reset by
+     * the kernel without a word. */
+    acceptor_drain(&s->acceptor);
     s->stopped = 1;
     list_remove(&s->node);
     acceptor_close(&s->acceptor, on_acceptor_closed);

@@ -13,12 +13,18 @@
  * - the peer's bytes for a TCP end that does not read cost memory in
  *   proportion to them, however small the messages they come in, and
  *   arrive whole and in order once it reads;
- * - the gateway's start time is the same in every snapshot;
+ * - a flow refused, waiting only for the peer's last word, leaves the
+ *   descriptor room to other flows;
+ * - a service stopped by a reload takes the clients waiting in its
+ *   listener's backlog (src/service.c);
+ * - the gateway's start time is the same in every snapshot, and follows a
+ *   step of the wall clock;
  * - at the cap of unproven associations, a peer that holds the key is the
  *   last to be pushed out.
  * Flows are placed where flow.c keeps them; their handles close on a later
  * loop turn, as a real flow's do. */
 #include "check.h"
+#include "service.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -334,6 +340,40 @@ static void test_ending_flow_holds_no_descriptor(void)
     assoc_unmake(a);
 }
 
+/* Clients that connected just before a reload closed their service's
+ * listener are handed to the service, which carries them or, as here (no
+ * association is up), refuses them with a reason, counted: they were
+ * reset by the kernel unseen. */
+static void test_service_stop_takes_the_backlog(void)
+{
+    service_conf_t conf = cfg.services[0];
+    struct sockaddr_in at;
+    socklen_t len = sizeof(at);
+    int cli[3], listening;
+    uint64_t refused = stats[0].refused;
+    service_t *s;
+
+    list_init(&gw.services);
+    gw.fd_flows = 8;
+    conf.addr.v4.sin_family = AF_INET;
+    conf.addr.v4.sin_port = 0;
+    conf.addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(service_start(&gw, &conf) == 0);
+    s = container_of(gw.services.next, service_t, node);
+    listening = s->acceptor.fd;
+    CHECK(getsockname(listening, (struct sockaddr *)&at, &len) == 0);
+    for (int i = 0; i < 3; i++) {
+        cli[i] = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(cli[i] >= 0 && connect(cli[i], (struct sockaddr *)&at, sizeof(at)) == 0);
+    }
+    service_stop(s); /* the loop never ran: all three wait in the backlog */
+    CHECK(stats[0].refused == refused + 3);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    for (int i = 0; i < 3; i++)
+        close(cli[i]);
+    gw.fd_flows = 0;
+}
+
 /* The endpoint's TCP state, as the kernel has it. */
 static int tcp_state(int fd)
 {
@@ -532,6 +572,7 @@ int main(void)
     test_finishing_flow_reset_by_endpoint();
     test_stream_free_once_final_words_exchanged();
     test_ending_flow_holds_no_descriptor();
+    test_service_stop_takes_the_backlog();
     test_finishing_flow_with_messages_unsent();
     test_small_messages_to_a_stalled_end();
     test_snapshot_start_time_stays();
