@@ -144,8 +144,9 @@ http_route_t http_route(const char *buf, size_t len, const char *path)
         r.status = 400;
         return r;
     }
-    /* A HEAD answer carries no body, whatever its status (RFC 9110 9.3.2). */
-    r.head_only = l.method_len == 4 && memcmp(buf, "HEAD", 4) == 0;
+    /* A HEAD answer carries no body, whatever its status (RFC 9110 9.3.2);
+     * the method is known once its line has ended. */
+    r.head_only = n >= 0 && l.method_len == 4 && memcmp(buf, "HEAD", 4) == 0;
     if (n >= 0 && (r.status = version_check(buf + l.version, l.version_len)))
         return r;
     f = n < 0 ? -1 : fields_check(buf, len, next);
