@@ -265,7 +265,10 @@ python3 - "$WORK/site-a.sock" <<'PY' || fail "the control socket's limits"
 import os, socket, sys
 path = sys.argv[1]
 def ask(data):
-    s = socket.socket(socket.AF_UNIX); s.settimeout(8); s.connect(path)
+    # Connected before the timeout is set: a connect with a timeout does
+    # not wait for room in the listener's backlog (EAGAIN), and the idle
+    # clients below may fill it until the gateway has taken them.
+    s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(8)
     s.sendall(data)
     out = b""
     while True:
