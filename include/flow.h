@@ -81,6 +81,10 @@ void flow_open_inbound(struct assoc *a, uint16_t sid, const char *service);
 /* A message for this flow arrived. */
 void flow_on_message(flow_t *f, const wire_msg_t *m);
 
+/* A message of the peer's that did not decode resets the flow; `final`
+ * says it was the peer's final word all the same (wire_ends_flow). */
+void flow_on_malformed(flow_t *f, int final, const char *why);
+
 /* The association handed some of the flow's queue to the kernel: it may
  * read again, or be over. */
 void flow_on_sent(flow_t *f);

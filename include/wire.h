@@ -31,7 +31,7 @@
  *     CLOSE   0 u8                         (final word: nothing more will follow)
  *
  * SCTP cannot carry an empty user message, so the bodiless types carry one
- * zero byte.
+ * zero byte. Texts are for logs and hold no control characters.
  *
  * After the HELLOs every message is sealed (seal.h): its bytes and type are
  * encrypted and authenticated, and the PPID says only that it is sealed and
@@ -147,6 +147,14 @@ typedef struct wire_msg {
  * fills `out`. Rejects unknown types, types on the wrong stream, wrong
  * lengths, bad names and zero increments. Returns 0 or -EBADMSG. */
 int wire_decode(uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len, wire_msg_t *out);
+
+/* What a message that wire_decode refused on a flow's stream still tells
+ * of that stream: 1 when it was its sender's final word (RST, CLOSE, or a
+ * RESULT whose code is not 0), 0 when more follows from the sender (the
+ * flow's other types, a RESULT of 0, a type of stream 0 or one not known),
+ * -1 when the bytes cannot tell (a RESULT too short for its code) or the
+ * sender holds the stream free (OPEN). */
+int wire_ends_flow(uint32_t ppid, const uint8_t *buf, size_t len);
 
 /* Encodes every type but DATA (whose payload is sent as is) into buf.
  * Returns the length, or -EINVAL when the message cannot be encoded

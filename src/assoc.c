@@ -931,15 +931,19 @@ static void assoc_on_flow_msg(assoc_t *a, uint16_t sid, const wire_msg_t *m)
     assoc_close(a, WIRE_E_PROTOCOL, why);
 }
 
-static void assoc_on_malformed(assoc_t *a, const sock_rcv_t *info, size_t len)
+/* A malformed message on a flow's stream costs that flow alone, unless the
+ * ends may disagree about the stream: a RESULT too short to say whether it
+ * ended the flow, or an OPEN on a stream that carries one. */
+static void assoc_on_malformed(assoc_t *a, const sock_rcv_t *info, const uint8_t *buf, size_t len)
 {
     char why[128];
     flow_t *f = info->sid && info->sid < a->nstreams && a->flows ? a->flows[info->sid] : NULL;
+    int final = wire_ends_flow(info->ppid, buf, len);
 
     snprintf(why, sizeof(why), "malformed message (ppid 0x%08x, %zu bytes) on stream %u",
              info->ppid, len, info->sid);
-    if (f && a->state == ASSOC_READY)
-        flow_close(f, WIRE_E_PROTOCOL, why);
+    if (f && a->state == ASSOC_READY && final >= 0)
+        flow_on_malformed(f, final, why);
     else
         assoc_close(a, WIRE_E_PROTOCOL, why);
 }
@@ -1115,7 +1119,7 @@ static void assoc_dispatch(assoc_t *a, sock_rcv_t *info, uint8_t *buf, size_t le
     if (a->seal.offer_waits && seal_pending(&a->seal, &out) == 1)
         assoc_send_msg(a, &out);
     if (wire_decode(info->sid, info->ppid, buf, len, &m) < 0) {
-        assoc_on_malformed(a, info, len);
+        assoc_on_malformed(a, info, buf, len);
         return;
     }
     /* The initiator sends nothing between its proof and READY's arrival:

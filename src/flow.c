@@ -753,6 +753,25 @@ void flow_on_message(flow_t *f, const wire_msg_t *m)
     }
 }
 
+/* No final word follows a broken one: waiting for it would hold the
+ * stream for the association's life, and the peer's next OPEN on it would
+ * then end the association. */
+void flow_on_malformed(flow_t *f, int final, const char *why)
+{
+    if (f->got_final) {
+        flow_log(f, LOG_WARN, "%s after the peer's final word; ignored", why);
+        return;
+    }
+    if (final) {
+        f->got_final = 1;
+        if (f->closed) {
+            flow_maybe_free(f);
+            return;
+        }
+    }
+    flow_close(f, WIRE_E_PROTOCOL, why);
+}
+
 /* ---- opening -------------------------------------------------------- */
 
 static flow_t *flow_new(assoc_t *a, const char *service, int opener)

@@ -187,6 +187,23 @@ int wire_decode(uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len, wir
     return decode_body(buf, len, out);
 }
 
+int wire_ends_flow(uint32_t ppid, const uint8_t *buf, size_t len)
+{
+    switch (ppid - WIRE_PPID_BASE) {
+    case WIRE_RST:
+    case WIRE_CLOSE:
+        return 1;
+    case WIRE_RESULT:
+        if (len < 2 || !buf)
+            return -1;
+        return get16(buf) != WIRE_OK;
+    case WIRE_OPEN:
+        return -1;
+    default:
+        return 0;
+    }
+}
+
 /* Writes "len u8 | bytes"; names must fit, texts are cut to fit and have
  * control characters replaced, since the decoder refuses them. */
 static ssize_t put_string(uint8_t *p, size_t cap, const char *s, size_t max, int is_text)

@@ -9,7 +9,8 @@
  *     not misbehave (the sanitizers watch) and must accept only what wire.h
  *     allows: a known type on its kind of stream, with that type's length
  *     and field rules. Anything accepted must re-encode to the very same
- *     bytes (the encoding is canonical) and decode to the same fields again.
+ *     bytes (the encoding is canonical) and decode to the same fields again;
+ *     what it refuses, wire_ends_flow must judge by wire.h's rules.
  *   encode: rest fills a wire_msg_t of that type, and a capacity byte picks
  *     the buffer size. Whatever wire_encode writes must fit, decode on the
  *     type's kind of stream and give back the same fields (texts with
@@ -155,14 +156,32 @@ static void check_decoded(const wire_msg_t *m, const uint8_t *data, size_t size)
         abort();
 }
 
+/* What a refused message still says of its flow (wire.h), read from no
+ * more bytes than it has. */
+static void check_ends_flow(uint32_t ppid, const uint8_t *data, size_t size)
+{
+    int want = 0;
+
+    if (ppid == wire_ppid(WIRE_RST) || ppid == wire_ppid(WIRE_CLOSE))
+        want = 1;
+    else if (ppid == wire_ppid(WIRE_OPEN))
+        want = -1;
+    else if (ppid == wire_ppid(WIRE_RESULT))
+        want = size < 2 ? -1 : (data[0] | data[1]) != 0;
+    if (wire_ends_flow(ppid, data, size) != want)
+        abort();
+}
+
 static void fuzz_decode(uint16_t sid, uint32_t ppid, const uint8_t *data, size_t size)
 {
     static uint8_t re[WIRE_MSG_MAX];
     wire_msg_t m, m2;
     ssize_t n;
 
-    if (wire_decode(sid, ppid, size ? data : NULL, size, &m) != 0)
+    if (wire_decode(sid, ppid, size ? data : NULL, size, &m) != 0) {
+        check_ends_flow(ppid, size ? data : NULL, size);
         return;
+    }
     if (wire_ppid(m.type) != ppid || !type_known(m.type))
         abort();
     if ((sid == WIRE_CONTROL_SID) != type_on_control(m.type))

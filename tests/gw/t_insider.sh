@@ -18,7 +18,13 @@
 # the 10 s of grace have passed, not before (12-16 s after it came up),
 # and tell the insider why. (Before, site b waited for good: a responder's
 # rekey had no deadline, and an old key was kept for as many messages as
-# the peer announced, while no new rekey could start.) Last, a peer that
+# the peer announced, while no new rekey could start.) One more (badrst)
+# ends its flow with an RST whose text holds a newline, which site b
+# refuses as malformed, and opens a new flow on that stream a second
+# later: site b must reset the first, carry the second and keep the
+# association. (Before, site b waited for good for a final word the peer
+# had already sent, and took the new OPEN on the held stream as the two
+# ends disagreeing: it ended the association.) Last, a peer that
 # aborts right after it sent (lastwords, below), and one that gives up
 # with an ERROR right after it sent (giveup).
 . "$(dirname "$0")/lib.sh"
@@ -48,11 +54,15 @@ connect = 127.0.0.1:9012
 
 [giving]
 connect = 127.0.0.1:9013
+
+[again]
+connect = 127.0.0.1:9014
 INI
 server_start b 127.0.0.1:9010 sink --delay-read-ms 4000
 server_start b 127.0.0.1:9011 sink --delay-read-ms 600000
 server_start b 127.0.0.1:9012 echo --delay-read-ms 4000
 server_start b 127.0.0.1:9013 sink --delay-read-ms 4000
+server_start b 127.0.0.1:9014 sink
 pair_start
 
 # trap_open: site b's count of open [trap] flows, read from its compact
@@ -76,6 +86,11 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "
 insider=$!
 PIDS+=("$insider")
 # One association per name at site b: each insider has its own.
+in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
+    --psk-file "$KEY" --name badrst --service again --pause-ms 1000 --timeout-ms 14000 \
+    badrst:1 >"$WORK/badrst.out" 2>>"$WORK/insider.log" &
+badrst=$!
+PIDS+=("$badrst")
 declare -A rekeyer
 for attack in halfrekey badswitch; do
     in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$INSIDER" --auth-key-file "$KEY" \
@@ -93,6 +108,13 @@ until [ "$(trap_open)" -eq 0 ] && [ "$(trap_conns)" -eq 0 ]; do
     sleep 0.2
 done
 log "ok: the early CLOSEs' flows ended within $(($(now_ms) - t0)) ms"
+wait_log site-b "\[again\] sid 1: reset: malformed message \(ppid 0x53470014, 16 bytes\) on stream 1" 5
+t0=$(now_ms)
+until [ "$(in_site b ss -Htn state established dst 127.0.0.1:9014 | wc -l)" -ge 1 ]; do
+    [ $(($(now_ms) - t0)) -lt 5000 ] ||
+        fail "badrst: no flow to its back end 5 s after the malformed RST: $(<"$WORK/badrst.out")"
+    sleep 0.2
+done
 kill -0 "$insider" 2>/dev/null || fail "the insider's associations ended before the check: $(<"$WORK/insider.out")"
 wait "$beside" || true
 r=$(<"$WORK/beside.out")
@@ -105,6 +127,12 @@ log "insider: $r"
 expect "$r" ready == 1
 expect "$r" flow_replies ">=" 1
 expect "$r" still_open == 1
+wait "$badrst" || fail "badrst: the hostile tool failed: $(<"$WORK/insider.log")"
+r=$(<"$WORK/badrst.out")
+log "badrst: $r"
+expect "$r" ready == 1
+expect "$r" still_open == 1
+log "ok: the flow ended by a malformed RST left its stream to the next"
 
 wait_log site-b "closed: rekey: the peer did not complete it in time" 20
 wait_log site-b "closed: rekey: the peer announced [0-9]+ messages under its old keys, [0-9]+ came in" 20

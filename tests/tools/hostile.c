@@ -80,6 +80,10 @@
  *             the FIN a sealed ERROR on stream 0 (internal error, "giving
  *             up"), then a graceful close: what came before the ERROR
  *             must reach the back end too
+ *   badrst     with the key: at READY it opens a flow on stream 1 (OPEN,
+ *             DATA) and ends it with an RST whose text holds a newline,
+ *             which the gateway refuses as malformed; --pause-ms later
+ *             (its final word in by then) it opens a new flow there
  * +hello makes early, big0 and bigflow start with a valid HELLO and wait for
  * the gateway's answer first (then big0 and bigflow are sealed-looking).
  * OPENs name --service (default "trap").
@@ -140,6 +144,7 @@
 #define T_OPEN         16
 #define T_DATA         18
 #define T_FIN          19
+#define T_RST          20
 #define T_CLOSE        22
 #define T_LAST         22
 #define E_INTERNAL     9 /* a reason code: out of memory or another local failure */
@@ -194,13 +199,14 @@ typedef enum {
     M_BADSWITCH,
     M_LASTWORDS,
     M_SEALED0,
-    M_GIVEUP
+    M_GIVEUP,
+    M_BADRST
 } attack_t;
 
 static const char *const mode_names[] = {
-    "random",     "early",     "wrongkey",  "version",   "replay",  "noproof",
-    "badproof",   "reflect",   "big0",      "bigflow",   "silent",  "keep",
-    "earlyclose", "halfrekey", "badswitch", "lastwords", "sealed0", "giveup"};
+    "random",    "early",     "wrongkey", "version", "replay", "noproof",    "badproof",
+    "reflect",   "big0",      "bigflow",  "silent",  "keep",   "earlyclose", "halfrekey",
+    "badswitch", "lastwords", "sealed0",  "giveup",  "badrst"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -251,7 +257,7 @@ typedef struct conn {
     int sys_err;         /* errno of the end, or of a failed connect */
     unsigned tries;      /* connects made */
     double not_before;   /* a refused connect is tried again after a pause */
-    double last_at;      /* lastwords: when to send them and abort, or 0 */
+    double last_at;      /* lastwords, giveup, badrst: when to act next, or 0 */
     nz_t nz;
 } conn_t;
 
@@ -274,7 +280,7 @@ typedef struct opts {
     uint64_t seed;
     int hello, verbose;
     const char *service;
-    unsigned pause_ms; /* lastwords: from READY to the last words */
+    unsigned pause_ms; /* lastwords, giveup, badrst: from READY to the next step */
 } opts_t;
 
 static uint64_t rng_state;
@@ -696,6 +702,7 @@ static int script_start(conn_t *c, const opts_t *o)
     case M_BADSWITCH:
     case M_LASTWORDS:
     case M_GIVEUP:
+    case M_BADRST:
         send_hello(c, o, 1);
         return 1;
     default:
@@ -731,6 +738,7 @@ static void script_main(conn_t *c, const opts_t *o)
     case M_BADSWITCH:
     case M_LASTWORDS:
     case M_GIVEUP:
+    case M_BADRST:
         send_sealed(c, 0, T_AUTH, (const uint8_t *)"", 1); /* the proof: keys taken */
         break;
     case M_KEEP:
@@ -938,8 +946,9 @@ static void wait_acked(int fd)
 }
 
 /* lastwords: the flow's last DATA and FIN, then an ABORT once they are
- * acknowledged; giveup: an ERROR after them, then a graceful close. */
-static void run_lastwords(run_t *rn, const opts_t *o)
+ * acknowledged; giveup: an ERROR after them, then a graceful close;
+ * badrst: a new flow on the stream its malformed RST ended. */
+static void run_later(run_t *rn, const opts_t *o)
 {
     static uint8_t b[LASTWORDS_LEN];
     static const uint8_t error[] = {0, E_INTERNAL, 9, 'g', 'i', 'v', 'i', 'n', 'g', ' ', 'u', 'p'};
@@ -952,6 +961,10 @@ static void run_lastwords(run_t *rn, const opts_t *o)
         if (!c->last_at || c->state == S_ENDED || now_s() < c->last_at)
             continue;
         c->last_at = 0;
+        if (o->mode == M_BADRST) {
+            send_open_data_sealed(c, o);
+            continue;
+        }
         for (int m = 0; m < LASTWORDS_MSGS; m++)
             send_sealed(c, 1, T_DATA, b, sizeof(b));
         send_sealed(c, 1, T_FIN, (const uint8_t *)"", 1);
@@ -1065,6 +1078,14 @@ static void conn_on_ready(conn_t *c, const opts_t *o)
         rekey_offer(c);
     if (o->mode == M_LASTWORDS || o->mode == M_GIVEUP) {
         send_open_data_sealed(c, o);
+        c->last_at = now_s() + o->pause_ms / 1e3;
+    }
+    if (o->mode == M_BADRST) {
+        static const uint8_t rst[] = {0,    1,   13,  'r', 'e', 's', 'e', 't',
+                                      '\n', 'f', 'o', 'r', 'g', 'e', 'd', '!'};
+
+        send_open_data_sealed(c, o);
+        send_sealed(c, 1, T_RST, rst, sizeof(rst));
         c->last_at = now_s() + o->pause_ms / 1e3;
     }
 }
@@ -1284,7 +1305,7 @@ static void usage(FILE *out)
                  "               ATTACK[+hello][:N]...\n"
                  "attacks: random early wrongkey version replay noproof badproof reflect\n"
                  "         big0 bigflow silent keep earlyclose halfrekey badswitch lastwords\n"
-                 "         sealed0 giveup\n"
+                 "         sealed0 giveup badrst\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
@@ -1429,7 +1450,7 @@ static int parse_opts(opts_t *o, int argc, char **argv)
             return -1;
         }
         if ((o->mode == M_EARLYCLOSE || o->mode == M_HALFREKEY || o->mode == M_BADSWITCH ||
-             o->mode == M_LASTWORDS || o->mode == M_GIVEUP) &&
+             o->mode == M_LASTWORDS || o->mode == M_GIVEUP || o->mode == M_BADRST) &&
             (!o->has_psk || o->auth != AUTH_KEY)) {
             fprintf(stderr, "hostile: %s needs the key: give --psk-file and --auth-key-file\n",
                     argv[i]);
@@ -1479,7 +1500,7 @@ static int attack(const opts_t *o, const char *name)
     raise_fd_limit(rn.n);
     for (;;) {
         run_dial(&rn, o, ep);
-        run_lastwords(&rn, o);
+        run_later(&rn, o);
         if (!rn.live || now_s() >= deadline)
             break;
         n = epoll_wait(ep, evs, 256, 50);

@@ -9,7 +9,8 @@
  * - a flow finishing without its association, whose endpoint's last bytes
  *   or FIN were still queued when it went, ends with a reset;
  * - a closed flow leaves its stream as soon as both final words have been
- *   exchanged, before its TCP handle has closed;
+ *   exchanged, before its TCP handle has closed, also when the peer's was
+ *   malformed;
  * - the peer's bytes for a TCP end that does not read cost memory in
  *   proportion to them, however small the messages they come in, and
  *   arrive whole and in order once it reads;
@@ -301,6 +302,33 @@ static void test_stream_free_once_final_words_exchanged(void)
     assoc_unmake(a);
 }
 
+/* A malformed message resets its flow. One that was the peer's final word
+ * (wire_ends_flow) frees the stream at once, as a well-formed one does:
+ * none follows it, and the stream held for it would make the peer's next
+ * OPEN there end the association. Any other still waits for that word. */
+static void test_malformed_final_word(void)
+{
+    assoc_t *a = assoc_make();
+    wire_msg_t close_msg = {.type = WIRE_CLOSE};
+    flow_t *rst = flow_make(0, 0), *data = flow_make(0, 0);
+
+    a->dead = -ECONNRESET; /* what it sends is dropped: no socket here */
+    rst->sid = 3;
+    data->sid = 5;
+    rst->assoc = data->assoc = a;
+    a->flows[3] = rst;
+    a->flows[5] = data;
+    a->n_flows = 2;
+    flow_on_malformed(rst, 1, "malformed RST");
+    CHECK(rst->closed && a->flows[3] == NULL);
+    flow_on_malformed(data, 0, "malformed DATA");
+    CHECK(data->closed && a->flows[5] == data); /* the peer's last word is owed */
+    flow_on_message(data, &close_msg);
+    CHECK(a->flows[5] == NULL && a->n_flows == 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assoc_unmake(a);
+}
+
 /* A flow refused (or reset) holds its stream until the peer's last word,
  * but no descriptor: it leaves the descriptor room to others. (A peer that
  * never sent that word made every later flow "out of file descriptors".) */
@@ -572,6 +600,7 @@ int main(void)
     test_finishing_flow_reset_by_endpoint();
     test_stream_free_once_final_words_exchanged();
     test_ending_flow_holds_no_descriptor();
+    test_malformed_final_word();
     test_service_stop_takes_the_backlog();
     test_finishing_flow_with_messages_unsent();
     test_small_messages_to_a_stalled_end();

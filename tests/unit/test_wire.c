@@ -1087,6 +1087,32 @@ static void test_encode_sanitises_text(void)
     CHECK_STR(out.u.reason.text, "line?forged?[2J");
 }
 
+/* What a refused message still says of its flow's stream: a final word
+ * ends the flow though its text is broken; a RESULT says so by its code,
+ * and one too short for it cannot tell. */
+static void test_ends_flow(void)
+{
+    uint8_t p[300];
+    size_t n = reason_bytes(p, WIRE_E_REFUSED, "line\nforged", 11);
+
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RST), p, n) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RST), p, 0) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_CLOSE), p, 2) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, n) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, 2) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, 1) == -1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), NULL, 0) == -1);
+    n = reason_bytes(p, WIRE_OK, "\x1b[2J", 4);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, n) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_OPEN), p, n) == -1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_DATA), p, 0) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_FIN), p, 2) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_WINDOW), p, 3) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_HELLO), p, n) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_CLOSE) + 1, p, n) == 0);
+    CHECK(wire_ends_flow(0, p, n) == 0);
+}
+
 int main(void)
 {
     test_encode_sanitises_text();
@@ -1100,6 +1126,7 @@ int main(void)
     test_peer();
     test_bad_fixed();
     test_bad_reason();
+    test_ends_flow();
     test_bad_open();
     test_encode_errors();
     test_brute_force();
