@@ -53,6 +53,7 @@ typedef struct handshake {
     uint8_t out_noise[WIRE_NOISE_MAX]; /* our Noise message, for hs_out */
     int keys_ready;                    /* keys holds the new keys: seal from now on */
     noise_keys_t keys;                 /* taken (and wiped) by the caller */
+    char why[80];                      /* a failure's reason, when it has details */
 } handshake_t;
 
 /* Messages the handshake wants sent on stream 0, in order. */

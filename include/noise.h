@@ -68,15 +68,20 @@ typedef struct noise_keys {
 int noise_hs_init(noise_hs_t *hs, int initiator, const uint8_t *prologue, size_t prologue_len,
                   const uint8_t psk[NOISE_KEY_LEN], const uint8_t e_priv[NOISE_DH_LEN]);
 
+/* What write and read return when the peer's ephemeral key is a low-order
+ * point: their DH result would be all zeros, which X25519 refuses. */
+#define NOISE_E_DH (-2)
+
 /* WriteMessage(): the next handshake message of our side, its payload
- * encrypted, into out. Returns its length, or -1 (not our turn, no room,
- * a DH result of all zeros). */
+ * encrypted, into out. Returns its length, -1 (not our turn, no room) or
+ * NOISE_E_DH. */
 ssize_t noise_hs_write(noise_hs_t *hs, const uint8_t *payload, size_t payload_len, uint8_t *out,
                        size_t cap);
 
 /* ReadMessage(): the peer's next handshake message; its payload goes to
- * `payload`. Returns the payload length, or -1 (not its turn, too short, a
- * payload that fails to decrypt: a different psk or prologue, tampering). */
+ * `payload`. Returns the payload length, -1 (not its turn, too short, a
+ * payload that fails to decrypt: a different psk or prologue, tampering)
+ * or NOISE_E_DH. */
 ssize_t noise_hs_read(noise_hs_t *hs, const uint8_t *msg, size_t len, uint8_t *payload, size_t cap);
 
 /* Split() after both messages: the transport keys, the chaining key and the

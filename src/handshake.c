@@ -1,12 +1,16 @@
 /* The gateways' handshake (see handshake.h). */
 #include "handshake.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <sodium.h>
 
 static const char psk_label[] = "sctpgw noise psk v3";
 static const char auth_label[] = "sctpgw sctp-auth v3";
 static const char prologue_label[] = "sctpgw";
+
+/* Only a peer that holds the key gets this far: it is broken or forged. */
+static const char low_order[] = "the peer's ephemeral key is a low-order point";
 
 static int fail(handshake_t *hs, uint16_t *code, const char **why, uint16_t c, const char *w)
 {
@@ -57,6 +61,7 @@ static int noise_start(handshake_t *hs, uint16_t version, uint16_t flags)
 }
 
 /* Writes our Noise message with our wire_peer_t as payload into an HELLO. */
+/* Returns 0, -1, or NOISE_E_DH (the peer's ephemeral key is unusable). */
 static int write_hello(handshake_t *hs, hs_out_t *out)
 {
     uint8_t payload[WIRE_PEER_MAX];
@@ -67,7 +72,7 @@ static int write_hello(handshake_t *hs, hs_out_t *out)
         return -1;
     n = noise_hs_write(&hs->noise, payload, (size_t)plen, hs->out_noise, sizeof(hs->out_noise));
     if (n <= 0)
-        return -1;
+        return n == NOISE_E_DH ? NOISE_E_DH : -1;
     out->msg[out->n++] = (wire_msg_t){.type = WIRE_HELLO,
                                       .u.hello = {.version = hs->mine.version,
                                                   .flags = hs->mine.flags,
@@ -116,6 +121,8 @@ static int read_hello(handshake_t *hs, const wire_hello_t *h, uint16_t *code, co
     uint8_t payload[WIRE_NOISE_MAX];
     ssize_t n = noise_hs_read(&hs->noise, h->noise, h->noise_len, payload, sizeof(payload));
 
+    if (n == NOISE_E_DH)
+        return fail(hs, code, why, WIRE_E_AUTH, low_order);
     if (n < 0)
         return fail(hs, code, why, WIRE_E_AUTH,
                     "the peer's handshake does not open with our key (a different psk_file, or "
@@ -136,17 +143,34 @@ static int keys_take(handshake_t *hs, uint16_t *code, const char **why)
     return 0;
 }
 
+/* Which message came, and which one the handshake waited for. */
+static const char *unexpected(handshake_t *hs, wire_type_t type)
+{
+    static const char *const awaited[] = {
+        [HS_WAIT_HELLO] = "the peer's HELLO",   [HS_WAIT_AUTH] = "the peer's AUTH",
+        [HS_WAIT_READY] = "the peer's READY",   [HS_DONE] = "nothing: it was over",
+        [HS_FAILED] = "nothing: it had failed",
+    };
+
+    snprintf(hs->why, sizeof(hs->why), "unexpected %s during the handshake (waiting for %s)",
+             wire_type_name(type), awaited[hs->state]);
+    return hs->why;
+}
+
 static int on_hello(handshake_t *hs, const wire_hello_t *h, hs_out_t *out, uint16_t *code,
                     const char **why)
 {
+    int r;
+
     if (check_clear(hs, h, code, why) < 0)
         return -1;
     if (!hs->initiator && noise_start(hs, h->version, h->flags) < 0)
         return fail(hs, code, why, WIRE_E_INTERNAL, "cannot start the handshake");
     if (read_hello(hs, h, code, why) < 0)
         return -1;
-    if (!hs->initiator && write_hello(hs, out) < 0)
-        return fail(hs, code, why, WIRE_E_INTERNAL, "cannot write the handshake");
+    if (!hs->initiator && (r = write_hello(hs, out)) < 0)
+        return r == NOISE_E_DH ? fail(hs, code, why, WIRE_E_AUTH, low_order)
+                               : fail(hs, code, why, WIRE_E_INTERNAL, "cannot write the handshake");
     if (keys_take(hs, code, why) < 0)
         return -1;
     if (hs->initiator)
@@ -173,7 +197,7 @@ int handshake_input(handshake_t *hs, const wire_msg_t *m, hs_out_t *out, uint16_
         hs->state = HS_DONE;
         return 1;
     }
-    return fail(hs, code, why, WIRE_E_PROTOCOL, "unexpected message during the handshake");
+    return fail(hs, code, why, WIRE_E_PROTOCOL, unexpected(hs, m->type));
 }
 
 void handshake_clear(handshake_t *hs)

@@ -203,7 +203,7 @@ ssize_t noise_hs_write(noise_hs_t *hs, const uint8_t *payload, size_t payload_le
                        size_t cap)
 {
     noise_hs_t next;
-    ssize_t rc = -1;
+    ssize_t rc = NOISE_E_DH;
 
     if (!my_turn_to_write(hs) || payload_len > NOISE_MSG_MAX - MSG_OVERHEAD ||
         payload_len + MSG_OVERHEAD > cap)
@@ -230,8 +230,9 @@ ssize_t noise_hs_read(noise_hs_t *hs, const uint8_t *msg, size_t len, uint8_t *p
         return -1;
     next = *hs;
     memcpy(next.re, msg, NOISE_DH_LEN);
-    if (mix_tokens(&next, next.re) == 0 &&
-        decrypt_and_hash(&next.ss, msg + NOISE_DH_LEN, len - NOISE_DH_LEN, payload) == 0) {
+    if (mix_tokens(&next, next.re) < 0)
+        rc = NOISE_E_DH;
+    else if (decrypt_and_hash(&next.ss, msg + NOISE_DH_LEN, len - NOISE_DH_LEN, payload) == 0) {
         next.step++;
         *hs = next;
         rc = (ssize_t)(len - MSG_OVERHEAD);

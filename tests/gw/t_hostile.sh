@@ -251,7 +251,7 @@ expect() { # expect NAME (R holds its report)
         ;;
     early/key) heard "$1" 0 "flow message before the handshake completed" ;;
     keep/key)
-        heard "$1" 0 "unexpected message during the handshake"
+        heard "$1" 0 "unexpected KEEP during the handshake (waiting for the peer's HELLO)"
         check "$1: each closed at once, not at the handshake's deadline (the last after ${R[end_ms_max]} ms)" \
             [ "${R[end_ms_max]}" -le 2000 ]
         ;;

@@ -355,9 +355,10 @@ static void test_downgrade(void)
 }
 
 /* Builds an HELLO_i by hand with noise.h, with the given prologue, clear
- * fields and payload, as a peer holding the key file would. */
+ * fields and payload, as a peer holding the key file would; with zero_e,
+ * its ephemeral key is all zeros (a low-order point). */
 static void craft_hello_i(const uint8_t *psk, const uint8_t *pro, size_t pro_len, uint16_t flags,
-                          uint16_t payload_flags, pkt_t *p)
+                          uint16_t payload_flags, int zero_e, pkt_t *p)
 {
     wire_peer_t me = {.version = WIRE_VERSION, .flags = payload_flags, .flow_window = 500};
     uint8_t e[NOISE_DH_LEN], pub[NOISE_DH_LEN], payload[WIRE_PEER_MAX];
@@ -369,6 +370,8 @@ static void craft_hello_i(const uint8_t *psk, const uint8_t *pro, size_t pro_len
     CHECK(plen > 0);
     noise_keypair(e, pub);
     CHECK(noise_hs_init(&n, 1, pro, pro_len, psk, e) == 0);
+    if (zero_e)
+        memset(n.e_pub, 0, sizeof(n.e_pub));
     len = noise_hs_write(&n, payload, (size_t)plen, p->bytes + 4, WIRE_NOISE_MAX);
     CHECK(len > 0);
     p->bytes[0] = 0;
@@ -414,7 +417,8 @@ static void test_prologue(void)
     };
     for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
         CHECK(side_init(&run2.r, 0, key_a, sizeof(key_a), "gw-r", 1, cases[k].resp_flags) == 0);
-        craft_hello_i(psk, cases[k].pro, cases[k].len, cases[k].flags, cases[k].payload_flags, &p);
+        craft_hello_i(psk, cases[k].pro, cases[k].len, cases[k].flags, cases[k].payload_flags, 0,
+                      &p);
         if (cases[k].ok) {
             CHECK(feed(&run2.r, &p) == 0);
             CHECK_STR(run2.r.hs.peer.name, "gw-crafted");
@@ -425,6 +429,34 @@ static void test_prologue(void)
         side_free(&run2.r);
     }
     sodium_memzero(psk, sizeof(psk));
+}
+
+/* An ephemeral key that is a low-order point, in either HELLO, is the
+ * peer's fault and said so: not our internal error, not a wrong key. */
+static void test_low_order_key(void)
+{
+    static const uint8_t pro[] = {'s', 'c', 't', 'p', 'g', 'w', 0, WIRE_VERSION, 0, 1};
+    static const char why[] = "the peer's ephemeral key is a low-order point";
+    uint8_t psk[NOISE_KEY_LEN];
+    pkt_t p;
+
+    CHECK(side_init(&run2.r, 0, key_a, sizeof(key_a), "gw-r", 1, WIRE_F_SEALED) == 0);
+    memcpy(psk, run2.r.hs.psk, sizeof(psk));
+    craft_hello_i(psk, pro, sizeof(pro), WIRE_F_SEALED, WIRE_F_SEALED, 1, &p);
+    CHECK(feed(&run2.r, &p) == -1);
+    CHECK(run2.r.code == WIRE_E_AUTH && run2.r.why && strcmp(run2.r.why, why) == 0);
+    CHECK(run2.r.out.n == 0 && !run2.r.hs.keys_ready);
+    side_free(&run2.r);
+    sodium_memzero(psk, sizeof(psk));
+
+    start(&run2, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
+    CHECK(feed(&run2.r, &run2.hello_i) == 0);
+    to_pkt(&run2.r, 0, &p);
+    memset(p.bytes + 4, 0, NOISE_DH_LEN); /* HELLO_r's e */
+    CHECK(feed(&run2.i, &p) == -1);
+    CHECK(run2.i.code == WIRE_E_AUTH && run2.i.why && strcmp(run2.i.why, why) == 0);
+    side_free(&run2.i);
+    side_free(&run2.r);
 }
 
 static void test_version(void)
@@ -500,6 +532,7 @@ static void test_out_of_order(void)
     /* AUTH before HELLO, at either side */
     start(&run1, key_a, key_a, WIRE_F_SEALED, WIRE_F_SEALED);
     expect_protocol(&run1.r, &auth);
+    CHECK_STR(run1.r.why, "unexpected AUTH during the handshake (waiting for the peer's HELLO)");
     expect_protocol(&run1.i, &auth);
     side_free(&run1.i);
     side_free(&run1.r);
@@ -535,7 +568,9 @@ static void test_out_of_order(void)
     to_pkt(&run1.r, 0, &run1.hello_r);
     CHECK(feed(&run1.i, &run1.hello_r) == 0);
     expect_protocol(&run1.i, &auth);
+    CHECK_STR(run1.i.why, "unexpected AUTH during the handshake (waiting for the peer's READY)");
     expect_protocol(&run1.r, &keep);
+    CHECK_STR(run1.r.why, "unexpected KEEP during the handshake (waiting for the peer's AUTH)");
     side_free(&run1.i);
     side_free(&run1.r);
 
@@ -731,6 +766,7 @@ int main(void)
     test_flipped_bits();
     test_downgrade();
     test_prologue();
+    test_low_order_key();
     test_version();
     test_mismatch();
     test_out_of_order();
