@@ -892,13 +892,15 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
         return;
     }
     if (m->type == WIRE_ERROR) {
+        code = m->u.reason.code ? m->u.reason.code : WIRE_E_PROTOCOL;
         snprintf(buf, sizeof(buf), "peer gave up: %s%s%s", wire_code_name(m->u.reason.code),
                  m->u.reason.text[0] ? ": " : "", m->u.reason.text);
         /* Stream 0 never waits in the inbox: what the peer sent before its
          * ERROR is handled first, as it was sent, so that a flow whose last
          * bytes and FIN are there finishes instead of being reset. */
         assoc_inbox_run(a, SIZE_MAX);
-        assoc_teardown(a, m->u.reason.code, buf, END_TOLD);
+        /* A peer giving up with OK would be logged as a clean end. */
+        assoc_teardown(a, code, buf, END_TOLD);
         return;
     }
     assoc_log(a, LOG_WARN, "unexpected %s on stream 0; ignored", wire_type_name(m->type));

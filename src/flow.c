@@ -698,15 +698,20 @@ static void flow_on_window(flow_t *f, uint32_t inc)
 static void flow_on_reset(flow_t *f, const wire_msg_t *m)
 {
     char why[WIRE_TEXT_MAX + 64];
+    uint16_t code = m->u.reason.code;
 
     f->got_final = 1;
     if (f->closed) {
         flow_maybe_free(f);
         return;
     }
-    snprintf(why, sizeof(why), "peer: %s%s%s", wire_code_name(m->u.reason.code),
+    snprintf(why, sizeof(why), "peer: %s%s%s", wire_code_name(code),
              m->u.reason.text[0] ? ": " : "", m->u.reason.text);
-    flow_close(f, m->u.reason.code ? m->u.reason.code : WIRE_E_RESET, why);
+    /* OK closes cleanly and LOST logs at debug (the association's own line
+     * tells of that): a peer's word picks neither for its reset. */
+    if (code == WIRE_OK || code == WIRE_E_LOST)
+        code = WIRE_E_RESET;
+    flow_close(f, code, why);
 }
 
 void flow_on_message(flow_t *f, const wire_msg_t *m)

@@ -11,6 +11,7 @@
  * - a closed flow leaves its stream as soon as both final words have been
  *   exchanged, before its TCP handle has closed, also when the peer's was
  *   malformed;
+ * - a peer's reset is logged as one, whatever its code;
  * - the peer's bytes for a TCP end that does not read cost memory in
  *   proportion to them, however small the messages they come in, and
  *   arrive whole and in order once it reads;
@@ -329,6 +330,53 @@ static void test_malformed_final_word(void)
     assoc_unmake(a);
 }
 
+/* What flow_on_message(m) writes to the log at level info. */
+static void log_of_message(flow_t *f, const wire_msg_t *m, char *out, size_t cap)
+{
+    FILE *tmp = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    size_t n = 0;
+
+    CHECK(tmp != NULL && saved >= 0);
+    if (!tmp || saved < 0)
+        exit(1);
+    fflush(stderr);
+    dup2(fileno(tmp), STDERR_FILENO);
+    gw.log.level = LOG_INFO;
+    flow_on_message(f, m);
+    gw.log.level = LOG_ERROR;
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(tmp);
+    n = fread(out, 1, cap - 1, tmp);
+    out[n] = '\0';
+    fclose(tmp);
+}
+
+/* A peer's RST is a reset, logged as one, whatever its code: LOST (this
+ * end's word for its association's end) put it at debug, out of sight. */
+static void test_peer_reset_code(void)
+{
+    assoc_t *a = assoc_make();
+    wire_msg_t rst = {.type = WIRE_RST};
+    flow_t *f = flow_make(0, 0);
+    char line[512];
+
+    a->dead = -ECONNRESET;
+    f->sid = 3;
+    f->assoc = a;
+    a->flows[3] = f;
+    a->n_flows = 1;
+    rst.u.reason.code = WIRE_E_LOST;
+    snprintf(rst.u.reason.text, sizeof(rst.u.reason.text), "its link went");
+    log_of_message(f, &rst, line, sizeof(line));
+    CHECK(strstr(line, "INFO") && strstr(line, "reset: peer: ") && strstr(line, "its link went"));
+    CHECK(a->flows[3] == NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assoc_unmake(a);
+}
+
 /* A flow refused (or reset) holds its stream until the peer's last word,
  * but no descriptor: it leaves the descriptor room to others. (A peer that
  * never sent that word made every later flow "out of file descriptors".) */
@@ -601,6 +649,7 @@ int main(void)
     test_stream_free_once_final_words_exchanged();
     test_ending_flow_holds_no_descriptor();
     test_malformed_final_word();
+    test_peer_reset_code();
     test_service_stop_takes_the_backlog();
     test_finishing_flow_with_messages_unsent();
     test_small_messages_to_a_stalled_end();
