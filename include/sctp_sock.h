@@ -158,8 +158,8 @@ typedef struct sock_path_info {
 int sock_udp_encap(int fd, unsigned port);
 
 /* The kernel's tick, for the values it reports in jiffies (spinfo_srtt,
- * sas_maxrto: Linux 6.1 copies them raw). Debian's kernels tick at 250 Hz;
- * a kernel's own config file, when installed, says otherwise. Read once at
+ * sas_maxrto: Linux 6.1 copies them raw), from the kernel's config file
+ * (/boot/config-RELEASE), or 0 when there is none to read. Read once at
  * start (gateway_t.tick_hz): a scrape of every path must not read a file
  * for each. */
 unsigned sock_tick_hz(void);

@@ -61,20 +61,21 @@ static int has_v6(const addr_t *addrs, size_t n)
 }
 
 /* SCTP-AUTH on a socket before connect/listen, with encryption on. */
-static int gateway_auth(gateway_t *gw, int fd)
+static int gateway_auth(gateway_t *gw, int fd, log_level_t level)
 {
     const char *what = "";
     int r;
 
     if (!gw->cfg->encryption || (r = sock_auth(fd, gw->auth_key, &what)) >= 0)
         return 0;
-    log_error(&gw->log, "assoc", "cannot set up SCTP-AUTH (%s): %s (or encryption = off)", what,
-              strerror(-r));
+    log_write(&gw->log, level, "assoc", "cannot set up SCTP-AUTH (%s): %s (or encryption = off)",
+              what, strerror(-r));
     return r;
 }
 
-/* An SCTP socket carrying every option the association will inherit. */
-static int gateway_socket(gateway_t *gw, int family)
+/* An SCTP socket carrying every option the association will inherit; a
+ * failure is logged at `level`. */
+static int gateway_socket(gateway_t *gw, int family, log_level_t level)
 {
     const config_t *cfg = gw->cfg;
     unsigned streams = gateway_streams(cfg);
@@ -83,17 +84,17 @@ static int gateway_socket(gateway_t *gw, int family)
     int r;
 
     if (fd < 0) {
-        log_error(&gw->log, "assoc", "cannot open an SCTP socket: %s%s", strerror(-fd),
+        log_write(&gw->log, level, "assoc", "cannot open an SCTP socket: %s%s", strerror(-fd),
                   fd == -EPROTONOSUPPORT ? " (this kernel has no SCTP: modprobe sctp)" : "");
         return fd;
     }
     if ((r = sock_tune(fd, &gw->tune, streams, cfg->sock_buffer, &what)) < 0 ||
         (what = "SCTP_EVENT", r = sock_subscribe(fd)) < 0) {
-        log_error(&gw->log, "assoc", "cannot set %s: %s", what, strerror(-r));
+        log_write(&gw->log, level, "assoc", "cannot set %s: %s", what, strerror(-r));
         close(fd);
         return r;
     }
-    if ((r = gateway_auth(gw, fd)) < 0) {
+    if ((r = gateway_auth(gw, fd, level)) < 0) {
         close(fd);
         return r;
     }
@@ -170,12 +171,13 @@ static void gateway_dial(gateway_t *gw)
     addr_t local[CONFIG_MAX_ADDRS], remote[CONFIG_MAX_ADDRS];
     size_t n_remote = dial_targets(cfg, remote);
     int v6 = has_v6(cfg->local, cfg->n_local) || has_v6(remote, n_remote);
+    log_level_t level = gateway_dial_level(gw);
     int fd = -1, r;
 
     /* Before the socket, which copies the kernel's UDP port as it is made. */
-    if (gateway_check_udp(gw, gateway_dial_level(gw)) < 0)
+    if (gateway_check_udp(gw, level) < 0)
         goto fail;
-    if ((fd = gateway_socket(gw, v6 ? AF_INET6 : AF_INET)) < 0)
+    if ((fd = gateway_socket(gw, v6 ? AF_INET6 : AF_INET, level)) < 0)
         goto fail;
     /* An ephemeral port each time: a new association never looks like a
      * restart of the old one to the peer. */
@@ -184,16 +186,16 @@ static void gateway_dial(gateway_t *gw)
         local[i].v4.sin_port = 0;
     }
     if (cfg->n_local && (r = sock_bind(fd, local, cfg->n_local)) < 0) {
-        log_error(&gw->log, "assoc", "cannot bind the local addresses: %s", strerror(-r));
+        log_write(&gw->log, level, "assoc", "cannot bind the local addresses: %s", strerror(-r));
         goto fail;
     }
     if (cfg->udp_port && (r = sock_udp_encap(fd, cfg->udp_port)) < 0) {
-        log_error(&gw->log, "assoc", "cannot carry SCTP inside UDP: %s", strerror(-r));
+        log_write(&gw->log, level, "assoc", "cannot carry SCTP inside UDP: %s", strerror(-r));
         goto fail;
     }
     r = sock_connect(fd, remote, n_remote);
     if (r < 0 && r != -EINPROGRESS) {
-        log_warn(&gw->log, "assoc", "cannot dial the peer: %s", strerror(-r));
+        log_write(&gw->log, level, "assoc", "cannot dial the peer: %s", strerror(-r));
         goto fail;
     }
     if (assoc_new(gw, fd, 1))
@@ -303,7 +305,8 @@ static int gateway_listen(gateway_t *gw)
     const config_t *cfg = gw->cfg;
     addr_t any;
     int wildcard = cfg->n_local == 0;
-    int fd = gateway_socket(gw, wildcard || has_v6(cfg->local, cfg->n_local) ? AF_INET6 : AF_INET);
+    int fd = gateway_socket(gw, wildcard || has_v6(cfg->local, cfg->n_local) ? AF_INET6 : AF_INET,
+                            LOG_ERROR);
     int r;
 
     if (fd < 0)
@@ -1182,7 +1185,7 @@ static int gateway_check_sctp(gateway_t *gw)
     }
     if (fd < 0)
         return 0;
-    r = gateway_auth(gw, fd); /* found at start rather than at every dial */
+    r = gateway_auth(gw, fd, LOG_ERROR); /* found at start rather than at every dial */
     gateway_check_buffer(gw, fd);
     close(fd);
     return r;
@@ -1336,6 +1339,19 @@ static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
     notify_init(&gw->notify, loop, gateway_status, gw);
 }
 
+/* The kernel's tick, for the figures it gives in jiffies (sock_tick_hz). */
+static unsigned gateway_tick_hz(gateway_t *gw)
+{
+    unsigned hz = sock_tick_hz();
+
+    if (hz)
+        return hz;
+    log_info(&gw->log, "gw",
+             "no kernel config file to read the tick rate from: path srtt and the largest "
+             "rto shown assume 250 Hz (Debian's)");
+    return 250;
+}
+
 int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
 {
     unsigned paths = cfg->role == ROLE_CONNECT ? (unsigned)cfg->n_remote : CONFIG_MAX_ADDRS;
@@ -1344,7 +1360,6 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
 
     memset(gw, 0, sizeof(*gw));
     gw->loop = loop;
-    gw->tick_hz = sock_tick_hz();
     gw->cfg = cfg;
     gw->log.level = cfg->log_level;
     gw->log.name = cfg->name;
@@ -1369,6 +1384,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
              "path max retrans %u; outage_ms %u",
              SCTPGW_VERSION, cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->failover_ms,
              t->rto_min, t->rto_max, t->hb_interval, t->path_max_retrans, cfg->outage_ms);
+    gw->tick_hz = gateway_tick_hz(gw);
     if (cfg->udp_port)
         log_info(&gw->log, "gw", "SCTP inside UDP (RFC 6951): port %u at both ends", cfg->udp_port);
     if (cfg->encryption)

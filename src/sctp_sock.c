@@ -602,7 +602,7 @@ unsigned sock_tick_hz(void)
     static const char key[] = "CONFIG_HZ=";
     struct utsname u;
     char path[128 + sizeof(u.release)], line[128];
-    unsigned hz = 250;
+    unsigned hz = 0;
     FILE *f;
 
     if (uname(&u) < 0)
