@@ -84,8 +84,15 @@ int sock_unread(int fd);
  * to the sender-dry event (everything sent has been acknowledged). */
 int sock_subscribe(int fd);
 
-/* Binds all addresses (port taken from the first; 0 = any). */
+/* Binds all addresses (port taken from the first; 0 = any), also those
+ * the host does not have now (IP_FREEBIND): the kernel binds a list all or
+ * nothing, and a link's address may be away for a while (an LTE interface
+ * that drops, an IPv6 address still in duplicate detection). Its path
+ * serves once the address is back. */
 int sock_bind(int fd, const addr_t *addrs, size_t n);
+
+/* Whether the host has the address now: 1, 0, or -errno. */
+int sock_addr_here(const addr_t *a);
 
 /* Starts a non-blocking multihomed connect: 0 or -EINPROGRESS on success. */
 int sock_connect(int fd, const addr_t *addrs, size_t n);

@@ -1339,6 +1339,21 @@ static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
     notify_init(&gw->notify, loop, gateway_status, gw);
 }
 
+/* A local address the host lacks is bound all the same (sock_bind), which
+ * hides a typo as well as a link that is down: said once, at start. */
+static void gateway_check_local(gateway_t *gw)
+{
+    const config_t *cfg = gw->cfg;
+    char text[ADDR_STRLEN];
+
+    for (size_t i = 0; i < cfg->n_local; i++)
+        if (sock_addr_here(&cfg->local[i]) == 0)
+            log_warn(&gw->log, "assoc",
+                     "local address %s is not on this host now: bound all the same; its "
+                     "link carries nothing until the address is up",
+                     addr_format_host(&cfg->local[i], text, sizeof(text)));
+}
+
 /* The kernel's tick, for the figures it gives in jiffies (sock_tick_hz). */
 static unsigned gateway_tick_hz(gateway_t *gw)
 {
@@ -1393,6 +1408,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
         log_warn(&gw->log, "gw",
                  "encryption = off: flows cross the links in clear and SCTP "
                  "chunks are not authenticated; only for links already protected");
+    gateway_check_local(gw);
     if ((r = gateway_check_sctp(gw)) < 0 || (r = gateway_check_udp(gw, LOG_ERROR)) < 0 ||
         (r = gateway_start_services(gw)) < 0 || (r = gateway_start_metrics(gw)) < 0 ||
         (r = gateway_start_control(gw)) < 0 ||

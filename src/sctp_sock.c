@@ -427,10 +427,28 @@ int sock_bind(int fd, const addr_t *addrs, size_t n)
 {
     unsigned char buf[16 * sizeof(struct sockaddr_in6)];
 
+    int on = 1;
+
     if (n == 0 || n > 16)
         return -EINVAL;
     pack(addrs, n, buf);
+    if (setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on)) < 0)
+        return ERR;
     return sctp_bindx(fd, (struct sockaddr *)buf, (int)n, SCTP_BINDX_ADD_ADDR) < 0 ? ERR : 0;
+}
+
+int sock_addr_here(const addr_t *a)
+{
+    addr_t probe = *a;
+    int fd = socket(probe.sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 1;
+
+    if (fd < 0)
+        return ERR;
+    probe.v4.sin_port = 0; /* the same field in both families */
+    if (bind(fd, &probe.sa, addr_len(&probe)) < 0)
+        r = errno == EADDRNOTAVAIL ? 0 : ERR;
+    close(fd);
+    return r;
 }
 
 int sock_connect(int fd, const addr_t *addrs, size_t n)

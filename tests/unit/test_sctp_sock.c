@@ -1,6 +1,7 @@
 /* sctp_sock.c's parts that need no SCTP in the kernel: what the kernel
- * grants a socket's buffers, for the start's warning (gateway.c), and
- * what waits to be read. Any socket family answers them alike. */
+ * grants a socket's buffers, for the start's warning (gateway.c), what
+ * waits to be read, and whether the host has an address. Any socket
+ * family answers them alike. */
 #include "sctp_sock.h"
 #include "check.h"
 #include "rlimits.h"
@@ -95,10 +96,25 @@ static void test_unacked(void)
     close(ls);
 }
 
+/* Loopback is here; an address of TEST-NET-1 (RFC 5737) is not. The
+ * port asked for does not matter. */
+static void test_addr_here(void)
+{
+    addr_t a = {0};
+
+    a.v4.sin_family = AF_INET;
+    a.v4.sin_port = htons(9899);
+    a.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(sock_addr_here(&a) == 1);
+    CHECK(inet_pton(AF_INET, "192.0.2.77", &a.v4.sin_addr) == 1);
+    CHECK(sock_addr_here(&a) == 0);
+}
+
 int main(void)
 {
     test_buffer_granted();
     test_unread();
     test_unacked();
+    test_addr_here();
     return check_status("test_sctp_sock");
 }
