@@ -950,20 +950,29 @@ static void assoc_on_malformed(assoc_t *a, const sock_rcv_t *info, const uint8_t
         assoc_close(a, WIRE_E_PROTOCOL, why);
 }
 
-/* The kernel attaches the peer's ABORT chunk to the notification when
- * that is what ended the association, and its first cause's code. */
+/* What ended the association: the notification carries the causes of
+ * the peer's ABORT, when it had any, and a cause code; the socket's error
+ * (still unread here) tells a peer's ABORT without causes (ECONNRESET) and
+ * an abort by this end's kernel (ECONNABORTED: the peer broke SCTP, say)
+ * from a peer that went silent (ETIMEDOUT). */
 static void assoc_on_lost(assoc_t *a, const struct sctp_assoc_change *ac)
 {
     char why[128];
+    unsigned cause = ntohs(ac->sac_error); /* as the ABORT chunk carried it */
+    int err = sock_error(a->fd);
 
-    if (ac->sac_length <= sizeof(*ac))
-        snprintf(why, sizeof(why), "communication lost (peer unreachable)");
-    else if (ac->sac_error)
-        snprintf(why, sizeof(why), "the peer aborted the association (cause %u, %s)",
-                 ntohs(ac->sac_error), /* as the ABORT chunk carried it */
-                 sock_cause_name(ntohs(ac->sac_error)));
-    else
+    if (ac->sac_length > sizeof(*ac) && cause)
+        snprintf(why, sizeof(why), "the peer aborted the association (cause %u, %s)", cause,
+                 sock_cause_name(cause));
+    else if (ac->sac_length > sizeof(*ac) || err == -ECONNRESET)
         snprintf(why, sizeof(why), "the peer aborted the association");
+    else if (cause)
+        snprintf(why, sizeof(why), "this end's kernel aborted the association (cause %u, %s)",
+                 cause, sock_cause_name(cause));
+    else if (err == -ECONNABORTED)
+        snprintf(why, sizeof(why), "this end's kernel aborted the association");
+    else
+        snprintf(why, sizeof(why), "communication lost (peer unreachable)");
     assoc_teardown(a, WIRE_E_LOST, why, END_ABORT);
 }
 

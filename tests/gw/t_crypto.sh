@@ -387,6 +387,9 @@ last=$(grep -E "$ASSOC_CLOSED" "$WORK/site-b-off.log" | tail -n 1)
 log "live flows, forged ABORT in clear: $r; site b: $last"
 expect "$r" ok == 0
 grep -qE ' [1-9][0-9]* flows? reset' <<<"$last" || fail "in clear, the forged ABORT reset no flow"
+# An ABORT without causes is the peer's all the same, not a silent peer.
+grep -q 'closed: the peer aborted the association;' <<<"$last" ||
+    fail "in clear, the forged ABORT was not told as the peer's: $last"
 log "ok: in clear, the forged ABORT ended the association"
 n=$(grep -oE 'the peer reported [0-9]+ SCTP errors in [0-9]+ ms' "$WORK/site-b-off.log" | head -n 1 | cut -d' ' -f4)
 [ -n "$n" ] && [ "$n" -ge 2 ] && [ "$n" -le 640 ] ||
