@@ -532,25 +532,29 @@ static void on_write(uv_write_t *req, int status)
  * stay held while the back end has not connected (no TCP connection exists
  * to queue them on, and a failed address's connection would cancel what
  * was queued on it), or while they are small and writes are under way;
- * small ones join the last held buffer when it has room. */
+ * they fill what the last held buffer has left before taking a new one, so
+ * that what is held costs its bytes, whatever the messages' sizes. */
 static void flow_hold(flow_t *f, const uint8_t *bytes, uint32_t len)
 {
     flow_write_t *last = f->held ? container_of(f->held_tail, flow_write_t, next) : NULL;
     flow_write_t *w;
-    uint32_t cap = len;
+    uint32_t cap, n;
 
+    if (last && last->cap > last->len) {
+        n = last->cap - last->len < len ? last->cap - last->len : len;
+        memcpy(last->data + last->len, bytes, n);
+        last->len += n;
+        f->write_pending += n;
+        bytes += n;
+        if (!(len -= n))
+            return;
+    }
     /* The first bytes held with no write under way (the peer's first while
      * the back end connects, or what a full socket left) take what they
      * need: room to gather is for those that follow. */
+    cap = len;
     if (f->held || f->writes)
         cap = len > WRITE_GATHER_BYTES ? len : WRITE_GATHER_BYTES;
-
-    if (last && last->cap - last->len >= len) {
-        memcpy(last->data + last->len, bytes, len);
-        last->len += len;
-        f->write_pending += len;
-        return;
-    }
     if (!(w = malloc(sizeof(*w) + cap))) {
         flow_close(f, WIRE_E_INTERNAL, "out of memory");
         return;

@@ -528,41 +528,54 @@ static int client_has_all(void)
     return got < 0 || got >= want;
 }
 
-/* A back end that stopped reading while the peer sends one byte a message:
+/* A back end that stopped reading while the peer sends small messages:
  * each message that cannot be written at once used to get a write request
- * of its own, about 240 bytes of memory for each byte of the window. */
-static void test_small_messages_to_a_stalled_end(void)
+ * of its own, about 240 bytes of memory for each byte of the window when
+ * a message held one byte; and one of 2,049 bytes, which did not fit what
+ * the last held buffer had left, took a new buffer of 4 KiB, about twice
+ * the window. What is held costs little more than its bytes, and arrives
+ * whole and in order once the back end reads. */
+static void small_messages_to_a_stalled_end(uint32_t size, long msgs)
 {
-    enum { MSGS = 200000 };
+    static uint8_t buf[4096];
     wire_msg_t data = {.type = WIRE_DATA};
     int srv, cli;
-    uint8_t byte;
     flow_t *f;
 
-    CHECK(tcp_pair_open(&srv, &cli) == 0);
+    CHECK(size <= sizeof(buf) && tcp_pair_open(&srv, &cli) == 0);
     if (srv < 0 || cli < 0)
         return;
     f = flow_on(srv, 0, 0);
     credit_init(&f->credit, 1 << 20, 1 << 20);
-    data.u.data.bytes = &byte;
-    data.u.data.len = 1;
+    data.u.data.bytes = buf;
+    data.u.data.len = size;
+    malloc_bytes = 0;
     counting = 1;
-    for (long i = 0; i < MSGS && !f->closed; i++) {
-        byte = (uint8_t)(i % 251);
+    for (long i = 0; i < msgs && !f->closed; i++) {
+        for (uint32_t j = 0; j < size; j++)
+            buf[j] = (uint8_t)(((uint64_t)i * size + j) % 251);
         flow_on_message(f, &data);
     }
     counting = 0;
     CHECK(!f->closed);
-    CHECK(malloc_bytes < 2 * MSGS + 65536);
+    CHECK(malloc_bytes < 2 * (size_t)msgs * size + 65536);
+    CHECK(malloc_bytes <= f->write_pending + f->write_pending / 10 + 8192);
     reader_fd = cli;
-    want = MSGS;
+    want = msgs * (long)size;
+    got = 0;
     CHECK(fcntl(cli, F_SETFL, O_NONBLOCK) == 0);
     CHECK(run_until(client_has_all, 10000));
-    CHECK(got == MSGS);
+    CHECK(got == want);
     CHECK(f->write_pending == 0);
     flow_close(f, WIRE_OK, "test over");
     uv_run(&loop, UV_RUN_DEFAULT);
     close(cli);
+}
+
+static void test_small_messages_to_a_stalled_end(void)
+{
+    small_messages_to_a_stalled_end(1, 200000);
+    small_messages_to_a_stalled_end(2049, 300);
 }
 
 /* The start time a snapshot reports is the same in every snapshot: a
