@@ -8,13 +8,21 @@
  * failed connection. The flow may end at any moment, even while the lookup
  * runs on a pool thread (where it cannot be stopped): dial_abort() then
  * cuts the tie, the callback is never called again, and the dial frees
- * itself once its lookup has returned and its timer has closed. */
+ * itself once its timer has closed.
+ *
+ * Dials of one name and port started while a lookup of it runs share that
+ * lookup: libuv runs at most half its pool's threads on lookups, and a name
+ * whose DNS hangs held one for each flow to it, so that the names of other
+ * services waited behind them and their flows ran out of time, said to
+ * be names that "did not resolve". Nothing is cached: a dial started once
+ * the lookup has returned looks the name up afresh. */
 #ifndef SCTPGW_DIAL_H
 #define SCTPGW_DIAL_H
 
 #include <netdb.h>
 #include <uv.h>
 #include "addr.h"
+#include "list.h"
 
 typedef enum {
     DIAL_RESOLVED, /* the lookup ended: status 0, or a UV_EAI_* error */
@@ -23,11 +31,19 @@ typedef enum {
 
 typedef void (*dial_cb)(void *data, dial_event_t ev, int status);
 
+/* The lookups that have not returned yet, for dials to share; one per
+ * gateway (dial_lookups_init), outliving every dial. */
+typedef struct dial_lookups {
+    list_t running; /* dial_lookup_t.node */
+} dial_lookups_t;
+
+typedef struct dial_lookup dial_lookup_t;
+
 typedef struct dial {
     uv_loop_t *loop;
-    uv_getaddrinfo_t req;    /* the lookup */
+    dial_lookup_t *lookup;   /* the lookup it waits for or took addresses from */
+    list_t wait;             /* in lookup->waiting until the lookup returns */
     uv_timer_t timer;        /* the bound: the lookup's, then each address's share */
-    struct addrinfo *res;    /* what the lookup found */
     struct addrinfo *next;   /* the next address to hand out */
     unsigned left;           /* addresses not handed out yet */
     unsigned tried;          /* addresses handed out */
@@ -35,15 +51,17 @@ typedef struct dial {
     dial_cb cb;              /* the owner's callback; NULL once aborted */
     void *data;              /* the owner */
     addr_t only;             /* a dial by address: the address */
-    unsigned resolving : 1;  /* the lookup has not returned yet */
     unsigned timer_gone : 1; /* the timer handle has closed */
     char name[];             /* "host:port", for logs */
 } dial_t;
 
-/* Starts looking host up for TCP to port; the whole dial must be over
- * within total_ms. Returns the dial or NULL with *err set (-errno / UV_*). */
-dial_t *dial_start(uv_loop_t *loop, const char *host, unsigned port, unsigned total_ms, dial_cb cb,
-                   void *data, int *err);
+void dial_lookups_init(dial_lookups_t *l);
+
+/* Starts looking host up for TCP to port, or joins such a lookup under
+ * way; the whole dial must be over within total_ms. Returns the dial or
+ * NULL with *err set (-errno / UV_*). */
+dial_t *dial_start(dial_lookups_t *lookups, uv_loop_t *loop, const char *host, unsigned port,
+                   unsigned total_ms, dial_cb cb, void *data, int *err);
 
 /* A dial of one known address, as dial_start's after its lookup: the
  * owner asks dial_next for it at once. Returns NULL with *err set. */

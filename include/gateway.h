@@ -8,6 +8,7 @@
 #include <uv.h>
 #include "acceptor.h"
 #include "config.h"
+#include "dial.h"
 #include "list.h"
 #include "log.h"
 #include "metrics.h"
@@ -58,6 +59,7 @@ typedef struct gateway {
     uint64_t flood_ended;   /* unproven associations ended since then */
     uint64_t flood_dropped; /* of which pushed out by newer ones at the cap */
     size_t n_closers;       /* sockets held open after their last ERROR (assoc.c) */
+    dial_lookups_t lookups; /* back ends' names being looked up, shared by their flows */
 
     acceptor_t peers;        /* listen role: the SCTP listener (peers.fd -1 without) */
     uv_timer_t dial_timer;   /* connect role: next dial, after backoff */

@@ -6,13 +6,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A lookup that dials share: it stays in lookups->running until it
+ * returns, and is freed once it has and no dial holds it. */
+struct dial_lookup {
+    uv_getaddrinfo_t req;
+    list_t node;          /* in the running list until it returns */
+    list_t waiting;       /* dial_t.wait of the dials it will answer */
+    struct addrinfo *res; /* what it found */
+    unsigned refs;        /* dials that wait for it or walk res */
+    unsigned done : 1;    /* it has returned */
+    char key[];           /* "host:port", as the dials' names */
+};
+
+void dial_lookups_init(dial_lookups_t *l)
+{
+    list_init(&l->running);
+}
+
+/* A dial lets go of its lookup. The last to leave one that is still queued
+ * cancels it; one already on a pool thread runs to its end (the resolver's
+ * own timeouts bound it) and is freed when it returns. */
+static void lookup_put(dial_lookup_t *lk)
+{
+    if (--lk->refs)
+        return;
+    if (!lk->done) {
+        /* Cancelled, it answers nobody: no dial may join it any more. */
+        if (uv_cancel((uv_req_t *)&lk->req) == 0)
+            list_remove(&lk->node);
+        return;
+    }
+    if (lk->res)
+        uv_freeaddrinfo(lk->res);
+    free(lk);
+}
+
 /* Frees the dial once nothing can call back into it any more. */
 static void dial_maybe_free(dial_t *d)
 {
-    if (d->cb || d->resolving || !d->timer_gone)
+    if (d->cb || !d->timer_gone)
         return;
-    if (d->res)
-        uv_freeaddrinfo(d->res);
+    if (d->lookup)
+        lookup_put(d->lookup);
     free(d);
 }
 
@@ -42,25 +77,44 @@ static unsigned dial_count(const struct addrinfo *ai)
     return n;
 }
 
+/* Every dial waiting gets the addresses, each to walk on its own. A dial
+ * that leaves in its callback is freed later (its timer closes first), so
+ * the lookup, held here, outlives the walk. */
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
-    dial_t *d = req->data;
+    dial_lookup_t *lk = req->data;
 
-    d->resolving = 0;
-    d->res = res;
-    d->next = res;
-    d->left = dial_count(res);
-    if (!d->cb) {
-        dial_maybe_free(d); /* the owner left while the lookup ran */
-        return;
+    lk->done = 1;
+    lk->res = res;
+    list_remove(&lk->node);
+    lk->refs++;
+    while (!list_empty(&lk->waiting)) {
+        dial_t *d = container_of(lk->waiting.next, dial_t, wait);
+
+        list_remove(&d->wait);
+        d->next = res;
+        d->left = dial_count(res);
+        d->cb(d->data, DIAL_RESOLVED, status == 0 && d->left == 0 ? UV_EAI_ADDRFAMILY : status);
     }
-    if (status == 0 && d->left == 0)
-        status = UV_EAI_ADDRFAMILY;
-    d->cb(d->data, DIAL_RESOLVED, status);
+    lookup_put(lk);
 }
 
-dial_t *dial_start(uv_loop_t *loop, const char *host, unsigned port, unsigned total_ms, dial_cb cb,
-                   void *data, int *err)
+static dial_lookup_t *lookup_find(dial_lookups_t *lookups, const char *key)
+{
+    list_t *pos, *tmp;
+
+    list_foreach_safe(pos, tmp, &lookups->running)
+    {
+        dial_lookup_t *lk = container_of(pos, dial_lookup_t, node);
+        if (strcmp(lk->key, key) == 0)
+            return lk;
+    }
+    return NULL;
+}
+
+/* A new lookup of key (host, port), in lookups->running, or NULL. */
+static dial_lookup_t *lookup_start(dial_lookups_t *lookups, uv_loop_t *loop, const char *host,
+                                   unsigned port, const char *key, int *err)
 {
     /* Both families, in the order the resolver sorts them (RFC 6724), with
      * no AI_ADDRCONFIG: a back end on ::1 or 127.0.0.1 in a namespace that
@@ -69,32 +123,52 @@ dial_t *dial_start(uv_loop_t *loop, const char *host, unsigned port, unsigned to
                              .ai_socktype = SOCK_STREAM,
                              .ai_protocol = IPPROTO_TCP,
                              .ai_flags = AI_NUMERICSERV};
-    size_t n = strlen(host) + 8;
-    dial_t *d = calloc(1, sizeof(*d) + n);
+    dial_lookup_t *lk = calloc(1, sizeof(*lk) + strlen(key) + 1);
     char service[8];
     int r;
+
+    if (!lk) {
+        *err = -ENOMEM;
+        return NULL;
+    }
+    strcpy(lk->key, key);
+    list_init(&lk->waiting);
+    lk->req.data = lk;
+    snprintf(service, sizeof(service), "%u", port);
+    r = uv_getaddrinfo(loop, &lk->req, on_resolved, host, service, &hints);
+    if (r < 0) {
+        *err = r;
+        free(lk);
+        return NULL;
+    }
+    list_push(&lookups->running, &lk->node);
+    return lk;
+}
+
+dial_t *dial_start(dial_lookups_t *lookups, uv_loop_t *loop, const char *host, unsigned port,
+                   unsigned total_ms, dial_cb cb, void *data, int *err)
+{
+    size_t n = strlen(host) + 8;
+    dial_t *d = calloc(1, sizeof(*d) + n);
 
     if (!d) {
         *err = -ENOMEM;
         return NULL;
     }
+    snprintf(d->name, n, "%s:%u", host, port);
+    d->lookup = lookup_find(lookups, d->name);
+    if (!d->lookup && !(d->lookup = lookup_start(lookups, loop, host, port, d->name, err))) {
+        free(d);
+        return NULL;
+    }
+    d->lookup->refs++;
+    list_push(&d->lookup->waiting, &d->wait);
     d->loop = loop;
     d->cb = cb;
     d->data = data;
-    snprintf(d->name, n, "%s:%u", host, port);
-    snprintf(service, sizeof(service), "%u", port);
     uv_timer_init(loop, &d->timer);
     d->timer.data = d;
-    d->req.data = d;
     d->deadline = uv_now(loop) + total_ms;
-    r = uv_getaddrinfo(loop, &d->req, on_resolved, host, service, &hints);
-    if (r < 0) {
-        *err = r;
-        d->cb = NULL;
-        uv_close((uv_handle_t *)&d->timer, on_timer_closed);
-        return NULL;
-    }
-    d->resolving = 1;
     uv_timer_start(&d->timer, on_timer, total_ms, 0);
     return d;
 }
@@ -108,6 +182,7 @@ dial_t *dial_start_addr(uv_loop_t *loop, const addr_t *addr, unsigned total_ms, 
         *err = -ENOMEM;
         return NULL;
     }
+    list_init(&d->wait);
     d->loop = loop;
     d->cb = cb;
     d->data = data;
@@ -141,7 +216,7 @@ int dial_next(dial_t *d, addr_t *out)
 
     if (d->left == 0)
         return -ENOENT;
-    if (!d->res)
+    if (!d->lookup)
         *out = d->only;
     else if (dial_take(d, out) < 0)
         return -ENOENT;
@@ -157,10 +232,10 @@ int dial_next(dial_t *d, addr_t *out)
 void dial_abort(dial_t *d)
 {
     d->cb = NULL;
-    /* A lookup still queued is dropped; one already on a pool thread runs
-     * to its end (the resolver's own timeouts bound it) and on_resolved
-     * then frees the dial. */
-    if (d->resolving)
-        uv_cancel((uv_req_t *)&d->req);
+    if (!list_empty(&d->wait)) { /* the lookup has not returned */
+        list_remove(&d->wait);
+        lookup_put(d->lookup);
+        d->lookup = NULL;
+    }
     uv_close((uv_handle_t *)&d->timer, on_timer_closed);
 }

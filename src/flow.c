@@ -980,7 +980,8 @@ static int flow_connect(flow_t *f, const service_conf_t *svc)
     int r;
 
     if (svc->is_name) {
-        f->dial = dial_start(f->gw->loop, svc->host, svc->port, DIAL_TOTAL_MS, on_dial, f, &r);
+        f->dial = dial_start(&f->gw->lookups, f->gw->loop, svc->host, svc->port, DIAL_TOTAL_MS,
+                             on_dial, f, &r);
         return f->dial ? 0 : r;
     }
     f->dial = dial_start_addr(f->gw->loop, &svc->addr, DIAL_TOTAL_MS, on_dial, f, &r);

@@ -1384,6 +1384,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
     list_init(&gw->assocs);
     list_init(&gw->finishing);
     list_init(&gw->services);
+    dial_lookups_init(&gw->lookups);
     gateway_init_handles(gw, loop);
     if (sodium_init() < 0) {
         log_error(&gw->log, "gw", "cannot start: libsodium failed to initialise");

@@ -45,6 +45,10 @@ static int run(config_t *cfg)
     int code;
 
     signal(SIGPIPE, SIG_IGN);
+    /* libuv runs lookups on at most half its pool's threads (4 by default),
+     * and a name whose DNS hangs holds one until the resolver gives up:
+     * room for eight such names before the others wait (dial.h). */
+    setenv("UV_THREADPOOL_SIZE", "16", 0);
     if (uv_loop_init(&loop) < 0) {
         fprintf(stderr, "sctpgw: cannot start the event loop\n");
         config_free(cfg);

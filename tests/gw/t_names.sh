@@ -10,7 +10,8 @@
 # - a name whose lookup hangs: a client that gives up meanwhile ends its flow
 #   at once, and the lookup's late return harms nothing (the gateway lives
 #   and carries new flows; one teardown per flow); a client that waits is
-#   reset when the resolver gives up (3 s here);
+#   reset when the resolver gives up (3 s here); ten flows to it at once
+#   share one lookup and leave a name from the hosts file unhindered;
 # - accept = *:PORT takes clients on every IPv4 address, [::]:PORT on every
 #   IPv6 and IPv4 address (dual-stack);
 # - a numeric back end's flows running beside all of it are untouched.
@@ -179,4 +180,23 @@ wait_log site-b 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1)) |
     fail "site-b: a reload that changed nothing logged a back end moving"
 [ "$(count_log site-b '\[echo\]: flows from the peer connect to echo.test:9001 ')" -eq 1 ] ||
     fail "site-b did not name [echo]'s back end at start"
+
+# Ten flows at once to the name whose DNS hangs share one lookup, and a
+# name from the hosts file looked up meanwhile is not held behind them.
+# (Each took one of the two threads libuv gives lookups: [echo]'s waited
+# behind them, ran out of its 10 s and was reset, its name said not to
+# resolve.)
+queries=$(grep -c '^slow.test dropped' "$WORK/dns.log")
+failed=$(count_log site-b 'back end slow.test:9004: name did not resolve')
+bg slow-ten --connect 127.0.0.1:7004 --flows 10 --mode expect-close --timeout-ms 15000
+sleep 1 # their OPENs at site b, the lookup under way
+client a --connect 127.0.0.1:7001 --flows 2 --bytes 16K --timeout-ms 3000 >"$WORK/beside-slow.out"
+check beside-slow ok=2 bytes_verified=$((2 * 16 * 1024))
+wait "${CLIENTS[-1]}" || true
+check slow-ten ok=10
+[ "$(count_log site-b 'back end slow.test:9004: name did not resolve')" -eq $((failed + 10)) ] ||
+    fail "site-b: the ten flows of slow.test did not each end for its name"
+n=$(($(grep -c '^slow.test dropped' "$WORK/dns.log") - queries))
+[ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "ten flows of slow.test made $n queries, not one lookup's"
+log "ok: ten flows of slow.test made $n DNS queries; [echo] beside them was not held"
 done_ok

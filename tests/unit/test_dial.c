@@ -1,12 +1,15 @@
 /* Tests for src/dial.c on a real loop, natively and without any network:
  * "localhost" comes from the hosts file. What matters most is the owner
  * leaving while the lookup runs: no callback after dial_abort, no leak and
- * no use after free (run under the sanitizer build to see the last two). */
+ * no use after free (run under the sanitizer build to see the last two),
+ * also when dials share a lookup. */
 #include "dial.h"
 #include "check.h"
 
 #include <errno.h>
 #include <string.h>
+
+static dial_lookups_t lookups;
 
 typedef struct owner {
     dial_t *dial;
@@ -50,7 +53,7 @@ static void test_resolve(uv_loop_t *loop)
     owner_t o = {0};
     int err = 0;
 
-    o.dial = dial_start(loop, "localhost", 8080, 10000, on_event, &o, &err);
+    o.dial = dial_start(&lookups, loop, "localhost", 8080, 10000, on_event, &o, &err);
     CHECK(o.dial != NULL);
     CHECK_STR(o.dial ? o.dial->name : NULL, "localhost:8080");
     uv_run(loop, UV_RUN_DEFAULT);
@@ -59,24 +62,70 @@ static void test_resolve(uv_loop_t *loop)
     CHECK(o.after_abort == 0);
 }
 
-/* The owner leaves at once, while the lookup is queued or running on a pool
- * thread: no event follows, and the loop ends with everything freed. */
+static size_t running(void)
+{
+    size_t n = 0;
+
+    for (list_t *p = lookups.running.next; p != &lookups.running; p = p->next)
+        n++;
+    return n;
+}
+
+/* The owners leave at once, while their shared lookup is queued or running
+ * on a pool thread: no event follows, and the loop ends with everything
+ * freed. */
 static void test_abort_while_resolving(uv_loop_t *loop)
 {
     owner_t o[8] = {{0}};
     int err = 0;
 
     for (int i = 0; i < 8; i++) {
-        o[i].dial = dial_start(loop, "localhost", 80, 10000, on_event, &o[i], &err);
+        o[i].dial = dial_start(&lookups, loop, "localhost", 80, 10000, on_event, &o[i], &err);
         CHECK(o[i].dial != NULL);
     }
+    CHECK(running() == 1);
     for (int i = 0; i < 8; i++) {
         dial_abort(o[i].dial);
         o[i].aborted = 1;
     }
     uv_run(loop, UV_RUN_DEFAULT);
+    CHECK(running() == 0);
     for (int i = 0; i < 8; i++)
         CHECK(o[i].resolved == 0 && o[i].timeouts == 0 && o[i].after_abort == 0);
+}
+
+/* Dials of one name and port started together share one lookup (a name
+ * whose DNS hangs then holds one of the pool's threads, not one a flow);
+ * another port is another lookup. Each dial gets every address, one that
+ * left before gets nothing, and once the lookup has returned a new dial
+ * looks the name up afresh. */
+static void test_shared_lookup(uv_loop_t *loop)
+{
+    owner_t o[6] = {{0}};
+    int err = 0;
+
+    for (int i = 0; i < 5; i++)
+        o[i].dial = dial_start(&lookups, loop, "localhost", 8080, 10000, on_event, &o[i], &err);
+    CHECK(running() == 1);
+    o[5].dial = dial_start(&lookups, loop, "localhost", 8081, 10000, on_event, &o[5], &err);
+    CHECK(running() == 2);
+    dial_abort(o[1].dial);
+    o[1].aborted = 1;
+    uv_run(loop, UV_RUN_DEFAULT);
+    CHECK(running() == 0);
+    for (int i = 0; i < 6; i++) {
+        if (i == 1) {
+            CHECK(o[i].resolved == 0 && o[i].after_abort == 0);
+            continue;
+        }
+        CHECK(o[i].resolved == 1 && o[i].status == 0 && o[i].addrs >= 1);
+        CHECK(o[i].got_v4 == (i != 5) && o[i].after_abort == 0);
+    }
+    memset(&o[0], 0, sizeof(o[0]));
+    o[0].dial = dial_start(&lookups, loop, "localhost", 8080, 10000, on_event, &o[0], &err);
+    CHECK(running() == 1);
+    uv_run(loop, UV_RUN_DEFAULT);
+    CHECK(o[0].resolved == 1 && o[0].got_v4);
 }
 
 /* The owner leaves after the first address, the dial's timer still armed
@@ -98,7 +147,7 @@ static void test_abort_while_connecting(uv_loop_t *loop)
     owner_t o = {0};
     int err = 0;
 
-    o.dial = dial_start(loop, "localhost", 80, 10000, on_first_only, &o, &err);
+    o.dial = dial_start(&lookups, loop, "localhost", 80, 10000, on_first_only, &o, &err);
     uv_run(loop, UV_RUN_DEFAULT);
     CHECK(o.resolved == 1 && o.addrs == 1);
 }
@@ -128,7 +177,7 @@ static void test_share_timeout(uv_loop_t *loop)
     int err = 0;
     uint64_t t0 = uv_now(loop);
 
-    o.dial = dial_start(loop, "localhost", 80, 300, on_share, &o, &err);
+    o.dial = dial_start(&lookups, loop, "localhost", 80, 300, on_share, &o, &err);
     uv_run(loop, UV_RUN_DEFAULT);
     CHECK(o.resolved == 1 && o.addrs == 1 && o.timeouts == 1 && o.status == UV_ETIMEDOUT);
     CHECK(uv_now(loop) - t0 <= 1000);
@@ -161,8 +210,10 @@ int main(void)
     uv_loop_t loop;
 
     uv_loop_init(&loop);
+    dial_lookups_init(&lookups);
     test_resolve(&loop);
     test_abort_while_resolving(&loop);
+    test_shared_lookup(&loop);
     test_abort_while_connecting(&loop);
     test_share_timeout(&loop);
     test_by_address(&loop);
