@@ -46,7 +46,8 @@ typedef struct gateway {
     tune_t tune;
     unsigned tick_hz; /* the kernel's, for what it reports in jiffies */
     gw_state_t state;
-    int exit_code; /* what main returns: 0 clean, 1 runtime failure */
+    int exit_code;   /* what main returns: 0 clean, 1 runtime failure */
+    int lookup_left; /* stopped with a name lookup still on a pool thread */
 
     list_t services; /* accept services that listen (service_t.node) */
     list_t assocs;   /* every live association */
@@ -70,6 +71,7 @@ typedef struct gateway {
     uint8_t auth_key[32];    /* SCTP-AUTH endpoint key (encryption = on) */
     uv_timer_t drain_timer;  /* drain deadline */
     uv_timer_t finish_timer; /* looks at finishing flows (flow_finish_check) */
+    uv_timer_t stop_timer;   /* once stopped: bounds the wait for a hung lookup */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
     uv_signal_t sig_hup; /* reload */

@@ -33,6 +33,9 @@
  * which proves the key within a few round trips, is only pushed out if
  * this many others arrive while it does. As many as the listen backlog. */
 #define UNPROVEN_MAX 128
+/* Once stopped, how long a hung name lookup may keep the process (on_stop_wait):
+ * past the 500 ms that sockets told why are held (assoc.c). */
+#define STOP_WAIT_MS 1000
 
 static void gateway_dial(gateway_t *gw);
 static void gateway_finish(gateway_t *gw);
@@ -540,6 +543,21 @@ static int gateway_metrics_open(gateway_t *gw, const config_t *cfg, metrics_t **
     return r;
 }
 
+/* A name lookup on a pool thread cannot be stopped and keeps the loop
+ * running until the resolver gives up (30 s and more): once everything
+ * else is over, the process does not wait for it. */
+static void on_stop_wait(uv_timer_t *t)
+{
+    gateway_t *gw = t->data;
+
+    log_warn(&gw->log, "gw", "a name lookup is still waiting for the resolver: not waiting for it");
+    gw->lookup_left = 1;
+    uv_stop(gw->loop);
+}
+
+/* The signal handles stay (a late signal would otherwise kill the process
+ * by its default action) but no longer keep the loop running; they close
+ * in gateway_free, with the stop timer. */
 static void gateway_close_handles(gateway_t *gw)
 {
     gw->state = GW_STOPPED;
@@ -548,9 +566,11 @@ static void gateway_close_handles(gateway_t *gw)
     uv_close((uv_handle_t *)&gw->dial_timer, NULL);
     uv_close((uv_handle_t *)&gw->drain_timer, NULL);
     uv_close((uv_handle_t *)&gw->finish_timer, NULL);
-    uv_close((uv_handle_t *)&gw->sig_term, NULL);
-    uv_close((uv_handle_t *)&gw->sig_int, NULL);
-    uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+    uv_unref((uv_handle_t *)&gw->sig_term);
+    uv_unref((uv_handle_t *)&gw->sig_int);
+    uv_unref((uv_handle_t *)&gw->sig_hup);
+    uv_timer_start(&gw->stop_timer, on_stop_wait, STOP_WAIT_MS, 0);
+    uv_unref((uv_handle_t *)&gw->stop_timer);
     control_close(gw->control);
     gw->control = NULL;
     notify_close(&gw->notify);
@@ -677,6 +697,8 @@ static void on_signal(uv_signal_t *s, int signum)
 {
     gateway_t *gw = s->data;
 
+    if (gw->state == GW_STOPPED)
+        return;
     if (gw->state == GW_RUNNING) {
         log_info(&gw->log, "gw", "%s: stopping gracefully", strsignal(signum));
         gateway_drain(gw);
@@ -1328,11 +1350,12 @@ static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
     uv_timer_init(loop, &gw->dial_timer);
     uv_timer_init(loop, &gw->drain_timer);
     uv_timer_init(loop, &gw->finish_timer);
+    uv_timer_init(loop, &gw->stop_timer);
     uv_signal_init(loop, &gw->sig_term);
     uv_signal_init(loop, &gw->sig_int);
     uv_signal_init(loop, &gw->sig_hup);
     gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
-    gw->sig_hup.data = gw->finish_timer.data = gw;
+    gw->sig_hup.data = gw->finish_timer.data = gw->stop_timer.data = gw;
     uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
     uv_signal_start(&gw->sig_int, on_signal, SIGINT);
     uv_signal_start(&gw->sig_hup, on_sighup, SIGHUP);
@@ -1424,6 +1447,11 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
 
 void gateway_free(gateway_t *gw)
 {
+    uv_close((uv_handle_t *)&gw->stop_timer, NULL);
+    uv_close((uv_handle_t *)&gw->sig_term, NULL);
+    uv_close((uv_handle_t *)&gw->sig_int, NULL);
+    uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+    uv_run(gw->loop, UV_RUN_NOWAIT);
     sodium_memzero(gw->auth_key, sizeof(gw->auth_key));
     free(gw->svc_stats);
     gw->svc_stats = NULL;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 #include "addr.h"
 #include "config.h"
@@ -42,7 +43,7 @@ static int run(config_t *cfg)
 {
     uv_loop_t loop;
     gateway_t gw;
-    int code;
+    int code, left;
 
     signal(SIGPIPE, SIG_IGN);
     /* libuv runs lookups on at most half its pool's threads (4 by default),
@@ -60,7 +61,14 @@ static int run(config_t *cfg)
     }
     uv_run(&loop, UV_RUN_DEFAULT);
     code = gw.exit_code;
+    left = gw.lookup_left;
     gateway_free(&gw);
+    /* libuv joins its pool's threads at exit, and would wait for the hung
+     * lookup after all. */
+    if (left) {
+        fflush(NULL);
+        _exit(code);
+    }
     uv_loop_close(&loop);
     return code;
 }

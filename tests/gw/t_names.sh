@@ -11,7 +11,8 @@
 #   at once, and the lookup's late return harms nothing (the gateway lives
 #   and carries new flows; one teardown per flow); a client that waits is
 #   reset when the resolver gives up (3 s here); ten flows to it at once
-#   share one lookup and leave a name from the hosts file unhindered;
+#   share one lookup and leave a name from the hosts file unhindered; a
+#   gateway told twice to stop while it hangs exits at once, status 0;
 # - accept = *:PORT takes clients on every IPv4 address, [::]:PORT on every
 #   IPv6 and IPv4 address (dual-stack);
 # - a numeric back end's flows running beside all of it are untouched.
@@ -199,4 +200,28 @@ check slow-ten ok=10
 n=$(($(grep -c '^slow.test dropped' "$WORK/dns.log") - queries))
 [ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "ten flows of slow.test made $n queries, not one lookup's"
 log "ok: ten flows of slow.test made $n DNS queries; [echo] beside them was not held"
+
+# Two SIGTERMs while a lookup hangs for 30 s: the gateway stops at once,
+# with status 0, and says it did not wait for the lookup; a third signal
+# meanwhile harms nothing. (It waited for the resolver to give up, its
+# signal handles closed: a third signal ended it by SIGTERM's default.)
+printf 'nameserver 127.0.0.1\noptions timeout:30 attempts:1\n' >"/etc/netns/$NS_B/resolv.conf"
+bg slow-stop --connect 127.0.0.1:7004 --flows 1 --mode expect-close --timeout-ms 60000
+sleep 1 # its OPEN at site b, the lookup under way
+pid=$(gw_pid site-b)
+GW_ENDED[$pid]=1
+t0=$(now_ms)
+kill -TERM "$pid"
+sleep 0.2
+kill -TERM "$pid"
+sleep 0.5
+kill -TERM "$pid" 2>/dev/null || true
+[ -z "$(proc_wait_exit 10 "$pid")" ] || fail "site-b still runs 10 s after two SIGTERMs"
+ms=$(($(now_ms) - t0))
+rc=0
+wait "$pid" 2>/dev/null || rc=$?
+[ "$rc" -eq 0 ] || fail "site-b exited with status $rc after two SIGTERMs"
+[ "$ms" -le 3000 ] || fail "site-b took $ms ms to stop beside a hung lookup, over 3000"
+wait_log site-b 'a name lookup is still waiting for the resolver: not waiting for it' 1
+log "ok: site-b stopped $ms ms after the first SIGTERM, a lookup hung"
 done_ok
