@@ -43,7 +43,8 @@ void path_start(struct assoc *a);
 
 /* Hands the backup paths' heartbeats from the kernel's timer to the
  * gateway, so that their slow-start threshold stays high: at the start, on
- * every path change and once a heartbeat interval (from the warm timer). */
+ * every path change, and from the warm timer, which asks for a heartbeat
+ * on each backup path once path_keep_every has passed. */
 void path_keep(struct assoc *a);
 
 /* The kernel's heartbeat intervals were reset for every path (a re-tune). */

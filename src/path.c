@@ -103,8 +103,9 @@ void path_start(assoc_t *a)
  * "Where W6b's gap goes"). A heartbeat asked for (SPP_HB_DEMAND) counts
  * failures the same way but not idleness. So while the primary is active,
  * every other path gets a kernel interval too long to run out, and the
- * gateway asks for its heartbeats instead, as often as the kernel's timer
- * would send them at the longest RTO. The primary keeps the kernel's own
+ * gateway asks for its heartbeats instead, every hb_interval + rto_max/2:
+ * the soonest the kernel's timer would send one at the longest RTO (it
+ * adds a random part of up to one RTO). The primary keeps the kernel's own
  * heartbeats, and while it is not active every path does, as before. */
 #define PATH_HB_QUIET_MS 3600000u
 
@@ -248,8 +249,8 @@ static int path_transition(int spc_state, path_state_t *to, const char **what)
         return *to = PATH_ACTIVE, *what = "up", 1;
     case SCTP_ADDR_CONFIRMED:
         return *to = PATH_ACTIVE, *what = "confirmed", 1;
-    case SCTP_ADDR_ADDED:
-        return *to = PATH_ACTIVE, *what = "added", 1;
+    case SCTP_ADDR_ADDED: /* by the peer's ASCONF: the kernel confirms it first */
+        return *to = PATH_UNCONFIRMED, *what = "added by the peer (unconfirmed)", 1;
     case SCTP_ADDR_POTENTIALLY_FAILED:
         return *to = PATH_PF, *what = "potentially failed", 1;
     case SCTP_ADDR_UNREACHABLE:
@@ -276,13 +277,14 @@ void path_on_change(assoc_t *a, const void *notification, size_t len)
     if (len < sizeof(*pc))
         return;
     memset(&addr, 0, sizeof(addr));
+    /* With its port: the kernel finds a path's figures by address and port. */
     memcpy(&addr, &pc->spc_aaddr,
            pc->spc_aaddr.ss_family == AF_INET6 ? sizeof(addr.v6) : sizeof(addr.v4));
-    addr.v4.sin_port = 0;
     moves = path_transition(pc->spc_state, &to, &what);
-    p = path_add(&a->paths, &addr, PATH_ACTIVE);
-    log_write(&a->gw->log, path_level(a, moves && to != PATH_ACTIVE ? LOG_WARN : LOG_INFO), "path",
-              "assoc %llu path %s: %s", (unsigned long long)a->id,
+    p = path_add(&a->paths, &addr, to);
+    log_write(&a->gw->log,
+              path_level(a, moves && (to == PATH_PF || to == PATH_DOWN) ? LOG_WARN : LOG_INFO),
+              "path", "assoc %llu path %s: %s", (unsigned long long)a->id,
               addr_format_host(&addr, host, sizeof(host)), what);
     if (p && moves && p->state != to) {
         p->changes++;
