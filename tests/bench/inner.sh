@@ -678,7 +678,12 @@ w6_cut() {
         'BEGIN { if (t1 && t0) printf "%.0f\n", (t1 - t0) * 1000 }' >"$RAW/$key-$s.cut"
     topo_restore 1
     rec "$s" "${key}_retrans" $(($(retrans) - rt0))
-    if [ -n "$r" ]; then
+    if [ -n "$r" ] && [ "$(kv "$r" ok)" -eq 0 ]; then
+        # No flow lived to have a largest gap: 0 ms would read as the best.
+        rec "$s" "${key}_gap_ms" "n/a: every flow lost"
+        rec "$s" "${key}_gap_before_ms" "n/a: every flow lost"
+        rec "$s" "${key}_lost" "$(kv "$r" flows)"
+    elif [ -n "$r" ]; then
         lost=$(($(kv "$r" flows) - $(kv "$r" ok)))
         rec "$s" "${key}_gap_ms" "$(kv "$r" max_gap_after_at_ms)"
         rec "$s" "${key}_gap_before_ms" "$(kv "$r" max_gap_before_at_ms)"
