@@ -23,6 +23,8 @@
 /* A socket closed after telling the peer why stays open this long, so the
  * ERROR can leave (assoc.c, closer_t). */
 #define ASSOC_TELL_LINGER_MS 500
+/* ...and at most this many at once (within the gateway's descriptor room). */
+#define ASSOC_CLOSERS_MAX 32
 
 struct flow;
 

@@ -13,7 +13,8 @@
 struct gateway;
 typedef struct control control_t;
 
-#define CONTROL_REQ_MAX 256 /* bytes of one request line, newline included */
+#define CONTROL_REQ_MAX     256 /* bytes of one request line, newline included */
+#define CONTROL_CLIENTS_MAX 16  /* clients served at once; past it the oldest silent one goes */
 
 /* Serves `path` (mode 0660, its folder made if missing, a stale socket of
  * a gateway that died replaced). Returns 0 or -errno with the reason in err. */

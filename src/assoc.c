@@ -15,7 +15,6 @@
 #define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
 #define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
 #define TELL_ROOM            (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
-#define CLOSERS_MAX          32           /* sockets so held at once; see closer_t */
 #define FAILED_READS_MAX     64    /* reads of what a failed socket still holds (assoc_on_failed) */
 #define PEER_ERRORS_QUIET_MS 10000 /* the peer's ERRORs this far apart are two episodes */
 #define READ_BUDGET          256   /* messages per readiness callback */
@@ -1510,7 +1509,7 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
  * window: closing it now would make the kernel ABORT (sock_close: a
  * message half received is enough), which throws that ERROR away, and the
  * peer would see an abort with no reason. It is closed a little later;
- * the association is gone from the gateway already. At most CLOSERS_MAX
+ * the association is gone from the gateway already. At most ASSOC_CLOSERS_MAX
  * wait at once, within the descriptors the gateway keeps for itself: a
  * flood of peers told off closes at once. */
 typedef struct closer {
@@ -1535,7 +1534,7 @@ static void on_closer(uv_timer_t *t)
 
 static void assoc_close_later(gateway_t *gw, int fd)
 {
-    closer_t *c = gw->n_closers < CLOSERS_MAX ? malloc(sizeof(*c)) : NULL;
+    closer_t *c = gw->n_closers < ASSOC_CLOSERS_MAX ? malloc(sizeof(*c)) : NULL;
 
     if (!c) {
         sock_close(fd);

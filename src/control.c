@@ -3,7 +3,7 @@
  * may ask, but no client can hurt the gateway: a request is at most
  * CONTROL_REQ_MAX bytes, a client that has not asked within CTL_DEADLINE_MS
  * or then takes nothing of its answer for CTL_STALL_MS is dropped, and at
- * most CTL_CLIENTS_MAX are served at once. The answer is built in memory in
+ * most CONTROL_CLIENTS_MAX are served at once. The answer is built in memory in
  * one go, from a snapshot. */
 #include "control.h"
 
@@ -24,7 +24,6 @@
 #include "rlimits.h"
 #include "snapshot.h"
 
-#define CTL_CLIENTS_MAX 16 /* clients served at once; past it the oldest silent one goes */
 #ifndef CTL_DEADLINE_MS
 #define CTL_DEADLINE_MS 5000 /* to send the request, from the accept */
 #endif
@@ -42,7 +41,7 @@ struct control {
     ino_t ino; /* the same file (a second gateway may have replaced it) */
     list_t clients;
     size_t n_clients;
-    episode_t refusing; /* clients turned away (CTL_CLIENTS_MAX, no memory) */
+    episode_t refusing; /* clients turned away (CONTROL_CLIENTS_MAX, no memory) */
 };
 
 typedef struct ctl_client {
@@ -328,7 +327,7 @@ static void ctl_peer_cred(ctl_client_t *cl, int fd)
     }
 }
 
-/* With CTL_CLIENTS_MAX being answered, or with no memory for it, a client
+/* With CONTROL_CLIENTS_MAX being answered, or with no memory for it, a client
  * is told so and closed at once rather than left waiting in the backlog:
  * an operator locked out by others holding the socket reads why, and so
  * does the log, once an episode. */
@@ -364,7 +363,7 @@ static void on_client(acceptor_t *ac, int fd)
     uint64_t ms;
     unsigned long n;
 
-    if (c->n_clients >= CTL_CLIENTS_MAX) {
+    if (c->n_clients >= CONTROL_CLIENTS_MAX) {
         if (!(cl = ctl_evictee(c))) {
             ctl_turn_away(c, fd, "as many clients as it serves at once are being answered");
             return;
@@ -515,7 +514,7 @@ static int ctl_listen(control_t *c, char *err, size_t len)
         return fd;
     c->dev = st.st_dev;
     c->ino = st.st_ino;
-    r = listen(fd, CTL_CLIENTS_MAX) < 0 ? -errno : 0;
+    r = listen(fd, CONTROL_CLIENTS_MAX) < 0 ? -errno : 0;
     if (r == 0 && (r = acceptor_start(&c->server, c->gw->loop, fd, &c->gw->log, "ctl",
                                       "control clients", on_client)) < 0) {
         snprintf(err, len, "cannot use the control socket %s: %s", c->path, uv_strerror(r));

@@ -1296,11 +1296,31 @@ static long gateway_listeners(const gateway_t *gw)
     return n;
 }
 
+/* Descriptors the gateway may hold beside its flows, each kind bounded:
+ * peers still proving the key (the listen role's, any outsider can make
+ * them), sockets held after their last ERROR, control and metrics clients.
+ * Left out of the flows' room, a flood of them near the limit made accept
+ * and connect fail for want of a descriptor, instead of the flows past the
+ * room being refused with the reason. */
+static long gateway_fd_side(const gateway_t *gw)
+{
+    long n = ASSOC_CLOSERS_MAX;
+
+    if (gw->cfg->role == ROLE_LISTEN)
+        n += UNPROVEN_MAX;
+    if (gw->control)
+        n += CONTROL_CLIENTS_MAX;
+    if (gw->metrics)
+        n += METRICS_CLIENTS_MAX;
+    return n;
+}
+
 /* Sets fd_flows from the limit and the descriptors held outside flows. */
 static void gateway_fd_budget(gateway_t *gw, const config_t *cfg)
 {
     gw->fd_flows = gw->fd_limit > 0
-                       ? rlimits_flow_cap(gw->fd_limit, gw->fd_base + gateway_listeners(gw))
+                       ? rlimits_flow_cap(gw->fd_limit,
+                                          gw->fd_base + gateway_listeners(gw) + gateway_fd_side(gw))
                        : cfg->max_flows;
 }
 

@@ -7,7 +7,12 @@
 #     once flows close, clients are taken again without any help; a
 #     reload that adds listeners takes their descriptors from that room.
 #  2. Site b under a low limit: flows past its room are refused with the
-#     reason at both ends, promptly.
+#     reason at both ends, promptly; full of flows, a flood of 128 peers
+#     that never prove the key (each an SCTP socket until its handshake
+#     deadline) does not run it out of descriptors: new clients are still
+#     refused with the reason, and it never stops accepting for want of
+#     one. (Those peers were left out of the room: accept and connect
+#     failed with "Too many open files".)
 #  3. max_flows reached: clients past it are refused, in one log line.
 #     A net.core.somaxconn below max_flows is said at start, once (a burst
 #     past it would be refused by the kernel, unseen by the gateway); one
@@ -17,7 +22,9 @@
 #     memory stays within 1,000 x flow_window plus OVERHEAD_MB, and a paced
 #     flow beside them keeps its pace.
 . "$(dirname "$0")/lib.sh"
-NOFILE=160         # room for about 160 - (in use at start) - 64 flows
+HOSTILE=${HOSTILE:-$(dirname "$GWLOAD")/hostile}
+NOFILE=208         # room for about 208 - (in use at start) - 64 - 48 flows (connect role)
+NOFILE_B=336       # the same at the listen role, which keeps 128 more for unproven peers
 OVERHEAD_MB=40     # what a gateway holds beside the flows' windows
 WINDOW=32768       # flow_window of part 4
 # Largest gap of the paced flow beside the stuck ones: 12-45 ms in most
@@ -155,10 +162,23 @@ wait_log site-a "reload: the descriptor limit now leaves room for $((n - 4)) flo
 stop_pair
 
 log "--- 2. site b short of descriptors"
-start_pair "" "$NOFILE:$NOFILE"
+start_pair "" "$NOFILE_B:$NOFILE_B"
 n=$(room site-b)
 [ -n "$n" ] || fail "site-b did not warn that its descriptor limit is below max_flows"
+log "site-b has room for $n flows"
+# The flood comes while the idle clients hold their flows (overfill's
+# first 2 s): each peer holds a socket at site b until its handshake
+# deadline, past the end of the overfill.
+KEY=$WORK/site.key
+in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind 10.1.0.1 --auth-key-file "$KEY" \
+    --timeout-ms 15000 silent:128 >"$WORK/flood.out" 2>&1 &
+flood=$!
+PIDS+=("$flood")
 overfill "$n" 30
+wait "$flood" || fail "the flood's hostile tool failed: $(<"$WORK/flood.out")"
+log "flood: $(<"$WORK/flood.out")"
+[ "$(count_log site-b '[Tt]oo many open files')" -eq 0 ] ||
+    fail "site-b ran out of descriptors: $(grep -i 'too many open files' "$WORK/site-b.log" | head -n 2)"
 [ "$(count_log site-b 'reset: out of file descriptors')" -ge 38 ] || fail "site-b did not say why"
 [ "$(count_log site-a 'peer: too many flows: out of file descriptors')" -ge 38 ] ||
     fail "site-a did not log site-b's reason"

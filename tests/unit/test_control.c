@@ -303,7 +303,7 @@ static int answered_ok(const tclient_t *tc, const char *body)
 
 /* ---- tests ------------------------------------------------------------------ */
 
-#define BURST 20 /* idle clients at once, past CTL_CLIENTS_MAX (16) */
+#define BURST 20 /* idle clients at once, past CONTROL_CLIENTS_MAX (16) */
 
 /* The lines the gateway logged (stderr) while fn ran, in buf. */
 static void logged(void (*fn)(void *), void *arg, char *buf, size_t len)
@@ -335,7 +335,7 @@ static size_t count_of(const char *s, const char *what)
 }
 
 /* More idle clients than are served at once: each past the limit closes
- * the oldest still silent (the kernel's backlog, CTL_CLIENTS_MAX + 1,
+ * the oldest still silent (the kernel's backlog, CONTROL_CLIENTS_MAX + 1,
  * refuses some before the gateway sees them), so a request beside them is
  * answered at once; the others are dropped at the request deadline. Nobody
  * is told busy and the log has no refusal (16 silent clients locked an
