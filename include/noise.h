@@ -69,7 +69,9 @@ int noise_hs_init(noise_hs_t *hs, int initiator, const uint8_t *prologue, size_t
                   const uint8_t psk[NOISE_KEY_LEN], const uint8_t e_priv[NOISE_DH_LEN]);
 
 /* What write and read return when the peer's ephemeral key is a low-order
- * point: their DH result would be all zeros, which X25519 refuses. */
+ * point: their DH result would be all zeros, which X25519 refuses. Read
+ * says so only of a message that authenticates (made with the key); one
+ * forged without it fails as any other, -1. */
 #define NOISE_E_DH (-2)
 
 /* WriteMessage(): the next handshake message of our side, its payload

@@ -9,7 +9,7 @@ static const char psk_label[] = "sctpgw noise psk v3";
 static const char auth_label[] = "sctpgw sctp-auth v3";
 static const char prologue_label[] = "sctpgw";
 
-/* Only a peer that holds the key gets this far: it is broken or forged. */
+/* Said only of a message made with the key (noise.h): that peer is broken. */
 static const char low_order[] = "the peer's ephemeral key is a low-order point";
 
 static int fail(handshake_t *hs, uint16_t *code, const char **why, uint16_t c, const char *w)

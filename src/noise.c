@@ -180,21 +180,27 @@ static int my_turn_to_read(const noise_hs_t *hs)
 /* The key tokens of message `step`, the same for writer and reader once the
  * sender's ephemeral key `e` is known: "psk, e" then "e, ee". The psk
  * pattern makes `e` a MixKey as well (section 9.2). */
-static int mix_tokens(noise_hs_t *hs, const uint8_t e[NOISE_DH_LEN])
+static void mix_tokens(noise_hs_t *hs, const uint8_t e[NOISE_DH_LEN], int *low_order)
 {
     uint8_t dh[NOISE_DH_LEN];
 
+    *low_order = 0;
     if (hs->step == 0)
         mix_key_and_hash(&hs->ss, hs->psk, sizeof(hs->psk));
     mix_hash(&hs->ss, e, NOISE_DH_LEN);
     mix_key(&hs->ss, e, NOISE_DH_LEN);
     if (hs->step == 1) {
-        if (noise_dh(dh, hs->e_priv, hs->re) < 0)
-            return -1;
+        /* X25519 refuses a low-order point. The secret is then all zeros,
+         * as the peer's own would be: a reply forged without the key still
+         * fails its tag (and is said to), and only one made with the key
+         * is told as a low-order key. */
+        if (noise_dh(dh, hs->e_priv, hs->re) < 0) {
+            memset(dh, 0, sizeof(dh));
+            *low_order = 1;
+        }
         mix_key(&hs->ss, dh, sizeof(dh));
         sodium_memzero(dh, sizeof(dh));
     }
-    return 0;
 }
 
 /* Write and read work on a copy that replaces the state only on success, so
@@ -204,12 +210,14 @@ ssize_t noise_hs_write(noise_hs_t *hs, const uint8_t *payload, size_t payload_le
 {
     noise_hs_t next;
     ssize_t rc = NOISE_E_DH;
+    int low_order;
 
     if (!my_turn_to_write(hs) || payload_len > NOISE_MSG_MAX - MSG_OVERHEAD ||
         payload_len + MSG_OVERHEAD > cap)
         return -1;
     next = *hs;
-    if (mix_tokens(&next, next.e_pub) == 0) {
+    mix_tokens(&next, next.e_pub, &low_order);
+    if (!low_order) {
         memcpy(out, next.e_pub, NOISE_DH_LEN);
         encrypt_and_hash(&next.ss, payload, payload_len, out + NOISE_DH_LEN);
         next.step++;
@@ -224,15 +232,19 @@ ssize_t noise_hs_read(noise_hs_t *hs, const uint8_t *msg, size_t len, uint8_t *p
 {
     noise_hs_t next;
     ssize_t rc = -1;
+    int low_order;
 
     if (!my_turn_to_read(hs) || len < MSG_OVERHEAD || len > NOISE_MSG_MAX ||
         len - MSG_OVERHEAD > cap)
         return -1;
     next = *hs;
     memcpy(next.re, msg, NOISE_DH_LEN);
-    if (mix_tokens(&next, next.re) < 0)
+    mix_tokens(&next, next.re, &low_order);
+    if (decrypt_and_hash(&next.ss, msg + NOISE_DH_LEN, len - NOISE_DH_LEN, payload) < 0)
+        rc = -1;
+    else if (low_order)
         rc = NOISE_E_DH;
-    else if (decrypt_and_hash(&next.ss, msg + NOISE_DH_LEN, len - NOISE_DH_LEN, payload) == 0) {
+    else {
         next.step++;
         *hs = next;
         rc = (ssize_t)(len - MSG_OVERHEAD);

@@ -431,8 +431,11 @@ static void test_prologue(void)
     sodium_memzero(psk, sizeof(psk));
 }
 
-/* An ephemeral key that is a low-order point, in either HELLO, is the
- * peer's fault and said so: not our internal error, not a wrong key. */
+/* An ephemeral key that is a low-order point in a HELLO_i made with the
+ * key is the peer's fault and said so, not our internal error; in a
+ * HELLO_r not made with it (the key zeroed in flight) it is a message
+ * that does not open, not a key holder's fault. (noise.c tells a HELLO_r
+ * made with the key and such a point: test_noise.) */
 static void test_low_order_key(void)
 {
     static const uint8_t pro[] = {'s', 'c', 't', 'p', 'g', 'w', 0, WIRE_VERSION, 0, 1};
@@ -454,7 +457,7 @@ static void test_low_order_key(void)
     to_pkt(&run2.r, 0, &p);
     memset(p.bytes + 4, 0, NOISE_DH_LEN); /* HELLO_r's e */
     CHECK(feed(&run2.i, &p) == -1);
-    CHECK(run2.i.code == WIRE_E_AUTH && run2.i.why && strcmp(run2.i.why, why) == 0);
+    CHECK(run2.i.code == WIRE_E_AUTH && run2.i.why && strstr(run2.i.why, "does not open"));
     side_free(&run2.i);
     side_free(&run2.r);
 }

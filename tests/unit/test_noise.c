@@ -222,7 +222,8 @@ static void forge_zero_reply(const noise_hs_t *r, uint8_t m2[NOISE_DH_LEN + NOIS
 
 /* An all-zero public key (a low-order point) gives an all-zero secret:
  * refused by noise_dh, by a responder whose peer key is such a point, and by
- * an initiator reading a reply built on one. */
+ * an initiator reading a reply built on one: told as such when the reply
+ * was made with the key, as a reply that does not open when it was not. */
 static void test_low_order(void)
 {
     noise_hs_t i, r;
@@ -237,6 +238,9 @@ static void test_low_order(void)
     n1 = first_message(&i, m1, sizeof(m1));
     CHECK(noise_hs_read(&r, m1, n1, pl, sizeof(pl)) == 2);
     forge_zero_reply(&r, m2);
+    m2[sizeof(m2) - 1] ^= 1; /* without the key: its tag fails first */
+    CHECK(noise_hs_read(&i, m2, sizeof(m2), pl, sizeof(pl)) == -1);
+    m2[sizeof(m2) - 1] ^= 1;
     CHECK(noise_hs_read(&i, m2, sizeof(m2), pl, sizeof(pl)) == NOISE_E_DH);
     CHECK(i.step == 1);
     memset(r.re, 0, sizeof(r.re));
