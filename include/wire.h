@@ -149,12 +149,14 @@ typedef struct wire_msg {
 int wire_decode(uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len, wire_msg_t *out);
 
 /* What a message that wire_decode refused on a flow's stream still tells
- * of that stream: 1 when it was its sender's final word (RST, CLOSE, or a
- * RESULT whose code is not 0), 0 when more follows from the sender (the
- * flow's other types, a RESULT of 0, a type of stream 0 or one not known),
- * -1 when the bytes cannot tell (a RESULT too short for its code) or the
- * sender holds the stream free (OPEN). */
-int wire_ends_flow(uint32_t ppid, const uint8_t *buf, size_t len);
+ * of that stream, received by the flow's opener or not: 1 when it was its
+ * sender's final word (RST, CLOSE, or to the opener a RESULT whose code is
+ * not 0), 0 when more follows from the sender (the flow's other types, a
+ * RESULT of 0, one to the responder, which is out of turn and no final
+ * word, a type of stream 0 or one not known), -1 when the bytes cannot
+ * tell (a RESULT too short for its code) or the sender holds the stream
+ * free (OPEN). */
+int wire_ends_flow(uint32_t ppid, const uint8_t *buf, size_t len, int to_opener);
 
 /* Encodes every type but DATA (whose payload is sent as is) into buf.
  * Returns the length, or -EINVAL when the message cannot be encoded

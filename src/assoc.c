@@ -939,7 +939,7 @@ static void assoc_on_malformed(assoc_t *a, const sock_rcv_t *info, const uint8_t
 {
     char why[128];
     flow_t *f = info->sid && info->sid < a->nstreams && a->flows ? a->flows[info->sid] : NULL;
-    int final = wire_ends_flow(info->ppid, buf, len);
+    int final = wire_ends_flow(info->ppid, buf, len, f ? f->opener : 1);
 
     snprintf(why, sizeof(why), "malformed message (ppid 0x%08x, %zu bytes) on stream %u",
              info->ppid, len, info->sid);

@@ -187,13 +187,15 @@ int wire_decode(uint16_t sid, uint32_t ppid, const uint8_t *buf, size_t len, wir
     return decode_body(buf, len, out);
 }
 
-int wire_ends_flow(uint32_t ppid, const uint8_t *buf, size_t len)
+int wire_ends_flow(uint32_t ppid, const uint8_t *buf, size_t len, int to_opener)
 {
     switch (ppid - WIRE_PPID_BASE) {
     case WIRE_RST:
     case WIRE_CLOSE:
         return 1;
     case WIRE_RESULT:
+        if (!to_opener)
+            return 0;
         if (len < 2 || !buf)
             return -1;
         return get16(buf) != WIRE_OK;

@@ -160,16 +160,18 @@ static void check_decoded(const wire_msg_t *m, const uint8_t *data, size_t size)
  * more bytes than it has. */
 static void check_ends_flow(uint32_t ppid, const uint8_t *data, size_t size)
 {
-    int want = 0;
+    for (int to_opener = 0; to_opener < 2; to_opener++) {
+        int want = 0;
 
-    if (ppid == wire_ppid(WIRE_RST) || ppid == wire_ppid(WIRE_CLOSE))
-        want = 1;
-    else if (ppid == wire_ppid(WIRE_OPEN))
-        want = -1;
-    else if (ppid == wire_ppid(WIRE_RESULT))
-        want = size < 2 ? -1 : (data[0] | data[1]) != 0;
-    if (wire_ends_flow(ppid, data, size) != want)
-        abort();
+        if (ppid == wire_ppid(WIRE_RST) || ppid == wire_ppid(WIRE_CLOSE))
+            want = 1;
+        else if (ppid == wire_ppid(WIRE_OPEN))
+            want = -1;
+        else if (ppid == wire_ppid(WIRE_RESULT) && to_opener)
+            want = size < 2 ? -1 : (data[0] | data[1]) != 0;
+        if (wire_ends_flow(ppid, data, size, to_opener) != want)
+            abort();
+    }
 }
 
 static void fuzz_decode(uint16_t sid, uint32_t ppid, const uint8_t *data, size_t size)

@@ -1089,28 +1089,32 @@ static void test_encode_sanitises_text(void)
 
 /* What a refused message still says of its flow's stream: a final word
  * ends the flow though its text is broken; a RESULT says so by its code,
- * and one too short for it cannot tell. */
+ * to the opener only, and one too short for it cannot tell. */
 static void test_ends_flow(void)
 {
     uint8_t p[300];
     size_t n = reason_bytes(p, WIRE_E_REFUSED, "line\nforged", 11);
 
-    CHECK(wire_ends_flow(wire_ppid(WIRE_RST), p, n) == 1);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_RST), p, 0) == 1);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_CLOSE), p, 2) == 1);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, n) == 1);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, 2) == 1);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, 1) == -1);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), NULL, 0) == -1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RST), p, n, 1) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RST), p, 0, 1) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_CLOSE), p, 2, 1) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, n, 1) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, 2, 1) == 1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, 1, 1) == -1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), NULL, 0, 1) == -1);
+    /* to the responder a RESULT is out of turn, never its sender's last */
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, n, 0) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, 1, 0) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RST), p, n, 0) == 1);
     n = reason_bytes(p, WIRE_OK, "\x1b[2J", 4);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, n) == 0);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_OPEN), p, n) == -1);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_DATA), p, 0) == 0);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_FIN), p, 2) == 0);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_WINDOW), p, 3) == 0);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_HELLO), p, n) == 0);
-    CHECK(wire_ends_flow(wire_ppid(WIRE_CLOSE) + 1, p, n) == 0);
-    CHECK(wire_ends_flow(0, p, n) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_RESULT), p, n, 1) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_OPEN), p, n, 1) == -1);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_DATA), p, 0, 1) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_FIN), p, 2, 1) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_WINDOW), p, 3, 1) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_HELLO), p, n, 1) == 0);
+    CHECK(wire_ends_flow(wire_ppid(WIRE_CLOSE) + 1, p, n, 1) == 0);
+    CHECK(wire_ends_flow(0, p, n, 1) == 0);
 }
 
 int main(void)
