@@ -550,6 +550,8 @@ static void on_stop_wait(uv_timer_t *t)
 {
     gateway_t *gw = t->data;
 
+    if (list_empty(&gw->lookups.running))
+        return; /* something else, which will end */
     log_warn(&gw->log, "gw", "a name lookup is still waiting for the resolver: not waiting for it");
     gw->lookup_left = 1;
     uv_stop(gw->loop);
