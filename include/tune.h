@@ -45,7 +45,10 @@
  *           a total outage errors accrue at most once per rto_max from T3 and
  *           once per 200 ms (the kernel's heartbeat floor) per path, so
  *           asoc_max_retrans = 2 * outage * (1/rto_max + paths/200), capped
- *           at 65535.
+ *           at 65535. The gateway's own probes of a total outage (path.c),
+ *           which the kernel counts as well while the last heartbeat is
+ *           unanswered, come once per probe_ms = max(rto_max, 200) per
+ *           path: at most another paths/200, within the factor of 2.
  *
  * Under load the budget is measured, not derived. What it guarantees: with
  * bulk flows filling links of 10 Mbit/s (t_failover_load: four bulk flows,
@@ -90,6 +93,7 @@ typedef struct tune {
     unsigned asoc_max_retrans; /* kernel backstop for the association */
     unsigned sack_delay;       /* ms */
     unsigned outage_ms;        /* the gateway's own total-outage limit */
+    unsigned probe_ms;         /* in a total outage, a heartbeat on every path this often */
     unsigned handshake_ms;     /* the gateway's bound on connect and key proof */
     unsigned shutdown_ms;      /* the gateway's bound on a graceful shutdown */
 } tune_t;

@@ -194,8 +194,10 @@ static void path_probe(assoc_t *a)
         (void)sock_heartbeat(a->fd, &addrs[i]); /* a refusal leaves the kernel's own */
 }
 
-/* While no path is active: a heartbeat on every path each rto_max, and
- * the end of the association once outage_ms has passed. */
+/* While no path is active: a heartbeat on every path each probe_ms (no
+ * faster than the kernel's own floor: each one unanswered is an error
+ * towards its backstop, tune.h), and the end of the association once
+ * outage_ms has passed. */
 static void on_outage(uv_timer_t *t)
 {
     assoc_t *a = t->data;
@@ -209,9 +211,9 @@ static void on_outage(uv_timer_t *t)
         return;
     }
     path_probe(a);
-    uv_timer_start(t, on_outage,
-                   tune->outage_ms - gone < tune->rto_max ? tune->outage_ms - gone : tune->rto_max,
-                   0);
+    uv_timer_start(
+        t, on_outage,
+        tune->outage_ms - gone < tune->probe_ms ? tune->outage_ms - gone : tune->probe_ms, 0);
 }
 
 /* Starts the outage timer when the last active path went, stops it when
@@ -222,7 +224,7 @@ static void path_check_outage(assoc_t *a)
     size_t active = 0;
     uint64_t now = uv_now(a->gw->loop);
     unsigned first =
-        a->gw->tune.rto_max < a->gw->tune.outage_ms ? a->gw->tune.rto_max : a->gw->tune.outage_ms;
+        a->gw->tune.probe_ms < a->gw->tune.outage_ms ? a->gw->tune.probe_ms : a->gw->tune.outage_ms;
 
     for (size_t i = 0; i < ps->n; i++)
         active += ps->p[i].state == PATH_ACTIVE;

@@ -43,9 +43,12 @@ int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t
     t->path_max_retrans = 2;
     t->sack_delay = umax(1, umin(200, failover_ms / 20));
     t->outage_ms = outage_ms;
+    t->probe_ms = umax(t->rto_max, KERNEL_HB_FLOOR_MS);
     t->handshake_ms = umax(HANDSHAKE_FLOOR_MS, 2 * t->rto_max);
     t->shutdown_ms = umax(SHUTDOWN_FLOOR_MS, 2 * t->rto_max);
-    backstop = 2.0 * outage_ms * tune_strikes_per_ms(t->rto_max, paths) + 10;
+    /* and each path's first heartbeat and probe, which counting whole
+     * strikes rounds up in a short outage */
+    backstop = 2.0 * outage_ms * tune_strikes_per_ms(t->rto_max, paths) + 10 + 2.0 * paths;
     t->asoc_max_retrans = backstop > 65535 ? 65535u : (unsigned)backstop;
     return 0;
 }

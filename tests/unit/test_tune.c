@@ -22,8 +22,8 @@ static void test_defaults(void)
     CHECK(t.path_max_retrans == 2);
     CHECK(t.sack_delay == 50);
     CHECK(t.outage_ms == 30000);
-    /* 2 * 30000 * (1/500 + 1/200) = 420, plus the margin */
-    CHECK(t.asoc_max_retrans == 430);
+    /* 2 * 30000 * (1/500 + 1/200) = 420, plus the margin: 10, 2 a path */
+    CHECK(t.asoc_max_retrans == 432);
 
     /* failover 500, as the integration tests run */
     memset(&t, 0xff, sizeof(t));
@@ -37,11 +37,11 @@ static void test_defaults(void)
     CHECK(t.sack_delay == 25);
     CHECK(t.outage_ms == 30000);
     /* 2 * 30000 * (1/250 + 1/200) = 540 */
-    CHECK(t.asoc_max_retrans == 550);
+    CHECK(t.asoc_max_retrans == 552);
 
     /* two paths: 2 * 30000 * (1/500 + 2/200) = 720 */
     CHECK(tune_derive(1000, 30000, 2, &t) == 0);
-    CHECK(t.asoc_max_retrans == 730);
+    CHECK(t.asoc_max_retrans == 734);
     CHECK(t.rto_max == 500 && t.hb_interval == 250);
 }
 
@@ -157,13 +157,18 @@ static void test_backstop(void)
                 CHECK(t.sack_delay * 2 <= t.rto_min);
                 CHECK(t.hb_interval >= 20);
                 CHECK(t.outage_ms == outage);
+                CHECK(t.probe_ms >= 200 && t.probe_ms >= t.rto_max);
                 CHECK(t.asoc_max_retrans <= 65535);
 
                 /* strikes within outage_ms at the documented max rate,
                  * rounded up per source: T3 once per rto_max, heartbeats
-                 * once per 200 ms on each path */
+                 * once per 200 ms on each path, and the gateway's probes,
+                 * the first probe_ms after the last path went and every
+                 * probe_ms after, on each path (they came each rto_max:
+                 * more than the backstop at failover_ms 100..199) */
                 uint64_t r = t.rto_max;
-                uint64_t strikes = (outage + r - 1) / r + p * (((uint64_t)outage + 199) / 200);
+                uint64_t strikes = (outage + r - 1) / r + p * (((uint64_t)outage + 199) / 200) +
+                                   p * (outage / t.probe_ms);
                 /* 2 * outage * (1/r + p/200), rounded up */
                 uint64_t num = 400ull * outage + 2ull * outage * p * r;
                 uint64_t den = 200ull * r;
@@ -177,8 +182,9 @@ static void test_backstop(void)
                 checked++;
                 CHECK(t.asoc_max_retrans > strikes);
                 CHECK(t.asoc_max_retrans >= doubled);
-                /* and not absurdly beyond it: a margin of 10 at most */
-                CHECK(t.asoc_max_retrans <= num / den + 10);
+                /* and not absurdly beyond it: a margin of 10 and two a
+                 * path at most */
+                CHECK(t.asoc_max_retrans <= num / den + 10 + 2 * p);
             }
     CHECK(checked > 1000);
     CHECK(capped > 100);
@@ -197,7 +203,7 @@ static void test_backstop(void)
     CHECK(t.sack_delay == 200);
     /* just below and just above the cap: 2 * o * (1/500 + 1/200) = o * 0.014 */
     CHECK(tune_derive(1000, 4000000, 1, &t) == 0);
-    CHECK(t.asoc_max_retrans == 56010);
+    CHECK(t.asoc_max_retrans == 56012);
     CHECK(tune_derive(1000, 5000000, 1, &t) == 0);
     CHECK(t.asoc_max_retrans == 65535);
 }
@@ -228,7 +234,7 @@ static void test_kept_backstop(void)
 
     CHECK(tune_derive(1000, 30000, 2, &made) == 0);
     CHECK(tune_backstop_ms(made.asoc_max_retrans, &made, 2) >= 60000);
-    CHECK(tune_backstop_ms(made.asoc_max_retrans, &made, 2) < 61000);
+    CHECK(tune_backstop_ms(made.asoc_max_retrans, &made, 2) < 62000);
     CHECK(tune_derive(100, 30000, 2, &now) == 0);
     CHECK(tune_backstop_ms(made.asoc_max_retrans, &now, 2) < 30000);
     /* the new limit itself keeps its promise */
