@@ -1,8 +1,8 @@
 /* The peer's addresses as seen by one association: their state from the
  * kernel's SCTP_PEER_ADDR_CHANGE notifications, logged as they move, and the
  * total-outage timer that, while no path is active, asks for a heartbeat on
- * every path each rto_max and ends the association once none has been usable
- * for outage_ms. */
+ * every path each probe_ms (tune.h) and ends the association once none has
+ * been usable for outage_ms. */
 #ifndef SCTPGW_PATH_H
 #define SCTPGW_PATH_H
 

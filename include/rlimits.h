@@ -7,10 +7,10 @@
 
 #include <stdint.h>
 
-/* Descriptors kept back from flows beside the listeners and the bounded
- * kinds gateway.c counts (unproven peers, closers, control and metrics
- * clients): SCTP sockets, the event loop's own, accepting a client only
- * to refuse it, and some to spare. */
+/* Descriptors kept back from flows beside those held at start (the event
+ * loop's own among them), the listeners and the bounded kinds gateway.c
+ * counts (unproven peers, closers, control and metrics clients): SCTP
+ * sockets, accepting a client only to refuse it, and some to spare. */
 #define RLIMITS_FD_RESERVE 64
 
 typedef struct episode {

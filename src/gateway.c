@@ -544,8 +544,9 @@ static int gateway_metrics_open(gateway_t *gw, const config_t *cfg, metrics_t **
 }
 
 /* A name lookup on a pool thread cannot be stopped and keeps the loop
- * running until the resolver gives up (30 s and more): once everything
- * else is over, the process does not wait for it. */
+ * running until the resolver gives up (10 s by glibc's defaults, more
+ * with more name servers): once everything else is over, the process does
+ * not wait for it. */
 static void on_stop_wait(uv_timer_t *t)
 {
     gateway_t *gw = t->data;
