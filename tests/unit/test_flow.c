@@ -539,11 +539,12 @@ static void small_messages_to_a_stalled_end(uint32_t size, long msgs)
 {
     static uint8_t buf[4096];
     wire_msg_t data = {.type = WIRE_DATA};
-    int srv, cli;
+    int srv = -1, cli = -1;
     flow_t *f;
 
-    CHECK(size <= sizeof(buf) && tcp_pair_open(&srv, &cli) == 0);
-    if (srv < 0 || cli < 0)
+    CHECK(size <= sizeof(buf));
+    CHECK(tcp_pair_open(&srv, &cli) == 0);
+    if (size > sizeof(buf) || srv < 0 || cli < 0)
         return;
     f = flow_on(srv, 0, 0);
     credit_init(&f->credit, 1 << 20, 1 << 20);
