@@ -176,7 +176,12 @@ flood=$!
 PIDS+=("$flood")
 overfill "$n" 30
 wait "$flood" || fail "the flood's hostile tool failed: $(<"$WORK/flood.out")"
-log "flood: $(<"$WORK/flood.out")"
+r=$(<"$WORK/flood.out")
+log "flood: $r"
+# Every peer held its socket at site b until the handshake deadline (10
+# s), through the whole overfill.
+expect "$r" established == 128
+expect "$r" end_ms_min '>=' 9000
 [ "$(count_log site-b '[Tt]oo many open files')" -eq 0 ] ||
     fail "site-b ran out of descriptors: $(grep -i 'too many open files' "$WORK/site-b.log" | head -n 2)"
 [ "$(count_log site-b 'reset: out of file descriptors')" -ge 38 ] || fail "site-b did not say why"

@@ -187,10 +187,21 @@ wait_log site-b 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1)) |
 # (Each took one of the two threads libuv gives lookups: [echo]'s waited
 # behind them, ran out of its 10 s and was reset, its name said not to
 # resolve.)
+# slow_asked N: waits until the DNS has more than N queries for slow.test
+# (a lookup of it under way at site b), or fails after 10 s.
+slow_asked() {
+    local t0
+    t0=$(now_ms)
+    until [ "$(grep -c '^slow.test dropped' "$WORK/dns.log")" -gt "$1" ]; do
+        [ $(($(now_ms) - t0)) -lt 10000 ] || fail "no lookup of slow.test within 10 s"
+        sleep 0.1
+    done
+}
 queries=$(grep -c '^slow.test dropped' "$WORK/dns.log")
 failed=$(count_log site-b 'back end slow.test:9004: name did not resolve')
 bg slow-ten --connect 127.0.0.1:7004 --flows 10 --mode expect-close --timeout-ms 15000
-sleep 1 # their OPENs at site b, the lookup under way
+slow_asked "$queries"
+sleep 0.5 # the ten OPENs all in
 client a --connect 127.0.0.1:7001 --flows 2 --bytes 16K --timeout-ms 3000 >"$WORK/beside-slow.out"
 check beside-slow ok=2 bytes_verified=$((2 * 16 * 1024))
 wait "${CLIENTS[-1]}" || true
@@ -206,22 +217,25 @@ log "ok: ten flows of slow.test made $n DNS queries; [echo] beside them was not 
 # meanwhile harms nothing. (It waited for the resolver to give up, its
 # signal handles closed: a third signal ended it by SIGTERM's default.)
 printf 'nameserver 127.0.0.1\noptions timeout:30 attempts:1\n' >"/etc/netns/$NS_B/resolv.conf"
+queries=$(grep -c '^slow.test dropped' "$WORK/dns.log")
 bg slow-stop --connect 127.0.0.1:7004 --flows 1 --mode expect-close --timeout-ms 60000
-sleep 1 # its OPEN at site b, the lookup under way
+slow_asked "$queries"
 pid=$(gw_pid site-b)
 GW_ENDED[$pid]=1
+kill -TERM "$pid"
+wait_log site-b 'gw: draining' 5
 t0=$(now_ms)
 kill -TERM "$pid"
-sleep 0.2
-kill -TERM "$pid"
-sleep 0.5
+# The third lands once everything else is over, while the lookup holds
+# the process.
+wait_log site-b 'gw: stopped' 5
 kill -TERM "$pid" 2>/dev/null || true
 [ -z "$(proc_wait_exit 10 "$pid")" ] || fail "site-b still runs 10 s after two SIGTERMs"
 ms=$(($(now_ms) - t0))
 rc=0
 wait "$pid" 2>/dev/null || rc=$?
-[ "$rc" -eq 0 ] || fail "site-b exited with status $rc after two SIGTERMs"
-[ "$ms" -le 3000 ] || fail "site-b took $ms ms to stop beside a hung lookup, over 3000"
+[ "$rc" -eq 0 ] || fail "site-b exited with status $rc after three SIGTERMs"
+[ "$ms" -le 5000 ] || fail "site-b took $ms ms after the second SIGTERM to stop beside a hung lookup"
 wait_log site-b 'a name lookup is still waiting for the resolver: not waiting for it' 1
-log "ok: site-b stopped $ms ms after the first SIGTERM, a lookup hung"
+log "ok: site-b stopped $ms ms after the second SIGTERM, a lookup hung"
 done_ok
