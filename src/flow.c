@@ -695,6 +695,17 @@ static void flow_on_window(flow_t *f, uint32_t inc)
     flow_read_start(f);
 }
 
+/* The peer's final word: a flow closed already only waited for it, and may
+ * be freed here (nothing may touch it after). Returns whether it was. */
+static int flow_take_final(flow_t *f)
+{
+    f->got_final = 1;
+    if (!f->closed)
+        return 0;
+    flow_maybe_free(f);
+    return 1;
+}
+
 /* RST, or a failed RESULT: the peer's final word and the flow's end.
  * flow_close() answers with our own final word, a CLOSE, and may free the
  * flow at once (one with no TCP side, still looking its back end up), so
@@ -704,11 +715,8 @@ static void flow_on_reset(flow_t *f, const wire_msg_t *m)
     char why[WIRE_TEXT_MAX + 64];
     uint16_t code = m->u.reason.code;
 
-    f->got_final = 1;
-    if (f->closed) {
-        flow_maybe_free(f);
+    if (flow_take_final(f))
         return;
-    }
     snprintf(why, sizeof(why), "peer: %s%s%s", wire_code_name(code),
              m->u.reason.text[0] ? ": " : "", m->u.reason.text);
     /* OK closes cleanly and LOST logs at debug (the association's own line
@@ -771,13 +779,8 @@ void flow_on_malformed(flow_t *f, int final, const char *why)
         flow_log(f, LOG_WARN, "%s after the peer's final word; ignored", why);
         return;
     }
-    if (final) {
-        f->got_final = 1;
-        if (f->closed) {
-            flow_maybe_free(f);
-            return;
-        }
-    }
+    if (final && flow_take_final(f))
+        return;
     flow_close(f, WIRE_E_PROTOCOL, why);
 }
 
