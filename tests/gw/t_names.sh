@@ -187,20 +187,12 @@ wait_log site-b 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1)) |
 # (Each took one of the two threads libuv gives lookups: [echo]'s waited
 # behind them, ran out of its 10 s and was reset, its name said not to
 # resolve.)
-# slow_asked N: waits until the DNS has more than N queries for slow.test
-# (a lookup of it under way at site b), or fails after 10 s.
-slow_asked() {
-    local t0
-    t0=$(now_ms)
-    until [ "$(grep -c '^slow.test dropped' "$WORK/dns.log")" -gt "$1" ]; do
-        [ $(($(now_ms) - t0)) -lt 10000 ] || fail "no lookup of slow.test within 10 s"
-        sleep 0.1
-    done
-}
-queries=$(grep -c '^slow.test dropped' "$WORK/dns.log")
+# The DNS stub's log is $WORK/dns.log: a query for slow.test in it is a
+# lookup of it under way at site b.
+queries=$(count_log dns '^slow.test dropped')
 failed=$(count_log site-b 'back end slow.test:9004: name did not resolve')
 bg slow-ten --connect 127.0.0.1:7004 --flows 10 --mode expect-close --timeout-ms 15000
-slow_asked "$queries"
+wait_log dns '^slow.test dropped' 10 $((queries + 1))
 sleep 0.5 # the ten OPENs all in
 client a --connect 127.0.0.1:7001 --flows 2 --bytes 16K --timeout-ms 3000 >"$WORK/beside-slow.out"
 check beside-slow ok=2 bytes_verified=$((2 * 16 * 1024))
@@ -208,7 +200,7 @@ wait "${CLIENTS[-1]}" || true
 check slow-ten ok=10
 [ "$(count_log site-b 'back end slow.test:9004: name did not resolve')" -eq $((failed + 10)) ] ||
     fail "site-b: the ten flows of slow.test did not each end for its name"
-n=$(($(grep -c '^slow.test dropped' "$WORK/dns.log") - queries))
+n=$(($(count_log dns '^slow.test dropped') - queries))
 [ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "ten flows of slow.test made $n queries, not one lookup's"
 log "ok: ten flows of slow.test made $n DNS queries; [echo] beside them was not held"
 
@@ -217,9 +209,9 @@ log "ok: ten flows of slow.test made $n DNS queries; [echo] beside them was not 
 # meanwhile harms nothing. (It waited for the resolver to give up, its
 # signal handles closed: a third signal ended it by SIGTERM's default.)
 printf 'nameserver 127.0.0.1\noptions timeout:30 attempts:1\n' >"/etc/netns/$NS_B/resolv.conf"
-queries=$(grep -c '^slow.test dropped' "$WORK/dns.log")
+queries=$(count_log dns '^slow.test dropped')
 bg slow-stop --connect 127.0.0.1:7004 --flows 1 --mode expect-close --timeout-ms 60000
-slow_asked "$queries"
+wait_log dns '^slow.test dropped' 10 $((queries + 1))
 pid=$(gw_pid site-b)
 GW_ENDED[$pid]=1
 kill -TERM "$pid"
