@@ -2,11 +2,12 @@
  * several streams both ways; every way a message must fail to open (a
  * flipped bit, another stream, PPID or epoch, a changed type, a replay, a
  * skip, a reordering, a truncation, a stream beyond the association's),
- * each leaving the receiver able to open the genuine next message; and
- * rekeying: the whole REKEY/REKEY/SWITCH/SWITCH exchange with old-key
- * messages still in flight, the old key's wiping, the deferred offer,
- * every message out of turn, the traffic bound, 300 rekeys in a row past
- * the PPID's epoch byte, and counters that never restart. */
+ * each leaving the receiver able to open the genuine next message; known
+ * answers (RFC 8439's AEAD vector at a counter of every byte, and a sealed
+ * message built from libsodium alone by seal.h's layout); and rekeying: the whole
+ * REKEY/REKEY/SWITCH/SWITCH exchange with old-key messages still in flight, the old key's wiping,
+ * the deferred offer, every message out of turn, the traffic bound, 300 rekeys in a row past the
+ * PPID's epoch byte, and counters that never restart. */
 #include "seal.h"
 #include "check.h"
 
@@ -178,6 +179,100 @@ static void rekey(seal_t *i, seal_t *r)
     CHECK(ctl(r, i, &sw_r, &none) == 0 && none.type == 0);
     CHECK(i->tx_epoch == e + 1 && r->tx_epoch == e + 1);
     CHECK(i->phase == SEAL_IDLE && r->phase == SEAL_IDLE);
+}
+
+/* RFC 8439 appendix A.5, the AEAD vector whose nonce is 00 00 00 00 followed
+ * by 01 02 .. 08: Noise's nonce layout for n = 0x0807060504030201, which is
+ * stream 0x0807's message 0x060504030201 in seal.h's layout. */
+static const char a5_key[] = "1c9240a5eb55d38af333888604f6b5f0473917c1402b80099dca5cbc207075c0";
+static const char a5_nonce[] = "000000000102030405060708";
+static const char a5_ad[] = "f33388860000000000004e91";
+static const char a5_plain[] =
+    "496e7465726e65742d4472616674732061726520647261667420646f63756d656e74732076616c696420666f"
+    "722061206d6178696d756d206f6620736978206d6f6e74687320616e64206d617920626520757064617465"
+    "642c207265706c616365642c206f72206f62736f6c65746564206279206f7468657220646f63756d656e74"
+    "7320617420616e792074696d652e20497420697320696e617070726f70726961746520746f207573652049"
+    "6e7465726e65742d447261667473206173207265666572656e6365206d6174657269616c206f7220746f20"
+    "63697465207468656d206f74686572207468616e206173202fe2809c776f726b20696e2070726f67726573"
+    "732e2fe2809d";
+static const char a5_cipher[] =
+    "64a0861575861af460f062c79be643bd5e805cfd345cf389f108670ac76c8cb24c6cfc18755d43eea09ee94e"
+    "382d26b0bdb7b73c321b0100d4f03b7f355894cf332f830e710b97ce98c8a84abd0b948114ad176e008d33"
+    "bd60f982b1ff37c8559797a06ef4f0ef61c186324e2b3506383606907b6a7c02b0f9f6157b53c867e4b916"
+    "6c767b804d46a59b5216cde7a4e99040c5a40433225ee282a1b0a06c523eaf4534d7f83fa1155b0047718c"
+    "bc546a0d072b04b3564eea1b422273f548271a0bb2316053fa76991955ebd63159434ecebb4e466dae5a10"
+    "73a6727627097a1049e617d91d361094fa68f0ff77987130305beaba2eda04df997b714d6c6f2c29a6ad5c"
+    "b4022b02709b";
+static const char a5_tag[] = "eead9d67890cbb22392336fea1851f38";
+#define A5_SID 0x0807
+#define A5_CTR 0x060504030201ull
+
+static size_t unhex(uint8_t *out, size_t cap, const char *hex)
+{
+    size_t n = 0;
+
+    CHECK(sodium_hex2bin(out, cap, hex, strlen(hex), NULL, &n, NULL) == 0);
+    return n;
+}
+
+/* The AEAD as noise.h uses it, at a counter whose every byte differs: the
+ * published ciphertext and tag, and back. */
+static void test_known_answer_aead(void)
+{
+    static uint8_t key[32], ad[12], pt[512], ct[512], want[512], got[512];
+    size_t ad_len = unhex(ad, sizeof(ad), a5_ad), len = unhex(pt, sizeof(pt), a5_plain);
+    size_t clen = unhex(want, sizeof(want), a5_cipher);
+
+    unhex(key, sizeof(key), a5_key);
+    CHECK(clen == len && len == 265);
+    clen += unhex(want + clen, sizeof(want) - clen, a5_tag);
+    noise_encrypt(key, (uint64_t)A5_SID << 48 | A5_CTR, ad, ad_len, pt, len, ct);
+    CHECK(clen == len + NOISE_TAG_LEN && memcmp(ct, want, clen) == 0);
+    CHECK(noise_decrypt(key, (uint64_t)A5_SID << 48 | A5_CTR, ad, ad_len, ct, clen, got) == 0);
+    CHECK(memcmp(got, pt, len) == 0);
+    ct[clen - 1] ^= 1;
+    CHECK(noise_decrypt(key, (uint64_t)A5_SID << 48 | A5_CTR, ad, ad_len, ct, clen, got) < 0);
+}
+
+/* A sealed message byte for byte as seal.h lays it out, built here from
+ * libsodium alone: the same key and nonce give the vector's ciphertext
+ * (the keystream does not depend on the associated data), then the type
+ * byte, then the tag over stream || PPID. */
+static void test_known_answer_seal(void)
+{
+    static uint8_t nonce[12], ad[6], pt[512], want[512], buf[512];
+    static sealed_t m;
+    noise_keys_t k;
+    seal_t i, r;
+    size_t len = unhex(pt, sizeof(pt), a5_plain);
+    wire_type_t t = 0;
+    size_t n = 0;
+    uint32_t ppid;
+
+    memset(&k, 0, sizeof(k));
+    unhex(k.i2r, sizeof(k.i2r), a5_key);
+    CHECK(seal_init(&i, 1, &k, 0) == 0 && seal_streams(&i, A5_SID + 1) == 0);
+    CHECK(seal_init(&r, 0, &k, 0) == 0 && seal_streams(&r, A5_SID + 1) == 0);
+    i.tx_ctr[A5_SID] = r.rx_ctr[A5_SID] = A5_CTR;
+    seal_to(&i, A5_SID, WIRE_DATA, pt, len, &m);
+
+    unhex(want, sizeof(want), a5_cipher);
+    CHECK(memcmp(m.b, want, len) == 0);
+    ppid = WIRE_PPID_SEALED;
+    CHECK(m.ppid == ppid);
+    unhex(nonce, sizeof(nonce), a5_nonce);
+    ad[0] = A5_SID >> 8, ad[1] = A5_SID & 0xff;
+    ad[2] = ppid >> 24, ad[3] = ppid >> 16 & 0xff, ad[4] = ppid >> 8 & 0xff, ad[5] = ppid & 0xff;
+    memcpy(buf, pt, len);
+    buf[len] = (uint8_t)WIRE_DATA;
+    crypto_aead_chacha20poly1305_ietf_encrypt(want, NULL, buf, len + 1, ad, sizeof(ad), NULL, nonce,
+                                              k.i2r);
+    CHECK(m.len == len + 1 + NOISE_TAG_LEN && memcmp(m.b, want, m.len) == 0);
+    CHECK(try_open(&r, m.sid, m.ppid, m.b, m.len, &t, &n) == SEAL_OK);
+    CHECK(t == WIRE_DATA && n == len && memcmp(scratch, pt, len) == 0);
+    CHECK(i.tx_ctr[A5_SID] == A5_CTR + 1 && r.rx_ctr[A5_SID] == A5_CTR + 1);
+    seal_free(&i);
+    seal_free(&r);
 }
 
 static void test_roundtrips(void)
@@ -682,6 +777,8 @@ int main(void)
 {
     if (sodium_init() < 0)
         return 1;
+    test_known_answer_aead();
+    test_known_answer_seal();
     test_roundtrips();
     test_rejections();
     test_interleave();
