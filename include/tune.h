@@ -45,10 +45,14 @@
  *           a total outage errors accrue at most once per rto_max from T3 and
  *           once per 200 ms (the kernel's heartbeat floor) per path, so
  *           asoc_max_retrans = 2 * outage * (1/rto_max + paths/200) + 10 +
- *           2 * paths (whole strikes of short outages), capped at 65535. The gateway's own probes
- * of a total outage (path.c), which the kernel counts as well while the last heartbeat is
- *           unanswered, come once per probe_ms = max(rto_max, 200) per
- *           path: at most another paths/200, within the factor of 2.
+ *           2 * paths (whole strikes of short outages), capped at 65535.
+ *           The gateway's own probes of a total outage (path.c), which the
+ *           kernel counts as well while the last heartbeat is unanswered,
+ *           come once per probe_ms = max(rto_max, 200) per path: at most
+ *           another paths/200, within the factor of 2. The cap is reached
+ *           only by a long outage_ms at a short failover_ms (an hour at
+ *           100 ms on two paths lasts about 36 minutes of errors): the
+ *           gateway warns at start and on reload (tune_backstop_ms).
  *
  * Under load the budget is measured, not derived. What it guarantees: with
  * bulk flows filling links of 10 Mbit/s (t_failover_load: four bulk flows,

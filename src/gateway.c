@@ -884,6 +884,23 @@ static unsigned gateway_streams(const config_t *cfg)
     return 2 * cfg->max_flows + 1 > 65535 ? 65535 : 2 * cfg->max_flows + 1;
 }
 
+/* The kernel's error limit tops out at 65535: at a short failover_ms and a
+ * long outage_ms a total outage may use it up before outage_ms. Said at
+ * start and on reload, for the associations to come. */
+static void gateway_check_backstop(gateway_t *gw, const config_t *cfg, unsigned paths,
+                                   const char *when)
+{
+    unsigned cut = tune_backstop_ms(gw->tune.asoc_max_retrans, &gw->tune, paths);
+
+    if (cut < cfg->outage_ms)
+        log_warn(&gw->log, "gw",
+                 "%soutage_ms %u: the kernel's error limit (%u) may end a total outage after "
+                 "about %u ms at failover_ms %u with %s%u peer addresses; lower outage_ms or "
+                 "raise failover_ms",
+                 when, cfg->outage_ms, gw->tune.asoc_max_retrans, cut, cfg->failover_ms,
+                 cfg->role == ROLE_LISTEN ? "up to " : "", paths);
+}
+
 /* New timers for every live association and for the ones to come (the
  * listening socket's defaults; a dial makes its socket from gw->tune). */
 static void reload_tune(gateway_t *gw, const reload_ctx_t *c)
@@ -897,6 +914,7 @@ static void reload_tune(gateway_t *gw, const reload_ctx_t *c)
 
     if (tune_derive(next->failover_ms, next->outage_ms, paths, &gw->tune) < 0)
         return; /* config_load has checked both */
+    gateway_check_backstop(gw, next, paths, "reload: ");
     for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
         if (assoc_retune(container_of(pos, assoc_t, node), &k) == 0) {
             n++;
@@ -1446,6 +1464,7 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
              "path max retrans %u; outage_ms %u",
              SCTPGW_VERSION, cfg->role == ROLE_CONNECT ? "connect" : "listen", cfg->failover_ms,
              t->rto_min, t->rto_max, t->hb_interval, t->path_max_retrans, cfg->outage_ms);
+    gateway_check_backstop(gw, cfg, paths, "");
     gw->tick_hz = gateway_tick_hz(gw);
     if (cfg->udp_port)
         log_info(&gw->log, "gw", "SCTP inside UDP (RFC 6951): port %u at both ends", cfg->udp_port);

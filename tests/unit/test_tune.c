@@ -80,6 +80,24 @@ static void test_floors(void)
     CHECK(t.sack_delay == 199);
 }
 
+/* The kernel's limit tops out at 65535 errors: an hour's outage at the
+ * shortest failover outlasts it (the gateway warns), the defaults do not. */
+static void test_backstop_cap(void)
+{
+    tune_t t;
+
+    CHECK(tune_derive(100, 3600000, 2, &t) == 0);
+    CHECK(t.asoc_max_retrans == 65535);
+    CHECK(tune_backstop_ms(t.asoc_max_retrans, &t, 2) < 3600000);
+    CHECK(tune_backstop_ms(t.asoc_max_retrans, &t, 2) > 2000000); /* 65535 / 0.03 per ms */
+    CHECK(tune_derive(1000, 3600000, 2, &t) == 0);
+    CHECK(tune_backstop_ms(t.asoc_max_retrans, &t, 2) >= 3600000);
+    CHECK(tune_derive(1000, 30000, 8, &t) == 0);
+    CHECK(tune_backstop_ms(t.asoc_max_retrans, &t, 8) >= 30000);
+    CHECK(tune_derive(1000, 3600000, 8, &t) == 0);
+    CHECK(tune_backstop_ms(t.asoc_max_retrans, &t, 8) < 3600000);
+}
+
 /* The gateway's handshake and shutdown bounds: fixed while they are long
  * beside a retransmission, then twice rto_max, so that one lost packet
  * (resent after up to rto_max, rto_initial for an INIT) never ends the
@@ -247,6 +265,7 @@ int main(void)
     test_kept_backstop();
     test_defaults();
     test_floors();
+    test_backstop_cap();
     test_deadlines();
     test_invalid();
     test_paths_zero();
