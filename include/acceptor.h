@@ -61,6 +61,12 @@ int acceptor_tcp_listen(const addr_t *addr, int backlog);
  * away: it fails at once instead of waiting for an answer. */
 void acceptor_reset(int fd);
 
+/* Whether a client has bytes waiting in its socket, unread: one accepted
+ * in the same pass as others has not been read yet, so a client with no
+ * request read so far may still have sent it. Makes room at a limit by
+ * closing only clients that really have said nothing. */
+int acceptor_unread(const uv_handle_t *client);
+
 /* Whether an accept() error leaves the client in the backlog, so that the
  * next accept() would fail alike: anything but a network error of that one
  * client, which accept() took off the queue (accept(2): ENETDOWN, EPROTO,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -30,6 +31,14 @@ int acceptor_stuck(int err)
     default:
         return 1;
     }
+}
+
+int acceptor_unread(const uv_handle_t *client)
+{
+    uv_os_fd_t fd;
+    int unread = 0;
+
+    return uv_fileno(client, &fd) == 0 && ioctl(fd, FIONREAD, &unread) == 0 && unread > 0;
 }
 
 int acceptor_tcp_listen(const addr_t *addr, int backlog)

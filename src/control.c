@@ -1,9 +1,10 @@
 /* The control socket (see control.h): a Unix socket listener (acceptor.h),
  * one request line per connection. Whoever reaches the socket (mode 0660)
  * may ask, but no client can hurt the gateway: a request is at most
- * CONTROL_REQ_MAX bytes, a client that has not asked within CTL_DEADLINE_MS
- * or then takes nothing of its answer for CTL_STALL_MS is dropped, and at
- * most CONTROL_CLIENTS_MAX are served at once. The answer is built in memory in
+ * CONTROL_REQ_MAX bytes, a client that has not asked within CTL_DEADLINE_MS,
+ * then takes nothing of its answer for CTL_STALL_MS or has not taken all of
+ * it within CTL_ANSWER_MS is dropped, and at most CONTROL_CLIENTS_MAX are
+ * served at once. The answer is built in memory in
  * one go, from a snapshot. */
 #include "control.h"
 
@@ -30,6 +31,9 @@
 #ifndef CTL_STALL_MS
 #define CTL_STALL_MS 5000 /* then, at most between two bites of the answer */
 #endif
+#ifndef CTL_ANSWER_MS
+#define CTL_ANSWER_MS 60000 /* and for the whole answer, however it is read */
+#endif
 #define CTL_SOCK_MODE 0660 /* the gateway's user and group */
 #define CTL_DIR_MODE  0750
 
@@ -55,6 +59,7 @@ typedef struct ctl_client {
     char *answer;   /* being written */
     char head[32];  /* "ok LEN\n" before the body of an ok answer */
     size_t untaken; /* bytes of it the client had not taken at the last look */
+    uint64_t since; /* loop time the answer started */
     int handles;    /* open handles; freed at 0 */
     long uid;       /* the asker (SO_PEERCRED), -1 unknown */
     long pid;
@@ -100,16 +105,22 @@ static size_t ctl_untaken(ctl_client_t *cl)
 
 /* Before the answer: the request has not come in time. While answering,
  * the deadline is one of no progress, put off for as long as the client
- * takes some of the answer in each CTL_STALL_MS: a large answer read as it
- * comes goes out whole, and a client that stops reading is still dropped. */
+ * takes some of the answer in each CTL_STALL_MS, up to CTL_ANSWER_MS in
+ * all: a large answer read as it comes goes out whole (a local client
+ * takes megabytes in well under a second), a client that stops reading is
+ * dropped, and so is one that reads a little now and then to hold its
+ * place and its answer's memory for ever. */
 static void on_deadline(uv_timer_t *t)
 {
     ctl_client_t *cl = t->data;
+    uint64_t spent = cl->answer ? uv_now(t->loop) - cl->since : 0;
     size_t untaken;
 
-    if (cl->answer && (untaken = ctl_untaken(cl)) < cl->untaken) {
+    if (cl->answer && spent < CTL_ANSWER_MS && (untaken = ctl_untaken(cl)) < cl->untaken) {
         cl->untaken = untaken;
-        uv_timer_start(t, on_deadline, CTL_STALL_MS, 0);
+        uv_timer_start(t, on_deadline,
+                       CTL_ANSWER_MS - spent < CTL_STALL_MS ? CTL_ANSWER_MS - spent : CTL_STALL_MS,
+                       0);
         return;
     }
     ctl_client_close(cl);
@@ -142,7 +153,9 @@ static void ctl_answer(ctl_client_t *cl, int ok, char *buf, size_t len)
         return;
     }
     cl->untaken = ctl_untaken(cl);
-    uv_timer_start(&cl->deadline, on_deadline, CTL_STALL_MS, 0);
+    cl->since = uv_now(cl->deadline.loop);
+    uv_timer_start(&cl->deadline, on_deadline,
+                   CTL_STALL_MS < CTL_ANSWER_MS ? CTL_STALL_MS : CTL_ANSWER_MS, 0);
 }
 
 /* An answer in a memory stream: the body of an ok answer, or
@@ -342,15 +355,17 @@ static void ctl_turn_away(control_t *c, int fd, const char *why)
 }
 
 /* At the limit, the client that makes room: the oldest that has not asked
- * yet. So clients that connect and say nothing cannot lock an operator out;
- * only clients being answered do. */
+ * yet and has nothing waiting to be read. So clients that connect and say
+ * nothing cannot lock an operator out; only clients being answered do, and
+ * a burst of silent ones accepted with a request among them does not close
+ * it unread. */
 static ctl_client_t *ctl_evictee(control_t *c)
 {
     list_t *pos;
 
     for (pos = c->clients.next; pos != &c->clients; pos = pos->next) {
         ctl_client_t *cl = container_of(pos, ctl_client_t, node);
-        if (!cl->answer)
+        if (!cl->answer && !acceptor_unread((const uv_handle_t *)&cl->pipe))
             return cl;
     }
     return NULL;

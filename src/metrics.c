@@ -215,8 +215,9 @@ static void client_peer(metrics_client_t *c)
 }
 
 /* At the limit, the client that makes room: the oldest already answered,
- * else the oldest still to send its request. So strangers that connect and
- * say nothing cannot lock scrapers out; only clients being answered do. */
+ * else the oldest still to send its request with nothing waiting to be
+ * read (acceptor_unread). So strangers that connect and say nothing cannot
+ * lock scrapers out; only clients being answered do. */
 static metrics_client_t *metrics_evictee(metrics_t *m)
 {
     metrics_client_t *silent = NULL;
@@ -226,7 +227,7 @@ static metrics_client_t *metrics_evictee(metrics_t *m)
         metrics_client_t *c = container_of(pos, metrics_client_t, node);
         if (c->state == MC_LINGERING)
             return c;
-        if (c->state == MC_READING && !silent)
+        if (c->state == MC_READING && !silent && !acceptor_unread((const uv_handle_t *)&c->tcp))
             silent = c;
     }
     return silent;

@@ -228,6 +228,34 @@ wait "$idle_pid" || true
     fail "clients refused while only idle ones held places"
 log "ok: the slow client got 408; idle clients make room for a scrape"
 
+# A scrape that the gateway accepts in one pass with 16 idle clients after
+# it, while 16 idle ones hold every place: each newcomer makes room, and
+# the scrape, its request not read yet, looked as silent as they (it was
+# closed unanswered). The gateway is stopped while they queue in its
+# backlog (64), so that one pass takes them all.
+hold_idle() { # hold_idle N: N idle connections held by an exec'd sleep
+    ip netns exec "${SITE_NS[a]}" bash -c \
+        'for i in $(seq "$1"); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; exec sleep 20' \
+        _ "$1" 2>/dev/null &
+}
+hold_idle 16
+idle_pid=$!
+sleep 0.5
+kill -STOP "$(gw_pid site-a)"
+raw a 'GET /metrics HTTP/1.0\r\n\r\n' 10 >"$WORK/burst.out" &
+burst_pid=$!
+sleep 0.3
+hold_idle 16
+idle2_pid=$!
+sleep 0.5
+kill -CONT "$(gw_pid site-a)"
+wait "$burst_pid" || true
+kill "$idle_pid" "$idle2_pid" 2>/dev/null || true
+wait "$idle_pid" "$idle2_pid" || true
+got=$(<"$WORK/burst.out")
+[ "$got" = "HTTP/1.1 200 OK" ] || fail "a scrape in a burst of idle clients got '$got', expected 200"
+log "ok: a scrape accepted among idle clients is answered"
+
 # The flows ran through the bad clients; every byte sent came back, and the
 # gateway counted exactly that.
 proc_running "$echo_pid" && proc_running "$bulk_pid" ||

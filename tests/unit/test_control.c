@@ -627,6 +627,93 @@ static void test_stalled_reader(void)
     stub_flows = 0;
 }
 
+/* A client that takes a little of a large answer now and then, always
+ * within CTL_STALL_MS, is dropped once CTL_ANSWER_MS (6 s in the test's
+ * build) has passed: it held its place and its answer for as long as it
+ * kept reading before. */
+static void test_trickle_reader(void)
+{
+    scene_t s;
+    tclient_t tc;
+    size_t head = 0;
+    long long len;
+
+    stub_flows = 3 * FLOWS; /* 6 MB, 16 KiB every 40 ms: 15 s */
+    scene_start(&s);
+    tclient_start(&s.loop, &tc, s.path, "status json flows\n", 1);
+    tc.pace_ms = 40;
+    CHECK(run_until_ended(&s, &tc, 1, 12000) == 1);
+    len = announced(&tc, &head);
+    CHECK(len > 6 * 1000 * 1000 && tc.got > 1000 * 1000 && tc.got < head + (size_t)len);
+    scene_end(&s, &tc, 1);
+    stub_flows = 0;
+}
+
+/* Sockets connected, all in the kernel's backlog before the gateway looks;
+ * each silent, or sending req. Returns how many connected. */
+static size_t raw_connect(const char *path, int *fd, size_t n, const char *req)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    size_t ok = 0;
+
+    snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+    for (size_t i = 0; i < n; i++) {
+        fd[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (fd[i] < 0 || connect(fd[i], (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+            if (fd[i] >= 0)
+                close(fd[i]);
+            fd[i] = -1;
+            continue;
+        }
+        ok++;
+        if (req)
+            CHECK(write(fd[i], req, strlen(req)) == (ssize_t)strlen(req));
+    }
+    return ok;
+}
+
+/* A request accepted in one pass with 16 silent clients after it, while
+ * 16 silent ones are already served: each newcomer makes room, and the
+ * request, not yet read, looked as silent as they (it was closed unread
+ * and status said the gateway gave no answer). */
+static void test_request_in_burst(void)
+{
+    scene_t s;
+    tclient_t tc[CONTROL_CLIENTS_MAX];
+    int req, silent[CONTROL_CLIENTS_MAX];
+    char buf[4096];
+    size_t got = 0;
+    ssize_t n;
+    uv_timer_t t;
+    int fired = 0;
+
+    scene_start(&s);
+    for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+        tclient_start(&s.loop, &tc[i], s.path, NULL, 1);
+    CHECK(run_until_ended(&s, tc, CONTROL_CLIENTS_MAX, 300) == 0);
+    CHECK(raw_connect(s.path, &req, 1, "status\n") == 1);
+    CHECK(raw_connect(s.path, silent, CONTROL_CLIENTS_MAX, NULL) == CONTROL_CLIENTS_MAX);
+    uv_timer_init(&s.loop, &t);
+    t.data = &fired;
+    uv_timer_start(&t, on_wake, 2000, 0);
+    while (!fired) {
+        uv_run(&s.loop, UV_RUN_NOWAIT);
+        n = recv(req, buf + got, sizeof(buf) - 1 - got, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN))
+            break;
+        got += n > 0 ? (size_t)n : 0;
+        usleep(1000);
+    }
+    uv_close((uv_handle_t *)&t, NULL);
+    buf[got] = 0;
+    CHECK(strncmp(buf, "ok ", 3) == 0 || !fprintf(stderr, "request in a burst got '%s'\n", buf));
+    close(req);
+    for (size_t i = 0; i < CONTROL_CLIENTS_MAX; i++)
+        if (silent[i] >= 0)
+            close(silent[i]);
+    scene_end(&s, tc, CONTROL_CLIENTS_MAX);
+}
+
 /* sctpgw status, its output read by a pager that waits longer than
  * CTL_STALL_MS before it reads: the answer must come whole. (The client
  * copied the answer to stdout as it read, so it stopped reading while
@@ -724,6 +811,8 @@ int main(void)
     test_answers();
     test_large_answer();
     test_stalled_reader();
+    test_trickle_reader();
+    test_request_in_burst();
     test_paused_stdout();
     return check_status("test_control");
 }
