@@ -24,8 +24,9 @@ static int ctl_unreachable(const char *path, int err)
 {
     if (err == ENOENT)
         fprintf(stderr,
-                "sctpgw: no control socket at %s: is the gateway running (and its control "
-                "key this path)?\n",
+                "sctpgw: no control socket at %s: is the gateway running, with this control "
+                "path? (if the file's control or name was edited since it started, name its "
+                "socket with -s)\n",
                 path);
     else if (err == EACCES || err == EPERM)
         fprintf(stderr,
