@@ -62,6 +62,7 @@ typedef struct flow {
     unsigned fin_recv : 1;    /* the peer's FIN received */
     unsigned tcp_shut : 1;    /* our TCP write side shut down */
     unsigned result_sent : 1; /* responder: RESULT sent */
+    unsigned result_got : 1;  /* opener: the peer's RESULT OK came (its back end is up) */
     unsigned sent_final : 1;  /* our final word sent (RST, failed RESULT, CLOSE) */
     unsigned got_final : 1;   /* the peer's final word received */
     unsigned closed : 1;      /* flow_close() has run */

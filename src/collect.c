@@ -253,7 +253,7 @@ static snap_flow_state_t snap_flow_state(const flow_t *f)
         return SNAP_FLOW_FINISHING;
     if (f->closed || (f->read_eof && f->fin_recv))
         return SNAP_FLOW_CLOSING;
-    if (!f->connected)
+    if (!f->connected || (f->opener && !f->result_got))
         return SNAP_FLOW_OPENING;
     if (f->read_eof)
         return SNAP_FLOW_HALF_UP;
@@ -262,7 +262,8 @@ static snap_flow_state_t snap_flow_state(const flow_t *f)
     return f->credit.send == 0 ? SNAP_FLOW_CREDIT_WAIT : SNAP_FLOW_OPEN;
 }
 
-/* The client's address, or the back end's: as connected, else as configured. */
+/* The client's address, or the back end's: as connected, else the address
+ * being tried, else as configured (a name before it is looked up). */
 static void snap_tcp_peer(const flow_t *f, char *buf, size_t len)
 {
     const service_conf_t *sc = config_service(f->gw->cfg, f->service);
@@ -271,8 +272,10 @@ static void snap_tcp_peer(const flow_t *f, char *buf, size_t len)
 
     if (f->connected && uv_tcp_getpeername(&f->tcp, &peer.sa, &n) == 0)
         addr_format(&peer, buf, len);
-    else if (sc && !f->opener)
-        addr_format(&sc->addr, buf, len);
+    else if (!f->opener && f->dial_addr.sa.sa_family != AF_UNSPEC)
+        addr_format(&f->dial_addr, buf, len);
+    else if (sc && !f->opener && !sc->is_accept)
+        config_service_target(sc, buf, len);
     else
         snprintf(buf, len, "-");
 }

@@ -751,8 +751,10 @@ void flow_on_message(flow_t *f, const wire_msg_t *m)
             flow_close(f, WIRE_E_PROTOCOL, "peer sent RESULT to the responder");
         else if (m->u.reason.code != WIRE_OK)
             flow_on_reset(f, m);
-        else
+        else {
+            f->result_got = 1;
             flow_log(f, LOG_DEBUG, "peer connected to the back end");
+        }
         break;
     case WIRE_CLOSE:
         /* A final word that only follows both FINs, or answers ours: one

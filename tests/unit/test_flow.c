@@ -20,7 +20,8 @@
  * - a service stopped by a reload takes the clients waiting in its
  *   listener's backlog (src/service.c);
  * - the gateway's start time is the same in every snapshot, and follows a
- *   step of the wall clock;
+ *   step of the wall clock; a flow is "opening" until it can carry bytes,
+ *   and shows the back end it is trying;
  * - at the cap of unproven associations, a peer that holds the key is the
  *   last to be pushed out.
  * Flows are placed where flow.c keeps them; their handles close on a later
@@ -60,7 +61,7 @@ void *__wrap_malloc(size_t size)
 static uv_loop_t loop;
 static gateway_t gw;
 static config_t cfg;
-static svc_stats_t stats[1];
+static svc_stats_t stats[2];
 
 static void gw_init(void)
 {
@@ -622,6 +623,79 @@ static void test_snapshot_follows_clock_step(void)
     snapshot_free(&s);
 }
 
+/* One flow's state and TCP end in a snapshot taken now. */
+static void flow_seen(const flow_t *f, snap_flow_state_t *state, char *peer, size_t len)
+{
+    snapshot_t s;
+    int found = 0;
+
+    if (gateway_snapshot(&gw, &s, 1) < 0)
+        exit(1);
+    for (size_t i = 0; i < s.n_flows; i++) {
+        if (s.flows[i].id != f->id)
+            continue;
+        *state = s.flows[i].state;
+        snprintf(peer, len, "%s", s.flows[i].tcp_peer);
+        found = 1;
+    }
+    CHECK(found);
+    snapshot_free(&s);
+}
+
+static void flow_unmake(flow_t *f)
+{
+    uv_close((uv_handle_t *)&f->tcp, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    free(f);
+}
+
+/* Status says "opening" until the flow can carry bytes: a client's flow
+ * until the peer's RESULT says its back end is up (it was "open" from the
+ * accept), and a back end's until connected; the back end it goes to is
+ * the address being tried, else the service's target, a name included
+ * (it was "-"). */
+static void test_snapshot_flow_state(void)
+{
+    assoc_t *a = assoc_make();
+    flow_t *c = flow_make(0, 0), *b = flow_make(0, 0);
+    wire_msg_t ok = {.type = WIRE_RESULT, .u.reason.code = WIRE_OK};
+    service_conf_t *db = &cfg.services[1];
+    snap_flow_state_t st = SNAP_FLOW_CLOSING;
+    char peer[ADDR_STRLEN];
+
+    snprintf(db->name, sizeof(db->name), "db");
+    snprintf(db->host, sizeof(db->host), "db.example");
+    db->port = 5432;
+    db->is_name = 1;
+    cfg.n_services = 2;
+    a->fd = -1;
+    list_push(&gw.assocs, &a->node);
+    c->id = 1, c->sid = 1, c->opener = 1, c->connected = 1, c->credit.send = 4096;
+    b->id = 2, b->sid = 2;
+    snprintf(b->service, sizeof(b->service), "db");
+    c->assoc = b->assoc = a;
+    a->flows[1] = c, a->flows[2] = b, a->n_flows = 2;
+
+    flow_seen(c, &st, peer, sizeof(peer));
+    CHECK(st == SNAP_FLOW_OPENING);
+    flow_on_message(c, &ok);
+    flow_seen(c, &st, peer, sizeof(peer));
+    CHECK(st == SNAP_FLOW_OPEN);
+    flow_seen(b, &st, peer, sizeof(peer));
+    CHECK(st == SNAP_FLOW_OPENING);
+    CHECK_STR(peer, "db.example:5432");
+    CHECK(addr_parse_hostport("10.9.8.7:5432", &b->dial_addr) == 0);
+    flow_seen(b, &st, peer, sizeof(peer));
+    CHECK_STR(peer, "10.9.8.7:5432");
+
+    a->flows[1] = a->flows[2] = NULL, a->n_flows = 0;
+    list_remove(&a->node);
+    cfg.n_services = 1;
+    flow_unmake(c);
+    flow_unmake(b);
+    assoc_unmake(a);
+}
+
 /* At the cap of unproven associations the one pushed out is the oldest
  * silent one, then the oldest heard; one that holds the key (its HELLO
  * opened) goes last. A flood of outsiders without the key, however fast,
@@ -669,6 +743,7 @@ int main(void)
     test_small_messages_to_a_stalled_end();
     test_snapshot_start_time_stays();
     test_snapshot_follows_clock_step();
+    test_snapshot_flow_state();
     test_evictee();
     uv_close((uv_handle_t *)&gw.finish_timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
