@@ -41,4 +41,9 @@ void service_check_backlog(struct gateway *gw);
  * memory goes asynchronously. Flows it opened are not its own: they go on. */
 void service_stop(service_t *s);
 
+/* service_stop for a listener a failed reload opened: its backlog is left
+ * to the kernel, which resets those clients, since the service they
+ * reached was never in force. */
+void service_undo(service_t *s);
+
 #endif

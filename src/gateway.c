@@ -798,7 +798,7 @@ static int reload_listen(gateway_t *gw, reload_ctx_t *c, char *msg, size_t len)
     if (r == 0 && (r = reload_listen_own(gw, c, msg, len)) == 0)
         return 0;
     while (i-- > 0)
-        service_stop(opened[i]);
+        service_undo(opened[i]);
     return r;
 }
 

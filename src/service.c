@@ -132,6 +132,13 @@ int service_start(gateway_t *gw, const service_conf_t *conf)
     return 0;
 }
 
+static void service_close(service_t *s)
+{
+    s->stopped = 1;
+    list_remove(&s->node);
+    acceptor_close(&s->acceptor, on_acceptor_closed);
+}
+
 void service_stop(service_t *s)
 {
     if (s->stopped)
@@ -140,7 +147,11 @@ void service_stop(service_t *s)
      * by a reload still exists) or refused with a reason, not reset by
      * the kernel without a word. */
     acceptor_drain(&s->acceptor);
-    s->stopped = 1;
-    list_remove(&s->node);
-    acceptor_close(&s->acceptor, on_acceptor_closed);
+    service_close(s);
+}
+
+void service_undo(service_t *s)
+{
+    if (!s->stopped)
+        service_close(s);
 }

@@ -18,7 +18,8 @@
  * - a flow refused, waiting only for the peer's last word, leaves the
  *   descriptor room to other flows;
  * - a service stopped by a reload takes the clients waiting in its
- *   listener's backlog (src/service.c);
+ *   listener's backlog (src/service.c), and one a failed reload opened
+ *   leaves them to the kernel;
  * - the gateway's start time is the same in every snapshot, and follows a
  *   step of the wall clock; a flow is "opening" until it can carry bytes,
  *   and shows the back end it is trying;
@@ -451,6 +452,39 @@ static void test_service_stop_takes_the_backlog(void)
     gw.fd_flows = 0;
 }
 
+/* A listener a failed reload opened takes none of the clients that
+ * reached it in the meantime: the kernel resets them (they were carried to
+ * a service the reload never put in force). */
+static void test_service_undo_leaves_the_backlog(void)
+{
+    service_conf_t conf = cfg.services[0];
+    struct sockaddr_in at;
+    socklen_t len = sizeof(at);
+    uint64_t opened = stats[0].opened, refused = stats[0].refused;
+    char byte;
+    service_t *s;
+    int cli;
+
+    list_init(&gw.services);
+    gw.fd_flows = 8;
+    conf.addr.v4.sin_family = AF_INET;
+    conf.addr.v4.sin_port = 0;
+    conf.addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(service_start(&gw, &conf) == 0);
+    s = container_of(gw.services.next, service_t, node);
+    CHECK(getsockname(s->acceptor.fd, (struct sockaddr *)&at, &len) == 0);
+    cli = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(cli >= 0 && connect(cli, (struct sockaddr *)&at, sizeof(at)) == 0);
+    service_undo(s);
+    CHECK(list_empty(&gw.services));
+    CHECK(stats[0].opened == opened && stats[0].refused == refused);
+    CHECK(list_empty(&gw.assocs));
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(recv(cli, &byte, 1, 0) < 0 && errno == ECONNRESET);
+    close(cli);
+    gw.fd_flows = 0;
+}
+
 /* The endpoint's TCP state, as the kernel has it. */
 static int tcp_state(int fd)
 {
@@ -739,6 +773,7 @@ int main(void)
     test_malformed_final_word();
     test_peer_reset_code();
     test_service_stop_takes_the_backlog();
+    test_service_undo_leaves_the_backlog();
     test_finishing_flow_with_messages_unsent();
     test_small_messages_to_a_stalled_end();
     test_snapshot_start_time_stays();
