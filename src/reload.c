@@ -101,7 +101,9 @@ static void diff_live(const config_t *old, const config_t *new, reload_plan_t *p
         p->live |= RELOAD_WINDOW;
     if (old->drain_ms != new->drain_ms)
         p->live |= RELOAD_DRAIN;
-    if (old->rekey_s != new->rekey_s)
+    /* Only the connect role has rekey_s: across a role change (for a
+     * restart) the running one stays. */
+    if (old->rekey_s != new->rekey_s && old->role == new->role)
         p->live |= RELOAD_REKEY;
     if (old->has_metrics != new->has_metrics ||
         (old->has_metrics && !addr_equal(&old->metrics, &new->metrics)))
@@ -201,8 +203,10 @@ void reload_keep_running(config_t *new, const config_t *old, const reload_plan_t
         if (!new->control_given)
             memcpy(new->control, old->control, sizeof(new->control));
     }
-    if (restart_has(plan, "role"))
+    if (restart_has(plan, "role")) {
         new->role = old->role;
+        new->rekey_s = old->rekey_s;
+    }
     if (restart_has(plan, "local")) {
         memcpy(new->local, old->local, sizeof(new->local));
         new->n_local = old->n_local;

@@ -179,6 +179,19 @@ static void test_restart(void)
     reload_keep_running(&new_cfg, &old_cfg, &p);
     CHECK(new_cfg.role == ROLE_LISTEN && new_cfg.n_remote == 0);
 
+    /* Connect to listen, whose file cannot hold rekey_s: the running
+     * connect role keeps its own (it took the listen file's default). */
+    CHECK(diff("[gateway]\nname = a\npsk_file = a.key\n"
+               "[association]\nrole = connect\nremote = 10.1.0.2\nrekey_s = 60\n"
+               "[web]\naccept = 127.0.0.1:7001\n",
+               "[gateway]\nname = a\npsk_file = a.key\n"
+               "[association]\nrole = listen\n[web]\naccept = 127.0.0.1:7001\n",
+               &p) == 0);
+    CHECK_STR(p.restart, "role, remote");
+    CHECK(!(p.live & RELOAD_REKEY));
+    reload_keep_running(&new_cfg, &old_cfg, &p);
+    CHECK(new_cfg.role == ROLE_CONNECT && new_cfg.rekey_s == 60);
+
     /* The same file name, another key in it. */
     key_write("a.key", 1);
     CHECK(parse(LISTEN, &old_cfg) == 0);
