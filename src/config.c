@@ -657,16 +657,44 @@ static void line_trim(char *line, int first)
     memmove(line, line + skip, strlen(line + skip) + 1);
 }
 
+/* fgets, but a CR before the newline is dropped (a file written on Windows
+ * gets the same line length as any other) and a NUL byte is refused (fgets
+ * would hide what follows it, or make the line look too long). Returns 1, 0
+ * at the end of the file, or -1 for a NUL byte. */
+static int line_get(FILE *fp, char *buf, int num)
+{
+    int c, next, n = 0;
+
+    while (n < num - 1 && (c = getc(fp)) != EOF) {
+        if (c == '\0')
+            return -1;
+        if (c == '\r' && (next = getc(fp)) != '\n' && next != EOF)
+            ungetc(next, fp);
+        else if (c == '\r' && next == '\n')
+            c = '\n';
+        buf[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    buf[n] = '\0';
+    return n > 0;
+}
+
 /* inih's reader: hands inih one line at a time, counting lines so that every
  * message can name one, and opening sections itself so that empty ones are
  * seen too. Returning NULL ends the parse, which is how errors stop it. */
 static char *line_read(char *buf, int num, void *stream)
 {
     parse_state_t *st = stream;
+    int r;
 
-    if (st->failed || !fgets(buf, num, st->fp))
+    if (st->failed || (r = line_get(st->fp, buf, num)) == 0)
         return NULL;
     st->line++;
+    if (r < 0) {
+        parse_fail(st, st->line, "a NUL byte: not a text file?");
+        return NULL;
+    }
     if (!line_fits(st, buf, num))
         return NULL;
     line_trim(buf, st->line == 1);

@@ -248,6 +248,20 @@ static void test_syntax(fixture_t *fx)
 
     snprintf(long_line, sizeof(long_line), "%s; %0300d\n", BASE, 0);
     CHECK(fails_at(fx, long_line, 7, "line longer than 198 characters"));
+    /* 198 characters end a line with CR LF as well as with LF. */
+    snprintf(long_line, sizeof(long_line), "%s; %0196d\r\n", BASE, 0);
+    CHECK(loads(fx, long_line));
+    snprintf(long_line, sizeof(long_line), "%s; %0197d\r\n", BASE, 0);
+    CHECK(fails_at(fx, long_line, 7, "line longer than 198 characters"));
+    /* A NUL byte, mid-file or on a last line with no newline. */
+    for (int last = 0; last < 2; last++) {
+        static const char text[] = BASE "; a\0b\nlog_level = info\n";
+        size_t n = strlen(BASE);
+
+        CHECK(file_write(fx->ini, text, last ? n + 5 : sizeof(text) - 1, 0644) == 0);
+        CHECK(config_load(fx->ini, fx->cfg, fx->err, sizeof(fx->err)) < 0);
+        CHECK(strstr(fx->err, ":7: a NUL byte") != NULL || !fprintf(stderr, "%s\n", fx->err));
+    }
 }
 
 static void test_unknown_key(fixture_t *fx)
