@@ -143,6 +143,10 @@ size_t gateway_flows(const gateway_t *gw);
  * not reset or refused (those wait only for the peer's last word). */
 size_t gateway_flows_live(const gateway_t *gw);
 
+/* Flows the descriptor limit leaves room for now: fd_flows, less the
+ * sockets of associations past the few the reserve holds (a hub's spokes). */
+size_t gateway_fd_room(const gateway_t *gw);
+
 /* Whether the ends of unproven associations are being counted rather than
  * logged one by one (see gateway.c, UNPROVEN_MAX). */
 int gateway_flooded(const gateway_t *gw);

@@ -9,9 +9,12 @@
 
 /* Descriptors kept back from flows beside those held at start (the event
  * loop's own among them), the listeners and the bounded kinds gateway.c
- * counts (unproven peers, closers, control and metrics clients): SCTP
- * sockets, accepting a client only to refuse it, and some to spare. */
-#define RLIMITS_FD_RESERVE 64
+ * counts (unproven peers, closers, control and metrics clients): the
+ * sockets of up to RLIMITS_RESERVE_ASSOCS associations (a hub's spokes past
+ * them take theirs from the flows' room, gateway_fd_room), accepting a
+ * client only to refuse it, and some to spare. */
+#define RLIMITS_FD_RESERVE     64
+#define RLIMITS_RESERVE_ASSOCS 8
 
 typedef struct episode {
     int active;

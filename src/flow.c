@@ -1005,7 +1005,7 @@ static uint16_t flow_refusal(assoc_t *a, const service_conf_t *svc, const char *
         return *why = "gateway is shutting down", WIRE_E_SHUTDOWN;
     if (a->n_flows > a->gw->cfg->max_flows)
         return *why = "max_flows reached", WIRE_E_LIMIT;
-    if (gateway_flows_live(a->gw) > a->gw->fd_flows)
+    if (gateway_flows_live(a->gw) > gateway_fd_room(a->gw))
         return *why = "out of file descriptors", WIRE_E_LIMIT;
     return WIRE_OK;
 }

@@ -507,6 +507,14 @@ size_t gateway_flows_live(const gateway_t *gw)
     return n + gw->n_finishing;
 }
 
+size_t gateway_fd_room(const gateway_t *gw)
+{
+    size_t proven = gw->n_assocs > gw->n_unproven ? gw->n_assocs - gw->n_unproven : 0;
+    size_t over = proven > RLIMITS_RESERVE_ASSOCS ? proven - RLIMITS_RESERVE_ASSOCS : 0;
+
+    return gw->fd_flows > over ? gw->fd_flows - over : 0;
+}
+
 /* Flows still passing on what a gone peer sent are reset. */
 static void gateway_reset_finishing(gateway_t *gw, const char *why)
 {

@@ -24,7 +24,8 @@
  *   step of the wall clock; a flow is "opening" until it can carry bytes,
  *   and shows the back end it is trying;
  * - at the cap of unproven associations, a peer that holds the key is the
- *   last to be pushed out.
+ *   last to be pushed out; associations past the reserve's take their
+ *   sockets from the flows' room.
  * Flows are placed where flow.c keeps them; their handles close on a later
  * loop turn, as a real flow's do. */
 #include "check.h"
@@ -730,6 +731,26 @@ static void test_snapshot_flow_state(void)
     assoc_unmake(a);
 }
 
+/* The flows' room shrinks by the sockets of proven associations past the
+ * eight the reserve holds (a hub's spokes past them ran it out of
+ * descriptors unseen); unproven ones have their own share. */
+static void test_fd_room(void)
+{
+    gateway_t g = {0};
+
+    g.fd_flows = 100;
+    CHECK(gateway_fd_room(&g) == 100);
+    g.n_assocs = 8;
+    CHECK(gateway_fd_room(&g) == 100);
+    g.n_assocs = 20;
+    CHECK(gateway_fd_room(&g) == 88);
+    g.n_unproven = 5;
+    CHECK(gateway_fd_room(&g) == 93);
+    g.n_assocs = 200;
+    g.n_unproven = 0;
+    CHECK(gateway_fd_room(&g) == 0);
+}
+
 /* At the cap of unproven associations the one pushed out is the oldest
  * silent one, then the oldest heard; one that holds the key (its HELLO
  * opened) goes last. A flood of outsiders without the key, however fast,
@@ -780,6 +801,7 @@ int main(void)
     test_snapshot_follows_clock_step();
     test_snapshot_flow_state();
     test_evictee();
+    test_fd_room();
     uv_close((uv_handle_t *)&gw.finish_timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
