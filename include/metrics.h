@@ -7,7 +7,8 @@
  * cannot stall the gateway: a request head of at most HTTP_HEAD_MAX bytes
  * (431 past it), METRICS_CLIENTS_MAX clients at once (past that a
  * newcomer closes the oldest that is answered or has not sent its request,
- * and is reset at accept only while all are being answered),
+ * one waiting unread counting as sent, and is reset at accept only while
+ * all are being answered),
  * METRICS_REQUEST_MS to send the head (then 408), and
  * METRICS_WRITE_MS for the whole answer to be taken by a client that reads
  * slowly; the answer is written once, reading stops while it is, and the

@@ -93,7 +93,7 @@ typedef struct snap_flow {
     char service[SNAP_NAME_MAX];
     uint64_t assoc_id;
     uint16_t sid;
-    char tcp_peer[ADDR_STRLEN]; /* client (opener) or back end address */
+    char tcp_peer[ADDR_STRLEN + 192]; /* client (opener) or back end address, or name:port */
     uint64_t age_ms;
     uint64_t bytes_up, bytes_down; /* TCP -> SCTP, SCTP -> TCP */
     snap_flow_state_t state;

@@ -51,8 +51,9 @@
  *           come once per probe_ms = max(rto_max, 200) per path: at most
  *           another paths/200, within the factor of 2. The cap is reached
  *           only by a long outage_ms at a short failover_ms (an hour at
- *           100 ms on two paths lasts about 36 minutes of errors): the
- *           gateway warns at start and on reload (tune_backstop_ms).
+ *           100 ms on two paths lasts about 27 minutes of errors, probes
+ *           included): the gateway warns at start and on reload
+ *           (tune_backstop_ms).
  *
  * Under load the budget is measured, not derived. What it guarantees: with
  * bulk flows filling links of 10 Mbit/s (t_failover_load: four bulk flows,
@@ -111,7 +112,8 @@ int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t
 
 /* The shortest total outage after which the kernel's error limit `limit`
  * may end an association whose timers are t's, on `paths` paths: errors
- * accruing as fast as the formula above allows. A live association keeps
+ * accruing as fast as the formula above allows, the gateway's probes
+ * included. A live association keeps
  * the limit it was made with through a reload (sock_retune), and new
  * timers may use it up sooner. In ms. */
 unsigned tune_backstop_ms(unsigned limit, const tune_t *t, unsigned paths);

@@ -21,7 +21,8 @@ static unsigned umin(unsigned a, unsigned b)
     return a < b ? a : b;
 }
 
-/* How fast errors may accrue during a total outage (tune.h). */
+/* How fast the kernel's errors may accrue during a total outage (tune.h):
+ * T3 once per rto_max, its own heartbeats at most once per 200 ms a path. */
 static double tune_strikes_per_ms(unsigned rto_max, unsigned paths)
 {
     return 1.0 / rto_max + (double)(paths ? paths : 1) / KERNEL_HB_FLOOR_MS;
@@ -55,7 +56,10 @@ int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t
 
 unsigned tune_backstop_ms(unsigned limit, const tune_t *t, unsigned paths)
 {
-    double ms = limit / tune_strikes_per_ms(t->rto_max, paths);
+    /* and the gateway's probes, once per probe_ms a path: the margin
+     * tune_derive leaves them is gone once the limit is capped */
+    double ms = limit / (tune_strikes_per_ms(t->rto_max, paths) +
+                         (double)(paths ? paths : 1) / (t->probe_ms ? t->probe_ms : 1));
 
     return ms > UINT_MAX ? UINT_MAX : (unsigned)ms;
 }

@@ -17,7 +17,8 @@
 #    a 20 KB header 431, other paths 404, POST 405, HEAD the headers only;
 #    a slow client that never finishes its request gets 408 after 5 s; a
 #    scrape beside 20 idle clients is served (the oldest silent ones make
-#    room: 16 places); then every
+#    room: 16 places), and so is one that the gateway accepts in one pass
+#    with 16 idle clients after it while 16 hold every place; then every
 #    flow ends intact and the scrapes after them (the gateway still
 #    serves) show the flows open drop to 0 and the bytes per service
 #    exactly what the clients sent.
@@ -235,19 +236,31 @@ log "ok: the slow client got 408; idle clients make room for a scrape"
 # backlog (64), so that one pass takes them all.
 hold_idle() { # hold_idle N: N idle connections held by an exec'd sleep
     ip netns exec "${SITE_NS[a]}" bash -c \
-        'for i in $(seq "$1"); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; exec sleep 20' \
+        'for i in $(seq "$1"); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; exec sleep 30' \
         _ "$1" 2>/dev/null &
+}
+# clients_up N: waits until N client connections to the port are up (the
+# kernel completes them while the gateway is stopped, too).
+clients_up() {
+    local i
+    for i in $(seq 100); do
+        [ "$(in_site a ss -Htn state established '( dport = :9464 )' | wc -l)" -ge "$1" ] &&
+            return 0
+        sleep 0.1
+    done
+    fail "$1 clients did not connect to the metrics port"
 }
 hold_idle 16
 idle_pid=$!
-sleep 0.5
+clients_up 16
+sleep 0.3 # the gateway takes them
 kill -STOP "$(gw_pid site-a)"
 raw a 'GET /metrics HTTP/1.0\r\n\r\n' 10 >"$WORK/burst.out" &
 burst_pid=$!
-sleep 0.3
+clients_up 17
 hold_idle 16
 idle2_pid=$!
-sleep 0.5
+clients_up 33
 kill -CONT "$(gw_pid site-a)"
 wait "$burst_pid" || true
 kill "$idle_pid" "$idle2_pid" 2>/dev/null || true

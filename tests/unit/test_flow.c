@@ -696,7 +696,7 @@ static void test_snapshot_flow_state(void)
     wire_msg_t ok = {.type = WIRE_RESULT, .u.reason.code = WIRE_OK};
     service_conf_t *db = &cfg.services[1];
     snap_flow_state_t st = SNAP_FLOW_CLOSING;
-    char peer[ADDR_STRLEN];
+    char peer[ADDR_STRLEN + 192];
 
     snprintf(db->name, sizeof(db->name), "db");
     snprintf(db->host, sizeof(db->host), "db.example");
