@@ -58,4 +58,12 @@ const char *addr_format_host(const addr_t *a, char *buf, size_t len);
 /* Same host and port (and family). */
 int addr_equal(const addr_t *a, const addr_t *b);
 
+/* Same host and port as the kernel sees them: 10.0.0.1 and
+ * ::ffff:10.0.0.1 are one address to an IPv6 SCTP socket. */
+int addr_same(const addr_t *a, const addr_t *b);
+
+/* An IPv6 link-local address without its interface (fe80::1, not
+ * fe80::1%2): the kernel refuses it for a bind and for a connect. */
+int addr_zone_missing(const addr_t *a);
+
 #endif

@@ -289,6 +289,21 @@ const char *addr_format_host(const addr_t *a, char *buf, size_t len)
     return addr_format(&h, buf, len);
 }
 
+int addr_same(const addr_t *a, const addr_t *b)
+{
+    uint32_t va = addr_v4(a), vb = addr_v4(b);
+
+    if (va || vb) /* sin_port and sin6_port share their offset */
+        return va == vb && a->v4.sin_port == b->v4.sin_port;
+    return addr_equal(a, b);
+}
+
+int addr_zone_missing(const addr_t *a)
+{
+    return a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&a->v6.sin6_addr) &&
+           a->v6.sin6_scope_id == 0;
+}
+
 int addr_equal(const addr_t *a, const addr_t *b)
 {
     if (a->sa.sa_family != b->sa.sa_family)

@@ -299,6 +299,19 @@ static int addr_is_any(const addr_t *a)
     return a->sa.sa_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED(&a->v6.sin6_addr);
 }
 
+/* The kernel refuses a link-local IPv6 address without its interface for
+ * a bind and a connect alike: said here rather than at every dial. */
+static int zone_check(const addr_t *a, const char *s, char *msg, size_t len)
+{
+    if (!addr_zone_missing(a))
+        return 0;
+    snprintf(msg, len,
+             "'%s' is link-local: add its interface's index, e.g. fe80::1%%2 (ip -6 addr "
+             "shows it)",
+             s);
+    return -1;
+}
+
 /* Parses a single host for an address list or for primary: numeric, and
  * not a wildcard, since these name real link addresses. */
 static int host_parse(const char *s, addr_t *out, char *msg, size_t len)
@@ -311,7 +324,7 @@ static int host_parse(const char *s, addr_t *out, char *msg, size_t len)
         snprintf(msg, len, "'%s' is a wildcard; list real addresses", s);
         return -1;
     }
-    return 0;
+    return zone_check(out, s, msg, len);
 }
 
 /* Copies the list item between s and end into buf, without the blanks
@@ -345,7 +358,7 @@ static int item_add(const char *s, const char *end, addr_t *list, size_t *n, cha
     if (host_parse(item, &list[*n], msg, len) < 0)
         return -1;
     for (size_t i = 0; i < *n; i++) {
-        if (addr_equal(&list[i], &list[*n])) {
+        if (addr_same(&list[i], &list[*n])) {
             snprintf(msg, len, "%s is listed twice", item);
             return -1;
         }
@@ -413,6 +426,8 @@ static int set_accept(const key_def_t *k, void *base, const char *v, char *msg, 
                  "address is never a name");
         return -1;
     }
+    if (zone_check(&svc->addr, v, msg, len) < 0)
+        return -1;
     service_keep_host(svc, v);
     svc->is_accept = 1;
     return 0;
@@ -427,6 +442,8 @@ static int set_listen(const key_def_t *k, void *base, const char *v, char *msg, 
                  "expected HOST:PORT with a numeric host, e.g. 127.0.0.1:9464 or [::1]:9464");
         return -1;
     }
+    if (zone_check(field(base, k->offset), v, msg, len) < 0)
+        return -1;
     *(int *)field(base, k->aux) = 1;
     return 0;
 }
@@ -445,6 +462,8 @@ static int set_connect(const key_def_t *k, void *base, const char *v, char *msg,
             snprintf(msg, len, "a back end needs a real address, not a wildcard");
             return -1;
         }
+        if (zone_check(&svc->addr, v, msg, len) < 0)
+            return -1;
         service_keep_host(svc, v);
         svc->is_name = 0;
         return 0;
@@ -735,7 +754,7 @@ static int check_primary(parse_state_t *st)
     if (!cfg->has_primary)
         return 0;
     for (size_t i = 0; i < cfg->n_remote; i++) {
-        if (addr_equal(&cfg->primary, &cfg->remote[i]))
+        if (addr_same(&cfg->primary, &cfg->remote[i]))
             return 0;
     }
     return parse_fail(st, key_line(st, 0, SEC_ASSOCIATION, "primary"),

@@ -148,7 +148,7 @@ static size_t dial_targets(const config_t *cfg, addr_t *out)
     if (cfg->has_primary)
         out[n++] = cfg->primary;
     for (size_t i = 0; i < cfg->n_remote; i++)
-        if (!cfg->has_primary || !addr_equal(&cfg->remote[i], &cfg->primary))
+        if (!cfg->has_primary || !addr_same(&cfg->remote[i], &cfg->primary))
             out[n++] = cfg->remote[i];
     return n;
 }

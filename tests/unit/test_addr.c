@@ -241,6 +241,18 @@ static void test_len_and_equal(void)
     CHECK(addr_parse_host("::ffff:127.0.0.1", 80, &c) == 0);
     CHECK(addr_parse_hostport("127.0.0.1:80", &b) == 0);
     CHECK(!addr_equal(&b, &c));
+    /* ...but one address to an IPv6 socket */
+    CHECK(addr_same(&b, &c) && addr_same(&c, &b));
+    CHECK(addr_parse_host("::ffff:127.0.0.1", 81, &c) == 0);
+    CHECK(!addr_same(&b, &c));
+    CHECK(addr_parse_host("::ffff:127.0.0.2", 80, &c) == 0);
+    CHECK(!addr_same(&b, &c));
+    CHECK(addr_parse_host("::1", 80, &c) == 0 && addr_parse_host("::1", 80, &b) == 0);
+    CHECK(addr_same(&b, &c));
+    CHECK(addr_parse_host("fe80::1", 0, &c) == 0 && addr_zone_missing(&c));
+    CHECK(addr_parse_host("fe80::1%2", 0, &c) == 0 && !addr_zone_missing(&c));
+    CHECK(addr_parse_host("fd00::1", 0, &c) == 0 && !addr_zone_missing(&c));
+    CHECK(addr_parse_host("10.0.0.1", 0, &c) == 0 && !addr_zone_missing(&c));
 
     CHECK(addr_len(&none) == 0);
     CHECK(!addr_equal(&none, &none));

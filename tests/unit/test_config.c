@@ -342,6 +342,15 @@ static void test_bad_addresses(fixture_t *fx)
     CHECK(fails_at(fx, BASE "local = 0.0.0.0\n", 7, "local = 0.0.0.0: '0.0.0.0' is a wildcard"));
     CHECK(fails_at(fx, BASE "local = 10.1.0.1, 10.1.0.1\n", 7,
                    "local = 10.1.0.1, 10.1.0.1: 10.1.0.1 is listed twice"));
+    /* One address to the kernel, which refused the second bind at start. */
+    CHECK(fails_at(fx, BASE "local = 10.1.0.1, ::ffff:10.1.0.1\n", 7,
+                   "::ffff:10.1.0.1 is listed twice"));
+    /* The kernel refuses a link-local address without its interface. */
+    CHECK(fails_at(fx, BASE "local = 10.1.0.1, fe80::1\n", 7,
+                   "'fe80::1' is link-local: add its interface's index"));
+    CHECK(fails_at(fx, BASE "[web]\naccept = [fe80::1]:80\n", 8, "is link-local"));
+    CHECK(fails_at(fx, BASE "[db]\nconnect = [fe80::2]:5432\n", 8, "is link-local"));
+    CHECK(loads(fx, BASE "local = 10.1.0.1, fe80::1%1\n[db]\nconnect = [fe80::2%1]:5432\n"));
     CHECK(fails_at(fx, BASE "primary = 10.1.0.300\n", 7, "primary = 10.1.0.300: '10.1.0.300'"));
     CHECK(fails_at(fx, BASE "[web]\naccept = localhost:8080\n", 8,
                    "accept = localhost:8080: expected HOST:PORT"));
@@ -501,6 +510,7 @@ static void test_role(fixture_t *fx)
                    6, "remote is for role = connect"));
     CHECK(
         fails_at(fx, BASE "primary = 10.9.0.2\n", 7, "primary = 10.9.0.2: must be one of remote"));
+    CHECK(loads(fx, BASE "primary = ::ffff:10.2.0.2\n")); /* 10.2.0.2, as the kernel sees it */
     CHECK(fails_at(fx,
                    "[gateway]\npsk_file = site.key\n[association]\nrole = listen\n"
                    "rekey_s = 60\n",
