@@ -594,8 +594,17 @@ int sock_peer_addrs(int fd, addr_t *out, size_t max)
 
 int sock_local_addrs(int fd, addr_t *out, size_t max)
 {
+    struct sctp_status st;
+    socklen_t len = sizeof(st);
     struct sockaddr *list;
-    int n = sctp_getladdrs(fd, 0, &list), kept;
+    int n, kept;
+
+    /* Id 0 asks for the endpoint's addresses (every address of the host
+     * for a wildcard bind); the association's own take its id. */
+    memset(&st, 0, sizeof(st));
+    if (getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, &st, &len) < 0)
+        return ERR;
+    n = sctp_getladdrs(fd, st.sstat_assoc_id, &list);
 
     if (n < 0)
         return ERR;
@@ -721,18 +730,29 @@ int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out)
 /* The kernel turns a close() with messages unread into an ABORT
  * (sctp_close), which throws away what is still queued to send, such as
  * the ERROR saying why the association ends: what waits is read and
- * dropped first. Bounded, so a peer that keeps sending cannot hold the
- * loop; what arrives after it still makes an ABORT. */
-#define CLOSE_READ_BYTES 16384
-#define CLOSE_READS_MAX  1024 /* 16 MiB at most, more than a receive buffer holds */
+ * dropped first. A recv takes one message, however small, so the bound is
+ * what the receive buffer can hold: its bytes twice over, and as many
+ * messages as fit in it at the kernel's smallest charge for one. Bounded,
+ * so a peer that keeps sending cannot hold the loop; what arrives after
+ * it still makes an ABORT. */
+#define CLOSE_READ_BYTES  16384
+#define CLOSE_MSG_CHARGE  256 /* bytes of receive buffer a message costs at least */
+#define CLOSE_READS_FLOOR 1024
 
 void sock_close(int fd)
 {
     char buf[CLOSE_READ_BYTES];
+    int rcvbuf = 0;
+    socklen_t len = sizeof(rcvbuf);
+    size_t reads = CLOSE_READS_FLOOR, bytes = 0, bytes_max;
+    ssize_t n;
 
-    for (int i = 0; i < CLOSE_READS_MAX; i++)
-        if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
-            break;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) < 0 || rcvbuf < 0)
+        rcvbuf = 0;
+    reads += (size_t)rcvbuf / CLOSE_MSG_CHARGE;
+    bytes_max = 2 * (size_t)rcvbuf + CLOSE_READS_FLOOR * sizeof(buf);
+    while (reads-- > 0 && bytes < bytes_max && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+        bytes += (size_t)n;
     close(fd);
 }
 
