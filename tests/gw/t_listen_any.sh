@@ -5,7 +5,8 @@
 # exit 0, status shows that path primary, and an echo flow carries every
 # byte. (The addresses were compared by family only: "10.2.0.1 is not a
 # peer address of any ready association".) Status and the log show the
-# peers as an operator writes them, 10.2.0.1, not ::ffff:10.2.0.1.
+# peers as an operator writes them, 10.2.0.1, not ::ffff:10.2.0.1, and
+# its own addresses as the association has them, not the host's.
 # Site b's net.ipv6.bindv6only is 1, as some hosts set it: the listener's
 # IPv6 socket still takes IPv4 peers (it followed the sysctl, and the
 # association never came up).
@@ -20,14 +21,20 @@ out=$("$SCTPGW" primary 10.2.0.1 -s "$WORK/site-b.sock" 2>&1) ||
     fail "primary 10.2.0.1 at the listener without local: $out"
 log "primary 10.2.0.1: $out"
 r=$(gw_status site-b --json | python3 -c 'import json, sys
-paths = json.load(sys.stdin)["associations"][0]["paths"]
-p = {p["peer"]: p["primary"] for p in paths}
-print("plain=%d primary2=%d primary1=%d" % (sorted(p) == ["10.1.0.1", "10.2.0.1"],
-      p.get("10.2.0.1", False), p.get("10.1.0.1", False)))')
+a = json.load(sys.stdin)["associations"][0]
+p = {p["peer"]: p["primary"] for p in a["paths"]}
+print("plain=%d primary2=%d primary1=%d links=%d loopback=%d" % (
+      sorted(p) == ["10.1.0.1", "10.2.0.1"], p.get("10.2.0.1", False), p.get("10.1.0.1", False),
+      {"10.1.0.2", "10.2.0.2"} <= set(a["local"]),
+      len({"127.0.0.1", "::1"} & set(a["local"]))))')
 log "status of site b: $r"
 expect "$r" plain == 1
 expect "$r" primary2 == 1
 expect "$r" primary1 == 0
+# Its local addresses are the association's: the link addresses, not every
+# address of the host as the wildcard bind has them (loopback among them).
+expect "$r" links == 1
+expect "$r" loopback == 0
 r=$(client a --connect 127.0.0.1:7001 --flows 2 --bytes 1M --mode echo)
 log "echo: $r"
 expect "$r" ok == 2
