@@ -21,7 +21,9 @@
 #   clear and sealed, sizes and bytes; half after a HELLO), OPEN and DATA
 #   before any handshake (clear and sealed-looking), a KEEP and a
 #   sealed-looking message on stream 0 before any handshake (closed at
-#   once, not at the deadline, each saying which), a HELLO made with a
+#   once, not at the deadline, each saying which), a KEEP followed by 3,000
+#   more (the gateway, done reading, still closes gracefully: what waits
+#   unread would make its close an ABORT), a HELLO made with a
 #   wrong key, a HELLO of protocol 2, one recorded HELLO replayed on ten
 #   associations then OPEN/DATA in clear and a forged AUTH (or the other way
 #   round), a valid HELLO then sealed OPEN/DATA without the proof, a forged
@@ -255,6 +257,11 @@ expect() { # expect NAME (R holds its report)
         check "$1: each closed at once, not at the handshake's deadline (the last after ${R[end_ms_max]} ms)" \
             [ "${R[end_ms_max]}" -le 2000 ]
         ;;
+    keepflood/key)
+        heard "$1" 0 "unexpected KEEP during the handshake (waiting for the peer's HELLO)"
+        check "$1: each closed gracefully once its flood was read (${R[shutdown]} shutdown, ${R[abort]} abort)" \
+            [ "${R[shutdown]}" -eq "$n" ]
+        ;;
     sealed0/key)
         heard "$1" 0 "a sealed message on stream 0 before the handshake gave keys"
         check "$1: each closed at once, not at the handshake's deadline (the last after ${R[end_ms_max]} ms)" \
@@ -289,7 +296,7 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$HOSTILE_ADDR" --seed "$SEE
     --sctp-auth off --psk-file "$KEY" noproof:10 >"$WORK/hostile.out" 2>>"$WORK/hostile.log"
 in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$HOSTILE_ADDR" --seed "$SEED" \
     --auth-key-file "$KEY" --psk-file "$KEY" --burst 16 --rate "$RATE" --timeout-ms 40000 \
-    random:40 early:10 keep:10 sealed0:10 wrongkey:10 version:10 replay:10 noproof:10 badproof:10 reflect:10 \
+    random:40 early:10 keep:10 keepflood:2 sealed0:10 wrongkey:10 version:10 replay:10 noproof:10 badproof:10 reflect:10 \
     big0:3 big0+hello:3 bigflow:3 bigflow+hello:3 >>"$WORK/hostile.out" 2>>"$WORK/hostile.log"
 say "the handshake's attacks ended $((SECONDS - t0)) s after the first"
 # The silent flood, once the wrong key's associations are gone: once site b
@@ -326,7 +333,7 @@ while read -r line; do
     "attack=noproof sctp_auth=wrong "*) wrong_report=$line ;;
     esac
 done <"$WORK/hostile.out"
-[ "$n_reports" -eq 17 ] || fail "the hostile tool did not report 17 attacks"
+[ "$n_reports" -eq 18 ] || fail "the hostile tool did not report 18 attacks"
 parse "$silent_report"
 # within OPEN LAST DEADLINE: none left open, and the last ended in time.
 within() { [ "$1" -eq 0 ] && [ "$2" -ge 0 ] && [ "$2" -le "$3" ]; }

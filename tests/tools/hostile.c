@@ -38,6 +38,10 @@
  *             even associations, sealed-looking on odd ones
  *   keep      a KEEP on stream 0 in clear before any handshake (a message
  *             of an established association, out of turn)
+ *   keepflood a KEEP as above, then KEEPFLOOD_MSGS more at once: the gateway
+ *             stops reading once it has told the peer why, and what waits
+ *             unread when it closes the socket turns the close into an
+ *             ABORT, unless it reads all that first
  *   sealed0   a sealed-looking message on stream 0 before any handshake
  *   wrongkey  a HELLO whose Noise message was made with a random key
  *   version   a HELLO of protocol 2 (version 2, nonce, window, name)
@@ -158,6 +162,7 @@
 #define BIG_LEN        (1024 * 1024)
 #define LASTWORDS_MSGS 32    /* lastwords: DATA messages before the ABORT... */
 #define LASTWORDS_LEN  16384 /* ...of this many bytes (the largest sealed message sent) */
+#define KEEPFLOOD_MSGS 3000  /* keepflood: small messages after the KEEP */
 #define HELLO_NAME_MAX 32    /* of the name in our HELLO (--name) */
 #define RAND_MAX_B     70000 /* above the gateway's 64 KiB message limit */
 
@@ -200,13 +205,14 @@ typedef enum {
     M_LASTWORDS,
     M_SEALED0,
     M_GIVEUP,
-    M_BADRST
+    M_BADRST,
+    M_KEEPFLOOD
 } attack_t;
 
 static const char *const mode_names[] = {
     "random",    "early",     "wrongkey", "version", "replay", "noproof",    "badproof",
     "reflect",   "big0",      "bigflow",  "silent",  "keep",   "earlyclose", "halfrekey",
-    "badswitch", "lastwords", "sealed0",  "giveup",  "badrst"};
+    "badswitch", "lastwords", "sealed0",  "giveup",  "badrst", "keepflood"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -743,6 +749,11 @@ static void script_main(conn_t *c, const opts_t *o)
         break;
     case M_KEEP:
         send_type(c, 0, T_KEEP, "", 1);
+        break;
+    case M_KEEPFLOOD:
+        send_type(c, 0, T_KEEP, "", 1);
+        for (int m = 0; m < KEEPFLOOD_MSGS && !c->send_err; m++)
+            send_type(c, 0, T_KEEP, "", 1);
         break;
     case M_SEALED0:
         send_forged(c, 0, 1);
@@ -1305,7 +1316,7 @@ static void usage(FILE *out)
                  "               ATTACK[+hello][:N]...\n"
                  "attacks: random early wrongkey version replay noproof badproof reflect\n"
                  "         big0 bigflow silent keep earlyclose halfrekey badswitch lastwords\n"
-                 "         sealed0 giveup badrst\n"
+                 "         sealed0 giveup badrst keepflood\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
