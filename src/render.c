@@ -129,11 +129,15 @@ static void table_widths(const table_t *t, size_t *w)
     }
 }
 
-/* Prints the table (whole rows only) and frees it. */
+/* Prints the table (whole rows only) and frees it; a table that ran out of
+ * memory says so in its place rather than leave a whole-looking answer
+ * without it. */
 static void table_print(table_t *t, const char *indent, FILE *out)
 {
     size_t w[COLS_MAX] = {0};
 
+    if (t->failed)
+        fprintf(out, "%s(left out: no memory for this table)\n", indent);
     table_widths(t, w);
     for (size_t i = 0; !t->failed && i + t->ncols <= t->n; i += t->ncols) {
         fputs(indent, out);

@@ -186,6 +186,17 @@ static snapshot_t sample(void)
     return s;
 }
 
+/* realloc of the code under test (the tables' cells) fails while set. */
+static int fail_realloc;
+
+void *__real_realloc(void *p, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+
+void *__wrap_realloc(void *p, size_t size)
+{
+    return fail_realloc ? NULL : __real_realloc(p, size);
+}
+
 /* The output of a renderer as one string (caller frees). */
 static char *render(int json, const snapshot_t *s, int flows)
 {
@@ -344,6 +355,22 @@ static void test_checker(void)
     CHECK(!json_valid("{\"a\":1}{"));
 }
 
+/* A table with no memory for its cells says so where it would be, and the
+ * rest of the answer is there: it was left out without a word, in an
+ * answer announced as whole. */
+static void test_table_no_memory(void)
+{
+    snapshot_t s = sample();
+    char *t;
+
+    fail_realloc = 1;
+    t = render(0, &s, 1);
+    fail_realloc = 0;
+    CHECK(t && strstr(t, "gateway: ") != NULL);
+    CHECK(t && strstr(t, "(left out: no memory for this table)") != NULL);
+    free(t);
+}
+
 static void test_names(void)
 {
     CHECK_STR(snap_path_state_name(SNAP_PATH_PF), "pf");
@@ -358,6 +385,7 @@ int main(void)
 {
     test_checker();
     test_names();
+    test_table_no_memory();
     test_text_alignment();
     test_text_empty();
     test_json_fields();
