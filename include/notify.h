@@ -20,7 +20,7 @@ typedef void (*notify_status_fn)(void *arg, char *buf, size_t len);
 typedef struct notify {
     int on;                  /* NOTIFY_SOCKET is set: messages are sent */
     int stopping;            /* STOPPING=1 has been sent */
-    uint64_t watchdog_ms;    /* half of WatchdogSec=, 0 = no watchdog */
+    uint64_t watchdog_ms;    /* half of WatchdogSec= (pinged at most 5 s apart), 0 = none */
     uv_timer_t timer;        /* watchdog pings and status refreshes */
     notify_status_fn status; /* composes the STATUS= text */
     void *arg;               /* ...and its argument */
