@@ -113,9 +113,8 @@ int tune_derive(unsigned failover_ms, unsigned outage_ms, unsigned paths, tune_t
 /* The shortest total outage after which the kernel's error limit `limit`
  * may end an association whose timers are t's, on `paths` paths: errors
  * accruing as fast as the formula above allows, the gateway's probes
- * included. A live association keeps
- * the limit it was made with through a reload (sock_retune), and new
- * timers may use it up sooner. In ms. */
+ * included. A live association keeps the limit it was made with through a
+ * reload (sock_retune), and new timers may use it up sooner. In ms. */
 unsigned tune_backstop_ms(unsigned limit, const tune_t *t, unsigned paths);
 
 #endif

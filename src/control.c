@@ -4,8 +4,8 @@
  * CONTROL_REQ_MAX bytes, a client that has not asked within CTL_DEADLINE_MS,
  * then takes nothing of its answer for CTL_STALL_MS or has not taken all of
  * it within CTL_ANSWER_MS is dropped, and at most CONTROL_CLIENTS_MAX are
- * served at once. The answer is built in memory in
- * one go, from a snapshot. */
+ * served at once. The answer is built in memory in one go, from a
+ * snapshot. */
 #include "control.h"
 
 #include <errno.h>
