@@ -94,7 +94,9 @@ for s in postinst prerm postrm; do
 done
 # (continuation lines joined)
 sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$work/ctrl/postinst" |
-    grep -qE 'adduser --system --group .* sctpgw$' || fail "postinst does not create sctpgw"
+    grep -qE 'adduser --system .*--ingroup sctpgw .* sctpgw$' || fail "postinst does not create sctpgw"
+grep -qE 'addgroup --system .*sctpgw$' "$work/ctrl/postinst" ||
+    fail "postinst does not create the group sctpgw first"
 grep -q 'if \[ ! -e /etc/sctpgw \]; then' "$work/ctrl/postinst" ||
     fail "postinst does not leave an existing /etc/sctpgw alone"
 ! grep -q '/etc/sctpgw/' "$work/ctrl/postinst" "$work/ctrl/postrm" "$work/ctrl/prerm" ||

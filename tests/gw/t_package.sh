@@ -6,8 +6,9 @@
 # sctpgw(8): configs and key in /etc/sctpgw, and a gateway pair run as the
 # unit runs them: user sctpgw, only CAP_NET_BIND_SERVICE (ambient and
 # bounding), no new privileges. Asserts:
-#   - the postinst made the system user sctpgw and /etc/sctpgw (0750
-#     root:sctpgw, empty); the man pages are found by man;
+#   - the postinst made the system user sctpgw (in the group sctpgw the
+#     operator made first) and /etc/sctpgw (0750 root:sctpgw, empty); the
+#     man pages are found by man;
 #   - the pair carries echo flows through an accept service on port 443,
 #     with the gateway's effective capabilities exactly CAP_NET_BIND_SERVICE;
 #   - without that capability the same gateway cannot take port 444 and
@@ -15,7 +16,7 @@
 #     and a sock_buffer past net.core.wmem_max is reported, not taken
 #     smaller without a word;
 #   - reinstalling and removing the package leave the operator's files in
-#     /etc/sctpgw as they were, and the user.
+#     /etc/sctpgw as they were, and the user; the runtime folder goes.
 . "$(dirname "$0")/lib.sh"
 : "${SCTPGW_DEB:?the package deploy_deb builds (build/package/sctpgw.deb)}"
 [ -f "$SCTPGW_DEB" ] || fail "no package at $SCTPGW_DEB: run ctest -R deploy_deb first"
@@ -28,6 +29,9 @@ cp "$SCTPGW_DEB" "$deb"
 # installed, and there is no network to fetch any), and man-db's automatic
 # update is off in this throwaway root (man -w finds the pages without it).
 rm -f /var/lib/man-db/auto-update
+# The operator made the group before installing (to own files with it),
+# as an ordinary group: the postinst makes the user in it.
+groupadd sctpgw
 log "installing $(basename "$SCTPGW_DEB")"
 mkdir "$WORK/sources.list.d"
 touch "$WORK/sources.list"
@@ -40,6 +44,7 @@ log "ok: apt-get install $(dpkg-query -W -f='${Package} ${Version}' sctpgw)"
 IFS=: read -r _ _ uid _ _ home shell < <(getent passwd sctpgw) || fail "no user sctpgw"
 [ "$uid" -lt 1000 ] && [ "$shell" = /usr/sbin/nologin ] ||
     fail "sctpgw is not a system user: uid $uid, shell $shell"
+[ "$(id -gn sctpgw)" = sctpgw ] || fail "sctpgw's group is $(id -gn sctpgw), not sctpgw"
 [ "$(stat -c '%a %U %G' /etc/sctpgw)" = "750 root sctpgw" ] ||
     fail "/etc/sctpgw is $(stat -c '%a %U %G' /etc/sctpgw), not 750 root sctpgw"
 [ -z "$(ls -A /etc/sctpgw)" ] || fail "/etc/sctpgw is not empty: $(ls -A /etc/sctpgw)"
@@ -138,5 +143,7 @@ dpkg --purge sctpgw >>"$WORK/apt.log" 2>&1 || fail "dpkg --purge sctpgw failed"
 [ ! -e /usr/sbin/sctpgw ] || fail "/usr/sbin/sctpgw is still there after the purge"
 [ "$(snapshot)" = "$before" ] || fail "the purge changed /etc/sctpgw: $(diff <(echo "$before") <(snapshot))"
 getent passwd sctpgw >/dev/null || fail "the purge removed the user sctpgw, who owns the key file"
-log "ok: reinstall and purge left /etc/sctpgw (mode, owners, contents) and the user as they were"
+[ ! -e /run/sctpgw ] || fail "the purge left /run/sctpgw: $(ls -A /run/sctpgw)"
+log "ok: reinstall and purge left /etc/sctpgw (mode, owners, contents) and the user as they were; /run/sctpgw went"
+
 done_ok
