@@ -687,10 +687,13 @@ static int line_get(FILE *fp, char *buf, int num)
     while (n < num - 1 && (c = getc(fp)) != EOF) {
         if (c == '\0')
             return -1;
-        if (c == '\r' && (next = getc(fp)) != '\n' && next != EOF)
-            ungetc(next, fp);
-        else if (c == '\r' && next == '\n')
-            c = '\n';
+        if (c == '\r') {
+            next = getc(fp);
+            if (next == '\n')
+                c = '\n';
+            else if (next != EOF)
+                ungetc(next, fp);
+        }
         buf[n++] = (char)c;
         if (c == '\n')
             break;

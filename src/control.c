@@ -110,6 +110,11 @@ static size_t ctl_untaken(ctl_client_t *cl)
  * takes megabytes in well under a second), a client that stops reading is
  * dropped, and so is one that reads a little now and then to hold its
  * place and its answer's memory for ever. */
+static uint64_t ctl_next_look(uint64_t spent)
+{
+    return CTL_ANSWER_MS - spent < CTL_STALL_MS ? CTL_ANSWER_MS - spent : CTL_STALL_MS;
+}
+
 static void on_deadline(uv_timer_t *t)
 {
     ctl_client_t *cl = t->data;
@@ -118,9 +123,7 @@ static void on_deadline(uv_timer_t *t)
 
     if (cl->answer && spent < CTL_ANSWER_MS && (untaken = ctl_untaken(cl)) < cl->untaken) {
         cl->untaken = untaken;
-        uv_timer_start(t, on_deadline,
-                       CTL_ANSWER_MS - spent < CTL_STALL_MS ? CTL_ANSWER_MS - spent : CTL_STALL_MS,
-                       0);
+        uv_timer_start(t, on_deadline, ctl_next_look(spent), 0);
         return;
     }
     ctl_client_close(cl);
@@ -154,8 +157,7 @@ static void ctl_answer(ctl_client_t *cl, int ok, char *buf, size_t len)
     }
     cl->untaken = ctl_untaken(cl);
     cl->since = uv_now(cl->deadline.loop);
-    uv_timer_start(&cl->deadline, on_deadline,
-                   CTL_STALL_MS < CTL_ANSWER_MS ? CTL_STALL_MS : CTL_ANSWER_MS, 0);
+    uv_timer_start(&cl->deadline, on_deadline, ctl_next_look(0), 0);
 }
 
 /* An answer in a memory stream: the body of an ok answer, or

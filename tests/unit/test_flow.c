@@ -419,17 +419,12 @@ static void test_ending_flow_holds_no_descriptor(void)
     assoc_unmake(a);
 }
 
-/* Clients that connected just before a reload closed their service's
- * listener are handed to the service, which carries them or, as here (no
- * association is up), refuses them with a reason, counted: they were
- * reset by the kernel unseen. */
-static void test_service_stop_takes_the_backlog(void)
+/* The "echo" service listening on a port of the loopback the kernel
+ * picks, its address in at, with room for 8 flows. */
+static service_t *service_on_loopback(struct sockaddr_in *at)
 {
     service_conf_t conf = cfg.services[0];
-    struct sockaddr_in at;
-    socklen_t len = sizeof(at);
-    int cli[3], listening;
-    uint64_t refused = stats[0].refused;
+    socklen_t len = sizeof(*at);
     service_t *s;
 
     list_init(&gw.services);
@@ -439,8 +434,22 @@ static void test_service_stop_takes_the_backlog(void)
     conf.addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     CHECK(service_start(&gw, &conf) == 0);
     s = container_of(gw.services.next, service_t, node);
-    listening = s->acceptor.fd;
-    CHECK(getsockname(listening, (struct sockaddr *)&at, &len) == 0);
+    CHECK(getsockname(s->acceptor.fd, (struct sockaddr *)at, &len) == 0);
+    return s;
+}
+
+/* Clients that connected just before a reload closed their service's
+ * listener are handed to the service, which carries them or, as here (no
+ * association is up), refuses them with a reason, counted: they were
+ * reset by the kernel unseen. */
+static void test_service_stop_takes_the_backlog(void)
+{
+    struct sockaddr_in at;
+    int cli[3];
+    uint64_t refused = stats[0].refused;
+    service_t *s;
+
+    s = service_on_loopback(&at);
     for (int i = 0; i < 3; i++) {
         cli[i] = socket(AF_INET, SOCK_STREAM, 0);
         CHECK(cli[i] >= 0 && connect(cli[i], (struct sockaddr *)&at, sizeof(at)) == 0);
@@ -458,22 +467,13 @@ static void test_service_stop_takes_the_backlog(void)
  * a service the reload never put in force). */
 static void test_service_undo_leaves_the_backlog(void)
 {
-    service_conf_t conf = cfg.services[0];
     struct sockaddr_in at;
-    socklen_t len = sizeof(at);
     uint64_t opened = stats[0].opened, refused = stats[0].refused;
     char byte;
     service_t *s;
     int cli;
 
-    list_init(&gw.services);
-    gw.fd_flows = 8;
-    conf.addr.v4.sin_family = AF_INET;
-    conf.addr.v4.sin_port = 0;
-    conf.addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(service_start(&gw, &conf) == 0);
-    s = container_of(gw.services.next, service_t, node);
-    CHECK(getsockname(s->acceptor.fd, (struct sockaddr *)&at, &len) == 0);
+    s = service_on_loopback(&at);
     cli = socket(AF_INET, SOCK_STREAM, 0);
     CHECK(cli >= 0 && connect(cli, (struct sockaddr *)&at, sizeof(at)) == 0);
     service_undo(s);
