@@ -702,6 +702,19 @@ static int line_get(FILE *fp, char *buf, int num)
     return n > 0;
 }
 
+/* inih also takes "key: value" for "key = value"; the docs and every
+ * message here speak of the second only, and a colon is where addresses and
+ * ports live, so a line whose key ends at a colon is refused. */
+static int line_colon(parse_state_t *st, const char *line)
+{
+    if (line[0] == ';' || line[0] == '#' || line[0] == '[')
+        return 0;
+    if (line[strcspn(line, "=:;")] != ':')
+        return 0;
+    parse_fail(st, st->line, "expected 'key = value': a key ends at '=', not ':'");
+    return -1;
+}
+
 /* inih's reader: hands inih one line at a time, counting lines so that every
  * message can name one, and opening sections itself so that empty ones are
  * seen too. Returning NULL ends the parse, which is how errors stop it. */
@@ -720,7 +733,7 @@ static char *line_read(char *buf, int num, void *stream)
     if (!line_fits(st, buf, num))
         return NULL;
     line_trim(buf, st->line == 1);
-    if (buf[0] == '[' && section_open(st, buf) < 0)
+    if (line_colon(st, buf) < 0 || (buf[0] == '[' && section_open(st, buf) < 0))
         return NULL;
     return buf;
 }

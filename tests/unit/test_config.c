@@ -245,6 +245,11 @@ static void test_syntax(fixture_t *fx)
     /* The first error in the file wins, whoever finds it. */
     CHECK(fails_at(fx, BASE "oops\nport = 0\n", 7, "expected 'key = value'"));
     CHECK(fails_at(fx, BASE "port = 0\noops\n", 7, "port = 0"));
+    /* inih's other delimiter is not taken; a colon after '=' or in a
+     * comment is nobody's business but the value's. */
+    CHECK(fails_at(fx, BASE "failover_ms: 500\n", 7, "a key ends at '=', not ':'"));
+    CHECK(fails_at(fx, BASE "  drain_ms :500\n", 7, "a key ends at '=', not ':'"));
+    CHECK(loads(fx, BASE "# note: this\n; and: that\nfailover_ms = 500\n"));
 
     snprintf(long_line, sizeof(long_line), "%s; %0300d\n", BASE, 0);
     CHECK(fails_at(fx, long_line, 7, "line longer than 198 characters"));
