@@ -37,11 +37,18 @@ def reset(sock):
     sock.close()
 
 
-def connect(port):
+def connect(port, errors):
+    """A socket connecting to port, or None if the connect failed at once
+    (no port left, say): tallied by errno in errors, never taken for a
+    connection."""
     s = socket.socket()
     s.setblocking(False)
-    s.connect_ex(("127.0.0.1", port))
-    return s
+    err = s.connect_ex(("127.0.0.1", port))
+    if err in (0, errno.EINPROGRESS):
+        return s
+    errors["at once " + errno.errorcode.get(err, str(err))] += 1
+    s.close()
+    return None
 
 
 def wait_connected(socks, deadline, errors):
@@ -69,12 +76,15 @@ def wait_connected(socks, deadline, errors):
     return ok
 
 
-def send_some(s, total):
+def send_some(s, total, limit=2.0):
+    """Sends up to total bytes, until a send stalls for 50 ms or limit
+    seconds have gone: whatever is left waits for credit either way."""
     s.setblocking(True)
     s.settimeout(0.05)
     sent, chunk = 0, b"x" * 65536
+    end = time.monotonic() + limit
     try:
-        while sent < total:
+        while sent < total and time.monotonic() < end:
             sent += s.send(chunk[: total - sent])
     except (socket.timeout, OSError):
         pass
@@ -83,15 +93,18 @@ def send_some(s, total):
 def client(port, n):
     kinds = ["close", "reset", "credit", "halfclose", "linger"]
     count = {k: max(1, n // 5) if k == "credit" else n for k in kinds}
-    socks = {k: [connect(port) for _ in range(count[k])] for k in kinds}
+    errors = collections.Counter()
+    t0 = time.monotonic()
+    socks = {k: [connect(port, errors) for _ in range(count[k])] for k in kinds}
+    socks = {k: [s for s in socks[k] if s is not None] for k in kinds}
     # "close" and "reset" end before the far end can have answered.
     for s in socks["close"]:
         s.close()
     for s in socks["reset"]:
         reset(s)
     deadline = time.monotonic() + 20
-    errors = collections.Counter()
     rest = {k: wait_connected(socks[k], deadline, errors) for k in kinds[2:]}
+    t1 = time.monotonic()
     for s in rest["credit"]:
         send_some(s, 4 << 20)
     for s in rest["halfclose"]:
@@ -111,7 +124,10 @@ def client(port, n):
     opened = sum(len(v) for v in rest.values())
     why = "".join(f" {e}={c}" for e, c in sorted(errors.items()))
     wanted = sum(count[k] for k in kinds[2:])
-    print(f"opened={opened} failed={wanted - opened}{why}", flush=True)
+    failed = wanted - opened + sum(count[k] - len(socks[k]) for k in kinds[:2])
+    t2 = time.monotonic()
+    print(f"opened={opened} failed={failed}{why} (connected in {t1 - t0:.1f} s, "
+          f"sent and ended in {t2 - t1:.1f} s)", flush=True)
 
 
 def server(port):

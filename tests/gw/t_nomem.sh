@@ -96,7 +96,8 @@ client a --connect 127.0.0.1:7001 --flows 1 --mode paced --chunk 1024 --interval
 paced=$!
 sleep 1
 touch "$WORK/site-a.noaccept"
-client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 3000 >"$WORK/during.out" &
+client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 20000 >"$WORK/during.out" &
+during=$!
 gw_status site-a >"$WORK/status.out" 2>&1 &
 status=$!
 sleep 0.5
@@ -107,6 +108,11 @@ rm "$WORK/site-a.noaccept"
 wait "$status" || fail "sctpgw status asked meanwhile failed: $(<"$WORK/status.out")"
 grep -q '^gateway: site-a' "$WORK/status.out" || fail "status asked meanwhile: $(<"$WORK/status.out")"
 log "ok: the status request asked meanwhile was answered once accept() worked"
+wait "$during" || true
+r=$(<"$WORK/during.out")
+log "client that came during the shortage: $r"
+expect "$r" ok == 1
+expect "$r" bytes_verified == 1000
 proc_running "$paced" ||
     fail "the paced flow ended before the shortage did: $(<"$WORK/paced.out")"
 : >"$WORK/paced.stop"
