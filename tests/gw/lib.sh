@@ -358,13 +358,25 @@ gw_status() {
 
 gw_pid() { local v="GW_PID_${1//-/_}"; echo "${!v}"; }
 
+# paths_active NAME N [SECONDS]: waits until N paths of NAME's association
+# are active (confirmed by a heartbeat), within SECONDS (default 10).
+paths_active() {
+    local end=$(($(now_ms) + ${3:-10} * 1000))
+    until [ "$(gw_status "$1" | grep -cE '^ +[0-9a-f.:]+ +active( |$)')" -ge "$2" ]; do
+        [ "$(now_ms)" -lt "$end" ] ||
+            fail "$1: fewer than $2 paths active within ${3:-10} s: $(gw_status "$1" 2>&1)"
+        sleep 0.1
+    done
+}
+
 # wait_log NAME PATTERN [SECONDS] [COUNT]: waits until COUNT (default 1)
-# lines of a gateway's log match.
+# lines of a gateway's log match, within SECONDS of wall-clock time (not of
+# polls: on a busy bed each poll takes far longer than its sleep).
 wait_log() {
-    local name=$1 pattern=$2 limit=${3:-20} want=${4:-1} i=0
+    local name=$1 pattern=$2 limit=${3:-20} want=${4:-1} end
+    end=$(($(now_ms) + limit * 1000))
     until [ "$(count_log "$name" "$pattern")" -ge "$want" ]; do
-        i=$((i + 1))
-        [ "$i" -le $((limit * 10)) ] ||
+        [ "$(now_ms)" -lt "$end" ] ||
             fail "$name: fewer than $want log lines matching '$pattern' within ${limit}s"
         sleep 0.1
     done
@@ -419,6 +431,15 @@ client() {
     local site=$1
     shift
     in_site "$site" "$GWLOAD" client "$@" 2>>"$WORK/client.log" || true
+}
+# client_bg SITE OUT [gwload client options]: a client in the background,
+# its report into OUT. CLIENT_PID is the client itself, not a subshell
+# around it (as `client ... &` gives), so that a kill reaches it.
+client_bg() {
+    local site=$1 out=$2
+    shift 2
+    ip netns exec "${SITE_NS[$site]}" "$GWLOAD" client "$@" >"$out" 2>>"$WORK/client.log" &
+    CLIENT_PID=$!
 }
 
 # kv REPORT KEY: a value from a gwload report line.

@@ -108,15 +108,16 @@ check_beside() {
     [ -z "${2:-}" ] || expect "$r" max_gap_ms '<=' "$2"
 }
 
-# overfill ROOM EXTRA: ROOM + EXTRA idle clients hold their flows for 4 s;
-# meanwhile 8 more are refused within 1 s; about ROOM get through and at
-# least EXTRA do not. Leaves the idle clients' report in r.
+# overfill ROOM EXTRA FULL: ROOM + EXTRA idle clients hold their flows for
+# 4 s; once site a's log matches FULL (the gateway is refusing), 8 more are
+# refused within 1 s; about ROOM get through and at least EXTRA do not.
+# Leaves the idle clients' report in r.
 overfill() {
     local idle
     client a --connect 127.0.0.1:7001 --flows $(($1 + $2)) --mode idle --hold-ms 4000 \
         --timeout-ms 60000 >"$WORK/idle.out" &
     idle=$!
-    sleep 2
+    wait_log site-a "$3" 20
     r=$(client a --connect 127.0.0.1:7001 --flows 8 --mode expect-close --timeout-ms 5000)
     log "while full: $r"
     expect "$r" ok == 8
@@ -142,7 +143,7 @@ log "site-a has room for $n flows"
 # (the count is only a cap).
 beside 2500 --stop-file "$WORK/beside.stop"
 sleep 0.5
-overfill "$n" 40
+overfill "$n" 40 'refusing clients: out of file descriptors'
 beside_stop
 refused=$(($(kv "$r" failed) + 8))
 [ "$(count_log site-a 'refusing clients: out of file descriptors')" -eq 1 ] ||
@@ -174,7 +175,7 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind 10.1.0.1 --auth-key-file "$K
     --timeout-ms 15000 silent:128 >"$WORK/flood.out" 2>&1 &
 flood=$!
 PIDS+=("$flood")
-overfill "$n" 30
+overfill "$n" 30 'peer: too many flows: out of file descriptors'
 wait "$flood" || fail "the flood's hostile tool failed: $(<"$WORK/flood.out")"
 r=$(<"$WORK/flood.out")
 log "flood: $r"

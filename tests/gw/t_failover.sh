@@ -11,24 +11,20 @@ FAILOVER_MS=500
 SLACK_MS=300
 [ -z "${SCTPGW_SANITIZED:-}" ] || SLACK_MS=1000
 echo_pair
-sleep 1 # both paths confirmed by heartbeats
+paths_active site-a 2
 
-paced() { client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 1024 \
-    --interval-ms 10 --count 500 --timeout-ms 60000; }
-
+# gwload cuts the link itself 2 s into the paced flows (--at-ms): a script's
+# sleep would not know when the flows began to move.
 for link in 1 2; do
-    paced >"$WORK/paced.out" &
-    pid=$!
-    sleep 2
-    topo_cut "$link"
-    wait "$pid" || true
-    r=$(<"$WORK/paced.out")
+    r=$(client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 1024 --interval-ms 10 \
+        --count 500 --timeout-ms 60000 --at-ms 2000 --at-cmd "$TOPO cut $link")
     log "link $link cut: $r"
+    expect "$r" at_ms '>=' 2000
     expect "$r" ok == 8
     expect "$r" bytes_verified == $((8 * 500 * 1024))
     expect "$r" max_gap_ms '<=' $((FAILOVER_MS + SLACK_MS))
     topo_restore "$link"
-    sleep 2 # the path comes back on the next heartbeat
+    paths_active site-a 2 # the path comes back on the next heartbeat
 done
 # One association throughout, no flow reset: nothing was lost on the way.
 [ "$(count_log site-a 'up: peer proved the key')" -eq 1 ] || fail "the association was lost"

@@ -47,9 +47,9 @@ cut_under_load() {
     FAILOVER_MS=$f echo_bulk_config "-$f"
     pair_start "-$f"
     sleep 1 # both paths confirmed by heartbeats
-    client a --connect 127.0.0.1:7002 --mode bulk --flows 4 --bytes 64G --timeout-ms 600000 \
-        >"$WORK/bulk.out" &
-    bulk=$!
+    client_bg a "$WORK/bulk.out" --connect 127.0.0.1:7002 --mode bulk --flows 4 --bytes 64G \
+        --timeout-ms 600000
+    bulk=$CLIENT_PID
     sleep 2 # the bulk flows fill the association
     client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 256 --interval-ms 10 \
         --count 700 --no-fin --timeout-ms 60000 --gap-log "$gaps" --gap-min-ms 50 \
@@ -67,8 +67,6 @@ cut_under_load() {
     [ "$rate" -ge 500000 ] || fail "the bulk flows moved $rate bytes/s after the failover, under 40% of the link"
     wait "$paced" || true
     kill -0 "$bulk" 2>/dev/null || fail "the bulk flows ended during the failover: $(<"$WORK/bulk.out")"
-    kill "$bulk" 2>/dev/null || true
-    wait "$bulk" 2>/dev/null || true
     r=$(<"$WORK/paced.out")
     log "failover_ms $f, paced beside bulk, link 1 cut: $r"
     expect "$r" ok == 8
@@ -79,6 +77,8 @@ cut_under_load() {
     expect "$r" max_gap_ms '<=' $((f + slack))
     [ "$(count_log "site-a-$f" 'up: peer proved the key')" -eq 1 ] || fail "the association was lost"
     [ "$(count_log "site-a-$f" 'reset:')" -eq 0 ] || fail "a flow was reset"
+    kill "$bulk" 2>/dev/null || true
+    wait "$bulk" 2>/dev/null || true
     gw_stop TERM "site-a-$f" "site-b-$f"
     # Back at once (one tc batch): the next pair dials on it, then waits
     # for its heartbeats.

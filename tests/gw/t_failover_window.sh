@@ -24,8 +24,8 @@ server_start b 127.0.0.1:9002 bulk
 
 FAILOVER_MS=500 echo_bulk_config
 pair_start
-client a --connect 127.0.0.1:7002 --mode bulk --bytes 64G --timeout-ms 600000 >"$WORK/bulk.out" &
-bulk=$!
+client_bg a "$WORK/bulk.out" --connect 127.0.0.1:7002 --mode bulk --bytes 64G --timeout-ms 600000
+bulk=$CLIENT_PID
 sleep 4 # the flow fills the primary's window
 topo_cut 1
 sleep 1

@@ -36,7 +36,7 @@ INI
 # python3 -I -S: without site packages (abandon.py needs the standard
 # library only) it starts faster under emulation. The back end in python
 # starts first and is waited for last, its start overlapping the rest.
-in_site b python3 -I -S "$ABANDON" server 9002 2>>"$WORK/abandon-server.log" &
+ip netns exec "${SITE_NS[b]}" python3 -I -S "$ABANDON" server 9002 2>>"$WORK/abandon-server.log" &
 PIDS+=($!)
 server_start b 127.0.0.1:9001 echo
 pair_start
@@ -63,7 +63,7 @@ wait_gone() {
     while n=$(lingering) || fail "ss failed at a site"; [ "$n" -gt 0 ]; do
         if [ $((SECONDS - t0)) -ge "$limit" ]; then
             in_site b ss -tan '( dport = :9001 or dport = :9002 )' >&2
-            in_site a ss -tan '( sport = :7001 or sport = :7002 )' | grep -v LISTEN >&2
+            in_site a ss -tan '( sport = :7001 or sport = :7002 )' | { grep -v LISTEN || :; } >&2
             fail "$n connections still open ${limit}s after $1"
         fi
         sleep 0.2
@@ -90,7 +90,10 @@ wait_gone "the 10,000 clients closed" "$MASS_S"
 
 CLIENTS=()
 for port in 7001 7002 7001 7002; do
-    in_site a python3 -I -S "$ABANDON" client "$port" 100 >"$WORK/abandon.${#CLIENTS[@]}.out" 2>&1 &
+    # Not in_site in the background: $! would be the subshell around the
+    # client, which SIGUSR1 would kill instead of reaching the client.
+    ip netns exec "${SITE_NS[a]}" python3 -I -S "$ABANDON" client "$port" 100 \
+        >"$WORK/abandon.${#CLIENTS[@]}.out" 2>&1 &
     CLIENTS+=($!)
 done
 # The clients' own pace, not the gateway's, sets how long this takes: 8 s
@@ -106,12 +109,14 @@ abandon_report() {
         if kill -0 "$pid" 2>/dev/null; then
             kill -USR1 "$pid" 2>/dev/null || true
             sleep 0.5
-            echo "client $i still running: $(ps -o stat=,wchan:32= -p "$pid")"
+            echo "client $i still running: $(ps -o stat=,wchan:32= -p "$pid")," \
+                "$(find "/proc/$pid/fd" -lname 'socket:*' 2>/dev/null | wc -l) sockets open"
             cat "/proc/$pid/stack" 2>/dev/null || true
         fi
         echo "client $i said: $(<"$WORK/abandon.$i.out")"
     done
     in_site a ss -Htnpi | grep -A1 python3 | head -40 || true
+    dmesg | tail -60 || true
 }
 wait_abandon() {
     local t0 i rc

@@ -216,11 +216,28 @@ got=$(tr -d '\r' <"$WORK/slow.out")
 # still silent, so a scrape beside them is served at once (it was reset: a
 # stranger holding 16 silent connections locked every scraper out). They
 # are started without in_site's subshell, so that $! is the program
-# holding them (exec'd sleep).
-ip netns exec "${SITE_NS[a]}" bash -c \
-    'for i in $(seq 20); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; exec sleep 30' 2>/dev/null &
+# holding them (exec'd sleep), and all connected before the scrape comes.
+hold_idle() { # hold_idle N: N idle connections held by an exec'd sleep
+    ip netns exec "${SITE_NS[a]}" bash -c \
+        'for i in $(seq "$1"); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; exec sleep 30' \
+        _ "$1" 2>/dev/null &
+}
+# clients_up N: waits until N client connections to the port are up (the
+# kernel completes them while the gateway is stopped, too); one the gateway
+# closed to make room counts, its client still holding it.
+clients_up() {
+    local i
+    for i in $(seq 100); do
+        [ "$(in_site a ss -Htn state established state close-wait '( dport = :9464 )' |
+            wc -l)" -ge "$1" ] &&
+            return 0
+        sleep 0.1
+    done
+    fail "$1 clients did not connect to the metrics port"
+}
+hold_idle 20
 idle_pid=$!
-sleep 1
+clients_up 20
 beside=$(status http://127.0.0.1:9464/metrics)
 kill "$idle_pid" 2>/dev/null || true
 wait "$idle_pid" || true
@@ -234,22 +251,6 @@ log "ok: the slow client got 408; idle clients make room for a scrape"
 # the scrape, its request not read yet, looked as silent as they (it was
 # closed unanswered). The gateway is stopped while they queue in its
 # backlog (64), so that one pass takes them all.
-hold_idle() { # hold_idle N: N idle connections held by an exec'd sleep
-    ip netns exec "${SITE_NS[a]}" bash -c \
-        'for i in $(seq "$1"); do exec {fd}<>/dev/tcp/127.0.0.1/9464; done; exec sleep 30' \
-        _ "$1" 2>/dev/null &
-}
-# clients_up N: waits until N client connections to the port are up (the
-# kernel completes them while the gateway is stopped, too).
-clients_up() {
-    local i
-    for i in $(seq 100); do
-        [ "$(in_site a ss -Htn state established '( dport = :9464 )' | wc -l)" -ge "$1" ] &&
-            return 0
-        sleep 0.1
-    done
-    fail "$1 clients did not connect to the metrics port"
-}
 hold_idle 16
 idle_pid=$!
 clients_up 16

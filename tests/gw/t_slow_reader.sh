@@ -23,9 +23,9 @@ log "alone: $alone"
 expect "$alone" ok == 1
 # The slow flow pushes 16 MB at a reader that sleeps: its window fills and
 # stays full while the fast flow runs.
-client a --connect 127.0.0.1:7004 --bytes $((16 << 20)) --mode halfclose --timeout-ms 60000 \
-    >"$WORK/slow.out" &
-slow=$!
+client_bg a "$WORK/slow.out" --connect 127.0.0.1:7004 --bytes $((16 << 20)) --mode halfclose \
+    --timeout-ms 60000
+slow=$CLIENT_PID
 sleep 1
 both=$(client a --connect 127.0.0.1:7003 --bytes $((4 << 20)) --mode echo)
 log "beside the slow flow: $both"
