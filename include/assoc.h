@@ -106,6 +106,7 @@ typedef struct assoc {
     int name_refused;      /* refused for a name in use: 1 first of an episode, 2 later */
     episode_t clash;       /* newcomers refused for carrying its peer's name */
     episode_t peer_errors; /* ERROR chunks from the peer's kernel */
+    episode_t ignored;     /* the peer's messages out of turn, ignored */
     int handles;           /* open uv handles; freed when it reaches 0 */
 
     /* For status: counters the kernel does not keep. */
@@ -174,5 +175,10 @@ void assoc_set_primary(assoc_t *a, const addr_t *peer);
  * read: the read resets the kernel's largest RTO, so it is kept here as
  * the largest seen since the association came up. */
 void assoc_stats_read(assoc_t *a);
+
+/* The level at which to log a peer's message ignored as out of turn:
+ * LOG_WARN for the first of an episode, LOG_DEBUG for the rest, which are
+ * counted in one line when it ends. */
+int assoc_ignored_level(assoc_t *a);
 
 #endif

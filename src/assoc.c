@@ -11,13 +11,13 @@
 #include <sodium.h>
 #include "flow.h"
 
-#define REKEY_GRACE_MS       10000 /* a rekey's bound beyond outage_ms */
-#define STALL_CHECK_MS       1000  /* how often stalled flows' sockets are asked (flow.h) */
-#define ASSOC_STARVED_MS     10    /* retry while SCTP's memory is short (assoc_on_writable) */
-#define TELL_ROOM            (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
-#define FAILED_READS_MAX     64    /* reads of what a failed socket still holds (assoc_on_failed) */
-#define PEER_ERRORS_QUIET_MS 10000 /* the peer's ERRORs this far apart are two episodes */
-#define READ_BUDGET          256   /* messages per readiness callback */
+#define REKEY_GRACE_MS   10000        /* a rekey's bound beyond outage_ms */
+#define STALL_CHECK_MS   1000         /* how often stalled flows' sockets are asked (flow.h) */
+#define ASSOC_STARVED_MS 10           /* retry while SCTP's memory is short (assoc_on_writable) */
+#define TELL_ROOM        (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
+#define FAILED_READS_MAX 64    /* reads of what a failed socket still holds (assoc_on_failed) */
+#define PEER_QUIET_MS    10000 /* peer ERRORs or ignored messages this far apart: two episodes */
+#define READ_BUDGET      256   /* messages per readiness callback */
 /* Bytes read from the socket per readiness callback, and of them handled
  * there (opened, written to TCP): a loop turn that spent longer handling
  * would hold every other flow's reads and writes back. Reading is cheap
@@ -902,7 +902,8 @@ static void assoc_on_control(assoc_t *a, const wire_msg_t *m)
         assoc_teardown(a, code, buf, END_TOLD);
         return;
     }
-    assoc_log(a, LOG_WARN, "unexpected %s on stream 0; ignored", wire_type_name(m->type));
+    assoc_log(a, assoc_ignored_level(a), "unexpected %s on stream 0; ignored",
+              wire_type_name(m->type));
 }
 
 /* ---- receiving ------------------------------------------------------ */
@@ -1006,6 +1007,27 @@ static void assoc_peer_errors_end(assoc_t *a)
                   (unsigned long long)ms);
 }
 
+static void assoc_ignored_end(assoc_t *a)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (episode_end(&a->ignored, a->ignored.last_ms, &ms, &n) && n > 1)
+        assoc_log(a, LOG_INFO, "%lu messages of the peer's ignored as out of turn in %llu ms", n,
+                  (unsigned long long)ms);
+}
+
+/* A peer that repeats a message out of turn (a keyed peer's bug, or in
+ * clear a forger on a link) costs two lines, not one a message. */
+int assoc_ignored_level(assoc_t *a)
+{
+    uint64_t now = uv_now(a->gw->loop);
+
+    if (episode_quiet(&a->ignored, now, PEER_QUIET_MS))
+        assoc_ignored_end(a);
+    return episode_hit(&a->ignored, "", now) ? LOG_WARN : LOG_DEBUG;
+}
+
 /* An ERROR chunk from the peer's kernel: the first of an episode is a
  * warning, the rest debug lines and a count when it ends. Thousands of
  * them (a broken peer, or in clear a forger on a link) make two lines. */
@@ -1014,7 +1036,7 @@ static void assoc_on_peer_error(assoc_t *a, const struct sctp_remote_error *e)
     uint64_t now = uv_now(a->gw->loop);
     unsigned cause = ntohs(e->sre_error); /* as the ERROR chunk carried it */
 
-    if (episode_quiet(&a->peer_errors, now, PEER_ERRORS_QUIET_MS))
+    if (episode_quiet(&a->peer_errors, now, PEER_QUIET_MS))
         assoc_peer_errors_end(a);
     assoc_log(a, episode_hit(&a->peer_errors, "", now) ? LOG_WARN : LOG_DEBUG,
               "the peer reported an SCTP error: cause %u (%s)", cause, sock_cause_name(cause));
@@ -1592,6 +1614,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
         assoc_tell(a, code, reason);
     a->state = ASSOC_CLOSED;
     assoc_peer_errors_end(a);
+    assoc_ignored_end(a);
     flows = assoc_detach_flows(a, reason, how != END_CLOSE);
     assoc_log(a, level, "closed: %s; %zu flow%s reset%s", reason, flows, flows == 1 ? "" : "s",
               streak);

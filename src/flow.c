@@ -729,8 +729,8 @@ static void flow_on_reset(flow_t *f, const wire_msg_t *m)
 void flow_on_message(flow_t *f, const wire_msg_t *m)
 {
     if (f->got_final) {
-        flow_log(f, LOG_WARN, "peer sent %s after its final word; ignored",
-                 wire_type_name(m->type));
+        flow_log(f, f->assoc ? assoc_ignored_level(f->assoc) : LOG_WARN,
+                 "peer sent %s after its final word; ignored", wire_type_name(m->type));
         return;
     }
     switch (m->type) {
@@ -778,7 +778,8 @@ void flow_on_message(flow_t *f, const wire_msg_t *m)
 void flow_on_malformed(flow_t *f, int final, const char *why)
 {
     if (f->got_final) {
-        flow_log(f, LOG_WARN, "%s after the peer's final word; ignored", why);
+        flow_log(f, f->assoc ? assoc_ignored_level(f->assoc) : LOG_WARN,
+                 "%s after the peer's final word; ignored", why);
         return;
     }
     if (final && flow_take_final(f))

@@ -24,7 +24,9 @@
 # later: site b must reset the first, carry the second and keep the
 # association. (Before, site b waited for good for a final word the peer
 # had already sent, and took the new OPEN on the held stream as the two
-# ends disagreeing: it ended the association.) Last, a peer that
+# ends disagreeing: it ended the association.) badrst also repeats READY
+# 1,000 times out of turn: site b ignores them in two log lines, not one
+# each. Last, a peer that
 # aborts right after it sent (lastwords, below), and one that gives up
 # with an ERROR right after it sent (giveup).
 . "$(dirname "$0")/lib.sh"
@@ -139,6 +141,10 @@ log "badrst: $r"
 expect "$r" ready == 1
 expect "$r" still_open == 1
 log "ok: the flow ended by a malformed RST left its stream to the next"
+wait_log site-b "peer badrst: 1000 messages of the peer's ignored as out of turn in [0-9]+ ms" 5
+n=$(count_log site-b 'WARN.*peer badrst: unexpected READY on stream 0; ignored')
+[ "$n" -eq 1 ] || fail "badrst's 1,000 READYs out of turn made $n warnings, not 1"
+log "ok: 1,000 READYs out of turn made one warning and one count"
 
 wait_log site-b "closed: rekey: the peer did not complete it in time" 20
 wait_log site-b "closed: rekey: the peer announced [0-9]+ messages under its old keys, [0-9]+ came in" 20

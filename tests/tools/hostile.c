@@ -87,7 +87,9 @@
  *   badrst     with the key: at READY it opens a flow on stream 1 (OPEN,
  *             DATA) and ends it with an RST whose text holds a newline,
  *             which the gateway refuses as malformed; --pause-ms later
- *             (its final word in by then) it opens a new flow there
+ *             (its final word in by then) it opens a new flow there. At
+ *             READY it also sends REPEAT_MSGS READYs on stream 0, out of
+ *             turn, which the gateway ignores
  * +hello makes early, big0 and bigflow start with a valid HELLO and wait for
  * the gateway's answer first (then big0 and bigflow are sealed-looking).
  * OPENs name --service (default "trap").
@@ -163,6 +165,7 @@
 #define LASTWORDS_MSGS 32    /* lastwords: DATA messages before the ABORT... */
 #define LASTWORDS_LEN  16384 /* ...of this many bytes (the largest sealed message sent) */
 #define KEEPFLOOD_MSGS 3000  /* keepflood: small messages after the KEEP */
+#define REPEAT_MSGS    1000  /* badrst: READYs out of turn */
 #define HELLO_NAME_MAX 32    /* of the name in our HELLO (--name) */
 #define RAND_MAX_B     70000 /* above the gateway's 64 KiB message limit */
 
@@ -1098,6 +1101,8 @@ static void conn_on_ready(conn_t *c, const opts_t *o)
         send_open_data_sealed(c, o);
         send_sealed(c, 1, T_RST, rst, sizeof(rst));
         c->last_at = now_s() + o->pause_ms / 1e3;
+        for (int m = 0; m < REPEAT_MSGS && !c->send_err; m++)
+            send_sealed(c, 0, T_READY, (const uint8_t *)"", 1);
     }
 }
 
