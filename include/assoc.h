@@ -81,6 +81,7 @@ typedef struct assoc {
     struct flow **flows; /* by sid; NULL where no flow */
     size_t n_flows;      /* flows in the table */
     size_t n_ending;     /* ...of them reset or refused, waiting for the peer's last word */
+    size_t n_closed;     /* ...of them closed (n_ending's too): their TCP gone or going */
 
     uint32_t msg_max; /* largest DATA message we send: 64 KiB with I-DATA, else 8 KiB */
 

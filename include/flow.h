@@ -68,6 +68,7 @@ typedef struct flow {
     unsigned closed : 1;      /* flow_close() has run */
     unsigned tcp_gone : 1;    /* TCP handle closed (or never opened) */
     unsigned ending : 1;      /* reset or refused: counted in its association's n_ending */
+    unsigned closed_in : 1;   /* closed in its association's table: counted in n_closed */
     unsigned unsent : 1;      /* finishing: its queued messages went with its association */
 } flow_t;
 

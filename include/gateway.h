@@ -139,9 +139,15 @@ void gateway_finish_later(gateway_t *gw);
 /* Flows in the tables of every association. */
 size_t gateway_flows(const gateway_t *gw);
 
-/* ...of them, the ones a drain waits for and that may hold a descriptor:
- * not reset or refused (those wait only for the peer's last word). */
+/* ...of them, the ones a drain waits for: not reset or refused (those wait
+ * only for the peer's last word). */
 size_t gateway_flows_live(const gateway_t *gw);
+
+/* ...of them, the ones that may hold a descriptor: not closed (a closed
+ * flow's TCP handle is gone, or goes within a loop turn), though one that
+ * ended cleanly may still wait for the peer's CLOSE for long, its far end
+ * writing our last bytes to a slow reader. */
+size_t gateway_flows_with_fds(const gateway_t *gw);
 
 /* Flows the descriptor limit leaves room for now: fd_flows, less the
  * sockets of associations past the few the reserve holds (a hub's spokes). */

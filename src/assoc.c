@@ -518,6 +518,7 @@ void assoc_remove_flow(assoc_t *a, flow_t *f)
     a->flows[f->sid] = NULL;
     a->n_flows--;
     a->n_ending -= f->ending;
+    a->n_closed -= f->closed_in;
     a->done_out += f->bytes_up;
     a->done_in += f->bytes_down;
     if (streams_is_ours(&a->streams, f->sid))
@@ -1494,7 +1495,7 @@ static size_t assoc_detach_flows(assoc_t *a, const char *why, int unsure)
         a->flows[sid] = NULL;
         count += (size_t)flow_detach(f, assoc_flow_lost(a, f, unsure), why);
     }
-    a->n_flows = a->n_ending = 0;
+    a->n_flows = a->n_ending = a->n_closed = 0;
     return count;
 }
 

@@ -194,6 +194,10 @@ void flow_close(flow_t *f, uint16_t code, const char *why)
     if (f->closed)
         return;
     f->closed = 1;
+    if (f->assoc && f->assoc->flows[f->sid] == f) {
+        f->closed_in = 1;
+        f->assoc->n_closed++;
+    }
     if (!list_empty(&f->finishing)) {
         list_remove(&f->finishing);
         f->gw->n_finishing--;
@@ -1006,7 +1010,7 @@ static uint16_t flow_refusal(assoc_t *a, const service_conf_t *svc, const char *
         return *why = "gateway is shutting down", WIRE_E_SHUTDOWN;
     if (a->n_flows > a->gw->cfg->max_flows)
         return *why = "max_flows reached", WIRE_E_LIMIT;
-    if (gateway_flows_live(a->gw) > gateway_fd_room(a->gw))
+    if (gateway_flows_with_fds(a->gw) > gateway_fd_room(a->gw))
         return *why = "out of file descriptors", WIRE_E_LIMIT;
     return WIRE_OK;
 }

@@ -507,6 +507,18 @@ size_t gateway_flows_live(const gateway_t *gw)
     return n + gw->n_finishing;
 }
 
+size_t gateway_flows_with_fds(const gateway_t *gw)
+{
+    size_t n = 0;
+    list_t *pos;
+
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        const assoc_t *a = container_of(pos, assoc_t, node);
+        n += a->n_flows - a->n_closed;
+    }
+    return n + gw->n_finishing;
+}
+
 size_t gateway_fd_room(const gateway_t *gw)
 {
     size_t proven = gw->n_assocs > gw->n_unproven ? gw->n_assocs - gw->n_unproven : 0;

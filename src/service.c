@@ -60,7 +60,7 @@ static const char *service_refusal(service_t *s, const assoc_t *a)
         return "gateway is shutting down";
     if (!a)
         return "no association to the peer is up";
-    if (gateway_flows_live(gw) >= gateway_fd_room(gw))
+    if (gateway_flows_with_fds(gw) >= gateway_fd_room(gw))
         return "out of file descriptors";
     if (a->n_flows >= gw->cfg->max_flows)
         return "max_flows reached";

@@ -16,7 +16,8 @@
  *   proportion to them, however small the messages they come in, and
  *   arrive whole and in order once it reads;
  * - a flow refused, waiting only for the peer's last word, leaves the
- *   descriptor room to other flows;
+ *   descriptor room to other flows, and so does one ended cleanly whose
+ *   TCP handle has closed;
  * - a service stopped by a reload takes the clients waiting in its
  *   listener's backlog (src/service.c), and one a failed reload opened
  *   leaves them to the kernel;
@@ -419,6 +420,53 @@ static void test_ending_flow_holds_no_descriptor(void)
     assoc_unmake(a);
 }
 
+/* A flow that ended cleanly waits for the peer's CLOSE, which comes only
+ * once the far end has written our last bytes to its endpoint: for as long
+ * as that reader is slow. Once its TCP handle has closed it holds no
+ * descriptor, and leaves the room to other flows. */
+static void test_closed_flow_holds_no_descriptor(void)
+{
+    assoc_t *a = assoc_make();
+    wire_msg_t close_msg = {.type = WIRE_CLOSE};
+    service_conf_t *svc = &cfg.services[0];
+    flow_t *done, *next;
+
+    a->dead = -ECONNRESET; /* what it sends is dropped: no socket here */
+    list_push(&gw.assocs, &a->node);
+    cfg.max_flows = 8;
+    gw.fd_flows = 1;
+    svc->is_accept = 0; /* "echo" as a connect service, to the discard port */
+    svc->addr.v4.sin_family = AF_INET;
+    svc->addr.v4.sin_port = htons(9);
+    svc->addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    flow_open_inbound(a, 3, "echo");
+    done = a->flows[3];
+    CHECK(done && !done->closed);
+    if (!done)
+        exit(1);
+    done->read_eof = done->fin_recv = done->tcp_shut = 1;
+    flow_close(done, WIRE_OK, "both directions finished");
+    done->sent_final = 1; /* its CLOSE, dropped with the association's sends */
+    for (int i = 0; i < 10 && !done->tcp_gone; i++)
+        uv_run(&loop, UV_RUN_NOWAIT);
+    CHECK(done->tcp_gone && a->flows[3] == done && !done->ending);
+    flow_open_inbound(a, 5, "echo");
+    next = a->flows[5];
+    CHECK(next && !next->closed); /* not refused "out of file descriptors" */
+    if (next && !next->closed)
+        flow_close(next, WIRE_E_RESET, "test over");
+    svc->is_accept = 1;
+    flow_on_message(done, &close_msg);
+    if (next)
+        flow_on_message(next, &close_msg);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(a->n_flows == 0 && a->n_closed == 0);
+    list_remove(&a->node);
+    gw.fd_flows = 0;
+    cfg.max_flows = 0;
+    assoc_unmake(a);
+}
+
 /* The "echo" service listening on a port of the loopback the kernel
  * picks, its address in at, with room for 8 flows. */
 static service_t *service_on_loopback(struct sockaddr_in *at)
@@ -791,6 +839,7 @@ int main(void)
     test_finishing_flow_reset_by_endpoint();
     test_stream_free_once_final_words_exchanged();
     test_ending_flow_holds_no_descriptor();
+    test_closed_flow_holds_no_descriptor();
     test_malformed_final_word();
     test_peer_reset_code();
     test_service_stop_takes_the_backlog();
