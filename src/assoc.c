@@ -945,7 +945,7 @@ static void assoc_on_malformed(assoc_t *a, const sock_rcv_t *info, const uint8_t
 
     snprintf(why, sizeof(why), "malformed message (ppid 0x%08x, %zu bytes) on stream %u",
              info->ppid, len, info->sid);
-    if (f && a->state == ASSOC_READY && final >= 0)
+    if (f && (a->state == ASSOC_READY || a->state == ASSOC_SHUTDOWN) && final >= 0)
         flow_on_malformed(f, final, why);
     else
         assoc_close(a, WIRE_E_PROTOCOL, why);
