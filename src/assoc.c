@@ -1520,6 +1520,9 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
         return LOG_DEBUG;
     if (!assoc_dialing(a))
         return code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
+    /* A dial the gateway's own stop ends did not fail. */
+    if (a->gw->state != GW_RUNNING)
+        return LOG_INFO;
     if (n > 1)
         snprintf(streak, len, " (failed dial %u in a row)", n);
     /* A new reason is news, however long the streak. */
@@ -1607,7 +1610,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
     if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING && !a->proved &&
         !a->name_refused && !(a->initiator && a->keyed))
         a->gw->handshake_failures++;
-    if (assoc_dialing(a))
+    if (assoc_dialing(a) && a->gw->state == GW_RUNNING)
         a->gw->dial_fail_code = code;
     snprintf(reason, sizeof(reason), "%s", why);
     told = how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING;

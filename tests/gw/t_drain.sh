@@ -2,7 +2,8 @@
 # SIGTERM: the gateway stops accepting, lets an open flow finish, then shuts
 # the association down gracefully and exits 0; the peer sees a SHUTDOWN,
 # not a lost association. A listening gateway stopped while handshakes are
-# under way and no flow is open exits 0 at once.
+# under way and no flow is open exits 0 at once. A dialling gateway stopped
+# while its peer cannot answer logs a stop, not a failed dial.
 . "$(dirname "$0")/lib.sh"
 DRAIN_MS=20000
 echo_pair
@@ -43,4 +44,24 @@ done
 [ "$i" -lt 100 ] || fail "the hostile peer's associations did not come up"
 gw_stop TERM site-b
 log "ok: site b stopped at once with handshakes under way"
+
+# 3. The dialling gateway stopped while its peer cannot answer (both links
+# cut: its INITs go unanswered): the dial the stop ends did not fail, and
+# is logged as the stop it is, not as one more failed dial (a warning, with
+# the streak).
+topo_cut 1 2
+echo_config -lonely
+gw_start a site-a-lonely
+t0=$(now_ms)
+until gw_status site-a-lonely 2>/dev/null | grep -q '^  state: connecting'; do
+    [ $(($(now_ms) - t0)) -lt 10000 ] || fail "site-a-lonely: no association connecting within 10 s"
+    sleep 0.1
+done
+gw_stop TERM site-a-lonely
+grep -E 'closed: gateway stopping' "$WORK/site-a-lonely.log" >&2 ||
+    fail "site-a-lonely: the stop did not end its dial"
+[ "$(count_log site-a-lonely 'WARN.*closed: gateway stopping|closed: gateway stopping.*failed dial')" -eq 0 ] ||
+    fail "site-a-lonely: its stop was logged as a failed dial"
+log "ok: a stop while dialling is logged as a stop"
+topo_restore 1 2
 done_ok
