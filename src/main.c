@@ -193,6 +193,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "sctpgw: out of memory\n");
         return EXIT_RUNTIME;
     }
+    /* A reload asked before the loop's handler is in place would kill the
+     * gateway (SIGHUP's default), and a unit restarting on failure takes
+     * that for a clean end: the file about to be read is the new one. */
+    if (!check)
+        signal(SIGHUP, SIG_IGN);
     if (config_load(path, cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "%s\n", err);
         config_free(cfg);
