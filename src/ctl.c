@@ -15,9 +15,20 @@
 #include <sys/un.h>
 
 #define CTL_WAIT_S 10 /* for the answer; a snapshot takes milliseconds */
+#define STR_(x)    #x
+#define STR(x)     STR_(x)
 /* The largest answer taken: the status of 65,535 flows in JSON is about
  * 20 MB. */
 #define CTL_BODY_MAX (256LL * 1024 * 1024)
+
+/* An error of a call on the socket, for a person: its timeouts say what
+ * they mean. */
+static const char *ctl_why(int err)
+{
+    if (err == EAGAIN || err == EWOULDBLOCK)
+        return "nothing within " STR(CTL_WAIT_S) " s (is the gateway's event loop stuck?)";
+    return strerror(err);
+}
 
 /* Why connect() failed, for a person. */
 static int ctl_unreachable(const char *path, int err)
@@ -37,7 +48,7 @@ static int ctl_unreachable(const char *path, int err)
         fprintf(stderr, "sctpgw: nothing answers on %s: the gateway is down (a stale socket)\n",
                 path);
     else
-        fprintf(stderr, "sctpgw: cannot reach the gateway at %s: %s\n", path, strerror(err));
+        fprintf(stderr, "sctpgw: cannot reach the gateway at %s: %s\n", path, ctl_why(err));
     return CTL_EXIT_UNREACHABLE;
 }
 
@@ -165,7 +176,7 @@ static int ctl_copy_body(int fd, const char *path, const char *head, size_t have
         return CTL_EXIT_OK;
     fprintf(stderr,
             "sctpgw: the answer from the gateway at %s was cut short: %zu of %lld bytes%s%s\n",
-            path, done, len, n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
+            path, done, len, n < 0 ? ": " : "", n < 0 ? ctl_why(errno) : "");
     return CTL_EXIT_UNREACHABLE;
 }
 
@@ -183,7 +194,7 @@ static int ctl_copy_answer(int fd, const char *path)
         got += (size_t)n;
     if (got == 0) {
         fprintf(stderr, "sctpgw: no answer from the gateway at %s%s%s\n", path, n < 0 ? ": " : "",
-                n < 0 ? strerror(errno) : "");
+                n < 0 ? ctl_why(errno) : "");
         return CTL_EXIT_UNREACHABLE;
     }
     line = nl ? (size_t)(nl - buf) : got;
@@ -194,10 +205,11 @@ static int ctl_copy_answer(int fd, const char *path)
     if (nl && (len = ctl_length(buf, line)) >= 0) {
         return ctl_copy_body(fd, path, nl + 1, got - line - 1, len);
     }
-    fprintf(stderr, "sctpgw: the answer from the gateway at %s was %s: '%.*s'\n", path,
+    fprintf(stderr, "sctpgw: the answer from the gateway at %s was %s: '%.*s'%s%s\n", path,
             nl || got == sizeof(buf) ? "not understood (a gateway of another version?)"
                                      : "cut short",
-            (int)(line < 80 ? line : 80), buf);
+            (int)(line < 80 ? line : 80), buf, !nl && n < 0 ? ": " : "",
+            !nl && n < 0 ? ctl_why(errno) : "");
     return CTL_EXIT_UNREACHABLE;
 }
 
@@ -231,7 +243,7 @@ int ctl_request(const char *path, const char *request)
      * that turned us away may have said why before it closed. */
     sent = send(fd, line, (size_t)n, MSG_NOSIGNAL);
     if (sent != n && !(sent < 0 && (errno == EPIPE || errno == ECONNRESET))) {
-        fprintf(stderr, "sctpgw: cannot send to the gateway at %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "sctpgw: cannot send to the gateway at %s: %s\n", path, ctl_why(errno));
         close(fd);
         return CTL_EXIT_UNREACHABLE;
     }

@@ -53,6 +53,17 @@ fi
 # The client commands, without a gateway: each way of being out of reach
 # (an answer cut short among them) has its own words and status 3; a
 # refusal is 1; usage and config 2.
+# A gateway that takes the request and never answers (its loop stuck):
+# the client gives up after 10 s and says so; checked beside the rest.
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen()
+c, _ = s.accept(); c.recv(300); time.sleep(12)
+' "$dir/silent.sock" &
+for i in $(seq 50); do [ -S "$dir/silent.sock" ] && break; sleep 0.1; done
+check "status: a gateway that never answers" 3 \
+    "no answer from the gateway at $dir/silent.sock: nothing within 10 s \(is the gateway's event loop stuck\?\)" \
+    "$bin" status -s "$dir/silent.sock" >"$dir/silent.out" &
 check "status: no socket" 3 "no control socket at $dir/none.sock" "$bin" status -s "$dir/none.sock"
 python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$dir/stale.sock"
 check "status: a stale socket" 3 "nothing answers on $dir/stale.sock" "$bin" status -s "$dir/stale.sock"
@@ -95,4 +106,7 @@ check "status: control = off" 2 "control = off" "$bin" status -c "$dir/off.ini"
 check "control: a relative path" 2 "rel.ini:[0-9]+: control = run/x.sock: expected an absolute path" "$bin" --check -c "$dir/rel.ini"
 chmod 644 "$dir/site.key"
 check "world-readable key" 2 "good.ini:[0-9]+: .*psk_file.*chmod 600" "$bin" --check -c "$dir/good.ini"
+wait
+cat "$dir/silent.out"
+grep -q '^ok: ' "$dir/silent.out" || fails=$((fails + 1))
 [ "$fails" -eq 0 ] && echo "cli_check: all passed" || exit 1
