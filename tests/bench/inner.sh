@@ -47,7 +47,8 @@ full)
     W3_COUNT=300
     W4_FLOWS=4 W4_COUNT=25
     W5_COUNT=250 # 5 s of requests every 20 ms
-    W5B_BYTES=48M # per bulk flow: outlasts the interactive flow beside it
+    W5B_BYTES=$((48 << 20)) # per bulk flow at least, and enough for...
+    W5B_SPAN_S=20  # ...this long at the system's W1 or W2 rate (four flows go faster)
     W6_FLOWS=8 W6_COUNT=1500 W6_CUT_S=5 W6_GRACE_MS=4000
     W6B_BYTES=64G # per bulk flow: runs until W6b kills it
     W7_SIZES=(1000 10000) W7_HOLD_MS=4000 W7_ONE=1M
@@ -60,7 +61,7 @@ smoke)
     W3_COUNT=10
     W4_FLOWS=2 W4_COUNT=3
     W5_COUNT=8
-    W5B_BYTES=2M
+    W5B_BYTES=$((2 << 20)) W5B_SPAN_S=20
     # A grace of 2 s past the last message: with 400 ms, sctpgw-300's
     # paced flows beside bulk once had their last 2 KiB arrive just after
     # it, every flow counted lost and no gap left to report.
@@ -466,11 +467,13 @@ log_has() {
 # them does not load the next figure (W7 closes 10,000 just before W1), and
 # a proxy has delivered what a killed bulk client had handed it (W5's bulk
 # flow drained for 2.4 s into W5b's interactive flow alone, W5b's into W6).
+# Raw SCTP's back ends too (9011, 9012).
 quiesce() {
-    local i n conns
+    local i n conns sctp
     for ((i = 0; i < 150; i++)); do
         mapfile -t conns < <(ss -N "$NS_B" -Htn state established '( sport = :9001 or sport = :9002 )')
-        n=${#conns[@]}
+        mapfile -t sctp < <(ss -N "$NS_B" -HnS state established '( sport = :9011 or sport = :9012 )')
+        n=$((${#conns[@]} + ${#sctp[@]}))
         [ "$n" = 0 ] && break
         pause_s 0.2
     done
@@ -553,7 +556,7 @@ w2() {
     # The same flows as streams of one association, with I-DATA as sctpgw
     # has it: what one association costs, apart from what the gateway does.
     for ((i = 0; i < BULK_RUNS; i++)); do
-        r=$(ip netns exec "$NS_A" "$SCTPSTREAMS" client --connect 10.1.0.2:9013 \
+        r=$(ip netns exec "$NS_A" timeout 180 "$SCTPSTREAMS" client --connect 10.1.0.2:9013 \
             --streams "$W2_FLOWS" --bytes "$W2_BYTES" 2>>"$WORK/client.log")
         if ok_all "$r"; then runs+=("$(kv "$r" mbit_s)"); else err=$(failed_reason "$r"); fi
     done
@@ -604,8 +607,14 @@ interactive() {
 }
 
 w5() {
-    local s=$1 bulk
-    topo_set 1 --loss 2 && topo_set 2 --loss 2
+    local s=$1 bulk k
+    if ! topo_set 1 --loss 2 || ! topo_set 2 --loss 2; then
+        # Clean links would pass for lossy ones.
+        for k in $(wkeys w5); do rec "$s" "$k" "failed: could not set the links' 2% loss"; done
+        topo_set 1 --loss 0
+        topo_set 2 --loss 0
+        return
+    fi
     rec_latency "$s" "w5_@_alone_ms" "$(interactive)"
     client_bg --connect "$BULK_EP" --mode bulk --bytes 64G "${CF[@]}" --timeout-ms 600000 >/dev/null
     bulk=$!
@@ -613,19 +622,41 @@ w5() {
     rec_latency "$s" "w5_@_bulk_ms" "$(interactive)"
     kill "$bulk" 2>/dev/null
     wait "$bulk" 2>/dev/null
-    topo_set 1 --loss 0 && topo_set 2 --loss 0
+    # The next workloads want clean links: both are tried, and a failure said.
+    topo_set 1 --loss 0 || log "could not take link 1's loss away after W5"
+    topo_set 2 --loss 0 || log "could not take link 2's loss away after W5"
+}
+
+# w5b_bytes SYSTEM: each W5b bulk flow's size: W5B_BYTES, or what four of
+# them move in W5B_SPAN_S at the system's W1 or W2 rate (the higher), if
+# more. Sized flows give the aggregate; at 48 MiB the fastest systems'
+# (direct TCP's in 0.9 s) had ended before the interactive flow beside them
+# began.
+w5b_bytes() {
+    awk -F'\t' -v s="$1" -v min="$W5B_BYTES" -v span="$W5B_SPAN_S" '
+        $1 == s && ($2 == "w1_mbit" || $2 == "w2_mbit") && $3 + 0 > m { m = $3 + 0 }
+        END { w = m * 1e6 / 8 * span / 4; printf "%d\n", (w > min ? w : min) }' "$RES"
 }
 
 # W5b: the same interactive flow on clean links, alone and beside four bulk
 # flows that fill the association; the bulk flows' aggregate is recorded too.
+# Figures beside bulk flows that ended first would be figures alone: failed.
 w5b() {
-    local s=$1 r bulk out=$WORK/w5b-bulk.out
+    local s=$1 r bulk out=$WORK/w5b-bulk.out bytes beside why
     rec_latency "$s" "w5b_@_alone_ms" "$(interactive)"
-    (client --connect "$BULK_EP" --mode bulk --flows 4 --bytes "$W5B_BYTES" "${CF[@]}" \
+    bytes=$(w5b_bytes "$s")
+    (client --connect "$BULK_EP" --mode bulk --flows 4 --bytes "$bytes" "${CF[@]}" \
         --timeout-ms 300000 >"$out") &
     bulk=$!
     pause_s "$SETTLE_S" # the bulk flows fill their windows
-    rec_latency "$s" "w5b_@_bulk_ms" "$(interactive)"
+    beside=$(interactive)
+    if kill -0 "$bulk" 2>/dev/null; then
+        rec_latency "$s" "w5b_@_bulk_ms" "$beside"
+    else
+        why="failed: the bulk flows ($bytes bytes each) ended before the interactive flow beside them"
+        rec "$s" w5b_p50_bulk_ms "$why"
+        rec "$s" w5b_p99_bulk_ms "$why"
+    fi
     wait "$bulk"
     r=$(<"$out")
     if ok_all "$r"; then
@@ -635,15 +666,20 @@ w5b() {
     fi
 }
 
-# Retransmissions counted in site a's namespace: SCTP chunks, or TCP
-# segments for the systems that carry the links with TCP.
+# Retransmissions counted in site a's namespace: SCTP's retransmission
+# events (a T3 timeout or a fast retransmit, each of one chunk or more), or
+# TCP's retransmitted segments for the systems that carry the links with
+# TCP. (Linux has no count of SCTP chunks retransmitted.)
 retrans() {
     local k v n=0
     while read -r k v _; do
         case $k in
-        SctpRetransChunks | TcpRetransSegs) [[ $v =~ ^[0-9]+$ ]] && n=$((n + v)) ;;
+        SctpT3Retransmits | SctpFastRetransmits | TcpRetransSegs)
+            [[ $v =~ ^[0-9]+$ ]] && n=$((n + v))
+            ;;
         esac
-    done < <(ip netns exec "$NS_A" nstat -az SctpRetransChunks TcpRetransSegs 2>/dev/null)
+    done < <(ip netns exec "$NS_A" nstat -az SctpT3Retransmits SctpFastRetransmits TcpRetransSegs \
+        2>/dev/null)
     echo "$n"
 }
 
@@ -665,7 +701,7 @@ s_to_ms() {
 # often that, before the cut took effect (tests/bench/README.md, "W6 at
 # 300 ms"). Timeline in RAW/KEY-SYSTEM.tl.
 w6_cut() {
-    local s=$1 key=$2 r ready=$WORK/$2.ready lost rt0 t_cut=
+    local s=$1 key=$2 r ready=$WORK/$2.ready lost rt0 t_cut= why
     rm -f "$ready" "$WORK/cut.t"
     rt0=$(retrans)
     # The client cuts link 1 itself, W6_CUT_S after its flows started.
@@ -673,7 +709,7 @@ w6_cut() {
         --count "$W6_COUNT" "${CF[@]}" --no-fin --ready-file "$ready" --timeline "$RAW/$key-$s.tl" \
         --timeline-ms 50 --timeout-ms $((W6_COUNT * 10 + W6_GRACE_MS)) \
         --at-ms "$(s_to_ms "$W6_CUT_S")" --at-early \
-        --at-cmd "'$ROOT/tests/net/topo' cut --on-stdin 1; date +%s.%N >'$WORK/cut.t'")
+        --at-cmd "'$ROOT/tests/net/topo' cut --on-stdin 1 && date +%s.%N >'$WORK/cut.t'")
     # When the cut was in place, in ms since the flows started (the
     # timeline's 0).
     { read -r t_cut <"$WORK/cut.t"; } 2>/dev/null
@@ -681,7 +717,13 @@ w6_cut() {
         'BEGIN { if (t1 && t0) printf "%.0f\n", (t1 - t0) * 1000 }' >"$RAW/$key-$s.cut"
     topo_restore 1
     rec "$s" "${key}_retrans" $(($(retrans) - rt0))
-    if [ -n "$r" ] && [ "$(kv "$r" ok)" -eq 0 ]; then
+    if [ -z "$t_cut" ] || ! awk -v t="$(kv "$r" at_ms)" 'BEGIN { exit !(t != "" && t >= 0) }'; then
+        # Without a cut the gaps are the load's alone: no failover figure.
+        why="failed: no cut (at_ms=$(kv "$r" at_ms); $(failed_reason "$r"))"
+        rec "$s" "${key}_gap_ms" "$why"
+        rec "$s" "${key}_gap_before_ms" "$why"
+        rec "$s" "${key}_lost" "$why"
+    elif [ -n "$r" ] && [ "$(kv "$r" ok)" -eq 0 ]; then
         # No flow lived to have a largest gap: 0 ms would read as the best.
         rec "$s" "${key}_gap_ms" "n/a: every flow lost"
         rec "$s" "${key}_gap_before_ms" "n/a: every flow lost"
@@ -832,7 +874,11 @@ for s in "${SYSTEMS[@]}"; do
         fi
         quiesce
         T_W=$SECONDS
+        # Said at once: if the VM's time limit ends the run, the report
+        # says where.
+        rec meta running "$s $w"
         "$w" "$s"
+        rec meta running ""
         rec "$s" "time_$w" $((SECONDS - T_W))
     done
     [ -n "$SETUP_ERR" ] || quiesce

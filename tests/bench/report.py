@@ -74,11 +74,11 @@ def metrics(sizes):
         ("w6_gap_ms", "W6 link 1 cut: largest gap from the cut on, ms", False),
         ("w6_gap_before_ms", "W6 largest gap that ended before the cut, ms", False),
         ("w6_lost", "W6 link 1 cut: flows lost", False),
-        ("w6_retrans", "W6 link 1 cut: retransmitted chunks (TCP: segments) at site a", False),
+        ("w6_retrans", "W6 link 1 cut: retransmissions at site a (SCTP: T3 and fast events; TCP: segments)", False),
         ("w6b_gap_ms", "W6b link 1 cut beside 4 bulk flows: largest gap from the cut on, ms", False),
         ("w6b_gap_before_ms", "W6b largest gap that ended before the cut (the load's own), ms", False),
         ("w6b_lost", "W6b link 1 cut beside 4 bulk flows: flows lost", False),
-        ("w6b_retrans", "W6b link 1 cut beside 4 bulk flows: retransmitted chunks (TCP: segments)", False),
+        ("w6b_retrans", "W6b link 1 cut beside 4 bulk flows: retransmissions (as W6's)", False),
         ("lingering", "Connections to the back end still open 30 s after a workload (most)", False),
     ]
     for n in sizes:
@@ -222,6 +222,9 @@ def table(data, meta, sizes, wall):
     times = ([f"{t} s inside the VM"] if t else []) + ([f"{wall} s wall clock in all"] if wall else [])
     if times:
         out += ["", "Time: " + ", ".join(times) + "."]
+    if meta.get("running"):
+        out += ["", f"**The run ended during {meta['running']}** (the VM's time limit, or a crash): "
+                "its figures and every later one are missing."]
     return out, notes
 
 

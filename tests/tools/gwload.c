@@ -1018,6 +1018,7 @@ typedef struct client {
     uint64_t max_gap_after_at_ns;  /* the largest gap that ended after it */
     uint64_t *lat;                 /* rr, connect-rate: one sample per exchange, ns */
     size_t nlat, maxlat;
+    size_t warmup; /* interactive: first requests, sent at the connect: no sample */
     char first_error[ERR_LEN + 32]; /* "flow N: " and the message */
     uint8_t rbuf[RBUF_SIZE];        /* reads are verified before the next one */
 } client_t;
@@ -1027,6 +1028,14 @@ static void flow_ok(flow_t *f);
 static void pump(flow_t *f, unsigned max_chunks);
 static void pump_bulk(flow_t *f);
 static void mark_opened(flow_t *f);
+
+/* Modes whose flows are open once a first exchange made the round trip
+ * (through a proxy, the far end's connection exists then), not at the
+ * connect: idle --open-echo, and interactive, whose pace starts then. */
+static bool opens_by_echo(const client_t *cl)
+{
+    return (cl->mode == CM_IDLE && cl->open_echo) || cl->mode == CM_INTERACTIVE;
+}
 
 static void flow_fail(flow_t *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void maybe_late_fin(flow_t *f);
@@ -1083,7 +1092,7 @@ static void flow_fail(flow_t *f, const char *fmt, ...)
         fprintf(stderr, "gwload client: flow %u: %s\n", f->idx, msg);
     cl->failed++;
     flow_settle(f);
-    if (cl->mode == CM_IDLE && cl->open_echo)
+    if (opens_by_echo(cl))
         mark_opened(f); /* a failed flow must not hold the others back */
 }
 
@@ -1482,7 +1491,7 @@ static void note_connect_settled(flow_t *f)
     if (f->connect_counted)
         return;
     f->connect_counted = true;
-    if (++f->cl->connects_settled == f->cl->nflows && !(f->cl->mode == CM_IDLE && f->cl->open_echo))
+    if (++f->cl->connects_settled == f->cl->nflows && !opens_by_echo(f->cl))
         on_all_connected(f->cl);
 }
 
@@ -1591,13 +1600,24 @@ static void bulk_on_data(flow_t *f, const uint8_t *p, size_t n)
     flow_ok(f);
 }
 
-/* interactive: each request whose echo is complete yields one sample. */
+/* interactive: each request whose echo is complete yields one sample, but
+ * the first: sent at the connect, before the pace, its round trip holds the
+ * end-to-end connection's set-up (a proxy's own dial, a lost INIT and its
+ * 3 s timeout), which a direct connection finished before the pace began.
+ * The flow is open once it is back (mark_opened). */
 static void note_answers(flow_t *f, uint64_t now)
 {
     client_t *cl = f->cl;
 
-    while (f->answered < f->chunks && (f->answered + 1) * cl->chunk <= f->verified)
-        record_latency(cl, now - f->t_sent[f->answered++]);
+    while (f->answered < f->chunks && (f->answered + 1) * cl->chunk <= f->verified) {
+        if (f->answered == 0)
+            cl->warmup++;
+        else
+            record_latency(cl, now - f->t_sent[f->answered]);
+        f->answered++;
+    }
+    if (f->answered > 0)
+        mark_opened(f);
 }
 
 /* Over SCTP a flow ends once everything came back: it then simply closes
@@ -1746,6 +1766,10 @@ static void flow_connected(flow_t *f)
         pump_bulk(f);
     } else if (cl->mode == CM_IDLE && cl->open_echo) {
         send_chunk(f, 1);
+    } else if (cl->mode == CM_INTERACTIVE) {
+        f->t_sent[0] = uv_hrtime(); /* the first request: see note_answers */
+        if (send_chunk(f, cl->chunk) == 0)
+            f->chunks = 1;
     }
 }
 
@@ -1855,6 +1879,8 @@ static void print_latencies(client_t *cl, double elapsed_s)
                elapsed_s > 0 ? (double)cl->nlat / elapsed_s : 0.0);
     else
         printf(" exchanges=%zu", cl->nlat);
+    if (cl->mode == CM_INTERACTIVE)
+        printf(" warmup=%zu", cl->warmup);
     printf(" %sp50_us=%.1f %sp99_us=%.1f %smax_us=%.1f", prefix,
            percentile_us(cl->lat, cl->nlat, 50), prefix, percentile_us(cl->lat, cl->nlat, 99),
            prefix, cl->nlat ? (double)cl->lat[cl->nlat - 1] / 1000.0 : 0.0);
@@ -1922,6 +1948,8 @@ static void client_usage(FILE *out)
                  "                  reports mbit_s = all flows' bytes / whole run time\n"
                  "                  interactive: like paced, against an echo server, and\n"
                  "                  reports each request's round trip (p50_us, p99_us)\n"
+                 "                  but the first's (warmup), sent at the connect: the\n"
+                 "                  pace starts once it is back (a proxy's set-up done)\n"
                  "  --flows N       concurrent flows (default 1)\n"
                  "  --bytes B       per flow; suffixes K M G (default 1M; expect-close 16;\n"
                  "                  idle 100)\n"
