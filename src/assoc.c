@@ -997,25 +997,26 @@ static void assoc_on_assoc_change(assoc_t *a, const struct sctp_assoc_change *ac
     }
 }
 
-/* An episode of the peer's ERROR chunks is over: how many, over how long. */
-static void assoc_peer_errors_end(assoc_t *a)
+/* An episode of the peer's is over: how many, over how long, as "the peer
+ * VERB N WHAT in T ms". */
+static void assoc_episode_end(assoc_t *a, episode_t *e, const char *verb, const char *what)
 {
     uint64_t ms;
     unsigned long n;
 
-    if (episode_end(&a->peer_errors, a->peer_errors.last_ms, &ms, &n) && n > 1)
-        assoc_log(a, LOG_INFO, "the peer reported %lu SCTP errors in %llu ms", n,
+    if (episode_end(e, e->last_ms, &ms, &n) && n > 1)
+        assoc_log(a, LOG_INFO, "the peer %s %lu %s in %llu ms", verb, n, what,
                   (unsigned long long)ms);
+}
+
+static void assoc_peer_errors_end(assoc_t *a)
+{
+    assoc_episode_end(a, &a->peer_errors, "reported", "SCTP errors");
 }
 
 static void assoc_ignored_end(assoc_t *a)
 {
-    uint64_t ms;
-    unsigned long n;
-
-    if (episode_end(&a->ignored, a->ignored.last_ms, &ms, &n) && n > 1)
-        assoc_log(a, LOG_INFO, "%lu messages of the peer's ignored as out of turn in %llu ms", n,
-                  (unsigned long long)ms);
+    assoc_episode_end(a, &a->ignored, "sent", "messages out of turn (ignored)");
 }
 
 /* A peer that repeats a message out of turn (a keyed peer's bug, or in

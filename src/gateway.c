@@ -485,38 +485,37 @@ int gateway_primary(gateway_t *gw, const addr_t *host, char *msg, size_t len)
 
 /* ---- drain and stop ---------------------------------------------------- */
 
-size_t gateway_flows(const gateway_t *gw)
+typedef enum { FLOWS_ALL, FLOWS_LIVE, FLOWS_WITH_FDS } flows_kind_t;
+
+/* The flows of every association's table, less the ones `kind` leaves out,
+ * and the finishing ones (see gateway.h). */
+static size_t gateway_count_flows(const gateway_t *gw, flows_kind_t kind)
 {
     size_t n = 0;
     list_t *pos;
 
-    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next)
-        n += container_of(pos, assoc_t, node)->n_flows;
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        const assoc_t *a = container_of(pos, assoc_t, node);
+        n += a->n_flows - (kind == FLOWS_LIVE       ? a->n_ending
+                           : kind == FLOWS_WITH_FDS ? a->n_closed
+                                                    : 0);
+    }
     return n + gw->n_finishing;
+}
+
+size_t gateway_flows(const gateway_t *gw)
+{
+    return gateway_count_flows(gw, FLOWS_ALL);
 }
 
 size_t gateway_flows_live(const gateway_t *gw)
 {
-    size_t n = 0;
-    list_t *pos;
-
-    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
-        const assoc_t *a = container_of(pos, assoc_t, node);
-        n += a->n_flows - a->n_ending;
-    }
-    return n + gw->n_finishing;
+    return gateway_count_flows(gw, FLOWS_LIVE);
 }
 
 size_t gateway_flows_with_fds(const gateway_t *gw)
 {
-    size_t n = 0;
-    list_t *pos;
-
-    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
-        const assoc_t *a = container_of(pos, assoc_t, node);
-        n += a->n_flows - a->n_closed;
-    }
-    return n + gw->n_finishing;
+    return gateway_count_flows(gw, FLOWS_WITH_FDS);
 }
 
 size_t gateway_fd_room(const gateway_t *gw)

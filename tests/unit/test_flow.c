@@ -381,43 +381,64 @@ static void test_peer_reset_code(void)
     assoc_unmake(a);
 }
 
+/* An association for the descriptor-room tests: what it sends is dropped
+ * (no socket here), max_flows 8, and room for one flow's descriptor. */
+static assoc_t *fd_room_make(void)
+{
+    assoc_t *a = assoc_make();
+
+    a->dead = -ECONNRESET;
+    list_push(&gw.assocs, &a->node);
+    cfg.max_flows = 8;
+    gw.fd_flows = 1;
+    return a;
+}
+
+static void fd_room_unmake(assoc_t *a)
+{
+    list_remove(&a->node);
+    gw.fd_flows = 0;
+    cfg.max_flows = 0;
+    assoc_unmake(a);
+}
+
+/* "echo" as a connect service to the discard port (on), or as it was. */
+static void echo_connects(int on)
+{
+    service_conf_t *svc = &cfg.services[0];
+
+    svc->is_accept = !on;
+    svc->addr.v4.sin_family = AF_INET;
+    svc->addr.v4.sin_port = htons(9);
+    svc->addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
 /* A flow refused (or reset) holds its stream until the peer's last word,
  * but no descriptor: it leaves the descriptor room to others. (A peer that
  * never sent that word made every later flow "out of file descriptors".) */
 static void test_ending_flow_holds_no_descriptor(void)
 {
-    assoc_t *a = assoc_make();
+    assoc_t *a = fd_room_make();
     wire_msg_t close_msg = {.type = WIRE_CLOSE};
-    service_conf_t *svc = &cfg.services[0];
     flow_t *refused, *opened;
 
-    a->dead = -ECONNRESET; /* what it sends is dropped: no socket here */
-    list_push(&gw.assocs, &a->node);
-    cfg.max_flows = 8;
-    gw.fd_flows = 1;
     flow_open_inbound(a, 3, "nosuch");
     refused = a->flows[3];
     CHECK(refused && refused->closed && refused->ending);
-    svc->is_accept = 0; /* "echo" as a connect service, to the discard port */
-    svc->addr.v4.sin_family = AF_INET;
-    svc->addr.v4.sin_port = htons(9);
-    svc->addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    echo_connects(1);
     flow_open_inbound(a, 5, "echo");
     opened = a->flows[5];
     CHECK(opened && !opened->closed); /* dialling its back end, not refused */
     if (opened && !opened->closed)
         flow_close(opened, WIRE_E_RESET, "test over");
-    svc->is_accept = 1;
+    echo_connects(0);
     if (refused)
         flow_on_message(refused, &close_msg);
     if (opened)
         flow_on_message(opened, &close_msg);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(a->n_flows == 0);
-    list_remove(&a->node);
-    gw.fd_flows = 0;
-    cfg.max_flows = 0;
-    assoc_unmake(a);
+    fd_room_unmake(a);
 }
 
 /* A flow that ended cleanly waits for the peer's CLOSE, which comes only
@@ -426,19 +447,11 @@ static void test_ending_flow_holds_no_descriptor(void)
  * descriptor, and leaves the room to other flows. */
 static void test_closed_flow_holds_no_descriptor(void)
 {
-    assoc_t *a = assoc_make();
+    assoc_t *a = fd_room_make();
     wire_msg_t close_msg = {.type = WIRE_CLOSE};
-    service_conf_t *svc = &cfg.services[0];
     flow_t *done, *next;
 
-    a->dead = -ECONNRESET; /* what it sends is dropped: no socket here */
-    list_push(&gw.assocs, &a->node);
-    cfg.max_flows = 8;
-    gw.fd_flows = 1;
-    svc->is_accept = 0; /* "echo" as a connect service, to the discard port */
-    svc->addr.v4.sin_family = AF_INET;
-    svc->addr.v4.sin_port = htons(9);
-    svc->addr.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    echo_connects(1);
     flow_open_inbound(a, 3, "echo");
     done = a->flows[3];
     CHECK(done && !done->closed);
@@ -455,16 +468,13 @@ static void test_closed_flow_holds_no_descriptor(void)
     CHECK(next && !next->closed); /* not refused "out of file descriptors" */
     if (next && !next->closed)
         flow_close(next, WIRE_E_RESET, "test over");
-    svc->is_accept = 1;
+    echo_connects(0);
     flow_on_message(done, &close_msg);
     if (next)
         flow_on_message(next, &close_msg);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(a->n_flows == 0 && a->n_closed == 0);
-    list_remove(&a->node);
-    gw.fd_flows = 0;
-    cfg.max_flows = 0;
-    assoc_unmake(a);
+    fd_room_unmake(a);
 }
 
 /* The "echo" service listening on a port of the loopback the kernel
