@@ -962,6 +962,9 @@ static void assoc_on_lost(assoc_t *a, const struct sctp_assoc_change *ac)
     unsigned cause = ntohs(ac->sac_error); /* as the ABORT chunk carried it */
     int err = sock_error(a->fd);
 
+    /* A send that met the end first took the socket's error with it. */
+    if (!err && a->dead)
+        err = -a->dead;
     if (ac->sac_length > sizeof(*ac) && cause)
         snprintf(why, sizeof(why), "the peer aborted the association (cause %u, %s)", cause,
                  sock_cause_name(cause));
