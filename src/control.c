@@ -103,6 +103,13 @@ static size_t ctl_untaken(ctl_client_t *cl)
     return n;
 }
 
+/* When to look again at a client's progress: after CTL_STALL_MS, and
+ * never past CTL_ANSWER_MS in all. */
+static uint64_t ctl_next_look(uint64_t spent)
+{
+    return CTL_ANSWER_MS - spent < CTL_STALL_MS ? CTL_ANSWER_MS - spent : CTL_STALL_MS;
+}
+
 /* Before the answer: the request has not come in time. While answering,
  * the deadline is one of no progress, put off for as long as the client
  * takes some of the answer in each CTL_STALL_MS, up to CTL_ANSWER_MS in
@@ -110,11 +117,6 @@ static size_t ctl_untaken(ctl_client_t *cl)
  * takes megabytes in well under a second), a client that stops reading is
  * dropped, and so is one that reads a little now and then to hold its
  * place and its answer's memory for ever. */
-static uint64_t ctl_next_look(uint64_t spent)
-{
-    return CTL_ANSWER_MS - spent < CTL_STALL_MS ? CTL_ANSWER_MS - spent : CTL_STALL_MS;
-}
-
 static void on_deadline(uv_timer_t *t)
 {
     ctl_client_t *cl = t->data;
