@@ -59,6 +59,8 @@ typedef struct gateway {
     uint64_t flood_since;   /* loop time it did */
     uint64_t flood_ended;   /* unproven associations ended since then */
     uint64_t flood_dropped; /* of which pushed out by newer ones at the cap */
+    episode_t unproven_log; /* outside a flood: unproven ends in this minute */
+    uv_timer_t unproven_tm; /* ...and the minute's end, when they are counted */
     size_t n_closers;       /* sockets held open after their last ERROR (assoc.c) */
     dial_lookups_t lookups; /* back ends' names being looked up, shared by their flows */
 
@@ -156,6 +158,11 @@ size_t gateway_fd_room(const gateway_t *gw);
 /* Whether the ends of unproven associations are being counted rather than
  * logged one by one (see gateway.c, UNPROVEN_MAX). */
 int gateway_flooded(const gateway_t *gw);
+
+/* The level to log an accepted association's end at, its peer not having
+ * proved the key: `level` for the first in a minute, LOG_DEBUG for the
+ * rest, which are counted in one line when the minute is over. */
+log_level_t gateway_unproven_level(gateway_t *gw, log_level_t level);
 
 /* The unproven association a new one pushes out once UNPROVEN_MAX are
  * proving the key at once, or NULL: the oldest of those that got least

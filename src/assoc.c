@@ -1510,20 +1510,21 @@ static int assoc_dialing(const assoc_t *a)
 }
 
 /* Failed dials in a row are logged when gateway_dial_news says so, the
- * others at debug, as are the ends of unproven peers during a flood and
- * the refusals of a name in use after the first of an episode. */
+ * others at debug, as are the ends of unproven peers after the first of a
+ * minute (gateway_unproven_level) and the refusals of a name in use after
+ * the first of an episode. */
 static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *streak, size_t len)
 {
     unsigned n = a->gw->dial_failures + 1;
+    log_level_t level = code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
 
     streak[0] = '\0';
     if (a->name_refused)
         return a->name_refused == 1 ? LOG_WARN : LOG_DEBUG;
-    /* In a flood of unproven peers the gateway counts these ends instead. */
-    if (a->state == ASSOC_HANDSHAKE && !a->initiator && gateway_flooded(a->gw))
-        return LOG_DEBUG;
+    if (a->state == ASSOC_HANDSHAKE && !a->initiator)
+        return gateway_unproven_level(a->gw, level);
     if (!assoc_dialing(a))
-        return code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
+        return level;
     /* A dial the gateway's own stop ends did not fail. */
     if (a->gw->state != GW_RUNNING)
         return LOG_INFO;

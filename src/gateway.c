@@ -33,6 +33,10 @@
  * which proves the key within a few round trips, is only pushed out if
  * this many others arrive while it does. As many as the listen backlog. */
 #define UNPROVEN_MAX 128
+/* Below that cap, associations that end at once (no SCTP-AUTH, a bad
+ * HELLO) come as fast as the other side sets them up: the first end in
+ * this long is logged, the others counted. */
+#define UNPROVEN_LOG_MS 60000
 /* Once stopped, how long a hung name lookup may keep the process (on_stop_wait):
  * past the 500 ms that sockets told why are held (assoc.c). */
 #define STOP_WAIT_MS 1000
@@ -217,6 +221,36 @@ fail:
 int gateway_flooded(const gateway_t *gw)
 {
     return gw->flooded;
+}
+
+/* The unproven ends of the minute just over, in one line. */
+static void gateway_unproven_count(gateway_t *gw)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (episode_end(&gw->unproven_log, gw->unproven_log.last_ms, &ms, &n) && n > 1)
+        log_info(&gw->log, "assoc",
+                 "%lu associations ended unproven in %.1f s (the first logged, the others at "
+                 "debug; status counts them as handshake failures)",
+                 n, (double)ms / 1e3);
+}
+
+static void on_unproven_minute(uv_timer_t *t)
+{
+    gateway_unproven_count(t->data);
+}
+
+log_level_t gateway_unproven_level(gateway_t *gw, log_level_t level)
+{
+    if (gw->flooded)
+        return LOG_DEBUG; /* the flood counts its own */
+    if (gw->state != GW_RUNNING)
+        return level;
+    if (!episode_hit(&gw->unproven_log, "", uv_now(gw->loop)))
+        return LOG_DEBUG;
+    uv_timer_start(&gw->unproven_tm, on_unproven_minute, UNPROVEN_LOG_MS, 0);
+    return level;
 }
 
 /* How far an accepted association has got in proving the key: 0 silent
@@ -588,6 +622,8 @@ static void gateway_close_handles(gateway_t *gw)
     uv_close((uv_handle_t *)&gw->dial_timer, NULL);
     uv_close((uv_handle_t *)&gw->drain_timer, NULL);
     uv_close((uv_handle_t *)&gw->finish_timer, NULL);
+    gateway_unproven_count(gw);
+    uv_close((uv_handle_t *)&gw->unproven_tm, NULL);
     uv_unref((uv_handle_t *)&gw->sig_term);
     uv_unref((uv_handle_t *)&gw->sig_int);
     uv_unref((uv_handle_t *)&gw->sig_hup);
@@ -1410,12 +1446,14 @@ static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
     uv_timer_init(loop, &gw->dial_timer);
     uv_timer_init(loop, &gw->drain_timer);
     uv_timer_init(loop, &gw->finish_timer);
+    uv_timer_init(loop, &gw->unproven_tm);
     uv_timer_init(loop, &gw->stop_timer);
     uv_signal_init(loop, &gw->sig_term);
     uv_signal_init(loop, &gw->sig_int);
     uv_signal_init(loop, &gw->sig_hup);
     gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
     gw->sig_hup.data = gw->finish_timer.data = gw->stop_timer.data = gw;
+    gw->unproven_tm.data = gw;
     uv_signal_start(&gw->sig_term, on_signal, SIGTERM);
     uv_signal_start(&gw->sig_int, on_signal, SIGINT);
     uv_signal_start(&gw->sig_hup, on_sighup, SIGHUP);

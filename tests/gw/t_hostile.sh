@@ -67,6 +67,11 @@
 #   establishment (the handshake deadline is 10 s; past 128 unproven peers
 #   the oldest are pushed out at once), and the flood is logged as one
 #   episode (a line as it starts, one as it ends), not per association;
+# - outside the flood too, the hostile associations' ends (most of them
+#   end at once, so the flood's cap never counts them) are warnings only
+#   for the first of each minute: the rest are debug lines (the gateways
+#   log at debug here, so each end is still seen), and once site b stops,
+#   its count lines and the flood's account for every one of them;
 # - the legitimate flows: every byte verified, no flow failed, and the echo
 #   p99 of four interactive flows during the attacks within LAT_FACTOR (4) x
 #   their p99 just before them + LAT_SLACK_MS (3 s) (with the same background
@@ -131,7 +136,7 @@ parse() {
 pair_up
 in_site a ip addr add "$HOSTILE_ADDR/24" dev l1
 in_site a ip addr add "$WRONG_ADDR/24" dev l1
-trap_config
+LOG_LEVEL=debug trap_config
 pair_start
 GW=$(gw_pid site-b)
 # A sanitized gateway holds freed memory in quarantine: its bound is wider.
@@ -433,6 +438,25 @@ single=$((single - single0))
 check "the flood of silent associations logged as one episode ($starts start, $ends end)" \
     [ "$starts/$ends" = 1/1 ]
 check "at most 128 silent associations logged one by one ($single)" [ "$single" -le 128 ]
+
+# The legitimate association never ends: every "closed:" line is a hostile
+# one. Once site b has stopped (its last minute's count goes out then),
+# the debug ones are what the count lines (n each, the first of them a
+# warning) and the flood's line (every end during it) say.
+gw_stop TERM site-b
+read -r warned debug counted flooded < <(awk '
+    / WARN +site-b assoc: .*closed: / { w++ }
+    / DEBUG +site-b assoc: .*closed: / { d++ }
+    match($0, /[0-9]+ associations ended unproven in [0-9.]+ s \(the first logged/) {
+        split(substr($0, RSTART), f, " "); c += f[1] - 1 }
+    match($0, /no peer is proving the key any more: [0-9]+/) {
+        split(substr($0, RSTART, RLENGTH), f, ": "); fl += f[2] }
+    END { print w + 0, d + 0, c + 0, fl + 0 }' "$WORK/site-b.log")
+minutes=$(((SECONDS - t0) / 60 + 1))
+check "hostile ends logged as warnings at most once a minute ($warned in $minutes started minutes)" \
+    [ "$warned" -le $((minutes + 1)) ]
+check "every hostile end at debug counted ($debug: $counted in count lines, $flooded in the flood)" \
+    [ "$debug" -eq $((counted + flooded)) -a "$debug" -gt 0 ]
 check "the legitimate association stayed up (one 'up:' at site b)" [ "$ups" -eq 1 ]
 
 if [ "${#BAD[@]}" -gt 0 ]; then
