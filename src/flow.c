@@ -710,6 +710,20 @@ static int flow_take_final(flow_t *f)
     return 1;
 }
 
+/* A flow that opened, or one this gateway turned away, in its service's
+ * counters. One that opened and that the back end then refused (or, at
+ * the end that accepted its client, the peer) is counted again as
+ * refused: an operator watching refusals sees a back end that is down. */
+static void flow_count_open(const flow_t *f, int opened)
+{
+    svc_stats_t *st = gateway_svc_stats(f->gw, f->service);
+
+    if (st && opened)
+        st->opened++;
+    else if (st)
+        st->refused++;
+}
+
 /* RST, or a failed RESULT: the peer's final word and the flow's end.
  * flow_close() answers with our own final word, a CLOSE, and may free the
  * flow at once (one with no TCP side, still looking its back end up), so
@@ -753,9 +767,10 @@ void flow_on_message(flow_t *f, const wire_msg_t *m)
     case WIRE_RESULT:
         if (!f->opener)
             flow_close(f, WIRE_E_PROTOCOL, "peer sent RESULT to the responder");
-        else if (m->u.reason.code != WIRE_OK)
+        else if (m->u.reason.code != WIRE_OK) {
+            flow_count_open(f, 0);
             flow_on_reset(f, m);
-        else {
+        } else {
             f->result_got = 1;
             flow_log(f, LOG_DEBUG, "peer connected to the back end");
         }
@@ -809,18 +824,6 @@ static flow_t *flow_new(assoc_t *a, const char *service, int opener)
     snprintf(f->service, sizeof(f->service), "%s", service);
     credit_init(&f->credit, a->peer_window, a->flow_window);
     return f;
-}
-
-/* A flow that opened, or one this gateway turned away, in its service's
- * counters. */
-static void flow_count_open(const flow_t *f, int opened)
-{
-    svc_stats_t *st = gateway_svc_stats(f->gw, f->service);
-
-    if (st && opened)
-        st->opened++;
-    else if (st)
-        st->refused++;
 }
 
 static const char *peer_of(uv_tcp_t *tcp, char *buf, size_t len)
@@ -950,6 +953,7 @@ static void flow_dial_next(flow_t *f)
                      "back end %s: %u addresses tried, none connected (last %s: %s)", f->dial->name,
                      f->dial->tried, addr_format(&f->dial_addr, where, sizeof(where)),
                      uv_strerror(f->dial_err));
+        flow_count_open(f, 0);
         flow_close(f, f->dial_err == UV_ECONNREFUSED ? WIRE_E_REFUSED : WIRE_E_UNREACHABLE, why);
         return;
     }
@@ -980,6 +984,7 @@ static void on_dial(void *data, dial_event_t ev, int status)
     else
         snprintf(why, sizeof(why), "back end %s: name did not resolve: %s", f->dial->name,
                  uv_strerror(status));
+    flow_count_open(f, 0);
     flow_close(f, WIRE_E_NAME, why);
 }
 
@@ -1030,15 +1035,16 @@ void flow_open_inbound(assoc_t *a, uint16_t sid, const char *service)
     f->sid = sid;
     a->flows[sid] = f;
     a->n_flows++;
-    a->flows_opened++;
     code = flow_refusal(a, svc, &why);
     flow_count_open(f, code == WIRE_OK);
     if (code != WIRE_OK) {
         flow_close(f, code, why);
         return;
     }
+    a->flows_opened++;
     r = flow_connect(f, svc);
     if (r < 0) {
+        flow_count_open(f, 0);
         flow_close(f, WIRE_E_UNREACHABLE, uv_strerror(r));
         return;
     }

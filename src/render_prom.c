@@ -260,7 +260,8 @@ static const family_t service_families[] = {
     {"sctpgw_service_flows_opened_total", "counter", "Flows of the service opened.",
      SV(flows_opened), V_COUNT, NULL},
     {"sctpgw_service_flows_refused_total", "counter",
-     "Flows of the service refused (no association, a limit, a back end that refused).",
+     "Flows of the service refused: turned away here, or opened and then refused by the back end "
+     "or the peer.",
      SV(flows_refused), V_COUNT, NULL},
     {"sctpgw_service_sent_bytes_total", "counter",
      "Payload bytes of the service's flows sent toward the peer.", SV(bytes_out), V_COUNT, NULL},

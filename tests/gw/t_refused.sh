@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A back end that is down and a service unknown to the peer: the client's
-# connection is closed within 1 s, the reason is logged at both ends, and a
+# connection is closed within 1 s, the reason is logged at both ends and
+# counted as refused in both ends' status (and so in their metrics), and a
 # flow running beside them is untouched. A back end given by address that
 # never answers (its listener's queue full, so the kernel drops each SYN)
 # resets its flows at the gateway's 10 s bound, not after the kernel's
@@ -70,4 +71,24 @@ expect "$r" bytes_verified == $((4 * 300 * 1024))
     fail "site-a did not log the silent back end's timeouts"
 [ "$(count_log site-b 'unknown service|no such connect service')" -ge 1 ] || fail "site-b did not log the unknown service"
 [ "$(count_log site-a 'peer: unknown service')" -ge 1 ] || fail "site-a did not log the unknown service"
+# Refused flows at each end, by service: the near end's [down], [nowhere]
+# and [silent] (the peer's refusals), the far end's [down] and [silent]
+# (its back ends'); [echo] refused none.
+refused() {
+    gw_status "$1" --json | python3 -c '
+import json, sys
+print(" ".join("%s=%d" % (s["name"], s["flows_refused"]) for s in json.load(sys.stdin)["services"]))'
+}
+r=$(refused site-a) || fail "status of site-a failed"
+log "site a refused: $r"
+[ "$r" = "echo=0 down=8 nowhere=8 silent=2" ] || fail "site a's refused flows: $r"
+r=$(refused site-b) || fail "status of site-b failed"
+log "site b refused: $r"
+[ "$r" = "echo=0 down=8 silent=2" ] || fail "site b's refused flows: $r"
+# Its association opened the flows that reached a back end or tried to:
+# 4 + 8 + 2, not the 8 OPENs of a service it does not have.
+r=$(gw_status site-b --json | python3 -c '
+import json, sys
+print(json.load(sys.stdin)["associations"][0]["flows_opened"])') || fail "status of site-b failed"
+[ "$r" = 14 ] || fail "site b's association opened $r flows, not 14"
 done_ok
