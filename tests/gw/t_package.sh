@@ -16,8 +16,18 @@
 #     and a sock_buffer past net.core.wmem_max is reported, not taken
 #     smaller without a word;
 #   - reinstalling and removing the package leave the operator's files in
-#     /etc/sctpgw as they were, and the user; the runtime folder goes.
+#     /etc/sctpgw as they were, and the user; the runtime folder goes; a
+#     purge with /etc/sctpgw empty removes it.
 . "$(dirname "$0")/lib.sh"
+# Never on a host: the package, its user and its folders would stay there.
+[ -n "${SCTPGW_IN_VM:-}" ] ||
+    fail "installs the package for real: runs only in the VM's throwaway root (tests/vm/run --vm)"
+# The VM reads the host's files with the rights of whoever started it:
+# groupadd and apt need root's (/etc/gshadow, dpkg's lock).
+if ! cat /etc/gshadow >/dev/null 2>&1; then
+    log "SKIP: the host's /etc/gshadow is unreadable in the VM: run the suite as root to install the package"
+    exit 77
+fi
 : "${SCTPGW_DEB:?the package deploy_deb builds (build/package/sctpgw.deb)}"
 [ -f "$SCTPGW_DEB" ] || fail "no package at $SCTPGW_DEB: run ctest -R deploy_deb first"
 deb=$WORK/sctpgw.deb
@@ -145,5 +155,11 @@ dpkg --purge sctpgw >>"$WORK/apt.log" 2>&1 || fail "dpkg --purge sctpgw failed"
 getent passwd sctpgw >/dev/null || fail "the purge removed the user sctpgw, who owns the key file"
 [ ! -e /run/sctpgw ] || fail "the purge left /run/sctpgw: $(ls -A /run/sctpgw)"
 log "ok: reinstall and purge left /etc/sctpgw (mode, owners, contents) and the user as they were; /run/sctpgw went"
+# Emptied by the operator, the folder goes with the next purge.
+rm -f /etc/sctpgw/*
+dpkg -i "$deb" >>"$WORK/apt.log" 2>&1 || fail "installing the package again failed"
+dpkg --purge sctpgw >>"$WORK/apt.log" 2>&1 || fail "the second dpkg --purge sctpgw failed"
+[ ! -e /etc/sctpgw ] || fail "the purge left an empty /etc/sctpgw"
+log "ok: a purge with /etc/sctpgw empty removed it"
 
 done_ok
