@@ -13,13 +13,16 @@
 install(TARGETS sctpgw RUNTIME DESTINATION ${CMAKE_INSTALL_SBINDIR})
 
 # The unit names the binary by its installed path, known only at install
-# time (cpack installs with the prefix /usr whatever the tree's is).
+# time (cpack installs with the prefix /usr whatever the tree's is). The
+# copy written at each install is removed first: one left by an install as
+# root would otherwise stop the tree's owner from writing it.
 set(unit_src ${PROJECT_SOURCE_DIR}/deploy/systemd/sctpgw@.service)
 set(unit_out ${PROJECT_BINARY_DIR}/deploy/sctpgw@.service)
 install(CODE "
   file(READ \"${unit_src}\" unit)
   string(REPLACE \"/usr/sbin/sctpgw\"
     \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_SBINDIR}/sctpgw\" unit \"\${unit}\")
+  file(REMOVE \"${unit_out}\")
   file(WRITE \"${unit_out}\" \"\${unit}\")")
 install(FILES ${unit_out} DESTINATION lib/systemd/system)
 install(FILES deploy/modules-load.d/sctp.conf DESTINATION lib/modules-load.d)
@@ -48,14 +51,15 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # The libraries the binary links (libuv1, libsctp1, libinih1, libsodium23,
 # libsystemd0, libc6) as dpkg-shlibdeps finds them, with their versions;
-# listed by hand where it is missing. adduser is for the postinst.
+# listed by hand where it is missing. adduser is for the postinst, procps
+# for the unit's reload (/bin/kill).
 find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, procps")
 else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-    "adduser, libc6, libuv1, libsctp1, libinih1, libsodium23, libsystemd0")
+    "adduser, procps, libc6, libuv1, libsctp1, libinih1, libsodium23, libsystemd0")
 endif()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
   ${PROJECT_SOURCE_DIR}/deploy/debian/postinst

@@ -5,7 +5,8 @@
 #     under /etc (the operator's);
 #   - the binary is the stripped daemon and runs (--version);
 #   - Depends names every library the binary links (libuv1, libsctp1,
-#     libinih1, libsodium23, libsystemd0, libc6) and adduser (postinst);
+#     libinih1, libsodium23, libsystemd0, libc6), adduser (postinst) and
+#     procps (the unit's reload: /bin/kill);
 #   - the unit runs /usr/sbin/sctpgw as the user sctpgw, and the postinst
 #     creates that user and /etc/sctpgw only when missing;
 #   - the maintainer scripts are valid sh;
@@ -60,7 +61,7 @@ echo "ok: the binary runs and is stripped; the man pages are gzip'd roff"
 
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in adduser libc6 libuv1 libsctp1 libinih1 libsodium23 libsystemd0; do
+for lib in adduser procps libc6 libuv1 libsctp1 libinih1 libsodium23 libsystemd0; do
     grep -qE "(^|, )$lib( |,|$)" <<<"$depends" || fail "Depends lacks $lib"
 done
 # What the binary itself links (its NEEDED entries, not their own
@@ -79,7 +80,7 @@ for soname in $(readelf -d "$work/root/usr/sbin/sctpgw" | sed -n 's/.*(NEEDED).*
     [ -n "$pkg" ] || fail "no package holds $so"
     grep -qE "(^|, )$pkg( |,|$)" <<<"$depends" || fail "the binary links $so ($pkg), not in Depends"
 done
-echo "ok: Depends names every library the binary links, and adduser"
+echo "ok: Depends names every library the binary links, adduser and procps"
 
 unit=$work/root/usr/lib/systemd/system/sctpgw@.service
 grep -q '^ExecStart=/usr/sbin/sctpgw -c /etc/sctpgw/%i.ini$' "$unit" || fail "the unit's ExecStart"
