@@ -42,6 +42,7 @@ typedef struct config {
     uint8_t psk[CONFIG_PSK_MAX];      /* the key file's bytes */
     size_t psk_len;                   /* >= CONFIG_PSK_MIN */
     unsigned drain_ms;                /* drain_ms: flows' grace on SIGTERM; default 10000 */
+    unsigned stall_ms;                /* stall_ms: a TCP end taking nothing this long; 0 never */
     char control[CONFIG_CONTROL_MAX]; /* control socket; "" = off; default /run/sctpgw/NAME.sock */
     int control_given;                /* control was set in the file (its failure is fatal) */
     addr_t metrics;                   /* metrics = HOST:PORT: where GET /metrics is served */

@@ -40,6 +40,7 @@ typedef struct flow {
     uint32_t writes;      /* uv_write requests under way */
     uint64_t dropped;     /* finishing: the endpoint's bytes that had nowhere to go */
     uint64_t sent_seq;    /* its association's sent_seq at its last DATA or FIN; max: refused */
+    unsigned stall_ms;    /* its socket's TCP_USER_TIMEOUT (stall_ms when it connected), 0 none */
 
     /* Connecting a back end: the dial, until connected or closed. Held: the
      * peer's bytes that came before the connection, or small ones that came

@@ -8,10 +8,11 @@
  * or changed; log_level; failover_ms and outage_ms (the live associations
  * are re-tuned); primary; max_flows; flow_window (associations made after
  * the reload: the window is announced once, in the handshake); drain_ms;
- * rekey_s. What only a new association or a new process can change (name,
- * role, local, remote, port, udp_port, psk_file and the key in it,
- * encryption, sock_buffer) is reported and kept as it runs, never applied
- * half-way. */
+ * stall_ms (flows opened after the reload); rekey_s; metrics and control
+ * (the listener or the socket moves). What only a new association or a new
+ * process can change (name, role, local, remote, port, udp_port, psk_file
+ * and the key in it, encryption, sock_buffer) is reported and kept as it
+ * runs, never applied half-way. */
 #ifndef SCTPGW_RELOAD_H
 #define SCTPGW_RELOAD_H
 
@@ -31,6 +32,7 @@ enum {
     RELOAD_SERVICES = 1u << 7,  /* a service was added, removed or changed */
     RELOAD_METRICS = 1u << 8,   /* metrics: the listener moves, starts or stops */
     RELOAD_CONTROL = 1u << 9,   /* control: the socket moves, starts or stops */
+    RELOAD_STALL = 1u << 10,    /* stall_ms */
 };
 
 /* An accept service's listener carried over: old index, new index. */

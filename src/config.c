@@ -75,6 +75,7 @@ static const key_def_t keys[] = {
     KEY(SEC_GATEWAY, "log_level", set_level, CFG(log_level), 0, "info"),
     KEY(SEC_GATEWAY, "psk_file", set_path, CFG(psk_path), 0, NULL),
     NUM(SEC_GATEWAY, "drain_ms", drain_ms, 0, 3600000, "ms", NULL, "10000"),
+    NUM(SEC_GATEWAY, "stall_ms", stall_ms, 0, 86400000, "ms", NULL, "600000"),
     KEY(SEC_GATEWAY, "metrics", set_listen, CFG(metrics), CFG(has_metrics), NULL),
     KEY(SEC_GATEWAY, "control", set_control, CFG(control), CFG(control_given), NULL),
     KEY(SEC_ASSOCIATION, "role", set_role, CFG(role), 0, NULL),
@@ -805,6 +806,11 @@ static int check_timers(parse_state_t *st)
     const config_t *cfg = st->cfg;
     int outage = key_line(st, 0, SEC_ASSOCIATION, "outage_ms");
 
+    /* Below a second, the kernel's own retransmissions on a sound
+     * connection would be taken for a stall. */
+    if (cfg->stall_ms > 0 && cfg->stall_ms < 1000)
+        return parse_fail(st, key_line(st, 0, SEC_GATEWAY, "stall_ms"),
+                          "stall_ms = %u: must be 0 (never) or at least 1000", cfg->stall_ms);
     if (cfg->outage_ms >= cfg->failover_ms)
         return 0;
     if (outage)

@@ -129,6 +129,35 @@ static void on_tcp_closed(uv_handle_t *h)
     flow_maybe_free(f);
 }
 
+/* A connected TCP end: no Nagle, and a bound on a stall. An end that
+ * takes none of the bytes sent to it for stall_ms (its window shut, or its
+ * host gone) is given up by the kernel (TCP_USER_TIMEOUT, which its
+ * zero-window probes obey too), and the flow ends as any failed connection
+ * does, saying so (flow_tcp_why): a client that stops reading cannot hold
+ * its flow, its window's bytes and both ends' sockets for ever. */
+static void flow_tcp_setup(flow_t *f)
+{
+    unsigned ms = f->gw->cfg->stall_ms;
+    uv_os_fd_t fd;
+
+    uv_tcp_nodelay(&f->tcp, 1);
+    if (ms && uv_fileno((uv_handle_t *)&f->tcp, &fd) == 0 &&
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms)) == 0)
+        f->stall_ms = ms;
+}
+
+/* Why a TCP error ended the flow, "WHO: error", a stall named as such. */
+static void flow_tcp_why(const flow_t *f, const char *doing, int err, char *why, size_t len)
+{
+    const char *who = f->opener ? "client" : "back end";
+
+    if (err == UV_ETIMEDOUT && f->stall_ms)
+        snprintf(why, len, "%s%s: took none of the bytes sent to it for %u ms (stall_ms)", doing,
+                 who, f->stall_ms);
+    else
+        snprintf(why, len, "%s%s: %s", doing, who, uv_strerror(err));
+}
+
 /* Closes the TCP side, with a reset when the flow failed so the endpoint
  * sees the failure rather than a clean end. The linger of zero is set here
  * rather than by uv_tcp_close_reset, which refuses while a half-close waits
@@ -451,8 +480,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         flow_close(f, WIRE_E_INTERNAL, "out of memory for a read");
         return;
     }
-    snprintf(why, sizeof(why), "%s: %s", f->opener ? "client" : "back end",
-             uv_strerror((int)nread));
+    flow_tcp_why(f, "", (int)nread, why, sizeof(why));
     flow_close(f, WIRE_E_RESET, why);
 }
 
@@ -522,8 +550,7 @@ static void on_write(uv_write_t *req, int status)
     if (f->closed)
         return;
     if (status < 0) {
-        snprintf(why, sizeof(why), "writing to the %s: %s", f->opener ? "client" : "back end",
-                 uv_strerror(status));
+        flow_tcp_why(f, "writing to the ", status, why, sizeof(why));
         flow_close(f, WIRE_E_RESET, why);
         return;
     }
@@ -853,7 +880,7 @@ int flow_accept(assoc_t *a, const service_conf_t *svc, int fd)
         return 0;
     }
     f->connected = 1;
-    uv_tcp_nodelay(&f->tcp, 1);
+    flow_tcp_setup(f);
     if (assoc_add_flow(a, f) < 0) {
         f->assoc = NULL;
         flow_close(f, WIRE_E_LIMIT, "no free stream: max_flows reached");
@@ -878,7 +905,7 @@ static void flow_connected(flow_t *f)
     char where[ADDR_STRLEN];
 
     f->connected = 1;
-    uv_tcp_nodelay(&f->tcp, 1);
+    flow_tcp_setup(f);
     flow_send(f, &ok);
     f->result_sent = 1;
     flow_log(f, LOG_DEBUG, "connected to the back end %s at %s", f->dial->name,

@@ -1094,6 +1094,9 @@ static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
                  c->old->flow_window, next->flow_window);
     if (live & RELOAD_DRAIN)
         log_info(&gw->log, "gw", "reload: drain_ms %u -> %u", c->old->drain_ms, next->drain_ms);
+    if (live & RELOAD_STALL)
+        log_info(&gw->log, "gw", "reload: stall_ms %u -> %u for flows opened from now on",
+                 c->old->stall_ms, next->stall_ms);
     if (live & RELOAD_REKEY)
         log_info(&gw->log, "gw", "reload: rekey_s %u -> %u", c->old->rekey_s, next->rekey_s);
     reload_log_restart(gw, c->plan.restart);

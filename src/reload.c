@@ -101,6 +101,8 @@ static void diff_live(const config_t *old, const config_t *new, reload_plan_t *p
         p->live |= RELOAD_WINDOW;
     if (old->drain_ms != new->drain_ms)
         p->live |= RELOAD_DRAIN;
+    if (old->stall_ms != new->stall_ms)
+        p->live |= RELOAD_STALL;
     /* Only the connect role has rekey_s: across a role change (for a
      * restart) the running one stays. */
     if (old->rekey_s != new->rekey_s && old->role == new->role)
@@ -251,7 +253,7 @@ void reload_describe(const reload_plan_t *p, char *buf, size_t len)
         {RELOAD_PRIMARY, "primary"},     {RELOAD_MAX_FLOWS, "max_flows"},
         {RELOAD_WINDOW, "flow_window"},  {RELOAD_DRAIN, "drain_ms"},
         {RELOAD_REKEY, "rekey_s"},       {RELOAD_METRICS, "metrics"},
-        {RELOAD_CONTROL, "control"},
+        {RELOAD_CONTROL, "control"},     {RELOAD_STALL, "stall_ms"},
     };
     size_t used = 0;
     int n;

@@ -196,7 +196,7 @@ def config_seeds():
                      b"local = fd00:1::1, fd00:2::1\nport = 9900\n[ssh]\nconnect = [::1]:22\n",
         # Every key of the table (tests/fuzz/words_check.sh holds it to that).
         "all-keys": b"[gateway]\nname = t\nlog_level = debug\npsk_file = site.key\n"
-                    b"drain_ms = 0\nmetrics = 127.0.0.1:8080\ncontrol = /run/sctpgw/t.sock\n"
+                    b"drain_ms = 0\nstall_ms = 1000\nmetrics = 127.0.0.1:8080\ncontrol = /run/sctpgw/t.sock\n"
                     b"[association]\nrole = connect\nremote = 10.1.0.2, 10.2.0.2\n"
                     b"local = 10.1.0.1, 10.2.0.1\nport = 1\nudp_port = 9899\nprimary = 10.2.0.2\n"
                     b"failover_ms = 100\noutage_ms = 100\nmax_flows = 32767\n"

@@ -308,8 +308,9 @@ udp_sysctl() {
 
 # gw_config NAME ROLE
 # Writes $WORK/NAME.ini for site a (connect) or site b (listen), with the
-# control socket $WORK/NAME.sock (gw_status), the key $WORK/site.key and
-# the lines in $ASSOC_EXTRA added to [association],
+# control socket $WORK/NAME.sock (gw_status), the key $WORK/site.key, the
+# lines in $GW_EXTRA added to [gateway] and those in $ASSOC_EXTRA to
+# [association],
 # then the text on stdin appended (services).
 gw_config() {
     local name=$1 role=$2 failover=${FAILOVER_MS:-500} outage=${OUTAGE_MS:-30000}
@@ -317,7 +318,7 @@ gw_config() {
     {
         printf '[gateway]\nname = %s\nlog_level = %s\npsk_file = %s\ndrain_ms = %s\n' \
             "$name" "${LOG_LEVEL:-info}" "${KEY_FILE:-site.key}" "${DRAIN_MS:-5000}"
-        printf 'control = %s\n\n' "$WORK/$name.sock"
+        printf 'control = %s\n%s\n\n' "$WORK/$name.sock" "${GW_EXTRA:-}"
         printf '[association]\nrole = %s\nport = 9899\n' "$role"
         printf 'failover_ms = %s\noutage_ms = %s\nmax_flows = %s\n' \
             "$failover" "$outage" "${MAX_FLOWS:-4096}"

@@ -118,6 +118,7 @@ static void test_minimal(fixture_t *fx)
     CHECK_STR(cfg->name, "t");
     CHECK(cfg->log_level == LOG_INFO);
     CHECK(cfg->drain_ms == 10000);
+    CHECK(cfg->stall_ms == 600000);
     CHECK(cfg->role == ROLE_CONNECT);
     CHECK(cfg->n_local == 0);
     CHECK(cfg->n_remote == 2);
@@ -455,6 +456,7 @@ static void test_ranges(fixture_t *fx)
 {
     static const range_case_t cases[] = {
         {"drain_ms", 1, 0, 3600000, ""},
+        {"stall_ms", 1, 0, 86400000, ""},
         {"port", 0, 1, 65535, ""},
         {"udp_port", 0, 0, 65535, ""},
         {"failover_ms", 0, 100, 60000, "outage_ms = 3600000\n"},
@@ -481,6 +483,17 @@ static void test_timers(fixture_t *fx)
     CHECK(fails_at(fx, BASE "failover_ms = 40000\n", 7,
                    "failover_ms = 40000: exceeds outage_ms (default 30000)"));
     CHECK(loads(fx, BASE "failover_ms = 40000\noutage_ms = 40000\n"));
+    /* A stall bound below a second would take retransmissions for one. */
+    CHECK(fails_at(fx,
+                   "[gateway]\npsk_file = site.key\nstall_ms = 999\n[association]\n"
+                   "role = connect\nremote = 10.1.0.2\n",
+                   3, "stall_ms = 999: must be 0 (never) or at least 1000"));
+    CHECK(loads(fx, "[gateway]\npsk_file = site.key\nstall_ms = 0\n[association]\n"
+                    "role = connect\nremote = 10.1.0.2\n"));
+    CHECK(fx->cfg->stall_ms == 0);
+    CHECK(loads(fx, "[gateway]\npsk_file = site.key\nstall_ms = 1000\n[association]\n"
+                    "role = connect\nremote = 10.1.0.2\n"));
+    CHECK(fx->cfg->stall_ms == 1000);
 }
 
 static void test_enums_and_names(fixture_t *fx)

@@ -91,6 +91,7 @@ static void test_live(void)
     } cases[] = {
         {"[gateway]\nlog_level = debug\n", RELOAD_LOG_LEVEL},
         {"[gateway]\ndrain_ms = 500\n", RELOAD_DRAIN},
+        {"[gateway]\nstall_ms = 5000\n", RELOAD_STALL},
         {"[association]\nfailover_ms = 300\n", RELOAD_TIMERS},
         {"[association]\noutage_ms = 5000\n", RELOAD_TIMERS},
         {"[association]\nmax_flows = 10\n", RELOAD_MAX_FLOWS},
