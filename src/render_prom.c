@@ -149,7 +149,9 @@ static int assoc_better(const snapshot_t *s, size_t j, size_t i)
     return rj != ri ? rj > ri : j > i;
 }
 
-/* Whether association i has series of its own (see render_prom.h). */
+/* Whether association i has series of its own (see render_prom.h). Asked
+ * once per association and render (assoc_shown_all): a hub's hundreds of
+ * spokes times every family would make each scrape quadratic many times. */
 static int assoc_shown(const snapshot_t *s, size_t i)
 {
     const char *name = s->assocs[i].peer_name;
@@ -161,6 +163,16 @@ static int assoc_shown(const snapshot_t *s, size_t i)
             return 0;
     }
     return 1;
+}
+
+/* assoc_shown of every association, or NULL without memory. */
+static uint8_t *assoc_shown_all(const snapshot_t *s)
+{
+    uint8_t *shown = malloc(s->n_assocs ? s->n_assocs : 1);
+
+    for (size_t i = 0; shown && i < s->n_assocs; i++)
+        shown[i] = (uint8_t)assoc_shown(s, i);
+    return shown;
 }
 
 /* ---- families read from a field ---------------------------------------- */
@@ -318,7 +330,8 @@ static const char *labels_of(pbuf_t *scratch, const char *n1, const char *v1, co
 }
 
 /* Every family of a table, each with its samples across the snapshot. */
-static void put_table(pbuf_t *b, pbuf_t *scratch, const snapshot_t *s, const family_t *t, size_t n)
+static void put_table(pbuf_t *b, pbuf_t *scratch, const snapshot_t *s, const uint8_t *shown,
+                      const family_t *t, size_t n)
 {
     for (size_t k = 0; k < n; k++) {
         const family_t *f = &t[k];
@@ -329,12 +342,12 @@ static void put_table(pbuf_t *b, pbuf_t *scratch, const snapshot_t *s, const fam
             put_sample(b, f, "", s);
         for (size_t i = 0; f->scope == PER_ASSOC && i < s->n_assocs; i++) {
             const snap_assoc_t *a = &s->assocs[i];
-            if (assoc_shown(s, i))
+            if (shown[i])
                 put_sample(b, f, labels_of(scratch, "peer", a->peer_name, NULL, NULL), a);
         }
         for (size_t i = 0; f->scope == PER_PATH && i < s->n_assocs; i++) {
             const snap_assoc_t *a = &s->assocs[i];
-            for (size_t p = 0; assoc_shown(s, i) && p < a->n_paths; p++)
+            for (size_t p = 0; shown[i] && p < a->n_paths; p++)
                 put_sample(b, f, labels_of(scratch, "peer", a->peer_name, "path", a->paths[p].peer),
                            &a->paths[p]);
         }
@@ -396,26 +409,26 @@ static const char *path_state_name(int st)
     return snap_path_state_name((snap_path_state_t)st);
 }
 
-static void put_assoc_states(pbuf_t *b, pbuf_t *scratch, const snapshot_t *s)
+static void put_assoc_states(pbuf_t *b, pbuf_t *scratch, const snapshot_t *s, const uint8_t *shown)
 {
     put_family(b, "sctpgw_association_state", "gauge",
                "1 for the state the association with a peer is in, 0 for the others.");
     for (size_t i = 0; i < s->n_assocs; i++) {
         const snap_assoc_t *a = &s->assocs[i];
-        if (assoc_shown(s, i))
+        if (shown[i])
             put_states(b, "sctpgw_association_state",
                        labels_of(scratch, "peer", a->peer_name, NULL, NULL), ASSOC_STATES,
                        (int)a->state, assoc_state_name);
     }
 }
 
-static void put_path_states(pbuf_t *b, pbuf_t *scratch, const snapshot_t *s)
+static void put_path_states(pbuf_t *b, pbuf_t *scratch, const snapshot_t *s, const uint8_t *shown)
 {
     put_family(b, "sctpgw_path_state", "gauge",
                "1 for the state a path (peer address) is in, 0 for the others.");
     for (size_t i = 0; i < s->n_assocs; i++) {
         const snap_assoc_t *a = &s->assocs[i];
-        for (size_t p = 0; assoc_shown(s, i) && p < a->n_paths; p++)
+        for (size_t p = 0; shown[i] && p < a->n_paths; p++)
             put_states(b, "sctpgw_path_state",
                        labels_of(scratch, "peer", a->peer_name, "path", a->paths[p].peer),
                        PATH_STATES, (int)a->paths[p].state, path_state_name);
@@ -427,16 +440,20 @@ static void put_path_states(pbuf_t *b, pbuf_t *scratch, const snapshot_t *s)
 char *render_prom(const snapshot_t *s, size_t *len)
 {
     pbuf_t b = {0}, scratch = {0};
+    uint8_t *shown = assoc_shown_all(s);
 
+    if (!shown)
+        return NULL;
     put_bytes(&b, "", 0);
     put_info(&b, s);
-    put_table(&b, &scratch, s, gateway_families, N(gateway_families));
+    put_table(&b, &scratch, s, shown, gateway_families, N(gateway_families));
     put_assoc_counts(&b, s);
-    put_assoc_states(&b, &scratch, s);
-    put_table(&b, &scratch, s, assoc_families, N(assoc_families));
-    put_path_states(&b, &scratch, s);
-    put_table(&b, &scratch, s, path_families, N(path_families));
-    put_table(&b, &scratch, s, service_families, N(service_families));
+    put_assoc_states(&b, &scratch, s, shown);
+    put_table(&b, &scratch, s, shown, assoc_families, N(assoc_families));
+    put_path_states(&b, &scratch, s, shown);
+    put_table(&b, &scratch, s, shown, path_families, N(path_families));
+    put_table(&b, &scratch, s, shown, service_families, N(service_families));
+    free(shown);
     free(scratch.p);
     if (b.failed || scratch.failed) {
         free(b.p);
