@@ -206,30 +206,51 @@ static void snap_each_flow(gateway_t *gw, void (*fn)(const flow_t *f, void *arg)
         fn(container_of(pos, flow_t, finishing), arg);
 }
 
+/* The snapshot's services in the order of their names, for a lookup per
+ * flow: a busy gateway's flows times a long list of services would
+ * otherwise make each snapshot, on the event loop, their product. */
+typedef struct svc_index {
+    snapshot_t *out;
+    snap_service_t **by_name;
+} svc_index_t;
+
+static int svc_cmp(const void *x, const void *y)
+{
+    return strcmp((*(snap_service_t *const *)x)->name, (*(snap_service_t *const *)y)->name);
+}
+
+static int svc_key_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, (*(snap_service_t *const *)elem)->name);
+}
+
 static void snap_count_flow(const flow_t *f, void *arg)
 {
-    snapshot_t *out = arg;
+    svc_index_t *ix = arg;
+    snap_service_t **found =
+        bsearch(f->service, ix->by_name, ix->out->n_services, sizeof(*ix->by_name), svc_key_cmp);
+    snap_service_t *s = found ? *found : NULL;
 
-    for (size_t i = 0; i < out->n_services; i++) {
-        snap_service_t *s = &out->services[i];
-        if (strcmp(s->name, f->service) == 0) {
-            s->flows_open++;
-            if (f->assoc) { /* else in the totals already (flow_count_done) */
-                s->bytes_out += f->bytes_up;
-                s->bytes_in += f->bytes_down;
-            }
-            return;
-        }
+    if (!s)
+        return;
+    s->flows_open++;
+    if (f->assoc) { /* else in the totals already (flow_count_done) */
+        s->bytes_out += f->bytes_up;
+        s->bytes_in += f->bytes_down;
     }
 }
 
 static int snap_services(gateway_t *gw, snapshot_t *out)
 {
     const config_t *cfg = gw->cfg;
+    svc_index_t ix = {.out = out};
 
     out->services = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*out->services));
-    if (!out->services)
+    ix.by_name = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*ix.by_name));
+    if (!out->services || !ix.by_name) {
+        free(ix.by_name);
         return -ENOMEM;
+    }
     for (size_t i = 0; i < cfg->n_services; i++) {
         const service_conf_t *sc = &cfg->services[i];
         snap_service_t *s = &out->services[out->n_services++];
@@ -242,8 +263,11 @@ static int snap_services(gateway_t *gw, snapshot_t *out)
         s->flows_refused = st->refused;
         s->bytes_out = st->done_out;
         s->bytes_in = st->done_in;
+        ix.by_name[i] = s;
     }
-    snap_each_flow(gw, snap_count_flow, out);
+    qsort(ix.by_name, out->n_services, sizeof(*ix.by_name), svc_cmp);
+    snap_each_flow(gw, snap_count_flow, &ix);
+    free(ix.by_name);
     return 0;
 }
 

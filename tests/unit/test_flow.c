@@ -755,6 +755,7 @@ static void test_snapshot_flow_state(void)
     service_conf_t *db = &cfg.services[1];
     snap_flow_state_t st = SNAP_FLOW_CLOSING;
     char peer[ADDR_STRLEN + 192];
+    snapshot_t snap;
 
     snprintf(db->name, sizeof(db->name), "db");
     snprintf(db->host, sizeof(db->host), "db.example");
@@ -780,6 +781,13 @@ static void test_snapshot_flow_state(void)
     CHECK(addr_parse_hostport("10.9.8.7:5432", &b->dial_addr) == 0);
     flow_seen(b, &st, peer, sizeof(peer));
     CHECK_STR(peer, "10.9.8.7:5432");
+    /* Each service counts its own flows, found by name whatever the
+     * services' order: both are db's now, the second service of two. */
+    snprintf(c->service, sizeof(c->service), "db");
+    CHECK(gateway_snapshot(&gw, &snap, 0) == 0);
+    CHECK(snap.n_services == 2 && strcmp(snap.services[1].name, "db") == 0);
+    CHECK(snap.services[0].flows_open == 0 && snap.services[1].flows_open == 2);
+    snapshot_free(&snap);
 
     a->flows[1] = a->flows[2] = NULL, a->n_flows = 0;
     list_remove(&a->node);
