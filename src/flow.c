@@ -146,16 +146,23 @@ static void flow_tcp_setup(flow_t *f)
         f->stall_ms = ms;
 }
 
-/* Why a TCP error ended the flow, "WHO: error", a stall named as such. */
+/* What a TCP error (a UV_* code) says of the end, a stall named as such,
+ * in buf or a constant string. */
+static const char *flow_tcp_error(const flow_t *f, int err, char *buf, size_t len)
+{
+    if (err != UV_ETIMEDOUT || !f->stall_ms)
+        return uv_strerror(err);
+    snprintf(buf, len, "took none of the bytes sent to it for %u ms (stall_ms)", f->stall_ms);
+    return buf;
+}
+
+/* Why a TCP error ended the flow: "DOING WHO: error". */
 static void flow_tcp_why(const flow_t *f, const char *doing, int err, char *why, size_t len)
 {
-    const char *who = f->opener ? "client" : "back end";
+    char buf[80];
 
-    if (err == UV_ETIMEDOUT && f->stall_ms)
-        snprintf(why, len, "%s%s: took none of the bytes sent to it for %u ms (stall_ms)", doing,
-                 who, f->stall_ms);
-    else
-        snprintf(why, len, "%s%s: %s", doing, who, uv_strerror(err));
+    snprintf(why, len, "%s%s: %s", doing, f->opener ? "client" : "back end",
+             flow_tcp_error(f, err, buf, sizeof(buf)));
 }
 
 /* Closes the TCP side, with a reset when the flow failed so the endpoint
@@ -275,7 +282,7 @@ static void on_drop_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_drop_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     flow_t *f = container_of(s, flow_t, tcp);
-    char why[160];
+    char why[200], err[80];
 
     free(buf->base);
     if (nread >= 0) {
@@ -290,7 +297,8 @@ static void on_drop_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     snprintf(why, sizeof(why), "%s: %s after its association went",
              f->opener ? "client" : "back end",
-             nread == UV_ENOBUFS ? "no memory for a read" : uv_strerror((int)nread));
+             nread == UV_ENOBUFS ? "no memory for a read"
+                                 : flow_tcp_error(f, (int)nread, err, sizeof(err)));
     flow_close(f, WIRE_E_RESET, why);
 }
 
@@ -330,7 +338,7 @@ void flow_finish_check(flow_t *f)
     uv_os_fd_t fd;
     const char *who = f->opener ? "client" : "back end";
     int queued = 0, unread = 0, err;
-    char why[200], tail[96] = "";
+    char why[200], tail[96] = "", text[80];
 
     if (f->closed || !f->tcp_shut)
         return;
@@ -343,7 +351,7 @@ void flow_finish_check(flow_t *f)
             snprintf(why, sizeof(why),
                      "%s: %s with %d bytes unacknowledged, after its "
                      "association went",
-                     who, strerror(err), queued);
+                     who, flow_tcp_error(f, -err, text, sizeof(text)), queued);
             flow_close(f, WIRE_E_RESET, why);
             return;
         }
@@ -509,7 +517,7 @@ void flow_check_stalled(flow_t *f)
 {
     int fd, err = 0;
     socklen_t len = sizeof(err);
-    char why[128];
+    char why[200], text[80];
 
     if (f->reading || f->closed || !f->connected || f->tcp_gone)
         return;
@@ -517,7 +525,7 @@ void flow_check_stalled(flow_t *f)
         getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0)
         return;
     snprintf(why, sizeof(why), "the %s's connection failed while the flow waited: %s",
-             f->opener ? "client" : "back end", strerror(err));
+             f->opener ? "client" : "back end", flow_tcp_error(f, -err, text, sizeof(text)));
     flow_close(f, WIRE_E_RESET, why);
 }
 
