@@ -173,6 +173,10 @@ struct assoc *gateway_evictee(const gateway_t *gw);
  * row (a peer that stays down is dialed about once a second). */
 int gateway_dial_news(const gateway_t *gw);
 
+/* The names of the peers whose associations carry flows, "a, b" ("none"),
+ * cut short with "..." past len; returns how many. */
+size_t gateway_peers_up(const gateway_t *gw, char *buf, size_t len);
+
 /* Whether new flows are refused. */
 int gateway_draining(const gateway_t *gw);
 

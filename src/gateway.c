@@ -392,6 +392,30 @@ struct assoc *gateway_pick(gateway_t *gw, const service_conf_t *svc)
     return full;
 }
 
+size_t gateway_peers_up(const gateway_t *gw, char *buf, size_t len)
+{
+    size_t n = 0, used = 0;
+    list_t *pos;
+
+    buf[0] = '\0';
+    for (pos = gw->assocs.next; pos != &gw->assocs; pos = pos->next) {
+        const assoc_t *a = container_of(pos, assoc_t, node);
+        int w;
+        if (a->state != ASSOC_READY || !a->flows_ok)
+            continue;
+        w = snprintf(buf + used, len - used, "%s%s", n ? ", " : "", a->peer_name);
+        n++;
+        if (w < 0 || (size_t)w >= len - used) {
+            snprintf(buf + (len > 4 ? len - 4 : 0), len > 4 ? 4 : len, "...");
+            return n;
+        }
+        used += (size_t)w;
+    }
+    if (n == 0)
+        snprintf(buf, len, "none");
+    return n;
+}
+
 /* The newcomers refused for carrying a's peer's name: an episode ends when
  * `a` goes, or when none came for a minute, and says how many there were. */
 static void gateway_clash_end(gateway_t *gw, assoc_t *a)

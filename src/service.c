@@ -35,19 +35,33 @@ static void service_refusals_end(service_t *s)
                  s->conf.name, n, (unsigned long long)ms, s->refusing.why);
 }
 
+/* For a service bound to one peer: which peer, and who is up instead (a
+ * name mistyped in `peer` is otherwise hard to tell from a peer down). */
+static const char *service_peer_note(const service_t *s, char *buf, size_t len)
+{
+    char up[160];
+
+    if (!s->conf.peer[0])
+        return "";
+    gateway_peers_up(s->gw, up, sizeof(up));
+    snprintf(buf, len, " (peer = %s; up now: %s)", s->conf.peer, up);
+    return buf;
+}
+
 /* No flow for this client: reset it at once, so it fails fast instead of
  * hanging. Logged once per episode, not once per client. */
 static void service_refuse(service_t *s, int fd, const char *why)
 {
     svc_stats_t *st = gateway_svc_stats(s->gw, s->conf.name);
+    char note[CONFIG_NAME_MAX + 200];
 
     if (st)
         st->refused++;
     if (s->refusing.active && s->refusing.why != why)
         service_refusals_end(s);
     if (episode_hit(&s->refusing, why, uv_now(s->gw->loop)))
-        log_warn(&s->gw->log, "svc", "[%s]: refusing clients: %s (%zu flows open)", s->conf.name,
-                 why, gateway_flows(s->gw));
+        log_warn(&s->gw->log, "svc", "[%s]: refusing clients: %s%s (%zu flows open)", s->conf.name,
+                 why, service_peer_note(s, note, sizeof(note)), gateway_flows(s->gw));
     acceptor_reset(fd);
 }
 
@@ -58,6 +72,8 @@ static const char *service_refusal(service_t *s, const assoc_t *a)
 
     if (gateway_draining(gw))
         return "gateway is shutting down";
+    if (!a && s->conf.peer[0])
+        return "no association to the service's peer is up";
     if (!a)
         return "no association to the peer is up";
     if (gateway_flows_with_fds(gw) >= gateway_fd_room(gw))

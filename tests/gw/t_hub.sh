@@ -7,7 +7,9 @@
 # failover_ms 16 times the hub's (its KEEPs 2 s apart: the hub must not
 # take it for dead). A service with no peer named goes to a spoke
 # with room: with the oldest spoke full (max_flows = 2), the hub's flows
-# go to the next one instead of being refused.
+# go to the next one instead of being refused. A service bound to a peer
+# that is not up has its clients reset, and the log names that peer and
+# the ones up.
 . "$(dirname "$0")/lib.sh"
 pair_up
 gw_config spoke-1 connect <<'INI'
@@ -33,6 +35,9 @@ accept = 127.0.0.1:7102
 peer = spoke-2
 [any]
 accept = 127.0.0.1:7103
+[typo]
+accept = 127.0.0.1:7104
+peer = spoke-9
 INI
 server_start b 127.0.0.1:9001 echo
 server_start a 127.0.0.1:9101 echo
@@ -64,6 +69,12 @@ for n in 1 2; do
     log "hub -> spoke-$n: $r"
     expect "$r" ok == 4
 done
+# A service bound to a peer that is not up (a name mistyped): its clients
+# are reset, and the hub's log names the peer it wanted and those up.
+r=$(client b --connect 127.0.0.1:7104 --flows 2 --mode expect-close --timeout-ms 5000)
+log "hub -> spoke-9: $r"
+expect "$r" ok == 2
+wait_log hub "\\[typo\\]: refusing clients: no association to the service's peer is up \\(peer = spoke-9; up now: spoke-(1, spoke-2|2, spoke-1)\\)" 5
 
 # A third spoke that took spoke-1's name by mistake: the hub refuses it
 # before its READY, with the reason, spoke-1 stays up and carries flows,
