@@ -478,11 +478,34 @@ void assoc_send_msg(assoc_t *a, const wire_msg_t *msg)
     assoc_send_flagged(a, NULL, WIRE_CONTROL_SID, msg, 0);
 }
 
+/* A grant for a stream whose last WINDOW still waits in the urgent queue
+ * (not sealed yet) is added to that one. A peer that stops reading its
+ * socket while its flows' back ends here consume what it sent would
+ * otherwise have a WINDOW queued per quarter window, for as long as the
+ * association lasts; now one per flow. Returns 1 if merged. */
+static int assoc_merge_window(assoc_t *a, uint16_t sid, uint32_t grant)
+{
+    wire_msg_t w;
+
+    for (outmsg_t *m = a->urgent.head; m; m = m->next) {
+        if (m->sid != sid || m->ppid != wire_ppid(WIRE_WINDOW) || m->seal == OUTMSG_SEALED)
+            continue;
+        if (wire_decode(sid, m->ppid, m->data, m->len, &w) < 0 || w.type != WIRE_WINDOW ||
+            w.u.window > UINT32_MAX - grant)
+            return 0;
+        w.u.window += grant;
+        return wire_encode(&w, m->data, m->len) == (ssize_t)m->len;
+    }
+    return 0;
+}
+
 /* A WINDOW may overtake the flow's own queued messages: it travels on the
  * same stream, but only ever between the flow's OPEN (sent before any
  * credit came back) and its final word, which both stay in order. */
 void assoc_send_flow_msg(assoc_t *a, msgq_t *q, uint16_t sid, const wire_msg_t *msg)
 {
+    if (msg->type == WIRE_WINDOW && assoc_merge_window(a, sid, msg->u.window))
+        return;
     assoc_send_flagged(a, msg->type == WIRE_WINDOW ? NULL : q, sid, msg, 0);
 }
 

@@ -849,6 +849,55 @@ static void test_evictee(void)
         free(a[i]);
 }
 
+/* The urgent queue's WINDOWs, as (sid, grant) pairs, counted. */
+static size_t windows_queued(assoc_t *a, uint16_t *sid, uint32_t *grant, size_t max)
+{
+    size_t n = 0;
+    wire_msg_t w;
+
+    for (outmsg_t *m = a->urgent.head; m; m = m->next, n++) {
+        CHECK(wire_decode(m->sid, m->ppid, m->data, m->len, &w) == 0 && w.type == WIRE_WINDOW);
+        if (n < max) {
+            sid[n] = m->sid;
+            grant[n] = w.u.window;
+        }
+    }
+    return n;
+}
+
+/* Grants for a stream queued while the socket takes nothing add up in the
+ * WINDOW already waiting: a peer that stops reading its socket would
+ * otherwise have one queued per quarter window. Another stream's stay its
+ * own, and so does a grant whose sum would not fit. */
+static void test_window_grants_merge(void)
+{
+    assoc_t *a = assoc_make();
+    wire_msg_t w = {.type = WIRE_WINDOW};
+    uint16_t sid[4];
+    uint32_t grant[4];
+    outmsg_t *m;
+
+    msgq_init(&a->urgent);
+    a->fd = -1;
+    a->kernel_full = 1;                         /* the socket takes nothing */
+    a->poll_events = UV_READABLE | UV_WRITABLE; /* ...and is watched for room */
+    w.u.window = 1000;
+    assoc_send_flow_msg(a, NULL, 3, &w);
+    w.u.window = 2000;
+    assoc_send_flow_msg(a, NULL, 3, &w);
+    w.u.window = 500;
+    assoc_send_flow_msg(a, NULL, 5, &w);
+    w.u.window = UINT32_MAX;
+    assoc_send_flow_msg(a, NULL, 5, &w);
+    CHECK(windows_queued(a, sid, grant, 4) == 3);
+    CHECK(sid[0] == 3 && grant[0] == 3000);
+    CHECK(sid[1] == 5 && grant[1] == 500);
+    CHECK(sid[2] == 5 && grant[2] == UINT32_MAX);
+    while ((m = msgq_pop(&a->urgent)) != NULL)
+        free(m);
+    assoc_unmake(a);
+}
+
 int main(void)
 {
     gw_init();
@@ -869,6 +918,7 @@ int main(void)
     test_snapshot_flow_state();
     test_evictee();
     test_fd_room();
+    test_window_grants_merge();
     uv_close((uv_handle_t *)&gw.finish_timer, NULL);
     uv_run(&loop, UV_RUN_DEFAULT);
     CHECK(uv_loop_close(&loop) == 0);
