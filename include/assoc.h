@@ -112,7 +112,7 @@ typedef struct assoc {
 
     /* For status: counters the kernel does not keep. */
     uint64_t since;           /* loop time it entered its state */
-    uint64_t flows_opened;    /* flows that have taken a stream on it */
+    uint64_t flows_opened;    /* flows opened on it (not OPENs refused at once) */
     uint64_t done_out;        /* payload bytes toward the peer of flows that have left it */
     uint64_t done_in;         /* ...and from the peer */
     sock_assoc_stats_t stats; /* SCTP_GET_ASSOC_STATS as last read (assoc_stats_read) */

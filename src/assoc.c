@@ -1544,7 +1544,9 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
     streak[0] = '\0';
     if (a->name_refused)
         return a->name_refused == 1 ? LOG_WARN : LOG_DEBUG;
-    if (a->state == ASSOC_HANDSHAKE && !a->initiator)
+    /* One that proved the key and failed on our side (its tables) is no
+     * outsider: its end is news. */
+    if (a->state == ASSOC_HANDSHAKE && !a->initiator && !a->proved)
         return gateway_unproven_level(a->gw, level);
     if (!assoc_dialing(a))
         return level;
