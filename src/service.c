@@ -35,13 +35,16 @@ static void service_refusals_end(service_t *s)
                  s->conf.name, n, (unsigned long long)ms, s->refusing.why);
 }
 
-/* For a service bound to one peer: which peer, and who is up instead (a
- * name mistyped in `peer` is otherwise hard to tell from a peer down). */
-static const char *service_peer_note(const service_t *s, char *buf, size_t len)
+/* The refusal of a service bound to a peer that is not up. */
+static const char NO_PEER[] = "no association to the service's peer is up";
+
+/* For that refusal: which peer, and who is up instead (a name mistyped in
+ * `peer` is otherwise hard to tell from a peer down). */
+static const char *service_peer_note(const service_t *s, const char *why, char *buf, size_t len)
 {
     char up[160];
 
-    if (!s->conf.peer[0])
+    if (why != NO_PEER)
         return "";
     gateway_peers_up(s->gw, up, sizeof(up));
     snprintf(buf, len, " (peer = %s; up now: %s)", s->conf.peer, up);
@@ -61,7 +64,7 @@ static void service_refuse(service_t *s, int fd, const char *why)
         service_refusals_end(s);
     if (episode_hit(&s->refusing, why, uv_now(s->gw->loop)))
         log_warn(&s->gw->log, "svc", "[%s]: refusing clients: %s%s (%zu flows open)", s->conf.name,
-                 why, service_peer_note(s, note, sizeof(note)), gateway_flows(s->gw));
+                 why, service_peer_note(s, why, note, sizeof(note)), gateway_flows(s->gw));
     acceptor_reset(fd);
 }
 
@@ -73,7 +76,7 @@ static const char *service_refusal(service_t *s, const assoc_t *a)
     if (gateway_draining(gw))
         return "gateway is shutting down";
     if (!a && s->conf.peer[0])
-        return "no association to the service's peer is up";
+        return NO_PEER;
     if (!a)
         return "no association to the peer is up";
     if (gateway_flows_with_fds(gw) >= gateway_fd_room(gw))
