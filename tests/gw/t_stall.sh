@@ -2,7 +2,7 @@
 # A flow's TCP end that takes none of the bytes sent to it, with
 # stall_ms = 3000 at both gateways:
 # - a client that reads nothing of its download (1 MiB echoed back to it,
-#   its receive buffer 4 KiB) for 8 s, then reads;
+#   its receive buffer 4 KiB) for 12 s, then reads;
 # - a back end that reads nothing of an upload (64 MiB toward a sink that
 #   sleeps for the whole test).
 # Asserts, for each: the gateway facing the stalled end logs "took none of
@@ -35,7 +35,7 @@ server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 sink --delay-read-ms 600000
 pair_start
 client_bg a "$WORK/beside.out" --connect 127.0.0.1:7001 --flows 2 --mode paced --count 1500 \
-    --interval-ms 20 --timeout-ms 90000
+    --interval-ms 20 --timeout-ms 100000
 beside=$CLIENT_PID
 
 # stalled NAME SITE WHO PORT BYTES HOLD_S: the client (it reads after
@@ -53,7 +53,7 @@ stalled() {
         fail "$1: the stall was logged ${STALLED_MS} ms after the connect, not 3000..9000"
     REPORT=$r
 }
-stalled download site-a client 7001 $((1 << 20)) 8
+stalled download site-a client 7001 $((1 << 20)) 12
 expect "$REPORT" received '<' $((1 << 19))
 stalled upload site-b 'back end' 7002 $((64 << 20)) 0
 expect "$REPORT" reset_ms '>=' 3000
