@@ -110,7 +110,8 @@ void flow_close(flow_t *f, uint16_t code, const char *why);
 int flow_detach(flow_t *f, int lost, const char *why);
 
 /* A finishing flow closes if the kernel has delivered all it wrote, else
- * it is looked at again later (gateway_finish_later). */
-void flow_finish_check(flow_t *f);
+ * it is looked at again later (gateway_finish_later). Returns 1 when it
+ * reset the flow. */
+int flow_finish_check(flow_t *f);
 
 #endif

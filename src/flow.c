@@ -333,7 +333,7 @@ static int flow_tcp_gone_error(uv_os_fd_t fd)
  * 2.17), so a finishing flow closes only once everything it wrote and its
  * FIN are acknowledged. If the endpoint sent anything meanwhile, it went
  * nowhere, and the reset tells it so. */
-void flow_finish_check(flow_t *f)
+int flow_finish_check(flow_t *f)
 {
     uv_os_fd_t fd;
     const char *who = f->opener ? "client" : "back end";
@@ -341,19 +341,19 @@ void flow_finish_check(flow_t *f)
     char why[200], tail[96] = "", text[80];
 
     if (f->closed || !f->tcp_shut)
-        return;
+        return 0;
     if (uv_fileno((uv_handle_t *)&f->tcp, &fd) == 0) {
         if (ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0) {
             if (!(err = flow_tcp_gone_error(fd))) {
                 gateway_finish_later(f->gw);
-                return;
+                return 0;
             }
             snprintf(why, sizeof(why),
                      "%s: %s with %d bytes unacknowledged, after its "
                      "association went",
                      who, flow_tcp_error(f, -err, text, sizeof(text)), queued);
             flow_close(f, WIRE_E_RESET, why);
-            return;
+            return 1;
         }
         if (ioctl(fd, FIONREAD, &unread) == 0 && unread > 0)
             f->dropped += (uint64_t)unread;
@@ -366,6 +366,7 @@ void flow_finish_check(flow_t *f)
     snprintf(why, sizeof(why), "the peer's bytes and FIN passed on after its association went%s",
              tail);
     flow_close(f, tail[0] ? WIRE_E_RESET : WIRE_OK, why);
+    return tail[0] != 0;
 }
 
 int flow_detach(flow_t *f, int lost, const char *why)
@@ -394,8 +395,7 @@ int flow_detach(flow_t *f, int lost, const char *why)
         flow_log(f, LOG_DEBUG, "%s; passing on the peer's last %zu bytes and its FIN", why,
                  f->write_pending);
         flow_drop_start(f);
-        flow_finish_check(f);
-        return 0;
+        return flow_finish_check(f); /* at once, when nothing is left to write */
     }
     flow_close(f, WIRE_E_LOST, why);
     return 1;

@@ -562,6 +562,17 @@ static int tcp_state(int fd)
  * end is clean. */
 enum { QUEUED, LOST, NONE };
 
+/* Whether the kernel has had all a socket sent acknowledged (its FIN
+ * included) within a second. */
+static int outq_drained(int fd)
+{
+    int queued = 1;
+
+    for (int i = 0; i < 1000 && ioctl(fd, SIOCOUTQ, &queued) == 0 && queued > 0; i++)
+        nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+    return queued == 0;
+}
+
 static void finishing_flow_with(int where)
 {
     assoc_t *a = assoc_make();
@@ -583,7 +594,10 @@ static void finishing_flow_with(int where)
     if (where == QUEUED)
         fairq_push(&a->fairq, &f->sendq, m); /* its last DATA (or FIN), not yet sent */
     a->flows[2] = NULL;
-    CHECK(flow_detach(f, where == LOST, "association gone") == 0);
+    CHECK(outq_drained(srv));
+    /* Everything it wrote delivered: it ends at once, and a reset counts
+     * among the association's flows reset. */
+    CHECK(flow_detach(f, where == LOST, "association gone") == (where != NONE));
     CHECK(a->fairq.active == 0 && a->fairq.bytes == 0);
     CHECK(run_until(no_flow_finishing, 2000));
     uv_run(&loop, UV_RUN_DEFAULT);
