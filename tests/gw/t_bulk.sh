@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# 64 concurrent flows x 1 MiB of random data, verified byte for byte at the
-# back end (echo) and on the echo back at the client. No packet of it left
+# 64 concurrent flows x 1 MiB of random data, echoed by the back end and
+# verified byte for byte as it comes back to the client. No packet of it left
 # either site in IP fragments: a link that drops fragments (a firewall, a
 # NAT) would lose every such packet (sock_keep_bundle_room; before it,
 # this transfer had site a create 28,480 fragments).

@@ -121,6 +121,7 @@ overfill() {
     r=$(client a --connect 127.0.0.1:7001 --flows 8 --mode expect-close --timeout-ms 5000)
     log "while full: $r"
     expect "$r" ok == 8
+    expect "$r" refused == 0 # turned away by the gateway, not by no one listening
     expect "$r" close_ms '<=' 1000
     wait "$idle" || true
     r=$(<"$WORK/idle.out")
@@ -142,7 +143,8 @@ log "site-a has room for $n flows"
 # The flow beside runs through the episode and is stopped once it is over
 # (the count is only a cap).
 beside 2500 --stop-file "$WORK/beside.stop"
-sleep 0.5
+# Its flow must be open before the descriptors run out, or it is refused.
+wait_log site-a 'opened for client' 10
 overfill "$n" 40 'refusing clients: out of file descriptors'
 beside_stop
 refused=$(($(kv "$r" failed) + 8))

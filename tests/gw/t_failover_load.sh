@@ -43,7 +43,7 @@ server_start b 127.0.0.1:9002 bulk
 
 # cut_under_load F: a fresh pair at failover_ms F, the cut, the checks.
 cut_under_load() {
-    local f=$1 bulk paced r o1 o2 rate cut_at base slack gaps=$WORK/gaps-$1
+    local f=$1 bulk paced r o1 o2 rate base slack
     FAILOVER_MS=$f echo_bulk_config "-$f"
     pair_start "-$f"
     sleep 1 # both paths confirmed by heartbeats
@@ -51,13 +51,14 @@ cut_under_load() {
         --timeout-ms 600000
     bulk=$CLIENT_PID
     sleep 2 # the bulk flows fill the association
+    # gwload cuts the link 4 s into the paced flows (--at-ms): whenever
+    # they start, the cut falls while they run.
     client a --connect 127.0.0.1:7001 --flows 8 --mode paced --chunk 256 --interval-ms 10 \
-        --count 700 --no-fin --timeout-ms 60000 --gap-log "$gaps" --gap-min-ms 50 \
-        >"$WORK/paced.out" &
+        --count 700 --no-fin --timeout-ms 60000 \
+        --at-ms 4000 --at-cmd "\"$TOPO\" cut 1 && : >\"$WORK/cut-$f\"" >"$WORK/paced.out" &
     paced=$!
-    sleep 4
-    cut_at=${EPOCHREALTIME/,/.}
-    topo_cut 1
+    wait_file "$WORK/cut-$f" 30 "$paced" || fail "link 1 was not cut 4 s into the paced flows"
+    log "link 1 cut, 4 s into the paced flows"
     sleep 1
     o1=$(gw_bytes_out "site-a-$f")
     sleep 1
@@ -71,7 +72,9 @@ cut_under_load() {
     log "failover_ms $f, paced beside bulk, link 1 cut: $r"
     expect "$r" ok == 8
     expect "$r" bytes_verified == $((8 * 700 * 256))
-    base=$(awk -v c="$cut_at" '$2 < c && $3 > m { m = $3 } END { printf "%d", m }' "$gaps")
+    expect "$r" at_ms '>=' 3900 # the cut ran while they did
+    base=$(kv "$r" max_gap_before_at_ms)
+    base=${base%.*}
     slack=$((base > SLACK_MS ? base : SLACK_MS))
     log "largest gap before the cut (the load alone): $base ms; allowed: $f + $slack ms"
     expect "$r" max_gap_ms '<=' $((f + slack))

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # After a failover the backup path carries the load at its full rate within
 # a second: on links of 20 Mbit/s and 50 ms round trip (125 kB in flight
-# fill one), a bulk flow fills the primary, link 1 is cut, and from 1 s to
-# 2 s after the cut the association moves at least 70% of a link's rate
-# (status's bytes out). The backup must start in slow start: the kernel
-# lowers the slow-start threshold of a path that only carries heartbeats to
-# four packets at its first one (path.c, path_keep), and from there its
-# window grows by one packet a round trip, 6 kB to 36 kB in the first
-# second. Before path_keep this measured 40-44% of the link in four runs,
+# fill one), a bulk flow fills the primary, link 1 is cut, and from 1 s
+# (at most 1.5 s) after the cut, for a second or more, the association
+# moves at least 70% of a link's rate (status's bytes out). The backup
+# must start in slow start: the kernel lowers the slow-start threshold of
+# a path that only carries heartbeats to four packets at its first one
+# (path.c, path_keep), and from there its window grows by one packet a
+# round trip, 6 kB to 36 kB in the first second. Before path_keep this measured 40-44% of the link in four runs,
 # with it 91-93% in three.
 . "$(dirname "$0")/lib.sh"
 RATE=20mbit
@@ -28,12 +28,17 @@ client_bg a "$WORK/bulk.out" --connect 127.0.0.1:7002 --mode bulk --bytes 64G --
 bulk=$CLIENT_PID
 sleep 4 # the flow fills the primary's window
 topo_cut 1
+cut_ms=$(now_ms)
 sleep 1
 o1=$(gw_bytes_out site-a)
 sleep 1
 o2=$(gw_bytes_out site-a)
 rate=$(bytes_rate "$o1" "$o2")
-log "bulk from 1 s after the cut: $rate bytes/s (the link: $LINK_BYTES_S)"
+# Each status is a process start: on a busy bed the window may begin late,
+# when slow start has had longer. Not later than 1.5 s after the cut.
+late=$((${o1%% *} - cut_ms))
+log "bulk from $late ms after the cut: $rate bytes/s (the link: $LINK_BYTES_S)"
+[ "$late" -le 1500 ] || fail "the first reading came $late ms after the cut, not about 1 s"
 grep -h 'path' "$WORK"/site-a.log | tail -n 3 >&2 || true
 [ "$rate" -ge $((LINK_BYTES_S * 7 / 10)) ] ||
     fail "the backup carried $rate bytes/s from 1 s after the cut, under 70% of the link"

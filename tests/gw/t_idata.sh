@@ -59,6 +59,7 @@ stop_pair ""
 in_site b sh -c 'echo 0 >/proc/sys/net/sctp/intl_enable'
 pair_of 2
 wait_log site-b2 'WARN .*no I-DATA \(Operation not permitted; set net.sctp.intl_enable = 1\)'
+[ "$(count_log site-b2 'WARN .*no I-DATA \(')" -eq 1 ] || fail "site b did not warn once"
 [ "$(count_log site-a2 'WARN .*no I-DATA \(')" -eq 0 ] || fail "site a warned, though its kernel allows I-DATA"
 for s in site-a2 site-b2; do
     [ "$(count_log $s 'no I-DATA, messages up to 8 KiB')" -eq 1 ] || fail "$s: did not fall back"

@@ -3,9 +3,10 @@
 # round trip) alone, then beside four bulk flows that fill the association
 # on clean links of 10 Mbit/s each (an LTE-class line). Its p99 beside the
 # bulk flows stays within ISO_FACTOR x its p99 alone + ISO_SLACK_MS, and the
-# bulk flows deliver every byte at 6 Mbit/s or more (a precondition, not a
-# figure: below it the link was not full, and the interactive flow was not
-# measured beside a load).
+# bulk flows deliver every byte at 6 Mbit/s or more, and site a sends at
+# 60% of the link's rate or more while the flow runs beside them
+# (preconditions, not figures: below them the link was not full, and the
+# interactive flow was not measured beside a load).
 #
 # The links are slow so that the link is what the bulk flows fill, as on a
 # real line, and the test measures the gateways' queues. Unlimited, the bulk
@@ -38,8 +39,14 @@ client a --connect 127.0.0.1:7002 --mode bulk --flows 4 --bytes 4M --timeout-ms 
 bulk=$!
 sleep 2 # the bulk flows fill the association
 [ -n "${ISO_DIAG:-}" ] && { "$ISO_DIAG" & }
+o1=$(gw_bytes_out site-a)
 beside=$(interactive)
+o2=$(gw_bytes_out site-a)
 log "beside 4 bulk flows: $beside"
+rate=$(bytes_rate "$o1" "$o2")
+log "site a sent $rate bytes/s while the flow ran beside them (the link: 1250000)"
+# The link was full while the flow was measured, not only on average.
+[ "$rate" -ge 750000 ] || fail "site a sent $rate bytes/s beside the flow, under 60% of the link"
 wait "$bulk" || true
 r=$(<"$WORK/bulk.out")
 log "bulk flows: $r"

@@ -2,7 +2,7 @@
 # Back ends by name (connect = NAME:PORT, looked up as each flow opens) and
 # wildcard listeners:
 # - a name in site b's hosts file is reached, bytes intact;
-# - a name the DNS does not know resets the flow within 1.5 s (3 s with
+# - a name the DNS does not know resets the flow within 2 s (3 s with
 #   sanitizers), and both
 #   gateways' logs say the name did not resolve;
 # - a name with two addresses (::1 and 127.0.0.1) whose first refuses

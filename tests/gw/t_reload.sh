@@ -131,6 +131,7 @@ wait_log site-a 'reloaded: services 1 added, 1 removed, 0 changed, log_level, fa
 r=$(client a --connect 127.0.0.1:7002 --flows 1 --mode expect-close --timeout-ms 5000)
 log "a new [old] client after site b dropped [old]: $r"
 expect "$r" ok == 1
+expect "$r" refused == 0 # site a still listens: site b turned it away
 wait_log site-b '\[old\].*no such connect service here' 5
 log "ok: site b refuses new [old] flows"
 # Asked of the kernel: a connect that merely timed out would pass for one
@@ -286,7 +287,13 @@ topo_cut 1 2
 ups=$(count_log site-a 'up: peer proved the key')
 dials=$(count_log site-a 'dialing again')
 gw_start a site-a
-sleep 1.5
+# The dial under way (a SIGHUP before the gateway takes the signal would
+# be lost, one before the dial would test nothing).
+t0=$(now_ms)
+until gw_status site-a 2>/dev/null | grep -q '^  state: connecting'; do
+    [ $(($(now_ms) - t0)) -lt 10000 ] || fail "site-a: no association connecting within 10 s"
+    sleep 0.1
+done
 LOG_LEVEL=debug FAILOVER_MS=300 site_config site-a connect echo=accept:7001
 hup site-a
 wait_log site-a 'reload: failover_ms 2000 -> 300' 1

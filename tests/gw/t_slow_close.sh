@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Flows that end while their back end has yet to read what they carried.
 # - Stream reuse: the back end replies and half-closes at once, then reads
-#   nothing for 4 s; the client uploads 900 kB, half-closes, reads the
-#   reply and goes. With max_flows = 1 a second client comes meanwhile.
+#   nothing for HOLD_S (8) s; the client uploads 900 kB, half-closes,
+#   reads the reply and goes. With max_flows = 1 a second client comes
+#   meanwhile.
 #   The far gateway's flow still writes to the back end, so its stream
 #   must not carry a new flow yet: an OPEN on a stream that still carries
 #   one ends the association and every flow on it. The second client is
@@ -18,6 +19,7 @@
 PROBE="$(dirname "$0")/reset_probe.py"
 MAX_FLOWS=1
 N=900000
+HOLD_S=8
 pair_up
 # Site b's TCP send buffers small (a loopback connection's would hold
 # megabytes): what the back end has not read waits in the gateway.
@@ -41,7 +43,9 @@ INI
 server_start b 127.0.0.1:9001 echo
 pair_start
 
-in_site b python3 "$PROBE" server 9031 --slow 4 --reply >"$WORK/slow.out" &
+# The hold leaves room for the upload, the reply and a program start on
+# a busy bed before the second client comes.
+in_site b python3 "$PROBE" server 9031 --slow "$HOLD_S" --reply >"$WORK/slow.out" &
 slow_pid=$!
 wait_listen b 9031
 r=$(in_site a python3 "$PROBE" client 7031 --upload $N)
