@@ -71,6 +71,7 @@ typedef struct gateway {
     unsigned dial_backoff;   /* the backoff exponent: reset only by an association that lasted */
     int told_no_idata;       /* the kernel refused I-DATA, and we said so once */
     uint8_t auth_key[32];    /* SCTP-AUTH endpoint key (encryption = on) */
+    int cookie_auth;         /* ...asked of COOKIE-ECHO too (gateway_check_cookie_auth) */
     uv_timer_t drain_timer;  /* drain deadline */
     uv_timer_t finish_timer; /* looks at finishing flows (flow_finish_check) */
     uv_timer_t stop_timer;   /* once stopped: bounds the wait for a hung lookup */

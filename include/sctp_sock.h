@@ -40,9 +40,17 @@ int sock_max_retrans(int fd);
 #define SOCK_AUTH_KEY_LEN 32
 
 /* SCTP-AUTH (RFC 4895) for every association of fd, before connect/listen:
- * HMAC-SHA-256 over the chunks that matter (sctp_sock.c) with `key` as the
- * endpoint key, the well-known empty key 0 deleted. */
-int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], const char **what);
+ * HMAC-SHA-256 over the chunks that matter (sctp_sock.c), COOKIE-ECHO too
+ * when `cookie`, with `key` as the endpoint key, the well-known empty key
+ * 0 deleted. */
+int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], int cookie, const char **what);
+
+/* No SCTP-AUTH for fd's associations (encryption = off). */
+int sock_auth_off(int fd);
+
+/* While connecting: 1 while the peer has answered the INIT (the kernel sent
+ * the COOKIE-ECHO and waits for its COOKIE-ACK), else 0, or -errno. */
+int sock_cookie_echoed(int fd);
 
 /* After establishment: 1 when the peer does SCTP-AUTH and authenticates
  * every chunk we require, 0 when not, or -errno. */

@@ -11,13 +11,14 @@
 #include <sodium.h>
 #include "flow.h"
 
-#define REKEY_GRACE_MS   10000        /* a rekey's bound beyond outage_ms */
-#define STALL_CHECK_MS   1000         /* how often stalled flows' sockets are asked (flow.h) */
-#define ASSOC_STARVED_MS 10           /* retry while SCTP's memory is short (assoc_on_writable) */
-#define TELL_ROOM        (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
-#define FAILED_READS_MAX 64    /* reads of what a failed socket still holds (assoc_on_failed) */
-#define PEER_QUIET_MS    10000 /* peer ERRORs or ignored messages this far apart: two episodes */
-#define READ_BUDGET      256   /* messages per readiness callback */
+#define REKEY_GRACE_MS     10000        /* a rekey's bound beyond outage_ms */
+#define STALL_CHECK_MS     1000         /* how often stalled flows' sockets are asked (flow.h) */
+#define ASSOC_STARVED_MS   10           /* retry while SCTP's memory is short (assoc_on_writable) */
+#define ASSOC_DIAL_LOOK_MS 100          /* while dialling: did the peer answer? (assoc_dial_look) */
+#define TELL_ROOM          (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
+#define FAILED_READS_MAX   64    /* reads of what a failed socket still holds (assoc_on_failed) */
+#define PEER_QUIET_MS      10000 /* peer ERRORs or ignored messages this far apart: two episodes */
+#define READ_BUDGET        256   /* messages per readiness callback */
 /* Bytes read from the socket per readiness callback, and of them handled
  * there (opened, written to TCP): a loop turn that spent longer handling
  * would hold every other flow's reads and writes back. Reading is cheap
@@ -550,14 +551,65 @@ void assoc_remove_flow(assoc_t *a, flow_t *f)
 
 /* ---- establishment and handshake ------------------------------------ */
 
+static void on_deadline(uv_timer_t *t);
+
+/* Milliseconds from now to loop time `at`, 0 once it is past. */
+static uint64_t assoc_until(const assoc_t *a, uint64_t at)
+{
+    uint64_t now = uv_now(a->gw->loop);
+
+    return at > now ? at - now : 0;
+}
+
+/* While dialling, the deadline's timer also looks every ASSOC_DIAL_LOOK_MS
+ * at whether the peer answered the INIT. Returns 1 when the deadline is
+ * still ahead (the timer set again). */
+static int assoc_dial_look(assoc_t *a)
+{
+    uint64_t left = assoc_until(a, a->deadline);
+
+    if (!a->answered && sock_cookie_echoed(a->fd) == 1)
+        a->answered = 1;
+    if (!left)
+        return 0;
+    uv_timer_start(&a->timer, on_deadline, left < ASSOC_DIAL_LOOK_MS ? left : ASSOC_DIAL_LOOK_MS,
+                   0);
+    return 1;
+}
+
+/* Whether a dial failed for the key: a peer that answers the INIT but
+ * never takes the COOKIE-ECHO drops its AUTH (asked for where
+ * net.sctp.auth_enable is 1: gateway_check_cookie_auth). It holds another
+ * key file, and never hears of this end at all (no association comes up
+ * at its kernel), so this end counts the failure and says it. */
+static int assoc_dial_keyless(const assoc_t *a)
+{
+    return a->answered && a->gw->cfg->encryption;
+}
+
+/* A failed dial's end, `why` unless it failed for the key. */
+static void assoc_dial_failed(assoc_t *a, const char *why)
+{
+    if (assoc_dial_keyless(a))
+        assoc_teardown(a, WIRE_E_AUTH,
+                       "the peer answered the INIT but never took this end's COOKIE-ECHO: with "
+                       "encryption on, that is what a different psk_file looks like (SCTP-AUTH "
+                       "drops it)",
+                       END_ABORT);
+    else
+        assoc_teardown(a, WIRE_E_LOST, why, END_ABORT);
+}
+
 static void on_deadline(uv_timer_t *t)
 {
     assoc_t *a = t->data;
 
+    if (a->state == ASSOC_CONNECTING && assoc_dial_look(a))
+        return;
     if (a->state == ASSOC_SHUTDOWN)
         assoc_teardown(a, WIRE_E_SHUTDOWN, "graceful shutdown timed out", END_ABORT);
     else if (a->state == ASSOC_CONNECTING)
-        assoc_teardown(a, WIRE_E_LOST, "connect timed out", END_ABORT);
+        assoc_dial_failed(a, "connect timed out");
     else if (!a->heard && a->gw->cfg->encryption)
         /* SCTP-AUTH keys come from the key file: the kernel drops every
          * chunk of a peer with another one, so a wrong key is silence. */
@@ -633,11 +685,12 @@ static void assoc_established(assoc_t *a)
     path_start(a);
     assoc_prefer(a, cfg);
     path_keep(a);
+    /* Worded for both ends: the peer logs it after "peer gave up". */
     if (cfg->encryption && (r = sock_peer_auth(a->fd)) != 1) {
         assoc_close(a, WIRE_E_MISMATCH,
                     r < 0 ? "cannot read the peer's SCTP-AUTH"
-                          : "the peer does not do SCTP-AUTH on every chunk (encryption = off "
-                            "there?)");
+                          : "SCTP-AUTH on every chunk is needed by the end with encryption = on "
+                            "and not done by the other (encryption = off there?)");
         return;
     }
     /* The peer grants itself this much per flow for the association's
@@ -1016,7 +1069,7 @@ static void assoc_on_assoc_change(assoc_t *a, const struct sctp_assoc_change *ac
         assoc_teardown(a, WIRE_E_SHUTDOWN, "shut down", END_CLOSE);
         break;
     case SCTP_CANT_STR_ASSOC:
-        assoc_teardown(a, WIRE_E_LOST, "cannot start the association", END_ABORT);
+        assoc_dial_failed(a, "cannot start the association");
         break;
     default:
         break;
@@ -1403,7 +1456,10 @@ static void assoc_on_failed(assoc_t *a, int status)
     if (a->state == ASSOC_CLOSED)
         return;
     r = sock_error(a->fd);
-    assoc_teardown(a, WIRE_E_LOST, r < 0 ? strerror(-r) : uv_strerror(status), END_ABORT);
+    if (a->state == ASSOC_CONNECTING)
+        assoc_dial_failed(a, r < 0 ? strerror(-r) : uv_strerror(status));
+    else
+        assoc_teardown(a, WIRE_E_LOST, r < 0 ? strerror(-r) : uv_strerror(status), END_ABORT);
 }
 
 static void on_poll(uv_poll_t *p, int status, int events)
@@ -1419,9 +1475,11 @@ static void on_poll(uv_poll_t *p, int status, int events)
         if (!(events & UV_WRITABLE))
             return;
         if ((r = sock_error(a->fd)) < 0) {
-            assoc_teardown(a, WIRE_E_LOST, strerror(-r), END_ABORT);
+            assoc_dial_failed(a, strerror(-r));
             return;
         }
+        /* No more looks (assoc_dial_look): the deadline is the handshake's. */
+        uv_timer_start(&a->timer, on_deadline, assoc_until(a, a->deadline), 0);
         assoc_established(a);
     }
     if ((events & UV_WRITABLE) && a->state != ASSOC_CLOSED)
@@ -1479,7 +1537,11 @@ assoc_t *assoc_new(gateway_t *gw, int fd, int initiator)
     gw->n_assocs++;
     if (!initiator)
         gw->n_unproven++; /* until gateway_on_assoc_ready or _gone */
-    uv_timer_start(&a->timer, on_deadline, gw->tune.handshake_ms, 0);
+    a->deadline = uv_now(gw->loop) + gw->tune.handshake_ms;
+    uv_timer_start(&a->timer, on_deadline,
+                   initiator && gw->tune.handshake_ms > ASSOC_DIAL_LOOK_MS ? ASSOC_DIAL_LOOK_MS
+                                                                           : gw->tune.handshake_ms,
+                   0);
     if (initiator)
         assoc_arm(a);
     else
@@ -1637,8 +1699,9 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
      * the count status shows for wrong keys, floods and lost handshakes.
      * One refused for its name proved it, as did the responder whose
      * HELLO gave an initiator its keys. */
-    if (a->state == ASSOC_HANDSHAKE && a->gw->state == GW_RUNNING && !a->proved &&
-        !a->name_refused && !(a->initiator && a->keyed))
+    if (a->gw->state == GW_RUNNING && ((a->state == ASSOC_HANDSHAKE && !a->proved &&
+                                        !a->name_refused && !(a->initiator && a->keyed)) ||
+                                       (a->state == ASSOC_CONNECTING && assoc_dial_keyless(a))))
         a->gw->handshake_failures++;
     if (assoc_dialing(a) && a->gw->state == GW_RUNNING)
         a->gw->dial_fail_code = code;

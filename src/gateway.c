@@ -67,13 +67,18 @@ static int has_v6(const addr_t *addrs, size_t n)
     return 0;
 }
 
-/* SCTP-AUTH on a socket before connect/listen, with encryption on. */
+/* SCTP-AUTH on a socket before connect/listen, with encryption on; off
+ * with it off, whatever net.sctp.auth_enable would give the socket (the
+ * peer's kernel would ask for AUTH this end has no key for, and the two
+ * would fail to connect rather than hear of the mismatch). */
 static int gateway_auth(gateway_t *gw, int fd, log_level_t level)
 {
-    const char *what = "";
+    const char *what = "SCTP_AUTH_SUPPORTED";
     int r;
 
-    if (!gw->cfg->encryption || (r = sock_auth(fd, gw->auth_key, &what)) >= 0)
+    r = gw->cfg->encryption ? sock_auth(fd, gw->auth_key, gw->cookie_auth, &what)
+                            : sock_auth_off(fd);
+    if (r >= 0)
         return 0;
     log_write(&gw->log, level, "assoc", "cannot set up SCTP-AUTH (%s): %s (or encryption = off)",
               what, strerror(-r));
@@ -344,10 +349,15 @@ static int gateway_listen(gateway_t *gw)
     int wildcard = cfg->n_local == 0;
     int fd = gateway_socket(gw, wildcard || has_v6(cfg->local, cfg->n_local) ? AF_INET6 : AF_INET,
                             LOG_ERROR);
-    int r;
+    int one = 1, r;
 
     if (fd < 0)
         return fd;
+    /* A gateway started again while its last run's associations still
+     * shut down in the kernel may listen: those sockets (which inherit
+     * the option) are not listening, and two listeners still clash. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+        log_warn(&gw->log, "assoc", "SO_REUSEADDR: %s", strerror(errno));
     memset(&any, 0, sizeof(any));
     any.v6.sin6_family = AF_INET6;
     any.v6.sin6_port = htons((uint16_t)cfg->port);
@@ -1298,6 +1308,27 @@ static void gateway_check_buffer(gateway_t *gw, int fd)
 
 /* A kernel without SCTP is a runtime failure to report at once, not a
  * reason to keep dialing. */
+/* Whether COOKIE-ECHO can be authenticated too: the kernel checks a
+ * COOKIE-ECHO's AUTH only where net.sctp.auth_enable is 1 (the namespace's
+ * setting, not the socket's SCTP_AUTH_SUPPORTED), and drops one it cannot
+ * check, so asking for it elsewhere would let no association up. Without
+ * it, anyone on the path can send an INIT in the peer's name and echo the
+ * INIT-ACK's cookie: the kernel takes it for the peer's restart and every
+ * flow is reset. Read once the module is loaded (its keys exist then). */
+static void gateway_check_cookie_auth(gateway_t *gw)
+{
+    unsigned on = 0;
+
+    if (!gw->cfg->encryption)
+        return;
+    gw->cookie_auth = rlimits_sysctl("net.sctp.auth_enable", &on) == 0 && on == 1;
+    if (!gw->cookie_auth)
+        log_warn(&gw->log, "gw",
+                 "net.sctp.auth_enable is not 1: COOKIE-ECHO goes unauthenticated, so anyone on "
+                 "a link can restart the association in the peer's name and reset every flow "
+                 "(set it to 1 before starting: deploy/sysctl.d/60-sctpgw.conf)");
+}
+
 static int gateway_check_sctp(gateway_t *gw)
 {
     int fd = sock_open(AF_INET), r;
@@ -1310,6 +1341,7 @@ static int gateway_check_sctp(gateway_t *gw)
     }
     if (fd < 0)
         return 0;
+    gateway_check_cookie_auth(gw);
     r = gateway_auth(gw, fd, LOG_ERROR); /* found at start rather than at every dial */
     gateway_check_buffer(gw, fd);
     close(fd);

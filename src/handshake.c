@@ -102,7 +102,8 @@ int handshake_init(handshake_t *hs, int initiator, const uint8_t *psk, size_t ps
     return 0;
 }
 
-/* The clear fields of a HELLO: versions first, so an older peer hears why. */
+/* The clear fields of a HELLO: versions first, so an older peer hears why.
+ * Worded for both ends: the peer logs it after "peer gave up". */
 static int check_clear(handshake_t *hs, const wire_hello_t *h, uint16_t *code, const char **why)
 {
     if (h->version != WIRE_VERSION)
@@ -110,8 +111,10 @@ static int check_clear(handshake_t *hs, const wire_hello_t *h, uint16_t *code, c
     if ((h->flags & WIRE_F_SEALED) != (hs->mine.flags & WIRE_F_SEALED))
         return fail(hs, code, why, WIRE_E_MISMATCH,
                     hs->mine.flags & WIRE_F_SEALED
-                        ? "encryption mismatch: the peer has encryption = off, this end on"
-                        : "encryption mismatch: the peer has encryption = on, this end off");
+                        ? "encryption mismatch: the end that gave up has encryption = on, "
+                          "the other off"
+                        : "encryption mismatch: the end that gave up has encryption = off, "
+                          "the other on");
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <linux/sock_diag.h>
 #include <linux/sockios.h>
@@ -196,8 +197,9 @@ int sock_interleaving(int fd)
 /* Chunks a peer must authenticate: everything that carries, acknowledges
  * or skips data, ends the association, probes or moves paths, or steers
  * congestion control. RFC 4895 forbids INIT, INIT-ACK, SHUTDOWN-COMPLETE
- * and AUTH itself; I-DATA is not implied by DATA. The peer must ask the
- * same of us (sock_peer_auth), or it would take such chunks forged. */
+ * and AUTH itself (a COOKIE-ECHO may carry it: AUTH_COOKIE_ECHO); I-DATA
+ * is not implied by DATA. The peer must ask the same of us
+ * (sock_peer_auth), or it would take such chunks forged. */
 static const uint8_t auth_core[] = {
     0,    /* DATA */
     3,    /* SACK */
@@ -217,14 +219,29 @@ static const uint8_t auth_core[] = {
  * the receiver acknowledge TSNs never sent, and the sender abort: PR-SCTP
  * is off at this end (tune_data), which turns it off for both, so an older
  * peer's kernel refuses the chunk too. A forged ECNE would halve a path's
- * window: an older peer's own stays open to that. */
+ * window: an older peer's own stays open to that. Not RE-CONFIG: the
+ * gateway never enables stream resets, so the kernel denies every request
+ * one carries. */
 static const uint8_t auth_more[] = {
     12,   /* ECNE */
     13,   /* CWR */
-    0x82, /* RE-CONFIG */
     0xc0, /* FORWARD-TSN */
     0xc2, /* I-FORWARD-TSN */
 };
+
+/* A COOKIE-ECHO sent to a live association from its peer's address and
+ * port restarts it, every flow reset, and anyone on the path can answer
+ * the INIT-ACK of an INIT they sent in the peer's name. Asked for, the
+ * kernel drops one without AUTH and checks a real restart's with the new
+ * association's key; but only where net.sctp.auth_enable is 1 can it check
+ * one at all (gateway_check_cookie_auth; t_crypto forges a restart). */
+#define AUTH_COOKIE_ECHO 10
+
+/* The kernel copies the list into each association's cookie, which holds
+ * 16 (SCTP_AUTH_MAX_CHUNKS): it refuses a 17th, and kernels before that
+ * check overflowed the copy. */
+_Static_assert(sizeof(auth_core) + sizeof(auth_more) + 1 <= 16,
+               "at most 16 chunks to authenticate");
 
 static int auth_chunk(int fd, uint8_t type)
 {
@@ -256,7 +273,7 @@ static int auth_key(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN])
     return setopt(fd, IPPROTO_SCTP, SCTP_AUTH_DELETE_KEY, &id, sizeof(id));
 }
 
-int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], const char **what)
+int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], int cookie, const char **what)
 {
     struct sctp_assoc_value on = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 1};
     /* SHA-256 preferred; the kernel insists on SHA-1 in the list too. */
@@ -279,9 +296,18 @@ int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], const char **what)
     for (size_t i = 0; i < sizeof(auth_more); i++)
         if ((r = auth_chunk(fd, auth_more[i])) < 0)
             return *what = "SCTP_AUTH_CHUNK", r;
+    if (cookie && (r = auth_chunk(fd, AUTH_COOKIE_ECHO)) < 0)
+        return *what = "SCTP_AUTH_CHUNK", r;
     if ((r = auth_key(fd, key)) < 0)
         return *what = "SCTP_AUTH_KEY", r;
     return 0;
+}
+
+int sock_auth_off(int fd)
+{
+    struct sctp_assoc_value off = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 0};
+
+    return setopt(fd, IPPROTO_SCTP, SCTP_AUTH_SUPPORTED, &off, sizeof(off));
 }
 
 /* The peer must authenticate what we listed, and ask the same of us: a
@@ -331,6 +357,35 @@ static int sock_status(int fd, struct sctp_status *st)
 
     memset(st, 0, sizeof(*st));
     return getsockopt(fd, IPPROTO_SCTP, SCTP_STATUS, st, &len) < 0 ? ERR : 0;
+}
+
+/* SCTP_STATUS finds a one-to-one socket's association only once it is
+ * established; /proc/net/sctp/assocs lists it from its INIT on, with the
+ * socket's inode and the kernel's state (net/sctp/proc.c: ASSOC SOCK STY
+ * SST ST HBKT ASSOC-ID TX_QUEUE RX_QUEUE UID INODE ...; ST 2 is
+ * SCTP_STATE_COOKIE_ECHOED). */
+#define PROC_ASSOCS         "/proc/net/sctp/assocs"
+#define STATE_COOKIE_ECHOED 2
+
+int sock_cookie_echoed(int fd)
+{
+    struct stat st;
+    char *line = NULL;
+    size_t cap = 0;
+    unsigned state;
+    unsigned long inode;
+    int found = 0;
+    FILE *f;
+
+    if (fstat(fd, &st) < 0 || !(f = fopen(PROC_ASSOCS, "re")))
+        return ERR;
+    while (!found && getline(&line, &cap, f) > 0)
+        if (sscanf(line, "%*s %*s %*d %*d %u %*d %*d %*d %*d %*u %lu", &state, &inode) == 2 &&
+            inode == (unsigned long)st.st_ino)
+            found = state == STATE_COOKIE_ECHOED ? 1 : -1;
+    free(line);
+    fclose(f);
+    return found == 1;
 }
 
 /* Room kept in every DATA chunk for the control chunks bundled ahead of it:

@@ -31,6 +31,11 @@ so the bytes are built here) or DATA.
          acknowledged beyond what it sent, aborts the association; told
          to skip TSNs in flight, the receiver drops them as duplicates.
 
+  restart  an INIT in SRC's name (its address and the association's
+         ports, no address list), then, from the INIT-ACK DST sends back
+         (watched for at most 3 s), the COOKIE-ECHO with DST's cookie and
+         no AUTH: to DST's kernel, SRC restarted, unless it requires AUTH
+         of COOKIE-ECHO (RFC 4895), which nobody on the link can compute.
   auth   one packet of an AUTH chunk whose HMAC is zeroes (key 1, HMAC
          --hmac-id, default 3 for SHA-256) and a HEARTBEAT behind it: both
          are dropped, the HMAC being wrong, but the receiver has read the
@@ -49,6 +54,7 @@ key=value ..."); exits 1 when it saw no user data to learn from.
 Needs /usr/bin/python3 with scapy (python3-scapy).
 """
 import argparse
+import os
 import socket
 import struct
 import sys
@@ -62,6 +68,10 @@ from scapy.sendrecv import sendp
 
 ETH_P_ALL = 3
 CID_DATA = 0
+CID_INIT = 1
+CID_INIT_ACK = 2
+CID_COOKIE_ECHO = 10
+PARAM_STATE_COOKIE = 7
 CID_HEARTBEAT = 4
 CID_ABORT = 6
 CID_ERROR = 9
@@ -175,6 +185,61 @@ def send(w, o, chunks):
     sendp(pkt, iface=o.iface, verbose=False)
 
 
+def init_ack_cookie(frame, src, dst, sport, dport, tag):
+    """(initiate tag, state cookie) of an INIT-ACK from dst to src for the
+    INIT that carried `tag`, or None."""
+    if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
+        return None
+    ip = frame[14:]
+    ihl = (ip[0] & 0x0F) * 4
+    if ip[9] != 132 or ip[12:16] != dst or ip[16:20] != src:
+        return None
+    sctp = ip[ihl : struct.unpack(">H", ip[2:4])[0]]
+    if len(sctp) < 12 + 20 or struct.unpack(">HHI", sctp[:8]) != (dport, sport, tag):
+        return None
+    ctype, _flags, clen = struct.unpack(">BBH", sctp[12:16])
+    if ctype != CID_INIT_ACK:
+        return None
+    itag = struct.unpack(">I", sctp[16:20])[0]
+    off, end = 12 + 20, min(len(sctp), 12 + clen)
+    while off + 4 <= end:
+        ptype, plen = struct.unpack(">HH", sctp[off : off + 4])
+        if plen < 4:
+            break
+        if ptype == PARAM_STATE_COOKIE:
+            return itag, sctp[off + 4 : off + plen]
+        off += (plen + 3) & ~3
+    return None
+
+
+def restart(w, o, src, dst):
+    """INIT in src's name, then the COOKIE-ECHO of dst's INIT-ACK."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.bind((o.iface, 0))
+    tag = struct.unpack(">I", os.urandom(4))[0] | 1
+    tsn = struct.unpack(">I", os.urandom(4))[0]
+    # type, flags, length | initiate tag | a_rwnd | streams out, in | TSN
+    w.tag = 0
+    send(w, o, struct.pack(">BBHIIHHI", CID_INIT, 0, 20, tag, 1 << 20, 16, 16, tsn))
+    deadline, found = time.monotonic() + 3, None
+    try:
+        while not found and time.monotonic() < deadline:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                frame = s.recv(65536)
+            except socket.timeout:
+                break
+            found = init_ack_cookie(frame, src, dst, w.sport, w.dport, tag)
+    finally:
+        s.close()
+    if not found:
+        return None
+    w.tag, cookie = found
+    chunk = struct.pack(">BBH", CID_COOKIE_ECHO, 0, 4 + len(cookie)) + cookie
+    send(w, o, chunk + b"\0" * (-len(chunk) % 4))
+    return len(cookie)
+
+
 def bad_auth(hmac_id):
     """AUTH (key 1, zeroes) and a HEARTBEAT after it."""
     auth = struct.pack(">BBHHH", CID_AUTH, 0, 8 + 32, 1, hmac_id) + bytes(32)
@@ -195,6 +260,13 @@ def act(o, what, src, dst):
     if what == "auth":
         send(w, o, bad_auth(o.hmac_id))
         print(f"auth: sent=1 udp_sport={o.udp_sport or w.udp_sport} {seen}", flush=True)
+        return True
+    if what == "restart":
+        n = restart(w, o, src, dst)
+        if n is None:
+            print(f"restart: no INIT-ACK came back; {seen}", flush=True)
+            return False
+        print(f"restart: sent=1 cookie_bytes={n} {seen}", flush=True)
         return True
     if what == "abort":
         send(w, o, struct.pack(">BBH", CID_ABORT, 0, 4))
@@ -225,7 +297,7 @@ def act(o, what, src, dst):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn", "auth", "error"])
+    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn", "auth", "error", "restart"])
     p.add_argument("--iface", required=True)
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)

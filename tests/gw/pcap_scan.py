@@ -9,7 +9,8 @@ marker<i>=<occurrences in the raw bytes of the files> (a search of the
 raw bytes, whatever the framing: chunk boundaries may split a marker, never
 hide one that is whole), and with --src/--dst the packets from A to B whose
 first chunk is an ABORT (aborts_src_dst) or a FORWARD-TSN or I-FORWARD-TSN
-(fwdtsns_src_dst), and the ERROR chunks they carry (errors_src_dst).
+(fwdtsns_src_dst), and the ERROR and COOKIE-ECHO chunks they carry
+(errors_src_dst, cookie_echoes_src_dst).
 Plain Python, no scapy."""
 import argparse
 import socket
@@ -34,14 +35,14 @@ def records(data):
         off += 16 + incl
 
 
-def error_chunks(sctp):
-    """How many ERROR chunks an SCTP packet (common header on) holds."""
+def chunks_of(sctp, ctype_wanted):
+    """How many chunks of a type an SCTP packet (common header on) holds."""
     n, off = 0, 12
     while off + 4 <= len(sctp):
         ctype, _flags, clen = struct.unpack(">BBH", sctp[off : off + 4])
         if clen < 4:
             break
-        n += ctype == 9
+        n += ctype == ctype_wanted
         off += (clen + 3) & ~3
     return n
 
@@ -55,7 +56,7 @@ def main():
     o = p.parse_args()
     src = socket.inet_aton(o.src) if o.src else None
     dst = socket.inet_aton(o.dst) if o.dst else None
-    packets = nbytes = aborts = fwdtsns = errors = 0
+    packets = nbytes = aborts = fwdtsns = errors = cookies = 0
     counts = [0] * len(o.marker)
     for name in o.files:
         with open(name, "rb") as f:
@@ -72,11 +73,13 @@ def main():
             if src and ip[12:16] == src and ip[16:20] == dst and len(ip) > ihl + 12:
                 aborts += ip[ihl + 12] == 6
                 fwdtsns += ip[ihl + 12] in (0xC0, 0xC2)
-                errors += error_chunks(ip[ihl:])
+                errors += chunks_of(ip[ihl:], 9)
+                cookies += chunks_of(ip[ihl:], 10)
     out = f"sctp_packets={packets} sctp_bytes={nbytes}"
     out += "".join(f" marker{i}={c}" for i, c in enumerate(counts))
     if src:
         out += f" aborts_src_dst={aborts} fwdtsns_src_dst={fwdtsns} errors_src_dst={errors}"
+        out += f" cookie_echoes_src_dst={cookies}"
     print(out)
     return 0
 

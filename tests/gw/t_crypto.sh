@@ -13,15 +13,20 @@
 #    from the packets a sends b while flows are live, then sends b 64
 #    unordered I-DATA chunks in clear for a live flow's stream, with the
 #    TSNs b expects next, an ABORT with b's tag, an I-FORWARD-TSN telling
-#    b to skip 16 TSNs past the highest a sent, and 64 ERROR chunks: what
-#    an attacker on the link can do. A capture on b's link 1 shows they
-#    all arrived; one on b's loopback shows whether forged bytes reached
-#    the back end.
-#    Encrypted (SCTP-AUTH), b's kernel drops them all: the live flows (paced
+#    b to skip 16 TSNs past the highest a sent, 64 ERROR chunks, and a
+#    restart: an INIT in a's name, then the COOKIE-ECHO of b's INIT-ACK
+#    without AUTH (to a kernel that does not require AUTH of COOKIE-ECHO,
+#    a restarted a: the association at b restarts, every flow reset; so
+#    with the gateway of eb60905). What an attacker on the link can do. A
+#    capture on b's link 1 shows they all arrived; one on b's loopback
+#    shows whether forged bytes reached the back end.
+#    Encrypted (SCTP-AUTH, and net.sctp.auth_enable = 1, as the bed and
+#    deploy/sysctl.d set it), b's kernel drops them all: the live flows (paced
 #    echo, still running after the ABORT) complete with every byte, the
 #    association stays up (one `up:`, no association `closed:`), nothing
 #    failed to open, no forged byte reached the back end, no peer's
-#    error logged.
+#    error logged. A site left at net.sctp.auth_enable = 0 warns once that
+#    COOKIE-ECHO goes unauthenticated there, and carries flows all the same.
 #    (With the gateway of 69a59d5, which neither authenticated FORWARD-TSN
 #    nor turned PR-SCTP off, the live flows stalled for good half way.)
 #    With encryption = off the I-DATA and ABORT forgeries do harm, each on
@@ -35,11 +40,16 @@
 # 3. Ends that disagree: a on / b off; a off / b on; different key files.
 #    No association, no connection at the back end (its own accept log),
 #    clients refused within 1 s. Mismatch: within 5 s the end with
-#    encryption on logs that the peer does not do SCTP-AUTH, the other
-#    "peer gave up: configuration mismatch:" with the same words (the
+#    encryption on logs that it needs SCTP-AUTH on every chunk and the
+#    other does not do it, the other "peer gave up: configuration
+#    mismatch:" with the same words, which read right at both ends (the
 #    HELLO's "encryption mismatch" never comes into play between two
 #    gateways: the SCTP-AUTH check goes first). Different keys: within 15 s
-#    both ends say that nothing came from the peer and what that means.
+#    the dialling end says its COOKIE-ECHO was never taken and what that
+#    means, and the other heard of nothing (its kernel dropped it); with
+#    net.sctp.auth_enable = 0 at the listening end (whose kernel then
+#    takes any COOKIE-ECHO), both ends say that nothing came from the peer
+#    and what that means.
 # 4. Rekeying under load: rekey_s = 1 at site a (the dialling end); 4 bulk echo flows of
 #    4 MB (about 10 s on the bed) and 8 paced
 #    flows (1 KB every 10 ms for 10 s) at once. Every byte
@@ -233,6 +243,7 @@ arrived() {
         abort) expect "$s" aborts_src_dst '>=' 1 ;;
         fwdtsn) expect "$s" fwdtsns_src_dst '>=' 1 ;;
         error) expect "$s" errors_src_dst '>=' "${FORGE_COUNT:-64}" ;;
+        restart) expect "$s" cookie_echoes_src_dst '>=' 1 ;;
         esac
     done
     TO_BACKEND=0
@@ -275,7 +286,7 @@ log "part 1 (encrypted) took $((SECONDS - t0)) s"
 t0=$SECONDS
 cap_start b l1 "$WORK/forge-on.pcap"
 cap_start b lo "$WORK/forge-on-lo.pcap"
-forge on data abort fwdtsn error
+forge on data abort fwdtsn error restart
 live_start on
 forge_wait on
 proc_running "$LIVE_PID" || fail "the live flows ended before the injection was over"
@@ -294,8 +305,21 @@ for s in site-a site-b; do
 done
 [ "$(count_log site-b 'failed to open|unsealed message|malformed|peer reported')" -eq 0 ] ||
     fail "a forged chunk got past SCTP-AUTH to the gateway: $(grep -E 'failed to open|unsealed|malformed|peer reported' "$WORK/site-b.log")"
-log "ok: encrypted, the forged I-DATA, ABORT, I-FORWARD-TSN and ERRORs did nothing"
+log "ok: encrypted, the forged I-DATA, ABORT, I-FORWARD-TSN, ERRORs and restart did nothing"
 stop_pair ""
+# A site left at net.sctp.auth_enable = 0, whose kernel cannot check a
+# COOKIE-ECHO's AUTH: its gateway says what that leaves open, once, and
+# does not ask for it, so the association still comes up and carries.
+in_site b sysctl -qw net.sctp.auth_enable=0
+echo_conf -noauth 9001
+pair_start -noauth
+in_site b sysctl -qw net.sctp.auth_enable=1
+NOCOOKIE='WARN .*net.sctp.auth_enable is not 1: COOKIE-ECHO goes unauthenticated'
+[ "$(count_log site-b-noauth "$NOCOOKIE")" -eq 1 ] || fail "site-b-noauth did not warn once of net.sctp.auth_enable"
+[ "$(count_log site-a-noauth "$NOCOOKIE")" -eq 0 ] || fail "site-a-noauth warned of net.sctp.auth_enable, which is 1 there"
+r=$(client a --connect 127.0.0.1:7001 --flows 2 --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 2
+stop_pair -noauth
 log "part 2 (encrypted) took $((SECONDS - t0)) s"
 
 fi
@@ -412,9 +436,14 @@ disagree() {
     gw_start b "site-b$sfx"
     gw_start a "site-a$sfx"
     wait_log "site-a$sfx" "$2" "${4:-5}"
-    wait_log "site-b$sfx" "$3" "${4:-5}"
     log "site-a$sfx: $(grep -E "$2" "$WORK/site-a$sfx.log" | head -n 1)"
-    log "site-b$sfx: $(grep -E "$3" "$WORK/site-b$sfx.log" | head -n 1)"
+    if [ "$3" = - ]; then
+        [ "$(count_log "site-b$sfx" 'assoc [0-9]+')" -eq 0 ] ||
+            fail "site-b$sfx heard of an association: $(grep -E 'assoc [0-9]+' "$WORK/site-b$sfx.log")"
+    else
+        wait_log "site-b$sfx" "$3" "${4:-5}"
+        log "site-b$sfx: $(grep -E "$3" "$WORK/site-b$sfx.log" | head -n 1)"
+    fi
     r=$(client a --connect 127.0.0.1:7001 --flows 2 --mode expect-close --timeout-ms 5000)
     expect "$r" ok == 2
     expect "$r" refused == 0 # turned away by the gateway, not by no one listening
@@ -429,13 +458,23 @@ disagree() {
 t0=$SECONDS
 make_key "$WORK/other.key"
 KEY_FILE_B=other.key echo_conf -key 9003
-# Different key files mean different SCTP-AUTH keys: each end drops every
-# chunk of the other's (HEARTBEATs too, so the paths go down) and the HELLO
-# never arrives; at the handshake's deadline (10 s) both ends say so.
-KEY_WHY='closed: handshake timed out without a word from the peer: with encryption on, that is what a different psk_file looks like'
-disagree -key "$KEY_WHY" "$KEY_WHY" 15
+# Different key files mean different SCTP-AUTH keys, and the bed's
+# net.sctp.auth_enable = 1 has each end ask for AUTH on COOKIE-ECHO: site
+# b's kernel drops site a's, so no association comes up there (site b's
+# gateway hears of nothing), and site a says why at its first failed dial.
+KEY_WHY="closed: the peer answered the INIT but never took this end's COOKIE-ECHO: with encryption on, that is what a different psk_file looks like"
+disagree -key "$KEY_WHY" - 15
+# With net.sctp.auth_enable = 0 at site b, its kernel takes any COOKIE-ECHO:
+# the association comes up, each end drops every chunk of the other's
+# (HEARTBEATs too, so the paths go down) and the HELLO never arrives; at
+# the handshake's deadline (10 s) both ends say so.
+in_site b sysctl -qw net.sctp.auth_enable=0
+KEY_FILE_B=other.key echo_conf -key0 9003
+KEY_WHY0='closed: handshake timed out without a word from the peer: with encryption on, that is what a different psk_file looks like'
+disagree -key0 "$KEY_WHY0" "$KEY_WHY0" 15
+in_site b sysctl -qw net.sctp.auth_enable=1
 
-NOAUTH='the peer does not do SCTP-AUTH on every chunk \(encryption = off there\?\)'
+NOAUTH='SCTP-AUTH on every chunk is needed by the end with encryption = on and not done by the other \(encryption = off there\?\)'
 ASSOC_EXTRA_B="encryption = off" echo_conf -aon 9003
 disagree -aon "closed: $NOAUTH" "peer gave up: configuration mismatch: $NOAUTH"
 

@@ -266,9 +266,11 @@ topo_up() {
 # reorders. SCTP reads reordering as loss (spurious fast retransmits halve
 # its window; TCP copes), so an unsteered bed understates SCTP. RPS over all
 # CPUs picks the CPU by flow hash, like a NIC's RSS: one flow, one CPU.
-# Both sites also allow I-DATA (RFC 8260), as deploy/sysctl.d has a
-# gateway's host do; a test that wants it off sets net.sctp.intl_enable = 0
-# itself. Without SCTP in the kernel (the host) there is nothing to allow.
+# Both sites also allow I-DATA (RFC 8260) and SCTP-AUTH by default
+# (net.sctp.auth_enable, which lets the kernel check a COOKIE-ECHO's AUTH),
+# as deploy/sysctl.d has a gateway's host do; a test that wants either off
+# sets it to 0 itself. Without SCTP in the kernel (the host) there is
+# nothing to allow.
 # One shell a site does both: each program start counts under emulation.
 _topo_sites_set() {
     local site mask cpus rc
@@ -278,12 +280,13 @@ _topo_sites_set() {
     for site in a b; do
         ip netns exec "$_topo_p$site" sh -c '
             for q in /sys/class/net/l*/queues/rx-*/rps_cpus; do echo "$1" >"$q" || exit 3; done
-            [ ! -e /proc/sys/net/sctp ] || echo 1 >/proc/sys/net/sctp/intl_enable || exit 4' \
+            [ ! -e /proc/sys/net/sctp ] || { echo 1 >/proc/sys/net/sctp/intl_enable &&
+                echo 1 >/proc/sys/net/sctp/auth_enable; } || exit 4' \
             sh "$mask"
         rc=$?
         case $rc in
         0) ;;
-        4) _topo_err "cannot allow I-DATA (net.sctp.intl_enable) at site $site" ;;
+        4) _topo_err "cannot set net.sctp.intl_enable and auth_enable at site $site" ;;
         *) _topo_err "cannot steer the links' receive queues (RPS) at site $site" ;;
         esac || return 1
     done
