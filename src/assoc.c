@@ -1369,7 +1369,9 @@ static void assoc_read_some(assoc_t *a)
         bytes += (size_t)n;
         r = reasm_add(&a->rx, (size_t)n, &info);
         if (r < 0) {
-            assoc_close(a, WIRE_E_PROTOCOL, assoc_reasm_why(a, r, &info, why, sizeof(why)));
+            /* Our own want of memory is no fault of the peer's. */
+            assoc_close(a, r == -EMSGSIZE || r == -ENOBUFS ? WIRE_E_PROTOCOL : WIRE_E_INTERNAL,
+                        assoc_reasm_why(a, r, &info, why, sizeof(why)));
             return;
         }
         if (r == 0 && !a->told_pieces) {
