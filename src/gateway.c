@@ -1306,8 +1306,6 @@ static void gateway_check_buffer(gateway_t *gw, int fd)
                  want, got);
 }
 
-/* A kernel without SCTP is a runtime failure to report at once, not a
- * reason to keep dialing. */
 /* Whether COOKIE-ECHO can be authenticated too: the kernel checks a
  * COOKIE-ECHO's AUTH only where net.sctp.auth_enable is 1 (the namespace's
  * setting, not the socket's SCTP_AUTH_SUPPORTED), and drops one it cannot
@@ -1329,6 +1327,8 @@ static void gateway_check_cookie_auth(gateway_t *gw)
                  "(set it to 1 before starting: deploy/sysctl.d/60-sctpgw.conf)");
 }
 
+/* A kernel without SCTP is a runtime failure to report at once, not a
+ * reason to keep dialing. */
 static int gateway_check_sctp(gateway_t *gw)
 {
     int fd = sock_open(AF_INET), r;
