@@ -48,6 +48,12 @@ int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], int cookie, const ch
 /* No SCTP-AUTH for fd's associations (encryption = off). */
 int sock_auth_off(int fd);
 
+/* On a socket accept() gave, once its association checked the peer's
+ * SCTP-AUTH: a restart of the association (a COOKIE-ECHO from the peer's
+ * address and port) can no longer be authenticated, so the kernel drops
+ * it. The association's own SCTP-AUTH is untouched. 0 or -errno. */
+int sock_refuse_restarts(int fd);
+
 /* While connecting: 1 while the peer has answered the INIT (the kernel sent
  * the COOKIE-ECHO and waits for its COOKIE-ACK), else 0, or -errno. */
 int sock_cookie_echoed(int fd);

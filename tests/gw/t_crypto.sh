@@ -13,11 +13,14 @@
 #    from the packets a sends b while flows are live, then sends b 64
 #    unordered I-DATA chunks in clear for a live flow's stream, with the
 #    TSNs b expects next, an ABORT with b's tag, an I-FORWARD-TSN telling
-#    b to skip 16 TSNs past the highest a sent, 64 ERROR chunks, and a
-#    restart: an INIT in a's name, then the COOKIE-ECHO of b's INIT-ACK
+#    b to skip 16 TSNs past the highest a sent, 64 ERROR chunks, and two
+#    restarts: an INIT in a's name, then the COOKIE-ECHO of b's INIT-ACK
 #    without AUTH (to a kernel that does not require AUTH of COOKIE-ECHO,
 #    a restarted a: the association at b restarts, every flow reset; so
-#    with the gateway of eb60905). What an attacker on the link can do. A
+#    with the gateway of eb60905), and the same offering SCTP-AUTH with
+#    the COOKIE-ECHO's AUTH under the null key 0, which the socket b
+#    accepted the association on still holds (so with the gateway of
+#    0e929cd). What an attacker on the link can do. A
 #    capture on b's link 1 shows they all arrived; one on b's loopback
 #    shows whether forged bytes reached the back end.
 #    Encrypted (SCTP-AUTH, and net.sctp.auth_enable = 1, as the bed and
@@ -244,6 +247,7 @@ arrived() {
         fwdtsn) expect "$s" fwdtsns_src_dst '>=' 1 ;;
         error) expect "$s" errors_src_dst '>=' "${FORGE_COUNT:-64}" ;;
         restart) expect "$s" cookie_echoes_src_dst '>=' 1 ;;
+        restart0) expect "$s" cookie_echoes_src_dst '>=' 2 ;; # and restart's
         esac
     done
     TO_BACKEND=0
@@ -286,7 +290,7 @@ log "part 1 (encrypted) took $((SECONDS - t0)) s"
 t0=$SECONDS
 cap_start b l1 "$WORK/forge-on.pcap"
 cap_start b lo "$WORK/forge-on-lo.pcap"
-forge on data abort fwdtsn error restart
+forge on data abort fwdtsn error restart restart0
 live_start on
 forge_wait on
 proc_running "$LIVE_PID" || fail "the live flows ended before the injection was over"
@@ -305,7 +309,7 @@ for s in site-a site-b; do
 done
 [ "$(count_log site-b 'failed to open|unsealed message|malformed|peer reported')" -eq 0 ] ||
     fail "a forged chunk got past SCTP-AUTH to the gateway: $(grep -E 'failed to open|unsealed|malformed|peer reported' "$WORK/site-b.log")"
-log "ok: encrypted, the forged I-DATA, ABORT, I-FORWARD-TSN, ERRORs and restart did nothing"
+log "ok: encrypted, the forged I-DATA, ABORT, I-FORWARD-TSN, ERRORs and restarts did nothing"
 stop_pair ""
 # A site left at net.sctp.auth_enable = 0, whose kernel cannot check a
 # COOKIE-ECHO's AUTH: its gateway says what that leaves open, once, and
