@@ -48,7 +48,6 @@ typedef struct assoc {
     uv_timer_t timer;   /* connect/handshake/shutdown deadline */
     uint64_t deadline;  /* ...the connect's or handshake's, in loop time */
     int answered;       /* dialling: the peer answered the INIT (assoc_dial_look) */
-    int dial_err;       /* ...and how the dial failed (-errno; assoc_dial_failed) */
     uv_timer_t reap;    /* tears down after a failed send, from the loop */
     uv_timer_t warm;    /* sends KEEP while idle (assoc_on_warm) */
     uv_timer_t starved; /* tries again while SCTP's memory is short (assoc_on_writable) */

@@ -45,14 +45,17 @@ int sock_max_retrans(int fd);
  * 0 deleted. */
 int sock_auth(int fd, const uint8_t key[SOCK_AUTH_KEY_LEN], int cookie, const char **what);
 
-/* No SCTP-AUTH for fd's associations (encryption = off). */
+/* No SCTP-AUTH for fd's associations to come (encryption = off). On a
+ * socket accept() gave, once its association checked the peer's SCTP-AUTH,
+ * it closes the association to forged restarts: that socket has an
+ * endpoint of its own, which Linux 6.1 gives no key but the null key 0
+ * (sctp_sock_migrate copies none, and key options on a connected
+ * one-to-one socket reach its association only), and a restart is checked
+ * with an association made from it; with SCTP-AUTH off there it cannot be
+ * authenticated and the kernel drops the COOKIE-ECHO
+ * (sctp_auth_chunk_verify). The association's own SCTP-AUTH is untouched;
+ * our peers never restart one (they dial from a new port). 0 or -errno. */
 int sock_auth_off(int fd);
-
-/* On a socket accept() gave, once its association checked the peer's
- * SCTP-AUTH: a restart of the association (a COOKIE-ECHO from the peer's
- * address and port) can no longer be authenticated, so the kernel drops
- * it. The association's own SCTP-AUTH is untouched. 0 or -errno. */
-int sock_refuse_restarts(int fd);
 
 /* While connecting: 1 while the peer has answered the INIT (the kernel sent
  * the COOKIE-ECHO and waits for its COOKIE-ACK), else 0, or -errno. */

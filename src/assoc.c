@@ -568,7 +568,7 @@ static int assoc_dial_look(assoc_t *a)
 {
     uint64_t left = assoc_until(a, a->deadline);
 
-    if (!a->answered && sock_cookie_echoed(a->fd) == 1)
+    if (!a->answered && a->gw->cfg->encryption && sock_cookie_echoed(a->fd) == 1)
         a->answered = 1;
     if (!left)
         return 0;
@@ -584,17 +584,16 @@ static int assoc_dial_look(assoc_t *a)
  * of this end at all (no association comes up at its kernel), so this end
  * counts the failure and says it. One that answers with an ABORT (its
  * accept queue full, its listener gone) refused for another reason. */
-static int assoc_dial_keyless(const assoc_t *a)
+static int assoc_dial_keyless(const assoc_t *a, int err)
 {
-    return a->answered && a->gw->cfg->encryption && a->dial_err == -ETIMEDOUT;
+    return a->answered && a->gw->cfg->encryption && err == -ETIMEDOUT;
 }
 
 /* A failed dial's end: `err` (-errno) and `why`, unless it failed for the
- * key. */
+ * key (WIRE_E_AUTH, counted as a handshake failure: assoc_teardown). */
 static void assoc_dial_failed(assoc_t *a, int err, const char *why)
 {
-    a->dial_err = err;
-    if (assoc_dial_keyless(a))
+    if (assoc_dial_keyless(a, err))
         assoc_teardown(a, WIRE_E_AUTH,
                        "the peer answered the INIT but never took this end's COOKIE-ECHO: with "
                        "encryption on, that is what a different psk_file looks like (SCTP-AUTH "
@@ -697,7 +696,9 @@ static void assoc_established(assoc_t *a)
                             "and not done by the other (encryption = off there?)");
         return;
     }
-    if (cfg->encryption && !a->initiator && (r = sock_refuse_restarts(a->fd)) < 0)
+    /* An accepted socket's endpoint keeps the null key 0: without SCTP-AUTH
+     * there, no restart of this association can be authenticated. */
+    if (cfg->encryption && !a->initiator && (r = sock_auth_off(a->fd)) < 0)
         assoc_log(a, LOG_WARN, "cannot close this association to forged restarts: %s",
                   strerror(-r));
     /* The peer grants itself this much per flow for the association's
@@ -1710,7 +1711,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
      * HELLO gave an initiator its keys. */
     if (a->gw->state == GW_RUNNING && ((a->state == ASSOC_HANDSHAKE && !a->proved &&
                                         !a->name_refused && !(a->initiator && a->keyed)) ||
-                                       (a->state == ASSOC_CONNECTING && assoc_dial_keyless(a))))
+                                       (a->state == ASSOC_CONNECTING && code == WIRE_E_AUTH)))
         a->gw->handshake_failures++;
     if (assoc_dialing(a) && a->gw->state == GW_RUNNING)
         a->gw->dial_fail_code = code;

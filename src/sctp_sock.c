@@ -235,7 +235,7 @@ static const uint8_t auth_more[] = {
  * kernel drops one without AUTH (t_crypto forges a restart); but only
  * where net.sctp.auth_enable is 1 can it check one at all
  * (gateway_check_cookie_auth). One with AUTH under the null key 0 is the
- * accepted socket's to refuse (sock_refuse_restarts). */
+ * accepted socket's to refuse (sock_auth_off, see sctp_sock.h). */
 #define AUTH_COOKIE_ECHO 10
 
 /* The kernel copies the list into each association's cookie, which holds
@@ -309,20 +309,6 @@ int sock_auth_off(int fd)
     struct sctp_assoc_value off = {.assoc_id = SCTP_FUTURE_ASSOC, .assoc_value = 0};
 
     return setopt(fd, IPPROTO_SCTP, SCTP_AUTH_SUPPORTED, &off, sizeof(off));
-}
-
-/* An accepted socket has an endpoint of its own, which Linux 6.1 gives no
- * key but the null key 0 (sctp_sock_migrate copies none, and key options
- * on a connected one-to-one socket reach its association only). A restart
- * is checked with a new association made from that endpoint: a forger who
- * computes a COOKIE-ECHO's AUTH under key 0 passed. With SCTP-AUTH off on
- * the endpoint (the one option that reaches it) the new association
- * cannot be authenticated, and the kernel drops the COOKIE-ECHO
- * (sctp_auth_chunk_verify); without AUTH the association drops it first.
- * Our peers never restart one: they dial from a new port. */
-int sock_refuse_restarts(int fd)
-{
-    return sock_auth_off(fd);
 }
 
 /* The peer must authenticate what we listed, and ask the same of us: a
