@@ -435,12 +435,18 @@ static int set_accept(const key_def_t *k, void *base, const char *v, char *msg, 
 }
 
 /* A TCP listener of the gateway's own (metrics): HOST:PORT into the field,
- * and the presence flag set. */
+ * and the presence flag set; "off", as the default, leaves both clear. */
 static int set_listen(const key_def_t *k, void *base, const char *v, char *msg, size_t len)
 {
+    if (strcmp(v, "off") == 0) {
+        memset(field(base, k->offset), 0, sizeof(addr_t));
+        *(int *)field(base, k->aux) = 0;
+        return 0;
+    }
     if (addr_parse_hostport(v, field(base, k->offset)) < 0) {
         snprintf(msg, len,
-                 "expected HOST:PORT with a numeric host, e.g. 127.0.0.1:9464 or [::1]:9464");
+                 "expected HOST:PORT with a numeric host, e.g. 127.0.0.1:9464 or "
+                 "[::1]:9464, or off");
         return -1;
     }
     if (zone_check(field(base, k->offset), v, msg, len) < 0)

@@ -858,8 +858,8 @@ static void shipped_dir(char *buf, size_t len)
     snprintf(buf + strlen(buf), len - strlen(buf), "/config");
 }
 
-/* metrics = HOST:PORT: off by default, IPv4 or IPv6, and never on a
- * service's accept address. */
+/* metrics = HOST:PORT: off by default (and when it says so), IPv4 or
+ * IPv6, and never on a service's accept address. */
 static void test_metrics(fixture_t *fx)
 {
 #define GW_METRICS(v) "[gateway]\nname = t\npsk_file = site.key\nmetrics = " v "\n"
@@ -875,7 +875,12 @@ static void test_metrics(fixture_t *fx)
     CHECK(loads(fx, GW_METRICS("[::1]:9464") ASSOC));
     CHECK(cfg->has_metrics);
     CHECK_STR(fmt(&cfg->metrics, buf), "[::1]:9464");
+    CHECK(loads(fx, GW_METRICS("off") ASSOC "[web]\naccept = *:9464\n"));
+    CHECK(!cfg->has_metrics);
+    CHECK(fails_at(fx, GW_METRICS("off") "metrics = 127.0.0.1:9464\n" ASSOC, 5,
+                   "duplicate key 'metrics'"));
     CHECK(fails_at(fx, GW_METRICS("9464") ASSOC, 4, "metrics = 9464: expected HOST:PORT"));
+    CHECK(fails_at(fx, GW_METRICS("Off") ASSOC, 4, "or off"));
     CHECK(fails_at(fx, GW_METRICS("localhost:9464") ASSOC, 4, "e.g. 127.0.0.1:9464"));
     CHECK(fails_at(fx, GW_METRICS("127.0.0.1:0") ASSOC, 4, "metrics = 127.0.0.1:0"));
     CHECK(fails_at(fx, GW_METRICS("127.0.0.1:70000") ASSOC, 4, "metrics = 127.0.0.1:70000"));
