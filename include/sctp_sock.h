@@ -108,6 +108,12 @@ int sock_subscribe(int fd);
  * serves once the address is back. */
 int sock_bind(int fd, const addr_t *addrs, size_t n);
 
+/* Binds as sock_bind and listens. SO_REUSEADDR: a gateway started again
+ * while its last run's associations still shut down in the kernel may
+ * listen (those sockets inherit the option but do not listen, and two
+ * listeners still clash). */
+int sock_listen(int fd, const addr_t *addrs, size_t n, int backlog);
+
 /* Whether the host has the address now: 1, 0, or -errno. */
 int sock_addr_here(const addr_t *a);
 

@@ -349,21 +349,15 @@ static int gateway_listen(gateway_t *gw)
     int wildcard = cfg->n_local == 0;
     int fd = gateway_socket(gw, wildcard || has_v6(cfg->local, cfg->n_local) ? AF_INET6 : AF_INET,
                             LOG_ERROR);
-    int one = 1, r;
+    int r;
 
     if (fd < 0)
         return fd;
-    /* A gateway started again while its last run's associations still
-     * shut down in the kernel may listen: those sockets (which inherit
-     * the option) are not listening, and two listeners still clash. */
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
-        log_warn(&gw->log, "assoc", "SO_REUSEADDR: %s", strerror(errno));
     memset(&any, 0, sizeof(any));
     any.v6.sin6_family = AF_INET6;
     any.v6.sin6_port = htons((uint16_t)cfg->port);
-    r = wildcard ? sock_bind(fd, &any, 1) : sock_bind(fd, cfg->local, cfg->n_local);
-    if (r < 0 || listen(fd, 128) < 0) {
-        r = r < 0 ? r : -errno;
+    r = wildcard ? sock_listen(fd, &any, 1, 128) : sock_listen(fd, cfg->local, cfg->n_local, 128);
+    if (r < 0) {
         log_error(&gw->log, "assoc", "cannot listen for peers on port %u: %s", cfg->port,
                   strerror(-r));
         close(fd);

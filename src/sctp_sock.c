@@ -482,7 +482,6 @@ static size_t pack(const addr_t *addrs, size_t n, unsigned char *buf)
 int sock_bind(int fd, const addr_t *addrs, size_t n)
 {
     unsigned char buf[16 * sizeof(struct sockaddr_in6)];
-
     int on = 1;
 
     if (n == 0 || n > 16)
@@ -491,6 +490,17 @@ int sock_bind(int fd, const addr_t *addrs, size_t n)
     if (setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &on, sizeof(on)) < 0)
         return ERR;
     return sctp_bindx(fd, (struct sockaddr *)buf, (int)n, SCTP_BINDX_ADD_ADDR) < 0 ? ERR : 0;
+}
+
+int sock_listen(int fd, const addr_t *addrs, size_t n, int backlog)
+{
+    int on = 1, r;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
+        return ERR;
+    if ((r = sock_bind(fd, addrs, n)) < 0)
+        return r;
+    return listen(fd, backlog) < 0 ? ERR : 0;
 }
 
 int sock_addr_here(const addr_t *a)
