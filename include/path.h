@@ -23,6 +23,8 @@ typedef struct path {
     uint64_t changed; /* loop time of its last state change, 0: none */
     uint64_t changes; /* state changes since the association came up */
     int quiet;        /* a backup the gateway heartbeats itself (path_keep) */
+    int slow;         /* its round trip leaves no room in failover_ms (path_check_rtt) */
+    unsigned crossed; /* readings in a row on the other side of the bound */
 } path_t;
 
 typedef struct paths {
@@ -31,6 +33,7 @@ typedef struct paths {
     uv_timer_t outage;   /* runs while no path is active: probes, then the end */
     uint64_t down_since; /* loop time when the last active path went, or 0 */
     uint64_t kept_at;    /* loop time of path_keep's last heartbeats */
+    uint64_t rtt_at;     /* loop time of path_check_rtt's last readings */
 } paths_t;
 
 struct assoc;
@@ -46,6 +49,13 @@ void path_start(struct assoc *a);
  * every path change, and from the warm timer, which asks for a heartbeat
  * on each backup path once path_keep_every has passed. */
 void path_keep(struct assoc *a);
+
+/* From the warm timer: once a second (or each tick, when failover_ms / 8
+ * is longer), each path's smoothed round trip against failover_ms. A path
+ * whose round trip stays above a quarter of it (half of rto_max) for
+ * three readings is logged as a warning, and as fit again once it stays
+ * at or below a fifth. */
+void path_check_rtt(struct assoc *a);
 
 /* The kernel's heartbeat intervals were reset for every path (a re-tune). */
 void path_keep_reset(struct assoc *a);

@@ -777,6 +777,7 @@ static void on_warm(uv_timer_t *t)
     assoc_rekey_check(a);
     assoc_check_stalled(a);
     path_keep(a);
+    path_check_rtt(a);
     if (a->state != ASSOC_READY || assoc_queued(a))
         return;
     if (uv_now(a->gw->loop) - a->last_send < uv_timer_get_repeat(t))

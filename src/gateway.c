@@ -1321,6 +1321,22 @@ static void gateway_check_cookie_auth(gateway_t *gw)
                  "(set it to 1 before starting: deploy/sysctl.d/60-sctpgw.conf)");
 }
 
+/* The one-timeout failover tune.h counts on is the potentially-failed
+ * state, which the kernel gives paths only where net.sctp.pf_enable is 1
+ * (the namespace's setting, read at each strike): elsewhere a dead path
+ * keeps new data until its third timeout. */
+static void gateway_check_pf(gateway_t *gw)
+{
+    unsigned on = 0;
+
+    if (rlimits_sysctl("net.sctp.pf_enable", &on) == 0 && on != 1)
+        log_warn(&gw->log, "gw",
+                 "net.sctp.pf_enable is not 1: a dead link keeps new data until its third "
+                 "timeout, not its first, so failover may take 1.5 x failover_ms (%u ms); set "
+                 "it to 1 before starting (deploy/sysctl.d/60-sctpgw.conf)",
+                 gw->cfg->failover_ms / 2 * 3);
+}
+
 /* A kernel without SCTP is a runtime failure to report at once, not a
  * reason to keep dialing. */
 static int gateway_check_sctp(gateway_t *gw)
@@ -1336,6 +1352,7 @@ static int gateway_check_sctp(gateway_t *gw)
     if (fd < 0)
         return 0;
     gateway_check_cookie_auth(gw);
+    gateway_check_pf(gw);
     r = gateway_auth(gw, fd, LOG_ERROR); /* found at start rather than at every dial */
     gateway_check_buffer(gw, fd);
     close(fd);

@@ -160,6 +160,64 @@ void path_keep_reset(assoc_t *a)
     path_keep(a);
 }
 
+/* A round trip longer than rto_max less a delayed SACK times out on a
+ * live path; with rto_max at half of failover_ms, a path whose smoothed
+ * round trip passes a quarter of it is near enough: its variation alone
+ * takes the RTO to rto_max, and every timeout marks it potentially failed
+ * and moves its traffic (a backup's requested heartbeats, every
+ * path_keep_every, strike it the same way). Nothing on the gateway can
+ * help it but a larger budget, which only the operator can choose: the
+ * log says so, once each way, with readings in a row before either so a
+ * burst of queueing does not. The budget it names, six round trips, is
+ * one at which the path counts as fit again (a fifth, with room for the
+ * round trip to vary and for integer halves), also after a reload.
+ * Readings come from the warm timer, every failover_ms / 8: once a
+ * second, or at that pace above 8 s. */
+#define PATH_RTT_EVERY_MS 1000
+#define PATH_RTT_READINGS 3
+
+static void path_rtt_reading(assoc_t *a, path_t *p, unsigned high, unsigned low)
+{
+    sock_path_info_t info;
+    char host[ADDR_STRLEN];
+
+    if (sock_path_info(a->fd, &p->addr, a->gw->tick_hz, &info) < 0 || info.srtt_ms == 0)
+        return;
+    if (p->slow ? info.srtt_ms > low : info.srtt_ms <= high) {
+        p->crossed = 0;
+        return;
+    }
+    if (++p->crossed < PATH_RTT_READINGS)
+        return;
+    p->crossed = 0;
+    p->slow = !p->slow;
+    addr_format_host(&p->addr, host, sizeof(host));
+    if (p->slow)
+        log_warn(&a->gw->log, "path",
+                 "assoc %llu path %s: round trip %u ms, over a quarter of failover_ms (%u): "
+                 "its timeouts fire on a live link and move its traffic away; raise "
+                 "failover_ms to at least %u at both ends",
+                 (unsigned long long)a->id, host, info.srtt_ms, a->gw->cfg->failover_ms,
+                 6 * info.srtt_ms);
+    else
+        log_info(&a->gw->log, "path",
+                 "assoc %llu path %s: round trip %u ms, within failover_ms (%u) again",
+                 (unsigned long long)a->id, host, info.srtt_ms, a->gw->cfg->failover_ms);
+}
+
+void path_check_rtt(assoc_t *a)
+{
+    paths_t *ps = &a->paths;
+    uint64_t now = uv_now(a->gw->loop);
+    unsigned rto_max = a->gw->tune.rto_max;
+
+    if (a->fd < 0 || now - ps->rtt_at < PATH_RTT_EVERY_MS)
+        return;
+    ps->rtt_at = now;
+    for (size_t i = 0; i < ps->n; i++)
+        path_rtt_reading(a, &ps->p[i], rto_max / 2, rto_max * 2 / 5);
+}
+
 const char *path_describe(const assoc_t *a, char *buf, size_t len)
 {
     size_t off = 0;

@@ -213,6 +213,7 @@ trap cleanup EXIT
 topo_up() { "$TOPO" up "$@"; }
 topo_cut() { log "cut link $*"; "$TOPO" cut "$@"; }
 topo_restore() { log "restore link $*"; "$TOPO" restore "$@"; }
+topo_set() { log "set link $*"; "$TOPO" set "$@" || fail "topo set $* failed"; }
 # The sites' namespaces, named once: in_site runs often, and each start of
 # the topo executable (bash) costs 0.3 s under emulation.
 mapfile -t _ns < <("$TOPO" ns a b)

@@ -5,6 +5,8 @@
 # messages over in pieces, interleaved across streams, which the gateways
 # must join per stream. Then site b's kernel refuses I-DATA: site b warns
 # once, both ends fall back to 8 KiB messages. Every byte is verified.
+# The second pair also runs site b without the potentially-failed state
+# (net.sctp.pf_enable = 0), which only that gateway warns of.
 . "$(dirname "$0")/lib.sh"
 
 pair_of() { # pair_of SUFFIX: a gateway pair named site-aSUFFIX, site-bSUFFIX
@@ -56,9 +58,15 @@ done
 done
 stop_pair ""
 
-in_site b sh -c 'echo 0 >/proc/sys/net/sctp/intl_enable'
+for s in site-a site-b; do
+    [ "$(count_log $s 'pf_enable')" -eq 0 ] || fail "$s: warned of pf_enable, which the bed leaves at 1"
+done
+in_site b sh -c 'echo 0 >/proc/sys/net/sctp/intl_enable; echo 0 >/proc/sys/net/sctp/pf_enable'
 pair_of 2
 wait_log site-b2 'WARN .*no I-DATA \(Operation not permitted; set net.sctp.intl_enable = 1\)'
+[ "$(count_log site-b2 'WARN .*net.sctp.pf_enable is not 1: .*failover may take 1.5 x failover_ms')" -eq 1 ] ||
+    fail "site b did not warn once of net.sctp.pf_enable = 0"
+[ "$(count_log site-a2 'pf_enable')" -eq 0 ] || fail "site a warned of pf_enable, which its kernel has at 1"
 [ "$(count_log site-b2 'WARN .*no I-DATA \(')" -eq 1 ] || fail "site b did not warn once"
 [ "$(count_log site-a2 'WARN .*no I-DATA \(')" -eq 0 ] || fail "site a warned, though its kernel allows I-DATA"
 for s in site-a2 site-b2; do

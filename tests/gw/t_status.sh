@@ -22,6 +22,10 @@
 #    do not lock status out (the oldest silent ones make room) and are
 #    dropped; the flows carry on, and status answers again afterwards,
 #    with the whole body its first line "ok LEN" announces.
+# 5. a slow backup: link 2 at 100 ms each way (a 200 ms round trip, over a
+#    quarter of failover_ms) makes both gateways warn of its path, naming
+#    it and the budget it needs, within RTT_WARN_S; link 1 is not named;
+#    link 2 back at 5 ms, both say it fits again.
 . "$(dirname "$0")/lib.sh"
 FAILOVER_MS=500
 # A busy path goes potentially failed after one retransmission timeout
@@ -35,6 +39,10 @@ PRIMARY_GAP_MS=300
 # Part 4's flows share the CPUs with a python3 start and its 20 clients
 # (t_exhaust saw 349 ms beside a lighter load, and allows 600).
 ABUSE_GAP_MS=600
+# The smoothed round trip moves an eighth of the way to each sample (one a
+# heartbeat, about 300 ms apart on a backup at 500): past 125 ms after
+# about 7, then three readings a second apart; the same back.
+RTT_WARN_S=15
 [ -z "${SCTPGW_SANITIZED:-}" ] || {
     OUT_SLACK_MS=2000
     INACTIVE_SLACK_MS=5000
@@ -315,5 +323,25 @@ print("ok: control socket: garbage and a long line refused, status served beside
 PY
 paced_stop p4
 check_paced p4 "$ABUSE_GAP_MS"
+
+# 5. A backup too slow for the budget, then fit again.
+SLOW='WARN .*path %s: round trip [0-9]+ ms, over a quarter of failover_ms \\(500\\): .* raise failover_ms to at least [0-9]+ at both ends'
+FIT='INFO .*path %s: round trip [0-9]+ ms, within failover_ms \\(500\\) again'
+# shellcheck disable=SC2059
+{
+    for s in site-a site-b; do
+        [ "$(count_log $s "$(printf "$SLOW" '10\.[12]\.0\.[12]')")" -eq 0 ] ||
+            fail "$s warned of a slow path before any was slow"
+    done
+    topo_set 2 --delay 100
+    wait_log site-a "$(printf "$SLOW" 10.2.0.2)" "$RTT_WARN_S"
+    wait_log site-b "$(printf "$SLOW" 10.2.0.1)" "$RTT_WARN_S"
+    log "ok: both gateways warned of link 2's round trip"
+    [ "$(count_log site-a "$(printf "$SLOW" 10.1.0.2)")" -eq 0 ] || fail "site a warned of link 1"
+    topo_set 2 --delay 5
+    wait_log site-a "$(printf "$FIT" 10.2.0.2)" "$RTT_WARN_S"
+    wait_log site-b "$(printf "$FIT" 10.2.0.1)" "$RTT_WARN_S"
+}
+log "ok: both gateways say link 2 fits failover_ms again"
 [ "$(count_log site-a 'up: peer proved the key')" -eq 1 ] || fail "the association was lost"
 done_ok
