@@ -319,6 +319,15 @@ static int assoc_closing_refused(int r)
     return r == -ESHUTDOWN || r == -EPIPE || r == -ECONNRESET || r == -ETIMEDOUT;
 }
 
+/* Whether a send that failed with r may go later, the message kept: the
+ * socket's buffer is full (EAGAIN), or the kernel is short of memory for
+ * the message's chunks (ENOMEM, ENOBUFS: nothing was sent, and a shortage
+ * passes). Ending the association for it would reset every flow. */
+static int assoc_send_later(int r)
+{
+    return r == -EAGAIN || r == -ENOMEM || r == -ENOBUFS;
+}
+
 /* Counts m as handed to the kernel (r >= 0) or refused by an association
  * that is ending; a flow's own DATA or FIN marks the flow (assoc_flow_lost). */
 static void assoc_count_sent(assoc_t *a, const outmsg_t *m, int r)
@@ -348,7 +357,7 @@ static void assoc_flush(assoc_t *a, size_t budget)
             continue; /* a flow told of room sent or closed meanwhile */
         more = assoc_bundle(a, m, budget);
         r = sock_send(a->fd, m->sid, m->ppid, m->flags | more, m->data, m->len);
-        if (r == -EAGAIN) {
+        if (assoc_send_later(r)) {
             a->kernel_full = a->sndbuf_hit = 1;
             a->contended |= a->fairq.active > 1;
             break;
@@ -1413,10 +1422,11 @@ static void assoc_read(assoc_t *a)
 static void on_starved(uv_timer_t *t);
 
 /* The socket has room. If it still refuses the first message, what is
- * short is SCTP's memory (net.sctp.sctp_mem), not the socket's buffer: the
- * socket stays writable, so waiting for that would spin the loop for as
- * long as the shortage lasts. It is tried again every ASSOC_STARVED_MS
- * instead; said once per episode (one with no refusal for a second ends). */
+ * short is the kernel's memory (SCTP's, net.sctp.sctp_mem, or the host's),
+ * not the socket's buffer: the socket stays writable, so waiting for that
+ * would spin the loop for as long as the shortage lasts. It is tried again
+ * every ASSOC_STARVED_MS instead; said once per episode (one with no
+ * refusal for a second ends). */
 static void assoc_on_writable(assoc_t *a)
 {
     uint64_t sent = a->sent_since, now = uv_now(a->gw->loop);
@@ -1428,8 +1438,8 @@ static void assoc_on_writable(assoc_t *a)
     if (a->kernel_full && a->sent_since == sent) {
         if (!a->starved_at || now - a->starved_at > 1000)
             assoc_log(a, LOG_WARN,
-                      "the kernel has no memory for SCTP sends (net.sctp.sctp_mem): "
-                      "trying again every %u ms",
+                      "the kernel has no memory for SCTP sends (net.sctp.sctp_mem, or the "
+                      "host's): trying again every %u ms",
                       ASSOC_STARVED_MS);
         a->starved_at = now;
         uv_timer_start(&a->starved, on_starved, ASSOC_STARVED_MS, 0);

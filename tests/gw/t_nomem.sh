@@ -24,6 +24,11 @@
 #    but refuse every send. Before: the gateways spun on that readiness
 #    (up to a whole CPU each). Now they say so and try again every 10 ms, and
 #    once the memory is back the upload completes intact.
+#    Then site a's sends refused for want of memory (sendmsg: ENOMEM) for
+#    1.5 s during another upload. Before: the association ended ("out of
+#    memory for a message to send", as if the gateway's own) and every
+#    flow was reset.
+#    Now it is the same shortage: said, tried again, nothing lost.
 # 5. site a's memory for messages read (calloc) runs out while four flows
 #    echo bulk both ways: site a must end the association and tell site b
 #    why, though its socket is full with the bulk flows' bytes. Before: the
@@ -44,11 +49,27 @@ ENOMEM=12
 # fault_env SITE ERRNO [CALLOC_MIN]: the module and its switches for a
 # site's gateway ($WORK/SITE.nomem: mallocs of 4 KiB or more fail;
 # SITE.nocalloc: callocs of CALLOC_MIN bytes or more, default 4 KiB;
-# SITE.noaccept: accept4).
+# SITE.noaccept: accept4; SITE.nosend: sendmsg, with ENOMEM).
 fault_env() {
     echo "LD_PRELOAD=$FAULT FAULT_MALLOC_WHILE=$WORK/$1.nomem FAULT_MALLOC_MIN=4096" \
         "FAULT_CALLOC_WHILE=$WORK/$1.nocalloc FAULT_CALLOC_MIN=${3:-4096}" \
-        "FAULT_ACCEPT_WHILE=$WORK/$1.noaccept FAULT_ACCEPT_ERRNO=$2"
+        "FAULT_ACCEPT_WHILE=$WORK/$1.noaccept FAULT_ACCEPT_ERRNO=$2" \
+        "FAULT_SENDMSG_WHILE=$WORK/$1.nosend FAULT_SENDMSG_ERRNO=$ENOMEM"
+}
+
+# upload_done PID BYTES: the bulk upload PID (its report in $WORK/bulk.out)
+# carried all BYTES, and neither gateway's association ended meanwhile.
+upload_done() {
+    local r site
+    wait "$1" || true
+    r=$(<"$WORK/bulk.out")
+    log "upload: $r"
+    expect "$r" ok == 1
+    expect "$r" bytes_verified == "$2"
+    for site in site-a site-b; do
+        [ "$(count_log "$site" 'assoc [0-9]+ peer [^:]*: closed')" -eq 0 ] ||
+            fail "$site: the association ended: $(grep -E 'assoc [0-9]+ peer [^:]*: closed' "$WORK/$site.log")"
+    done
 }
 
 # cpu_permille NAME MS: how much of a CPU a gateway used over the next MS.
@@ -186,15 +207,22 @@ log "while SCTP had no memory site a used $used_a and site b $used_b per mille o
 log "SCTP's memory back ($mem)"
 [ "$(count_log site-a 'no memory for SCTP sends')$(count_log site-b 'no memory for SCTP sends')" != 00 ] ||
     fail "neither gateway said that SCTP had no memory"
-wait "$bulk" || true
-r=$(<"$WORK/bulk.out")
-log "upload: $r"
-expect "$r" ok == 1
-expect "$r" bytes_verified == $((24 * 1048576))
-for site in site-a site-b; do
-    [ "$(count_log "$site" 'assoc [0-9]+ peer [^:]*: closed')" -eq 0 ] ||
-        fail "$site: the association ended: $(grep -E 'assoc [0-9]+ peer [^:]*: closed' "$WORK/$site.log")"
-done
+upload_done "$bulk" $((24 * 1048576))
+
+log "4b. site a's SCTP sends refused for want of memory"
+starved=$(count_log site-a 'no memory for SCTP sends')
+client a --connect 127.0.0.1:7002 --mode bulk --flows 1 --bytes 12M --rate 4M \
+    --timeout-ms 120000 >"$WORK/bulk.out" &
+bulk=$!
+sleep 1
+touch "$WORK/site-a.nosend"
+used_a=$(cpu_permille site-a 1500)
+rm "$WORK/site-a.nosend"
+log "while its sends were refused site a used $used_a per mille of a CPU"
+[ "$used_a" -lt 500 ] || fail "site a used $used_a per mille of a CPU while its sends were refused"
+[ "$(count_log site-a 'no memory for SCTP sends')" -gt "$starved" ] ||
+    fail "site a did not say its sends were refused for want of memory"
+upload_done "$bulk" $((12 * 1048576))
 
 log "5. site a has no memory for messages read, under load both ways"
 client a --connect 127.0.0.1:7001 --flows 4 --bytes 1G --timeout-ms 60000 >"$WORK/both.out" &

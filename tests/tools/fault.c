@@ -8,7 +8,11 @@
  *     reads with malloc: one can fail without the other);
  *   FAULT_ACCEPT_WHILE=FILE FAULT_ACCEPT_ERRNO=E: accept4() fails with
  *     errno E and leaves the client queued, as the kernel does when it has
- *     no memory for the new socket or a security module refuses it. */
+ *     no memory for the new socket or a security module refuses it;
+ *   FAULT_SENDMSG_WHILE=FILE FAULT_SENDMSG_ERRNO=E: sendmsg() (the
+ *     gateway's SCTP sends; libuv writes TCP with write and writev) fails
+ *     with errno E and sends nothing, as SCTP does when the kernel has no
+ *     memory for a message's chunks. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -63,4 +67,15 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
         return -1;
     }
     return (int)syscall(SYS_accept4, fd, addr, len, flags);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    unsigned long err = fault_num("FAULT_SENDMSG_ERRNO");
+
+    if (err && fault_on("FAULT_SENDMSG_WHILE")) {
+        errno = (int)err;
+        return -1;
+    }
+    return (ssize_t)syscall(SYS_sendmsg, fd, msg, flags);
 }
