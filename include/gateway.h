@@ -43,6 +43,7 @@ typedef struct gateway {
     uv_loop_t *loop;
     config_t *cfg; /* owned: what runs now (a reload replaces it whole) */
     logger_t log;
+    log_sink_t log_sink; /* log.sink: stderr */
     tune_t tune;
     unsigned tick_hz; /* the kernel's, for what it reports in jiffies */
     gw_state_t state;

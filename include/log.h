@@ -6,11 +6,27 @@
 
 typedef enum { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG } log_level_t;
 
+/* Where lines go. A socket (the journal's, under systemd) is written
+ * without waiting: a reader that falls behind costs lines, counted and
+ * told once it has room again, rather than the whole gateway stalled in
+ * a write (every flow, and the signals that would stop it). Anything else
+ * (a file, a terminal, a pipe shared with other programs) is written as
+ * it is, waiting. */
+typedef struct log_sink {
+    int fd;
+    int dontwait;          /* fd is a socket */
+    unsigned long dropped; /* lines dropped since the last one that went */
+} log_sink_t;
+
 /* Where lines go and which are kept; owned by the gateway, passed down. */
 typedef struct logger {
     log_level_t level; /* lines above this level are dropped */
     const char *name;  /* gateway name, first field after the level */
+    log_sink_t *sink;  /* NULL: stderr, waiting */
 } logger_t;
+
+/* A sink writing to fd (its type looked at now). */
+void log_sink_init(log_sink_t *s, int fd);
 
 /* Parses "error" | "warn" | "info" | "debug". Returns 0 or -1. */
 int log_level_parse(const char *s, log_level_t *out);

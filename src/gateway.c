@@ -1569,6 +1569,8 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
     gw->cfg = cfg;
     gw->log.level = cfg->log_level;
     gw->log.name = cfg->name;
+    log_sink_init(&gw->log_sink, STDERR_FILENO);
+    gw->log.sink = &gw->log_sink;
     gw->peers.fd = -1;
     gw->started = uv_now(loop);
     gw->unix_base = gateway_unix_ms() - gw->started;
