@@ -45,8 +45,12 @@ int acceptor_start(acceptor_t *ac, uv_loop_t *loop, int fd, const logger_t *log,
 
 /* Hands every client waiting in the backlog to on_client, as readiness
  * would, until the backlog is empty or an accept fails: for a listener
- * about to close, whose waiting clients the kernel would reset unseen. */
-void acceptor_drain(acceptor_t *ac);
+ * about to close, whose waiting clients the kernel would reset unseen.
+ * Returns how many clients an accept failing for want of descriptors or
+ * memory, or by a policy, leaves waiting (a TCP listener's count:
+ * TCP_INFO), which the close will reset, with the error in *err; 0 when
+ * the backlog is empty. */
+unsigned acceptor_drain(acceptor_t *ac, int *err);
 
 /* Closes the socket at once (clients in its backlog are refused) and the
  * handles; on_closed, if given, runs once both have closed. Nothing is

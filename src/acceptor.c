@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -107,12 +108,30 @@ static void on_ready(uv_poll_t *p, int status, int events)
     }
 }
 
-void acceptor_drain(acceptor_t *ac)
+/* Clients waiting in a TCP listener's backlog: TCP_INFO gives a listener
+ * that count in tcpi_unacked (0 too: accept() takes a descriptor before it
+ * looks at the queue, so it fails for want of one with nobody waiting).
+ * 1 when it cannot say. */
+static unsigned acceptor_waiting(int fd)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 || ti.tcpi_state != TCP_LISTEN)
+        return 1;
+    return ti.tcpi_unacked;
+}
+
+unsigned acceptor_drain(acceptor_t *ac, int *err)
 {
     int fd;
 
     while (ac->fd >= 0 && (fd = accept4(ac->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
         ac->on_client(ac, fd);
+    if (ac->fd < 0 || !acceptor_stuck(errno))
+        return 0;
+    *err = errno;
+    return acceptor_waiting(ac->fd);
 }
 
 int acceptor_start(acceptor_t *ac, uv_loop_t *loop, int fd, const logger_t *log, const char *subsys,

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include "acceptor.h"
 #include "assoc.h"
@@ -160,12 +161,25 @@ static void service_close(service_t *s)
 
 void service_stop(service_t *s)
 {
+    svc_stats_t *st;
+    unsigned left;
+    int err = 0;
+
     if (s->stopped)
         return;
     /* Clients that connected before the close are taken (a service moved
      * by a reload still exists) or refused with a reason, not reset by
-     * the kernel without a word. */
-    acceptor_drain(&s->acceptor);
+     * the kernel without a word; those no descriptor can be had for are
+     * at least said and counted. */
+    if ((left = acceptor_drain(&s->acceptor, &err)) > 0) {
+        if ((st = gateway_svc_stats(s->gw, s->conf.name)))
+            st->refused += left;
+        log_warn(&s->gw->log, "svc",
+                 "[%s]: closing with %u client%s waiting that cannot be accepted (%s): the "
+                 "kernel resets %s",
+                 s->conf.name, left, left == 1 ? "" : "s", strerror(err),
+                 left == 1 ? "it" : "them");
+    }
     service_close(s);
 }
 

@@ -143,18 +143,23 @@ gw_statuses() {
 # gw_stop SIGNAL NAME...: stops gateways with SIGNAL (TERM, INT) and waits
 # for each; fails unless each exits with status 0 within 10 s.
 gw_stop() {
-    local sig=$1 name pid rc left
+    local sig=$1 name
     shift
     for name in "$@"; do kill "-$sig" "$(gw_pid "$name")"; done
-    for name in "$@"; do
-        pid=$(gw_pid "$name")
-        GW_ENDED[$pid]=1
-        left=$(proc_wait_exit 10 "$pid")
-        [ -z "$left" ] || fail "$name still runs 10 s after SIG$sig"
-        rc=0
-        wait "$pid" 2>/dev/null || rc=$?
-        [ "$rc" -eq 0 ] || fail "$name exited with status $rc after SIG$sig"
-    done
+    for name in "$@"; do gw_wait_exit "$name" "$sig"; done
+}
+
+# gw_wait_exit NAME SIG: the gateway, sent SIG, exits within 10 s with
+# status 0.
+gw_wait_exit() {
+    local pid rc left
+    pid=$(gw_pid "$1")
+    GW_ENDED[$pid]=1
+    left=$(proc_wait_exit 10 "$pid")
+    [ -z "$left" ] || fail "$1 still runs 10 s after SIG$2"
+    rc=0
+    wait "$pid" 2>/dev/null || rc=$?
+    [ "$rc" -eq 0 ] || fail "$1 exited with status $rc after SIG$2"
 }
 
 # gw_killed NAME: the test killed the gateway on purpose (SIGKILL).

@@ -40,6 +40,10 @@
 #    site a why, and not count it among the handshake failures (wrong
 #    keys, floods); once memory is back the pair comes up again. Before:
 #    "closed: Cannot allocate memory", counted as a failed handshake.
+# 7. site a stops (SIGTERM) while two clients wait in [echo]'s backlog for
+#    a descriptor: the listener cannot take them, and its close resets
+#    them. Before: reset by the kernel with nothing said. Now site a says
+#    how many it leaves, and why, and exits cleanly.
 . "$(dirname "$0")/lib.sh"
 FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
 [ -f "$FAULT" ] || fail "no fault module at $FAULT (set FAULT)"
@@ -276,4 +280,26 @@ r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1M --timeout-ms 30000)
 log "memory back: $r"
 expect "$r" ok == 1
 expect "$r" bytes_verified == 1048576
+
+log "7. site a stops while two clients wait for a descriptor"
+pid=$(gw_pid site-a)
+nofile=$(prlimit --pid "$pid" --nofile --noheadings --output SOFT)
+emfile=$(count_log site-a 'not accepting \[echo\] clients for now: Too many open files')
+prlimit --pid "$pid" --nofile=3: || fail "cannot lower site a's descriptor limit"
+client a --connect 127.0.0.1:7001 --flows 2 --bytes 1000 --timeout-ms 20000 >"$WORK/left.out" &
+left=$!
+wait_log site-a 'not accepting \[echo\] clients for now: Too many open files' 5 $((emfile + 1))
+until [ "$(in_site a ss -Hltn 'sport = :7001' | awk '{ print $2 }')" = 2 ]; do
+    kill -0 "$left" 2>/dev/null || fail "the clients ended before site a stopped: $(<"$WORK/left.out")"
+    sleep 0.1
+done
+kill -TERM "$pid"
+wait_log site-a 'WARN .*\[echo\]: closing with 2 clients waiting that cannot be accepted \(Too many open files\): the kernel resets them' 10
+# Its descriptors back for the exit (a sanitizer's report needs some).
+prlimit --pid "$pid" --nofile="$nofile:" 2>/dev/null || true
+gw_wait_exit site-a TERM
+wait "$left" || true
+r=$(<"$WORK/left.out")
+log "clients left waiting at the stop: $r"
+expect "$r" failed == 2
 done_ok
