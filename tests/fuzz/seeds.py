@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/.
+"""Writes the seed corpora of the fuzz targets into tests/fuzz/corpus/
+(with --check: into a temporary folder, and fails unless that is what
+tests/fuzz/corpus/ holds, so a format changed without its seeds shows).
 
 Each seed is a small, meaningful input in its target's input format (see
 the header comment of each fuzz_*.c): valid messages of every type, real
@@ -8,9 +10,12 @@ and attacked handshakes, sealed traffic with rekeys and attacks. Run it
 again after changing an input format, and check the result in:
   tests/fuzz/seeds.py && git add tests/fuzz/corpus
 """
+import filecmp
 import os
 import shutil
 import struct
+import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -247,8 +252,8 @@ def http_seeds():
     }
 
 
-def write(target, seeds):
-    d = os.path.join(OUT, target)
+def write(target, seeds, out=OUT):
+    d = os.path.join(out, target)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
     for name, data in seeds.items():
@@ -256,14 +261,44 @@ def write(target, seeds):
             f.write(data)
 
 
+TARGETS = {
+    "wire": wire_seeds,
+    "addr": addr_seeds,
+    "reasm": reasm_seeds,
+    "http": http_seeds,
+    "handshake": handshake_seeds,
+    "config": config_seeds,
+    "seal": seal_seeds,
+}
+
+
+def differences(a, b, rel=""):
+    """Names below a and b (relative to them) that differ, are in one only,
+    or are a file in one and a folder in the other."""
+    c = filecmp.dircmp(a, b, ignore=[], hide=[])
+    _, mismatch, errors = filecmp.cmpfiles(a, b, c.common_files, shallow=False)
+    out = [os.path.join(rel, n) for n in c.left_only + c.right_only + c.common_funny + mismatch + errors]
+    for d in c.common_dirs:
+        out += differences(os.path.join(a, d), os.path.join(b, d), os.path.join(rel, d))
+    return out
+
+
 def main():
-    write("wire", wire_seeds())
-    write("addr", addr_seeds())
-    write("reasm", reasm_seeds())
-    write("http", http_seeds())
-    write("handshake", handshake_seeds())
-    write("config", config_seeds())
-    write("seal", seal_seeds())
+    if sys.argv[1:] not in ([], ["--check"]):
+        sys.exit("usage: seeds.py [--check]")
+    if not sys.argv[1:]:
+        shutil.rmtree(OUT, ignore_errors=True)
+        for target, seeds in TARGETS.items():
+            write(target, seeds())
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        for target, seeds in TARGETS.items():
+            write(target, seeds(), tmp)
+        diff = differences(tmp, OUT)
+    if diff:
+        sys.exit("tests/fuzz/corpus is not what seeds.py writes (run tests/fuzz/seeds.py "
+                 "and check the result in); these differ: " + ", ".join(sorted(diff)))
+    print("seeds: tests/fuzz/corpus is what seeds.py writes")
 
 
 if __name__ == "__main__":
