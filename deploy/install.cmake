@@ -5,7 +5,7 @@
 #   /usr/share/man/man8/sctpgw.8.gz, man5/sctpgw.ini.5.gz
 #   /usr/lib/systemd/system/sctpgw@.service        runs /etc/sctpgw/NAME.ini
 #   /usr/lib/modules-load.d/sctp.conf              sctp loaded at boot
-#   /usr/lib/sysctl.d/60-sctpgw.conf               I-DATA, SCTP-AUTH, socket buffer caps
+#   /usr/lib/sysctl.d/60-sctpgw.conf               I-DATA, SCTP-AUTH, PF, socket buffer caps
 #   /usr/share/doc/sctpgw/examples/*.ini           the commented examples
 # Nothing goes to /etc: /etc/sctpgw is the operator's (the package's
 # postinst creates it, empty, if it is missing).

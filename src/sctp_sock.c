@@ -496,9 +496,8 @@ int sock_listen(int fd, const addr_t *addrs, size_t n, int backlog)
 {
     int on = 1, r;
 
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0)
-        return ERR;
-    if ((r = sock_bind(fd, addrs, n)) < 0)
+    if ((r = setopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on))) < 0 ||
+        (r = sock_bind(fd, addrs, n)) < 0)
         return r;
     return listen(fd, backlog) < 0 ? ERR : 0;
 }
