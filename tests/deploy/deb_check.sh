@@ -49,14 +49,18 @@ sort >"$work/want" <<'LIST'
 ./usr/share/man/man8/sctpgw.8.gz
 LIST
 diff -u "$work/want" "$work/files" || fail "the file list differs (- expected, + in the package)"
-! dpkg-deb -c "$deb" | awk '{ print $6 }' | grep -q '^\./etc' || fail "the package ships /etc"
+dpkg-deb -c "$deb" | awk '{ print $6 }' >"$work/all"
+! grep -q '^\./etc' "$work/all" || fail "the package ships /etc"
 echo "ok: the $(wc -l <"$work/files") expected files, nothing under /etc"
 
 dpkg-deb -x "$deb" "$work/root"
-! readelf -S "$work/root/usr/sbin/sctpgw" | grep -q '\.symtab' || fail "/usr/sbin/sctpgw is not stripped"
+# Read whole, not piped into grep -q: grep would stop at the first match,
+# and the writer's next write then fails (SIGPIPE), which pipefail counts.
+readelf -S "$work/root/usr/sbin/sctpgw" >"$work/sections" || fail "readelf cannot read the binary"
+! grep -q '\.symtab' "$work/sections" || fail "/usr/sbin/sctpgw is not stripped"
 "$work/root/usr/sbin/sctpgw" --version | grep -q '^sctpgw ' || fail "the packaged binary does not run"
-zcat "$work/root/usr/share/man/man8/sctpgw.8.gz" | grep -q '^\.TH "sctpgw" "8"' ||
-    fail "sctpgw.8.gz is not the man page"
+zcat "$work/root/usr/share/man/man8/sctpgw.8.gz" >"$work/man8" || fail "sctpgw.8.gz is not gzip'd"
+grep -q '^\.TH "sctpgw" "8"' "$work/man8" || fail "sctpgw.8.gz is not the man page"
 echo "ok: the binary runs and is stripped; the man pages are gzip'd roff"
 
 depends=$(dpkg-deb -f "$deb" Depends)
