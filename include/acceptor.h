@@ -24,6 +24,8 @@ typedef struct acceptor acceptor_t;
 /* A client's descriptor (nonblocking, close-on-exec), now the callee's. */
 typedef void acceptor_client_cb(acceptor_t *ac, int fd);
 typedef void acceptor_closed_cb(acceptor_t *ac);
+/* The listener rests: accept() failed with `err` (a positive errno). */
+typedef void acceptor_rest_cb(acceptor_t *ac, int err);
 
 struct acceptor {
     int fd;                    /* the listening socket, the acceptor's own */
@@ -34,6 +36,7 @@ struct acceptor {
     const char *subsys, *what; /* "assoc", "peers": "not accepting peers for now" */
     acceptor_client_cb *on_client;
     acceptor_closed_cb *on_closed; /* both handles closed: the owner may go */
+    acceptor_rest_cb *on_rest;     /* optional, set after acceptor_start: counts rests */
     episode_t resting;             /* accept() failing, and since when */
 };
 

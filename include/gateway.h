@@ -30,6 +30,7 @@ typedef struct svc_stats {
     uint64_t refused;  /* clients or OPENs turned away by this gateway */
     uint64_t done_out; /* payload bytes toward the peer of flows that left their association */
     uint64_t done_in;  /* ...and from the peer */
+    uint64_t accept_failures; /* its listener's rests: accept() failed (acceptor.h) */
 } svc_stats_t;
 
 typedef enum {

@@ -76,6 +76,7 @@ typedef struct snap_service {
     char addr[ADDR_STRLEN + 192]; /* accept or connect address as configured */
     uint64_t flows_open, flows_opened, flows_refused;
     uint64_t bytes_out, bytes_in; /* toward the peer, from the peer */
+    uint64_t accept_failures;     /* its listener's rests: accept() failed */
 } snap_service_t;
 
 typedef enum {

@@ -77,6 +77,8 @@ static void on_retry(uv_timer_t *t)
 
 static void acceptor_rest(acceptor_t *ac, int err)
 {
+    if (ac->on_rest)
+        ac->on_rest(ac, err);
     if (episode_hit(&ac->resting, "accept failed", uv_now(ac->retry.loop)))
         log_warn(ac->log, ac->subsys, "not accepting %s for now: %s", ac->what, strerror(err));
     uv_poll_stop(&ac->poll);

@@ -261,6 +261,7 @@ static int snap_services(gateway_t *gw, snapshot_t *out)
         config_service_target(sc, s->addr, sizeof(s->addr));
         s->flows_opened = st->opened;
         s->flows_refused = st->refused;
+        s->accept_failures = st->accept_failures;
         s->bytes_out = st->done_out;
         s->bytes_in = st->done_in;
         ix.by_name[i] = s;

@@ -253,6 +253,11 @@ static void text_services(const snapshot_t *s, FILE *out)
         table_cell(&t, "%s", text_bytes(v->bytes_in, b, sizeof(b)));
     }
     table_print(&t, "  ", out);
+    for (size_t i = 0; i < s->n_services; i++) /* rare, and then worth a line */
+        if (s->services[i].accept_failures)
+            fprintf(out, "  %s: accept() failed %" PRIu64 " time%s (clients waited; see the log)\n",
+                    text_safe(s->services[i].name, name, sizeof(name)),
+                    s->services[i].accept_failures, s->services[i].accept_failures == 1 ? "" : "s");
 }
 
 static void text_flows(const snapshot_t *s, FILE *out)
@@ -471,6 +476,8 @@ static void json_service(const snap_service_t *v, FILE *out)
     json_key_u64("bytes_out", v->bytes_out, out);
     fputc(',', out);
     json_key_u64("bytes_in", v->bytes_in, out);
+    fputc(',', out);
+    json_key_u64("accept_failures", v->accept_failures, out);
     fputc('}', out);
 }
 

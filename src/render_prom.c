@@ -275,6 +275,10 @@ static const family_t service_families[] = {
      "Flows of the service refused: turned away here, or opened and then refused by the back end "
      "or the peer.",
      SV(flows_refused), V_COUNT, NULL},
+    {"sctpgw_service_accept_failures_total", "counter",
+     "Tries of the service's listener to accept a waiting client that failed (for want of "
+     "descriptors or memory, or by a policy): one every 100 ms while they fail.",
+     SV(accept_failures), V_COUNT, NULL},
     {"sctpgw_service_sent_bytes_total", "counter",
      "Payload bytes of the service's flows sent toward the peer.", SV(bytes_out), V_COUNT, NULL},
     {"sctpgw_service_received_bytes_total", "counter",

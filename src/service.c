@@ -91,6 +91,16 @@ static const char *service_refusal(service_t *s, const assoc_t *a)
     return NULL;
 }
 
+static void on_rest(acceptor_t *ac, int err)
+{
+    service_t *s = container_of(ac, service_t, acceptor);
+    svc_stats_t *st = gateway_svc_stats(s->gw, s->conf.name);
+
+    (void)err;
+    if (st)
+        st->accept_failures++;
+}
+
 static void on_client(acceptor_t *ac, int fd)
 {
     service_t *s = container_of(ac, service_t, acceptor);
@@ -148,6 +158,7 @@ int service_start(gateway_t *gw, const service_conf_t *conf)
         free(s);
         return r;
     }
+    s->acceptor.on_rest = on_rest;
     list_push(&gw->services, &s->node);
     return 0;
 }

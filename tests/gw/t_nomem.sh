@@ -14,7 +14,8 @@
 #    service closed its listener, which reset the waiting client (or,
 #    with a spare descriptor, libuv accepted and closed it unlogged). Now
 #    the listener says so and rests, and the client, kept waiting in the
-#    backlog, is served once descriptors are back.
+#    backlog, is served once descriptors are back. Both shortages are
+#    counted in the status (before: only logged).
 # 3. site a's reads: every malloc of 4 KiB or more fails while a bulk
 #    upload runs. Before: the read watcher spun at a whole CPU with nothing
 #    logged and the flow hung. Now that flow is reset, and once memory is
@@ -49,6 +50,16 @@ FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
 [ -f "$FAULT" ] || fail "no fault module at $FAULT (set FAULT)"
 EPERM=1
 ENOMEM=12
+
+# echo_accept_failures: [echo]'s accept failures in site a's status, in
+# $fails (a service's object holds no other; python3 would cost 0.3 s).
+echo_accept_failures() {
+    local json
+    json=$(gw_status site-a --json)
+    [[ $json =~ \{\"name\":\"echo\",[^}]*\"accept_failures\":([0-9]+) ]] ||
+        fail "no accept_failures of [echo] in site a's status: $json"
+    fails=${BASH_REMATCH[1]}
+}
 
 # fault_env SITE ERRNO [CALLOC_MIN]: the module and its switches for a
 # site's gateway ($WORK/SITE.nomem: mallocs of 4 KiB or more fail;
@@ -149,6 +160,14 @@ expect "$r" max_gap_ms "<" 1000
 wait_log site-a 'accepting \[echo\] clients again after' 5
 r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 10000)
 expect "$r" ok == 1
+# Rested every 100 ms for over half a second.
+echo_accept_failures
+[ "$fails" -ge 2 ] || fail "[echo]'s accept failures in the status: $fails"
+st=$(gw_status site-a)
+grep -qE "^  echo: accept\(\) failed $fails times \(clients waited; see the log\)$" <<<"$st" ||
+    fail "site a's status does not say [echo]'s $fails accept failures: $st"
+log "ok: the status counts [echo]'s $fails accept failures"
+before=$fails
 
 pid=$(gw_pid site-a)
 nofile=$(prlimit --pid "$pid" --nofile --noheadings --output SOFT)
@@ -167,6 +186,9 @@ log "client that waited for a descriptor: $r"
 expect "$r" ok == 1
 expect "$r" bytes_verified == 1000
 wait_log site-a 'accepting \[echo\] clients again after' 5 2
+echo_accept_failures
+[ "$fails" -gt "$before" ] || fail "[echo]'s accept failures for want of descriptors not counted: $fails"
+log "ok: and $((fails - before)) more for want of descriptors"
 
 log "3. site a has no memory for reads"
 client a --connect 127.0.0.1:7002 --mode bulk --flows 1 --bytes 64G --timeout-ms 120000 \

@@ -1,6 +1,8 @@
-/* acceptor_drain on a real TCP listener: it hands over every waiting
- * client, and when accept() fails for want of descriptors it says how
- * many clients the close will reset (accept4 is wrapped to fail). */
+/* The acceptor on real sockets (accept4 is wrapped to fail):
+ * acceptor_drain hands over every waiting client, and when accept() fails
+ * for want of descriptors says how many clients the close will reset; a
+ * failed accept rests the listener, is told to its owner (on_rest) and
+ * leaves it watching again. */
 #include "acceptor.h"
 #include "check.h"
 
@@ -15,6 +17,8 @@
 
 static int fail_accepts; /* errno accept4 fails with, 0: the real call */
 static unsigned taken;   /* clients handed to on_client */
+static unsigned rests;   /* on_rest calls */
+static int rest_err;     /* the last one's error */
 
 int __real_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 int __wrap_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
@@ -33,6 +37,13 @@ static void on_client(acceptor_t *ac, int fd)
     (void)ac;
     taken++;
     close(fd);
+}
+
+static void on_rest(acceptor_t *ac, int err)
+{
+    (void)ac;
+    rests++;
+    rest_err = err;
 }
 
 /* A loopback listener on an ephemeral port; its port in *port. */
@@ -105,6 +116,59 @@ static void test_drain(int fail, int n, unsigned want_left, unsigned want_taken)
         close(fds[i]);
 }
 
+static void on_tick(uv_timer_t *t)
+{
+    int *ticks = t->data;
+
+    if (++*ticks == 3 || taken > 0)
+        uv_stop(t->loop);
+}
+
+/* Runs the loop until a client is taken or for about 3 x ms. */
+static void run_for(uv_loop_t *loop, uint64_t ms)
+{
+    uv_timer_t t;
+    int ticks = 0;
+
+    taken = 0;
+    uv_timer_init(loop, &t);
+    t.data = &ticks;
+    uv_timer_start(&t, on_tick, ms, ms);
+    uv_run(loop, UV_RUN_DEFAULT);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* accept() failing on readiness: the owner hears of each rest, the client
+ * waits, and is taken once accept() works again. */
+static void test_rest(void)
+{
+    uv_loop_t loop;
+    acceptor_t ac;
+    logger_t log = {.level = LOG_ERROR, .name = "t"};
+    uint16_t port;
+    int client, fd;
+
+    CHECK(uv_loop_init(&loop) == 0);
+    fd = listener(&port);
+    CHECK(acceptor_start(&ac, &loop, fd, &log, "svc", "clients", on_client) == 0);
+    ac.on_rest = on_rest;
+    rests = 0;
+    connect_clients(fd, port, &client, 1);
+    fail_accepts = EMFILE;
+    run_for(&loop, ACCEPTOR_PAUSE_MS); /* three tries at least: one rest each */
+    CHECK(taken == 0);
+    CHECK(rests >= 2 && rests <= 4);
+    CHECK(rest_err == EMFILE);
+    fail_accepts = 0;
+    run_for(&loop, 4 * ACCEPTOR_PAUSE_MS);
+    CHECK(taken == 1);
+    acceptor_close(&ac, NULL);
+    CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+    CHECK(uv_loop_close(&loop) == 0);
+    close(client);
+}
+
 int main(void)
 {
     test_drain(0, 3, 0, 3);      /* every client taken: none left */
@@ -112,5 +176,6 @@ int main(void)
     test_drain(ENOMEM, 2, 2, 0);
     test_drain(EMFILE, 0, 0, 0); /* accept fails with nobody waiting: none */
     test_drain(0, 0, 0, 0);
+    test_rest();
     return check_status("test_acceptor");
 }

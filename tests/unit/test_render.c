@@ -167,6 +167,7 @@ static snapshot_t sample(void)
     strcpy(svcs[1].name, "a-much-longer-name");
     strcpy(svcs[1].addr, "127.0.0.1:9002");
     svcs[1].flows_refused = 5;
+    svcs[1].accept_failures = 3;
     s.services = svcs;
     s.n_services = 2;
     flows[0].id = 41;
@@ -269,6 +270,10 @@ static void test_text_alignment(void)
     CHECK(column(t, "ID  ", "ID", 1) == column(t, "1042", "1042", 1));
     CHECK(column(t, "ID  ", "ID", 1) == column(t, "  41", "41", 1));
     CHECK(strstr(t, "\nflows:\n") != NULL);
+    /* Accept failures get a line only where there were some. */
+    CHECK(strstr(t, "  a-much-longer-name: accept() failed 3 times (clients waited; see the "
+                    "log)\n") != NULL);
+    CHECK(strstr(t, "echo: accept() failed") == NULL);
     free(t);
 
     t = render(0, &s, 0);
@@ -315,6 +320,8 @@ static void test_json_fields(void)
     CHECK(strstr(j, "\"state\":\"inactive\",\"primary\":false") != NULL);
     CHECK(strstr(j, "\"role\":\"connect\"") != NULL);
     CHECK(strstr(j, "\"flows_refused\":5") != NULL);
+    CHECK(strstr(j, "\"bytes_in\":0,\"accept_failures\":3}") != NULL);
+    CHECK(strstr(j, "\"accept_failures\":0}") != NULL);
     CHECK(strstr(j, "\"state\":\"half-closed-up\"") != NULL);
     CHECK(strstr(j, "\"stream\":101") != NULL);
     free(j);

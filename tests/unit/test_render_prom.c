@@ -69,6 +69,7 @@ static void snapshot_build(snapshot_t *s, snap_assoc_t a[3], snap_service_t sv[2
     sv[0].flows_refused = 1;
     sv[0].bytes_out = 1000;
     sv[0].bytes_in = 2000;
+    sv[0].accept_failures = 4;
     strcpy(sv[1].name, "bulk");
     s->services = sv;
     s->n_services = 2;
@@ -201,6 +202,12 @@ static const char expected[] =
     "# TYPE sctpgw_service_flows_refused_total counter\n"
     "sctpgw_service_flows_refused_total{service=\"echo\"} 1\n"
     "sctpgw_service_flows_refused_total{service=\"bulk\"} 0\n"
+    "# HELP sctpgw_service_accept_failures_total Tries of the service's listener to accept a "
+    "waiting client that failed (for want of descriptors or memory, or by a policy): one every "
+    "100 ms while they fail.\n"
+    "# TYPE sctpgw_service_accept_failures_total counter\n"
+    "sctpgw_service_accept_failures_total{service=\"echo\"} 4\n"
+    "sctpgw_service_accept_failures_total{service=\"bulk\"} 0\n"
     "# HELP sctpgw_service_sent_bytes_total Payload bytes of the service's flows sent toward the "
     "peer.\n"
     "# TYPE sctpgw_service_sent_bytes_total counter\n"
@@ -262,7 +269,7 @@ static void test_empty(void)
         help++;
     for (const char *p = text; (p = strstr(p, "# TYPE ")); p++)
         type++;
-    CHECK(help == 31 && type == 31);
+    CHECK(help == 32 && type == 32);
     CHECK(strstr(text, "sctpgw_info{name=\"\",version=\"\"} 1\n") != NULL);
     CHECK(strstr(text, "sctpgw_associations{state=\"ready\"} 0\n") != NULL);
     CHECK(strstr(text, "sctpgw_path_state{") == NULL);
