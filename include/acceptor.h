@@ -7,7 +7,9 @@
  * loop, until it works, and when out of descriptors accepts and closes
  * waiting clients without a word): here such a failure rests the listener
  * for ACCEPTOR_PAUSE_MS instead, logged once per episode, and the client
- * waits in the backlog meanwhile. */
+ * waits in the backlog meanwhile. An error its poll reports (which stops
+ * libuv's watch) is said, and the listener watched again after the same
+ * pause, rather than left deaf. */
 #ifndef SCTPGW_ACCEPTOR_H
 #define SCTPGW_ACCEPTOR_H
 
@@ -16,8 +18,9 @@
 #include "log.h"
 #include "rlimits.h"
 
-#define ACCEPTOR_PAUSE_MS 100 /* how long a listener rests after accept() failed */
-#define ACCEPTOR_BUDGET   32  /* clients taken per readiness: others' turn comes */
+#define ACCEPTOR_PAUSE_MS      100   /* how long a listener rests after accept() failed */
+#define ACCEPTOR_BUDGET        32    /* clients taken per readiness: others' turn comes */
+#define ACCEPTOR_POLL_QUIET_MS 60000 /* poll errors this far apart are said again */
 
 typedef struct acceptor acceptor_t;
 
@@ -38,6 +41,7 @@ struct acceptor {
     acceptor_closed_cb *on_closed; /* both handles closed: the owner may go */
     acceptor_rest_cb *on_rest;     /* optional, set after acceptor_start: counts rests */
     episode_t resting;             /* accept() failing, and since when */
+    episode_t poll_failing;        /* its poll reporting errors */
 };
 
 /* Watches `fd`, a socket that listens already, which the acceptor owns

@@ -85,6 +85,29 @@ static void acceptor_rest(acceptor_t *ac, int err)
     uv_timer_start(&ac->retry, on_retry, ACCEPTOR_PAUSE_MS, 0);
 }
 
+/* libuv stops a poll whose socket reports an error, and calls back with
+ * EBADF whatever the error was: the listener is watched again after a
+ * pause rather than left deaf. Said with the socket's own error, once, and
+ * again only after a quiet minute; no client was refused, so it is not an
+ * accept failure. */
+static void acceptor_poll_failed(acceptor_t *ac)
+{
+    uint64_t now = uv_now(ac->retry.loop), ms;
+    unsigned long n;
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    if (getsockopt(ac->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+        err = errno;
+    if (episode_quiet(&ac->poll_failing, now, ACCEPTOR_POLL_QUIET_MS))
+        (void)episode_end(&ac->poll_failing, now, &ms, &n);
+    if (episode_hit(&ac->poll_failing, "poll failed", now))
+        log_warn(ac->log, ac->subsys,
+                 "the listener for %s reported an error (%s): watching it again every %u ms",
+                 ac->what, err ? strerror(err) : "none pending", ACCEPTOR_PAUSE_MS);
+    uv_timer_start(&ac->retry, on_retry, ACCEPTOR_PAUSE_MS, 0);
+}
+
 static void on_ready(uv_poll_t *p, int status, int events)
 {
     acceptor_t *ac = p->data;
@@ -93,8 +116,10 @@ static void on_ready(uv_poll_t *p, int status, int events)
     int fd;
 
     (void)events;
-    if (status < 0)
+    if (status < 0) {
+        acceptor_poll_failed(ac);
         return;
+    }
     for (int i = 0; i < ACCEPTOR_BUDGET && ac->fd >= 0; i++) {
         fd = accept4(ac->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0 && acceptor_stuck(errno)) {

@@ -2,7 +2,7 @@
  * acceptor_drain hands over every waiting client, and when accept() fails
  * for want of descriptors says how many clients the close will reset; a
  * failed accept rests the listener, is told to its owner (on_rest) and
- * leaves it watching again. */
+ * leaves it watching again; so does an error the poll reports, untold. */
 #include "acceptor.h"
 #include "check.h"
 
@@ -169,6 +169,50 @@ static void test_rest(void)
     close(client);
 }
 
+/* A UDP port nobody listens on: one bound, then closed. */
+static uint16_t closed_udp_port(void)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET};
+    socklen_t len = sizeof(sin);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+    close(fd);
+    return sin.sin_port;
+}
+
+/* An error the poll reports (here a UDP socket's, from an ICMP port
+ * unreachable) stops libuv's watch: the acceptor says so, does not count
+ * it as an accept failure, and watches again after the pause, instead of
+ * going deaf. */
+static void test_poll_error(void)
+{
+    struct sockaddr_in to = {.sin_family = AF_INET};
+    uv_loop_t loop;
+    acceptor_t ac;
+    logger_t log = {.level = LOG_ERROR, .name = "t"};
+    int fd;
+
+    CHECK(uv_loop_init(&loop) == 0);
+    to.sin_port = closed_udp_port();
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    CHECK(connect(fd, (struct sockaddr *)&to, sizeof(to)) == 0);
+    CHECK(acceptor_start(&ac, &loop, fd, &log, "svc", "clients", on_client) == 0);
+    ac.on_rest = on_rest;
+    rests = 0;
+    CHECK(send(fd, "x", 1, 0) == 1);
+    run_for(&loop, ACCEPTOR_PAUSE_MS);
+    CHECK(ac.poll_failing.active && ac.poll_failing.hits == 1);
+    CHECK(rests == 0);
+    CHECK(uv_is_active((uv_handle_t *)&ac.poll));
+    acceptor_close(&ac, NULL);
+    CHECK(uv_run(&loop, UV_RUN_DEFAULT) == 0);
+    CHECK(uv_loop_close(&loop) == 0);
+}
+
 int main(void)
 {
     test_drain(0, 3, 0, 3);      /* every client taken: none left */
@@ -177,5 +221,6 @@ int main(void)
     test_drain(EMFILE, 0, 0, 0); /* accept fails with nobody waiting: none */
     test_drain(0, 0, 0, 0);
     test_rest();
+    test_poll_error();
     return check_status("test_acceptor");
 }
