@@ -2,6 +2,8 @@
 #include "dial.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,8 @@ static dial_lookup_t *lookup_start(dial_lookups_t *lookups, uv_loop_t *loop, con
                              .ai_flags = AI_NUMERICSERV};
     dial_lookup_t *lk = calloc(1, sizeof(*lk) + strlen(key) + 1);
     char service[8];
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+    sigset_t all, mask;
     int r;
 
     if (!lk) {
@@ -135,7 +139,16 @@ static dial_lookup_t *lookup_start(dial_lookups_t *lookups, uv_loop_t *loop, con
     list_init(&lk->waiting);
     lk->req.data = lk;
     snprintf(service, sizeof(service), "%u", port);
+    /* libuv's pool threads start inside the first lookup (the gateway's
+     * only use of the pool) and keep this thread's signal mask: with the
+     * asynchronous signals held back then, the gateway's only ever reach
+     * the loop's thread (gateway_free relies on it). */
+    sigfillset(&all);
+    for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++)
+        sigdelset(&all, faults[i]);
+    pthread_sigmask(SIG_SETMASK, &all, &mask);
     r = uv_getaddrinfo(loop, &lk->req, on_resolved, host, service, &hints);
+    pthread_sigmask(SIG_SETMASK, &mask, NULL);
     if (r < 0) {
         *err = r;
         free(lk);

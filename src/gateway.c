@@ -3,6 +3,8 @@
 #include "gateway.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1616,12 +1618,33 @@ int gateway_start(gateway_t *gw, uv_loop_t *loop, config_t *cfg)
     return 0;
 }
 
-void gateway_free(gateway_t *gw)
+/* libuv gives a signal its default action back when its last handle
+ * closes: a reload asked as the gateway exits (SIGHUP) would then kill a
+ * gateway that had stopped cleanly, with status 129 rather than the 0 its
+ * usage promises. The signals are ignored from then on instead, and held
+ * back on this thread meanwhile (the only one that takes them: dial.c),
+ * so that none lands between the close and SIG_IGN. */
+static void gateway_close_signals(gateway_t *gw)
 {
-    uv_close((uv_handle_t *)&gw->stop_timer, NULL);
+    static const int sigs[] = {SIGHUP, SIGTERM, SIGINT};
+    sigset_t set, old;
+
+    sigemptyset(&set);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaddset(&set, sigs[i]);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
     uv_close((uv_handle_t *)&gw->sig_term, NULL);
     uv_close((uv_handle_t *)&gw->sig_int, NULL);
     uv_close((uv_handle_t *)&gw->sig_hup, NULL);
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        signal(sigs[i], SIG_IGN);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void gateway_free(gateway_t *gw)
+{
+    uv_close((uv_handle_t *)&gw->stop_timer, NULL);
+    gateway_close_signals(gw);
     uv_run(gw->loop, UV_RUN_NOWAIT);
     sodium_memzero(gw->auth_key, sizeof(gw->auth_key));
     free(gw->svc_stats);

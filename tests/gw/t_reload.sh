@@ -32,6 +32,11 @@
 #     timers, read from the kernel (it kept those its socket was made
 #     with: the kernel applies options to an association only once it is
 #     established, so the reload had reached the socket's defaults only);
+#  8. a reload asked as a gateway exits (a SIGHUP from log rotation
+#     during a stop), once its loop has ended and libuv has given the
+#     signal its default action back (tests/tools/fault holds the exit
+#     there until told): ignored, exit status 0 (before: killed by it,
+#     status 129);
 # and every flow that ran across the reloads (still running after step 4,
 # then told to stop) has all its bytes, verified, on [echo] and on the
 # removed [old] and [gone] alike.
@@ -306,4 +311,20 @@ expect_timers site-a 75 150 75
 r=$(client a --connect 127.0.0.1:7001 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
 expect "$r" ok == 1
 log "ok: an association dialed across a reload has the new timers"
+
+# 8. The lonely gateway of step 6 (no peer: it stops at once), restarted to
+# wait as it exits while $gate exists, and sent a SIGHUP then.
+gw_stop TERM lonely
+gate=$WORK/exit.gate
+: >"$gate"
+FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
+[ -f "$FAULT" ] || fail "no fault module at $FAULT (set FAULT)"
+GW_SETENV="LD_PRELOAD=$FAULT FAULT_EXIT_WHILE=$gate" gw_start b lonely
+wait_log lonely 'listening for peers on SCTP port' 10 2
+kill -TERM "$(gw_pid lonely)"
+wait_file "$gate.held" 10 || fail "lonely did not reach its exit within 10 s"
+kill -HUP "$(gw_pid lonely)"
+rm "$gate"
+gw_wait_exit lonely TERM
+log "ok: a SIGHUP as the gateway exits is ignored"
 done_ok

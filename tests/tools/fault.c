@@ -12,9 +12,15 @@
  *   FAULT_SENDMSG_WHILE=FILE FAULT_SENDMSG_ERRNO=E: sendmsg() (the
  *     gateway's SCTP sends; libuv writes TCP with write and writev) fails
  *     with errno E and sends nothing, as SCTP does when the kernel has no
- *     memory for a message's chunks. */
+ *     memory for a message's chunks.
+ * And, for t_reload, FAULT_EXIT_WHILE=FILE: as the process exits, after
+ * main has returned, it makes FILE.held and waits while FILE exists (10 s
+ * at most): a moment in which to send it a signal. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -78,4 +84,19 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         return -1;
     }
     return (ssize_t)syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+__attribute__((destructor)) static void exit_wait(void)
+{
+    const char *gate = getenv("FAULT_EXIT_WHILE");
+    struct timespec tick = {.tv_nsec = 10000000};
+    char held[4096];
+    int fd;
+
+    if (!gate || snprintf(held, sizeof(held), "%s.held", gate) >= (int)sizeof(held))
+        return;
+    if ((fd = open(held, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) >= 0)
+        close(fd);
+    for (int i = 0; i < 1000 && access(gate, F_OK) == 0; i++)
+        nanosleep(&tick, NULL);
 }
