@@ -363,6 +363,17 @@ gw_status() {
     "$SCTPGW" status -s "$WORK/$name.sock" "$@"
 }
 
+# svc_field NAME SERVICE FIELD: a number of a service's object in a running
+# gateway's status (the object holds no other; python3 would cost 0.3 s);
+# fails, saying what it got, when there is none.
+svc_field() {
+    local json
+    json=$(gw_status "$1" --json)
+    [[ $json =~ \{\"name\":\"$2\",[^}]*\"$3\":([0-9]+) ]] ||
+        fail "no $3 of [$2] in $1's status: $json"
+    echo "${BASH_REMATCH[1]}"
+}
+
 gw_pid() { local v="GW_PID_${1//-/_}"; echo "${!v}"; }
 
 # paths_active NAME N [SECONDS]: waits until N paths of NAME's association

@@ -51,16 +51,6 @@ FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
 EPERM=1
 ENOMEM=12
 
-# echo_accept_failures: [echo]'s accept failures in site a's status, in
-# $fails (a service's object holds no other; python3 would cost 0.3 s).
-echo_accept_failures() {
-    local json
-    json=$(gw_status site-a --json)
-    [[ $json =~ \{\"name\":\"echo\",[^}]*\"accept_failures\":([0-9]+) ]] ||
-        fail "no accept_failures of [echo] in site a's status: $json"
-    fails=${BASH_REMATCH[1]}
-}
-
 # fault_env SITE ERRNO [CALLOC_MIN]: the module and its switches for a
 # site's gateway ($WORK/SITE.nomem: mallocs of 4 KiB or more fail;
 # SITE.nocalloc: callocs of CALLOC_MIN bytes or more, default 4 KiB;
@@ -161,7 +151,7 @@ wait_log site-a 'accepting \[echo\] clients again after' 5
 r=$(client a --connect 127.0.0.1:7001 --flows 1 --bytes 1000 --timeout-ms 10000)
 expect "$r" ok == 1
 # Rested every 100 ms for over half a second.
-echo_accept_failures
+fails=$(svc_field site-a echo accept_failures)
 [ "$fails" -ge 2 ] || fail "[echo]'s accept failures in the status: $fails"
 st=$(gw_status site-a)
 grep -qE "^  echo: accept\(\) failed $fails times \(clients waited; see the log\)$" <<<"$st" ||
@@ -186,7 +176,7 @@ log "client that waited for a descriptor: $r"
 expect "$r" ok == 1
 expect "$r" bytes_verified == 1000
 wait_log site-a 'accepting \[echo\] clients again after' 5 2
-echo_accept_failures
+fails=$(svc_field site-a echo accept_failures)
 [ "$fails" -gt "$before" ] || fail "[echo]'s accept failures for want of descriptors not counted: $fails"
 log "ok: and $((fails - before)) more for want of descriptors"
 
