@@ -31,6 +31,7 @@ typedef struct svc_stats {
     uint64_t done_out; /* payload bytes toward the peer of flows that left their association */
     uint64_t done_in;  /* ...and from the peer */
     uint64_t accept_failures; /* its listener's rests: accept() failed (acceptor.h) */
+    episode_t backend;        /* its back end failing (flow.c), kept across reloads too */
 } svc_stats_t;
 
 typedef enum {

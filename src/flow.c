@@ -22,6 +22,13 @@
  * client to see the failure rather than wonder. */
 #define DIAL_TOTAL_MS 10000
 
+/* A back end's failures less than this far apart are one episode
+ * (flow_backend_failed): said as over at the first flow that connects
+ * later than that after the last failure, or, when a failure comes first,
+ * said as over and a new one warned of. A back end that refuses some flows
+ * and takes others is one warning, not a pair of lines per failure. */
+#define BACKEND_QUIET_MS 60000
+
 /* What a finishing flow reads at a time from its endpoint, to drop it. */
 #define DROP_READ_BYTES 16384u
 
@@ -759,6 +766,65 @@ static void flow_count_open(const flow_t *f, int opened)
         st->refused++;
 }
 
+/* A failing back end's episode is over (`how`, `then`): from its first
+ * failure to its last, and what it cost. */
+static void flow_backend_episode_end(const flow_t *f, svc_stats_t *st, const char *how,
+                                     const char *then)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (episode_end(&st->backend, st->backend.last_ms, &ms, &n))
+        log_info(&f->gw->log, "svc", "[%s]: back end %s%s: %lu flow%s failed in %llu ms%s",
+                 f->service, f->dial->name, how, n, n == 1 ? "" : "s", (unsigned long long)ms,
+                 then);
+}
+
+/* The counters of the flow's service, if the back end it dials is still
+ * the service's: one a reload has moved the service away from tells
+ * nothing of the new one (config_service_target and the dial name it
+ * alike). */
+static svc_stats_t *flow_backend_stats(const flow_t *f)
+{
+    const service_conf_t *sc = config_service(f->gw->cfg, f->service);
+    char target[ADDR_STRLEN + 192];
+
+    if (!sc || sc->is_accept ||
+        strcmp(config_service_target(sc, target, sizeof(target)), f->dial->name) != 0)
+        return NULL;
+    return gateway_svc_stats(f->gw, f->service);
+}
+
+/* A flow's back end failed (no name, no address connected): said once per
+ * episode as a warning, with the first reason. Each flow's own reset is an
+ * INFO line, so at log_level = warn a dead back end would pass unseen. A
+ * failure of this host's own (no local port, memory or descriptor for the
+ * socket) is not the back end's. */
+static void flow_backend_failed(const flow_t *f, int err, const char *why)
+{
+    svc_stats_t *st = flow_backend_stats(f);
+    uint64_t now = uv_now(f->gw->loop);
+
+    if (!st || err == UV_EADDRNOTAVAIL || err == UV_ENOBUFS || err == UV_ENOMEM ||
+        err == UV_EMFILE || err == UV_ENFILE)
+        return;
+    if (episode_quiet(&st->backend, now, BACKEND_QUIET_MS))
+        flow_backend_episode_end(f, st, "", ", then none for a minute");
+    if (episode_hit(&st->backend, "back end failing", now))
+        log_warn(&f->gw->log, "svc", "[%s]: %s; the peer's flows fail while it does", f->service,
+                 why);
+}
+
+/* A flow's back end connected: the end of an episode, once its failures
+ * have stopped. */
+static void flow_backend_answered(const flow_t *f)
+{
+    svc_stats_t *st = flow_backend_stats(f);
+
+    if (st && episode_quiet(&st->backend, uv_now(f->gw->loop), BACKEND_QUIET_MS))
+        flow_backend_episode_end(f, st, " answers again", "");
+}
+
 /* RST, or a failed RESULT: the peer's final word and the flow's end.
  * flow_close() answers with our own final word, a CLOSE, and may free the
  * flow at once (one with no TCP side, still looking its back end up), so
@@ -918,6 +984,7 @@ static void flow_connected(flow_t *f)
     f->result_sent = 1;
     flow_log(f, LOG_DEBUG, "connected to the back end %s at %s", f->dial->name,
              addr_format(&f->dial_addr, where, sizeof(where)));
+    flow_backend_answered(f);
     flow_dial_end(f);
     flow_release_held(f);
     if (f->closed)
@@ -989,6 +1056,7 @@ static void flow_dial_next(flow_t *f)
                      f->dial->tried, addr_format(&f->dial_addr, where, sizeof(where)),
                      uv_strerror(f->dial_err));
         flow_count_open(f, 0);
+        flow_backend_failed(f, f->dial_err, why);
         flow_close(f, f->dial_err == UV_ECONNREFUSED ? WIRE_E_REFUSED : WIRE_E_UNREACHABLE, why);
         return;
     }
@@ -1020,6 +1088,7 @@ static void on_dial(void *data, dial_event_t ev, int status)
         snprintf(why, sizeof(why), "back end %s: name did not resolve: %s", f->dial->name,
                  uv_strerror(status));
     flow_count_open(f, 0);
+    flow_backend_failed(f, status, why);
     flow_close(f, WIRE_E_NAME, why);
 }
 

@@ -1133,6 +1133,25 @@ static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
     snprintf(gw->restart_needed, sizeof(gw->restart_needed), "%s", c->plan.restart);
 }
 
+/* A service whose back end the reload moves does not carry the old one's
+ * failures over to the new (flow.c): they are said as over. */
+static void reload_backend_moved(gateway_t *gw, const service_conf_t *o, const service_conf_t *n,
+                                 svc_stats_t *st)
+{
+    char was[ADDR_STRLEN + 192], now[ADDR_STRLEN + 192];
+    uint64_t ms;
+    unsigned long hits;
+
+    config_service_target(o, was, sizeof(was));
+    if (o->is_accept ||
+        (!n->is_accept && strcmp(was, config_service_target(n, now, sizeof(now))) == 0))
+        return;
+    if (episode_end(&st->backend, st->backend.last_ms, &ms, &hits))
+        log_info(&gw->log, "svc",
+                 "reload: [%s]: back end %s: %lu flow%s failed in %llu ms, no more", n->name, was,
+                 hits, hits == 1 ? "" : "s", (unsigned long long)ms);
+}
+
 /* The services' counters follow them by name into `stats` (one per
  * service of the new file, in its order), which replaces the old array; a
  * removed service's counters go with it. */
@@ -1141,8 +1160,10 @@ static void reload_stats(gateway_t *gw, const config_t *next, svc_stats_t *stats
     for (size_t i = 0; i < next->n_services; i++) {
         const service_conf_t *o = config_service(gw->cfg, next->services[i].name);
 
-        if (o)
-            stats[i] = gw->svc_stats[o - gw->cfg->services];
+        if (!o)
+            continue;
+        stats[i] = gw->svc_stats[o - gw->cfg->services];
+        reload_backend_moved(gw, o, &next->services[i], &stats[i]);
     }
     free(gw->svc_stats);
     gw->svc_stats = stats;

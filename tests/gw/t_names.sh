@@ -133,10 +133,12 @@ check nx ok=4
 bound=2000
 [ -z "${SCTPGW_SANITIZED:-}" ] || bound=3000 # everything runs slower
 [ "$(close_ms nx)" -le $bound ] || fail "nosuch.test: closed after $(close_ms nx) ms, over $bound"
-[ "$(count_log site-b 'back end nosuch.test:9002: name did not resolve: unknown node')" -eq 4 ] ||
+[ "$(count_log site-b 'reset: back end nosuch.test:9002: name did not resolve: unknown node')" -eq 4 ] ||
     fail "site-b did not log the unresolved name for each of the 4 flows"
 [ "$(count_log site-a '\[nx\].*reset: peer: name did not resolve')" -eq 4 ] ||
     fail "site-a did not log the unresolved name for each of the 4 flows"
+[ "$(count_log site-b "WARN .*\[nx\]: back end nosuch.test:9002: name did not resolve: unknown node or service; the peer's flows fail while it does")" -eq 1 ] ||
+    fail "site-b did not warn of the unresolved name once"
 
 # Two addresses, the first refusing: connected through the second.
 check two ok=2 bytes_verified=$((2 * 64 * 1024))
@@ -155,7 +157,7 @@ check any6-v4 ok=2 bytes_verified=$((2 * 16 * 1024))
 check slow-wait ok=1
 ms=$(close_ms slow-wait)
 [ "$ms" -ge 2500 ] && [ "$ms" -le 6000 ] || fail "slow.test: closed after $ms ms, not 2500..6000"
-[ "$(count_log site-b 'back end slow.test:9004: name did not resolve')" -eq 1 ] ||
+[ "$(count_log site-b 'reset: back end slow.test:9004: name did not resolve')" -eq 1 ] ||
     fail "site-b: expected one flow of slow.test to end for its name"
 [ "$(count_log site-b '\[slow\].*reset: peer: connection reset')" -eq 1 ] ||
     fail "site-b: the flow whose client left was not reset"
@@ -190,7 +192,7 @@ wait_log site-b 'gw: (reloaded: |reload: .*nothing changed)' 5 $((before + 1)) |
 # The DNS stub's log is $WORK/dns.log: a query for slow.test in it is a
 # lookup of it under way at site b.
 queries=$(count_log dns '^slow.test dropped')
-failed=$(count_log site-b 'back end slow.test:9004: name did not resolve')
+failed=$(count_log site-b 'reset: back end slow.test:9004: name did not resolve')
 bg slow-ten --connect 127.0.0.1:7004 --flows 10 --mode expect-close --timeout-ms 15000
 wait_log dns '^slow.test dropped' 10 $((queries + 1))
 sleep 0.5 # the ten OPENs all in
@@ -198,7 +200,7 @@ client a --connect 127.0.0.1:7001 --flows 2 --bytes 16K --timeout-ms 3000 >"$WOR
 check beside-slow ok=2 bytes_verified=$((2 * 16 * 1024))
 wait "${CLIENTS[-1]}" || true
 check slow-ten ok=10
-[ "$(count_log site-b 'back end slow.test:9004: name did not resolve')" -eq $((failed + 10)) ] ||
+[ "$(count_log site-b 'reset: back end slow.test:9004: name did not resolve')" -eq $((failed + 10)) ] ||
     fail "site-b: the ten flows of slow.test did not each end for its name"
 n=$(($(count_log dns '^slow.test dropped') - queries))
 [ "$n" -ge 1 ] && [ "$n" -le 4 ] || fail "ten flows of slow.test made $n queries, not one lookup's"

@@ -5,7 +5,13 @@
 # flow running beside them is untouched. A back end given by address that
 # never answers (its listener's queue full, so the kernel drops each SYN)
 # resets its flows at the gateway's 10 s bound, not after the kernel's
-# 2 minutes of SYN retries.
+# 2 minutes of SYN retries. A failing back end is a warning once at the
+# gateway that connects to it, whatever the number of flows (each flow's
+# reset is an INFO line, unseen at log_level = warn); its episode ends,
+# said with the count, at the first flow that connects a minute after the
+# last failure (not at one within it), or when a reload moves the service
+# to another back end (flows still dialling the old one then count for
+# neither).
 . "$(dirname "$0")/lib.sh"
 pair_up
 gw_config site-a connect <<'INI'
@@ -52,6 +58,7 @@ for port in 7005 7006; do
     expect "$r" refused == 0
     expect "$r" close_ms '<=' 1000
 done
+down_at=$(now_ms) # [down]'s last failure is behind
 r=$(client a --connect 127.0.0.1:7007 --flows 2 --mode expect-close --timeout-ms 20000)
 log "port 7007 (silent back end): $r"
 expect "$r" ok == 2
@@ -65,7 +72,7 @@ expect "$r" bytes_verified == $((4 * 300 * 1024))
 # Both ends say why.
 [ "$(count_log site-b 'back end 127.0.0.1:9005: connection refused')" -ge 1 ] || fail "site-b did not log the refusal"
 [ "$(count_log site-a 'peer: connection refused')" -ge 1 ] || fail "site-a did not log the refusal"
-[ "$(count_log site-b 'back end 127.0.0.1:9007: connection timed out')" -eq 2 ] ||
+[ "$(count_log site-b 'reset: back end 127.0.0.1:9007: connection timed out')" -eq 2 ] ||
     fail "site-b did not log the silent back end's timeouts"
 [ "$(count_log site-a 'peer: back end unreachable')" -ge 2 ] ||
     fail "site-a did not log the silent back end's timeouts"
@@ -91,4 +98,45 @@ r=$(gw_status site-b --json | python3 -c '
 import json, sys
 print(json.load(sys.stdin)["associations"][0]["flows_opened"])') || fail "status of site-b failed"
 [ "$r" = 14 ] || fail "site b's association opened $r flows, not 14"
+# One warning per failing back end, not one per flow.
+for want in '\[down\]: back end 127.0.0.1:9005: connection refused' \
+    '\[silent\]: back end 127.0.0.1:9007: connection timed out'; do
+    n=$(count_log site-b "WARN .*$want; the peer's flows fail while it does")
+    [ "$n" -eq 1 ] || fail "site b warned $n times of '$want', not once"
+done
+server_start b 127.0.0.1:9005 echo
+r=$(client a --connect 127.0.0.1:7005 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+[ "$(count_log site-b 'answers again')" -eq 0 ] ||
+    fail "[down]'s episode ended less than a minute after its last failure"
+# Two more flows to [silent] dial its silent back end when a reload moves
+# the service to the echo one.
+client a --connect 127.0.0.1:7007 --flows 2 --mode expect-close --timeout-ms 20000 \
+    >"$WORK/late.out" &
+late=$!
+t0=$(now_ms)
+until [ "$(svc_field site-b silent flows_open)" -eq 2 ]; do
+    [ $(($(now_ms) - t0)) -lt 5000 ] || fail "site b: the 2 late flows of [silent] not open within 5 s"
+    sleep 0.1
+done
+sed -i 's/^connect = 127.0.0.1:9007$/connect = 127.0.0.1:9001/' "$WORK/site-b.ini"
+kill -HUP "$(gw_pid site-b)"
+wait_log site-b 'reload: \[silent\]: back end 127.0.0.1:9007: 2 flows failed in [0-9]+ ms, no more$' 5
+r=$(client a --connect 127.0.0.1:7007 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+wait "$late" || true
+r=$(<"$WORK/late.out")
+log "the 2 flows dialling across the reload: $r"
+expect "$r" ok == 2
+[ "$(count_log site-b 'reset: back end 127.0.0.1:9007: connection timed out')" -eq 4 ] ||
+    fail "site b: the 2 late flows did not time out on the old back end"
+n=$(count_log site-b "WARN .*\[silent\]: back end")
+[ "$n" -eq 1 ] || fail "site b warned $n times of [silent]'s back end: the late flows counted"
+log "ok: a reload moving [silent] ended its back end's episode; late flows counted for neither"
+until [ "$(now_ms)" -ge $((down_at + 61000)) ]; do sleep 1; done
+r=$(client a --connect 127.0.0.1:7005 --flows 1 --mode echo --bytes 64K --timeout-ms 10000)
+expect "$r" ok == 1
+wait_log site-b '\[down\]: back end 127.0.0.1:9005 answers again: 8 flows failed in [0-9]{1,4} ms$' 5
+[ "$(count_log site-b 'answers again')" -eq 1 ] || fail "site b said a back end's return more than once"
+log "ok: a failing back end warned of once, its return said a minute after"
 done_ok
