@@ -288,7 +288,8 @@ static snap_flow_state_t snap_flow_state(const flow_t *f)
 }
 
 /* The client's address, or the back end's: as connected, else the address
- * being tried, else as configured (a name before it is looked up). */
+ * being tried, else the name being looked up (a reload may have changed
+ * the configured one since), else as configured. */
 static void snap_tcp_peer(const flow_t *f, char *buf, size_t len)
 {
     const service_conf_t *sc = config_service(f->gw->cfg, f->service);
@@ -299,6 +300,8 @@ static void snap_tcp_peer(const flow_t *f, char *buf, size_t len)
         addr_format(&peer, buf, len);
     else if (!f->opener && f->dial_addr.sa.sa_family != AF_UNSPEC)
         addr_format(&f->dial_addr, buf, len);
+    else if (!f->opener && f->dial)
+        snprintf(buf, len, "%s", f->dial->name);
     else if (sc && !f->opener && !sc->is_accept)
         config_service_target(sc, buf, len);
     else

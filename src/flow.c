@@ -1148,8 +1148,12 @@ void flow_open_inbound(assoc_t *a, uint16_t sid, const char *service)
     a->flows_opened++;
     r = flow_connect(f, svc);
     if (r < 0) {
+        char reason[WIRE_TEXT_MAX + 256], target[ADDR_STRLEN + 192];
+
+        snprintf(reason, sizeof(reason), "back end %s: cannot start connecting: %s",
+                 config_service_target(svc, target, sizeof(target)), uv_strerror(r));
         flow_count_open(f, 0);
-        flow_close(f, WIRE_E_UNREACHABLE, uv_strerror(r));
+        flow_close(f, WIRE_E_UNREACHABLE, reason);
         return;
     }
     flow_log(f, LOG_DEBUG, "opened by the peer on assoc %llu", (unsigned long long)a->id);
