@@ -782,8 +782,8 @@ static void flow_backend_episode_end(const flow_t *f, svc_stats_t *st, const cha
 
 /* The counters of the flow's service, if the back end it dials is still
  * the service's: one a reload has moved the service away from tells
- * nothing of the new one (config_service_target and the dial name it
- * alike). */
+ * nothing of the new one (config_service_target writes a target as the
+ * dial names it). */
 static svc_stats_t *flow_backend_stats(const flow_t *f)
 {
     const service_conf_t *sc = config_service(f->gw->cfg, f->service);
