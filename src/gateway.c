@@ -909,6 +909,20 @@ static void reload_own(gateway_t *gw, const reload_ctx_t *c)
     }
 }
 
+/* A service the reload moves away from its back end does not carry that
+ * back end's failures over to the next (flow.c): they are said as over. */
+static void reload_backend_left(gateway_t *gw, const char *name, const char *was)
+{
+    svc_stats_t *st = gateway_svc_stats(gw, name); /* the old file's, still */
+    uint64_t ms;
+    unsigned long hits;
+
+    if (st && episode_end(&st->backend, st->backend.last_ms, &ms, &hits))
+        log_info(&gw->log, "svc",
+                 "reload: [%s]: back end %s: %lu flow%s failed in %llu ms, no more", name, was,
+                 hits, hits == 1 ? "" : "s", (unsigned long long)ms);
+}
+
 /* Listeners close, carry on or have opened; connect services need no more
  * than the new configuration. Flows are never touched: they hold their
  * service's name, not the service. */
@@ -955,10 +969,17 @@ static void reload_services(gateway_t *gw, const reload_ctx_t *c)
     for (size_t i = 0; i < c->next->n_services; i++) {
         const service_conf_t *n = &c->next->services[i];
         const service_conf_t *o = config_service(c->old, n->name);
-        if (n->is_accept)
-            continue;
-        config_service_target(n, where, sizeof(where));
-        if (!o || o->is_accept || strcmp(config_service_target(o, was, sizeof(was)), where) != 0)
+        int connected = o && !o->is_accept; /* it had a back end */
+
+        if (connected)
+            config_service_target(o, was, sizeof(was));
+        if (!n->is_accept)
+            config_service_target(n, where, sizeof(where));
+        if (connected && !n->is_accept && strcmp(was, where) == 0)
+            continue; /* the same back end */
+        if (connected)
+            reload_backend_left(gw, n->name, was);
+        if (!n->is_accept)
             log_info(&gw->log, "svc", "reload: [%s]: new flows from the peer connect to %s",
                      n->name, where);
     }
@@ -1133,25 +1154,6 @@ static void reload_apply(gateway_t *gw, const reload_ctx_t *c)
     snprintf(gw->restart_needed, sizeof(gw->restart_needed), "%s", c->plan.restart);
 }
 
-/* A service whose back end the reload moves does not carry the old one's
- * failures over to the new (flow.c): they are said as over. */
-static void reload_backend_moved(gateway_t *gw, const service_conf_t *o, const service_conf_t *n,
-                                 svc_stats_t *st)
-{
-    char was[ADDR_STRLEN + 192], now[ADDR_STRLEN + 192];
-    uint64_t ms;
-    unsigned long hits;
-
-    config_service_target(o, was, sizeof(was));
-    if (o->is_accept ||
-        (!n->is_accept && strcmp(was, config_service_target(n, now, sizeof(now))) == 0))
-        return;
-    if (episode_end(&st->backend, st->backend.last_ms, &ms, &hits))
-        log_info(&gw->log, "svc",
-                 "reload: [%s]: back end %s: %lu flow%s failed in %llu ms, no more", n->name, was,
-                 hits, hits == 1 ? "" : "s", (unsigned long long)ms);
-}
-
 /* The services' counters follow them by name into `stats` (one per
  * service of the new file, in its order), which replaces the old array; a
  * removed service's counters go with it. */
@@ -1160,10 +1162,8 @@ static void reload_stats(gateway_t *gw, const config_t *next, svc_stats_t *stats
     for (size_t i = 0; i < next->n_services; i++) {
         const service_conf_t *o = config_service(gw->cfg, next->services[i].name);
 
-        if (!o)
-            continue;
-        stats[i] = gw->svc_stats[o - gw->cfg->services];
-        reload_backend_moved(gw, o, &next->services[i], &stats[i]);
+        if (o)
+            stats[i] = gw->svc_stats[o - gw->cfg->services];
     }
     free(gw->svc_stats);
     gw->svc_stats = stats;
