@@ -1,10 +1,13 @@
 /* What to answer to a request head (see http.h). The request line is read
  * as RFC 9112 says, strictly: METHOD SP TARGET SP HTTP/1.x CRLF (a bare LF
- * is accepted as the end of a line, as the RFC allows); header fields are
- * only checked for their form, since none of them changes the answer. */
+ * is accepted as the end of a line, and one empty line before the request
+ * line is skipped, as the RFC allows; the target may be in origin or
+ * absolute form); header fields are only checked for their form, since
+ * none of them changes the answer. */
 #include "http.h"
 
 #include <string.h>
+#include <strings.h>
 
 #define METHOD_MAX 32 /* longer than any method in use */
 
@@ -64,15 +67,35 @@ static int line_scan(const char *buf, size_t n, int complete, line_t *l)
     return 0;
 }
 
-/* 0 for HTTP/1.0 and 1.1, 505 for another well-formed version, else 400. */
+/* 0 for HTTP/1.x (a later minor version is read as 1.1, RFC 9110 6.2),
+ * 505 for another well-formed version, else 400. */
 static int version_check(const char *v, size_t n)
 {
-    if (n == 8 && (memcmp(v, "HTTP/1.0", 8) == 0 || memcmp(v, "HTTP/1.1", 8) == 0))
-        return 0;
-    if (n == 8 && memcmp(v, "HTTP/", 5) == 0 && v[5] >= '0' && v[5] <= '9' && v[6] == '.' &&
-        v[7] >= '0' && v[7] <= '9')
-        return 505;
-    return 400;
+    if (n != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
+        v[7] < '0' || v[7] > '9')
+        return 400;
+    return v[5] == '1' ? 0 : 505;
+}
+
+/* The path of a target in absolute form (RFC 9112 3.2.2: a server must
+ * accept "http://host:port/metrics" too): what follows the authority, or an
+ * empty path when nothing does. Origin form is returned as it is. */
+static void target_path(const char *buf, line_t *l)
+{
+    static const char *const schemes[] = {"http://", "https://"};
+    const char *t = buf + l->target;
+
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = strlen(schemes[i]), a;
+
+        if (l->target_len < n || strncasecmp(t, schemes[i], n) != 0)
+            continue;
+        for (a = n; a < l->target_len && t[a] != '/' && t[a] != '?'; a++)
+            ;
+        l->target += a;
+        l->target_len -= a;
+        return;
+    }
 }
 
 /* One header field line (without its line end): NAME ":" VALUE, the name
@@ -132,13 +155,19 @@ static int fields_check(const char *buf, size_t len, size_t at)
 http_route_t http_route(const char *buf, size_t len, const char *path)
 {
     http_route_t r = {0, 0};
-    size_t next = 0, plen = strlen(path);
+    size_t next = 0, skip = 0, plen = strlen(path);
     long n;
     line_t l;
     int f;
 
     if (len > HTTP_HEAD_MAX)
         len = HTTP_HEAD_MAX; /* a head must end within them, or it is 431 */
+    if (len > 0 && buf[0] == '\r' && (len == 1 || buf[1] == '\n'))
+        skip = len == 1 ? 1 : 2; /* the empty line a client may send first */
+    else if (len > 0 && buf[0] == '\n')
+        skip = 1;
+    buf += skip;
+    len -= skip;
     n = line_end(buf, len, &next);
     if (line_scan(buf, n < 0 ? len : (size_t)n, n >= 0, &l)) {
         r.status = 400;
@@ -150,12 +179,13 @@ http_route_t http_route(const char *buf, size_t len, const char *path)
     if (n >= 0 && (r.status = version_check(buf + l.version, l.version_len)))
         return r;
     f = n < 0 ? -1 : fields_check(buf, len, next);
-    if (f > 0 || (f < 0 && len >= HTTP_HEAD_MAX)) {
+    if (f > 0 || (f < 0 && len + skip >= HTTP_HEAD_MAX)) {
         r.status = f > 0 ? f : 431;
         return r;
     }
     if (f < 0)
         return r;
+    target_path(buf, &l);
     if (l.target_len < plen || memcmp(buf + l.target, path, plen) != 0 ||
         (l.target_len > plen && buf[l.target + plen] != '?'))
         r.status = 404;

@@ -180,8 +180,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     http_route_t r;
 
     (void)buf;
+    if (nread == UV_EOF && c->state == MC_READING && c->len > 0) {
+        client_answer(c, 400, 0); /* the head was cut short; the client may still read */
+        return;
+    }
     if (nread < 0) {
-        client_close(c); /* EOF or an error: nobody to answer */
+        client_close(c); /* an error, or EOF with nothing asked: nobody to answer */
         return;
     }
     if (nread == 0 || c->state != MC_READING)

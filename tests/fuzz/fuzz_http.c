@@ -12,19 +12,31 @@
  *  - an answer, once given for some bytes, stays the same whatever comes
  *    after them (the listener answers at once, so a later change of mind
  *    would mean it answered wrong);
- *  - 200 only for GET or HEAD of METRICS_PATH (alone or with a query), in
- *    HTTP/1.0 or 1.1, once the head's blank line has come; 505 only for
- *    another HTTP/d.d version. These are checked by code of its own here,
- *    written from RFC 9112, not from http.c. */
+ *  - 200 only for GET or HEAD of METRICS_PATH (alone or with a query; in
+ *    origin form or after "http://" or "https://" and an authority), in
+ *    HTTP/1.d, once the head's blank line has come, the request line
+ *    first or after one empty line; 505 only for an HTTP/d.d version of
+ *    another major. These are checked by code of its own here, written
+ *    from RFC 9112, not from http.c. */
 #include "http.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define PATH "/metrics"
+
+/* Where the request line starts: after the one empty line RFC 9112 2.2
+ * lets a client send first. */
+static size_t line_start(const char *s, size_t len)
+{
+    if (len >= 2 && s[0] == '\r' && s[1] == '\n')
+        return 2;
+    return len >= 1 && s[0] == '\n' ? 1 : 0;
+}
 
 static void check_form(const char *s, http_route_t r, size_t len)
 {
@@ -43,7 +55,9 @@ static void check_form(const char *s, http_route_t r, size_t len)
     default:
         abort();
     }
-    if (r.head_only && (len < 5 || memcmp(s, "HEAD ", 5) != 0))
+    size_t at = line_start(s, len);
+
+    if (r.head_only && (len < at + 5 || memcmp(s + at, "HEAD ", 5) != 0))
         abort();
 }
 
@@ -69,12 +83,35 @@ static int head_ended(const char *s, size_t len)
     return 0;
 }
 
-/* A 200 is GET or HEAD of PATH[?...] in HTTP/1.0 or 1.1, head complete. */
+/* The target's path: after "http://" or "https://" (any case) and an
+ * authority with neither '/' nor '?', else the target itself. */
+static const char *target_path(const char *t, size_t *tlen)
+{
+    const char *schemes[] = {"http://", "https://"}, *end = t + *tlen;
+
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(schemes[i]);
+        const char *p = t + n;
+
+        if (*tlen < n || strncasecmp(t, schemes[i], n) != 0)
+            continue;
+        while (p < end && *p != '/' && *p != '?')
+            p++;
+        *tlen = (size_t)(end - p);
+        return p;
+    }
+    return t;
+}
+
+/* A 200 is GET or HEAD of PATH[?...] in HTTP/1.d, head complete. */
 static void check_ok(const char *s, size_t len, http_route_t r)
 {
-    const char *lf = first_lf(s, len), *sp1, *sp2, *end;
-    size_t mlen, tlen, plen = strlen(PATH);
+    const char *lf, *sp1, *sp2, *end, *path;
+    size_t mlen, tlen, plen = strlen(PATH), at = line_start(s, len);
 
+    s += at;
+    len -= at;
+    lf = first_lf(s, len);
     if (!lf || !head_ended(s, len))
         abort();
     end = lf > s && lf[-1] == '\r' ? lf - 1 : lf;
@@ -86,19 +123,25 @@ static void check_ok(const char *s, size_t len, http_route_t r)
         abort();
     mlen = (size_t)(sp1 - s);
     tlen = (size_t)(sp2 - sp1 - 1);
+    path = target_path(sp1 + 1, &tlen);
     if (!(mlen == 3 && memcmp(s, "GET", 3) == 0 && !r.head_only) &&
         !(mlen == 4 && memcmp(s, "HEAD", 4) == 0 && r.head_only))
         abort();
-    if (tlen < plen || memcmp(sp1 + 1, PATH, plen) != 0 || (tlen > plen && sp1[1 + plen] != '?'))
+    if (tlen < plen || memcmp(path, PATH, plen) != 0 || (tlen > plen && path[plen] != '?'))
         abort();
-    if (memcmp(sp2 + 1, "HTTP/1.0", 8) != 0 && memcmp(sp2 + 1, "HTTP/1.1", 8) != 0)
+    if (memcmp(sp2 + 1, "HTTP/1.", 7) != 0 || sp2[8] < '0' || sp2[8] > '9')
         abort();
 }
 
-/* A 505 names a well-formed version that is neither 1.0 nor 1.1. */
+/* A 505 names a well-formed version of a major other than 1. */
 static void check_version(const char *s, size_t len)
 {
-    const char *lf = first_lf(s, len), *end, *v;
+    const char *lf, *end, *v;
+    size_t at = line_start(s, len);
+
+    s += at;
+    len -= at;
+    lf = first_lf(s, len);
 
     if (!lf)
         abort();
@@ -107,7 +150,7 @@ static void check_version(const char *s, size_t len)
         abort();
     v = end - 8;
     if (v[-1] != ' ' || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
-        v[7] < '0' || v[7] > '9' || (v[5] == '1' && (v[7] == '0' || v[7] == '1')))
+        v[7] < '0' || v[7] > '9' || v[5] == '1')
         abort();
 }
 

@@ -213,9 +213,21 @@ got=$(raw a "GET /metrics HTTP/1.1\\r\\nX: ${big// /a}\\r\\n\\r\\n" 2)
 [ "$(status http://127.0.0.1:9464/metrics/x)" = 404 ] || fail "GET /metrics/x was not 404"
 [ "$(status -X POST -d x http://127.0.0.1:9464/metrics)" = 405 ] || fail "POST was not 405"
 [ "$(status --http1.0 http://127.0.0.1:9464/metrics)" = 200 ] || fail "HTTP/1.0 GET was not 200"
+# What RFC 9112 asks a server to take: an empty line first, a later 1.x,
+# a target in absolute form.
+got=$(raw a '\r\nGET http://127.0.0.1:9464/metrics HTTP/1.2\r\n\r\n' 2)
+[ "$got" = "HTTP/1.1 200 OK" ] || fail "empty line, absolute form, HTTP/1.2: '$got', expected 200"
+# A head cut short by the client's end of sending: 400, not a silent close.
+got=$(in_site a timeout 5 python3 -c '
+import socket
+s = socket.create_connection(("127.0.0.1", 9464))
+s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+s.shutdown(socket.SHUT_WR)
+print(s.makefile("rb").readline().decode().strip())' || true)
+[ "$got" = "HTTP/1.1 400 Bad Request" ] || fail "half-closed head: '$got', expected 400"
 head_len=$(in_site a curl -sS -I --max-time 5 http://127.0.0.1:9464/metrics | grep -ci '^content-length: [1-9]')
 [ "$head_len" = 1 ] || fail "HEAD /metrics: no Content-Length"
-log "ok: garbage 400, huge header 431, 404, 405, HTTP/1.0 and HEAD answered"
+log "ok: garbage 400, huge header 431, 404, 405, a cut head 400, HTTP/1.0, 1.2, HEAD and absolute form answered"
 
 wait "$slow_pid" || true
 got=$(tr -d '\r' <"$WORK/slow.out")

@@ -23,6 +23,17 @@ static void test_served(void)
     CHECK(r.status == 200 && r.head_only == 1);
     r = http_route("GET /metrics HTTP/1.1\r\n\r\n", 26, "/metrics");
     CHECK(r.status == 200 && r.head_only == 0);
+    /* what RFC 9112 asks a server to take: one empty line first, a later
+     * HTTP/1 minor version read as 1.1, the target in absolute form */
+    CHECK(route("\r\nGET /metrics HTTP/1.1\r\n\r\n") == 200);
+    CHECK(route("\nGET /metrics HTTP/1.1\n\n") == 200);
+    CHECK(route("GET /metrics HTTP/1.2\r\n\r\n") == 200);
+    CHECK(route("GET /metrics HTTP/1.9\r\n\r\n") == 200);
+    CHECK(route("GET http://gw/metrics HTTP/1.1\r\n\r\n") == 200);
+    CHECK(route("GET http://[::1]:9464/metrics?x=1 HTTP/1.1\r\n\r\n") == 200);
+    CHECK(route("GET HTTPS://gw/metrics HTTP/1.1\r\n\r\n") == 200);
+    r = http_route("\r\nHEAD http://gw/metrics HTTP/1.1\r\n\r\n", 37, "/metrics");
+    CHECK(r.status == 200 && r.head_only == 1);
     /* a body after the head is not looked at */
     CHECK(route("GET /metrics HTTP/1.1\r\nContent-Length: 3\r\n\r\n\x01\x02\x03") == 200);
 }
@@ -33,7 +44,12 @@ static void test_other_paths_and_methods(void)
     CHECK(route("GET /metricsx HTTP/1.1\r\n\r\n") == 404);
     CHECK(route("GET /metrics/ HTTP/1.1\r\n\r\n") == 404);
     CHECK(route("GET /Metrics HTTP/1.1\r\n\r\n") == 404);
-    CHECK(route("GET http://gw/metrics HTTP/1.1\r\n\r\n") == 404);
+    CHECK(route("GET http://gw HTTP/1.1\r\n\r\n") == 404);
+    CHECK(route("GET http://gw/ HTTP/1.1\r\n\r\n") == 404);
+    CHECK(route("GET http://gw?/metrics HTTP/1.1\r\n\r\n") == 404);
+    CHECK(route("GET http://gw/metricsx HTTP/1.1\r\n\r\n") == 404);
+    CHECK(route("GET ftp://gw/metrics HTTP/1.1\r\n\r\n") == 404);
+    CHECK(route("GET http:/metrics HTTP/1.1\r\n\r\n") == 404);
     CHECK(route("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n") == 405);
     CHECK(route("PUT /metrics HTTP/1.0\r\n\r\n") == 405);
     CHECK(route("get /metrics HTTP/1.1\r\n\r\n") == 405); /* methods are case-sensitive */
@@ -68,6 +84,7 @@ static void test_incomplete(void)
     CHECK(bad == 0);
     CHECK(http_route(full, strlen(full), "/metrics").status == 200);
     CHECK(route("hello wor") == 0); /* could still be a request */
+    CHECK(route("\r") == 0 && route("\r\n") == 0 && route("\n") == 0 && route("\r\nGE") == 0);
 }
 
 static void test_garbage(void)
@@ -87,6 +104,10 @@ static void test_garbage(void)
     CHECK(route("GET /metrics FOO/1.1\r\n\r\n") == 400);
     CHECK(route("GET /metrics HTTP/1.1x\r\n\r\n") == 400);
     CHECK(route("GET /metrics HTTP/2.0\r\n\r\n") == 505);
+    CHECK(route("GET /metrics HTTP/0.9\r\n\r\n") == 505);
+    CHECK(route("GET /metrics HTTP/1.10\r\n\r\n") == 400);
+    CHECK(route("\r\n\r\nGET /metrics HTTP/1.1\r\n\r\n") == 400); /* one empty line only */
+    CHECK(route("\rGET /metrics HTTP/1.1\r\n\r\n") == 400);
     CHECK(route("GET /me\rtrics HTTP/1.1\r\n\r\n") == 400);
     CHECK(route("\r\n\r\n") == 400);
     CHECK(route("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") == 400); /* no method so long */
@@ -106,6 +127,13 @@ static void test_too_long(void)
 
     /* a header that never ends */
     n = (size_t)sprintf(buf, "GET /metrics HTTP/1.1\r\nX: ");
+    memset(buf + n, 'a', HTTP_HEAD_MAX + 100 - n);
+    CHECK(http_route(buf, HTTP_HEAD_MAX - 1, "/metrics").status == 0);
+    CHECK(http_route(buf, HTTP_HEAD_MAX, "/metrics").status == 431);
+    /* the same after the empty line a client may send first */
+    buf[0] = '\r';
+    buf[1] = '\n';
+    n = 2 + (size_t)sprintf(buf + 2, "GET /metrics HTTP/1.1\r\nX: ");
     memset(buf + n, 'a', HTTP_HEAD_MAX + 100 - n);
     CHECK(http_route(buf, HTTP_HEAD_MAX - 1, "/metrics").status == 0);
     CHECK(http_route(buf, HTTP_HEAD_MAX, "/metrics").status == 431);
