@@ -1,7 +1,10 @@
 /* The metrics listener: `[gateway] metrics = HOST:PORT` serves GET /metrics
  * in the Prometheus text format (render_prom.h) over a minimal HTTP/1.0 and
- * 1.1 server on the gateway's loop. Each answer is a fresh snapshot of the
- * gateway (gateway_snapshot); nothing is kept between scrapes.
+ * 1.1 server on the gateway's loop. Each answer is a snapshot of the
+ * gateway (gateway_snapshot) taken after its request came: at most one per
+ * METRICS_READ_GAP_MS, shared by every client that asked for it, so that
+ * scrapes at any rate cost the loop a bounded share on a hub of thousands
+ * of paths; nothing is kept once answered.
  *
  * Bounds, so that a scraper or a stranger on the port costs little and
  * cannot stall the gateway: a request head of at most HTTP_HEAD_MAX bytes
@@ -27,16 +30,20 @@
 #define METRICS_REQUEST_MS  5000  /* from accept to the end of the request head */
 #define METRICS_WRITE_MS    10000 /* for the answer to be written */
 #define METRICS_LINGER_MS   1000  /* reading what the client still sends after the answer */
+#define METRICS_READ_GAP_MS 500   /* between two readings of the gateway */
 
 struct gateway;
 
 typedef struct metrics {
     struct gateway *gw;
-    acceptor_t listener; /* the listening socket (acceptor.h) */
-    list_t clients;      /* metrics_client_t, in accept order */
-    size_t n_clients;    /* clients in the list */
-    episode_t refusing;  /* clients reset: METRICS_CLIENTS_MAX were being answered */
-    uint64_t served;     /* requests answered, any status */
+    acceptor_t listener;  /* the listening socket (acceptor.h) */
+    list_t clients;       /* metrics_client_t, in accept order */
+    size_t n_clients;     /* clients in the list */
+    episode_t refusing;   /* clients reset: METRICS_CLIENTS_MAX were being answered */
+    uint64_t served;      /* requests answered, any status */
+    uv_timer_t next_read; /* the next reading, while clients wait for it */
+    uint64_t read_ms;     /* loop time of the last reading; 0: none yet */
+    int handles;          /* the listener and the timer: m goes once both closed */
 } metrics_t;
 
 /* A new listener on addr into *out. Returns 0 or a libuv error (nothing

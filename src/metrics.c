@@ -1,5 +1,6 @@
 /* The metrics listener (see metrics.h): accept, read one request head,
- * answer it once, close. */
+ * answer it once from a reading of the gateway shared with the clients
+ * that asked for the same one, close. */
 #include "metrics.h"
 
 #include <stdio.h>
@@ -19,10 +20,19 @@
 
 typedef enum {
     MC_READING,   /* waiting for the request head */
+    MC_WAITING,   /* asked for the metrics: waiting for the next reading */
     MC_WRITING,   /* the answer is being written; reading stopped */
     MC_LINGERING, /* answered and shut down: what the client still sends is dropped */
     MC_CLOSED,    /* handles closing */
 } mc_state_t;
+
+/* One reading of the gateway in the exposition format, shared by the
+ * clients it answers; the last to let go frees it. */
+typedef struct metrics_reading {
+    unsigned refs;
+    char *text;
+    size_t len;
+} metrics_reading_t;
 
 typedef struct metrics_client {
     metrics_t *m;
@@ -32,14 +42,24 @@ typedef struct metrics_client {
     uv_write_t write_req;
     uv_shutdown_t shutdown_req;
     mc_state_t state;
-    int handles;            /* open handles; the memory goes when none is left */
-    char peer[ADDR_STRLEN]; /* the client's address, for the log */
-    char head[256];         /* the answer's status line and header fields */
-    char *body;             /* the answer's body, or NULL */
+    int handles;                /* open handles; the memory goes when none is left */
+    char peer[ADDR_STRLEN];     /* the client's address, for the log */
+    char head[256];             /* the answer's status line and header fields */
+    int head_only;              /* HEAD: the answer's head only */
+    metrics_reading_t *reading; /* the body of a 200, or NULL */
+    char *body;                 /* the body of another status, or NULL */
     size_t body_len;
     size_t len;              /* bytes of the request head received */
     char req[HTTP_HEAD_MAX]; /* the request head; once answered, where the rest is dropped */
 } metrics_client_t;
+
+static void reading_release(metrics_reading_t *r)
+{
+    if (r && --r->refs == 0) {
+        free(r->text);
+        free(r);
+    }
+}
 
 static void on_client_closed(uv_handle_t *h)
 {
@@ -47,6 +67,7 @@ static void on_client_closed(uv_handle_t *h)
 
     if (--c->handles > 0)
         return;
+    reading_release(c->reading);
     free(c->body);
     free(c);
 }
@@ -62,19 +83,25 @@ static void client_close(metrics_client_t *c)
     uv_close((uv_handle_t *)&c->timer, on_client_closed);
 }
 
-/* The exposition of a fresh snapshot as the body; 500 when memory ran out. */
-static int client_render(metrics_client_t *c)
+/* A snapshot of the gateway in the exposition format; NULL when memory
+ * ran out. */
+static metrics_reading_t *metrics_take(metrics_t *m)
 {
+    metrics_reading_t *r = calloc(1, sizeof(*r));
     snapshot_t snap;
 
+    if (!r)
+        return NULL;
     memset(&snap, 0, sizeof(snap));
-    if (gateway_snapshot(c->m->gw, &snap, 0) < 0) {
-        snapshot_free(&snap);
-        return 500;
-    }
-    c->body = render_prom(&snap, &c->body_len);
+    if (gateway_snapshot(m->gw, &snap, 0) == 0)
+        r->text = render_prom(&snap, &r->len);
     snapshot_free(&snap);
-    return c->body ? 200 : 500;
+    if (!r->text) {
+        free(r);
+        return NULL;
+    }
+    r->refs = 1;
+    return r;
 }
 
 /* The short text body of an answer that is not the metrics. */
@@ -119,16 +146,17 @@ static void on_written(uv_write_t *req, int status)
         client_close(c);
 }
 
-/* Answers once and stops reading until the answer is written: a client
- * that does not read it holds one buffer until METRICS_WRITE_MS. */
+/* Answers once (a 200 from c->reading) and stops reading until the answer
+ * is written: a client that does not read it holds its buffer until
+ * METRICS_WRITE_MS. */
 static void client_answer(metrics_client_t *c, int status, int head_only)
 {
     metrics_t *m = c->m;
     uv_buf_t bufs[2];
     int n;
 
-    if (status == 200)
-        status = client_render(c);
+    if (status == 200 && !c->reading)
+        status = 500;
     if (status != 200 && client_error_body(c, status) < 0) {
         client_close(c);
         return;
@@ -138,15 +166,18 @@ static void client_answer(metrics_client_t *c, int status, int head_only)
                  "Connection: close\r\n\r\n",
                  status, http_reason(status),
                  status == 200 ? RENDER_PROM_CONTENT_TYPE : "text/plain; charset=utf-8",
-                 c->body_len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
+                 status == 200 ? c->reading->len : c->body_len,
+                 status == 405 ? "Allow: GET, HEAD\r\n" : "");
     m->served++;
     log_debug(&m->gw->log, "metrics", "answered %s: %d %s, %zu bytes", c->peer, status,
-              http_reason(status), c->body_len);
+              http_reason(status), status == 200 ? c->reading->len : c->body_len);
     c->state = MC_WRITING;
     uv_read_stop((uv_stream_t *)&c->tcp);
     uv_timer_start(&c->timer, on_timeout, METRICS_WRITE_MS, 0);
     bufs[0] = uv_buf_init(c->head, (unsigned)n);
     bufs[1] = uv_buf_init(c->body, (unsigned)c->body_len);
+    if (status == 200)
+        bufs[1] = uv_buf_init(c->reading->text, (unsigned)c->reading->len);
     c->write_req.data = c;
     c->shutdown_req.data = c;
     if (uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, head_only ? 1 : 2, on_written) < 0)
@@ -161,6 +192,60 @@ static void on_timeout(uv_timer_t *t)
         client_answer(c, 408, 0); /* written within METRICS_WRITE_MS, or not at all */
     else
         client_close(c);
+}
+
+/* Takes one reading and answers every waiting client from it. */
+static void metrics_read(metrics_t *m)
+{
+    metrics_reading_t *r = NULL;
+    list_t *pos, *tmp;
+    size_t n = 0;
+    uint64_t t0;
+
+    uv_update_time(m->gw->loop);
+    t0 = m->read_ms = uv_now(m->gw->loop);
+    list_foreach_safe(pos, tmp, &m->clients)
+    {
+        metrics_client_t *c = container_of(pos, metrics_client_t, node);
+
+        if (c->state != MC_WAITING)
+            continue;
+        if (!n++ && !(r = metrics_take(m)))
+            log_warn(&m->gw->log, "metrics", "no memory for a reading: answering 500");
+        if (r) {
+            r->refs++;
+            c->reading = r;
+        }
+        client_answer(c, 200, c->head_only);
+    }
+    reading_release(r);
+    uv_update_time(m->gw->loop);
+    if (n)
+        log_debug(&m->gw->log, "metrics", "one reading for %zu clients: %zu bytes in %llu ms", n,
+                  r ? r->len : 0, (unsigned long long)(uv_now(m->gw->loop) - t0));
+}
+
+static void on_next_read(uv_timer_t *t)
+{
+    metrics_read(t->data);
+}
+
+/* A client asked for the metrics: answered from the next reading, taken
+ * on the loop's next turn (so requests read in one turn share it) and no
+ * sooner than METRICS_READ_GAP_MS after the last. However many clients
+ * ask, the loop reads the gateway at most once a gap, and no answer is
+ * older than its request. */
+static void client_ask(metrics_client_t *c, int head_only)
+{
+    metrics_t *m = c->m;
+    uint64_t now = uv_now(m->gw->loop), due = m->read_ms + METRICS_READ_GAP_MS;
+
+    c->state = MC_WAITING;
+    c->head_only = head_only;
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    uv_timer_stop(&c->timer);
+    if (!uv_is_active((uv_handle_t *)&m->next_read))
+        uv_timer_start(&m->next_read, on_next_read, m->read_ms && now < due ? due - now : 0, 0);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
@@ -192,7 +277,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         return;
     c->len += (size_t)nread;
     r = http_route(c->req, c->len, METRICS_PATH);
-    if (r.status)
+    if (r.status == 200)
+        client_ask(c, r.head_only);
+    else if (r.status)
         client_answer(c, r.status, r.head_only);
 }
 
@@ -297,13 +384,27 @@ int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr)
         free(m);
         return r;
     }
+    uv_timer_init(gw->loop, &m->next_read);
+    m->next_read.data = m;
+    m->handles = 2;
     *out = m;
     return 0;
 }
 
+static void metrics_closed(metrics_t *m)
+{
+    if (--m->handles == 0)
+        free(m);
+}
+
 static void on_listener_closed(acceptor_t *ac)
 {
-    free(container_of(ac, metrics_t, listener));
+    metrics_closed(container_of(ac, metrics_t, listener));
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    metrics_closed(h->data);
 }
 
 void metrics_stop(metrics_t *m)
@@ -316,5 +417,6 @@ void metrics_stop(metrics_t *m)
     {
         client_close(container_of(pos, metrics_client_t, node));
     }
+    uv_close((uv_handle_t *)&m->next_read, on_timer_closed);
     acceptor_close(&m->listener, on_listener_closed);
 }

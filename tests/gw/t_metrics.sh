@@ -18,7 +18,10 @@
 #    a slow client that never finishes its request gets 408 after 5 s; a
 #    scrape beside 20 idle clients is served (the oldest silent ones make
 #    room: 16 places), and so is one that the gateway accepts in one pass
-#    with 16 idle clients after it while 16 hold every place; then every
+#    with 16 idle clients after it while 16 hold every place; 16 scrapers
+#    asking at once, four times over, are each answered whole while the
+#    gateway reads itself at most once per 500 ms (METRICS_READ_GAP_MS:
+#    many scrapers cost the loop no more than one); then every
 #    flow ends intact and the scrapes after them (the gateway still
 #    serves) show the flows open drop to 0 and the bytes per service
 #    exactly what the clients sent.
@@ -34,6 +37,7 @@ echo_bulk_config
 for site in a b; do
     sed -i 's/^\[gateway\]$/[gateway]\nmetrics = 127.0.0.1:9464/' "$WORK/site-$site.ini"
 done
+sed -i 's/^log_level = .*/log_level = debug/' "$WORK/site-a.ini" # its readings, below
 server_start b 127.0.0.1:9001 echo
 server_start b 127.0.0.1:9002 echo
 pair_start
@@ -291,6 +295,37 @@ wait "$idle_pid" "$idle2_pid" || true
 got=$(<"$WORK/burst.out")
 [ "$got" = "HTTP/1.1 200 OK" ] || fail "a scrape in a burst of idle clients got '$got', expected 200"
 log "ok: a scrape accepted among idle clients is answered"
+
+# 16 scrapers asking at once, four rounds back to back: every answer whole,
+# and one reading of the gateway per 500 ms at most, shared (each reading
+# logs how many clients it answered).
+readings0=$(count_log site-a 'metrics: one reading for')
+got=$(in_site a timeout 60 python3 -c '
+import socket, time
+t0, whole = time.monotonic(), 0
+for _ in range(4):
+    socks = [socket.create_connection(("127.0.0.1", 9464)) for _ in range(16)]
+    for s in socks:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    for s in socks:
+        data = b""
+        while d := s.recv(65536):
+            data += d
+        head, _, body = data.partition(b"\r\n\r\n")
+        whole += head.startswith(b"HTTP/1.1 200 OK") and b"Content-Length: %d\r\n" % len(body) in head + b"\r\n"
+        s.close()
+print(whole, int((time.monotonic() - t0) * 1000))' || true)
+read -r whole spent <<<"$got"
+[ "${whole:-0}" = 64 ] || fail "16 scrapers at once, 4 times: $got (whole answers, ms), expected 64 whole"
+{ grep 'metrics: one reading for' "$WORK/site-a.log" || true; } | tail -n +$((readings0 + 1)) \
+    >"$WORK/readings"
+readings=$(wc -l <"$WORK/readings")
+answered=$(awk '{ for (i = 1; i < NF; i++) if ($i == "for") n += $(i + 1) } END { print n + 0 }' \
+    "$WORK/readings")
+[ "$answered" = 64 ] || fail "the readings answered $answered clients, expected the 64 scrapes"
+[ "$readings" -le $((spent / 500 + 2)) ] ||
+    fail "$readings readings of the gateway for 64 scrapes in $spent ms: more than one per 500 ms"
+log "ok: 64 scrapes in $spent ms, answered whole from $readings readings"
 
 # The flows ran through the bad clients; every byte sent came back, and the
 # gateway counted exactly that.
