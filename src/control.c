@@ -418,25 +418,38 @@ static void on_client(acceptor_t *ac, int fd)
 
 /* ---- the listener -------------------------------------------------------- */
 
-/* The folder, made if missing (its parent must exist). mkdir's mode goes
- * through the umask, and the shipped unit's (0077) would leave the group
- * out: the mode is set again. A folder that was there is left as it is. */
+/* The umask under which mkdir or bind makes a file with exactly `mode`;
+ * returns the one to give back. Both take their mode through the umask
+ * (the shipped unit's 0077 would leave the group out), and setting it
+ * afterwards by path would follow a symlink put in the file's place
+ * meanwhile, in a folder others may write, and chmod its target. The
+ * umask is the process's: it is given back at once, and no other thread
+ * makes files. */
+static mode_t ctl_umask_for(mode_t mode)
+{
+    return umask(~mode & 0777);
+}
+
+/* The folder, made if missing (its parent must exist), with
+ * CTL_DIR_MODE. A folder that was there is left as it is. */
 static int ctl_make_dir(const char *path, char *err, size_t len)
 {
     char dir[CONFIG_CONTROL_MAX];
     char *slash;
+    mode_t old;
+    int r;
 
     snprintf(dir, sizeof(dir), "%s", path);
     slash = strrchr(dir, '/');
     if (!slash || slash == dir)
         return 0;
     *slash = '\0';
-    if (mkdir(dir, CTL_DIR_MODE) == 0) {
-        if (chmod(dir, CTL_DIR_MODE) == 0)
-            return 0;
-    } else if (errno == EEXIST) {
+    old = ctl_umask_for(CTL_DIR_MODE);
+    r = mkdir(dir, CTL_DIR_MODE) == 0 ? 0 : errno;
+    umask(old);
+    if (r == 0 || r == EEXIST)
         return 0;
-    }
+    errno = r;
     snprintf(err, len, "cannot make the control socket's folder %s: %s", dir, strerror(errno));
     return -errno;
 }
@@ -494,27 +507,30 @@ static int ctl_clear_stale(const char *path, char *err, size_t len)
 
 /* The socket, bound here rather than by uv_pipe_bind, which would keep the
  * path and remove whatever is there when the handle closes, a second
- * gateway's socket included. Its mode is set before it listens, so no one
- * can connect before the mode is right. Returns the descriptor, with the
+ * gateway's socket included. The file is made with CTL_SOCK_MODE, so no
+ * one can connect through a wider mode. Returns the descriptor, with the
  * file's identity in *st, or -errno with the reason in err. */
 static int ctl_bind(const char *path, struct stat *st, char *err, size_t len)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    mode_t old;
     int fd, r;
 
     if ((size_t)snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path) >= sizeof(sun.sun_path))
         return snprintf(err, len, "%s: path too long for a socket", path), -ENAMETOOLONG;
     if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
         return snprintf(err, len, "socket: %s", strerror(errno)), -errno;
-    if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-        r = -errno;
-        snprintf(err, len, "cannot bind the control socket %s: %s", path, strerror(errno));
+    old = ctl_umask_for(CTL_SOCK_MODE);
+    r = bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ? -errno : 0;
+    umask(old);
+    if (r < 0) {
+        snprintf(err, len, "cannot bind the control socket %s: %s", path, strerror(-r));
         close(fd);
         return r;
     }
-    if (chmod(path, CTL_SOCK_MODE) < 0 || stat(path, st) < 0) {
+    if (lstat(path, st) < 0) {
         r = -errno;
-        snprintf(err, len, "cannot set the mode of %s: %s", path, strerror(errno));
+        snprintf(err, len, "cannot stat %s: %s", path, strerror(errno));
         unlink(path);
         close(fd);
         return r;
@@ -580,7 +596,7 @@ void control_close(control_t *c)
         return;
     while (!list_empty(&c->clients))
         ctl_client_close(container_of(c->clients.next, ctl_client_t, node));
-    if (stat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+    if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
         unlink(c->path);
     acceptor_close(&c->server, on_server_closed);
 }

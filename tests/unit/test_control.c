@@ -4,7 +4,8 @@
  * allocations of the socket's own code can be made to fail (the test is
  * linked with --wrap=malloc,--wrap=calloc), to see that a client the
  * socket has no memory for is still turned away, and so can its accept()
- * (--wrap=accept4). */
+ * (--wrap=accept4); its bind() and mkdir() can be followed by a swap of
+ * the new file for a symlink (--wrap=bind,--wrap=mkdir). */
 #include "control.h"
 #include "check.h"
 
@@ -54,6 +55,44 @@ int __wrap_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
         return -1;
     }
     return __real_accept4(fd, addr, len, flags);
+}
+
+/* After the next bind() or mkdir() of the code under test, its file is
+ * moved aside and a symlink to this target put in its place, as someone
+ * who may write the folder could. */
+static const char *swap_to;
+
+static void swap_for_symlink(const char *path)
+{
+    char aside[256];
+
+    snprintf(aside, sizeof(aside), "%s.aside", path);
+    CHECK(rename(path, aside) == 0 && symlink(swap_to, path) == 0);
+    swap_to = NULL;
+}
+
+int __real_bind(int fd, const struct sockaddr *addr, socklen_t len);
+int __wrap_bind(int fd, const struct sockaddr *addr, socklen_t len);
+
+int __wrap_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    int r = __real_bind(fd, addr, len);
+
+    if (r == 0 && swap_to && addr->sa_family == AF_UNIX)
+        swap_for_symlink(((const struct sockaddr_un *)addr)->sun_path);
+    return r;
+}
+
+int __real_mkdir(const char *path, mode_t mode);
+int __wrap_mkdir(const char *path, mode_t mode);
+
+int __wrap_mkdir(const char *path, mode_t mode)
+{
+    int r = __real_mkdir(path, mode);
+
+    if (r == 0 && swap_to)
+        swap_for_symlink(path);
+    return r;
 }
 
 static size_t stub_flows; /* flows in the snapshot status takes */
@@ -482,6 +521,58 @@ static void test_folder_made(void)
     rmdir(dir);
 }
 
+/* The socket and its folder are made with their modes whatever the umask,
+ * and no mode is set by path afterwards: with a path swapped for a symlink
+ * just after bind() or mkdir(), the symlink's target keeps its mode (the
+ * gateway runs as root; its target could be any file). */
+static void test_modes_made(void)
+{
+    static const mode_t umasks[] = {0, 022, 077};
+    char dir[64], victim[96], sub[96], path[128], err[256] = "";
+    control_t *c = NULL;
+    gateway_t gw = {0};
+    uv_loop_t loop;
+    struct stat st;
+    mode_t old = umask(0);
+
+    uv_loop_init(&loop);
+    gw.loop = &loop;
+    gw.log.level = LOG_ERROR;
+    gw.log.name = "test";
+    snprintf(dir, sizeof(dir), "/tmp/test_control.XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(sub, sizeof(sub), "%s/run", dir);
+    snprintf(path, sizeof(path), "%s/ctl.sock", sub);
+    for (size_t i = 0; i < sizeof(umasks) / sizeof(umasks[0]); i++) {
+        umask(umasks[i]);
+        CHECK(control_start(&gw, path, &c, err, sizeof(err)) == 0);
+        CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0750);
+        CHECK(stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0660);
+        control_close(c);
+        uv_run(&loop, UV_RUN_DEFAULT);
+        CHECK(rmdir(sub) == 0);
+    }
+    umask(022);
+    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    CHECK(close(open(victim, O_CREAT | O_WRONLY, 0600)) == 0);
+    swap_to = victim; /* the socket file, after bind */
+    snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+    CHECK(control_start(&gw, path, &c, err, sizeof(err)) == 0);
+    CHECK(stat(victim, &st) == 0 && (st.st_mode & 0777) == 0600);
+    control_close(c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    swap_to = dir; /* the folder, after mkdir */
+    snprintf(path, sizeof(path), "%s/ctl.sock", sub);
+    CHECK(control_start(&gw, path, &c, err, sizeof(err)) == 0);
+    CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    control_close(c);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    umask(old);
+    CHECK(uv_loop_close(&loop) == 0);
+    snprintf(victim, sizeof(victim), "rm -rf %s", dir);
+    CHECK(system(victim) == 0);
+}
+
 /* A socket file nobody listens on is replaced; one a process listens on
  * is not, even when its backlog is full (a blocking connect would wait on
  * it for ever, and with it the loop). */
@@ -806,6 +897,7 @@ int main(void)
     test_accept_fails();
     test_socket_file();
     test_folder_made();
+    test_modes_made();
     test_stale_or_live();
     test_other_users_socket();
     test_answers();
