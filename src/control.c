@@ -395,7 +395,8 @@ static void on_client(acceptor_t *ac, int fd)
         ctl_turn_away(c, fd, "out of memory");
         return;
     }
-    if (episode_end(&c->refusing, uv_now(c->gw->loop), &ms, &n))
+    if (episode_quiet(&c->refusing, uv_now(c->gw->loop), EPISODE_QUIET_MS) &&
+        episode_end(&c->refusing, c->refusing.last_ms, &ms, &n))
         log_info(&c->gw->log, "ctl", "serving clients again: %lu refused in %llu ms", n,
                  (unsigned long long)ms);
     cl->ctl = c;

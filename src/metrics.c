@@ -339,7 +339,8 @@ static void on_client(acceptor_t *ac, int fd)
         log_debug(&m->gw->log, "metrics", "closing %s to make room: %s", c->peer,
                   c->state == MC_READING ? "no request yet" : "answered");
         client_close(c);
-    } else if (episode_end(&m->refusing, uv_now(m->gw->loop), &ms, &n))
+    } else if (episode_quiet(&m->refusing, uv_now(m->gw->loop), EPISODE_QUIET_MS) &&
+               episode_end(&m->refusing, m->refusing.last_ms, &ms, &n))
         log_info(&m->gw->log, "metrics", "serving clients again: %lu refused in %llu ms", n,
                  (unsigned long long)ms);
     if (!(c = calloc(1, sizeof(*c)))) {

@@ -430,6 +430,44 @@ static void test_no_memory(void)
     scene_end(&s, tc, 2);
 }
 
+/* Clients turned away and served by turns (memory short, then not) make
+ * one episode: said once, and its end only at a client served once none
+ * has been turned away for EPISODE_QUIET_MS (300 ms here), with the count
+ * (the log had a warning and its end for each client turned away). */
+static void by_turns(void *arg)
+{
+    scene_t s;
+    tclient_t tc[7];
+
+    (void)arg;
+    scene_start(&s);
+    s.gw.log.level = LOG_INFO;
+    for (size_t i = 0; i < 3; i++) {
+        fail_allocs = 1;
+        tclient_start(&s.loop, &tc[2 * i], s.path, NULL, 1);
+        CHECK(run_until_ended(&s, &tc[2 * i], 1, 1000) == 1);
+        fail_allocs = 0;
+        tclient_start(&s.loop, &tc[2 * i + 1], s.path, "status\n", 1);
+        CHECK(run_until_ended(&s, &tc[2 * i + 1], 1, 2000) == 1);
+        CHECK(answered_ok(&tc[2 * i + 1], "gateway: test"));
+    }
+    usleep((EPISODE_QUIET_MS + 50) * 1000);
+    tclient_start(&s.loop, &tc[6], s.path, "status\n", 1);
+    CHECK(run_until_ended(&s, &tc[6], 1, 2000) == 1);
+    scene_end(&s, tc, 7);
+}
+
+static void test_turned_away_by_turns(void)
+{
+    char log[8192];
+
+    logged(by_turns, NULL, log, sizeof(log));
+    CHECK(count_of(log, "refusing clients: out of memory") == 1);
+    CHECK(count_of(log, "serving clients again: 3 refused in ") == 1);
+    CHECK(count_of(log, "serving clients again") == 1);
+    CHECK(!strstr(log, "CHECK failed") || !fprintf(stderr, "%s", log));
+}
+
 /* accept() failing for want of memory leaves the client in the backlog and
  * the socket readable: the listener rests between tries (a few calls in
  * half a second, not one per loop turn), and serves the client once
@@ -894,6 +932,7 @@ int main(void)
     test_find_socket();
     test_burst();
     test_no_memory();
+    test_turned_away_by_turns();
     test_accept_fails();
     test_socket_file();
     test_folder_made();
