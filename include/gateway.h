@@ -71,6 +71,7 @@ typedef struct gateway {
     uv_timer_t dial_timer;   /* connect role: next dial, after backoff */
     unsigned dial_failures;  /* consecutive failed dials, for the log (assoc_close_level) */
     uint16_t dial_fail_code; /* ...the last one's reason: a new one is always logged */
+    char dial_fail_why[64];  /* ...and its text (refused, timed out): a new one too */
     unsigned dial_backoff;   /* the backoff exponent: reset only by an association that lasted */
     int told_no_idata;       /* the kernel refused I-DATA, and we said so once */
     uint8_t auth_key[32];    /* SCTP-AUTH endpoint key (encryption = on) */

@@ -1619,8 +1619,11 @@ static int assoc_dialing(const assoc_t *a)
  * others at debug, as are the ends of unproven peers after the first of a
  * minute (gateway_unproven_level) and the refusals of a name in use after
  * the first of an episode. */
-static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *streak, size_t len)
+static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, const char *why, char *streak,
+                                     size_t len)
 {
+    const char *last = a->gw->dial_fail_why;
+
     unsigned n = a->gw->dial_failures + 1;
     log_level_t level = code == WIRE_OK || code == WIRE_E_SHUTDOWN ? LOG_INFO : LOG_WARN;
 
@@ -1638,8 +1641,9 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, char *stre
         return LOG_INFO;
     if (n > 1)
         snprintf(streak, len, " (failed dial %u in a row)", n);
-    /* A new reason is news, however long the streak. */
-    if (code != a->gw->dial_fail_code)
+    /* A new reason is news, however long the streak: a peer refusing
+     * where it timed out is down in another way. */
+    if (code != a->gw->dial_fail_code || strncmp(why, last, sizeof(a->gw->dial_fail_why) - 1))
         return LOG_WARN;
     return gateway_dial_news(a->gw) ? LOG_WARN : LOG_DEBUG;
 }
@@ -1710,7 +1714,7 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
 {
     int was_ready = a->state == ASSOC_READY || a->state == ASSOC_SHUTDOWN;
     char reason[WIRE_TEXT_MAX + 64], streak[40];
-    log_level_t level = assoc_close_level(a, code, streak, sizeof(streak));
+    log_level_t level = assoc_close_level(a, code, why, streak, sizeof(streak));
     size_t flows;
     int told;
 
@@ -1724,8 +1728,10 @@ static void assoc_teardown(assoc_t *a, uint16_t code, const char *why, assoc_end
                                         !a->name_refused && !(a->initiator && a->keyed)) ||
                                        (a->state == ASSOC_CONNECTING && code == WIRE_E_AUTH)))
         a->gw->handshake_failures++;
-    if (assoc_dialing(a) && a->gw->state == GW_RUNNING)
+    if (assoc_dialing(a) && a->gw->state == GW_RUNNING) {
         a->gw->dial_fail_code = code;
+        snprintf(a->gw->dial_fail_why, sizeof(a->gw->dial_fail_why), "%s", why);
+    }
     snprintf(reason, sizeof(reason), "%s", why);
     told = how == END_TELL && !a->dead && a->state != ASSOC_CONNECTING;
     if (told)

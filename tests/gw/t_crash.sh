@@ -31,6 +31,12 @@
 #     upload run. Its kernel keeps the association and answers heartbeats;
 #     once it runs again every flow completes with every byte and no
 #     association ends: a hang shorter than outage_ms costs time only.
+# (f) A new reason in a streak of failed dials is said at once: site b
+#     stopped, site a's dials are refused (warnings at the 1st, 2nd and
+#     4th of the streak, the others at debug); after the third, both links
+#     are cut, and the first dial that times out is a warning whatever its
+#     place in the streak. Before, a peer gone from refusing to unreachable
+#     went unsaid until the next power of two.
 # (e) The far gateway hangs while site a (rekey_s = 1, outage_ms = 500)
 #     carries a flow: site a's rekey cannot complete, and outage_ms + 10 s
 #     later a ends the association, saying why. Once beside a paced flow
@@ -239,8 +245,28 @@ check "$r" bytes_verified == $((16 * 1048576))
 r=$(assoc_ends)
 [ "$r" = "$closed" ] || { log "FAIL: an association ended during the hang ($closed before, $r after)" && BAD=$((BAD + 1)); }
 
+# ---- (f) a new reason in a streak of failed dials -----------------------------
+# Site a at debug (a reload), so that every failed dial is in its log.
+sed -i 's/^log_level = .*/log_level = debug/' "$WORK/site-a.ini"
+kill -HUP "$(gw_pid site-a)"
+wait_log site-a 'gw: reloaded: .*log_level' 5
+REFUSED='closed: Connection refused; 0 flows reset \(failed dial [0-9]+ in a row\)'
+TIMED_OUT='closed: (Connection|connect) timed out; 0 flows reset \(failed dial'
+refused0=$(count_log site-a "$REFUSED")
+timed_out0=$(count_log site-a "$TIMED_OUT")
+gw_stop TERM site-b
+wait_log site-a "$REFUSED" 15 $((refused0 + 3))
+topo_cut 1 2
+wait_log site-a "$TIMED_OUT" 20 $((timed_out0 + 1))
+topo_restore 1 2
+r=$(grep -E "$TIMED_OUT" "$WORK/site-a.log" | sed -n "$((timed_out0 + 1))p")
+log "site a, the first dial that timed out after refused ones: $r"
+[[ "$r" =~ " WARN " ]] ||
+    { log "FAIL: the first dial that timed out after refused ones was not a warning" &&
+        BAD=$((BAD + 1)); }
+
 # ---- (e) the far gateway hangs during a rekey -----------------------------------
-gw_stop TERM site-a site-b
+gw_stop TERM site-a
 
 # rekey_pair S PORT ECHO BULK: a pair of its own (site-aS, site-bS: rekey_s
 # = 1 at a, outage_ms = 500) on SCTP port PORT, site a accepting [echo] on
