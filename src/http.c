@@ -79,8 +79,10 @@ static int version_check(const char *v, size_t n)
 
 /* The path of a target in absolute form (RFC 9112 3.2.2: a server must
  * accept "http://host:port/metrics" too): what follows the authority, or an
- * empty path when nothing does. Origin form is returned as it is. */
-static void target_path(const char *buf, line_t *l)
+ * empty path when nothing does. Origin form is left as it is. Returns 400
+ * for an authority that is empty or carries userinfo (RFC 9110 4.2.1 and
+ * 4.2.4), else 0. */
+static int target_path(const char *buf, line_t *l)
 {
     static const char *const schemes[] = {"http://", "https://"};
     const char *t = buf + l->target;
@@ -91,11 +93,15 @@ static void target_path(const char *buf, line_t *l)
         if (l->target_len < n || strncasecmp(t, schemes[i], n) != 0)
             continue;
         for (a = n; a < l->target_len && t[a] != '/' && t[a] != '?'; a++)
-            ;
+            if (t[a] == '@')
+                return 400;
+        if (a == n)
+            return 400;
         l->target += a;
         l->target_len -= a;
-        return;
+        return 0;
     }
+    return 0;
 }
 
 /* One header field line (without its line end): NAME ":" VALUE, the name
@@ -185,7 +191,8 @@ http_route_t http_route(const char *buf, size_t len, const char *path)
     }
     if (f < 0)
         return r;
-    target_path(buf, &l);
+    if ((r.status = target_path(buf, &l)))
+        return r;
     if (l.target_len < plen || memcmp(buf + l.target, path, plen) != 0 ||
         (l.target_len > plen && buf[l.target + plen] != '?'))
         r.status = 404;

@@ -83,20 +83,23 @@ static int head_ended(const char *s, size_t len)
     return 0;
 }
 
-/* The target's path: after "http://" or "https://" (any case) and an
- * authority with neither '/' nor '?', else the target itself. */
+/* The target's path: after "http://" or "https://" (any case) and a host
+ * (not empty, no userinfo: RFC 9110 4.2.1, 4.2.4) up to '/' or '?', else
+ * the target itself; NULL for such a target without a valid host. */
 static const char *target_path(const char *t, size_t *tlen)
 {
     const char *schemes[] = {"http://", "https://"}, *end = t + *tlen;
 
     for (int i = 0; i < 2; i++) {
         size_t n = strlen(schemes[i]);
-        const char *p = t + n;
+        const char *p = t + n, *host = t + n;
 
         if (*tlen < n || strncasecmp(t, schemes[i], n) != 0)
             continue;
         while (p < end && *p != '/' && *p != '?')
             p++;
+        if (p == host || memchr(host, '@', (size_t)(p - host)))
+            return NULL;
         *tlen = (size_t)(end - p);
         return p;
     }
@@ -124,6 +127,8 @@ static void check_ok(const char *s, size_t len, http_route_t r)
     mlen = (size_t)(sp1 - s);
     tlen = (size_t)(sp2 - sp1 - 1);
     path = target_path(sp1 + 1, &tlen);
+    if (!path)
+        abort();
     if (!(mlen == 3 && memcmp(s, "GET", 3) == 0 && !r.head_only) &&
         !(mlen == 4 && memcmp(s, "HEAD", 4) == 0 && r.head_only))
         abort();

@@ -50,6 +50,8 @@ static void test_other_paths_and_methods(void)
     CHECK(route("GET http://gw/metricsx HTTP/1.1\r\n\r\n") == 404);
     CHECK(route("GET ftp://gw/metrics HTTP/1.1\r\n\r\n") == 404);
     CHECK(route("GET http:/metrics HTTP/1.1\r\n\r\n") == 404);
+    CHECK(route("GET http:///metrics HTTP/1.1\r\n\r\n") == 400);       /* no host */
+    CHECK(route("GET http://u:p@gw/metrics HTTP/1.1\r\n\r\n") == 400); /* userinfo */
     CHECK(route("POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n") == 405);
     CHECK(route("PUT /metrics HTTP/1.0\r\n\r\n") == 405);
     CHECK(route("get /metrics HTTP/1.1\r\n\r\n") == 405); /* methods are case-sensitive */
