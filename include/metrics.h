@@ -1,10 +1,12 @@
 /* The metrics listener: `[gateway] metrics = HOST:PORT` serves GET /metrics
- * in the Prometheus text format (render_prom.h) over a minimal HTTP/1.0 and
- * 1.1 server on the gateway's loop. Each answer is a snapshot of the
- * gateway (gateway_snapshot) taken after its request came: at most one per
- * METRICS_READ_GAP_MS, shared by every client that asked for it, so that
- * scrapes at any rate cost the loop a bounded share on a hub of thousands
- * of paths; nothing is kept once answered.
+ * in the Prometheus text format (render_prom.h) over a minimal HTTP/1.x
+ * server on the gateway's loop. Each answer is a reading of the gateway (a
+ * snapshot, gateway_snapshot, rendered) taken after its request came and
+ * shared by every client waiting for it, with METRICS_READ_GAP_MS of the
+ * loop's time between the end of one reading and the start of the next:
+ * scrapes at any rate leave the flows that share of the loop, on a hub of
+ * thousands of paths too. A reading is kept only until the last of its
+ * clients has been written to.
  *
  * Bounds, so that a scraper or a stranger on the port costs little and
  * cannot stall the gateway: a request head of at most HTTP_HEAD_MAX bytes
@@ -50,8 +52,9 @@ typedef struct metrics {
  * logged, nothing left behind). */
 int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr);
 
-/* Closes the listener and every client; m's memory goes once the listener
- * has closed, so a reload that moves or stops it leaves nothing behind.
+/* Closes the listener, the reading timer and every client; m's memory goes
+ * once both have closed, so a reload that moves or stops it leaves nothing
+ * behind.
  * Clients' memory goes in their own close callbacks. NULL is ignored. */
 void metrics_stop(metrics_t *m);
 

@@ -45,6 +45,13 @@ int episode_end(episode_t *e, uint64_t now, uint64_t *lasted_ms, unsigned long *
  * for limits that end by themselves, a hit after such a gap starts another. */
 int episode_quiet(const episode_t *e, uint64_t now, uint64_t quiet_ms);
 
+/* For limits met and passed by turns (EPISODE_QUIET_MS): ends the episode
+ * once nothing has hit it for `quiet_ms`, reporting it up to its last hit
+ * (returns 1: log that), else 0. Called as a client is served, and before
+ * a refusal, so that one after such a gap starts an episode of its own. */
+int episode_end_quiet(episode_t *e, uint64_t now, uint64_t quiet_ms, uint64_t *lasted_ms,
+                      unsigned long *hits);
+
 /* Raises the soft RLIMIT_NOFILE to the hard limit. Returns the soft limit
  * now in force (raised or not), or -errno. */
 long rlimits_raise_fds(void);

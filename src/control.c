@@ -9,6 +9,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -344,6 +345,24 @@ static void ctl_peer_cred(ctl_client_t *cl, int fd)
     }
 }
 
+/* An episode of clients turned away is over once none was for
+ * EPISODE_QUIET_MS: said as a client is served (`served`), or before one
+ * turned away that starts the next. */
+static void ctl_refusals_end(control_t *c, int served)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (!episode_end_quiet(&c->refusing, uv_now(c->gw->loop), EPISODE_QUIET_MS, &ms, &n))
+        return;
+    if (served)
+        log_info(&c->gw->log, "ctl", "serving clients again: %lu refused in %llu ms", n,
+                 (unsigned long long)ms);
+    else
+        log_info(&c->gw->log, "ctl", "%lu clients refused in %llu ms, then none for %d s", n,
+                 (unsigned long long)ms, EPISODE_QUIET_MS / 1000);
+}
+
 /* With CONTROL_CLIENTS_MAX being answered, or with no memory for it, a client
  * is told so and closed at once rather than left waiting in the backlog:
  * an operator locked out by others holding the socket reads why, and so
@@ -352,6 +371,7 @@ static void ctl_turn_away(control_t *c, int fd, const char *why)
 {
     static const char busy[] = "error: busy, try again\n";
 
+    ctl_refusals_end(c, 0);
     if (episode_hit(&c->refusing, why, uv_now(c->gw->loop)))
         log_warn(&c->gw->log, "ctl", "refusing clients: %s", why);
     (void)send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -379,8 +399,6 @@ static void on_client(acceptor_t *ac, int fd)
 {
     control_t *c = container_of(ac, control_t, server);
     ctl_client_t *cl;
-    uint64_t ms;
-    unsigned long n;
 
     if (c->n_clients >= CONTROL_CLIENTS_MAX) {
         if (!(cl = ctl_evictee(c))) {
@@ -395,10 +413,7 @@ static void on_client(acceptor_t *ac, int fd)
         ctl_turn_away(c, fd, "out of memory");
         return;
     }
-    if (episode_quiet(&c->refusing, uv_now(c->gw->loop), EPISODE_QUIET_MS) &&
-        episode_end(&c->refusing, c->refusing.last_ms, &ms, &n))
-        log_info(&c->gw->log, "ctl", "serving clients again: %lu refused in %llu ms", n,
-                 (unsigned long long)ms);
+    ctl_refusals_end(c, 1);
     cl->ctl = c;
     ctl_peer_cred(cl, fd);
     uv_pipe_init(c->gw->loop, &cl->pipe, 0);
@@ -421,14 +436,36 @@ static void on_client(acceptor_t *ac, int fd)
 
 /* The umask under which mkdir or bind makes a file with exactly `mode`;
  * returns the one to give back. Both take their mode through the umask
- * (the shipped unit's 0077 would leave the group out), and setting it
- * afterwards by path would follow a symlink put in the file's place
- * meanwhile, in a folder others may write, and chmod its target. The
- * umask is the process's: it is given back at once, and no other thread
- * makes files. */
+ * (the shipped unit's 0077 would leave the group out), and chmod by path
+ * afterwards would follow a symlink put in the file's place meanwhile, in
+ * a folder others may write, and change its target. The umask is the
+ * process's: it is given back at once, and no other thread makes files. */
 static mode_t ctl_umask_for(mode_t mode)
 {
     return umask(~mode & 0777);
+}
+
+/* What mkdir or bind just made at path must still be of `type` (else
+ * -EEXIST: someone who may write the folder put another file there); its
+ * mode is set where the umask did not make it (a default ACL on the
+ * folder overrides the umask), never through a symlink. Returns 0, with
+ * its identity in *st, or -errno. */
+static int ctl_made(const char *path, mode_t type, mode_t mode, struct stat *st)
+{
+    if (lstat(path, st) < 0)
+        return -errno;
+    if ((st->st_mode & S_IFMT) != type)
+        return -EEXIST;
+    if ((st->st_mode & 07777) != mode &&
+        (fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW) < 0 || lstat(path, st) < 0))
+        return -errno;
+    return 0;
+}
+
+/* The reason ctl_made failed. */
+static const char *ctl_made_error(int r)
+{
+    return r == -EEXIST ? "another file took its place as it was made" : strerror(-r);
 }
 
 /* The folder, made if missing (its parent must exist), with
@@ -436,6 +473,7 @@ static mode_t ctl_umask_for(mode_t mode)
 static int ctl_make_dir(const char *path, char *err, size_t len)
 {
     char dir[CONFIG_CONTROL_MAX];
+    struct stat st;
     char *slash;
     mode_t old;
     int r;
@@ -446,13 +484,14 @@ static int ctl_make_dir(const char *path, char *err, size_t len)
         return 0;
     *slash = '\0';
     old = ctl_umask_for(CTL_DIR_MODE);
-    r = mkdir(dir, CTL_DIR_MODE) == 0 ? 0 : errno;
+    r = mkdir(dir, CTL_DIR_MODE) == 0 ? 0 : -errno;
     umask(old);
-    if (r == 0 || r == EEXIST)
+    if (r == -EEXIST)
         return 0;
-    errno = r;
-    snprintf(err, len, "cannot make the control socket's folder %s: %s", dir, strerror(errno));
-    return -errno;
+    if (r == 0 && (r = ctl_made(dir, S_IFDIR, CTL_DIR_MODE, &st)) == 0)
+        return 0;
+    snprintf(err, len, "cannot make the control socket's folder %s: %s", dir, ctl_made_error(r));
+    return r;
 }
 
 /* Whether a process listens on the socket at path: 1, 0, or -errno. The
@@ -529,10 +568,10 @@ static int ctl_bind(const char *path, struct stat *st, char *err, size_t len)
         close(fd);
         return r;
     }
-    if (lstat(path, st) < 0) {
-        r = -errno;
-        snprintf(err, len, "cannot stat %s: %s", path, strerror(errno));
-        unlink(path);
+    if ((r = ctl_made(path, S_IFSOCK, CTL_SOCK_MODE, st)) < 0) {
+        snprintf(err, len, "cannot make the control socket %s: %s", path, ctl_made_error(r));
+        if (r != -EEXIST)
+            unlink(path); /* ours, but its mode could not be set */
         close(fd);
         return r;
     }

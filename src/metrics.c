@@ -188,30 +188,42 @@ static void on_timeout(uv_timer_t *t)
 {
     metrics_client_t *c = t->data;
 
-    if (c->state == MC_READING)
-        client_answer(c, 408, 0); /* written within METRICS_WRITE_MS, or not at all */
+    if (c->state == MC_READING) /* written within METRICS_WRITE_MS, or not at all */
+        client_answer(c, 408, http_route(c->req, c->len, METRICS_PATH).head_only);
     else
         client_close(c);
 }
 
-/* Takes one reading and answers every waiting client from it. */
+/* Takes one reading and answers every waiting client from it. The gap
+ * to the next counts from this one's end, so that a reading that takes
+ * long (a hub) still leaves the loop METRICS_READ_GAP_MS to the flows. */
 static void metrics_read(metrics_t *m)
 {
-    metrics_reading_t *r = NULL;
+    metrics_reading_t *r;
     list_t *pos, *tmp;
     size_t n = 0;
     uint64_t t0;
 
+    for (pos = m->clients.next; pos != &m->clients; pos = pos->next)
+        n += container_of(pos, metrics_client_t, node)->state == MC_WAITING;
+    if (!n)
+        return;
     uv_update_time(m->gw->loop);
-    t0 = m->read_ms = uv_now(m->gw->loop);
+    t0 = uv_now(m->gw->loop);
+    r = metrics_take(m);
+    uv_update_time(m->gw->loop);
+    m->read_ms = uv_now(m->gw->loop);
+    if (!r)
+        log_warn(&m->gw->log, "metrics", "no memory for a reading: answering 500");
+    else
+        log_debug(&m->gw->log, "metrics", "one reading for %zu clients: %zu bytes in %llu ms", n,
+                  r->len, (unsigned long long)(m->read_ms - t0));
     list_foreach_safe(pos, tmp, &m->clients)
     {
         metrics_client_t *c = container_of(pos, metrics_client_t, node);
 
         if (c->state != MC_WAITING)
             continue;
-        if (!n++ && !(r = metrics_take(m)))
-            log_warn(&m->gw->log, "metrics", "no memory for a reading: answering 500");
         if (r) {
             r->refs++;
             c->reading = r;
@@ -219,10 +231,6 @@ static void metrics_read(metrics_t *m)
         client_answer(c, 200, c->head_only);
     }
     reading_release(r);
-    uv_update_time(m->gw->loop);
-    if (n)
-        log_debug(&m->gw->log, "metrics", "one reading for %zu clients: %zu bytes in %llu ms", n,
-                  r ? r->len : 0, (unsigned long long)(uv_now(m->gw->loop) - t0));
 }
 
 static void on_next_read(uv_timer_t *t)
@@ -232,9 +240,9 @@ static void on_next_read(uv_timer_t *t)
 
 /* A client asked for the metrics: answered from the next reading, taken
  * on the loop's next turn (so requests read in one turn share it) and no
- * sooner than METRICS_READ_GAP_MS after the last. However many clients
- * ask, the loop reads the gateway at most once a gap, and no answer is
- * older than its request. */
+ * sooner than METRICS_READ_GAP_MS after the last ended. However many
+ * clients ask, the loop reads the gateway at most once a gap, and no
+ * answer is older than its request. */
 static void client_ask(metrics_client_t *c, int head_only)
 {
     metrics_t *m = c->m;
@@ -266,7 +274,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
     (void)buf;
     if (nread == UV_EOF && c->state == MC_READING && c->len > 0) {
-        client_answer(c, 400, 0); /* the head was cut short; the client may still read */
+        /* The head was cut short; the client may still read. */
+        client_answer(c, 400, http_route(c->req, c->len, METRICS_PATH).head_only);
         return;
     }
     if (nread < 0) {
@@ -283,11 +292,30 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         client_answer(c, r.status, r.head_only);
 }
 
+/* An episode of refusals is over once none came for EPISODE_QUIET_MS:
+ * said as a client is served (`served`), or before a refusal that starts
+ * the next one. */
+static void metrics_refusals_end(metrics_t *m, int served)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (!episode_end_quiet(&m->refusing, uv_now(m->gw->loop), EPISODE_QUIET_MS, &ms, &n))
+        return;
+    if (served)
+        log_info(&m->gw->log, "metrics", "serving clients again: %lu refused in %llu ms", n,
+                 (unsigned long long)ms);
+    else
+        log_info(&m->gw->log, "metrics", "%lu clients refused in %llu ms, then none for %d s", n,
+                 (unsigned long long)ms, EPISODE_QUIET_MS / 1000);
+}
+
 /* With METRICS_CLIENTS_MAX being answered, or with no memory for it, a
  * client is reset: it fails at once instead of waiting in the backlog.
  * Logged once per episode. */
 static void metrics_refuse(metrics_t *m, int fd, const char *why)
 {
+    metrics_refusals_end(m, 0);
     if (episode_hit(&m->refusing, why, uv_now(m->gw->loop)))
         log_warn(&m->gw->log, "metrics", "refusing clients: %s", why);
     acceptor_reset(fd);
@@ -328,8 +356,6 @@ static void on_client(acceptor_t *ac, int fd)
 {
     metrics_t *m = container_of(ac, metrics_t, listener);
     metrics_client_t *c;
-    uint64_t ms;
-    unsigned long n;
 
     if (m->n_clients >= METRICS_CLIENTS_MAX) {
         if (!(c = metrics_evictee(m))) {
@@ -339,14 +365,12 @@ static void on_client(acceptor_t *ac, int fd)
         log_debug(&m->gw->log, "metrics", "closing %s to make room: %s", c->peer,
                   c->state == MC_READING ? "no request yet" : "answered");
         client_close(c);
-    } else if (episode_quiet(&m->refusing, uv_now(m->gw->loop), EPISODE_QUIET_MS) &&
-               episode_end(&m->refusing, m->refusing.last_ms, &ms, &n))
-        log_info(&m->gw->log, "metrics", "serving clients again: %lu refused in %llu ms", n,
-                 (unsigned long long)ms);
+    }
     if (!(c = calloc(1, sizeof(*c)))) {
         metrics_refuse(m, fd, "out of memory");
         return;
     }
+    metrics_refusals_end(m, 1);
     c->m = m;
     c->state = MC_READING;
     c->tcp.data = c->timer.data = c;

@@ -37,6 +37,12 @@ int episode_quiet(const episode_t *e, uint64_t now, uint64_t quiet_ms)
     return e->active && now - e->last_ms >= quiet_ms;
 }
 
+int episode_end_quiet(episode_t *e, uint64_t now, uint64_t quiet_ms, uint64_t *lasted_ms,
+                      unsigned long *hits)
+{
+    return episode_quiet(e, now, quiet_ms) && episode_end(e, e->last_ms, lasted_ms, hits);
+}
+
 long rlimits_raise_fds(void)
 {
     struct rlimit rl;

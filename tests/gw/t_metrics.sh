@@ -20,9 +20,9 @@
 #    room: 16 places), and so is one that the gateway accepts in one pass
 #    with 16 idle clients after it while 16 hold every place; 16 scrapers
 #    asking at once, four times over, are each answered whole while the
-#    gateway reads itself at most once per 500 ms (METRICS_READ_GAP_MS:
-#    many scrapers cost the loop no more than one); then every
-#    flow ends intact and the scrapes after them (the gateway still
+#    gateway reads itself once per 500 ms at most (METRICS_READ_GAP_MS
+#    between readings: many scrapers cost the loop no more than one); then
+#    every flow ends intact and the scrapes after them (the gateway still
 #    serves) show the flows open drop to 0 and the bytes per service
 #    exactly what the clients sent.
 # About 35 s in the VM (the paced flows run until the bad clients are done).

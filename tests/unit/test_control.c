@@ -432,12 +432,14 @@ static void test_no_memory(void)
 
 /* Clients turned away and served by turns (memory short, then not) make
  * one episode: said once, and its end only at a client served once none
- * has been turned away for EPISODE_QUIET_MS (300 ms here), with the count
- * (the log had a warning and its end for each client turned away). */
+ * has been turned away for EPISODE_QUIET_MS (2 s here), with the count
+ * (the log had a warning and its end for each client turned away); one
+ * turned away after such a gap with nobody served starts another, the
+ * first reported ended. */
 static void by_turns(void *arg)
 {
     scene_t s;
-    tclient_t tc[7];
+    tclient_t tc[9];
 
     (void)arg;
     scene_start(&s);
@@ -452,9 +454,20 @@ static void by_turns(void *arg)
         CHECK(answered_ok(&tc[2 * i + 1], "gateway: test"));
     }
     usleep((EPISODE_QUIET_MS + 50) * 1000);
+    uv_update_time(&s.loop); /* the deadlines below count from now */
     tclient_start(&s.loop, &tc[6], s.path, "status\n", 1);
     CHECK(run_until_ended(&s, &tc[6], 1, 2000) == 1);
-    scene_end(&s, tc, 7);
+    for (size_t i = 7; i < 9; i++) {
+        if (i == 8) {
+            usleep((EPISODE_QUIET_MS + 50) * 1000);
+            uv_update_time(&s.loop);
+        }
+        fail_allocs = 1;
+        tclient_start(&s.loop, &tc[i], s.path, NULL, 1);
+        CHECK(run_until_ended(&s, &tc[i], 1, 1000) == 1);
+        fail_allocs = 0;
+    }
+    scene_end(&s, tc, 9);
 }
 
 static void test_turned_away_by_turns(void)
@@ -462,9 +475,10 @@ static void test_turned_away_by_turns(void)
     char log[8192];
 
     logged(by_turns, NULL, log, sizeof(log));
-    CHECK(count_of(log, "refusing clients: out of memory") == 1);
+    CHECK(count_of(log, "refusing clients: out of memory") == 3);
     CHECK(count_of(log, "serving clients again: 3 refused in ") == 1);
     CHECK(count_of(log, "serving clients again") == 1);
+    CHECK(count_of(log, "1 clients refused in 0 ms, then none for 2 s") == 1);
     CHECK(!strstr(log, "CHECK failed") || !fprintf(stderr, "%s", log));
 }
 
@@ -559,10 +573,11 @@ static void test_folder_made(void)
     rmdir(dir);
 }
 
-/* The socket and its folder are made with their modes whatever the umask,
- * and no mode is set by path afterwards: with a path swapped for a symlink
- * just after bind() or mkdir(), the symlink's target keeps its mode (the
- * gateway runs as root; its target could be any file). */
+/* The socket and its folder are made with their modes whatever the umask
+ * (given back after), and no mode is set through a symlink: with a path
+ * swapped for one just after bind() or mkdir(), the socket is refused,
+ * saying why, and the symlink's target keeps its mode (the gateway runs
+ * as root; its target could be any file). */
 static void test_modes_made(void)
 {
     static const mode_t umasks[] = {0, 022, 077};
@@ -584,6 +599,7 @@ static void test_modes_made(void)
     for (size_t i = 0; i < sizeof(umasks) / sizeof(umasks[0]); i++) {
         umask(umasks[i]);
         CHECK(control_start(&gw, path, &c, err, sizeof(err)) == 0);
+        CHECK(umask(umasks[i]) == umasks[i]); /* given back */
         CHECK(stat(sub, &st) == 0 && (st.st_mode & 0777) == 0750);
         CHECK(stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0660);
         control_close(c);
@@ -593,17 +609,16 @@ static void test_modes_made(void)
     umask(022);
     snprintf(victim, sizeof(victim), "%s/victim", dir);
     CHECK(close(open(victim, O_CREAT | O_WRONLY, 0600)) == 0);
-    swap_to = victim; /* the socket file, after bind */
+    swap_to = victim; /* the socket file, after bind: refused, not served */
     snprintf(path, sizeof(path), "%s/ctl.sock", dir);
-    CHECK(control_start(&gw, path, &c, err, sizeof(err)) == 0);
+    CHECK(control_start(&gw, path, &c, err, sizeof(err)) == -EEXIST && !c);
+    CHECK(strstr(err, "another file took its place") != NULL);
     CHECK(stat(victim, &st) == 0 && (st.st_mode & 0777) == 0600);
-    control_close(c);
-    uv_run(&loop, UV_RUN_DEFAULT);
     swap_to = dir; /* the folder, after mkdir */
     snprintf(path, sizeof(path), "%s/ctl.sock", sub);
-    CHECK(control_start(&gw, path, &c, err, sizeof(err)) == 0);
+    CHECK(control_start(&gw, path, &c, err, sizeof(err)) == -EEXIST && !c);
+    CHECK(strstr(err, "folder") && strstr(err, "another file took its place"));
     CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
-    control_close(c);
     uv_run(&loop, UV_RUN_DEFAULT);
     umask(old);
     CHECK(uv_loop_close(&loop) == 0);

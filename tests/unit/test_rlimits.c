@@ -36,6 +36,24 @@ static void test_an_episode_is_logged_once(void)
     CHECK(ms == 0 && n == 1);
 }
 
+/* A limit met and passed by turns: the episode ends only once nothing hit
+ * it for the quiet time, reported up to its last hit. */
+static void test_an_episode_ends_when_quiet(void)
+{
+    episode_t e = {0};
+    uint64_t ms = 0;
+    unsigned long n = 0;
+
+    CHECK(episode_end_quiet(&e, 5, 1000, &ms, &n) == 0); /* none */
+    CHECK(episode_hit(&e, WHY_MAX, 100) == 1);
+    CHECK(episode_end_quiet(&e, 600, 1000, &ms, &n) == 0); /* served between two hits */
+    CHECK(episode_hit(&e, WHY_MAX, 700) == 0);
+    CHECK(episode_end_quiet(&e, 1699, 1000, &ms, &n) == 0);
+    CHECK(episode_end_quiet(&e, 1700, 1000, &ms, &n) == 1);
+    CHECK(ms == 600 && n == 2);                             /* from the first hit to the last */
+    CHECK(episode_end_quiet(&e, 5000, 1000, &ms, &n) == 0); /* ended once */
+}
+
 static void test_flow_cap(void)
 {
     CHECK(rlimits_flow_cap(1024, 20) == 1024 - 20 - RLIMITS_FD_RESERVE);
@@ -77,6 +95,7 @@ static void test_sysctl(void)
 int main(void)
 {
     test_an_episode_is_logged_once();
+    test_an_episode_ends_when_quiet();
     test_flow_cap();
     test_descriptors();
     test_sysctl();
