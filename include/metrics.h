@@ -6,7 +6,7 @@
  * loop's time between the end of one reading and the start of the next:
  * scrapes at any rate leave the flows that share of the loop, on a hub of
  * thousands of paths too. A reading is kept only until the last of its
- * clients has been written to.
+ * clients has closed.
  *
  * Bounds, so that a scraper or a stranger on the port costs little and
  * cannot stall the gateway: a request head of at most HTTP_HEAD_MAX bytes
@@ -44,7 +44,7 @@ typedef struct metrics {
     episode_t refusing;   /* clients reset: METRICS_CLIENTS_MAX were being answered */
     uint64_t served;      /* requests answered, any status */
     uv_timer_t next_read; /* the next reading, while clients wait for it */
-    uint64_t read_ms;     /* loop time of the last reading; 0: none yet */
+    uint64_t read_ms;     /* loop time the last reading ended; 0: none yet */
     int handles;          /* the listener and the timer: m goes once both closed */
 } metrics_t;
 

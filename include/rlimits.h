@@ -19,8 +19,8 @@
 /* A limit that clients meet and pass by turns (the control socket's and the
  * metrics listener's clients being answered) makes one episode until no
  * client has been refused for this long: its end is said at the first
- * client served after such a gap, not at each one served between two
- * refused. */
+ * client served after such a gap (or at the next refusal, which starts
+ * another), not at each one served between two refused. */
 #ifndef EPISODE_QUIET_MS
 #define EPISODE_QUIET_MS 10000
 #endif

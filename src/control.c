@@ -9,7 +9,6 @@
 #include "control.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,20 +445,15 @@ static mode_t ctl_umask_for(mode_t mode)
 }
 
 /* What mkdir or bind just made at path must still be of `type` (else
- * -EEXIST: someone who may write the folder put another file there); its
- * mode is set where the umask did not make it (a default ACL on the
- * folder overrides the umask), never through a symlink. Returns 0, with
- * its identity in *st, or -errno. */
-static int ctl_made(const char *path, mode_t type, mode_t mode, struct stat *st)
+ * -EEXIST: someone who may write the folder put another file there). Its
+ * mode is the umask's doing; a default ACL on the folder takes the
+ * umask's place and can only narrow it. Returns 0, with its identity in
+ * *st, or -errno. */
+static int ctl_made(const char *path, mode_t type, struct stat *st)
 {
     if (lstat(path, st) < 0)
         return -errno;
-    if ((st->st_mode & S_IFMT) != type)
-        return -EEXIST;
-    if ((st->st_mode & 07777) != mode &&
-        (fchmodat(AT_FDCWD, path, mode, AT_SYMLINK_NOFOLLOW) < 0 || lstat(path, st) < 0))
-        return -errno;
-    return 0;
+    return (st->st_mode & S_IFMT) == type ? 0 : -EEXIST;
 }
 
 /* The reason ctl_made failed. */
@@ -488,7 +482,7 @@ static int ctl_make_dir(const char *path, char *err, size_t len)
     umask(old);
     if (r == -EEXIST)
         return 0;
-    if (r == 0 && (r = ctl_made(dir, S_IFDIR, CTL_DIR_MODE, &st)) == 0)
+    if (r == 0 && (r = ctl_made(dir, S_IFDIR, &st)) == 0)
         return 0;
     snprintf(err, len, "cannot make the control socket's folder %s: %s", dir, ctl_made_error(r));
     return r;
@@ -568,14 +562,21 @@ static int ctl_bind(const char *path, struct stat *st, char *err, size_t len)
         close(fd);
         return r;
     }
-    if ((r = ctl_made(path, S_IFSOCK, CTL_SOCK_MODE, st)) < 0) {
+    if ((r = ctl_made(path, S_IFSOCK, st)) < 0) {
         snprintf(err, len, "cannot make the control socket %s: %s", path, ctl_made_error(r));
-        if (r != -EEXIST)
-            unlink(path); /* ours, but its mode could not be set */
         close(fd);
         return r;
     }
     return fd;
+}
+
+/* Removes the socket's file if it is still the one made here. */
+static void ctl_unlink(const control_t *c)
+{
+    struct stat st;
+
+    if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
+        unlink(c->path);
 }
 
 /* The file goes in control_close, and only if it is still the one made
@@ -598,7 +599,7 @@ static int ctl_listen(control_t *c, char *err, size_t len)
     }
     if (r < 0) {
         close(fd);
-        unlink(c->path);
+        ctl_unlink(c);
     }
     return r;
 }
@@ -630,14 +631,11 @@ int control_start(gateway_t *gw, const char *path, control_t **out, char *err, s
 
 void control_close(control_t *c)
 {
-    struct stat st;
-
     if (!c)
         return;
     while (!list_empty(&c->clients))
         ctl_client_close(container_of(c->clients.next, ctl_client_t, node));
-    if (lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino)
-        unlink(c->path);
+    ctl_unlink(c);
     acceptor_close(&c->server, on_server_closed);
 }
 

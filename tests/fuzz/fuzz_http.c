@@ -13,7 +13,8 @@
  *    after them (the listener answers at once, so a later change of mind
  *    would mean it answered wrong);
  *  - 200 only for GET or HEAD of METRICS_PATH (alone or with a query; in
- *    origin form or after "http://" or "https://" and an authority), in
+ *    origin form or after "http://" or "https://" and a host, not empty,
+ *    without userinfo), in
  *    HTTP/1.d, once the head's blank line has come, the request line
  *    first or after one empty line; 505 only for an HTTP/d.d version of
  *    another major. These are checked by code of its own here, written
