@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # After a failover the backup path carries the load at its full rate within
 # a second: on links of 20 Mbit/s and 50 ms round trip (125 kB in flight
-# fill one), a bulk flow fills the primary, link 1 is cut, and from 1 s
-# (at most 1.5 s) after the cut, for a second or more, the association
+# fill one), a bulk flow fills the primary, link 1 is cut, and from about
+# 1 s (0.5 to 1.5 s) after the cut, for a second or more, the association
 # moves at least 70% of a link's rate (status's bytes out). The backup
 # must start in slow start: the kernel lowers the slow-start threshold of
 # a path that only carries heartbeats to four packets at its first one
@@ -29,13 +29,16 @@ bulk=$CLIENT_PID
 sleep 4 # the flow fills the primary's window
 topo_cut 1
 cut_ms=$(now_ms)
-sleep 1
+# A status call takes up to a second beside the load on the bed's emulated
+# CPUs (574 ms past a sleep of 1 s once failed a bound of 1.5 s): ask at
+# 0.5 s, and the reading is taken at about 1 s after the cut.
+sleep 0.5
 o1=$(gw_bytes_out site-a)
 sleep 1
 o2=$(gw_bytes_out site-a)
 rate=$(bytes_rate "$o1" "$o2")
-# Each status is a process start: on a busy bed the window may begin late,
-# when slow start has had longer. Not later than 1.5 s after the cut.
+# The window must not begin late, when slow start has had longer: not
+# later than 1.5 s after the cut.
 late=$((${o1%% *} - cut_ms))
 log "bulk from $late ms after the cut: $rate bytes/s (the link: $LINK_BYTES_S)"
 [ "$late" -le 1500 ] || fail "the first reading came $late ms after the cut, not about 1 s"
