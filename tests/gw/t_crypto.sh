@@ -363,38 +363,39 @@ for s in site-a-off site-b-off; do log "$s: $(grep -E "$ASSOC_CLOSED" "$WORK/$s.
 [ "$TO_BACKEND" -ge 1 ] || fail "in clear, no forged byte reached the back end"
 log "ok: in clear, the forged I-DATA got in: $TO_BACKEND forged messages reached the back end"
 
-# harmless TAG ACTION: in clear, a forgery the live flows beside it
+# harmless TAG ACTION...: in clear, forgeries the live flows beside them
 # survive: every byte arrives and site b's association ($closes ended
 # before) stays up.
 harmless() {
-    local tag=$1 r
+    local tag=$1 r what
+    shift
+    what="$*"
     cap_start b l1 "$WORK/forge-$tag.pcap"
-    forge "$tag" "$2"
+    forge "$tag" "$@"
     live_start "$tag"
     forge_wait "$tag"
-    proc_running "$LIVE_PID" || fail "the live flows ended before the forged $2 was out"
+    proc_running "$LIVE_PID" || fail "the live flows ended before the forged $what was out"
     live_stop "$tag"
     cap_stop
     arrived "$tag"
     r=$(<"$WORK/live-$tag.out")
-    log "live flows, forged $2 in clear: $r"
+    log "live flows, forged $what in clear: $r"
     expect_whole "$r" 2
     expect "$r" bytes_sent ">=" $((2 * 50 * 1024))
     [ "$(count_log site-b-off "$ASSOC_CLOSED")" -eq "$closes" ] ||
-        fail "in clear, the forged $2 ended the association"
+        fail "in clear, the forged $what ended the association"
 }
 
-# Without SCTP-AUTH, PR-SCTP being off is what makes b's kernel refuse a
-# forged I-FORWARD-TSN: the live flows lose nothing.
+# Two harmless forgeries at once, on the same live flows. Without
+# SCTP-AUTH, PR-SCTP being off is what makes b's kernel refuse a forged
+# I-FORWARD-TSN: the live flows lose nothing. A flood of forged ERROR
+# chunks reaches site b as its peer's SCTP errors: one warning naming the
+# cause, the count once the episode ends (with the association, below);
+# the flows carry on.
 wait_log site-a-off 'up: peer proved' 10 $(($(count_log site-a-off "$ASSOC_CLOSED") + 1))
 closes=$(count_log site-b-off "$ASSOC_CLOSED")
-harmless offfwd fwdtsn
+FORGE_COUNT=640 harmless offharm fwdtsn error
 log "ok: in clear, the forged I-FORWARD-TSN did nothing (PR-SCTP is off)"
-
-# In clear, a flood of forged ERROR chunks reaches site b as its peer's
-# SCTP errors: one warning naming the cause, the count once the episode
-# ends (with the association, below); the flows carry on.
-FORGE_COUNT=640 harmless offerr error
 warned=$(count_log site-b-off 'peer reported an SCTP error')
 [ "$warned" -eq 1 ] && [ "$(count_log site-b-off 'WARN .*the peer reported an SCTP error: cause 1 \(invalid stream identifier\)')" -eq 1 ] ||
     fail "in clear, 640 forged ERRORs made $warned lines (one warning naming the cause expected): $(grep 'the peer reported' "$WORK/site-b-off.log" | head -n 3)"
