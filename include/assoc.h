@@ -68,6 +68,7 @@ typedef struct assoc {
     uint64_t stalls_at;                /* loop time stalled flows were last checked */
     uint64_t rekey_started;            /* when the rekey under way began (0: none) */
     uint64_t old_keys_since;           /* since when the peer's old keys wait (0: gone) */
+    uint64_t warm_at;                  /* loop time of the warm timer's last tick */
     int heard;                         /* a message (not a notification) came from the peer */
     uint64_t heard_at;                 /* loop time of the peer's last message */
     uint64_t dry_at;                   /* loop time all we sent was acked (SENDER_DRY) */

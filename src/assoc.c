@@ -13,6 +13,7 @@
 
 #define REKEY_GRACE_MS     10000        /* a rekey's bound beyond outage_ms */
 #define STALL_CHECK_MS     1000         /* how often stalled flows' sockets are asked (flow.h) */
+#define WARM_LATE_MS       1000         /* a warm tick this late: this gateway did not run */
 #define ASSOC_STARVED_MS   10           /* retry while SCTP's memory is short (assoc_on_writable) */
 #define ASSOC_DIAL_LOOK_MS 100          /* while dialling: did the peer answer? (assoc_dial_look) */
 #define TELL_ROOM          (256 * 1024) /* send buffer added for a last ERROR (assoc_tell) */
@@ -759,6 +760,26 @@ static void assoc_check_stalled(assoc_t *a)
             flow_check_stalled(a->flows[sid]);
 }
 
+/* A warm tick WARM_LATE_MS late or more: this gateway did not run
+ * meanwhile (stopped, or its loop held up), and that time is not the
+ * peer's. The bounds that judge the peer (assoc_rekey_stuck) start again
+ * where they stood, so that a gateway running again first reads what the
+ * peer said meanwhile (why it gave up, say): its timers run before its
+ * reads, and it ended the association for a rekey it had not yet read the
+ * end of, the peer's reason unread behind a full socket. */
+static void assoc_warm_late(assoc_t *a, uint64_t now, uint64_t every)
+{
+    uint64_t late = a->warm_at && now - a->warm_at > every ? now - a->warm_at - every : 0;
+
+    a->warm_at = now;
+    if (late < WARM_LATE_MS)
+        return;
+    if (a->rekey_started)
+        a->rekey_started += late;
+    if (a->old_keys_since)
+        a->old_keys_since += late;
+}
+
 /* The KEEP's SENDER_DRY measures a round trip only if no other can come
  * first: nothing is in flight (no event to come for earlier data) and
  * nothing waits to be read (no earlier event read late: the sample would
@@ -783,6 +804,7 @@ static void on_warm(uv_timer_t *t)
     assoc_t *a = t->data;
     wire_msg_t keep = {.type = WIRE_KEEP};
 
+    assoc_warm_late(a, uv_now(a->gw->loop), uv_timer_get_repeat(t));
     assoc_rekey_check(a);
     assoc_check_stalled(a);
     path_keep(a);
