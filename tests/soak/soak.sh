@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/soak/soak.sh: the link-flap soak, inside the test bed (tests/vm/run,
 # as root). tests/soak/run starts it from the host; tests/gw/t_soak.sh runs a
-# five-flap version in the suite.
+# three-flap version in the suite (link 1, link 2, both).
 #
 # Usage: soak.sh [--flaps N] [--minutes M] [--udp PORT] [--out DIR]
 #   --flaps N    flaps to make (default 100; 0: no limit)
@@ -22,8 +22,9 @@
 #          when the flaps are over end early (--stop-file);
 #   churn  rounds of 8 short echo flows (16 KiB each), opened and closed one
 #          round after another.
-# A flap cuts link 1, link 2, or (every fifth) both links, holds the cut
-# (one link: 0.6 to 2 s; both: 1 to 2 s, always less than outage_ms),
+# A flap cuts link 1, link 2, or (every fifth; every SOAK_BOTH_EVERY'th if
+# set) both links, holds the cut (one link: 0.6 to 2 s; both: 1 to 2 s,
+# always less than outage_ms),
 # restores it and lets 1.5 s pass before the next. Flap i owns the paced
 # gaps that begin between its cut and the next flap's (100 ms of leeway: a
 # gap begins with the last read before the cut took effect), so a stall
@@ -87,6 +88,7 @@ trap soak_cleanup EXIT
 # ---- traffic --------------------------------------------------------------
 
 BULK_FLOWS=2 BULK_BYTES=${SOAK_BULK_BYTES:-$((16 << 20))}
+BOTH_EVERY=${SOAK_BOTH_EVERY:-5}
 PACED_FLOWS=4 PACED_COUNT=500 PACED_CHUNK=1024
 CHURN_FLOWS=8 CHURN_BYTES=16384
 
@@ -172,8 +174,8 @@ ms_sleep() { sleep "$(($1 / 1000)).$(printf %03d $(($1 % 1000)))"; }
 # (under load a tc command may take a few hundred ms).
 flap() {
     local i=$1 kind links hold t0 t1
-    if [ $((i % 5)) -eq 0 ]; then
-        kind=both links="1 2" hold=$((1000 + i / 5 * 300 % 1100))
+    if [ $((i % BOTH_EVERY)) -eq 0 ]; then
+        kind=both links="1 2" hold=$((1000 + i / BOTH_EVERY * 300 % 1100))
     else
         kind=$((2 - i % 2)) links=$kind hold=$((600 + i * 700 % 1500))
     fi
