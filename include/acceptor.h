@@ -72,6 +72,15 @@ int acceptor_tcp_listen(const addr_t *addr, int backlog);
  * away: it fails at once instead of waiting for an answer. */
 void acceptor_reset(int fd);
 
+/* A client the owner turns away at a limit of its own (its clients at
+ * once, memory), for `why`: said once an episode ("refusing clients:
+ * why"), in the owner's episode `e`; the owner closes the client. Limits
+ * are met and passed by turns, so an episode ends only once none was
+ * turned away for EPISODE_QUIET_MS: said, with the count, at the next
+ * client served (acceptor_served) or before the next one turned away. */
+void acceptor_refused(const acceptor_t *ac, episode_t *e, const char *why);
+void acceptor_served(const acceptor_t *ac, episode_t *e);
+
 /* Whether a client has bytes waiting in its socket, unread: one accepted
  * in the same pass as others has not been read yet, so a client with no
  * request read so far may still have sent it. Makes room at a limit by

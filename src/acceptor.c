@@ -161,6 +161,35 @@ unsigned acceptor_drain(acceptor_t *ac, int *err)
     return acceptor_waiting(ac->fd);
 }
 
+/* Ends the episode `e` once it has been quiet for EPISODE_QUIET_MS:
+ * `served` as a client is, else before a client turned away. */
+static void acceptor_refusals_end(const acceptor_t *ac, episode_t *e, int served)
+{
+    uint64_t ms;
+    unsigned long n;
+
+    if (!episode_end_quiet(e, uv_now(ac->poll.loop), EPISODE_QUIET_MS, &ms, &n))
+        return;
+    if (served)
+        log_info(ac->log, ac->subsys, "serving clients again: %lu refused in %llu ms", n,
+                 (unsigned long long)ms);
+    else
+        log_info(ac->log, ac->subsys, "%lu clients refused in %llu ms, then none for %d s", n,
+                 (unsigned long long)ms, EPISODE_QUIET_MS / 1000);
+}
+
+void acceptor_refused(const acceptor_t *ac, episode_t *e, const char *why)
+{
+    acceptor_refusals_end(ac, e, 0);
+    if (episode_hit(e, why, uv_now(ac->poll.loop)))
+        log_warn(ac->log, ac->subsys, "refusing clients: %s", why);
+}
+
+void acceptor_served(const acceptor_t *ac, episode_t *e)
+{
+    acceptor_refusals_end(ac, e, 1);
+}
+
 int acceptor_start(acceptor_t *ac, uv_loop_t *loop, int fd, const logger_t *log, const char *subsys,
                    const char *what, acceptor_client_cb *on_client)
 {

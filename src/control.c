@@ -344,24 +344,6 @@ static void ctl_peer_cred(ctl_client_t *cl, int fd)
     }
 }
 
-/* An episode of clients turned away is over once none was for
- * EPISODE_QUIET_MS: said as a client is served (`served`), or before one
- * turned away that starts the next. */
-static void ctl_refusals_end(control_t *c, int served)
-{
-    uint64_t ms;
-    unsigned long n;
-
-    if (!episode_end_quiet(&c->refusing, uv_now(c->gw->loop), EPISODE_QUIET_MS, &ms, &n))
-        return;
-    if (served)
-        log_info(&c->gw->log, "ctl", "serving clients again: %lu refused in %llu ms", n,
-                 (unsigned long long)ms);
-    else
-        log_info(&c->gw->log, "ctl", "%lu clients refused in %llu ms, then none for %d s", n,
-                 (unsigned long long)ms, EPISODE_QUIET_MS / 1000);
-}
-
 /* With CONTROL_CLIENTS_MAX being answered, or with no memory for it, a client
  * is told so and closed at once rather than left waiting in the backlog:
  * an operator locked out by others holding the socket reads why, and so
@@ -370,9 +352,7 @@ static void ctl_turn_away(control_t *c, int fd, const char *why)
 {
     static const char busy[] = "error: busy, try again\n";
 
-    ctl_refusals_end(c, 0);
-    if (episode_hit(&c->refusing, why, uv_now(c->gw->loop)))
-        log_warn(&c->gw->log, "ctl", "refusing clients: %s", why);
+    acceptor_refused(&c->server, &c->refusing, why);
     (void)send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     close(fd);
 }
@@ -412,7 +392,7 @@ static void on_client(acceptor_t *ac, int fd)
         ctl_turn_away(c, fd, "out of memory");
         return;
     }
-    ctl_refusals_end(c, 1);
+    acceptor_served(&c->server, &c->refusing);
     cl->ctl = c;
     ctl_peer_cred(cl, fd);
     uv_pipe_init(c->gw->loop, &cl->pipe, 0);

@@ -292,32 +292,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         client_answer(c, r.status, r.head_only);
 }
 
-/* An episode of refusals is over once none came for EPISODE_QUIET_MS:
- * said as a client is served (`served`), or before a refusal that starts
- * the next one. */
-static void metrics_refusals_end(metrics_t *m, int served)
-{
-    uint64_t ms;
-    unsigned long n;
-
-    if (!episode_end_quiet(&m->refusing, uv_now(m->gw->loop), EPISODE_QUIET_MS, &ms, &n))
-        return;
-    if (served)
-        log_info(&m->gw->log, "metrics", "serving clients again: %lu refused in %llu ms", n,
-                 (unsigned long long)ms);
-    else
-        log_info(&m->gw->log, "metrics", "%lu clients refused in %llu ms, then none for %d s", n,
-                 (unsigned long long)ms, EPISODE_QUIET_MS / 1000);
-}
-
 /* With METRICS_CLIENTS_MAX being answered, or with no memory for it, a
  * client is reset: it fails at once instead of waiting in the backlog.
  * Logged once per episode. */
 static void metrics_refuse(metrics_t *m, int fd, const char *why)
 {
-    metrics_refusals_end(m, 0);
-    if (episode_hit(&m->refusing, why, uv_now(m->gw->loop)))
-        log_warn(&m->gw->log, "metrics", "refusing clients: %s", why);
+    acceptor_refused(&m->listener, &m->refusing, why);
     acceptor_reset(fd);
 }
 
@@ -370,7 +350,7 @@ static void on_client(acceptor_t *ac, int fd)
         metrics_refuse(m, fd, "out of memory");
         return;
     }
-    metrics_refusals_end(m, 1);
+    acceptor_served(&m->listener, &m->refusing);
     c->m = m;
     c->state = MC_READING;
     c->tcp.data = c->timer.data = c;
