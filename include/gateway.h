@@ -34,6 +34,14 @@ typedef struct svc_stats {
     episode_t backend;        /* its back end failing (flow.c), kept across reloads too */
 } svc_stats_t;
 
+/* What the status and metrics count of a listener of the gateway's own
+ * other than a service's: the SCTP listener, the control socket, the
+ * metrics listener. Kept here, as a reload may move the last two. */
+typedef struct lsn_stats {
+    uint64_t accept_failures; /* its rests: accept() failed (acceptor.h) */
+    uint64_t refused;         /* clients turned away at its own limit (acceptor_refused) */
+} lsn_stats_t;
+
 typedef enum {
     GW_RUNNING,  /* accepting clients, keeping associations up */
     GW_DRAINING, /* no new flows; open ones may finish until drain_ms */
@@ -98,6 +106,9 @@ typedef struct gateway {
     uint64_t started;            /* loop time of gateway_start */
     uint64_t unix_base;          /* Unix ms at loop time 0; follows a clock step (collect.c) */
     uint64_t handshake_failures; /* associations that ended while proving the key */
+    lsn_stats_t peers_stats;     /* the SCTP listener's */
+    lsn_stats_t control_stats;   /* the control socket's */
+    lsn_stats_t metrics_stats;   /* the metrics listener's */
     svc_stats_t *svc_stats;      /* per config service, cfg order */
     struct control *control;     /* the control socket, or NULL (control = off) */
 } gateway_t;

@@ -110,6 +110,11 @@ typedef struct snapshot {
     uint64_t reloads;         /* successful reloads */
     char restart_needed[256]; /* keys changed by a reload that only a restart applies, or "" */
     uint64_t handshake_failures;
+    /* The gateway's own listeners: accept() failures (each a rest of the
+     * listener, clients waiting meanwhile) and clients turned away at the
+     * listener's limit (control socket and metrics: clients at once). */
+    uint64_t peers_accept_failures, control_accept_failures, metrics_accept_failures;
+    uint64_t control_refused, metrics_refused;
     snap_assoc_t *assocs;
     size_t n_assocs;
     snap_service_t *services;

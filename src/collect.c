@@ -355,6 +355,11 @@ static void snap_gateway(gateway_t *gw, const snap_clock_t *c, snapshot_t *out)
     out->start_ms = snap_unix(c, gw->started);
     out->draining = gw->state != GW_RUNNING;
     out->handshake_failures = gw->handshake_failures;
+    out->peers_accept_failures = gw->peers_stats.accept_failures;
+    out->control_accept_failures = gw->control_stats.accept_failures;
+    out->metrics_accept_failures = gw->metrics_stats.accept_failures;
+    out->control_refused = gw->control_stats.refused;
+    out->metrics_refused = gw->metrics_stats.refused;
     out->reloads = gw->reloads;
     snprintf(out->restart_needed, sizeof(out->restart_needed), "%s", gw->restart_needed);
 }

@@ -352,6 +352,7 @@ static void ctl_turn_away(control_t *c, int fd, const char *why)
 {
     static const char busy[] = "error: busy, try again\n";
 
+    c->gw->control_stats.refused++;
     acceptor_refused(&c->server, &c->refusing, why);
     (void)send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     close(fd);
@@ -559,6 +560,12 @@ static void ctl_unlink(const control_t *c)
         unlink(c->path);
 }
 
+static void on_rest(acceptor_t *ac, int err)
+{
+    (void)err;
+    container_of(ac, control_t, server)->gw->control_stats.accept_failures++;
+}
+
 /* The file goes in control_close, and only if it is still the one made
  * here. */
 static int ctl_listen(control_t *c, char *err, size_t len)
@@ -580,8 +587,10 @@ static int ctl_listen(control_t *c, char *err, size_t len)
     if (r < 0) {
         close(fd);
         ctl_unlink(c);
+        return r;
     }
-    return r;
+    c->server.on_rest = on_rest;
+    return 0;
 }
 
 static void on_server_closed(acceptor_t *ac)

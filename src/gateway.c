@@ -344,6 +344,12 @@ static void on_peer(acceptor_t *ac, int fd)
     assoc_new(gw, fd, 0);
 }
 
+static void on_peers_rest(acceptor_t *ac, int err)
+{
+    (void)err;
+    container_of(ac, gateway_t, peers)->peers_stats.accept_failures++;
+}
+
 static int gateway_listen(gateway_t *gw)
 {
     const config_t *cfg = gw->cfg;
@@ -370,6 +376,7 @@ static int gateway_listen(gateway_t *gw)
         close(fd);
         return r;
     }
+    gw->peers.on_rest = on_peers_rest;
     log_info(&gw->log, "assoc", "listening for peers on SCTP port %u", cfg->port);
     return 0;
 }

@@ -297,6 +297,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
  * Logged once per episode. */
 static void metrics_refuse(metrics_t *m, int fd, const char *why)
 {
+    m->gw->metrics_stats.refused++;
     acceptor_refused(&m->listener, &m->refusing, why);
     acceptor_reset(fd);
 }
@@ -370,6 +371,12 @@ static void on_client(acceptor_t *ac, int fd)
         client_close(c);
 }
 
+static void on_rest(acceptor_t *ac, int err)
+{
+    (void)err;
+    container_of(ac, metrics_t, listener)->gw->metrics_stats.accept_failures++;
+}
+
 int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr)
 {
     metrics_t *m = calloc(1, sizeof(*m));
@@ -389,6 +396,7 @@ int metrics_start(metrics_t **out, struct gateway *gw, const addr_t *addr)
         free(m);
         return r;
     }
+    m->listener.on_rest = on_rest;
     uv_timer_init(gw->loop, &m->next_read);
     m->next_read.data = m;
     m->handles = 2;

@@ -156,6 +156,18 @@ static void table_print(table_t *t, const char *indent, FILE *out)
 
 /* ---- text: sections ------------------------------------------------------ */
 
+/* A listener of the gateway's own: a line only when something failed, as
+ * for a service (text_services), since it is rare and then worth one. */
+static void text_listener(const char *what, uint64_t failures, uint64_t refused, FILE *out)
+{
+    if (failures)
+        fprintf(out, "  %s: accept() failed %" PRIu64 " time%s (clients waited; see the log)\n",
+                what, failures, failures == 1 ? "" : "s");
+    if (refused)
+        fprintf(out, "  %s: %" PRIu64 " client%s turned away at its limit (see the log)\n", what,
+                refused, refused == 1 ? "" : "s");
+}
+
 static void text_gateway(const snapshot_t *s, FILE *out)
 {
     char name[SNAP_NAME_MAX], age[32], cfg[sizeof(s->config)];
@@ -170,6 +182,9 @@ static void text_gateway(const snapshot_t *s, FILE *out)
     if (s->restart_needed[0])
         fprintf(out, "  restart needed for: %s\n", text_safe(s->restart_needed, cfg, sizeof(cfg)));
     fprintf(out, "  handshake failures: %" PRIu64 "\n", s->handshake_failures);
+    text_listener("SCTP listener", s->peers_accept_failures, 0, out);
+    text_listener("control socket", s->control_accept_failures, s->control_refused, out);
+    text_listener("metrics listener", s->metrics_accept_failures, s->metrics_refused, out);
 }
 
 /* addrs: n strings of ADDR_STRLEN bytes each, as in snap_assoc_t. */
@@ -358,6 +373,16 @@ static void json_gateway(const snapshot_t *s, FILE *out)
     json_key_str("restart_needed", s->restart_needed, out);
     fputc(',', out);
     json_key_u64("handshake_failures", s->handshake_failures, out);
+    fputc(',', out);
+    json_key_u64("peers_accept_failures", s->peers_accept_failures, out);
+    fputc(',', out);
+    json_key_u64("control_accept_failures", s->control_accept_failures, out);
+    fputc(',', out);
+    json_key_u64("metrics_accept_failures", s->metrics_accept_failures, out);
+    fputc(',', out);
+    json_key_u64("control_refused", s->control_refused, out);
+    fputc(',', out);
+    json_key_u64("metrics_refused", s->metrics_refused, out);
     fputc('}', out);
 }
 

@@ -214,6 +214,19 @@ static const family_t gateway_families[] = {
     {"sctpgw_handshake_failures_total", "counter",
      "Associations that ended before the peer proved the key.", GW(handshake_failures), V_COUNT,
      NULL},
+    {"sctpgw_listener_accept_failures_total", "counter",
+     "Tries of one of the gateway's own listeners to accept a client that failed (the listener "
+     "then rests, clients waiting).",
+     GW(peers_accept_failures), V_COUNT, "listener=\"peers\""},
+    {"sctpgw_listener_accept_failures_total", "counter", NULL, GW(control_accept_failures), V_COUNT,
+     "listener=\"control\""},
+    {"sctpgw_listener_accept_failures_total", "counter", NULL, GW(metrics_accept_failures), V_COUNT,
+     "listener=\"metrics\""},
+    {"sctpgw_listener_refused_total", "counter",
+     "Clients the control socket or the metrics listener turned away at its limit.",
+     GW(control_refused), V_COUNT, "listener=\"control\""},
+    {"sctpgw_listener_refused_total", "counter", NULL, GW(metrics_refused), V_COUNT,
+     "listener=\"metrics\""},
 };
 
 static const family_t assoc_families[] = {

@@ -374,6 +374,15 @@ svc_field() {
     echo "${BASH_REMATCH[1]}"
 }
 
+# gw_field NAME FIELD: a number of the gateway's own in its JSON status
+# (its first object: "handshake_failures", "peers_accept_failures", ...).
+gw_field() {
+    local json
+    json=$(gw_status "$1" --json)
+    [[ $json =~ \"gateway\":\{[^}]*\"$2\":([0-9]+) ]] || fail "no $2 in $1's status: $json"
+    echo "${BASH_REMATCH[1]}"
+}
+
 gw_pid() { local v="GW_PID_${1//-/_}"; echo "${!v}"; }
 
 # paths_active NAME N [SECONDS]: waits until N paths of NAME's association

@@ -111,6 +111,9 @@ n=$(count_log site-b 'accept')
 [ "$n" -eq 1 ] || fail "site b logged $n lines about accepting, not one: $(grep accept "$WORK/site-b.log" | head -3)"
 rm "$WORK/site-b.noaccept"
 wait_log site-b 'accepting peers again after' 10
+n=$(gw_field site-b peers_accept_failures)
+[ "$n" -ge 1 ] || fail "site b's status counts $n failures of its SCTP listener to accept"
+log "ok: site b's status counts $n failures of its SCTP listener to accept"
 wait_log site-a 'up: peer proved the key' 30
 wait_log site-b 'up: peer proved the key' 10
 
@@ -134,6 +137,8 @@ rm "$WORK/site-a.noaccept"
 wait "$status" || fail "sctpgw status asked meanwhile failed: $(<"$WORK/status.out")"
 grep -q '^gateway: site-a' "$WORK/status.out" || fail "status asked meanwhile: $(<"$WORK/status.out")"
 log "ok: the status request asked meanwhile was answered once accept() worked"
+n=$(gw_field site-a control_accept_failures)
+[ "$n" -ge 1 ] || fail "site a's status counts $n failures of its control socket to accept"
 wait "$during" || true
 r=$(<"$WORK/during.out")
 log "client that came during the shortage: $r"

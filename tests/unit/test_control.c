@@ -467,6 +467,7 @@ static void by_turns(void *arg)
         CHECK(run_until_ended(&s, &tc[i], 1, 1000) == 1);
         fail_allocs = 0;
     }
+    CHECK(s.gw.control_stats.refused == 5); /* for the status and metrics */
     scene_end(&s, tc, 9);
 }
 
@@ -497,9 +498,11 @@ static void test_accept_fails(void)
     tclient_start(&s.loop, &tc[0], s.path, "status\n", 1);
     CHECK(run_until_ended(&s, tc, 1, 500) == 0);
     CHECK(accepts >= 2 && accepts <= 10);
+    CHECK(s.gw.control_stats.accept_failures == accepts); /* for the status and metrics */
     fail_accepts = 0;
     CHECK(run_until_ended(&s, tc, 1, 2000) == 1);
     CHECK(answered_ok(&tc[0], "gateway: test"));
+    CHECK(s.gw.control_stats.refused == 0);
     scene_end(&s, tc, 1);
 }
 

@@ -123,6 +123,8 @@ static snapshot_t sample(void)
     strcpy(s.config, "/etc/sctpgw/site-a.ini");
     s.start_ms = 1700000000000;
     s.now_ms = s.start_ms + 83000;
+    s.control_accept_failures = 1;
+    s.metrics_refused = 2;
     assoc.id = 1;
     strcpy(assoc.peer_name, "site-b");
     assoc.state = SNAP_ASSOC_READY;
@@ -274,6 +276,11 @@ static void test_text_alignment(void)
     CHECK(strstr(t, "  a-much-longer-name: accept() failed 3 times (clients waited; see the "
                     "log)\n") != NULL);
     CHECK(strstr(t, "echo: accept() failed") == NULL);
+    /* So do the gateway's own listeners, and clients they turned away. */
+    CHECK(strstr(t, "  control socket: accept() failed 1 time (clients waited; see the log)\n"));
+    CHECK(strstr(t, "  metrics listener: 2 clients turned away at its limit (see the log)\n"));
+    CHECK(!strstr(t, "SCTP listener") && !strstr(t, "control socket: 0") &&
+          !strstr(t, "metrics listener: accept"));
     free(t);
 
     t = render(0, &s, 0);
@@ -310,6 +317,8 @@ static void test_json_fields(void)
     CHECK(strncmp(j, "{\"schema\":1,", 12) == 0);
     CHECK(strstr(j, "\"name\":\"site-a\"") != NULL);
     CHECK(strstr(j, "\"uptime_ms\":83000") != NULL);
+    CHECK(strstr(j, "\"peers_accept_failures\":0,\"control_accept_failures\":1,"
+                    "\"metrics_accept_failures\":0,\"control_refused\":0,\"metrics_refused\":2}"));
     CHECK(strstr(j, "\"state\":\"running\"") != NULL);
     CHECK(strstr(j, "\"peer_name\":\"site-b\"") != NULL);
     CHECK(strstr(j, "\"local\":[\"10.1.0.1\",\"10.2.0.1\"]") != NULL);

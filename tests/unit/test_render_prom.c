@@ -24,6 +24,9 @@ static void snapshot_build(snapshot_t *s, snap_assoc_t a[3], snap_service_t sv[2
     s->start_ms = 1764612345678ULL;
     s->handshake_failures = 2;
     s->reloads = 1;
+    s->peers_accept_failures = 6;
+    s->metrics_accept_failures = 7;
+    s->control_refused = 8;
 
     strcpy(a[0].peer_name, "site-b");
     a[0].state = SNAP_ASSOC_READY;
@@ -92,6 +95,17 @@ static const char expected[] =
     "key.\n"
     "# TYPE sctpgw_handshake_failures_total counter\n"
     "sctpgw_handshake_failures_total 2\n"
+    "# HELP sctpgw_listener_accept_failures_total Tries of one of the gateway's own listeners to "
+    "accept a client that failed (the listener then rests, clients waiting).\n"
+    "# TYPE sctpgw_listener_accept_failures_total counter\n"
+    "sctpgw_listener_accept_failures_total{listener=\"peers\"} 6\n"
+    "sctpgw_listener_accept_failures_total{listener=\"control\"} 0\n"
+    "sctpgw_listener_accept_failures_total{listener=\"metrics\"} 7\n"
+    "# HELP sctpgw_listener_refused_total Clients the control socket or the metrics listener "
+    "turned away at its limit.\n"
+    "# TYPE sctpgw_listener_refused_total counter\n"
+    "sctpgw_listener_refused_total{listener=\"control\"} 8\n"
+    "sctpgw_listener_refused_total{listener=\"metrics\"} 0\n"
     "# HELP sctpgw_associations Associations in each state, including those whose peer has not "
     "proven the key.\n"
     "# TYPE sctpgw_associations gauge\n"
@@ -269,7 +283,7 @@ static void test_empty(void)
         help++;
     for (const char *p = text; (p = strstr(p, "# TYPE ")); p++)
         type++;
-    CHECK(help == 32 && type == 32);
+    CHECK(help == 34 && type == 34);
     CHECK(strstr(text, "sctpgw_info{name=\"\",version=\"\"} 1\n") != NULL);
     CHECK(strstr(text, "sctpgw_associations{state=\"ready\"} 0\n") != NULL);
     CHECK(strstr(text, "sctpgw_path_state{") == NULL);
