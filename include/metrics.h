@@ -32,7 +32,9 @@
 #define METRICS_REQUEST_MS  5000  /* from accept to the end of the request head */
 #define METRICS_WRITE_MS    10000 /* for the answer to be written */
 #define METRICS_LINGER_MS   1000  /* reading what the client still sends after the answer */
-#define METRICS_READ_GAP_MS 500   /* between two readings of the gateway */
+#ifndef METRICS_READ_GAP_MS
+#define METRICS_READ_GAP_MS 500 /* between two readings of the gateway */
+#endif
 
 struct gateway;
 

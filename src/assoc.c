@@ -760,13 +760,21 @@ static void assoc_check_stalled(assoc_t *a)
             flow_check_stalled(a->flows[sid]);
 }
 
+/* Loop time t (0: never) moved on by `late`, but not past now. */
+static uint64_t assoc_later(uint64_t t, uint64_t late, uint64_t now)
+{
+    return !t ? 0 : t + late < now ? t + late : now;
+}
+
 /* A warm tick WARM_LATE_MS late or more: this gateway did not run
  * meanwhile (stopped, or its loop held up), and that time is not the
- * peer's. The bounds that judge the peer (assoc_rekey_stuck) start again
- * where they stood, so that a gateway running again first reads what the
- * peer said meanwhile (why it gave up, say): its timers run before its
- * reads, and it ended the association for a rekey it had not yet read the
- * end of, the peer's reason unread behind a full socket. */
+ * peer's. What judges the peer starts again where it stood: the rekey's
+ * bounds (assoc_rekey_stuck), and the silence after which a new
+ * association under the peer's name replaces this one (gateway.c). So a
+ * gateway running again first reads what the peer said meanwhile (why it
+ * gave up, say): its timers run before its reads, and it ended the
+ * association for a rekey it had not yet read the end of, the peer's
+ * reason unread behind a full socket. */
 static void assoc_warm_late(assoc_t *a, uint64_t now, uint64_t every)
 {
     uint64_t late = a->warm_at && now - a->warm_at > every ? now - a->warm_at - every : 0;
@@ -774,10 +782,10 @@ static void assoc_warm_late(assoc_t *a, uint64_t now, uint64_t every)
     a->warm_at = now;
     if (late < WARM_LATE_MS)
         return;
-    if (a->rekey_started)
-        a->rekey_started += late;
-    if (a->old_keys_since)
-        a->old_keys_since += late;
+    a->rekey_started = assoc_later(a->rekey_started, late, now);
+    a->old_keys_since = assoc_later(a->old_keys_since, late, now);
+    a->heard_at = assoc_later(a->heard_at, late, now);
+    a->dry_at = assoc_later(a->dry_at, late, now);
 }
 
 /* The KEEP's SENDER_DRY measures a round trip only if no other can come
@@ -815,6 +823,13 @@ static void on_warm(uv_timer_t *t)
         return;
     a->probe_at = assoc_quiet(a) ? uv_now(a->gw->loop) : 0;
     assoc_send_flagged(a, NULL, WIRE_CONTROL_SID, &keep, SOCK_SACK_NOW);
+}
+
+/* The warm timer, (re)started: its next tick is `every` from now. */
+static void assoc_warm_start(assoc_t *a, uint64_t every)
+{
+    a->warm_at = uv_now(a->gw->loop);
+    uv_timer_start(&a->warm, on_warm, every, every); /* tune: every >= 10 ms */
 }
 
 /* The responder opens flows only once the initiator holds READY: an OPEN
@@ -870,7 +885,7 @@ static void assoc_ready(assoc_t *a)
     handshake_clear(&a->hs);
     a->last_send = a->rekeyed_at = uv_now(a->gw->loop);
     assoc_keep_bundle_room(a);
-    uv_timer_start(&a->warm, on_warm, every, every); /* tune: every >= 10 ms */
+    assoc_warm_start(a, every);
     assoc_log(a, LOG_INFO, "up: peer proved the key; %s; %u streams; %s; paths %s",
               a->gw->cfg->encryption ? "encrypted (Noise_NNpsk0_25519_ChaChaPoly_SHA256, "
                                        "SCTP-AUTH HMAC-SHA-256)"
@@ -1833,7 +1848,7 @@ int assoc_retune(assoc_t *a, unsigned *limit_kept)
     path_keep_reset(a); /* the kernel's intervals were set for every path */
     /* The warm-up keeps pace with the new heartbeat (tune: every >= 10 ms). */
     if (a->state == ASSOC_READY)
-        uv_timer_start(&a->warm, on_warm, every, every);
+        assoc_warm_start(a, every);
     assoc_log(a, LOG_DEBUG, "re-tuned: rto %u..%u ms, heartbeat %u ms", a->gw->tune.rto_min,
               a->gw->tune.rto_max, a->gw->tune.hb_interval);
     return 0;
