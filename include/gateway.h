@@ -39,7 +39,7 @@ typedef struct svc_stats {
  * metrics listener. Kept here, as a reload may move the last two. */
 typedef struct lsn_stats {
     uint64_t accept_failures; /* its rests: accept() failed (acceptor.h) */
-    uint64_t refused;         /* clients turned away at its own limit (acceptor_refused) */
+    uint64_t refused;         /* clients it turned away itself (acceptor_refused) */
 } lsn_stats_t;
 
 typedef enum {

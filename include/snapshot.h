@@ -111,8 +111,9 @@ typedef struct snapshot {
     char restart_needed[256]; /* keys changed by a reload that only a restart applies, or "" */
     uint64_t handshake_failures;
     /* The gateway's own listeners: accept() failures (each a rest of the
-     * listener, clients waiting meanwhile) and clients turned away at the
-     * listener's limit (control socket and metrics: clients at once). */
+     * listener, clients waiting meanwhile) and clients turned away by the
+     * control socket and the metrics listener (as many clients at once as
+     * they serve were being answered, or no memory for one). */
     uint64_t peers_accept_failures, control_accept_failures, metrics_accept_failures;
     uint64_t control_refused, metrics_refused;
     snap_assoc_t *assocs;

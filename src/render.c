@@ -164,8 +164,8 @@ static void text_listener(const char *what, uint64_t failures, uint64_t refused,
         fprintf(out, "  %s: accept() failed %" PRIu64 " time%s (clients waited; see the log)\n",
                 what, failures, failures == 1 ? "" : "s");
     if (refused)
-        fprintf(out, "  %s: %" PRIu64 " client%s turned away at its limit (see the log)\n", what,
-                refused, refused == 1 ? "" : "s");
+        fprintf(out, "  %s: %" PRIu64 " client%s turned away (see the log)\n", what, refused,
+                refused == 1 ? "" : "s");
 }
 
 static void text_gateway(const snapshot_t *s, FILE *out)

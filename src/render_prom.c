@@ -223,7 +223,8 @@ static const family_t gateway_families[] = {
     {"sctpgw_listener_accept_failures_total", "counter", NULL, GW(metrics_accept_failures), V_COUNT,
      "listener=\"metrics\""},
     {"sctpgw_listener_refused_total", "counter",
-     "Clients the control socket or the metrics listener turned away at its limit.",
+     "Clients the control socket or the metrics listener turned away: all it serves at once "
+     "being answered, or no memory for one.",
      GW(control_refused), V_COUNT, "listener=\"control\""},
     {"sctpgw_listener_refused_total", "counter", NULL, GW(metrics_refused), V_COUNT,
      "listener=\"metrics\""},

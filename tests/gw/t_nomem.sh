@@ -139,6 +139,7 @@ grep -q '^gateway: site-a' "$WORK/status.out" || fail "status asked meanwhile: $
 log "ok: the status request asked meanwhile was answered once accept() worked"
 n=$(gw_field site-a control_accept_failures)
 [ "$n" -ge 1 ] || fail "site a's status counts $n failures of its control socket to accept"
+log "ok: site a's status counts $n failures of its control socket to accept"
 wait "$during" || true
 r=$(<"$WORK/during.out")
 log "client that came during the shortage: $r"

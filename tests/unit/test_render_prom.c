@@ -102,7 +102,7 @@ static const char expected[] =
     "sctpgw_listener_accept_failures_total{listener=\"control\"} 0\n"
     "sctpgw_listener_accept_failures_total{listener=\"metrics\"} 7\n"
     "# HELP sctpgw_listener_refused_total Clients the control socket or the metrics listener "
-    "turned away at its limit.\n"
+    "turned away: all it serves at once being answered, or no memory for one.\n"
     "# TYPE sctpgw_listener_refused_total counter\n"
     "sctpgw_listener_refused_total{listener=\"control\"} 8\n"
     "sctpgw_listener_refused_total{listener=\"metrics\"} 0\n"
