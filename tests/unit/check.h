@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static int check_failures;
 static int check_count;
@@ -28,6 +29,31 @@ static int check_count;
                     g_ ? g_ : "(null)", w_);                                                       \
         }                                                                                          \
     } while (0)
+
+/* What fn(arg) wrote to stderr (the log lines of the code under test, and
+ * any CHECK that failed meanwhile), into buf. */
+static inline void check_stderr_of(void (*fn)(void *), void *arg, char *buf, size_t len)
+{
+    FILE *f = tmpfile();
+    int saved = dup(STDERR_FILENO);
+    size_t n;
+
+    CHECK(f && saved >= 0);
+    if (!f || saved < 0) {
+        buf[0] = 0;
+        return;
+    }
+    fflush(stderr);
+    dup2(fileno(f), STDERR_FILENO);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    rewind(f);
+    n = fread(buf, 1, len - 1, f);
+    buf[n] = 0;
+    fclose(f);
+}
 
 static inline int check_status(const char *name)
 {

@@ -344,26 +344,6 @@ static int answered_ok(const tclient_t *tc, const char *body)
 
 #define BURST 20 /* idle clients at once, past CONTROL_CLIENTS_MAX (16) */
 
-/* The lines the gateway logged (stderr) while fn ran, in buf. */
-static void logged(void (*fn)(void *), void *arg, char *buf, size_t len)
-{
-    FILE *f = tmpfile();
-    int saved = dup(STDERR_FILENO);
-    size_t n;
-
-    CHECK(f && saved >= 0);
-    fflush(stderr);
-    dup2(fileno(f), STDERR_FILENO);
-    fn(arg);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    rewind(f);
-    n = fread(buf, 1, len - 1, f);
-    buf[n] = 0;
-    fclose(f);
-}
-
 static size_t count_of(const char *s, const char *what)
 {
     size_t n = 0;
@@ -404,7 +384,7 @@ static void test_burst(void)
     char log[8192];
     size_t told = 0;
 
-    logged(burst, &told, log, sizeof(log));
+    check_stderr_of(burst, &told, log, sizeof(log));
     CHECK(told == 0);
     CHECK(count_of(log, "refusing clients") == 0);
     CHECK(!strstr(log, "CHECK failed") || !fprintf(stderr, "%s", log));
@@ -475,7 +455,7 @@ static void test_turned_away_by_turns(void)
 {
     char log[8192];
 
-    logged(by_turns, NULL, log, sizeof(log));
+    check_stderr_of(by_turns, NULL, log, sizeof(log));
     CHECK(count_of(log, "refusing clients: out of memory") == 3);
     CHECK(count_of(log, "serving clients again: 3 refused in ") == 1);
     CHECK(count_of(log, "serving clients again") == 1);

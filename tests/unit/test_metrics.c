@@ -185,26 +185,6 @@ static int status_is(const tclient_t *tc, const char *status)
            !fprintf(stderr, "expected '%s', got '%.80s'\n", status, tc->buf);
 }
 
-/* The lines the gateway logged (stderr) while fn ran, in buf. */
-static void logged(void (*fn)(void), char *buf, size_t len)
-{
-    FILE *f = tmpfile();
-    int saved = dup(STDERR_FILENO);
-    size_t n;
-
-    CHECK(f && saved >= 0);
-    fflush(stderr);
-    dup2(fileno(f), STDERR_FILENO);
-    fn();
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    rewind(f);
-    n = fread(buf, 1, len - 1, f);
-    buf[n] = 0;
-    fclose(f);
-}
-
 /* ---- tests ------------------------------------------------------------------ */
 
 /* A reading the gateway has no memory for answers every client waiting for
@@ -212,10 +192,11 @@ static void logged(void (*fn)(void), char *buf, size_t len)
  * answered from one reading, two from one that failed (taken no sooner
  * than METRICS_READ_GAP_MS, 1.5 s in the test's build, after the first),
  * one from a third. */
-static void no_memory(void)
+static void no_memory(void *arg)
 {
     scene_t s;
 
+    (void)arg;
     snapshots = 0;
     scene_start(&s);
     tclient_ask(&s, 0, GET);
@@ -245,7 +226,7 @@ static void test_no_memory(void)
     char log[8192];
     const char *at;
 
-    logged(no_memory, log, sizeof(log));
+    check_stderr_of(no_memory, NULL, log, sizeof(log));
     at = strstr(log, "no memory for a reading: answering 500");
     CHECK((at && !strstr(at + 1, "no memory for a reading") && !strstr(log, "CHECK failed")) ||
           !fprintf(stderr, "%s", log));
@@ -285,10 +266,11 @@ static void test_stop_while_waiting(void)
  * episode said once and ended, with its count, at a client served once
  * none was turned away for EPISODE_QUIET_MS (500 ms in the test's build);
  * accept() failing is counted too. Both for the status and the metrics. */
-static void turned_away(void)
+static void turned_away(void *arg)
 {
     scene_t s;
 
+    (void)arg;
     scene_start(&s);
     s.gw.log.level = LOG_INFO;
     fail_callocs = 1;
@@ -314,7 +296,7 @@ static void test_turned_away(void)
 {
     char log[8192];
 
-    logged(turned_away, log, sizeof(log));
+    check_stderr_of(turned_away, NULL, log, sizeof(log));
     CHECK((strstr(log, "refusing clients: out of memory") &&
            strstr(log, "serving clients again: 1 refused in ") &&
            strstr(log, "not accepting metrics clients for now: Cannot allocate memory") &&
