@@ -20,9 +20,11 @@
 #include "streams.h"
 #include "wire.h"
 
-/* A socket closed after telling the peer why stays open this long, so the
- * ERROR can leave (assoc.c, closer_t). */
-#define ASSOC_TELL_LINGER_MS 500
+/* A socket closed after telling the peer why is shut down for sending and
+ * read until the association ends, this long at most, so the ERROR can
+ * leave (assoc.c, closer_t); what arrives is read at this interval. */
+#define ASSOC_TELL_LINGER_MS 2000
+#define ASSOC_TELL_DRAIN_MS  20
 /* ...and at most this many at once (within the gateway's descriptor room). */
 #define ASSOC_CLOSERS_MAX 32
 

@@ -217,8 +217,14 @@ typedef struct sock_assoc_stats {
  * assoc.c's assoc_stats_read calls it. */
 int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out);
 
+/* Reads and drops what the peer sent, as much as the receive buffer holds
+ * (bounded): 1 once the association has ended (end of file or an error),
+ * 0 while it lives. */
+int sock_drain(int fd);
+
 /* Closes with a graceful SHUTDOWN, which sends what is queued first; what
- * the peer sent and nobody read is dropped, or the kernel would abort. */
+ * the peer sent and nobody read is dropped (sock_drain), or the kernel
+ * would abort. */
 void sock_close(int fd);
 
 /* Closes with an ABORT rather than a graceful SHUTDOWN. */

@@ -1686,15 +1686,21 @@ static log_level_t assoc_close_level(const assoc_t *a, uint16_t code, const char
 }
 
 /* A socket whose last ERROR may still wait for room in the congestion
- * window: closing it now would make the kernel ABORT (sock_close: a
- * message half received is enough), which throws that ERROR away, and the
- * peer would see an abort with no reason. It is closed a little later;
- * the association is gone from the gateway already. At most ASSOC_CLOSERS_MAX
- * wait at once, within the descriptors the gateway keeps for itself: a
- * flood of peers told off closes at once. */
+ * window is shut down for sending, not closed: the kernel sends SHUTDOWN
+ * once the ERROR is acknowledged, and from then on the peer's kernel takes
+ * no new message from its program. What the peer sent before is read and
+ * dropped as it comes, until the association ends: a close() with a
+ * message unread, even one landing just after the last read, would make
+ * the kernel ABORT and throw the ERROR away (sock_close), and the peer
+ * would see an abort with no reason. A peer that never completes the
+ * shutdown (one that stops reading) is closed at ASSOC_TELL_LINGER_MS.
+ * The association is gone from the gateway already. At most
+ * ASSOC_CLOSERS_MAX wait at once, within the descriptors the gateway keeps
+ * for itself: a flood of peers told off closes at once. */
 typedef struct closer {
     uv_timer_t timer;
     int fd;
+    uint64_t until;
     gateway_t *gw;
 } closer_t;
 
@@ -1706,7 +1712,13 @@ static void on_closer_done(uv_handle_t *h)
 static void on_closer(uv_timer_t *t)
 {
     closer_t *c = container_of(t, closer_t, timer);
+    int ended = sock_drain(c->fd);
 
+    if (!ended && uv_now(t->loop) < c->until)
+        return;
+    if (!ended)
+        log_debug(&c->gw->log, "assoc", "a peer told why did not end the association in %d ms",
+                  ASSOC_TELL_LINGER_MS);
     sock_close(c->fd);
     c->gw->n_closers--;
     uv_close((uv_handle_t *)t, on_closer_done);
@@ -1716,15 +1728,17 @@ static void assoc_close_later(gateway_t *gw, int fd)
 {
     closer_t *c = gw->n_closers < ASSOC_CLOSERS_MAX ? malloc(sizeof(*c)) : NULL;
 
+    shutdown(fd, SHUT_WR);
     if (!c) {
         sock_close(fd);
         return;
     }
     c->fd = fd;
     c->gw = gw;
+    c->until = uv_now(gw->loop) + ASSOC_TELL_LINGER_MS;
     gw->n_closers++;
     uv_timer_init(gw->loop, &c->timer);
-    uv_timer_start(&c->timer, on_closer, ASSOC_TELL_LINGER_MS, 0);
+    uv_timer_start(&c->timer, on_closer, 0, ASSOC_TELL_DRAIN_MS);
 }
 
 /* The last word: the peer learns why, whatever the load. Under load the

@@ -24,10 +24,11 @@
  * came back) is dialed again within this. A dial to a peer whose host
  * answers costs one INIT and its ABORT, so dialing about once a second is
  * cheap, and a restarted peer carries flows again within about a second. */
-#define DIAL_CAP_MS     1000
-#define DIAL_STABLE_MS  10000 /* a READY association that lasted this resets the backoff */
-#define CLASH_QUIET_MS  60000 /* refusals of a name this far apart are two episodes */
-#define FINISH_CHECK_MS 50    /* how often a finishing flow's socket is looked at */
+#define DIAL_CAP_MS       1000
+#define TELL_DIAL_WAIT_MS 500   /* added while an association told why still closes */
+#define DIAL_STABLE_MS    10000 /* a READY association that lasted this resets the backoff */
+#define CLASH_QUIET_MS    60000 /* refusals of a name this far apart are two episodes */
+#define FINISH_CHECK_MS   50    /* how often a finishing flow's socket is looked at */
 /* Anyone who reaches the listening port can open associations and hold
  * them for the handshake's deadline without a word. Past this many peers
  * still proving the key, each new association pushes out the oldest
@@ -143,10 +144,11 @@ static void gateway_schedule_dial(gateway_t *gw)
         delay = DIAL_CAP_MS;
     delay = delay / 2 + randombytes_uniform((uint32_t)(delay / 2) + 1);
     /* While the last association's socket still waits to close after
-     * telling the peer why, the peer still has it and would refuse a new
-     * one under the same name. */
+     * telling the peer why, the peer may still have it and would refuse a
+     * new one under the same name: it ends it once it reads the ERROR or
+     * the SHUTDOWN that follows. */
     if (gw->n_closers)
-        delay += ASSOC_TELL_LINGER_MS;
+        delay += TELL_DIAL_WAIT_MS;
     log_debug(&gw->log, "assoc", "dialing again in %llu ms", (unsigned long long)delay);
     uv_timer_start(&gw->dial_timer, on_dial_timer, delay, 0);
 }

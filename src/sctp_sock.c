@@ -798,13 +798,15 @@ int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out)
  * dropped first. A recv takes one message, however small, so the bound is
  * what the receive buffer can hold: its bytes twice over, and as many
  * messages as fit in it at the kernel's smallest charge for one. Bounded,
- * so a peer that keeps sending cannot hold the loop; what arrives after
- * it still makes an ABORT. */
+ * so a peer that keeps sending cannot hold the loop; a message that lands
+ * after the last read still makes an ABORT, which is why a socket closed
+ * after its last word is shut down and read to its end first (assoc.c,
+ * closer_t). */
 #define CLOSE_READ_BYTES  16384
 #define CLOSE_MSG_CHARGE  256 /* bytes of receive buffer a message costs at least */
 #define CLOSE_READS_FLOOR 1024
 
-void sock_close(int fd)
+int sock_drain(int fd)
 {
     char buf[CLOSE_READ_BYTES];
     int rcvbuf = 0;
@@ -816,8 +818,21 @@ void sock_close(int fd)
         rcvbuf = 0;
     reads += (size_t)rcvbuf / CLOSE_MSG_CHARGE;
     bytes_max = 2 * (size_t)rcvbuf + CLOSE_READS_FLOOR * sizeof(buf);
-    while (reads-- > 0 && bytes < bytes_max && (n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-        bytes += (size_t)n;
+    while (reads-- > 0 && bytes < bytes_max) {
+        n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        if (n > 0)
+            bytes += (size_t)n;
+        else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+            return 1;
+        else if (errno != EINTR)
+            return 0;
+    }
+    return 0;
+}
+
+void sock_close(int fd)
+{
+    (void)sock_drain(fd);
     close(fd);
 }
 

@@ -27,7 +27,12 @@
 #   sealed-looking message on stream 0 before any handshake (closed at
 #   once, not at the deadline, each saying which), a KEEP followed by 3,000
 #   more (the gateway, done reading, still closes gracefully: what waits
-#   unread would make its close an ABORT), a HELLO made with a
+#   unread would make its close an ABORT), a KEEP followed by more for 3 s
+#   (keepstream: the gateway shuts the association down for sending and
+#   reads until it ends, so the stream stops and its close is graceful
+#   even though site b's close() of an SCTP socket waits 100 ms first, the
+#   fault module's FAULT_CLOSE, as a loaded machine may between a last read
+#   and a close; not in the sanitizer tree), a HELLO made with a
 #   wrong key, a HELLO of protocol 2, one recorded HELLO replayed on ten
 #   associations then OPEN/DATA in clear and a forged AUTH (or the other way
 #   round), a valid HELLO then sealed OPEN/DATA without the proof, a forged
@@ -142,7 +147,20 @@ in_site a ip addr add "$HOSTILE_ADDR/24" dev l1
 in_site a ip addr add "$WRONG_ADDR/24" dev l1
 LOG_LEVEL=debug trap_config
 in_site b sysctl -qw net.sctp.auth_enable=0
-pair_start
+# Site b's slow close() (keepstream), while this file exists; the module is
+# not preloaded into a sanitized gateway.
+SLOW_CLOSE=
+if [ -z "${SCTPGW_SANITIZED:-}" ]; then
+    FAULT=${FAULT:-$(dirname "$GWLOAD")/libfault.so}
+    [ -f "$FAULT" ] || fail "no fault module at $FAULT (set FAULT)"
+    SLOW_CLOSE=$WORK/slow-close
+    GW_SETENV="LD_PRELOAD=$FAULT FAULT_CLOSE_WHILE=$SLOW_CLOSE FAULT_CLOSE_MS=100" gw_start b site-b
+else
+    gw_start b site-b
+fi
+gw_start a site-a
+wait_log site-a 'up: peer proved the key'
+wait_log site-b 'up: peer proved the key'
 [ "$(count_log site-b 'WARN .*net.sctp.auth_enable is not 1')" -eq 1 ] ||
     fail "site b did not warn once that net.sctp.auth_enable is 0"
 GW=$(gw_pid site-b)
@@ -274,6 +292,11 @@ expect() { # expect NAME (R holds its report)
         check "$1: each closed gracefully once its flood was read (${R[shutdown]} shutdown, ${R[abort]} abort)" \
             [ "${R[shutdown]}" -eq "$n" ]
         ;;
+    keepstream/key)
+        heard "$1" 0 "unexpected KEEP during the handshake (waiting for the peer's HELLO)"
+        check "$1: each closed gracefully though it was still sending, within 2.5 s (${R[shutdown]} shutdown, ${R[abort]} abort; the last after ${R[end_ms_max]} ms)" \
+            [ "${R[shutdown]}" -eq "$n" -a "${R[end_ms_max]}" -le 2500 ]
+        ;;
     sealed0/key)
         heard "$1" 0 "a sealed message on stream 0 before the handshake gave keys"
         check "$1: each closed at once, not at the handshake's deadline (the last after ${R[end_ms_max]} ms)" \
@@ -310,6 +333,11 @@ in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$HOSTILE_ADDR" --seed "$SEE
     --auth-key-file "$KEY" --psk-file "$KEY" --burst 16 --rate "$RATE" --timeout-ms 40000 \
     random:40 early:10 keep:10 keepflood:2 sealed0:10 wrongkey:10 version:10 replay:10 noproof:10 badproof:10 reflect:10 \
     big0:3 big0+hello:3 bigflow:3 bigflow+hello:3 >>"$WORK/hostile.out" 2>>"$WORK/hostile.log"
+[ -z "$SLOW_CLOSE" ] || touch "$SLOW_CLOSE"
+in_site a "$HOSTILE" --connect 10.1.0.2:9899 --bind "$HOSTILE_ADDR" --seed "$SEED" \
+    --auth-key-file "$KEY" --psk-file "$KEY" --timeout-ms 20000 keepstream:2 \
+    >>"$WORK/hostile.out" 2>>"$WORK/hostile.log"
+[ -z "$SLOW_CLOSE" ] || rm -f "$SLOW_CLOSE"
 say "the handshake's attacks ended $((SECONDS - t0)) s after the first"
 # The silent flood, once the wrong key's associations are gone: once site b
 # has timed out all ten (the only handshakes here that end without a word
@@ -345,7 +373,7 @@ while read -r line; do
     "attack=noproof sctp_auth=wrong "*) wrong_report=$line ;;
     esac
 done <"$WORK/hostile.out"
-[ "$n_reports" -eq 18 ] || fail "the hostile tool did not report 18 attacks"
+[ "$n_reports" -eq 19 ] || fail "the hostile tool did not report 19 attacks"
 parse "$silent_report"
 # within OPEN LAST DEADLINE: none left open, and the last ended in time.
 within() { [ "$1" -eq 0 ] && [ "$2" -ge 0 ] && [ "$2" -le "$3" ]; }

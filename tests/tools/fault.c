@@ -1,6 +1,7 @@
-/* fault: an LD_PRELOAD module for t_nomem that makes a gateway short of
- * memory on demand, as the kernel or the C library would. Each fault is on
- * while its file exists, so a test turns it on and off from outside:
+/* fault: an LD_PRELOAD module for t_nomem, t_reload and t_hostile that
+ * makes a gateway short of memory, or slow, on demand, as the kernel or the
+ * C library would, or a loaded machine. Each fault is on while its file
+ * exists, so a test turns it on and off from outside:
  *   FAULT_MALLOC_WHILE=FILE FAULT_MALLOC_MIN=N: malloc of N bytes or more
  *     fails with ENOMEM (smaller ones go on: the loop itself must run);
  *   FAULT_CALLOC_WHILE=FILE FAULT_CALLOC_MIN=N: calloc likewise (the
@@ -12,7 +13,11 @@
  *   FAULT_SENDMSG_WHILE=FILE FAULT_SENDMSG_ERRNO=E: sendmsg() (the
  *     gateway's SCTP sends; libuv writes TCP with write and writev) fails
  *     with errno E and sends nothing, as SCTP does when the kernel has no
- *     memory for a message's chunks.
+ *     memory for a message's chunks;
+ *   FAULT_CLOSE_WHILE=FILE FAULT_CLOSE_MS=N: close() of an SCTP socket
+ *     waits N ms first, as a loaded machine may between a program's last
+ *     read of a socket and its close (t_hostile: a peer still sending lands
+ *     a message in between).
  * And, for t_reload, FAULT_EXIT_WHILE=FILE: as the process exits, after
  * main has returned, it makes FILE.held and waits while FILE exists (10 s
  * at most): a moment in which to send it a signal. */
@@ -22,6 +27,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -84,6 +90,19 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
         return -1;
     }
     return (ssize_t)syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+int close(int fd)
+{
+    unsigned long ms = fault_num("FAULT_CLOSE_MS");
+    struct timespec pause = {.tv_sec = (time_t)(ms / 1000), .tv_nsec = (long)(ms % 1000) * 1000000};
+    int proto = 0;
+    socklen_t len = sizeof(proto);
+
+    if (ms && fault_on("FAULT_CLOSE_WHILE") &&
+        getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == 0 && proto == IPPROTO_SCTP)
+        nanosleep(&pause, NULL);
+    return (int)syscall(SYS_close, fd);
 }
 
 __attribute__((destructor)) static void exit_wait(void)

@@ -42,6 +42,10 @@
  *             stops reading once it has told the peer why, and what waits
  *             unread when it closes the socket turns the close into an
  *             ABORT, unless it reads all that first
+ *   keepstream a KEEP as above, then more for KEEPSTREAM_S or until a send
+ *             fails: still sending when the gateway closes, unless the
+ *             gateway's shutdown ends it first (the peer's kernel takes no
+ *             new message once SHUTDOWN arrives)
  *   sealed0   a sealed-looking message on stream 0 before any handshake
  *   wrongkey  a HELLO whose Noise message was made with a random key
  *   version   a HELLO of protocol 2 (version 2, nonce, window, name)
@@ -165,6 +169,7 @@
 #define LASTWORDS_MSGS 32    /* lastwords: DATA messages before the ABORT... */
 #define LASTWORDS_LEN  16384 /* ...of this many bytes (the largest sealed message sent) */
 #define KEEPFLOOD_MSGS 3000  /* keepflood: small messages after the KEEP */
+#define KEEPSTREAM_S   3.0   /* keepstream: how long it goes on sending */
 #define REPEAT_MSGS    1000  /* badrst: READYs out of turn */
 #define HELLO_NAME_MAX 32    /* of the name in our HELLO (--name) */
 #define RAND_MAX_B     70000 /* above the gateway's 64 KiB message limit */
@@ -209,13 +214,14 @@ typedef enum {
     M_SEALED0,
     M_GIVEUP,
     M_BADRST,
-    M_KEEPFLOOD
+    M_KEEPFLOOD,
+    M_KEEPSTREAM
 } attack_t;
 
 static const char *const mode_names[] = {
     "random",    "early",     "wrongkey", "version", "replay", "noproof",    "badproof",
     "reflect",   "big0",      "bigflow",  "silent",  "keep",   "earlyclose", "halfrekey",
-    "badswitch", "lastwords", "sealed0",  "giveup",  "badrst", "keepflood"};
+    "badswitch", "lastwords", "sealed0",  "giveup",  "badrst", "keepflood",  "keepstream"};
 
 typedef enum { AUTH_OFF, AUTH_WRONG, AUTH_KEY } auth_mode_t;
 
@@ -756,6 +762,11 @@ static void script_main(conn_t *c, const opts_t *o)
     case M_KEEPFLOOD:
         send_type(c, 0, T_KEEP, "", 1);
         for (int m = 0; m < KEEPFLOOD_MSGS && !c->send_err; m++)
+            send_type(c, 0, T_KEEP, "", 1);
+        break;
+    case M_KEEPSTREAM:
+        send_type(c, 0, T_KEEP, "", 1);
+        for (double until = now_s() + KEEPSTREAM_S; !c->send_err && now_s() < until;)
             send_type(c, 0, T_KEEP, "", 1);
         break;
     case M_SEALED0:
@@ -1321,7 +1332,7 @@ static void usage(FILE *out)
                  "               ATTACK[+hello][:N]...\n"
                  "attacks: random early wrongkey version replay noproof badproof reflect\n"
                  "         big0 bigflow silent keep earlyclose halfrekey badswitch lastwords\n"
-                 "         sealed0 giveup badrst keepflood\n"
+                 "         sealed0 giveup badrst keepflood keepstream\n"
                  "(see the comment at the top of tests/tools/hostile.c)\n");
 }
 
