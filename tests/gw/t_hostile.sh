@@ -26,8 +26,8 @@
 #   before any handshake (clear and sealed-looking), a KEEP and a
 #   sealed-looking message on stream 0 before any handshake (closed at
 #   once, not at the deadline, each saying which), a KEEP followed by 3,000
-#   more (the gateway, done reading, still closes gracefully: what waits
-#   unread would make its close an ABORT), a KEEP followed by more for 3 s
+#   more at once (the gateway still closes gracefully: what waited unread
+#   at its close() would make it an ABORT), a KEEP followed by more for 3 s
 #   (keepstream: the gateway shuts the association down for sending and
 #   reads until it ends, so the stream stops and its close is graceful
 #   even though site b's close() of an SCTP socket waits 100 ms first, the

@@ -38,10 +38,9 @@
  *             even associations, sealed-looking on odd ones
  *   keep      a KEEP on stream 0 in clear before any handshake (a message
  *             of an established association, out of turn)
- *   keepflood a KEEP as above, then KEEPFLOOD_MSGS more at once: the gateway
- *             stops reading once it has told the peer why, and what waits
- *             unread when it closes the socket turns the close into an
- *             ABORT, unless it reads all that first
+ *   keepflood a KEEP as above, then KEEPFLOOD_MSGS more at once: what
+ *             waits unread when the gateway closes the socket turns the
+ *             close into an ABORT, unless it reads all that first
  *   keepstream a KEEP as above, then more for KEEPSTREAM_S or until a send
  *             fails: still sending when the gateway closes, unless the
  *             gateway's shutdown ends it first (the peer's kernel takes no
