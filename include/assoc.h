@@ -48,7 +48,7 @@ typedef struct assoc {
     uv_poll_t poll;
     int poll_events;    /* UV_READABLE | UV_WRITABLE as armed */
     uv_timer_t timer;   /* connect/handshake/shutdown deadline */
-    uint64_t deadline;  /* ...the connect's or handshake's, in loop time */
+    uint64_t deadline;  /* ...in loop time */
     int answered;       /* dialling: the peer answered the INIT (assoc_dial_look) */
     uv_timer_t reap;    /* tears down after a failed send, from the loop */
     uv_timer_t warm;    /* sends KEEP while idle (assoc_on_warm) */

@@ -87,6 +87,8 @@ typedef struct gateway {
     uv_timer_t drain_timer;  /* drain deadline */
     uv_timer_t finish_timer; /* looks at finishing flows (flow_finish_check) */
     uv_timer_t stop_timer;   /* once stopped: bounds the wait for a hung lookup */
+    uv_prepare_t stall_prep; /* before each wait for events: when it is to end (gateway_stall) */
+    uint64_t poll_due;       /* ...in loop time, 0 when it may wait for good */
     uv_signal_t sig_term;
     uv_signal_t sig_int;
     uv_signal_t sig_hup; /* reload */
@@ -192,6 +194,15 @@ int gateway_dial_news(const gateway_t *gw);
 /* The names of the peers whose associations carry flows, "a, b" ("none"),
  * cut short with "..." past len; returns how many. */
 size_t gateway_peers_up(const gateway_t *gw, char *buf, size_t len);
+
+/* How long the loop overran its last wait for events (0 unless by
+ * GATEWAY_STALL_MS or more): this gateway did not run meanwhile (stopped,
+ * its machine paused, or held up), and the timers due run before the reads
+ * that would tell what happened then. A timer that judges the peer
+ * (outage_ms, the handshake's and the shutdown's deadlines) moves on by as
+ * much, so the peer is judged on what it said. */
+#define GATEWAY_STALL_MS 1000
+uint64_t gateway_stall(const gateway_t *gw);
 
 /* Whether new flows are refused. */
 int gateway_draining(const gateway_t *gw);

@@ -32,6 +32,7 @@ typedef struct paths {
     size_t n;
     uv_timer_t outage;   /* runs while no path is active: probes, then the end */
     uint64_t down_since; /* loop time when the last active path went, or 0 */
+    uint64_t down_unrun; /* ...of the time since, how long this gateway did not run */
     uint64_t kept_at;    /* loop time of path_keep's last heartbeats */
     uint64_t rtt_at;     /* loop time of path_check_rtt's last readings */
 } paths_t;

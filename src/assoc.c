@@ -616,7 +616,18 @@ static void assoc_dial_failed(assoc_t *a, int err, const char *why)
 static void on_deadline(uv_timer_t *t)
 {
     assoc_t *a = t->data;
+    uint64_t stall = gateway_stall(a->gw), left;
 
+    /* This gateway did not run for `stall` ms: the deadline moves on by as
+     * much, and the peer's answer, if it came meanwhile, is read before the
+     * deadline is judged again (a timer due now would run before the
+     * reads). */
+    if (stall) {
+        a->deadline += stall;
+        left = assoc_until(a, a->deadline);
+        uv_timer_start(&a->timer, on_deadline, left ? left : 1, 0);
+        return;
+    }
     if (a->state == ASSOC_CONNECTING && assoc_dial_look(a))
         return;
     if (a->state == ASSOC_SHUTDOWN)
@@ -1839,6 +1850,7 @@ void assoc_shutdown(assoc_t *a)
     }
     a->state = ASSOC_SHUTDOWN;
     a->since = uv_now(a->gw->loop);
+    a->deadline = a->since + a->gw->tune.shutdown_ms;
     uv_timer_start(&a->timer, on_deadline, a->gw->tune.shutdown_ms, 0);
     assoc_flush(a, 0);
     assoc_flush_turn(a);

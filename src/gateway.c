@@ -661,6 +661,7 @@ static void gateway_close_handles(gateway_t *gw)
     uv_close((uv_handle_t *)&gw->dial_timer, NULL);
     uv_close((uv_handle_t *)&gw->drain_timer, NULL);
     uv_close((uv_handle_t *)&gw->finish_timer, NULL);
+    uv_close((uv_handle_t *)&gw->stall_prep, NULL);
     gateway_unproven_count(gw);
     uv_close((uv_handle_t *)&gw->unproven_tm, NULL);
     uv_unref((uv_handle_t *)&gw->sig_term);
@@ -1540,6 +1541,23 @@ static uint64_t gateway_unix_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Just before the loop waits for events: when it is to wake at the latest
+ * (an idle handle or a timer due makes that now). */
+static void on_stall_prep(uv_prepare_t *h)
+{
+    gateway_t *gw = h->data;
+    int timeout = uv_backend_timeout(gw->loop);
+
+    gw->poll_due = timeout < 0 ? 0 : uv_now(gw->loop) + (uint64_t)timeout;
+}
+
+uint64_t gateway_stall(const gateway_t *gw)
+{
+    uint64_t now = uv_now(gw->loop);
+
+    return gw->poll_due && now >= gw->poll_due + GATEWAY_STALL_MS ? now - gw->poll_due : 0;
+}
+
 /* The gateway's own handles and the notifier, set up before anything in
  * gateway_start can fail: gateway_stop, which a failed start is followed
  * by, closes every one of them. */
@@ -1550,9 +1568,13 @@ static void gateway_init_handles(gateway_t *gw, uv_loop_t *loop)
     uv_timer_init(loop, &gw->finish_timer);
     uv_timer_init(loop, &gw->unproven_tm);
     uv_timer_init(loop, &gw->stop_timer);
+    uv_prepare_init(loop, &gw->stall_prep);
     uv_signal_init(loop, &gw->sig_term);
     uv_signal_init(loop, &gw->sig_int);
     uv_signal_init(loop, &gw->sig_hup);
+    gw->stall_prep.data = gw;
+    uv_prepare_start(&gw->stall_prep, on_stall_prep);
+    uv_unref((uv_handle_t *)&gw->stall_prep);
     gw->dial_timer.data = gw->drain_timer.data = gw->sig_term.data = gw->sig_int.data = gw;
     gw->sig_hup.data = gw->finish_timer.data = gw->stop_timer.data = gw;
     gw->unproven_tm.data = gw;

@@ -260,9 +260,18 @@ static void on_outage(uv_timer_t *t)
 {
     assoc_t *a = t->data;
     const tune_t *tune = &a->gw->tune;
-    uint64_t gone = uv_now(a->gw->loop) - a->paths.down_since;
+    uint64_t stall = gateway_stall(a->gw), gone;
     char why[96];
 
+    /* The time this gateway did not run is not the outage's, and a path
+     * that came back meanwhile has its notification waiting to be read:
+     * the outage is judged again after the reads. */
+    if (stall) {
+        a->paths.down_unrun += stall;
+        uv_timer_start(t, on_outage, 1, 0);
+        return;
+    }
+    gone = uv_now(a->gw->loop) - a->paths.down_since - a->paths.down_unrun;
     if (gone >= tune->outage_ms) {
         snprintf(why, sizeof(why), "no usable path for outage_ms = %u ms", tune->outage_ms);
         assoc_abort(a, WIRE_E_LOST, why);
@@ -288,15 +297,21 @@ static void path_check_outage(assoc_t *a)
         active += ps->p[i].state == PATH_ACTIVE;
     if (active == 0 && ps->down_since == 0) {
         ps->down_since = now ? now : 1;
+        ps->down_unrun = 0;
         uv_timer_start(&ps->outage, on_outage, first, 0);
         log_write(&a->gw->log, path_level(a, LOG_WARN), "path",
                   "assoc %llu: no usable path; riding the outage out for up to %u ms",
                   (unsigned long long)a->id, a->gw->tune.outage_ms);
     } else if (active > 0 && ps->down_since != 0) {
+        char unrun[64] = "";
+
         uv_timer_stop(&ps->outage);
+        if (ps->down_unrun)
+            snprintf(unrun, sizeof(unrun), " (%llu ms of it while this gateway did not run)",
+                     (unsigned long long)ps->down_unrun);
         log_write(&a->gw->log, path_level(a, LOG_INFO), "path",
-                  "assoc %llu: outage over after %llu ms", (unsigned long long)a->id,
-                  (unsigned long long)(now - ps->down_since));
+                  "assoc %llu: outage over after %llu ms%s", (unsigned long long)a->id,
+                  (unsigned long long)(now - ps->down_since), unrun);
         ps->down_since = 0;
     }
 }

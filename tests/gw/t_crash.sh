@@ -49,6 +49,14 @@
 #     ended it at once, "the kernel refused a send: Broken pipe", the reason
 #     unread (both halves, two runs of eebd666); and the ERROR could wait
 #     behind a full socket and go with the association.
+# (g) The near gateway hangs during an outage (outage_ms = 5000): both
+#     links cut, and once site a says it rides the outage out, a is
+#     stopped, the links restored and a run again 8 s later. Its kernel
+#     found the paths again while a did not run; the association must live
+#     (site a says the outage is over; no "no usable path" end at either
+#     site) and carry a flow. Before, a's outage timer, due long since, ran
+#     before a read of the path notifications waiting for it and ended the
+#     association at once ("no usable path for outage_ms = 5000 ms").
 # Times come from $EPOCHREALTIME beside the kill and the gateways' log
 # lines, so that slow process starts in the VM do not count.
 . "$(dirname "$0")/lib.sh"
@@ -327,5 +335,28 @@ log "(e) b hangs in a rekey beside a bulk upload: a's socket is full"
 hang_begin -3 --connect 127.0.0.1:7102 --mode bulk --flows 1 --bytes 64G
 hang_end -2
 hang_end -3
+
+# ---- (g) the near gateway hangs during an outage -------------------------------
+log "(g) a hangs during an outage; the links come back before it runs again"
+OUTAGE_MS=5000 echo_bulk_config -4
+sed -i -e "s/^port = 9899\$/port = 9897/" -e 's/:7001$/:7201/' "$WORK/site-a-4.ini"
+sed -i "s/^port = 9899\$/port = 9897/" "$WORK/site-b-4.ini"
+pair_start -4
+topo_cut 1 2
+wait_log site-a-4 'no usable path; riding the outage out' 10
+kill -STOP "$(gw_pid site-a-4)"
+topo_restore 1 2
+sleep 8
+kill -CONT "$(gw_pid site-a-4)"
+wait_log site-a-4 'outage over after|peer [^:]*: closed: ' 10
+r=$(grep -E 'outage over after' "$WORK/site-a-4.log" || true)
+log "site a: ${r:-no end of the outage}"
+[ -n "$r" ] || { log "FAIL: site a did not say the outage was over" && BAD=$((BAD + 1)); }
+r=$(grep -hE 'assoc [0-9]+ peer [^:]*: closed: ' "$WORK/site-a-4.log" "$WORK/site-b-4.log" || true)
+[ -z "$r" ] || { log "FAIL: the association ended: $r" && BAD=$((BAD + 1)); }
+r=$(client a --connect 127.0.0.1:7201 --flows 1 --bytes 10000 --timeout-ms 5000)
+log "a flow after the hang: $r"
+check "$r" ok == 1
+gw_stop TERM site-a-4 site-b-4
 [ "$BAD" -eq 0 ] || fail "$BAD of the checks did not hold"
 done_ok
