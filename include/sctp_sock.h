@@ -218,8 +218,8 @@ typedef struct sock_assoc_stats {
 int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out);
 
 /* Reads and drops what the peer sent, as much as the receive buffer holds
- * (bounded): 1 once the association has ended (end of file or an error),
- * 0 while it lives. */
+ * (bounded): 1 once the association has ended (end of file, an error, or
+ * nothing waits and the kernel no longer has it), 0 while it lives. */
 int sock_drain(int fd);
 
 /* Closes with a graceful SHUTDOWN, which sends what is queued first; what

@@ -806,8 +806,13 @@ int sock_assoc_stats(int fd, unsigned hz, sock_assoc_stats_t *out)
 #define CLOSE_MSG_CHARGE  256 /* bytes of receive buffer a message costs at least */
 #define CLOSE_READS_FLOOR 1024
 
+/* A one-to-one socket that shut its association down itself never reads
+ * end of file (the kernel marks the receive side shut only when the peer
+ * sends SHUTDOWN): once nothing waits, the association is over when the
+ * kernel no longer has it. */
 int sock_drain(int fd)
 {
+    struct sctp_status st;
     char buf[CLOSE_READ_BYTES];
     int rcvbuf = 0;
     socklen_t len = sizeof(rcvbuf);
@@ -825,7 +830,7 @@ int sock_drain(int fd)
         else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
             return 1;
         else if (errno != EINTR)
-            return 0;
+            return sock_status(fd, &st) < 0 || st.sstat_state == SCTP_CLOSED;
     }
     return 0;
 }

@@ -70,6 +70,8 @@
 #   with a wrong SCTP-AUTH key, the tool hears nothing at all (its
 #   associations still open, for it, when it gives up) and site b logs
 #   "handshake timed out" for each, at the deadline;
+# - every told peer's association ends before the gateway's 2 s bound for
+#   it (its kernel completes the shutdown: the gateway sees it gone);
 # - the gateway is alive at the end, and its peak resident memory (VmHWM)
 #   stays under RSS_MAX_MB;
 # - every silent association is ended within SILENT_DEADLINE_MS of its
@@ -470,6 +472,12 @@ read -r starts ends single ups < <(awk '
     /up: peer proved the key/ { d++ }
     END { print a + 0, b + 0, c + 0, d + 0 }' "$WORK/site-b.log")
 single=$((single - single0))
+# Each told peer's kernel completes the shutdown that follows its ERROR, so
+# the gateway holds none of those sockets to its 2 s bound (a pile of them
+# would fill its 32 places, and the next peers' sockets close at once).
+lingered=$(count_log site-b 'a peer told why did not end the association')
+check "every told peer's association ended before the gateway's 2 s bound ($lingered did not)" \
+    [ "$lingered" -eq 0 ]
 check "the flood of silent associations logged as one episode ($starts start, $ends end)" \
     [ "$starts/$ends" = 1/1 ]
 check "at most 128 silent associations logged one by one ($single)" [ "$single" -le 128 ]
